@@ -1,0 +1,3 @@
+//! `packyard`: the one binary. Thin: it parses flags and calls the library crates.
+
+fn main() {}
