@@ -163,6 +163,13 @@ impl ChunkList {
         self.archive_hash
     }
 
+    /// The strong HTTP entity tag of the archive (rule R12): derived from the archive hash
+    /// alone, so the same version always has the same tag on every edge, and different bytes
+    /// never share one.
+    pub fn etag(&self) -> String {
+        format!("\"{}\"", self.archive_hash.to_hex())
+    }
+
     /// The chunks, in archive order.
     pub fn chunks(&self) -> &[ChunkRef] {
         &self.chunks
@@ -303,6 +310,24 @@ mod tests {
             err.to_string()
                 .contains("add up to 20 bytes but the archive size is 21"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn r12_etag_is_strong_and_follows_the_archive_hash_only() {
+        let a = list_of(b"same bytes here", &[4]);
+        let b = list_of(b"same bytes here", &[9]);
+        let c = list_of(b"other bytes....", &[4]);
+        assert_eq!(
+            a.etag(),
+            b.etag(),
+            "chunking differently must not change the tag"
+        );
+        assert_ne!(a.etag(), c.etag());
+        assert!(a.etag().starts_with('"') && !a.etag().starts_with("W/"));
+        assert_eq!(
+            a.etag(),
+            format!("\"{}\"", Blake3Hash::of(b"same bytes here"))
         );
     }
 

@@ -9,9 +9,11 @@
 //! - [`pack_id`], [`platform`], [`download_policy`], [`language`]: the value types a pack
 //!   version carries, each checked when it is made.
 //! - [`chunk_list`]: what a version's bytes are made of, and how byte ranges map onto chunks.
+//! - [`device_manifest`]: the download manifest a device fetches, and which packs it lists.
 //! - [`language`] also holds the selection of a localized pack for a device (rule R10).
 
 pub mod chunk_list;
+pub mod device_manifest;
 pub mod download_policy;
 pub mod language;
 pub mod pack_id;
