@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs what building and testing Packyard needs on a fresh Debian machine with a Rust
+# toolchain, and nothing when it is already there. Safe to run again.
+# protoc needs no install: the proto crate uses a vendored binary.
+set -euo pipefail
+
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  rustup component add rustfmt clippy
+fi
+# cargo-nextest runs the test suite; a bare Rust install lacks it.
+if ! cargo nextest --version >/dev/null 2>&1; then
+  echo "installing cargo-nextest (from crates.io)…" >&2
+  cargo install --locked cargo-nextest
+fi

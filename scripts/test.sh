@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs everything CI runs, in the order a reviewer would: formatting, lints, then every test
+# of the workspace (unit, property, integration), ending with the test runner's summary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+# One target directory outside the clone, shared by every checkout on this machine: a fresh
+# clone reuses what an earlier build of the same lockfile compiled.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/packyard/target}"
+
+echo "== cargo fmt --check" >&2
+cargo fmt --all -- --check
+echo "== cargo clippy" >&2
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo nextest" >&2
+cargo nextest run --workspace --locked --profile ci
