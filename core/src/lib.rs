@@ -10,6 +10,7 @@
 //!   version carries, each checked when it is made.
 //! - [`chunk_list`]: what a version's bytes are made of, and how byte ranges map onto chunks.
 //! - [`device_manifest`]: the download manifest a device fetches, and which packs it lists.
+//! - [`tester_token`]: signed, expiring tokens that open a beta channel of one app.
 //! - [`language`] also holds the selection of a localized pack for a device (rule R10).
 
 pub mod chunk_list;
@@ -18,6 +19,7 @@ pub mod download_policy;
 pub mod language;
 pub mod pack_id;
 pub mod platform;
+pub mod tester_token;
 
 pub use chunk_list::{Blake3Hash, ChunkList, ChunkRef};
 pub use download_policy::{DownloadPolicy, InstallationEventType};
