@@ -10,15 +10,21 @@
 //!   version carries, each checked when it is made.
 //! - [`chunk_list`]: what a version's bytes are made of, and how byte ranges map onto chunks.
 //! - [`language`] also holds the selection of a localized pack for a device (rule R10).
+//! - [`manifest`]: the packaging manifest, checked field by field, and its canonical bytes.
+//! - [`archive`]: the pure parts of the pack archive format: where the manifest sits and
+//!   how to read it from an archive's first bytes without unpacking.
 
+pub mod archive;
 pub mod chunk_list;
 pub mod download_policy;
 pub mod language;
+pub mod manifest;
 pub mod pack_id;
 pub mod platform;
 
 pub use chunk_list::{Blake3Hash, ChunkList, ChunkRef};
 pub use download_policy::{DownloadPolicy, InstallationEventType};
 pub use language::LanguageTag;
+pub use manifest::{PackagingManifest, ParsedManifest};
 pub use pack_id::AssetPackIdentifier;
 pub use platform::Platform;
