@@ -16,6 +16,7 @@
 //! - [`canonical`](PackagingManifest::to_canonical_json) writes the bytes embedded in archives.
 
 mod canonical;
+mod duplicate_keys;
 mod error;
 mod parse;
 mod selector_path;

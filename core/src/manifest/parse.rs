@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
+use super::duplicate_keys::duplicate_keys;
 use super::{
     FieldError, FileSelector, MAX_MANIFEST_BYTES, ManifestErrors, ManifestWarning,
     PackagingManifest, ParsedManifest, SelectorPath,
@@ -22,6 +23,22 @@ const KNOWN_FIELDS: [&str; 5] = [
 
 /// The three download policies, as the manifest spells them.
 const POLICIES: [&str; 3] = ["essential", "prefetch", "onDemand"];
+
+/// Every key the format defines, at any depth. A repeated one of these is an error; a
+/// repeated unknown key (such as several `"//"` comments) only a warning.
+const FORMAT_KEYS: [&str; 11] = [
+    "assetPackID",
+    "downloadPolicy",
+    "fileSelectors",
+    "platforms",
+    "language",
+    "essential",
+    "prefetch",
+    "onDemand",
+    "installationEventTypes",
+    "file",
+    "directory",
+];
 
 /// Errors and warnings met so far.
 #[derive(Default)]
@@ -69,6 +86,21 @@ pub(super) fn parse(json: &[u8]) -> Result<ParsedManifest, ManifestErrors> {
     };
 
     let mut report = Report::default();
+    for path in duplicate_keys(json) {
+        let key = path.rsplit(['.', '[']).next().unwrap_or(&path);
+        if FORMAT_KEYS.contains(&key) {
+            report.error(
+                &path,
+                "appears more than once in the same object; keep one (JSON readers disagree \
+                 on which one counts)",
+            );
+        } else {
+            report.warnings.push(ManifestWarning {
+                path,
+                message: "repeated unknown field, ignored".to_owned(),
+            });
+        }
+    }
     let asset_pack_id =
         required(&root, "assetPackID", &mut report).and_then(|v| asset_pack_id(v, &mut report));
     let download_policy = required(&root, "downloadPolicy", &mut report)
@@ -395,7 +427,7 @@ fn kind(value: &Value) -> &'static str {
 }
 
 /// `parent.key`, or `parent["key"]` when the key is not a plain name.
-fn field_path(parent: &str, key: &str) -> String {
+pub(super) fn field_path(parent: &str, key: &str) -> String {
     let plain = !key.is_empty()
         && key
             .chars()

@@ -520,3 +520,17 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_repeated_format_field_is_an_error_a_repeated_unknown_one_a_warning() {
+    let json = br#"{"assetPackID":"a","assetPackID":"b","downloadPolicy":{"onDemand":{}},
+        "fileSelectors":[{"file":"x","file":"y"}],"//":"one","//":"two"}"#;
+    let paths: Vec<String> = errors(json).into_iter().map(|(p, _)| p).collect();
+    assert_eq!(paths, ["assetPackID", "fileSelectors[0].file"]);
+
+    let json = br#"{"assetPackID":"a","downloadPolicy":{"onDemand":{}},"fileSelectors":[],
+        "//":"one","//":"two"}"#;
+    let warnings = PackagingManifest::parse(json).unwrap().warnings;
+    let paths: Vec<&str> = warnings.iter().map(|w| w.path.as_str()).collect();
+    assert_eq!(paths, ["[\"//\"]", "[\"//\"]"]);
+}
