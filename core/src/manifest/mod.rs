@@ -12,6 +12,24 @@
 //!   "language": "fr-CA" }
 //! ```
 //!
+//! # Rules
+//!
+//! - The document is a JSON object of at most [`MAX_MANIFEST_BYTES`].
+//! - `assetPackID` (required): an [`AssetPackIdentifier`].
+//! - `downloadPolicy` (required): exactly one of `essential` and `prefetch` (each with a
+//!   non-empty, duplicate-free `installationEventTypes` of `firstInstallation` and
+//!   `subsequentUpdate`) or `onDemand` (`{}`).
+//! - `fileSelectors` (required, may be empty): objects with exactly one of `file` and
+//!   `directory`, each a [`SelectorPath`]; a `file` cannot be the root (`.`).
+//! - `platforms` (optional): a non-empty, duplicate-free list of manifest platform names;
+//!   absent means every platform.
+//! - `language` (optional): a [`LanguageTag`].
+//! - Fields the format does not define are accepted with a [`ManifestWarning`], so
+//!   manifests written for the platform's tool work unchanged; a defined field repeated in
+//!   one object is an error, since JSON readers disagree on which copy counts.
+//!
+//! # Entry points
+//!
 //! - [`parse`](PackagingManifest::parse) checks every field and reports all problems at once.
 //! - [`canonical`](PackagingManifest::to_canonical_json) writes the bytes embedded in archives.
 
