@@ -12,11 +12,16 @@
 //! - [`device_manifest`]: the download manifest a device fetches, and which packs it lists.
 //! - [`tester_token`]: signed, expiring tokens that open a beta channel of one app.
 //! - [`language`] also holds the selection of a localized pack for a device (rule R10).
+//! - [`manifest`]: the packaging manifest, checked field by field, and its canonical bytes.
+//! - [`archive`]: the pure parts of the pack archive format: where the manifest sits and
+//!   how to read it from an archive's first bytes without unpacking.
 
+pub mod archive;
 pub mod chunk_list;
 pub mod device_manifest;
 pub mod download_policy;
 pub mod language;
+pub mod manifest;
 pub mod pack_id;
 pub mod platform;
 pub mod tester_token;
@@ -24,5 +29,6 @@ pub mod tester_token;
 pub use chunk_list::{Blake3Hash, ChunkList, ChunkRef};
 pub use download_policy::{DownloadPolicy, InstallationEventType};
 pub use language::LanguageTag;
+pub use manifest::{PackagingManifest, ParsedManifest};
 pub use pack_id::AssetPackIdentifier;
 pub use platform::Platform;
