@@ -242,7 +242,10 @@ impl From<ChunkList> for ChunkListDoc {
 }
 
 #[cfg(test)]
-#[allow(clippy::cast_possible_truncation, reason = "test archives are a few hundred bytes")]
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "test archives are a few hundred bytes"
+)]
 mod tests {
     use proptest::prelude::*;
 
