@@ -11,61 +11,96 @@ const ACTORS: [&str; 7] = [
     "holder", "admin", "manager", "dev", "reviewer", "stranger", "system",
 ];
 
-/// One random step: what to do, small indices into pools of ids, a size, a flag, and whether
-/// the right actor does it (most of the time) or a random one.
+/// One random step: what to do, two picks among existing (or new) records, a size, a flag,
+/// and whether the usual actor does it (most of the time) or a random one.
 type Step = (u8, usize, usize, usize, bool, usize);
 
-/// The command of `step`, and the actor that would normally send it.
-fn command(step: Step) -> (Command, &'static str) {
+/// Picks the `n`-th of `existing` when there is one (three times in four), else a new id.
+fn pick<T: Clone>(existing: &[T], n: usize, new: impl FnOnce() -> T) -> T {
+    if existing.is_empty() || n % 4 == 3 {
+        new()
+    } else {
+        existing[n % existing.len()].clone()
+    }
+}
+
+/// The command of `step` on `catalog`, and the actor that would normally send it. Ids are
+/// picked mostly among existing records, so long sequences reach deep states.
+fn command(catalog: &Catalog, step: Step, fresh: usize) -> (Command, &'static str) {
     let (kind, a, b, size, flag, _) = step;
-    let pack = PackId::new(format!("p{}", a % 2));
-    let version = VersionId::new(format!("v{}", b % 4));
-    let asset = UploadFileId::new(format!("f{}-asset", b % 4));
-    let manifest = UploadFileId::new(format!("f{}-manifest", b % 4));
-    let submission = ReviewSubmissionId::new(format!("s{}-{flag}-{}", b % 4, size % 2));
-    let bytes = [1, 100, 300, 450, 600, 700][size % 6];
+    let packs: Vec<PackId> = catalog.packs_of(&app()).map(|p| p.id.clone()).collect();
+    let versions: Vec<&Version> = packs.iter().flat_map(|p| catalog.versions_of(p)).collect();
+    let version_ids: Vec<VersionId> = versions.iter().map(|v| v.id.clone()).collect();
+    let files: Vec<UploadFileId> = versions
+        .iter()
+        .flat_map(|v| v.upload_files.iter().cloned())
+        .collect();
+    let submissions: Vec<ReviewSubmissionId> = version_ids
+        .iter()
+        .flat_map(|v| catalog.submissions_of(v).map(|s| s.id.clone()))
+        .collect();
+    let pack = pick(&packs, a, || PackId::new(format!("p{fresh}")));
+    let version = pick(&version_ids, b, || VersionId::new(format!("v{fresh}")));
+    let file = pick(&files, b, || UploadFileId::new(format!("f{fresh}")));
+    let submission = pick(&submissions, a, || {
+        ReviewSubmissionId::new(format!("s{fresh}"))
+    });
+    let new_version = VersionId::new(format!("v{fresh}"));
+    let new_file = UploadFileId::new(format!("f{fresh}"));
+    let new_submission = ReviewSubmissionId::new(format!("s{fresh}"));
+    let bytes = [0, 100, 300, 450, 600, 700][size % 6];
     let track = if flag {
         ReviewTrack::ExternalBeta
     } else {
         ReviewTrack::AppStore
     };
-    // Weighted towards the steps of a version's life, so long sequences reach deep states.
-    match kind % 20 {
-        0 => (create_pack(&pack, &format!("id-{}", b % 3)), "dev"),
-        1 | 2 => (Command::CreateVersion { id: version, pack }, "dev"),
-        3 | 4 => (reserve(&asset, &version, bytes, AssetType::Asset), "dev"),
-        5 => (
-            reserve(&manifest, &version, bytes, AssetType::Manifest),
+    let asset_type = if size % 5 == 0 {
+        AssetType::Manifest
+    } else {
+        AssetType::Asset
+    };
+    match kind % 16 {
+        0 if a % 3 == 0 => (
+            create_pack(&PackId::new(format!("p{fresh}")), &format!("id-{}", b % 4)),
             "dev",
         ),
-        6 | 7 => (commit(&asset), "dev"),
-        8 => (commit(&manifest), "dev"),
-        9 | 10 => (succeeded(&version, bytes), "system"),
-        11 if size % 4 == 0 => (failed(&version, flag.then_some(&asset), "broken"), "system"),
-        11 => (succeeded(&version, bytes), "system"),
-        12 => (submit(&submission, &version, track), "manager"),
-        13 => (start(&submission), "reviewer"),
-        14 => {
-            let reasons = if a % 4 == 0 {
+        1 if a % 2 == 0 => (
+            Command::CreateVersion {
+                id: new_version,
+                pack,
+            },
+            "dev",
+        ),
+        2 => (reserve(&new_file, &version, bytes, asset_type), "dev"),
+        3 => (commit(&file), "dev"),
+        4 if size % 5 == 0 => (failed(&version, flag.then_some(&file), "broken"), "system"),
+        4 => (succeeded(&version, bytes.max(1)), "system"),
+        5 => (submit(&new_submission, &version, track), "manager"),
+        6 => (start(&submission), "reviewer"),
+        7 => {
+            let reasons = if b % 4 == 0 {
                 vec![]
             } else {
                 vec!["why".into()]
             };
-            (decide(&submission, a % 3 != 0, reasons), "reviewer")
+            (decide(&submission, size % 3 != 0, reasons), "reviewer")
         }
-        15 => (Command::FinishExternalProcessing { version }, "system"),
-        16 => (release(&version), "manager"),
-        17 => (finish_distribution(&version), "system"),
-        18 if size % 3 == 0 => (archive(&pack), "manager"),
-        18 => (create_pack(&pack, &format!("id-{}", b % 3)), "dev"),
-        19 if size % 4 != 0 => (commit(&asset), "dev"),
-        _ => {
+        8 => (Command::FinishExternalProcessing { version }, "system"),
+        9 => (release(&version), "manager"),
+        10 => (finish_distribution(&version), "system"),
+        11 if size % 8 == 0 => (archive(&pack), "manager"),
+        12 if size % 8 == 0 => {
             let transfer = Command::SetTransferInProgress {
                 app: app(),
-                in_progress: flag && size % 3 == 0,
+                in_progress: flag,
             };
             (transfer, "holder")
         }
+        0 | 11 => (start(&submission), "reviewer"),
+        1 | 12 => (decide(&submission, true, vec![]), "reviewer"),
+        13 => (commit(&file), "dev"),
+        14 => (submit(&new_submission, &version, track), "manager"),
+        _ => (reserve(&new_file, &version, bytes, asset_type), "dev"),
     }
 }
 
@@ -115,8 +150,8 @@ proptest! {
     #[test]
     fn a_refused_command_leaves_the_catalog_unchanged(
         steps in proptest::collection::vec(
-            (any::<u8>(), 0usize..12, 0usize..8, 0usize..12, any::<bool>(), 0usize..50),
-            1..160,
+            (any::<u8>(), 0usize..12, 0usize..8, 0usize..12, any::<bool>(), 0usize..60),
+            1..200,
         )
     ) {
         let mut w = World::with_limits(QuotaLimits {
@@ -126,8 +161,8 @@ proptest! {
             warn_ratio_percent: 80,
         });
         w.build(&[BuildChannel::External]);
-        for step in steps {
-            let (command, usual) = command(step);
+        for (fresh, step) in steps.into_iter().enumerate() {
+            let (command, usual) = command(&w.catalog, step, fresh);
             let who = match step.5 {
                 n @ 0..7 => ACTORS[n],
                 _ => usual,
