@@ -6,17 +6,27 @@
 //!
 //! # Layout
 //!
-//! - [`pack_id`], [`platform`], [`download_policy`], [`language`]: the value types a pack
-//!   version carries, each checked when it is made.
+//! Value types, each checked when it is made:
+//! - [`pack_id`], [`platform`], [`download_policy`], [`language`]: what a pack version carries.
 //! - [`chunk_list`]: what a version's bytes are made of, and how byte ranges map onto chunks.
-//! - [`device_manifest`]: the download manifest a device fetches, and which packs it lists.
-//! - [`tester_token`]: signed, expiring tokens that open a beta channel of one app.
-//! - [`language`] also holds the selection of a localized pack for a device (rule R10).
+//!
+//! Documents that cross the network:
 //! - [`manifest`]: the packaging manifest, checked field by field, and its canonical bytes.
 //! - [`archive`]: the pure parts of the pack archive format: where the manifest sits and
 //!   how to read it from an archive's first bytes without unpacking.
+//! - [`device_manifest`]: the download manifest a device fetches, and which packs it lists;
+//!   [`language::select`] picks a localized pack's language for a device (rule R10).
+//! - [`tester_token`]: signed, expiring tokens that open a beta channel of one app.
+//!
+//! The release workflow:
+//! - [`role`]: the roles users hold on apps and what each allows (rule R8).
+//! - [`quota`]: per-app limits and the used-bytes arithmetic (rule R9).
+//! - [`catalog`]: apps, users, packs, versions, release tracks and reviews as one
+//!   deterministic state machine that the control plane applies command by command
+//!   (rules R1-R9, R11, R12).
 
 pub mod archive;
+pub mod catalog;
 pub mod chunk_list;
 pub mod device_manifest;
 pub mod download_policy;
@@ -24,6 +34,8 @@ pub mod language;
 pub mod manifest;
 pub mod pack_id;
 pub mod platform;
+pub mod quota;
+pub mod role;
 pub mod tester_token;
 
 pub use chunk_list::{Blake3Hash, ChunkList, ChunkRef};

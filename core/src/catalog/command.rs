@@ -1,0 +1,185 @@
+//! [`Command`]: every change the catalog accepts, as the Raft log carries it.
+//!
+//! Creating commands carry the new record's id: the leader generates it before proposing,
+//! so every replica creates the same record.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::app::BuildChannel;
+use super::ids::{
+    ApiKeyId, AppId, BuildId, PackId, ReviewSubmissionId, UploadFileId, UserId, VersionId,
+};
+use super::review::ReviewTrack;
+use super::upload_file::{AssetType, Sha256Digest};
+use super::version::{StateDetails, VersionMetadata};
+use crate::role::Role;
+use crate::{AssetPackIdentifier, Blake3Hash, ChunkList, LanguageTag};
+
+/// One change to the catalog. Each is applied whole or refused whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    /// Create a user with roles on apps.
+    CreateUser {
+        /// The new user's id.
+        id: UserId,
+        /// Display name.
+        name: String,
+        /// Email address, unique among users.
+        email: String,
+        /// Roles to grant.
+        roles: Vec<(AppId, Role)>,
+        /// Whether the user is an operator.
+        operator: bool,
+    },
+    /// Turn a user's archive notifications on or off.
+    SetNotifications {
+        /// The user.
+        user: UserId,
+        /// On or off.
+        enabled: bool,
+    },
+    /// Register an API key for a user.
+    CreateApiKey {
+        /// The new key's id.
+        id: ApiKeyId,
+        /// Its user.
+        user: UserId,
+        /// The BLAKE3 hash of the secret.
+        key_hash: Blake3Hash,
+    },
+    /// Revoke an API key.
+    RevokeApiKey {
+        /// The key.
+        id: ApiKeyId,
+    },
+    /// Create an app; the caller becomes its Account Holder.
+    CreateApp {
+        /// The new app's id.
+        id: AppId,
+        /// Its name.
+        name: String,
+        /// Its bundle id, unique among apps.
+        bundle_id: String,
+        /// Its primary language.
+        primary_language: LanguageTag,
+    },
+    /// Mark an app as being transferred, or clear the mark.
+    SetTransferInProgress {
+        /// The app.
+        app: AppId,
+        /// Whether a transfer is under way.
+        in_progress: bool,
+    },
+    /// Register an app build for channels.
+    RegisterBuild {
+        /// The new build's id.
+        id: BuildId,
+        /// Its app.
+        app: AppId,
+        /// Its build number, unique in the app.
+        build_number: String,
+        /// Where it is available.
+        channels: BTreeSet<BuildChannel>,
+    },
+    /// Create an asset pack.
+    CreatePack {
+        /// The new pack's id.
+        id: PackId,
+        /// Its app.
+        app: AppId,
+        /// Its identifier.
+        identifier: AssetPackIdentifier,
+    },
+    /// Archive an asset pack, for good.
+    ArchivePack {
+        /// The pack.
+        pack: PackId,
+    },
+    /// Create a pack version; the catalog numbers it.
+    CreateVersion {
+        /// The new version's id.
+        id: VersionId,
+        /// Its pack.
+        pack: PackId,
+    },
+    /// Reserve an upload file for a version.
+    ReserveUploadFile {
+        /// The new upload file's id.
+        id: UploadFileId,
+        /// Its version.
+        version: VersionId,
+        /// Its name.
+        file_name: String,
+        /// Its size in bytes.
+        file_size: u64,
+        /// What it holds.
+        asset_type: AssetType,
+    },
+    /// Mark an upload file as fully uploaded, with its checksum.
+    CommitUploadFile {
+        /// The upload file.
+        id: UploadFileId,
+        /// Its SHA-256.
+        sha256: Sha256Digest,
+    },
+    /// Packyard's origin stored and chunked a version.
+    ProcessingSucceeded {
+        /// The version.
+        version: VersionId,
+        /// The archive's size in bytes.
+        size: u64,
+        /// Its chunks.
+        chunk_list: ChunkList,
+        /// What its manifest says.
+        metadata: VersionMetadata,
+    },
+    /// Packyard's origin could not use a version's upload.
+    ProcessingFailed {
+        /// The version.
+        version: VersionId,
+        /// The upload file at fault, if one is.
+        upload_file: Option<UploadFileId>,
+        /// Why, with at least one error.
+        details: StateDetails,
+    },
+    /// Submit a COMPLETE version for review.
+    SubmitForReview {
+        /// The new submission's id.
+        id: ReviewSubmissionId,
+        /// The version.
+        version: VersionId,
+        /// Which review.
+        track: ReviewTrack,
+    },
+    /// A reviewer starts reviewing a submission.
+    StartReview {
+        /// The submission.
+        submission: ReviewSubmissionId,
+    },
+    /// A reviewer accepts or rejects a submission.
+    DecideReview {
+        /// The submission.
+        submission: ReviewSubmissionId,
+        /// Accepted or rejected.
+        accepted: bool,
+        /// Why it was rejected; required when rejecting.
+        reasons: Vec<String>,
+    },
+    /// Packyard made an approved version available to external testers.
+    FinishExternalProcessing {
+        /// The version.
+        version: VersionId,
+    },
+    /// Release an ACCEPTED version to the store.
+    Release {
+        /// The version.
+        version: VersionId,
+    },
+    /// Packyard finished distributing a released version.
+    FinishDistribution {
+        /// The version.
+        version: VersionId,
+    },
+}

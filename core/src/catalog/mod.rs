@@ -1,0 +1,439 @@
+//! The [`Catalog`]: apps, users, packs, versions, release tracks and reviews, as one pure,
+//! deterministic state machine that the control plane's Raft state machine applies log entry
+//! by log entry.
+//!
+//! [`Catalog::apply`] takes an [`Envelope`] (who, when, what) and returns the [`Event`]s it
+//! caused, or a [`Refusal`]; a refused command leaves the catalog exactly as it was. Every
+//! collection is a `BTreeMap`, so snapshots and event order are the same on every replica.
+//!
+//! One file per record type; each holds that type and the commands that change it.
+
+#[macro_use]
+mod state_enum;
+
+mod app;
+mod command;
+mod envelope;
+mod event;
+mod ids;
+mod pack;
+mod reads;
+mod refusal;
+mod release;
+mod resource;
+mod review;
+mod serving;
+mod upload_file;
+mod user;
+mod version;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+pub use app::{App, Build, BuildChannel};
+pub use command::Command;
+pub use envelope::{Actor, Envelope, Timestamp};
+pub use event::{Event, EventType, Instance};
+pub use ids::{
+    ApiKeyId, AppId, BuildId, PackId, ReviewSubmissionId, UploadFileId, UserId, VersionId,
+};
+pub use pack::{Archival, Pack};
+pub use refusal::{Refusal, RefusalKind, Rule};
+pub use release::{AppStoreState, ExternalBetaState, InternalBetaState, ReleaseRecords};
+pub use resource::ResourceType;
+pub use review::{ReviewSubmission, ReviewTrack, SubmissionState};
+pub use serving::{Channel, ServedVersion};
+pub use upload_file::{AssetType, Sha256Digest, UploadFile, UploadFileState};
+pub use user::{ApiKey, User};
+pub use version::{
+    StateDetail, StateDetails, Version, VersionContent, VersionMetadata, VersionState,
+};
+
+use crate::Blake3Hash;
+use crate::quota::{self, QuotaLimits};
+use crate::role::{self, Action};
+
+/// Everything the control plane knows about apps and their packs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Catalog {
+    limits: QuotaLimits,
+    users: BTreeMap<UserId, User>,
+    api_keys: BTreeMap<ApiKeyId, ApiKey>,
+    /// Live keys by secret hash, for authenticating requests.
+    key_index: BTreeMap<Blake3Hash, ApiKeyId>,
+    apps: BTreeMap<AppId, App>,
+    builds: BTreeMap<BuildId, Build>,
+    packs: BTreeMap<PackId, Pack>,
+    versions: BTreeMap<VersionId, Version>,
+    upload_files: BTreeMap<UploadFileId, UploadFile>,
+    submissions: BTreeMap<ReviewSubmissionId, ReviewSubmission>,
+}
+
+/// Who applies a command, and when; handed to every command handler.
+struct Ctx {
+    actor: Actor,
+    at: Timestamp,
+}
+
+impl Ctx {
+    /// An event caused by this command, notifying nobody yet.
+    fn event(
+        &self,
+        kind: EventType,
+        app: AppId,
+        resource: ResourceType,
+        id: &str,
+        old_state: Option<&str>,
+        new_state: Option<&str>,
+    ) -> Event {
+        Event {
+            kind,
+            app,
+            instance: Instance {
+                resource,
+                id: id.to_owned(),
+            },
+            old_state: old_state.map(str::to_owned),
+            new_state: new_state.map(str::to_owned),
+            timestamp: self.at,
+            by: self.actor.clone(),
+            detail: None,
+            notify: Vec::new(),
+        }
+    }
+}
+
+impl Catalog {
+    /// An empty catalog with these quota limits.
+    pub fn new(limits: QuotaLimits) -> Self {
+        Self {
+            limits,
+            users: BTreeMap::new(),
+            api_keys: BTreeMap::new(),
+            key_index: BTreeMap::new(),
+            apps: BTreeMap::new(),
+            builds: BTreeMap::new(),
+            packs: BTreeMap::new(),
+            versions: BTreeMap::new(),
+            upload_files: BTreeMap::new(),
+            submissions: BTreeMap::new(),
+        }
+    }
+
+    /// Applies one command: all of it, returning the events it caused, or none of it.
+    pub fn apply(&mut self, envelope: Envelope) -> Result<Vec<Event>, Refusal> {
+        let Envelope { actor, at, command } = envelope;
+        let ctx = Ctx { actor, at };
+        let app = self.app_of(&command);
+        let before = app.as_ref().map(|a| self.used_bytes(a));
+        let mut events = self.dispatch(&ctx, command)?;
+        if let (Some(app), Some(before)) = (app, before) {
+            let after = self.used_bytes(&app);
+            if self.limits.crosses_warning(before, after) {
+                events.push(self.quota_warning(&ctx, app, after));
+            }
+        }
+        Ok(events)
+    }
+
+    fn dispatch(&mut self, ctx: &Ctx, command: Command) -> Result<Vec<Event>, Refusal> {
+        use Command as C;
+        match command {
+            C::CreateUser {
+                id,
+                name,
+                email,
+                roles,
+                operator,
+            } => {
+                let new = user::NewUser {
+                    id,
+                    name,
+                    email,
+                    roles,
+                    operator,
+                };
+                self.create_user(ctx, new)
+            }
+            C::SetNotifications { user, enabled } => self.set_notifications(ctx, &user, enabled),
+            C::CreateApiKey { id, user, key_hash } => {
+                let key = ApiKey {
+                    id,
+                    user,
+                    key_hash,
+                    created_at: ctx.at,
+                    revoked_at: None,
+                };
+                self.create_api_key(ctx, key)
+            }
+            C::RevokeApiKey { id } => self.revoke_api_key(ctx, &id),
+            C::CreateApp {
+                id,
+                name,
+                bundle_id,
+                primary_language,
+            } => {
+                let app = App {
+                    id,
+                    name,
+                    bundle_id,
+                    primary_language,
+                    transfer_in_progress: false,
+                    created_at: ctx.at,
+                    packs: Vec::new(),
+                    builds: Vec::new(),
+                };
+                self.create_app(ctx, app)
+            }
+            C::SetTransferInProgress { app, in_progress } => {
+                self.set_transfer_in_progress(ctx, &app, in_progress)
+            }
+            C::RegisterBuild {
+                id,
+                app,
+                build_number,
+                channels,
+            } => {
+                let build = Build {
+                    id,
+                    app,
+                    build_number,
+                    channels,
+                    created_at: ctx.at,
+                };
+                self.register_build(ctx, build)
+            }
+            C::CreatePack {
+                id,
+                app,
+                identifier,
+            } => self.create_pack(ctx, id, &app, identifier),
+            C::ArchivePack { pack } => self.archive_pack(ctx, &pack),
+            C::CreateVersion { id, pack } => self.create_version(ctx, id, &pack),
+            C::ReserveUploadFile {
+                id,
+                version,
+                file_name,
+                file_size,
+                asset_type,
+            } => {
+                let file = UploadFile {
+                    id,
+                    version,
+                    file_name,
+                    file_size,
+                    asset_type,
+                    state: UploadFileState::AwaitingUpload,
+                    sha256: None,
+                    failure: None,
+                };
+                self.reserve_upload_file(ctx, file)
+            }
+            C::CommitUploadFile { id, sha256 } => self.commit_upload_file(ctx, &id, sha256),
+            C::ProcessingSucceeded {
+                version,
+                size,
+                chunk_list,
+                metadata,
+            } => {
+                let content = VersionContent {
+                    size,
+                    chunk_list,
+                    metadata,
+                };
+                self.processing_succeeded(ctx, &version, content)
+            }
+            C::ProcessingFailed {
+                version,
+                upload_file,
+                details,
+            } => self.processing_failed(ctx, &version, upload_file.as_ref(), details),
+            C::SubmitForReview { id, version, track } => {
+                self.submit_for_review(ctx, id, &version, track)
+            }
+            C::StartReview { submission } => self.start_review(ctx, &submission),
+            C::DecideReview {
+                submission,
+                accepted,
+                reasons,
+            } => self.decide_review(ctx, &submission, accepted, reasons),
+            C::FinishExternalProcessing { version } => {
+                self.finish_external_processing(ctx, &version)
+            }
+            C::Release { version } => self.release(ctx, &version),
+            C::FinishDistribution { version } => self.finish_distribution(ctx, &version),
+        }
+    }
+
+    /// The app whose quota a command may change, if it names one that exists.
+    fn app_of(&self, command: &Command) -> Option<AppId> {
+        use Command as C;
+        let version_app = |v: &VersionId| self.versions.get(v).map(|v| v.app.clone());
+        match command {
+            C::ArchivePack { pack } => self.packs.get(pack).map(|p| p.app.clone()),
+            C::ProcessingSucceeded { version, .. }
+            | C::FinishExternalProcessing { version }
+            | C::FinishDistribution { version } => version_app(version),
+            C::DecideReview { submission, .. } => {
+                self.submissions.get(submission).map(|s| s.app.clone())
+            }
+            _ => None,
+        }
+    }
+
+    fn quota_warning(&self, ctx: &Ctx, app: AppId, used: u64) -> Event {
+        let admins = self.members_with(&app, |roles| roles.contains(&role::Role::Admin));
+        let mut event = ctx.event(
+            EventType::QuotaWarning,
+            app.clone(),
+            ResourceType::Apps,
+            app.as_str(),
+            None,
+            None,
+        );
+        event.detail = Some(format!(
+            "this app uses {used} of its {} bytes ({}% or more); archive packs you no longer \
+             need to make room",
+            self.limits.max_bytes, self.limits.warn_ratio_percent
+        ));
+        event.notify = admins;
+        event
+    }
+
+    // ----- permissions -----
+
+    /// Whether `actor` may do `action` on `app` (rule R8), for reads the API serves. Operators
+    /// and Packyard itself may do everything but review; reviewing needs the Reviewer role.
+    pub fn permits(&self, actor: &Actor, app: &AppId, action: Action) -> Result<(), Refusal> {
+        self.authorize(actor, app, action)
+    }
+
+    fn authorize(&self, actor: &Actor, app: &AppId, action: Action) -> Result<(), Refusal> {
+        let user = match actor {
+            Actor::System if action == Action::Review => {
+                return Err(Refusal::forbidden(action));
+            }
+            Actor::System => return Ok(()),
+            Actor::User(id) => self.find_user(id)?,
+        };
+        if action == Action::Report {
+            return Err(Refusal::forbidden(action));
+        }
+        if user.operator && action != Action::Review {
+            return Ok(());
+        }
+        let roles = user.roles.get(app).into_iter().flatten();
+        if role::allowed(roles, action) {
+            Ok(())
+        } else {
+            Err(Refusal::forbidden(action))
+        }
+    }
+
+    fn require_system(&self, actor: &Actor) -> Result<(), Refusal> {
+        match actor {
+            Actor::System => Ok(()),
+            Actor::User(_) => Err(Refusal::forbidden(Action::Report)),
+        }
+    }
+
+    /// Users holding a role on `app` that `pick` accepts, in id order.
+    fn members_with(
+        &self,
+        app: &AppId,
+        pick: impl Fn(&BTreeSet<role::Role>) -> bool,
+    ) -> Vec<UserId> {
+        self.users
+            .values()
+            .filter(|u| u.roles.get(app).is_some_and(|r| !r.is_empty() && pick(r)))
+            .map(|u| u.id.clone())
+            .collect()
+    }
+
+    // ----- lookups that refuse -----
+
+    fn unused<K: Ord + std::fmt::Display, V>(
+        &self,
+        map: &BTreeMap<K, V>,
+        id: &K,
+        resource: ResourceType,
+    ) -> Result<(), Refusal> {
+        if map.contains_key(id) {
+            return Err(Refusal::conflict(format!(
+                "id {id} is already used by another {resource} record; use a new id"
+            )));
+        }
+        Ok(())
+    }
+
+    fn find_app(&self, id: &AppId) -> Result<&App, Refusal> {
+        self.apps
+            .get(id)
+            .ok_or_else(|| Refusal::not_found(ResourceType::Apps, id))
+    }
+
+    fn find_pack(&self, id: &PackId) -> Result<&Pack, Refusal> {
+        self.packs
+            .get(id)
+            .ok_or_else(|| Refusal::not_found(ResourceType::BackgroundAssets, id))
+    }
+
+    /// The pack, refusing an archived one: nothing about it changes any more.
+    fn live_pack(&self, id: &PackId) -> Result<&Pack, Refusal> {
+        let pack = self.find_pack(id)?;
+        if pack.is_archived() {
+            return Err(Refusal::by_rule(
+                Rule::R7,
+                format!(
+                    "pack {} is archived; an archived pack and its versions never change again",
+                    pack.identifier
+                ),
+            ));
+        }
+        Ok(pack)
+    }
+
+    fn find_version(&self, id: &VersionId) -> Result<&Version, Refusal> {
+        self.versions
+            .get(id)
+            .ok_or_else(|| Refusal::not_found(ResourceType::BackgroundAssetVersions, id))
+    }
+
+    /// The newest version of `pack` whose release records satisfy `pick`.
+    fn pack_version_where(
+        &self,
+        pack: &PackId,
+        pick: impl Fn(&ReleaseRecords) -> bool,
+    ) -> Option<VersionId> {
+        let pack = self.packs.get(pack)?;
+        pack.versions.iter().rev().find_map(|id| {
+            let v = self.versions.get(id)?;
+            v.releases.as_ref().filter(|r| pick(r)).map(|_| id.clone())
+        })
+    }
+
+    /// Changes a version's release records; returns its app and what `change` returns, or
+    /// `None` if the version has no records.
+    fn with_records<R>(
+        &mut self,
+        version: &VersionId,
+        change: impl FnOnce(&mut ReleaseRecords) -> R,
+    ) -> Option<(AppId, R)> {
+        let v = self.versions.get_mut(version)?;
+        let out = change(v.releases.as_mut()?);
+        Some((v.app.clone(), out))
+    }
+
+    fn pack_used_bytes(&self, pack: &Pack) -> u64 {
+        quota::pack_used_bytes(
+            pack.versions
+                .iter()
+                .filter_map(|v| self.versions.get(v))
+                .map(|v| (v.size().unwrap_or(0), v.counts_toward_quota())),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,105 @@
+//! What the API and the edges read from the [`Catalog`]: records by id, listings in a stable
+//! order, used bytes, and key lookups. None of these changes anything.
+
+use super::*;
+
+impl Catalog {
+    /// The quota limits.
+    pub fn limits(&self) -> &QuotaLimits {
+        &self.limits
+    }
+
+    /// An app's used bytes (rule R9): over its live packs, the sum of each one's largest
+    /// eligible version.
+    pub fn used_bytes(&self, app: &AppId) -> u64 {
+        quota::app_used_bytes(
+            self.packs_of(app)
+                .filter(|p| !p.is_archived())
+                .map(|p| self.pack_used_bytes(p)),
+        )
+    }
+
+    /// A pack's used bytes; 0 once archived.
+    pub fn pack_used(&self, pack: &PackId) -> u64 {
+        self.packs
+            .get(pack)
+            .filter(|p| !p.is_archived())
+            .map_or(0, |p| self.pack_used_bytes(p))
+    }
+
+    /// A user.
+    pub fn user(&self, id: &UserId) -> Option<&User> {
+        self.users.get(id)
+    }
+
+    /// The user a live (not revoked) API key with this secret hash belongs to.
+    pub fn user_by_key_hash(&self, hash: &Blake3Hash) -> Option<&User> {
+        let key = self.api_keys.get(self.key_index.get(hash)?)?;
+        self.users.get(&key.user)
+    }
+
+    /// An API key.
+    pub fn api_key(&self, id: &ApiKeyId) -> Option<&ApiKey> {
+        self.api_keys.get(id)
+    }
+
+    /// An app.
+    pub fn app(&self, id: &AppId) -> Option<&App> {
+        self.apps.get(id)
+    }
+
+    /// Every app, in id order.
+    pub fn apps(&self) -> impl Iterator<Item = &App> {
+        self.apps.values()
+    }
+
+    /// A build.
+    pub fn build(&self, id: &BuildId) -> Option<&Build> {
+        self.builds.get(id)
+    }
+
+    /// A pack.
+    pub fn pack(&self, id: &PackId) -> Option<&Pack> {
+        self.packs.get(id)
+    }
+
+    /// The packs of an app, live and archived, in creation order.
+    pub fn packs_of(&self, app: &AppId) -> impl Iterator<Item = &Pack> {
+        self.apps
+            .get(app)
+            .into_iter()
+            .flat_map(|a| a.packs.iter())
+            .filter_map(|p| self.packs.get(p))
+    }
+
+    /// A version.
+    pub fn version(&self, id: &VersionId) -> Option<&Version> {
+        self.versions.get(id)
+    }
+
+    /// The versions of a pack, oldest (number 1) first.
+    pub fn versions_of(&self, pack: &PackId) -> impl Iterator<Item = &Version> {
+        self.packs
+            .get(pack)
+            .into_iter()
+            .flat_map(|p| p.versions.iter())
+            .filter_map(|v| self.versions.get(v))
+    }
+
+    /// An upload file.
+    pub fn upload_file(&self, id: &UploadFileId) -> Option<&UploadFile> {
+        self.upload_files.get(id)
+    }
+
+    /// A review submission, with the reviewer's reasons once rejected.
+    pub fn submission(&self, id: &ReviewSubmissionId) -> Option<&ReviewSubmission> {
+        self.submissions.get(id)
+    }
+
+    /// The review submissions of a version, in id order.
+    pub fn submissions_of(&self, version: &VersionId) -> impl Iterator<Item = &ReviewSubmission> {
+        self.submissions
+            .values()
+            .filter(move |s| &s.version == version)
+    }
+}

@@ -1,0 +1,178 @@
+//! Random command sequences: a refused command never changes the catalog, and the
+//! one-at-a-time rules hold after every step.
+
+use proptest::prelude::*;
+
+use super::fixture::*;
+use crate::catalog::*;
+use crate::quota::QuotaLimits;
+
+const ACTORS: [&str; 7] = [
+    "holder", "admin", "manager", "dev", "reviewer", "stranger", "system",
+];
+
+/// One random step: what to do, two picks among existing (or new) records, a size, a flag,
+/// and whether the usual actor does it (most of the time) or a random one.
+type Step = (u8, usize, usize, usize, bool, usize);
+
+/// Picks the `n`-th of `existing` when there is one (three times in four), else a new id.
+fn pick<T: Clone>(existing: &[T], n: usize, new: impl FnOnce() -> T) -> T {
+    if existing.is_empty() || n % 4 == 3 {
+        new()
+    } else {
+        existing[n % existing.len()].clone()
+    }
+}
+
+/// The command of `step` on `catalog`, and the actor that would normally send it. Ids are
+/// picked mostly among existing records, so long sequences reach deep states.
+fn command(catalog: &Catalog, step: Step, fresh: usize) -> (Command, &'static str) {
+    let (kind, a, b, size, flag, _) = step;
+    let packs: Vec<PackId> = catalog.packs_of(&app()).map(|p| p.id.clone()).collect();
+    let versions: Vec<&Version> = packs.iter().flat_map(|p| catalog.versions_of(p)).collect();
+    let version_ids: Vec<VersionId> = versions.iter().map(|v| v.id.clone()).collect();
+    let files: Vec<UploadFileId> = versions
+        .iter()
+        .flat_map(|v| v.upload_files.iter().cloned())
+        .collect();
+    let submissions: Vec<ReviewSubmissionId> = version_ids
+        .iter()
+        .flat_map(|v| catalog.submissions_of(v).map(|s| s.id.clone()))
+        .collect();
+    let pack = pick(&packs, a, || PackId::new(format!("p{fresh}")));
+    let version = pick(&version_ids, b, || VersionId::new(format!("v{fresh}")));
+    let file = pick(&files, b, || UploadFileId::new(format!("f{fresh}")));
+    let submission = pick(&submissions, a, || {
+        ReviewSubmissionId::new(format!("s{fresh}"))
+    });
+    let new_version = VersionId::new(format!("v{fresh}"));
+    let new_file = UploadFileId::new(format!("f{fresh}"));
+    let new_submission = ReviewSubmissionId::new(format!("s{fresh}"));
+    let bytes = [0, 100, 300, 450, 600, 700][size % 6];
+    let track = if flag {
+        ReviewTrack::ExternalBeta
+    } else {
+        ReviewTrack::AppStore
+    };
+    let asset_type = if size % 5 == 0 {
+        AssetType::Manifest
+    } else {
+        AssetType::Asset
+    };
+    match kind % 16 {
+        0 if a % 3 == 0 => (
+            create_pack(&PackId::new(format!("p{fresh}")), &format!("id-{}", b % 4)),
+            "dev",
+        ),
+        1 if a % 2 == 0 => (
+            Command::CreateVersion {
+                id: new_version,
+                pack,
+            },
+            "dev",
+        ),
+        2 => (reserve(&new_file, &version, bytes, asset_type), "dev"),
+        3 => (commit(&file), "dev"),
+        4 if size % 5 == 0 => (failed(&version, flag.then_some(&file), "broken"), "system"),
+        4 => (succeeded(&version, bytes.max(1)), "system"),
+        5 => (submit(&new_submission, &version, track), "manager"),
+        6 => (start(&submission), "reviewer"),
+        7 => {
+            let reasons = if b % 4 == 0 {
+                vec![]
+            } else {
+                vec!["why".into()]
+            };
+            (decide(&submission, size % 3 != 0, reasons), "reviewer")
+        }
+        8 => (Command::FinishExternalProcessing { version }, "system"),
+        9 => (release(&version), "manager"),
+        10 => (finish_distribution(&version), "system"),
+        11 if size % 8 == 0 => (archive(&pack), "manager"),
+        12 if size % 8 == 0 => {
+            let transfer = Command::SetTransferInProgress {
+                app: app(),
+                in_progress: flag,
+            };
+            (transfer, "holder")
+        }
+        0 | 11 => (start(&submission), "reviewer"),
+        1 | 12 => (decide(&submission, true, vec![]), "reviewer"),
+        13 => (commit(&file), "dev"),
+        14 => (submit(&new_submission, &version, track), "manager"),
+        _ => (reserve(&new_file, &version, bytes, asset_type), "dev"),
+    }
+}
+
+fn actor(name: &str) -> Actor {
+    match name {
+        "system" => Actor::System,
+        name => user(name),
+    }
+}
+
+/// At most one version per pack in each one-at-a-time state (R1, R2, R3, R6), and version
+/// numbers 1..=n in order (R11).
+fn check_rules(catalog: &Catalog) -> Result<(), TestCaseError> {
+    for pack in catalog.packs_of(&app()) {
+        let versions: Vec<&Version> = catalog.versions_of(&pack.id).collect();
+        let numbers: Vec<u32> = versions.iter().map(|v| v.number).collect();
+        let expected: Vec<u32> = (1..=u32::try_from(versions.len()).unwrap()).collect();
+        prop_assert_eq!(numbers, expected);
+        let records: Vec<&ReleaseRecords> = versions
+            .iter()
+            .filter_map(|v| v.releases.as_ref())
+            .collect();
+        let count =
+            |pick: &dyn Fn(&ReleaseRecords) -> bool| records.iter().filter(|r| pick(r)).count();
+        prop_assert!(count(&|r| r.internal == InternalBetaState::ReadyForTesting) <= 1);
+        prop_assert!(count(&|r| r.external == ExternalBetaState::ReadyForTesting) <= 1);
+        prop_assert!(
+            count(&|r| matches!(
+                r.external,
+                ExternalBetaState::WaitingForReview | ExternalBetaState::InReview
+            )) <= 1
+        );
+        prop_assert!(
+            count(&|r| matches!(
+                r.store,
+                AppStoreState::WaitingForReview | AppStoreState::InReview
+            )) <= 1
+        );
+        prop_assert!(count(&|r| r.store == AppStoreState::ReadyForDistribution) <= 1);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn a_refused_command_leaves_the_catalog_unchanged(
+        steps in proptest::collection::vec(
+            (any::<u8>(), 0usize..12, 0usize..8, 0usize..12, any::<bool>(), 0usize..60),
+            1..200,
+        )
+    ) {
+        let mut w = World::with_limits(QuotaLimits {
+            max_packs: 2,
+            max_bytes: 1_000,
+            max_file_bytes: 650,
+            warn_ratio_percent: 80,
+        });
+        w.build(&[BuildChannel::External]);
+        for (fresh, step) in steps.into_iter().enumerate() {
+            let (command, usual) = command(&w.catalog, step, fresh);
+            let who = match step.5 {
+                n @ 0..7 => ACTORS[n],
+                _ => usual,
+            };
+            let before = w.catalog.clone();
+            let r = w.run(actor(who), command);
+            if r.is_err() {
+                prop_assert_eq!(&w.catalog, &before);
+            }
+            check_rules(&w.catalog)?;
+        }
+    }
+}

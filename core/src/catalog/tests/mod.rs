@@ -1,0 +1,19 @@
+//! Tests of the catalog, one file per rule of SPEC §3 plus the cross-cutting ones.
+
+mod fixture;
+
+mod atomicity;
+mod r11_version_numbers;
+mod r12_immutability;
+mod r1_internal_beta;
+mod r2_external_review;
+mod r3_external_testing;
+mod r4_build_first;
+mod r5_approval_notifies;
+mod r6_app_store;
+mod r7_archive;
+mod r8_roles;
+mod r9_quota;
+mod serde_round_trip;
+mod upload_files;
+mod users_and_keys;

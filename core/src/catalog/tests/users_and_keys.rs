@@ -1,0 +1,181 @@
+use super::fixture::*;
+use crate::Blake3Hash;
+use crate::catalog::*;
+use crate::role::{Action, Role};
+
+fn key(id: &str, user: &str, secret: &[u8]) -> Command {
+    Command::CreateApiKey {
+        id: ApiKeyId::from(id),
+        user: UserId::from(user),
+        key_hash: Blake3Hash::of(secret),
+    }
+}
+
+#[test]
+fn a_key_authenticates_its_user_until_revoked() {
+    let mut w = World::new();
+    w.ok(user("dev"), key("k1", "dev", b"secret"));
+    let found = w.catalog.user_by_key_hash(&Blake3Hash::of(b"secret"));
+    assert_eq!(found.map(|u| u.id.as_str()), Some("dev"));
+    assert!(
+        w.catalog
+            .user_by_key_hash(&Blake3Hash::of(b"other"))
+            .is_none()
+    );
+    let refusal = w.refused(user("op"), key("k2", "admin", b"secret"));
+    assert!(conflict(&refusal, None).contains("already registered"));
+    w.ok(
+        user("admin"),
+        Command::RevokeApiKey {
+            id: ApiKeyId::from("k1"),
+        },
+    );
+    assert!(
+        w.catalog
+            .user_by_key_hash(&Blake3Hash::of(b"secret"))
+            .is_none()
+    );
+    assert!(
+        w.catalog
+            .api_key(&ApiKeyId::from("k1"))
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
+    let again = w.refused(
+        user("dev"),
+        Command::RevokeApiKey {
+            id: ApiKeyId::from("k1"),
+        },
+    );
+    assert!(conflict(&again, None).contains("already revoked"));
+}
+
+#[test]
+fn only_the_user_their_app_admins_or_an_operator_manage_their_keys() {
+    let mut w = World::new();
+    let refusal = w.refused(user("manager"), key("k", "dev", b"s"));
+    assert_eq!(
+        refusal,
+        Refusal::Forbidden {
+            action: Action::ManageMembers,
+            needed: vec![Role::AccountHolder, Role::Admin]
+        }
+    );
+    let refusal = w.refused(user("admin"), key("k", "op", b"s"));
+    assert_eq!(refusal, Refusal::forbidden(Action::Operate));
+    assert_eq!(
+        refusal.to_string(),
+        "only an operator may manage users across apps; no app role allows it"
+    );
+    w.ok(user("admin"), key("k", "dev", b"s"));
+    w.ok(user("op"), key("k-op", "op", b"op"));
+    let refusal = w.refused(
+        user("dev"),
+        Command::RevokeApiKey {
+            id: ApiKeyId::from("nope"),
+        },
+    );
+    assert_eq!(refusal.kind(), RefusalKind::NotFound);
+}
+
+#[test]
+fn admins_add_members_but_only_account_holders_add_account_holders() {
+    let mut w = World::new();
+    w.ok(
+        user("admin"),
+        new_user("dev2", &[(APP, Role::Developer)], false),
+    );
+    let refusal = w.refused(
+        user("admin"),
+        new_user("boss", &[(APP, Role::AccountHolder)], false),
+    );
+    assert!(matches!(
+        refusal,
+        Refusal::Forbidden {
+            action: Action::Transfer,
+            ..
+        }
+    ));
+    let refusal = w.refused(
+        user("manager"),
+        new_user("dev3", &[(APP, Role::Developer)], false),
+    );
+    assert!(matches!(
+        refusal,
+        Refusal::Forbidden {
+            action: Action::ManageMembers,
+            ..
+        }
+    ));
+    let refusal = w.refused(user("admin"), new_user("root", &[], true));
+    assert_eq!(refusal, Refusal::forbidden(Action::Operate));
+    let refusal = w.refused(
+        user("admin"),
+        new_user("x", &[("no-app", Role::Developer)], false),
+    );
+    assert_eq!(refusal.kind(), RefusalKind::NotFound);
+}
+
+#[test]
+fn users_need_a_name_and_a_unique_email() {
+    let mut w = World::new();
+    let mut cmd = new_user("dev", &[(APP, Role::Developer)], false);
+    assert!(conflict(&w.refused(user("op"), cmd.clone()), None).contains("already used"));
+    if let Command::CreateUser { id, email, .. } = &mut cmd {
+        *id = UserId::from("dev-again");
+        *email = "dev@example.com".into();
+    }
+    assert!(conflict(&w.refused(user("op"), cmd.clone()), None).contains("already belongs"));
+    if let Command::CreateUser { email, .. } = &mut cmd {
+        *email = "not-an-address".into();
+    }
+    assert_eq!(
+        w.refused(user("op"), cmd.clone()).kind(),
+        RefusalKind::Invalid
+    );
+    if let Command::CreateUser { name, email, .. } = &mut cmd {
+        *email = "new@example.com".into();
+        *name = String::new();
+    }
+    assert_eq!(w.refused(user("op"), cmd).kind(), RefusalKind::Invalid);
+}
+
+#[test]
+fn users_set_their_own_notifications() {
+    let mut w = World::new();
+    let off = |who: &str| Command::SetNotifications {
+        user: UserId::from(who),
+        enabled: false,
+    };
+    assert!(w.catalog.user(&UserId::from("dev")).unwrap().notifications);
+    w.ok(user("dev"), off("dev"));
+    assert!(!w.catalog.user(&UserId::from("dev")).unwrap().notifications);
+    let refusal = w.refused(user("admin"), off("manager"));
+    assert_eq!(refusal, Refusal::forbidden(Action::Operate));
+    w.ok(user("op"), off("manager"));
+}
+
+#[test]
+fn bundle_ids_are_unique_and_apps_need_names() {
+    let mut w = World::new();
+    let create = |id: &str, name: &str, bundle: &str| Command::CreateApp {
+        id: AppId::from(id),
+        name: name.into(),
+        bundle_id: bundle.into(),
+        primary_language: crate::LanguageTag::parse("en").unwrap(),
+    };
+    let refusal = w.refused(user("dev"), create("a2", "Game 2", "com.example.game"));
+    assert!(conflict(&refusal, None).contains("already belongs to app Game (app-1)"));
+    assert_eq!(
+        w.refused(user("dev"), create("a2", "", "b")).kind(),
+        RefusalKind::Invalid
+    );
+    assert_eq!(
+        w.refused(user("dev"), create("a2", "n", " ")).kind(),
+        RefusalKind::Invalid
+    );
+    assert!(
+        conflict(&w.refused(user("dev"), create(APP, "n", "b")), None).contains("already used")
+    );
+}

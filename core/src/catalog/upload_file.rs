@@ -1,0 +1,240 @@
+//! [`UploadFile`]: a file reserved for a version, uploaded in parts, then committed with its
+//! SHA-256; and the commands that reserve and commit it.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::event::{Event, EventType};
+use super::ids::{UploadFileId, VersionId};
+use super::refusal::{Refusal, Rule};
+use super::resource::ResourceType;
+use super::version::VersionState;
+use super::{Catalog, Ctx};
+use crate::role::Action;
+
+state_enum! {
+    /// An upload file's state.
+    UploadFileState {
+        /// Reserved; parts are being uploaded.
+        AwaitingUpload = "AWAITING_UPLOAD",
+        /// Committed with its checksum; waiting for processing.
+        UploadComplete = "UPLOAD_COMPLETE",
+        /// Processed into a COMPLETE version.
+        Complete = "COMPLETE",
+        /// Rejected by processing (for example a checksum mismatch); `failure` says why.
+        Failed = "FAILED",
+    }
+}
+
+state_enum! {
+    /// What an upload file holds (`assetType` in the admin API).
+    AssetType {
+        /// The archive itself.
+        Asset = "ASSET",
+        /// The packaging manifest JSON, for archives that do not carry it inside.
+        Manifest = "MANIFEST",
+    }
+}
+
+/// A SHA-256 digest, written as 64 lower-case hex digits (`sourceFileChecksums`).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Sha256Digest(pub [u8; 32]);
+
+impl Sha256Digest {
+    /// Parses 64 hex digits (either case).
+    pub fn parse_hex(s: &str) -> Result<Self, Refusal> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(s, &mut out).map_err(|_| {
+            Refusal::invalid(
+                "sourceFileChecksums.file.hash",
+                format!("{s:?} is not a SHA-256 checksum: expected 64 hex digits"),
+            )
+        })?;
+        Ok(Self(out))
+    }
+
+    /// The 64 lower-case hex digits.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Debug for Sha256Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Sha256Digest({})", self.to_hex())
+    }
+}
+
+impl Serialize for Sha256Digest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for Sha256Digest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Self::parse_hex(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A file of a version (`backgroundAssetUploadFiles`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadFile {
+    /// Its id.
+    pub id: UploadFileId,
+    /// Its version.
+    pub version: VersionId,
+    /// The name its uploader gave.
+    pub file_name: String,
+    /// Its declared size in bytes.
+    pub file_size: u64,
+    /// What it holds.
+    pub asset_type: AssetType,
+    /// Its state.
+    pub state: UploadFileState,
+    /// The checksum given when it was committed.
+    pub sha256: Option<Sha256Digest>,
+    /// Why it failed, once FAILED.
+    pub failure: Option<String>,
+}
+
+impl Catalog {
+    /// `ReserveUploadFile`: room for one file of a version awaiting upload. At most one file
+    /// of each type per version. Refused before any byte is stored when the file is larger
+    /// than one upload may be, or when an archive that size would take the app past its quota
+    /// (rule R9). Only the ASSET file counts toward the quota: the manifest is not served.
+    pub(super) fn reserve_upload_file(
+        &mut self,
+        ctx: &Ctx,
+        file: UploadFile,
+    ) -> Result<Vec<Event>, Refusal> {
+        let version = self.find_version(&file.version)?;
+        self.authorize(&ctx.actor, &version.app, Action::Upload)?;
+        let pack = self.live_pack(&version.pack)?;
+        self.unused(
+            &self.upload_files,
+            &file.id,
+            ResourceType::BackgroundAssetUploadFiles,
+        )?;
+        if version.state != VersionState::AwaitingUpload {
+            return Err(Refusal::conflict(format!(
+                "version {} is {}; files can be added only while it is AWAITING_UPLOAD; \
+                 create a new version",
+                version.number, version.state
+            )));
+        }
+        if file.file_name.trim().is_empty() {
+            return Err(Refusal::invalid(
+                "fileName",
+                "is empty; give the file's name",
+            ));
+        }
+        if file.file_size == 0 {
+            return Err(Refusal::invalid(
+                "fileSize",
+                "is 0; a file holds at least one byte",
+            ));
+        }
+        let limits = &self.limits;
+        if file.file_size > limits.max_file_bytes {
+            return Err(Refusal::invalid(
+                "fileSize",
+                format!(
+                    "is {} bytes; one file may be at most {} bytes",
+                    file.file_size, limits.max_file_bytes
+                ),
+            ));
+        }
+        let taken = version.upload_files.iter().find(|f| {
+            self.upload_files
+                .get(*f)
+                .is_some_and(|f| f.asset_type == file.asset_type)
+        });
+        if let Some(taken) = taken {
+            return Err(Refusal::conflict(format!(
+                "version {} already has a {} upload file ({taken}); a version has one of each type",
+                version.number, file.asset_type
+            )));
+        }
+        if file.asset_type == AssetType::Asset {
+            let app_used = self.used_bytes(&version.app);
+            let pack_used = self.pack_used_bytes(pack);
+            let after = limits.projected_bytes(app_used, pack_used, file.file_size);
+            if after > limits.max_bytes {
+                return Err(Refusal::by_rule(
+                    Rule::R9,
+                    format!(
+                        "a {} byte archive would bring this app to {after} bytes, over its \
+                         limit of {} bytes; archive packs you no longer need to make room",
+                        file.file_size, limits.max_bytes
+                    ),
+                ));
+            }
+        }
+        if let Some(v) = self.versions.get_mut(&file.version) {
+            v.upload_files.push(file.id.clone());
+        }
+        self.upload_files.insert(file.id.clone(), file);
+        Ok(Vec::new())
+    }
+
+    /// `CommitUploadFile`: every part is uploaded and this is the file's SHA-256. Once the
+    /// ASSET file and every other reserved file are committed, the version goes PROCESSING;
+    /// so reserve the manifest file before committing the archive.
+    pub(super) fn commit_upload_file(
+        &mut self,
+        ctx: &Ctx,
+        id: &UploadFileId,
+        sha256: Sha256Digest,
+    ) -> Result<Vec<Event>, Refusal> {
+        let file = self
+            .upload_files
+            .get(id)
+            .ok_or_else(|| Refusal::not_found(ResourceType::BackgroundAssetUploadFiles, id))?;
+        let version = self.find_version(&file.version)?;
+        self.authorize(&ctx.actor, &version.app, Action::Upload)?;
+        self.live_pack(&version.pack)?;
+        if file.state != UploadFileState::AwaitingUpload {
+            return Err(Refusal::conflict(format!(
+                "upload file {id} is {}; it was already committed",
+                file.state
+            )));
+        }
+        if version.state != VersionState::AwaitingUpload {
+            return Err(Refusal::conflict(format!(
+                "version {} is {}; its files can no longer change",
+                version.number, version.state
+            )));
+        }
+        let mut has_asset = file.asset_type == AssetType::Asset;
+        let mut all_committed = true;
+        for other in version.upload_files.iter().filter(|f| *f != id) {
+            if let Some(other) = self.upload_files.get(other) {
+                has_asset |= other.asset_type == AssetType::Asset;
+                all_committed &= other.state == UploadFileState::UploadComplete;
+            }
+        }
+        let version_id = version.id.clone();
+        let app = version.app.clone();
+        if let Some(f) = self.upload_files.get_mut(id) {
+            f.state = UploadFileState::UploadComplete;
+            f.sha256 = Some(sha256);
+        }
+        if !(has_asset && all_committed) {
+            return Ok(Vec::new());
+        }
+        if let Some(v) = self.versions.get_mut(&version_id) {
+            v.state = VersionState::Processing;
+        }
+        Ok(vec![ctx.event(
+            EventType::BackgroundAssetVersionStateUpdated,
+            app,
+            ResourceType::BackgroundAssetVersions,
+            version_id.as_str(),
+            Some(VersionState::AwaitingUpload.as_str()),
+            Some(VersionState::Processing.as_str()),
+        )])
+    }
+}

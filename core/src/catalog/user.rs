@@ -1,0 +1,197 @@
+//! [`User`]s, their [`ApiKey`]s, and the commands that manage them.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::envelope::{Actor, Timestamp};
+use super::event::Event;
+use super::ids::{ApiKeyId, AppId, UserId};
+use super::refusal::Refusal;
+use super::resource::ResourceType;
+use super::{Catalog, Ctx};
+use crate::Blake3Hash;
+use crate::role::{Action, Role};
+
+/// A person (or a script acting for one) who holds roles on apps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Its id.
+    pub id: UserId,
+    /// Display name.
+    pub name: String,
+    /// Email address, unique among users.
+    pub email: String,
+    /// Roles per app.
+    pub roles: BTreeMap<AppId, BTreeSet<Role>>,
+    /// An operator may do everything on every app except review, and manage every user.
+    pub operator: bool,
+    /// Whether this user wants to hear about archived packs (rule R7).
+    pub notifications: bool,
+    /// When the user was created.
+    pub created_at: Timestamp,
+}
+
+/// An API key, stored as the BLAKE3 hash of the secret only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKey {
+    /// Its id.
+    pub id: ApiKeyId,
+    /// The user it authenticates.
+    pub user: UserId,
+    /// The hash of the secret, computed by the API layer.
+    pub key_hash: Blake3Hash,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// The fields of a `CreateUser` command.
+pub(super) struct NewUser {
+    pub(super) id: UserId,
+    pub(super) name: String,
+    pub(super) email: String,
+    pub(super) roles: Vec<(AppId, Role)>,
+    pub(super) operator: bool,
+}
+
+impl Catalog {
+    /// `CreateUser`. Operators (and Packyard itself, for the first operator) create any user.
+    /// Otherwise the actor needs Account Holder or Admin on every app the new user gets a role
+    /// on, and only an Account Holder grants Account Holder. A user with no role at all, or an
+    /// operator, needs an operator. Notifications start enabled.
+    pub(super) fn create_user(&mut self, ctx: &Ctx, new: NewUser) -> Result<Vec<Event>, Refusal> {
+        if new.operator || new.roles.is_empty() {
+            self.require_operator(&ctx.actor)?;
+        }
+        for (app, role) in &new.roles {
+            self.find_app(app)?;
+            let action = match role {
+                Role::AccountHolder => Action::Transfer,
+                _ => Action::ManageMembers,
+            };
+            self.authorize(&ctx.actor, app, action)?;
+        }
+        self.unused(&self.users, &new.id, ResourceType::Users)?;
+        if new.name.trim().is_empty() {
+            return Err(Refusal::invalid("name", "is empty; give the user's name"));
+        }
+        if !new.email.contains('@') {
+            return Err(Refusal::invalid(
+                "email",
+                format!("{:?} is not an email address", new.email),
+            ));
+        }
+        if let Some(other) = self.users.values().find(|u| u.email == new.email) {
+            return Err(Refusal::conflict(format!(
+                "email {} already belongs to user {}",
+                new.email, other.id
+            )));
+        }
+        let mut roles: BTreeMap<AppId, BTreeSet<Role>> = BTreeMap::new();
+        for (app, role) in new.roles {
+            roles.entry(app).or_default().insert(role);
+        }
+        let user = User {
+            id: new.id.clone(),
+            name: new.name,
+            email: new.email,
+            roles,
+            operator: new.operator,
+            notifications: true,
+            created_at: ctx.at,
+        };
+        self.users.insert(new.id, user);
+        Ok(Vec::new())
+    }
+
+    /// `SetNotifications`: a user turns archive notifications on or off for themselves; an
+    /// operator may do it for anyone.
+    pub(super) fn set_notifications(
+        &mut self,
+        ctx: &Ctx,
+        user: &UserId,
+        enabled: bool,
+    ) -> Result<Vec<Event>, Refusal> {
+        self.find_user(user)?;
+        if ctx.actor != Actor::User(user.clone()) {
+            self.require_operator(&ctx.actor)?;
+        }
+        if let Some(u) = self.users.get_mut(user) {
+            u.notifications = enabled;
+        }
+        Ok(Vec::new())
+    }
+
+    /// `CreateApiKey`: a key for `key.user`, allowed to that user, to operators, and to whoever
+    /// may manage that user (see [`Catalog::may_manage_user`]). Each secret hash is used once.
+    pub(super) fn create_api_key(&mut self, ctx: &Ctx, key: ApiKey) -> Result<Vec<Event>, Refusal> {
+        self.may_manage_user(&ctx.actor, &key.user)?;
+        self.unused(&self.api_keys, &key.id, ResourceType::ApiKeys)?;
+        if self.key_index.contains_key(&key.key_hash) {
+            return Err(Refusal::conflict(
+                "this key's hash is already registered; generate a new key",
+            ));
+        }
+        self.key_index.insert(key.key_hash, key.id.clone());
+        self.api_keys.insert(key.id.clone(), key);
+        Ok(Vec::new())
+    }
+
+    /// `RevokeApiKey`: the key stops authenticating, for good.
+    pub(super) fn revoke_api_key(
+        &mut self,
+        ctx: &Ctx,
+        id: &ApiKeyId,
+    ) -> Result<Vec<Event>, Refusal> {
+        let key = self
+            .api_keys
+            .get(id)
+            .ok_or_else(|| Refusal::not_found(ResourceType::ApiKeys, id))?;
+        self.may_manage_user(&ctx.actor, &key.user)?;
+        if key.revoked_at.is_some() {
+            return Err(Refusal::conflict(format!(
+                "API key {id} is already revoked"
+            )));
+        }
+        let hash = key.key_hash;
+        self.key_index.remove(&hash);
+        if let Some(key) = self.api_keys.get_mut(id) {
+            key.revoked_at = Some(ctx.at);
+        }
+        Ok(Vec::new())
+    }
+
+    /// Whether `actor` may manage `target`'s keys: the target themselves, an operator, or
+    /// someone who may manage members (Account Holder, Admin) on every app where the target
+    /// (not an operator) holds a role.
+    pub(super) fn may_manage_user(&self, actor: &Actor, target: &UserId) -> Result<(), Refusal> {
+        let user = self.find_user(target)?;
+        if *actor == Actor::User(target.clone()) {
+            return Ok(());
+        }
+        if user.operator || user.roles.is_empty() {
+            return self.require_operator(actor);
+        }
+        for app in user.roles.keys() {
+            self.authorize(actor, app, Action::ManageMembers)?;
+        }
+        Ok(())
+    }
+
+    /// Refuses anyone but an operator or Packyard itself.
+    pub(super) fn require_operator(&self, actor: &Actor) -> Result<(), Refusal> {
+        match actor {
+            Actor::System => Ok(()),
+            Actor::User(id) if self.find_user(id)?.operator => Ok(()),
+            Actor::User(_) => Err(Refusal::forbidden(Action::Operate)),
+        }
+    }
+
+    pub(super) fn find_user(&self, id: &UserId) -> Result<&User, Refusal> {
+        self.users
+            .get(id)
+            .ok_or_else(|| Refusal::not_found(ResourceType::Users, id))
+    }
+}

@@ -1,0 +1,103 @@
+//! [`QuotaLimits`] and the arithmetic of rule R9: how many bytes an app uses, whether an
+//! upload fits, and when the Admins are warned.
+//!
+//! These are plain functions over sizes; the catalog decides which versions are eligible
+//! and calls them.
+
+use serde::{Deserialize, Serialize};
+
+/// Per-app limits (rule R9). Configuration: every field has the default written next to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotaLimits {
+    /// Live (not archived) packs an app may have. Default 100.
+    pub max_packs: usize,
+    /// Bytes an app may use, counted as [`app_used_bytes`] does. Default 200 GB (decimal).
+    pub max_bytes: u64,
+    /// Largest single upload file, in bytes. Default 8 GB (decimal).
+    pub max_file_bytes: u64,
+    /// Percentage of `max_bytes` at which the app's Admins are warned. Default 80.
+    pub warn_ratio_percent: u8,
+}
+
+impl Default for QuotaLimits {
+    fn default() -> Self {
+        Self {
+            max_packs: 100,
+            max_bytes: 200_000_000_000,
+            max_file_bytes: 8_000_000_000,
+            warn_ratio_percent: 80,
+        }
+    }
+}
+
+/// Why a [`QuotaLimits`] cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QuotaConfigError {
+    /// A limit is zero, so nothing could ever be stored.
+    #[error("quota limit `{0}` is 0; it must be at least 1")]
+    Zero(&'static str),
+    /// The warning ratio is not a percentage.
+    #[error("quota `warn_ratio_percent` is {0}; it must be between 1 and 100")]
+    BadRatio(u8),
+}
+
+impl QuotaLimits {
+    /// Checks the limits at start-up.
+    pub fn validate(&self) -> Result<(), QuotaConfigError> {
+        if self.max_packs == 0 {
+            return Err(QuotaConfigError::Zero("max_packs"));
+        }
+        if self.max_bytes == 0 {
+            return Err(QuotaConfigError::Zero("max_bytes"));
+        }
+        if self.max_file_bytes == 0 {
+            return Err(QuotaConfigError::Zero("max_file_bytes"));
+        }
+        if !(1..=100).contains(&self.warn_ratio_percent) {
+            return Err(QuotaConfigError::BadRatio(self.warn_ratio_percent));
+        }
+        Ok(())
+    }
+
+    /// The used bytes at and above which the Admins are warned.
+    pub fn warn_threshold(&self) -> u64 {
+        let scaled = u128::from(self.max_bytes) * u128::from(self.warn_ratio_percent) / 100;
+        // At most `max_bytes`, since the ratio is at most 100 once validated; saturate if not.
+        u64::try_from(scaled).unwrap_or(u64::MAX)
+    }
+
+    /// Whether going from `before` to `after` used bytes crosses the warning threshold
+    /// upward. Staying above it, or falling below, warns nobody.
+    pub fn crosses_warning(&self, before: u64, after: u64) -> bool {
+        let threshold = self.warn_threshold();
+        before < threshold && after >= threshold
+    }
+
+    /// The app's used bytes if a pack now using `pack_used` grew to hold a version of
+    /// `file_size` bytes, and whether that stays within `max_bytes`.
+    pub fn projected_bytes(&self, app_used: u64, pack_used: u64, file_size: u64) -> u64 {
+        app_used
+            .saturating_sub(pack_used)
+            .saturating_add(pack_used.max(file_size))
+    }
+}
+
+/// A pack's used bytes: the largest size among its eligible versions, given as
+/// `(size, eligible)` pairs (rule R9). Only the largest counts, since versions share chunks.
+pub fn pack_used_bytes(versions: impl IntoIterator<Item = (u64, bool)>) -> u64 {
+    versions
+        .into_iter()
+        .filter(|&(_, eligible)| eligible)
+        .map(|(size, _)| size)
+        .max()
+        .unwrap_or(0)
+}
+
+/// An app's used bytes: the sum of its live packs' used bytes.
+pub fn app_used_bytes(packs: impl IntoIterator<Item = u64>) -> u64 {
+    packs.into_iter().fold(0, u64::saturating_add)
+}
+
+#[cfg(test)]
+#[path = "quota_tests.rs"]
+mod tests;

@@ -1,0 +1,53 @@
+use super::*;
+
+#[test]
+fn r9_defaults_are_100_packs_200_gb_and_a_warning_at_80_percent() {
+    let limits = QuotaLimits::default();
+    assert_eq!(limits.max_packs, 100);
+    assert_eq!(limits.max_bytes, 200_000_000_000);
+    assert_eq!(limits.warn_threshold(), 160_000_000_000);
+    assert_eq!(limits.validate(), Ok(()));
+}
+
+#[test]
+fn r9_a_pack_counts_only_its_largest_eligible_version() {
+    assert_eq!(pack_used_bytes([(10, true), (30, false), (20, true)]), 20);
+    assert_eq!(pack_used_bytes([(30, false)]), 0);
+    assert_eq!(pack_used_bytes([]), 0);
+    assert_eq!(app_used_bytes([20, 5, 0]), 25);
+}
+
+#[test]
+fn r9_an_upload_grows_its_pack_only_when_larger_than_what_it_uses() {
+    let limits = QuotaLimits::default();
+    assert_eq!(limits.projected_bytes(100, 40, 30), 100);
+    assert_eq!(limits.projected_bytes(100, 40, 70), 130);
+    assert_eq!(limits.projected_bytes(0, 0, 70), 70);
+}
+
+#[test]
+fn r9_the_warning_fires_only_when_crossing_upward() {
+    let limits = QuotaLimits {
+        max_bytes: 100,
+        ..QuotaLimits::default()
+    };
+    assert!(limits.crosses_warning(79, 80));
+    assert!(limits.crosses_warning(0, 100));
+    assert!(!limits.crosses_warning(80, 90));
+    assert!(!limits.crosses_warning(90, 10));
+    assert!(!limits.crosses_warning(10, 79));
+}
+
+#[test]
+fn limits_that_could_never_hold_anything_are_refused() {
+    let zero = QuotaLimits {
+        max_bytes: 0,
+        ..QuotaLimits::default()
+    };
+    assert_eq!(zero.validate(), Err(QuotaConfigError::Zero("max_bytes")));
+    let ratio = QuotaLimits {
+        warn_ratio_percent: 101,
+        ..QuotaLimits::default()
+    };
+    assert_eq!(ratio.validate(), Err(QuotaConfigError::BadRatio(101)));
+}

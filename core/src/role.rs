@@ -1,0 +1,163 @@
+//! [`Role`]s a user holds on an app, the [`Action`]s they allow, and the permission matrix
+//! of rule R8 as one pure function.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A role a user holds on one app. Serialized as the admin API spells it (`ACCOUNT_HOLDER` …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Role {
+    /// The app's owner: everything a member can do, plus transferring the app.
+    AccountHolder,
+    /// Manages the app, its members and their keys; told about approvals and quota.
+    Admin,
+    /// Submits, releases, rolls out and archives packs.
+    AppManager,
+    /// Creates packs and uploads versions.
+    Developer,
+    /// Approves or rejects submitted versions; sees only what is under review.
+    Reviewer,
+}
+
+impl Role {
+    /// Every role, in declaration order.
+    pub const ALL: [Role; 5] = [
+        Role::AccountHolder,
+        Role::Admin,
+        Role::AppManager,
+        Role::Developer,
+        Role::Reviewer,
+    ];
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::AccountHolder => "Account Holder",
+            Role::Admin => "Admin",
+            Role::AppManager => "App Manager",
+            Role::Developer => "Developer",
+            Role::Reviewer => "Reviewer",
+        })
+    }
+}
+
+/// Something a user asks to do on an app, as far as permissions are concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Action {
+    /// Read the app, its packs, versions, releases and rejection reasons.
+    View,
+    /// Read a version that is submitted for review, and its submission.
+    ViewUnderReview,
+    /// Create an asset pack.
+    CreatePack,
+    /// Create a pack version.
+    CreateVersion,
+    /// Reserve and commit upload files.
+    Upload,
+    /// Register an app build for a channel.
+    RegisterBuild,
+    /// Submit a version for review (also "replace" the version in external testing).
+    SubmitForReview,
+    /// Release an accepted version to the store.
+    Release,
+    /// Start or change a per-region rollout.
+    RollOut,
+    /// Archive a pack.
+    Archive,
+    /// Start, accept or reject a review.
+    Review,
+    /// Create users with roles on the app, and manage their API keys.
+    ManageMembers,
+    /// Mark the app as being transferred to another account, or clear that mark.
+    Transfer,
+    /// Create operators, users without app roles, or change another user's settings: only
+    /// operators do this, whatever their app roles.
+    Operate,
+    /// Report processing results, finish beta processing or distribution: only Packyard itself
+    /// (origin, control plane) does this, never a user.
+    Report,
+}
+
+impl Action {
+    /// Every action, in declaration order.
+    pub const ALL: [Action; 15] = [
+        Action::View,
+        Action::ViewUnderReview,
+        Action::CreatePack,
+        Action::CreateVersion,
+        Action::Upload,
+        Action::RegisterBuild,
+        Action::SubmitForReview,
+        Action::Release,
+        Action::RollOut,
+        Action::Archive,
+        Action::Review,
+        Action::ManageMembers,
+        Action::Transfer,
+        Action::Operate,
+        Action::Report,
+    ];
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Action::View => "view this app's packs",
+            Action::ViewUnderReview => "view versions under review",
+            Action::CreatePack => "create asset packs",
+            Action::CreateVersion => "create pack versions",
+            Action::Upload => "upload pack files",
+            Action::RegisterBuild => "register builds",
+            Action::SubmitForReview => "submit versions for review",
+            Action::Release => "release versions to the store",
+            Action::RollOut => "roll out versions",
+            Action::Archive => "archive asset packs",
+            Action::Review => "approve or reject versions",
+            Action::ManageMembers => "manage this app's users and API keys",
+            Action::Transfer => "transfer this app",
+            Action::Operate => "manage users across apps",
+            Action::Report => "report processing and distribution results",
+        })
+    }
+}
+
+const MEMBERS: &[Role] = &[
+    Role::AccountHolder,
+    Role::Admin,
+    Role::AppManager,
+    Role::Developer,
+];
+const MANAGERS: &[Role] = &[Role::AccountHolder, Role::Admin, Role::AppManager];
+
+/// The roles that allow `action` (rule R8); holding any one of them is enough. Empty for
+/// [`Action::Operate`] (operators only, whatever their roles) and [`Action::Report`] (no user).
+pub fn required_roles(action: Action) -> &'static [Role] {
+    match action {
+        Action::View => MEMBERS,
+        Action::ViewUnderReview => &Role::ALL,
+        Action::CreatePack | Action::CreateVersion | Action::Upload => MEMBERS,
+        Action::RegisterBuild
+        | Action::SubmitForReview
+        | Action::Release
+        | Action::RollOut
+        | Action::Archive => MANAGERS,
+        Action::Review => &[Role::Reviewer],
+        Action::ManageMembers => &[Role::AccountHolder, Role::Admin],
+        Action::Transfer => &[Role::AccountHolder],
+        Action::Operate | Action::Report => &[],
+    }
+}
+
+/// Whether a user holding `roles` on an app may do `action` there (rule R8).
+pub fn allowed<'a>(roles: impl IntoIterator<Item = &'a Role>, action: Action) -> bool {
+    let needed = required_roles(action);
+    roles.into_iter().any(|r| needed.contains(r))
+}
+
+#[cfg(test)]
+#[path = "role_tests.rs"]
+mod tests;

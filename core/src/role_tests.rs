@@ -1,0 +1,94 @@
+use super::*;
+use Action as A;
+use Role as R;
+
+/// R8 as the SPEC writes it: for every action, the roles that may do it.
+const MATRIX: &[(Action, &[Role])] = &[
+    (
+        A::View,
+        &[R::AccountHolder, R::Admin, R::AppManager, R::Developer],
+    ),
+    (
+        A::ViewUnderReview,
+        &[
+            R::AccountHolder,
+            R::Admin,
+            R::AppManager,
+            R::Developer,
+            R::Reviewer,
+        ],
+    ),
+    (
+        A::CreatePack,
+        &[R::AccountHolder, R::Admin, R::AppManager, R::Developer],
+    ),
+    (
+        A::CreateVersion,
+        &[R::AccountHolder, R::Admin, R::AppManager, R::Developer],
+    ),
+    (
+        A::Upload,
+        &[R::AccountHolder, R::Admin, R::AppManager, R::Developer],
+    ),
+    (
+        A::RegisterBuild,
+        &[R::AccountHolder, R::Admin, R::AppManager],
+    ),
+    (
+        A::SubmitForReview,
+        &[R::AccountHolder, R::Admin, R::AppManager],
+    ),
+    (A::Release, &[R::AccountHolder, R::Admin, R::AppManager]),
+    (A::RollOut, &[R::AccountHolder, R::Admin, R::AppManager]),
+    (A::Archive, &[R::AccountHolder, R::Admin, R::AppManager]),
+    (A::Review, &[R::Reviewer]),
+    (A::ManageMembers, &[R::AccountHolder, R::Admin]),
+    (A::Transfer, &[R::AccountHolder]),
+    (A::Operate, &[]),
+    (A::Report, &[]),
+];
+
+#[test]
+fn r8_every_role_and_action_pair_follows_the_matrix() {
+    assert_eq!(
+        MATRIX.len(),
+        Action::ALL.len(),
+        "every action is in the table"
+    );
+    for &(action, roles) in MATRIX {
+        for role in Role::ALL {
+            assert_eq!(
+                allowed(&[role], action),
+                roles.contains(&role),
+                "{role} / {action}"
+            );
+        }
+        assert_eq!(required_roles(action), roles, "{action}");
+    }
+}
+
+#[test]
+fn r8_only_reviewers_approve_even_account_holders_cannot() {
+    let everyone_else = [R::AccountHolder, R::Admin, R::AppManager, R::Developer];
+    assert!(!allowed(&everyone_else, A::Review));
+    assert!(allowed(&[R::Developer, R::Reviewer], A::Review));
+}
+
+#[test]
+fn r8_no_role_allows_nothing() {
+    for action in Action::ALL {
+        assert!(!allowed(&[], action), "{action}");
+    }
+}
+
+#[test]
+fn roles_use_the_admin_api_spelling() {
+    assert_eq!(
+        serde_json::to_string(&R::AccountHolder).unwrap(),
+        "\"ACCOUNT_HOLDER\""
+    );
+    assert_eq!(
+        serde_json::to_string(&R::AppManager).unwrap(),
+        "\"APP_MANAGER\""
+    );
+}
