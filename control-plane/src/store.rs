@@ -1,0 +1,108 @@
+//! [`CatalogStore`]: what the admin API needs from the replicated catalog, and
+//! [`MemoryStore`], the single-process implementation every other one must match.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use packyard_core::catalog::{Catalog, Envelope, Event, Refusal};
+use tokio::sync::RwLock;
+
+/// Why the store could not take a write or answer a read. Distinct from a [`Refusal`]: a
+/// refusal is the catalog's answer to a command; a `StoreError` means there was no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// No leader is known right now (an election is under way); the caller may retry.
+    #[error("the control plane has no leader right now; retry shortly")]
+    NoLeader,
+    /// The store cannot reach a quorum or its disk; the caller may retry.
+    #[error("the control plane is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The outcome of a committed command: the events it caused, or the catalog's refusal.
+pub type Applied = Result<Vec<Event>, Refusal>;
+
+/// A catalog that commands are proposed to and read from.
+///
+/// Writes resolve once the command is committed (durably, on a quorum, for a replicated
+/// store) and applied; reads are linearizable: they see every write acknowledged before
+/// they began. Implementations forward writes to their leader themselves, so callers never
+/// care which node they talk to.
+pub trait CatalogStore: Send + Sync + 'static {
+    /// Proposes `envelope` and waits for it to be applied.
+    fn write(&self, envelope: Envelope)
+    -> impl Future<Output = Result<Applied, StoreError>> + Send;
+
+    /// Runs `f` on a linearizable view of the catalog.
+    fn read<R, F>(&self, f: F) -> impl Future<Output = Result<R, StoreError>> + Send
+    where
+        R: Send + 'static,
+        F: FnOnce(&Catalog) -> R + Send + 'static;
+}
+
+/// A catalog in one process's memory: one writer at a time, readers see every finished write.
+/// The reference behaviour for replicated stores, and the store of API-level tests.
+#[derive(Debug, Clone)]
+pub struct MemoryStore {
+    catalog: Arc<RwLock<Catalog>>,
+}
+
+impl MemoryStore {
+    /// A store holding `catalog`.
+    pub fn new(catalog: Catalog) -> Self {
+        Self {
+            catalog: Arc::new(RwLock::new(catalog)),
+        }
+    }
+}
+
+impl CatalogStore for MemoryStore {
+    async fn write(&self, envelope: Envelope) -> Result<Applied, StoreError> {
+        Ok(self.catalog.write().await.apply(envelope))
+    }
+
+    async fn read<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Catalog) -> R + Send + 'static,
+    {
+        Ok(f(&*self.catalog.read().await))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use packyard_core::catalog::{Actor, AppId, Command, Timestamp, UserId};
+    use packyard_core::quota::QuotaLimits;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_write_is_visible_to_the_next_read_and_refusals_pass_through() {
+        let store = MemoryStore::new(Catalog::new(QuotaLimits::default()));
+        let create_operator = Envelope {
+            actor: Actor::System,
+            at: Timestamp(1),
+            command: Command::CreateUser {
+                id: UserId::from("u1"),
+                name: "Op".into(),
+                email: "op@example.com".into(),
+                roles: vec![],
+                operator: true,
+            },
+        };
+        assert!(store.write(create_operator.clone()).await.unwrap().is_ok());
+        let seen = store
+            .read(|c| c.user(&UserId::from("u1")).is_some())
+            .await
+            .unwrap();
+        assert!(seen);
+        // The same id twice: the catalog refuses, the store reports the refusal.
+        assert!(store.write(create_operator).await.unwrap().is_err());
+        let apps = store
+            .read(|c| c.app(&AppId::from("nope")).is_none())
+            .await
+            .unwrap();
+        assert!(apps);
+    }
+}
