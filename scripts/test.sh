@@ -8,6 +8,8 @@ scripts/install-deps.sh
 # One target directory outside the clone, shared by every checkout on this machine: a fresh
 # clone reuses what an earlier build of the same lockfile compiled.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/packyard/target}"
+# shellcheck source=scripts/rocksdb-env.sh
+. scripts/rocksdb-env.sh
 
 echo "== cargo fmt --check" >&2
 cargo fmt --all -- --check
