@@ -6,9 +6,12 @@
 //!
 //! # Layout
 //!
+//! - [`config`]: the node's configuration, with every default and its validation.
 //! - [`store`]: the [`CatalogStore`] interface the admin API writes and reads through, and
 //!   the in-memory reference implementation.
 
+pub mod config;
 pub mod store;
 
+pub use config::ControlConfig;
 pub use store::{CatalogStore, MemoryStore, StoreError};

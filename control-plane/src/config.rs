@@ -1,0 +1,223 @@
+//! [`ControlConfig`]: everything a control-plane node is told at start-up.
+//!
+//! One struct, filled from a TOML file, then flags and environment (the CLI does that
+//! merging), then checked once by [`ControlConfig::validate`] before anything starts.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use packyard_core::quota::QuotaLimits;
+use serde::{Deserialize, Serialize};
+
+/// A control-plane node's configuration. Every field says its default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case", default)]
+pub struct ControlConfig {
+    /// This node's id in the cluster, 1 or more. Default: 1.
+    pub id: u64,
+    /// Where the node keeps its RocksDB data (Raft log, snapshots) and its bootstrap key.
+    /// Default: `./packyard-data`.
+    pub data_dir: PathBuf,
+    /// Where the node listens for Raft gRPC from its peers. Default: `127.0.0.1:7101`.
+    pub raft_addr: SocketAddr,
+    /// Where the node serves the admin API and `/metrics`. Default: `127.0.0.1:7100`.
+    pub admin_addr: SocketAddr,
+    /// The voters a fresh cluster starts with, node id to Raft address (`host:port`). Nodes
+    /// started with the same peers form the cluster on first start; empty means a cluster of
+    /// this node alone. Default: empty.
+    pub peers: BTreeMap<u64, String>,
+    /// The base URL of the origin that upload operations point at.
+    /// Default: `http://127.0.0.1:7200`.
+    pub origin_url: String,
+    /// The size of one upload part, in bytes (the last part may be smaller).
+    /// Default: 8 MiB.
+    pub upload_part_bytes: u64,
+    /// Per-app limits (rule R9). Default: 100 packs, 200 GB, 8 GB per file, warn at 80 %.
+    pub quota: QuotaLimits,
+    /// Take a snapshot (and compact the log) after this many applied entries.
+    /// Default: 5,000.
+    pub snapshot_every: u64,
+    /// Leader heartbeat interval in milliseconds. Default: 250.
+    pub heartbeat_ms: u64,
+    /// Shortest election timeout in milliseconds; the longest is twice that. Must be well
+    /// above the heartbeat. Default: 1,000.
+    pub election_timeout_ms: u64,
+    /// The largest admin API request body, in bytes. Default: 1 MiB.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ControlConfig {
+    fn default() -> Self {
+        Self {
+            id: 1,
+            data_dir: PathBuf::from("packyard-data"),
+            raft_addr: SocketAddr::from(([127, 0, 0, 1], 7101)),
+            admin_addr: SocketAddr::from(([127, 0, 0, 1], 7100)),
+            peers: BTreeMap::new(),
+            origin_url: "http://127.0.0.1:7200".to_owned(),
+            upload_part_bytes: 8 << 20,
+            quota: QuotaLimits::default(),
+            snapshot_every: 5_000,
+            heartbeat_ms: 250,
+            election_timeout_ms: 1_000,
+            max_body_bytes: 1 << 20,
+        }
+    }
+}
+
+/// What is wrong with a configuration, naming the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// The TOML file could not be read as a configuration.
+    #[error("configuration file: {0}")]
+    File(String),
+    /// A `--peers` list is malformed.
+    #[error("peers: {0}")]
+    Peers(String),
+    /// A field holds a value the node cannot run with.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// The field, as spelled in the file.
+        field: &'static str,
+        /// What is wrong, and what would be right.
+        reason: String,
+    },
+}
+
+impl ControlConfig {
+    /// Reads a TOML configuration; fields left out keep their defaults, unknown fields are
+    /// refused (a misspelled field must not be silently ignored).
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::File(e.to_string()))
+    }
+
+    /// Parses `1=host:port,2=host:port` (the `--peers` flag).
+    pub fn parse_peers(list: &str) -> Result<BTreeMap<u64, String>, ConfigError> {
+        let mut peers = BTreeMap::new();
+        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (id, addr) = item
+                .split_once('=')
+                .ok_or_else(|| ConfigError::Peers(format!("{item:?} is not ID=HOST:PORT")))?;
+            let id: u64 = id
+                .trim()
+                .parse()
+                .map_err(|_| ConfigError::Peers(format!("{id:?} is not a node id (1, 2, …)")))?;
+            let addr = addr.trim();
+            if addr
+                .rsplit_once(':')
+                .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
+            {
+                return Err(ConfigError::Peers(format!("{addr:?} is not HOST:PORT")));
+            }
+            if peers.insert(id, addr.to_owned()).is_some() {
+                return Err(ConfigError::Peers(format!("node {id} is listed twice")));
+            }
+        }
+        Ok(peers)
+    }
+
+    /// Checks the whole configuration; the node refuses to start with any error.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field, reason: &str| {
+            Err(ConfigError::Invalid {
+                field,
+                reason: reason.into(),
+            })
+        };
+        if self.id == 0 {
+            return invalid("id", "node ids start at 1");
+        }
+        if !self.peers.is_empty() && !self.peers.contains_key(&self.id) {
+            return invalid("peers", "must include this node's own id when given");
+        }
+        if self.peers.contains_key(&0) {
+            return invalid("peers", "node ids start at 1");
+        }
+        if !(self.origin_url.starts_with("http://") || self.origin_url.starts_with("https://")) {
+            return invalid("origin_url", "must be an http:// or https:// URL");
+        }
+        if self.upload_part_bytes < 1 << 20 {
+            return invalid("upload_part_bytes", "must be at least 1 MiB (1048576)");
+        }
+        if self.snapshot_every == 0 {
+            return invalid("snapshot_every", "must be at least 1");
+        }
+        if self.heartbeat_ms == 0 || self.election_timeout_ms < 3 * self.heartbeat_ms {
+            return invalid(
+                "election_timeout_ms",
+                "must be at least three heartbeats (heartbeat_ms), or followers depose a healthy leader",
+            );
+        }
+        if self.max_body_bytes < 1024 {
+            return invalid("max_body_bytes", "must be at least 1024");
+        }
+        self.quota.validate().map_err(|e| ConfigError::Invalid {
+            field: "quota",
+            reason: e.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_a_file_overrides_only_what_it_names() {
+        ControlConfig::default().validate().unwrap();
+        let c = ControlConfig::from_toml(
+            "id = 2\nadmin_addr = \"127.0.0.1:9000\"\n[peers]\n1 = \"a:1\"\n2 = \"b:2\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.id, 2);
+        assert_eq!(c.admin_addr, "127.0.0.1:9000".parse().unwrap());
+        assert_eq!(c.peers.len(), 2);
+        assert_eq!(c.snapshot_every, 5_000);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn a_misspelled_field_is_refused() {
+        let err = ControlConfig::from_toml("snapshot_evry = 3").unwrap_err();
+        assert!(err.to_string().contains("snapshot_evry"), "{err}");
+    }
+
+    #[test]
+    fn peers_parse_and_bad_lists_say_why() {
+        let p = ControlConfig::parse_peers("1=127.0.0.1:7101, 2=node-b:7101,3=[::1]:7101").unwrap();
+        assert_eq!(p[&2], "node-b:7101");
+        assert_eq!(p[&3], "[::1]:7101");
+        for (bad, why) in [
+            ("1", "not ID=HOST:PORT"),
+            ("x=a:1", "not a node id"),
+            ("1=a", "not HOST:PORT"),
+            ("1=a:99999", "not HOST:PORT"),
+            ("1=a:1,1=b:2", "listed twice"),
+        ] {
+            let err = ControlConfig::parse_peers(bad).unwrap_err().to_string();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn validate_names_the_field() {
+        type Breaker = fn(&mut ControlConfig);
+        let cases: [(Breaker, &str); 5] = [
+            (|c| c.id = 0, "id:"),
+            (
+                |c| c.peers = ControlConfig::parse_peers("2=a:1").unwrap(),
+                "peers:",
+            ),
+            (|c| c.origin_url = "ftp://x".into(), "origin_url:"),
+            (|c| c.election_timeout_ms = 300, "election_timeout_ms:"),
+            (|c| c.upload_part_bytes = 10, "upload_part_bytes:"),
+        ];
+        for (break_it, field) in cases {
+            let mut c = ControlConfig::default();
+            break_it(&mut c);
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.starts_with(field), "{err}");
+        }
+    }
+}
