@@ -9,8 +9,8 @@
 //!    catalog command with a fresh id and the current time, and renders the result;
 //! 5. any failure becomes a JSON:API error in one place, [`ApiError`]'s `IntoResponse`.
 //!
-//! One file per resource: [`apps`](self) and builds, users and keys, packs, versions and
-//! their release records, upload files, review submissions and rollouts.
+//! One file per resource: apps and builds, users and keys, packs, versions and their release
+//! records, upload files, review submissions and rollouts.
 
 mod apps;
 mod bootstrap;
