@@ -6,10 +6,15 @@
 //!
 //! # Layout
 //!
+//! - [`api`]: the admin API (JSON:API over HTTP, SPEC §5): requests parsed once into an
+//!   [`api::Endpoint`], one file per resource, errors mapped to status in [`api::ApiError`],
+//!   [`api::serve`] with the listener and shutdown signal passed in, and [`api::bootstrap`]
+//!   for the first operator.
 //! - [`config`]: the node's configuration, with every default and its validation.
 //! - [`store`]: the [`CatalogStore`] interface the admin API writes and reads through, and
 //!   the in-memory reference implementation.
 
+pub mod api;
 pub mod config;
 pub mod store;
 

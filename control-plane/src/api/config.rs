@@ -1,0 +1,52 @@
+//! [`ApiConfig`]: the admin API's settings, each with its default.
+
+/// How the admin API serves. Build it with [`ApiConfig::new`] and check it with
+/// [`ApiConfig::validate`] at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiConfig {
+    /// Base URL of the origin that receives upload parts, without a trailing slash, for
+    /// example `https://origin.example.com`. Upload operations point at
+    /// `{origin_base_url}/v1/uploads/{uploadFileId}/parts/{partNumber}`. No default.
+    pub origin_base_url: String,
+    /// Bytes per upload part. Default 8 MiB.
+    pub upload_part_bytes: u64,
+    /// Largest request body accepted; larger ones get 413. Default 1 MiB.
+    pub max_body_bytes: usize,
+}
+
+/// Why an [`ApiConfig`] cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiConfigError {
+    /// The origin URL is not an http(s) URL.
+    #[error("origin_base_url {0:?} must start with http:// or https://")]
+    OriginUrl(String),
+    /// A size is zero.
+    #[error("{0} is 0; it must be at least 1")]
+    Zero(&'static str),
+}
+
+impl ApiConfig {
+    /// The defaults, with uploads going to `origin_base_url`.
+    pub fn new(origin_base_url: impl Into<String>) -> Self {
+        Self {
+            origin_base_url: origin_base_url.into().trim_end_matches('/').to_owned(),
+            upload_part_bytes: 8 * 1024 * 1024,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+
+    /// Checks the settings at start-up.
+    pub fn validate(&self) -> Result<(), ApiConfigError> {
+        let url = &self.origin_base_url;
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(ApiConfigError::OriginUrl(url.clone()));
+        }
+        if self.upload_part_bytes == 0 {
+            return Err(ApiConfigError::Zero("upload_part_bytes"));
+        }
+        if self.max_body_bytes == 0 {
+            return Err(ApiConfigError::Zero("max_body_bytes"));
+        }
+        Ok(())
+    }
+}

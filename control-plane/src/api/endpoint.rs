@@ -1,0 +1,235 @@
+//! [`Endpoint`]: a request parsed once from its method, path and query, before any handler
+//! runs. Its [`Endpoint::name`] is the span name and metric label.
+
+use axum::http::Method;
+use packyard_core::catalog::{
+    ApiKeyId, AppId, PackId, ReviewSubmissionId, UploadFileId, VersionId,
+};
+
+use super::error::ApiError;
+use super::query::{PackListQuery, Query, VersionListQuery};
+
+/// Every request the admin API answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `GET /healthz`: the process is up.
+    Health,
+    /// `GET /readyz`: the store answers reads.
+    Ready,
+    /// `GET /v1/apps`.
+    ListApps,
+    /// `POST /v1/apps`.
+    CreateApp,
+    /// `GET /v1/apps/{id}`.
+    GetApp(AppId),
+    /// `POST /v1/builds`.
+    CreateBuild,
+    /// `POST /v1/users`.
+    CreateUser,
+    /// `POST /v1/apiKeys`.
+    CreateApiKey,
+    /// `DELETE /v1/apiKeys/{id}`.
+    DeleteApiKey(ApiKeyId),
+    /// `POST /v1/backgroundAssets`.
+    CreateBackgroundAsset,
+    /// `GET /v1/backgroundAssets/{id}`.
+    GetBackgroundAsset(PackId),
+    /// `PATCH /v1/backgroundAssets/{id}`.
+    PatchBackgroundAsset(PackId),
+    /// `GET /v1/apps/{id}/backgroundAssets`.
+    ListBackgroundAssets(AppId, PackListQuery),
+    /// `POST /v1/backgroundAssetVersions`.
+    CreateBackgroundAssetVersion,
+    /// `GET /v1/backgroundAssetVersions/{id}`.
+    GetBackgroundAssetVersion(VersionId),
+    /// `GET /v1/backgroundAssets/{id}/versions`.
+    ListBackgroundAssetVersions(PackId, VersionListQuery),
+    /// `POST /v1/backgroundAssetUploadFiles`.
+    CreateBackgroundAssetUploadFile,
+    /// `GET /v1/backgroundAssetUploadFiles/{id}`.
+    GetBackgroundAssetUploadFile(UploadFileId),
+    /// `PATCH /v1/backgroundAssetUploadFiles/{id}`.
+    PatchBackgroundAssetUploadFile(UploadFileId),
+    /// `GET /v1/backgroundAssetVersionInternalBetaReleases/{versionId}`.
+    GetInternalBetaRelease(VersionId),
+    /// `GET /v1/backgroundAssetVersionExternalBetaReleases/{versionId}`.
+    GetExternalBetaRelease(VersionId),
+    /// `GET /v1/backgroundAssetVersionAppStoreReleases/{versionId}`.
+    GetAppStoreRelease(VersionId),
+    /// `POST /v1/reviewSubmissions`.
+    CreateReviewSubmission,
+    /// `GET /v1/reviewSubmissions/{id}`.
+    GetReviewSubmission(ReviewSubmissionId),
+    /// `PATCH /v1/reviewSubmissions/{id}`.
+    PatchReviewSubmission(ReviewSubmissionId),
+    /// `POST /v1/rollouts`.
+    CreateRollout,
+}
+
+impl Endpoint {
+    /// Parses a request line. Unknown paths are 404, known paths with another method 405,
+    /// bad query parameters 400.
+    pub fn parse(method: &Method, path: &str, query: Option<&str>) -> Result<Self, ApiError> {
+        use Endpoint as E;
+        let q = Query::parse(query.unwrap_or(""))?;
+        let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+        let m = method.as_str();
+        let no_route = || ApiError::NoRoute(path.to_owned());
+        let wrong = |allowed: &'static str| ApiError::MethodNotAllowed {
+            method: m.to_owned(),
+            path: path.to_owned(),
+            allowed,
+        };
+        if segments.iter().any(|s| s.is_empty()) {
+            return Err(no_route());
+        }
+        let endpoint = match (m, segments.as_slice()) {
+            ("GET", ["healthz"]) => E::Health,
+            ("GET", ["readyz"]) => E::Ready,
+            (_, ["healthz" | "readyz"]) => return Err(wrong("GET")),
+            ("GET", ["v1", "apps"]) => E::ListApps,
+            ("POST", ["v1", "apps"]) => E::CreateApp,
+            (_, ["v1", "apps"]) => return Err(wrong("GET, POST")),
+            ("GET", ["v1", "apps", id]) => E::GetApp(AppId::from(*id)),
+            (_, ["v1", "apps", _]) => return Err(wrong("GET")),
+            ("GET", ["v1", "apps", id, "backgroundAssets"]) => {
+                E::ListBackgroundAssets(AppId::from(*id), PackListQuery::from_query(&q)?)
+            }
+            (_, ["v1", "apps", _, "backgroundAssets"]) => return Err(wrong("GET")),
+            ("POST", ["v1", "builds"]) => E::CreateBuild,
+            ("POST", ["v1", "users"]) => E::CreateUser,
+            ("POST", ["v1", "apiKeys"]) => E::CreateApiKey,
+            ("POST", ["v1", "backgroundAssets"]) => E::CreateBackgroundAsset,
+            ("POST", ["v1", "backgroundAssetVersions"]) => E::CreateBackgroundAssetVersion,
+            ("POST", ["v1", "backgroundAssetUploadFiles"]) => E::CreateBackgroundAssetUploadFile,
+            ("POST", ["v1", "reviewSubmissions"]) => E::CreateReviewSubmission,
+            ("POST", ["v1", "rollouts"]) => E::CreateRollout,
+            (
+                _,
+                [
+                    "v1",
+                    "builds"
+                    | "users"
+                    | "apiKeys"
+                    | "backgroundAssets"
+                    | "backgroundAssetVersions"
+                    | "backgroundAssetUploadFiles"
+                    | "reviewSubmissions"
+                    | "rollouts",
+                ],
+            ) => return Err(wrong("POST")),
+            ("DELETE", ["v1", "apiKeys", id]) => E::DeleteApiKey(ApiKeyId::from(*id)),
+            (_, ["v1", "apiKeys", _]) => return Err(wrong("DELETE")),
+            ("GET", ["v1", "backgroundAssets", id]) => E::GetBackgroundAsset(PackId::from(*id)),
+            ("PATCH", ["v1", "backgroundAssets", id]) => E::PatchBackgroundAsset(PackId::from(*id)),
+            ("GET", ["v1", "backgroundAssets", id, "versions"]) => {
+                E::ListBackgroundAssetVersions(PackId::from(*id), VersionListQuery::from_query(&q)?)
+            }
+            (_, ["v1", "backgroundAssets", _, "versions"]) => return Err(wrong("GET")),
+            ("GET", ["v1", "backgroundAssetVersions", id]) => {
+                E::GetBackgroundAssetVersion(VersionId::from(*id))
+            }
+            ("GET", ["v1", "backgroundAssetUploadFiles", id]) => {
+                E::GetBackgroundAssetUploadFile(UploadFileId::from(*id))
+            }
+            ("PATCH", ["v1", "backgroundAssetUploadFiles", id]) => {
+                E::PatchBackgroundAssetUploadFile(UploadFileId::from(*id))
+            }
+            ("GET", ["v1", "reviewSubmissions", id]) => {
+                E::GetReviewSubmission(ReviewSubmissionId::from(*id))
+            }
+            ("PATCH", ["v1", "reviewSubmissions", id]) => {
+                E::PatchReviewSubmission(ReviewSubmissionId::from(*id))
+            }
+            (
+                _,
+                [
+                    "v1",
+                    "backgroundAssets" | "backgroundAssetUploadFiles" | "reviewSubmissions",
+                    _,
+                ],
+            ) => {
+                return Err(wrong("GET, PATCH"));
+            }
+            ("GET", ["v1", "backgroundAssetVersionInternalBetaReleases", id]) => {
+                E::GetInternalBetaRelease(VersionId::from(*id))
+            }
+            ("GET", ["v1", "backgroundAssetVersionExternalBetaReleases", id]) => {
+                E::GetExternalBetaRelease(VersionId::from(*id))
+            }
+            ("GET", ["v1", "backgroundAssetVersionAppStoreReleases", id]) => {
+                E::GetAppStoreRelease(VersionId::from(*id))
+            }
+            (
+                _,
+                [
+                    "v1",
+                    "backgroundAssetVersions"
+                    | "backgroundAssetVersionInternalBetaReleases"
+                    | "backgroundAssetVersionExternalBetaReleases"
+                    | "backgroundAssetVersionAppStoreReleases",
+                    _,
+                ],
+            ) => return Err(wrong("GET")),
+            _ => return Err(no_route()),
+        };
+        Ok(endpoint)
+    }
+
+    /// The span name and metric label: the variant name, without the ids.
+    pub fn name(&self) -> &'static str {
+        use Endpoint as E;
+        match self {
+            E::Health => "Health",
+            E::Ready => "Ready",
+            E::ListApps => "ListApps",
+            E::CreateApp => "CreateApp",
+            E::GetApp(_) => "GetApp",
+            E::CreateBuild => "CreateBuild",
+            E::CreateUser => "CreateUser",
+            E::CreateApiKey => "CreateApiKey",
+            E::DeleteApiKey(_) => "DeleteApiKey",
+            E::CreateBackgroundAsset => "CreateBackgroundAsset",
+            E::GetBackgroundAsset(_) => "GetBackgroundAsset",
+            E::PatchBackgroundAsset(_) => "PatchBackgroundAsset",
+            E::ListBackgroundAssets(..) => "ListBackgroundAssets",
+            E::CreateBackgroundAssetVersion => "CreateBackgroundAssetVersion",
+            E::GetBackgroundAssetVersion(_) => "GetBackgroundAssetVersion",
+            E::ListBackgroundAssetVersions(..) => "ListBackgroundAssetVersions",
+            E::CreateBackgroundAssetUploadFile => "CreateBackgroundAssetUploadFile",
+            E::GetBackgroundAssetUploadFile(_) => "GetBackgroundAssetUploadFile",
+            E::PatchBackgroundAssetUploadFile(_) => "PatchBackgroundAssetUploadFile",
+            E::GetInternalBetaRelease(_) => "GetInternalBetaRelease",
+            E::GetExternalBetaRelease(_) => "GetExternalBetaRelease",
+            E::GetAppStoreRelease(_) => "GetAppStoreRelease",
+            E::CreateReviewSubmission => "CreateReviewSubmission",
+            E::GetReviewSubmission(_) => "GetReviewSubmission",
+            E::PatchReviewSubmission(_) => "PatchReviewSubmission",
+            E::CreateRollout => "CreateRollout",
+        }
+    }
+
+    /// Whether the endpoint answers without an API key (probes).
+    pub fn is_public(&self) -> bool {
+        matches!(self, Endpoint::Health | Endpoint::Ready)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_parse_into_endpoints_and_wrong_methods_are_405() {
+        let e = Endpoint::parse(&Method::GET, "/v1/apps/a1/backgroundAssets", None).unwrap();
+        assert_eq!(e.name(), "ListBackgroundAssets");
+        let e = Endpoint::parse(&Method::PATCH, "/v1/reviewSubmissions/s1", None).unwrap();
+        assert_eq!(e, Endpoint::PatchReviewSubmission("s1".into()));
+        let err = Endpoint::parse(&Method::PUT, "/v1/apps", None).unwrap_err();
+        assert_eq!(err.status(), 405);
+        let err = Endpoint::parse(&Method::GET, "/v1/nothing", None).unwrap_err();
+        assert_eq!(err.status(), 404);
+        let err = Endpoint::parse(&Method::GET, "/v1//apps", None).unwrap_err();
+        assert_eq!(err.status(), 404);
+    }
+}

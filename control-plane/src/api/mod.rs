@@ -1,0 +1,156 @@
+//! The admin API: JSON:API over HTTP (SPEC §5), generic over any [`CatalogStore`].
+//!
+//! A request goes through the same steps whatever it asks:
+//! 1. [`Endpoint::parse`] turns method, path and query into one typed request (404, 405 and
+//!    400 for bad query parameters are decided here);
+//! 2. the body is read up to [`ApiConfig::max_body_bytes`] (413 beyond);
+//! 3. the bearer key is checked (401), except for `/healthz` and `/readyz`;
+//! 4. the handler of that endpoint parses the body (400 naming the member), proposes one
+//!    catalog command with a fresh id and the current time, and renders the result;
+//! 5. any failure becomes a JSON:API error in one place, [`ApiError`]'s `IntoResponse`.
+//!
+//! One file per resource: apps and builds, users and keys, packs, versions and their release
+//! records, upload files, review submissions and rollouts.
+
+mod apps;
+mod bootstrap;
+mod config;
+mod context;
+mod document;
+mod endpoint;
+mod error;
+mod packs;
+mod query;
+mod render;
+mod reviews;
+mod upload_files;
+mod users;
+mod versions;
+
+use std::fmt::Display;
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use packyard_core::catalog::{Actor, Refusal, ResourceType};
+use tokio::net::TcpListener;
+use tracing::Instrument;
+
+pub use bootstrap::{Bootstrapped, OPERATOR_ID, bootstrap, write_key_file};
+pub use config::{ApiConfig, ApiConfigError};
+pub use endpoint::Endpoint;
+pub use error::ApiError;
+pub use query::{DEFAULT_LIMIT, MAX_LIMIT, PackListQuery, PackSort, Page, VersionListQuery};
+
+use context::Api;
+use versions::Track;
+
+use crate::store::CatalogStore;
+
+/// Serves the admin API on `listener` until `shutdown` resolves, then finishes the requests
+/// under way and returns.
+pub async fn serve<S: CatalogStore>(
+    listener: TcpListener,
+    store: S,
+    config: ApiConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let api = Arc::new(Api { store, config });
+    let router = Router::new().fallback(handle::<S>).with_state(api);
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn handle<S: CatalogStore>(State(api): State<Arc<Api<S>>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let endpoint = match Endpoint::parse(&parts.method, parts.uri.path(), parts.uri.query()) {
+        Ok(e) => e,
+        Err(e) => return e.into_response(),
+    };
+    let span = tracing::info_span!("admin_api", endpoint = endpoint.name());
+    async move {
+        let result = run(&api, endpoint, &parts.headers, body).await;
+        result.unwrap_or_else(|e| {
+            tracing::debug!(status = e.status().as_u16(), error = %e, "request refused");
+            e.into_response()
+        })
+    }
+    .instrument(span)
+    .await
+}
+
+async fn run<S: CatalogStore>(
+    api: &Api<S>,
+    endpoint: Endpoint,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    use Endpoint as E;
+    let limit = api.config.max_body_bytes;
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX)) {
+        return Err(ApiError::TooLarge(limit));
+    }
+    // The only way reading a body up to the limit fails, besides the client going away (in
+    // which case nobody reads the answer), is a body longer than the limit.
+    let body = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::TooLarge(limit))?;
+    match endpoint {
+        E::Health => return Ok(StatusCode::OK.into_response()),
+        E::Ready => {
+            api.read(|_| ()).await?;
+            return Ok(StatusCode::OK.into_response());
+        }
+        _ => {}
+    }
+    let actor: Actor = api.authenticate(headers).await?;
+    let actor = &actor;
+    match endpoint {
+        E::Health | E::Ready => Ok(StatusCode::OK.into_response()),
+        E::ListApps => apps::list(api, actor).await,
+        E::CreateApp => apps::create(api, actor, &body).await,
+        E::GetApp(id) => apps::get(api, actor, id).await,
+        E::CreateBuild => apps::create_build(api, actor, &body).await,
+        E::CreateUser => users::create_user(api, actor, &body).await,
+        E::CreateApiKey => users::create_key(api, actor, &body).await,
+        E::DeleteApiKey(id) => users::delete_key(api, actor, id).await,
+        E::CreateBackgroundAsset => packs::create(api, actor, &body).await,
+        E::GetBackgroundAsset(id) => packs::get(api, actor, id).await,
+        E::PatchBackgroundAsset(id) => packs::patch(api, actor, id, &body).await,
+        E::ListBackgroundAssets(app, q) => packs::list(api, actor, app, q).await,
+        E::CreateBackgroundAssetVersion => versions::create(api, actor, &body).await,
+        E::GetBackgroundAssetVersion(id) => versions::get(api, actor, id).await,
+        E::ListBackgroundAssetVersions(pack, q) => versions::list(api, actor, pack, q).await,
+        E::CreateBackgroundAssetUploadFile => upload_files::reserve(api, actor, &body).await,
+        E::GetBackgroundAssetUploadFile(id) => upload_files::get(api, actor, id).await,
+        E::PatchBackgroundAssetUploadFile(id) => upload_files::commit(api, actor, id, &body).await,
+        E::GetInternalBetaRelease(id) => {
+            versions::get_release(api, actor, id, Track::Internal).await
+        }
+        E::GetExternalBetaRelease(id) => {
+            versions::get_release(api, actor, id, Track::External).await
+        }
+        E::GetAppStoreRelease(id) => versions::get_release(api, actor, id, Track::Store).await,
+        E::CreateReviewSubmission => reviews::submit(api, actor, &body).await,
+        E::GetReviewSubmission(id) => reviews::get(api, actor, id).await,
+        E::PatchReviewSubmission(id) => reviews::decide(api, actor, id, &body).await,
+        E::CreateRollout => reviews::roll_out(api, actor, &body).await,
+    }
+}
+
+/// A 404 for a record that does not exist, worded as the catalog words it.
+pub(crate) fn not_found(resource: ResourceType, id: &impl Display) -> ApiError {
+    ApiError::Refused(Refusal::NotFound {
+        resource,
+        id: id.to_string(),
+    })
+}

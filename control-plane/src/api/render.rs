@@ -1,0 +1,259 @@
+//! How each catalog record looks in the admin API: JSON:API resources with the hosted API's
+//! camelCase attribute names. Pure functions of the catalog.
+
+use packyard_core::catalog::{
+    ApiKey, App, Build, Catalog, Pack, ReviewSubmission, Timestamp, UploadFile, User, Version,
+};
+use serde_json::{Value, json};
+
+use super::document::{to_one, to_one_opt};
+
+/// An app, with its used bytes (rule R9).
+pub(crate) fn app(c: &Catalog, a: &App) -> Value {
+    json!({
+        "type": "apps",
+        "id": a.id.as_str(),
+        "attributes": {
+            "name": a.name,
+            "bundleId": a.bundle_id,
+            "primaryLanguage": a.primary_language.as_str(),
+            "transferInProgress": a.transfer_in_progress,
+            "createdDate": date(a.created_at),
+            "usedBytes": c.used_bytes(&a.id),
+        },
+        "relationships": {
+            "backgroundAssets": {
+                "links": { "related": format!("/v1/apps/{}/backgroundAssets", a.id) }
+            }
+        },
+        "links": { "self": format!("/v1/apps/{}", a.id) },
+    })
+}
+
+/// A build.
+pub(crate) fn build(b: &Build) -> Value {
+    let channels: Vec<&str> = b.channels.iter().map(|c| c.as_str()).collect();
+    json!({
+        "type": "builds",
+        "id": b.id.as_str(),
+        "attributes": {
+            "buildNumber": b.build_number,
+            "channels": channels,
+            "createdDate": date(b.created_at),
+        },
+        "relationships": { "app": to_one("apps", b.app.as_str()) },
+    })
+}
+
+/// A user and their roles.
+pub(crate) fn user(u: &User) -> Value {
+    let roles: Vec<Value> = u
+        .roles
+        .iter()
+        .flat_map(|(app, roles)| roles.iter().map(move |r| json!({ "app": app, "role": r })))
+        .collect();
+    json!({
+        "type": "users",
+        "id": u.id.as_str(),
+        "attributes": {
+            "name": u.name,
+            "email": u.email,
+            "roles": roles,
+            "operator": u.operator,
+            "notifications": u.notifications,
+            "createdDate": date(u.created_at),
+        },
+    })
+}
+
+/// An API key; `key` is the secret, given only in the response that created it.
+pub(crate) fn api_key(k: &ApiKey, key: Option<&str>) -> Value {
+    let mut v = json!({
+        "type": "apiKeys",
+        "id": k.id.as_str(),
+        "attributes": {
+            "createdDate": date(k.created_at),
+            "revoked": k.revoked_at.is_some(),
+        },
+        "relationships": { "user": to_one("users", k.user.as_str()) },
+    });
+    if let (Some(key), Some(attrs)) = (key, v["attributes"].as_object_mut()) {
+        attrs.insert("key".into(), Value::String(key.to_owned()));
+    }
+    v
+}
+
+/// An asset pack, with the version each channel has.
+pub(crate) fn pack(c: &Catalog, p: &Pack) -> Value {
+    use packyard_core::catalog::Channel;
+    let serving = |channel| {
+        c.serving(&p.app, channel)
+            .into_iter()
+            .find(|s| s.pack == p.id)
+            .map(|s| s.version.as_str().to_owned())
+    };
+    let internal = serving(Channel::Internal);
+    let external = serving(Channel::External);
+    let store = serving(Channel::Store);
+    json!({
+        "type": "backgroundAssets",
+        "id": p.id.as_str(),
+        "attributes": {
+            "assetPackIdentifier": p.identifier.as_str(),
+            "archived": p.is_archived(),
+            "createdDate": date(p.created_at),
+            "usedBytes": c.pack_used(&p.id),
+        },
+        "relationships": {
+            "app": to_one("apps", p.app.as_str()),
+            "internalBetaVersion": to_one_opt("backgroundAssetVersions", internal.as_deref()),
+            "externalBetaVersion": to_one_opt("backgroundAssetVersions", external.as_deref()),
+            "appStoreVersion": to_one_opt("backgroundAssetVersions", store.as_deref()),
+            "versions": {
+                "links": { "related": format!("/v1/backgroundAssets/{}/versions", p.id) }
+            },
+        },
+        "links": { "self": format!("/v1/backgroundAssets/{}", p.id) },
+    })
+}
+
+/// A pack version; what its manifest says appears once it is COMPLETE.
+pub(crate) fn version(v: &Version) -> Value {
+    let mut attributes = json!({
+        "version": v.number,
+        "state": v.state.as_str(),
+        "stateDetails": v.state_details,
+        "createdDate": date(v.created_at),
+    });
+    if let (Some(content), Some(attrs)) = (&v.content, attributes.as_object_mut()) {
+        let platforms: Vec<&str> = content
+            .metadata
+            .platforms
+            .iter()
+            .map(|p| p.api_name())
+            .collect();
+        attrs.insert("platforms".into(), json!(platforms));
+        attrs.insert(
+            "locale".into(),
+            json!(content.metadata.language.as_ref().map(|l| l.as_str())),
+        );
+        attrs.insert(
+            "downloadPolicy".into(),
+            json!(content.metadata.download_policy),
+        );
+        attrs.insert("size".into(), json!(content.size));
+        attrs.insert(
+            "archiveHash".into(),
+            json!(content.chunk_list.archive_hash().to_hex()),
+        );
+    }
+    let id = v.id.as_str();
+    json!({
+        "type": "backgroundAssetVersions",
+        "id": id,
+        "attributes": attributes,
+        "relationships": {
+            "backgroundAsset": to_one("backgroundAssets", v.pack.as_str()),
+            "internalBetaRelease": to_one_opt(
+                "backgroundAssetVersionInternalBetaReleases", v.releases.as_ref().map(|_| id)),
+            "externalBetaRelease": to_one_opt(
+                "backgroundAssetVersionExternalBetaReleases", v.releases.as_ref().map(|_| id)),
+            "appStoreRelease": to_one_opt(
+                "backgroundAssetVersionAppStoreReleases", v.releases.as_ref().map(|_| id)),
+        },
+        "links": { "self": format!("/v1/backgroundAssetVersions/{id}") },
+    })
+}
+
+/// One release record of a version: its resource type and state.
+pub(crate) fn release(kind: &str, v: &Version, state: &str) -> Value {
+    json!({
+        "type": kind,
+        "id": v.id.as_str(),
+        "attributes": { "state": state },
+        "relationships": {
+            "backgroundAssetVersion": to_one("backgroundAssetVersions", v.id.as_str()),
+        },
+    })
+}
+
+/// An upload file; `operations` are where its parts go while it awaits upload.
+pub(crate) fn upload_file(f: &UploadFile, operations: Option<Vec<Value>>) -> Value {
+    let checksums = f
+        .sha256
+        .map(|h| json!({ "file": { "hash": h.to_hex(), "algorithm": "SHA_256" } }));
+    json!({
+        "type": "backgroundAssetUploadFiles",
+        "id": f.id.as_str(),
+        "attributes": {
+            "fileName": f.file_name,
+            "fileSize": f.file_size,
+            "assetType": f.asset_type.as_str(),
+            "state": f.state.as_str(),
+            "uploaded": f.sha256.is_some(),
+            "sourceFileChecksums": checksums,
+            "uploadOperations": operations,
+            "failureReason": f.failure,
+        },
+        "relationships": {
+            "backgroundAssetVersion": to_one("backgroundAssetVersions", f.version.as_str()),
+        },
+    })
+}
+
+/// A review submission, with the reviewer's reasons once rejected (rule R5).
+pub(crate) fn submission(s: &ReviewSubmission) -> Value {
+    json!({
+        "type": "reviewSubmissions",
+        "id": s.id.as_str(),
+        "attributes": {
+            "track": s.track.as_str(),
+            "state": s.state.as_str(),
+            "reasons": s.reasons,
+            "submittedDate": date(s.submitted_at),
+        },
+        "relationships": {
+            "backgroundAssetVersion": to_one("backgroundAssetVersions", s.version.as_str()),
+            "backgroundAsset": to_one("backgroundAssets", s.pack.as_str()),
+        },
+    })
+}
+
+/// A timestamp as RFC 3339 in UTC with milliseconds, as the hosted API writes dates.
+pub(crate) fn date(t: Timestamp) -> String {
+    let millis = t.0 % 1000;
+    let secs = t.0 / 1000;
+    let (day, rem) = (secs / 86_400, secs % 86_400);
+    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    let (y, mo, d) = civil_from_days(day);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}.{millis:03}Z")
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + u64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_rfc3339_utc() {
+        assert_eq!(date(Timestamp(0)), "1970-01-01T00:00:00.000Z");
+        assert_eq!(date(Timestamp(951_782_400_123)), "2000-02-29T00:00:00.123Z");
+        assert_eq!(
+            date(Timestamp(1_767_225_599_000)),
+            "2025-12-31T23:59:59.000Z"
+        );
+    }
+}

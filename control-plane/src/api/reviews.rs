@@ -1,0 +1,200 @@
+//! `reviewSubmissions` and `rollouts`: submit a version for review (rules R2, R4, R6), let a
+//! Reviewer start and decide it (R5), and release an accepted store version (R6).
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use packyard_core::catalog::{
+    Actor, Command, ResourceType, ReviewSubmissionId, ReviewTrack, VersionId,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::context::{Api, new_id};
+use super::document::{Nothing, Rel, parse, respond, to_one};
+use super::error::ApiError;
+use super::packs::check_id;
+use super::versions::visible_version;
+use super::{not_found, render};
+use crate::store::CatalogStore;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubmitAttributes {
+    track: ReviewTrack,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct VersionRelationship {
+    background_asset_version: Rel,
+}
+
+impl VersionRelationship {
+    fn version(&self) -> Result<VersionId, ApiError> {
+        let id = self
+            .background_asset_version
+            .id("backgroundAssetVersion", "backgroundAssetVersions")?;
+        Ok(VersionId::new(id))
+    }
+}
+
+/// `POST /v1/reviewSubmissions`: the version's record on `track` goes WAITING_FOR_REVIEW.
+pub(crate) async fn submit<S: CatalogStore>(
+    api: &Api<S>,
+    actor: &Actor,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let input = parse::<SubmitAttributes, VersionRelationship>(body, "reviewSubmissions")?;
+    let id = ReviewSubmissionId::new(new_id()?);
+    let command = Command::SubmitForReview {
+        id: id.clone(),
+        version: input.relationships.version()?,
+        track: input.attributes.track,
+    };
+    api.propose(actor, command).await?;
+    let doc = api
+        .read(move |c| c.submission(&id).map(render::submission))
+        .await?;
+    Ok(respond(StatusCode::CREATED, doc.unwrap_or_default()))
+}
+
+/// `GET /v1/reviewSubmissions/{id}`: with the reviewer's reasons, readable by the app's
+/// members (rule R5) and its Reviewers.
+pub(crate) async fn get<S: CatalogStore>(
+    api: &Api<S>,
+    actor: &Actor,
+    id: ReviewSubmissionId,
+) -> Result<Response, ApiError> {
+    let actor = actor.clone();
+    let doc = api
+        .read_or_refuse(move |c| {
+            let s = c
+                .submission(&id)
+                .ok_or_else(|| not_found(ResourceType::ReviewSubmissions, &id))?;
+            visible_version(c, &actor, &s.version)?;
+            Ok(render::submission(s))
+        })
+        .await?;
+    Ok(respond(StatusCode::OK, doc))
+}
+
+/// The states a Reviewer may move a submission to.
+#[derive(Deserialize)]
+enum Decision {
+    #[serde(rename = "IN_REVIEW")]
+    InReview,
+    #[serde(rename = "ACCEPTED")]
+    Accepted,
+    #[serde(rename = "REJECTED")]
+    Rejected,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecideAttributes {
+    state: Decision,
+    #[serde(default)]
+    reasons: Vec<String>,
+}
+
+/// `PATCH /v1/reviewSubmissions/{id}` (Reviewer): `IN_REVIEW`, then `ACCEPTED` or `REJECTED`
+/// with `reasons`.
+///
+/// An accepted external beta submission is then made available to external testers at once
+/// (`FinishExternalProcessing`, as Packyard itself): Packyard has no separate processing step
+/// for beta builds yet, so PROCESSING_FOR_TESTING would otherwise never end. It is a second
+/// command; if the store fails between the two, the version stays PROCESSING_FOR_TESTING, a
+/// valid state, and the client sees a 503 it may retry by reading the release.
+pub(crate) async fn decide<S: CatalogStore>(
+    api: &Api<S>,
+    actor: &Actor,
+    id: ReviewSubmissionId,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let input = parse::<DecideAttributes, Nothing>(body, "reviewSubmissions")?;
+    check_id(input.id.as_deref(), id.as_str())?;
+    let a = input.attributes;
+    let command = match a.state {
+        Decision::InReview => Command::StartReview {
+            submission: id.clone(),
+        },
+        Decision::Accepted | Decision::Rejected => Command::DecideReview {
+            submission: id.clone(),
+            accepted: matches!(a.state, Decision::Accepted),
+            reasons: a.reasons,
+        },
+    };
+    api.propose(actor, command).await?;
+    if matches!(a.state, Decision::Accepted) {
+        let target = id.clone();
+        let external = api
+            .read(move |c| {
+                c.submission(&target)
+                    .filter(|s| s.track == ReviewTrack::ExternalBeta)
+                    .map(|s| s.version.clone())
+            })
+            .await?;
+        if let Some(version) = external {
+            api.propose(
+                &Actor::System,
+                Command::FinishExternalProcessing { version },
+            )
+            .await?;
+        }
+    }
+    get(api, actor, id).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RolloutAttributes {
+    #[serde(default)]
+    stages: Option<Value>,
+}
+
+/// `POST /v1/rollouts` with just `backgroundAssetVersion`: release an ACCEPTED store version
+/// everywhere at 100 % (rule R6). The store `Release` runs as the caller (it needs a release
+/// role); `FinishDistribution` follows as Packyard itself, since there are no per-region
+/// stages to wait for yet. Until staged rollouts are records of their own, a rollout's id is
+/// its version's id.
+pub(crate) async fn roll_out<S: CatalogStore>(
+    api: &Api<S>,
+    actor: &Actor,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let input = parse::<RolloutAttributes, VersionRelationship>(body, "rollouts")?;
+    if input.attributes.stages.is_some() {
+        return Err(ApiError::invalid(
+            "stages",
+            "staged per-region rollouts are not available yet; leave stages out to release \
+             to every region at 100 %",
+        ));
+    }
+    let version = input.relationships.version()?;
+    api.propose(
+        actor,
+        Command::Release {
+            version: version.clone(),
+        },
+    )
+    .await?;
+    api.propose(
+        &Actor::System,
+        Command::FinishDistribution {
+            version: version.clone(),
+        },
+    )
+    .await?;
+    let data = json!({
+        "type": "rollouts",
+        "id": version.as_str(),
+        "attributes": {
+            "state": "COMPLETE",
+            "stages": [{ "regions": "ALL", "percentage": 100 }],
+        },
+        "relationships": {
+            "backgroundAssetVersion": to_one("backgroundAssetVersions", version.as_str()),
+        },
+    });
+    Ok(respond(StatusCode::CREATED, data))
+}

@@ -1,0 +1,270 @@
+//! A served admin API over a `MemoryStore` on 127.0.0.1, and a small JSON client for it.
+
+// Each test binary that includes this module uses a different subset of it.
+#![allow(dead_code)]
+// Test support: a failed setup step should fail the test at once, loudly.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+
+use packyard_control_plane::api::{ApiConfig, Bootstrapped, bootstrap, serve};
+use packyard_control_plane::{CatalogStore, MemoryStore};
+use packyard_core::catalog::{
+    Actor, Catalog, Command, Envelope, Timestamp, VersionId, VersionMetadata,
+};
+use packyard_core::quota::QuotaLimits;
+use packyard_core::{Blake3Hash, ChunkList, ChunkRef, DownloadPolicy, Platform};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub(crate) struct Server {
+    pub(crate) base: String,
+    pub(crate) store: MemoryStore,
+    pub(crate) admin: String,
+    client: reqwest::Client,
+    _stop: oneshot::Sender<()>,
+}
+
+impl Server {
+    pub(crate) async fn start() -> Self {
+        let store = MemoryStore::new(Catalog::new(QuotaLimits::default()));
+        let Bootstrapped::Created { key, .. } = bootstrap(&store, None).await.unwrap() else {
+            panic!("a new catalog has no operator yet");
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let config = ApiConfig::new("http://origin.test:9000");
+        tokio::spawn(serve(listener, store.clone(), config, async {
+            let _ = stopped.await;
+        }));
+        Self {
+            base: format!("http://{addr}"),
+            store,
+            admin: key,
+            client: reqwest::Client::new(),
+            _stop: stop,
+        }
+    }
+
+    /// Sends raw bytes; returns the status and the JSON body (Null when empty).
+    pub(crate) async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Vec<u8>,
+    ) -> (u16, Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(key) = key {
+            req = req.bearer_auth(key);
+        }
+        if !body.is_empty() {
+            req = req.header("content-type", "application/json").body(body);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await.unwrap();
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap()
+        };
+        (status, value)
+    }
+
+    pub(crate) async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        key: &str,
+        body: Value,
+    ) -> (u16, Value) {
+        let bytes = if body.is_null() {
+            Vec::new()
+        } else {
+            serde_json::to_vec(&body).unwrap()
+        };
+        self.raw(method, path, Some(key), bytes).await
+    }
+
+    pub(crate) async fn get(&self, path: &str, key: &str) -> (u16, Value) {
+        self.call(Method::GET, path, key, Value::Null).await
+    }
+
+    pub(crate) async fn post(&self, path: &str, key: &str, body: Value) -> (u16, Value) {
+        self.call(Method::POST, path, key, body).await
+    }
+
+    pub(crate) async fn patch(&self, path: &str, key: &str, body: Value) -> (u16, Value) {
+        self.call(Method::PATCH, path, key, body).await
+    }
+
+    /// Creates an app as the operator; returns its id.
+    pub(crate) async fn app(&self, bundle_id: &str) -> String {
+        let (s, v) = self
+            .post(
+                "/v1/apps",
+                &self.admin,
+                json!({"data": {"type": "apps", "attributes": {
+                    "name": "Game", "bundleId": bundle_id, "primaryLanguage": "en-US"}}}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        id(&v)
+    }
+
+    /// Creates a user with one role on `app` and a key for them; returns the key.
+    pub(crate) async fn member(&self, app: &str, role: &str, email: &str) -> String {
+        let (s, v) = self
+            .post(
+                "/v1/users",
+                &self.admin,
+                json!({"data": {"type": "users", "attributes": {
+                    "name": role, "email": email, "roles": [{"app": app, "role": role}]}}}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        let user = id(&v);
+        let (s, v) = self
+            .post(
+                "/v1/apiKeys",
+                &self.admin,
+                json!({"data": {"type": "apiKeys", "relationships": {
+                    "user": {"data": {"type": "users", "id": user}}}}}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        v["data"]["attributes"]["key"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a pack; returns its id.
+    pub(crate) async fn pack(&self, app: &str, key: &str, identifier: &str) -> (u16, Value) {
+        self.post(
+            "/v1/backgroundAssets",
+            key,
+            json!({"data": {"type": "backgroundAssets",
+                "attributes": {"assetPackIdentifier": identifier},
+                "relationships": {"app": {"data": {"type": "apps", "id": app}}}}}),
+        )
+        .await
+    }
+
+    /// Creates a version, reserves and commits its archive through the API, then plays the
+    /// origin by reporting success straight to the store. Returns the version id.
+    pub(crate) async fn complete_version(&self, pack: &str, key: &str, size: u32) -> String {
+        let (s, v) = self
+            .post(
+                "/v1/backgroundAssetVersions",
+                key,
+                json!({"data": {"type": "backgroundAssetVersions", "relationships": {
+                    "backgroundAsset": {"data": {"type": "backgroundAssets", "id": pack}}}}}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        assert_eq!(v["data"]["attributes"]["state"], "AWAITING_UPLOAD");
+        let version = id(&v);
+        let (s, v) = self
+            .post(
+                "/v1/backgroundAssetUploadFiles",
+                key,
+                json!({"data": {"type": "backgroundAssetUploadFiles",
+                    "attributes": {"fileName": "pack.aar", "fileSize": size, "assetType": "ASSET"},
+                    "relationships": {"backgroundAssetVersion": {
+                        "data": {"type": "backgroundAssetVersions", "id": version}}}}}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        let ops = v["data"]["attributes"]["uploadOperations"]
+            .as_array()
+            .unwrap();
+        assert_eq!(ops[0]["method"], "PUT");
+        assert_eq!(ops[0]["offset"], 0);
+        assert_eq!(ops[0]["length"], size);
+        let file = id(&v);
+        assert!(
+            ops[0]["url"]
+                .as_str()
+                .unwrap()
+                .starts_with("http://origin.test:9000/")
+        );
+        let (s, v) = self
+            .patch(
+                &format!("/v1/backgroundAssetUploadFiles/{file}"),
+                key,
+                json!({"data": {"type": "backgroundAssetUploadFiles", "id": file, "attributes": {
+                    "uploaded": true,
+                    "sourceFileChecksums": {"file": {"hash": "ab".repeat(32), "algorithm": "SHA_256"}}}}}),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["data"]["attributes"]["state"], "UPLOAD_COMPLETE");
+        let (_, v) = self
+            .get(&format!("/v1/backgroundAssetVersions/{version}"), key)
+            .await;
+        assert_eq!(v["data"]["attributes"]["state"], "PROCESSING");
+        self.origin_reports_success(&version, size).await;
+        version
+    }
+
+    pub(crate) async fn origin_reports_success(&self, version: &str, size: u32) {
+        let chunk = ChunkRef {
+            id: Blake3Hash::of(version.as_bytes()),
+            len: size,
+        };
+        let command = Command::ProcessingSucceeded {
+            version: VersionId::from(version),
+            size: u64::from(size),
+            chunk_list: ChunkList::new(Blake3Hash::of(version.as_bytes()), vec![chunk]).unwrap(),
+            metadata: VersionMetadata {
+                download_policy: DownloadPolicy::OnDemand {},
+                platforms: BTreeSet::from([Platform::Ios]),
+                language: None,
+            },
+        };
+        let envelope = Envelope {
+            actor: Actor::System,
+            at: Timestamp(1),
+            command,
+        };
+        self.store.write(envelope).await.unwrap().unwrap();
+    }
+
+    pub(crate) async fn submit(&self, version: &str, key: &str, track: &str) -> (u16, Value) {
+        self.post(
+            "/v1/reviewSubmissions",
+            key,
+            json!({"data": {"type": "reviewSubmissions", "attributes": {"track": track},
+                "relationships": {"backgroundAssetVersion": {
+                    "data": {"type": "backgroundAssetVersions", "id": version}}}}}),
+        )
+        .await
+    }
+
+    pub(crate) async fn review(
+        &self,
+        submission: &str,
+        key: &str,
+        attributes: Value,
+    ) -> (u16, Value) {
+        self.patch(
+            &format!("/v1/reviewSubmissions/{submission}"),
+            key,
+            json!({"data": {"type": "reviewSubmissions", "id": submission, "attributes": attributes}}),
+        )
+        .await
+    }
+}
+
+pub(crate) fn id(doc: &Value) -> String {
+    doc["data"]["id"].as_str().unwrap().to_owned()
+}
+
+/// The one error of an error document.
+pub(crate) fn error(doc: &Value) -> &Value {
+    let errors = doc["errors"].as_array().expect("an errors array");
+    assert_eq!(errors.len(), 1, "{doc}");
+    &errors[0]
+}
