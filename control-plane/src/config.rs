@@ -8,6 +8,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use packyard_core::quota::QuotaLimits;
+
+use crate::api::ApiConfig;
 use serde::{Deserialize, Serialize};
 
 /// A control-plane node's configuration. Every field says its default.
@@ -27,12 +29,6 @@ pub struct ControlConfig {
     /// started with the same peers form the cluster on first start; empty means a cluster of
     /// this node alone. Default: empty.
     pub peers: BTreeMap<u64, String>,
-    /// The base URL of the origin that upload operations point at.
-    /// Default: `http://127.0.0.1:7200`.
-    pub origin_url: String,
-    /// The size of one upload part, in bytes (the last part may be smaller).
-    /// Default: 8 MiB.
-    pub upload_part_bytes: u64,
     /// Per-app limits (rule R9). Default: 100 packs, 200 GB, 8 GB per file, warn at 80 %.
     pub quota: QuotaLimits,
     /// Take a snapshot (and compact the log) after this many applied entries.
@@ -43,8 +39,8 @@ pub struct ControlConfig {
     /// Shortest election timeout in milliseconds; the longest is twice that. Must be well
     /// above the heartbeat. Default: 1,000.
     pub election_timeout_ms: u64,
-    /// The largest admin API request body, in bytes. Default: 1 MiB.
-    pub max_body_bytes: usize,
+    /// The admin API: where uploads go, part size, body limit (the `[api]` table).
+    pub api: ApiConfig,
 }
 
 impl Default for ControlConfig {
@@ -55,13 +51,11 @@ impl Default for ControlConfig {
             raft_addr: SocketAddr::from(([127, 0, 0, 1], 7101)),
             admin_addr: SocketAddr::from(([127, 0, 0, 1], 7100)),
             peers: BTreeMap::new(),
-            origin_url: "http://127.0.0.1:7200".to_owned(),
-            upload_part_bytes: 8 << 20,
             quota: QuotaLimits::default(),
             snapshot_every: 5_000,
             heartbeat_ms: 250,
             election_timeout_ms: 1_000,
-            max_body_bytes: 1 << 20,
+            api: ApiConfig::default(),
         }
     }
 }
@@ -134,12 +128,6 @@ impl ControlConfig {
         if self.peers.contains_key(&0) {
             return invalid("peers", "node ids start at 1");
         }
-        if !(self.origin_url.starts_with("http://") || self.origin_url.starts_with("https://")) {
-            return invalid("origin_url", "must be an http:// or https:// URL");
-        }
-        if self.upload_part_bytes < 1 << 20 {
-            return invalid("upload_part_bytes", "must be at least 1 MiB (1048576)");
-        }
         if self.snapshot_every == 0 {
             return invalid("snapshot_every", "must be at least 1");
         }
@@ -149,9 +137,10 @@ impl ControlConfig {
                 "must be at least three heartbeats (heartbeat_ms), or followers depose a healthy leader",
             );
         }
-        if self.max_body_bytes < 1024 {
-            return invalid("max_body_bytes", "must be at least 1024");
-        }
+        self.api.validate().map_err(|e| ConfigError::Invalid {
+            field: "api",
+            reason: e.to_string(),
+        })?;
         self.quota.validate().map_err(|e| ConfigError::Invalid {
             field: "quota",
             reason: e.to_string(),
@@ -209,9 +198,9 @@ mod tests {
                 |c| c.peers = ControlConfig::parse_peers("2=a:1").unwrap(),
                 "peers:",
             ),
-            (|c| c.origin_url = "ftp://x".into(), "origin_url:"),
+            (|c| c.api.origin_base_url = "ftp://x".into(), "api:"),
             (|c| c.election_timeout_ms = 300, "election_timeout_ms:"),
-            (|c| c.upload_part_bytes = 10, "upload_part_bytes:"),
+            (|c| c.api.upload_part_bytes = 0, "api:"),
         ];
         for (break_it, field) in cases {
             let mut c = ControlConfig::default();

@@ -1,12 +1,15 @@
 //! [`ApiConfig`]: the admin API's settings, each with its default.
 
-/// How the admin API serves. Build it with [`ApiConfig::new`] and check it with
-/// [`ApiConfig::validate`] at start-up.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How the admin API serves. Build it with [`ApiConfig::new`] (or read it as the `[api]`
+/// table of a node's configuration file) and check it with [`ApiConfig::validate`] at
+/// start-up.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct ApiConfig {
     /// Base URL of the origin that receives upload parts, without a trailing slash, for
     /// example `https://origin.example.com`. Upload operations point at
-    /// `{origin_base_url}/v1/uploads/{uploadFileId}/parts/{partNumber}`. No default.
+    /// `{origin_base_url}/v1/uploads/{uploadFileId}/parts/{partNumber}`.
+    /// Default: `http://127.0.0.1:7200`, the origin of `packyard dev`.
     pub origin_base_url: String,
     /// Bytes per upload part. Default 8 MiB.
     pub upload_part_bytes: u64,
@@ -23,6 +26,12 @@ pub enum ApiConfigError {
     /// A size is zero.
     #[error("{0} is 0; it must be at least 1")]
     Zero(&'static str),
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self::new("http://127.0.0.1:7200")
+    }
 }
 
 impl ApiConfig {
