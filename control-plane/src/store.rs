@@ -38,6 +38,10 @@ pub trait CatalogStore: Send + Sync + 'static {
     where
         R: Send + 'static,
         F: FnOnce(&Catalog) -> R + Send + 'static;
+
+    /// Whether this node leads the cluster now. Work that must happen once per cluster, not
+    /// once per node (delivering webhooks, advancing rollouts), runs only where this is true.
+    fn is_leader(&self) -> impl Future<Output = bool> + Send;
 }
 
 /// A catalog in one process's memory: one writer at a time, readers see every finished write.
@@ -67,6 +71,11 @@ impl CatalogStore for MemoryStore {
         F: FnOnce(&Catalog) -> R + Send + 'static,
     {
         Ok(f(&*self.catalog.read().await))
+    }
+
+    /// A single process is its own leader.
+    async fn is_leader(&self) -> bool {
+        true
     }
 }
 
