@@ -11,12 +11,15 @@
 //!   [`api::serve`] with the listener and shutdown signal passed in, and [`api::bootstrap`]
 //!   for the first operator.
 //! - [`config`]: the node's configuration, with every default and its validation.
+//! - [`metrics`]: what a node measures, on a recorder handed in by the binary.
 //! - [`store`]: the [`CatalogStore`] interface the admin API writes and reads through, and
 //!   the in-memory reference implementation.
 
 pub mod api;
 pub mod config;
+pub mod metrics;
 pub mod store;
 
 pub use config::ControlConfig;
+pub use metrics::ControlMetrics;
 pub use store::{CatalogStore, MemoryStore, StoreError};

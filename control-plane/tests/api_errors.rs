@@ -174,3 +174,27 @@ async fn each_refusal_kind_has_its_status_and_an_actionable_detail() {
     assert_eq!(st, 400, "{v}");
     assert_eq!(error(&v)["source"]["parameter"], "limit");
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_endpoint_and_status_without_a_key() {
+    let s = Server::start().await;
+    let app = s.app("com.example.metrics").await;
+    assert_eq!(s.get(&format!("/v1/apps/{app}"), &s.admin).await.0, 200);
+    assert_eq!(s.get("/v1/apps/nope", &s.admin).await.0, 404);
+    assert_eq!(
+        s.raw(Method::GET, "/v1/apps", None, Vec::new()).await.0,
+        401
+    );
+    let page = reqwest::get(format!("{}/metrics", s.base)).await.unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    for line in [
+        r#"packyard_control_api_requests_total{endpoint="CreateApp",status="201"} 1"#,
+        r#"packyard_control_api_requests_total{endpoint="GetApp",status="200"} 1"#,
+        r#"packyard_control_api_requests_total{endpoint="GetApp",status="404"} 1"#,
+        r#"packyard_control_api_requests_total{endpoint="ListApps",status="401"} 1"#,
+    ] {
+        assert!(page.contains(line), "missing {line} in\n{page}");
+    }
+    assert!(page.contains("packyard_control_raft_term"), "{page}");
+}

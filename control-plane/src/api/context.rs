@@ -9,6 +9,7 @@ use packyard_core::catalog::{Actor, Catalog, Command, Envelope, Event, Timestamp
 
 use super::config::ApiConfig;
 use super::error::ApiError;
+use crate::metrics::ControlMetrics;
 use crate::store::CatalogStore;
 
 /// The admin API over one store.
@@ -16,6 +17,7 @@ use crate::store::CatalogStore;
 pub(crate) struct Api<S> {
     pub(crate) store: S,
     pub(crate) config: ApiConfig,
+    pub(crate) metrics: ControlMetrics,
 }
 
 impl<S: CatalogStore> Api<S> {

@@ -16,6 +16,8 @@ pub enum Endpoint {
     Health,
     /// `GET /readyz`: the store answers reads.
     Ready,
+    /// `GET /metrics`: the node's metrics in the Prometheus text format.
+    Metrics,
     /// `GET /v1/apps`.
     ListApps,
     /// `POST /v1/apps`.
@@ -86,7 +88,8 @@ impl Endpoint {
         let endpoint = match (m, segments.as_slice()) {
             ("GET", ["healthz"]) => E::Health,
             ("GET", ["readyz"]) => E::Ready,
-            (_, ["healthz" | "readyz"]) => return Err(wrong("GET")),
+            ("GET", ["metrics"]) => E::Metrics,
+            (_, ["healthz" | "readyz" | "metrics"]) => return Err(wrong("GET")),
             ("GET", ["v1", "apps"]) => E::ListApps,
             ("POST", ["v1", "apps"]) => E::CreateApp,
             (_, ["v1", "apps"]) => return Err(wrong("GET, POST")),
@@ -182,6 +185,7 @@ impl Endpoint {
         match self {
             E::Health => "Health",
             E::Ready => "Ready",
+            E::Metrics => "Metrics",
             E::ListApps => "ListApps",
             E::CreateApp => "CreateApp",
             E::GetApp(_) => "GetApp",
@@ -211,7 +215,7 @@ impl Endpoint {
 
     /// Whether the endpoint answers without an API key (probes).
     pub fn is_public(&self) -> bool {
-        matches!(self, Endpoint::Health | Endpoint::Ready)
+        matches!(self, Endpoint::Health | Endpoint::Ready | Endpoint::Metrics)
     }
 }
 

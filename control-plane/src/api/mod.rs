@@ -30,6 +30,7 @@ mod versions;
 use std::fmt::Display;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -49,17 +50,24 @@ pub use query::{DEFAULT_LIMIT, MAX_LIMIT, PackListQuery, PackSort, Page, Version
 use context::Api;
 use versions::Track;
 
+use crate::metrics::ControlMetrics;
 use crate::store::CatalogStore;
 
 /// Serves the admin API on `listener` until `shutdown` resolves, then finishes the requests
-/// under way and returns.
+/// under way and returns. Every request is counted and timed in `metrics`, which `/metrics`
+/// also serves.
 pub async fn serve<S: CatalogStore>(
     listener: TcpListener,
     store: S,
     config: ApiConfig,
+    metrics: ControlMetrics,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let api = Arc::new(Api { store, config });
+    let api = Arc::new(Api {
+        store,
+        config,
+        metrics,
+    });
     let router = Router::new().fallback(handle::<S>).with_state(api);
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
@@ -67,13 +75,20 @@ pub async fn serve<S: CatalogStore>(
 }
 
 async fn handle<S: CatalogStore>(State(api): State<Arc<Api<S>>>, request: Request) -> Response {
+    let metrics = api.metrics.clone();
     let (parts, body) = request.into_parts();
     let endpoint = match Endpoint::parse(&parts.method, parts.uri.path(), parts.uri.query()) {
         Ok(e) => e,
-        Err(e) => return e.into_response(),
+        Err(e) => {
+            let response = e.into_response();
+            metrics.api_request("Unknown", response.status().as_u16(), Duration::ZERO);
+            return response;
+        }
     };
-    let span = tracing::info_span!("admin_api", endpoint = endpoint.name());
-    async move {
+    let name = endpoint.name();
+    let span = tracing::info_span!("admin_api", endpoint = name);
+    let started = Instant::now();
+    let response = async move {
         let result = run(&api, endpoint, &parts.headers, body).await;
         result.unwrap_or_else(|e| {
             tracing::debug!(status = e.status().as_u16(), error = %e, "request refused");
@@ -81,7 +96,9 @@ async fn handle<S: CatalogStore>(State(api): State<Arc<Api<S>>>, request: Reques
         })
     }
     .instrument(span)
-    .await
+    .await;
+    metrics.api_request(name, response.status().as_u16(), started.elapsed());
+    response
 }
 
 async fn run<S: CatalogStore>(
@@ -110,12 +127,17 @@ async fn run<S: CatalogStore>(
             api.read(|_| ()).await?;
             return Ok(StatusCode::OK.into_response());
         }
+        E::Metrics => {
+            let page = api.metrics.render();
+            let content_type = "text/plain; version=0.0.4; charset=utf-8";
+            return Ok(([(axum::http::header::CONTENT_TYPE, content_type)], page).into_response());
+        }
         _ => {}
     }
     let actor: Actor = api.authenticate(headers).await?;
     let actor = &actor;
     match endpoint {
-        E::Health | E::Ready => Ok(StatusCode::OK.into_response()),
+        E::Health | E::Ready | E::Metrics => Ok(StatusCode::OK.into_response()),
         E::ListApps => apps::list(api, actor).await,
         E::CreateApp => apps::create(api, actor, &body).await,
         E::GetApp(id) => apps::get(api, actor, id).await,

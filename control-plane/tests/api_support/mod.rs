@@ -6,9 +6,11 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
+use metrics_exporter_prometheus::PrometheusBuilder;
 use packyard_control_plane::api::{ApiConfig, Bootstrapped, bootstrap, serve};
-use packyard_control_plane::{CatalogStore, MemoryStore};
+use packyard_control_plane::{CatalogStore, ControlMetrics, MemoryStore};
 use packyard_core::catalog::{
     Actor, Catalog, Command, Envelope, Timestamp, VersionId, VersionMetadata,
 };
@@ -37,7 +39,10 @@ impl Server {
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let config = ApiConfig::new("http://origin.test:9000");
-        tokio::spawn(serve(listener, store.clone(), config, async {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let metrics = ControlMetrics::new(Arc::new(recorder), Arc::new(move || handle.render()));
+        tokio::spawn(serve(listener, store.clone(), config, metrics, async {
             let _ = stopped.await;
         }));
         Self {

@@ -1,0 +1,174 @@
+//! [`ControlMetrics`]: what a control-plane node measures, registered on a recorder the caller
+//! hands in (the binary builds the Prometheus exporter; nothing here is global).
+//!
+//! Names follow `packyard_control_<what>_<unit>`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use metrics::{Counter, Gauge, Histogram, Key, Label, Level, Metadata, Recorder, Unit};
+
+static METADATA: Metadata<'static> =
+    Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
+
+const API_REQUESTS: &str = "packyard_control_api_requests_total";
+const API_DURATION: &str = "packyard_control_api_request_duration_seconds";
+const RAFT_TERM: &str = "packyard_control_raft_term";
+const RAFT_LEADER: &str = "packyard_control_raft_is_leader";
+const RAFT_COMMIT: &str = "packyard_control_raft_commit_index";
+const RAFT_APPLIED: &str = "packyard_control_raft_applied_index";
+const RAFT_LAG: &str = "packyard_control_raft_apply_lag_entries";
+
+/// Renders everything the recorder holds, in the Prometheus text format.
+pub type Render = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// The control plane's metrics.
+#[derive(Clone)]
+pub struct ControlMetrics {
+    recorder: Arc<dyn Recorder + Send + Sync>,
+    render: Render,
+    raft: RaftGauges,
+}
+
+/// Where this node's Raft stands, as gauges.
+#[derive(Clone)]
+pub struct RaftGauges {
+    /// The current term.
+    pub term: Gauge,
+    /// 1 while this node leads, else 0.
+    pub is_leader: Gauge,
+    /// The highest log index known committed.
+    pub commit_index: Gauge,
+    /// The highest log index applied to this node's catalog.
+    pub applied_index: Gauge,
+    /// Committed entries not yet applied here.
+    pub apply_lag: Gauge,
+}
+
+impl fmt::Debug for ControlMetrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ControlMetrics")
+    }
+}
+
+impl ControlMetrics {
+    /// Registers the control plane's metrics on `recorder`; `render` produces the `/metrics`
+    /// page from the same recorder.
+    pub fn new(recorder: Arc<dyn Recorder + Send + Sync>, render: Render) -> Self {
+        let describe = |name: &'static str, unit, text: &'static str| {
+            recorder.describe_gauge(name.into(), unit, text.into());
+        };
+        recorder.describe_counter(
+            API_REQUESTS.into(),
+            Some(Unit::Count),
+            "Admin API requests, by endpoint and status.".into(),
+        );
+        recorder.describe_histogram(
+            API_DURATION.into(),
+            Some(Unit::Seconds),
+            "Admin API request latency, by endpoint and status.".into(),
+        );
+        describe(RAFT_TERM, None, "The node's current Raft term.");
+        describe(RAFT_LEADER, None, "1 while this node is the Raft leader.");
+        describe(
+            RAFT_COMMIT,
+            None,
+            "The highest log index known to be committed.",
+        );
+        describe(
+            RAFT_APPLIED,
+            None,
+            "The highest log index applied to this node's catalog.",
+        );
+        describe(
+            RAFT_LAG,
+            Some(Unit::Count),
+            "Committed log entries not yet applied here.",
+        );
+        let gauge =
+            |name: &'static str| recorder.register_gauge(&Key::from_static_name(name), &METADATA);
+        let raft = RaftGauges {
+            term: gauge(RAFT_TERM),
+            is_leader: gauge(RAFT_LEADER),
+            commit_index: gauge(RAFT_COMMIT),
+            applied_index: gauge(RAFT_APPLIED),
+            apply_lag: gauge(RAFT_LAG),
+        };
+        Self {
+            recorder,
+            render,
+            raft,
+        }
+    }
+
+    /// Records one finished admin API request.
+    pub fn api_request(&self, endpoint: &'static str, status: u16, elapsed: Duration) {
+        let labels = [
+            Label::new("endpoint", endpoint),
+            Label::new("status", status.to_string()),
+        ];
+        let counter: Counter = self
+            .recorder
+            .register_counter(&Key::from_parts(API_REQUESTS, labels.to_vec()), &METADATA);
+        counter.increment(1);
+        let histogram: Histogram = self
+            .recorder
+            .register_histogram(&Key::from_parts(API_DURATION, labels.to_vec()), &METADATA);
+        histogram.record(elapsed.as_secs_f64());
+    }
+
+    /// The Raft gauges, for the task that follows this node's Raft state.
+    pub fn raft(&self) -> &RaftGauges {
+        &self.raft
+    }
+
+    /// The `/metrics` page.
+    pub fn render(&self) -> String {
+        (self.render)()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use metrics_exporter_prometheus::PrometheusBuilder;
+
+    use super::*;
+
+    /// Metrics over a real Prometheus recorder, as the binary builds them.
+    pub(crate) fn prometheus() -> ControlMetrics {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        ControlMetrics::new(Arc::new(recorder), Arc::new(move || handle.render()))
+    }
+
+    #[test]
+    fn requests_and_raft_state_show_on_the_page_with_their_labels() {
+        let m = prometheus();
+        m.api_request("CreateApp", 201, Duration::from_millis(3));
+        m.api_request("CreateApp", 201, Duration::from_millis(5));
+        m.api_request("GetApp", 404, Duration::from_millis(1));
+        m.raft().term.set(7.0);
+        m.raft().apply_lag.set(2.0);
+        let page = m.render();
+        assert!(
+            page.contains(
+                r#"packyard_control_api_requests_total{endpoint="CreateApp",status="201"} 2"#
+            ),
+            "{page}"
+        );
+        assert!(
+            page.contains(r#"endpoint="GetApp",status="404"} 1"#),
+            "{page}"
+        );
+        assert!(
+            page.contains("packyard_control_api_request_duration_seconds"),
+            "{page}"
+        );
+        assert!(page.contains("packyard_control_raft_term 7"), "{page}");
+        assert!(
+            page.contains("packyard_control_raft_apply_lag_entries 2"),
+            "{page}"
+        );
+    }
+}
