@@ -4,6 +4,7 @@
 use proptest::prelude::*;
 
 use super::fixture::*;
+use super::serving_changes::{EdgeModel, views};
 use crate::catalog::*;
 use crate::quota::QuotaLimits;
 
@@ -161,6 +162,8 @@ proptest! {
             warn_ratio_percent: 80,
         });
         w.build(&[BuildChannel::External]);
+        let mut edge = EdgeModel::default();
+        edge.follow(&w.catalog.serving_snapshot());
         for (fresh, step) in steps.into_iter().enumerate() {
             let (command, usual) = command(&w.catalog, step, fresh);
             let who = match step.5 {
@@ -168,11 +171,27 @@ proptest! {
                 _ => usual,
             };
             let before = w.catalog.clone();
+            let touched = w.catalog.serving_app(&command);
+            let views_before = views(&w.catalog);
             let r = w.run(actor(who), command);
             if r.is_err() {
                 prop_assert_eq!(&w.catalog, &before);
             }
             check_rules(&w.catalog)?;
+            // Only the app the command names may serve anything new; edges follow its diff.
+            let views_after = views(&w.catalog);
+            for (app, view) in &views_after {
+                if Some(app) != touched.as_ref() {
+                    prop_assert_eq!(Some(view), views_before.get(app));
+                }
+            }
+            if let Some((app, after)) = touched.as_ref().and_then(|a| Some((a, views_after.get(a)?))) {
+                edge.follow(&w.catalog.serving_changes(views_before.get(app), after));
+            }
         }
+        // Following every change from the start ends exactly where a fresh snapshot starts.
+        let mut fresh = EdgeModel::default();
+        fresh.follow(&w.catalog.serving_snapshot());
+        prop_assert_eq!(edge, fresh);
     }
 }

@@ -15,5 +15,6 @@ mod r7_archive;
 mod r8_roles;
 mod r9_quota;
 mod serde_round_trip;
+mod serving_changes;
 mod upload_files;
 mod users_and_keys;

@@ -1,0 +1,206 @@
+//! [`ServingView`] and [`ServingChange`]: what edges must know about an app, and how one
+//! command changes it.
+//!
+//! The control plane turns every applied command into the changes edges follow on the watch
+//! stream: it takes the view of the app the command touches before and after applying it,
+//! and sends the difference. A watcher starting from nothing gets [`Catalog::serving_snapshot`]
+//! instead. Both are computed here, from the catalog alone, so every replica sends the same.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::Catalog;
+use super::command::Command;
+use super::ids::{AppId, PackId, VersionId};
+use super::serving::Channel;
+use super::version::{VersionMetadata, VersionState};
+use crate::{AssetPackIdentifier, ChunkList, LanguageTag};
+
+/// Everything about one app that decides what its edges serve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServingView {
+    app: AppId,
+    primary_language: LanguageTag,
+    /// The version number each (pack, channel) serves.
+    channels: BTreeMap<(PackId, Channel), u32>,
+    /// Every COMPLETE version of a live pack: its bytes are final (rule R12) and reachable by
+    /// its immutable URL.
+    completed: BTreeSet<VersionId>,
+    archived: BTreeSet<PackId>,
+}
+
+/// One change to what edges serve.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ServingChange {
+    /// An app exists, with the language devices fall back to.
+    App {
+        /// The app.
+        app: AppId,
+        /// Its primary language (rule R10).
+        primary_language: LanguageTag,
+    },
+    /// A version's bytes are final; edges may fetch and keep its chunks.
+    VersionCompleted {
+        /// The app.
+        app: AppId,
+        /// The pack.
+        pack: PackId,
+        /// The pack's identifier, as device URLs name it.
+        identifier: AssetPackIdentifier,
+        /// The version's number.
+        number: u32,
+        /// Its size in bytes.
+        size: u64,
+        /// Its chunks.
+        chunk_list: ChunkList,
+        /// What its manifest says.
+        metadata: VersionMetadata,
+    },
+    /// A channel now serves another version of a pack, or none (`number: None`).
+    ChannelUpdated {
+        /// The app.
+        app: AppId,
+        /// The pack.
+        pack: PackId,
+        /// The channel.
+        channel: Channel,
+        /// The version number it serves now.
+        number: Option<u32>,
+    },
+    /// A pack is archived: edges drop it from every channel (rule R7).
+    PackArchived {
+        /// The app.
+        app: AppId,
+        /// The pack.
+        pack: PackId,
+    },
+}
+
+const CHANNELS: [Channel; 3] = [Channel::Internal, Channel::External, Channel::Store];
+
+impl Catalog {
+    /// The app whose serving view `command` may change, if any. Every command that changes
+    /// what a channel serves, completes a version, archives a pack or creates an app is
+    /// listed here; a property test holds every other command to leaving all views alone.
+    pub fn serving_app(&self, command: &Command) -> Option<AppId> {
+        use Command as C;
+        let version_app = |v: &VersionId| self.versions.get(v).map(|v| v.app.clone());
+        match command {
+            C::CreateApp { id, .. } => Some(id.clone()),
+            C::ArchivePack { pack } => self.packs.get(pack).map(|p| p.app.clone()),
+            C::ProcessingSucceeded { version, .. }
+            | C::FinishExternalProcessing { version }
+            | C::FinishDistribution { version } => version_app(version),
+            _ => None,
+        }
+    }
+
+    /// The serving view of `app`, or none for an unknown app.
+    pub fn serving_view(&self, app: &AppId) -> Option<ServingView> {
+        let a = self.apps.get(app)?;
+        let mut view = ServingView {
+            app: app.clone(),
+            primary_language: a.primary_language.clone(),
+            channels: BTreeMap::new(),
+            completed: BTreeSet::new(),
+            archived: BTreeSet::new(),
+        };
+        for pack in self.packs_of(app) {
+            if pack.is_archived() {
+                view.archived.insert(pack.id.clone());
+                continue;
+            }
+            view.completed.extend(
+                pack.versions
+                    .iter()
+                    .filter(|v| {
+                        self.versions
+                            .get(*v)
+                            .is_some_and(|v| v.state == VersionState::Complete)
+                    })
+                    .cloned(),
+            );
+        }
+        for channel in CHANNELS {
+            for served in self.serving(app, channel) {
+                view.channels.insert((served.pack, channel), served.number);
+            }
+        }
+        Some(view)
+    }
+
+    /// What changed between two views of the same app (`before` is none for a new app), in a
+    /// fixed order: the app, completed versions, channel pointers, archived packs. Completed
+    /// versions come before the channels that serve them, so an edge never serves a version
+    /// it has not heard of.
+    pub fn serving_changes(
+        &self,
+        before: Option<&ServingView>,
+        after: &ServingView,
+    ) -> Vec<ServingChange> {
+        let app = &after.app;
+        let mut changes = Vec::new();
+        if before.is_none_or(|b| b.primary_language != after.primary_language) {
+            changes.push(ServingChange::App {
+                app: app.clone(),
+                primary_language: after.primary_language.clone(),
+            });
+        }
+        let empty = BTreeSet::new();
+        let old_completed = before.map_or(&empty, |b| &b.completed);
+        for v in after.completed.difference(old_completed) {
+            changes.extend(self.version_completed(v));
+        }
+        let no_channels = BTreeMap::new();
+        let old_channels = before.map_or(&no_channels, |b| &b.channels);
+        let keys: BTreeSet<&(PackId, Channel)> =
+            old_channels.keys().chain(after.channels.keys()).collect();
+        for key in keys {
+            let (old, new) = (old_channels.get(key), after.channels.get(key));
+            let archived_now = after.archived.contains(&key.0);
+            if old != new && !archived_now {
+                changes.push(ServingChange::ChannelUpdated {
+                    app: app.clone(),
+                    pack: key.0.clone(),
+                    channel: key.1,
+                    number: new.copied(),
+                });
+            }
+        }
+        let no_archived = BTreeSet::new();
+        let old_archived = before.map_or(&no_archived, |b| &b.archived);
+        for pack in after.archived.difference(old_archived) {
+            changes.push(ServingChange::PackArchived {
+                app: app.clone(),
+                pack: pack.clone(),
+            });
+        }
+        changes
+    }
+
+    /// Everything edges need, as if every app had just been created: what a watcher that
+    /// starts from nothing receives.
+    pub fn serving_snapshot(&self) -> Vec<ServingChange> {
+        self.apps
+            .keys()
+            .filter_map(|app| self.serving_view(app))
+            .flat_map(|view| self.serving_changes(None, &view))
+            .collect()
+    }
+
+    fn version_completed(&self, id: &VersionId) -> Option<ServingChange> {
+        let v = self.versions.get(id)?;
+        let pack = self.packs.get(&v.pack)?;
+        let content = v.content.as_ref()?;
+        Some(ServingChange::VersionCompleted {
+            app: v.app.clone(),
+            pack: pack.id.clone(),
+            identifier: pack.identifier.clone(),
+            number: v.number,
+            size: content.size,
+            chunk_list: content.chunk_list.clone(),
+            metadata: content.metadata.clone(),
+        })
+    }
+}
