@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::envelope::{Actor, Timestamp};
-use super::ids::{AppId, UserId};
+use super::ids::{AppId, EventId, UserId};
 use super::resource::ResourceType;
 
 /// The webhook event types of SPEC §5, serialized exactly as spelled there.
@@ -39,6 +39,9 @@ pub struct Instance {
 /// One change, as webhooks publish it, plus whom to notify.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
+    /// Its id, from the catalog's event counter: the same on every replica, so a receiver
+    /// can recognise an event delivered twice.
+    pub id: EventId,
     /// What happened.
     #[serde(rename = "type")]
     pub kind: EventType,

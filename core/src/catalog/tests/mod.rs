@@ -17,3 +17,4 @@ mod r9_quota;
 mod serde_round_trip;
 mod upload_files;
 mod users_and_keys;
+mod webhooks;
