@@ -13,10 +13,13 @@
 //! - [`config`]: the node's configuration, with every default and its validation.
 //! - [`store`]: the [`CatalogStore`] interface the admin API writes and reads through, and
 //!   the in-memory reference implementation.
+//! - [`webhook`]: the [`webhook::Deliverer`], which sends the catalog's due webhook
+//!   deliveries while this node leads and records each attempt through the store.
 
 pub mod api;
 pub mod config;
 pub mod store;
+pub mod webhook;
 
 pub use config::ControlConfig;
 pub use store::{CatalogStore, MemoryStore, StoreError};

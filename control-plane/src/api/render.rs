@@ -2,7 +2,8 @@
 //! camelCase attribute names. Pure functions of the catalog.
 
 use packyard_core::catalog::{
-    ApiKey, App, Build, Catalog, Pack, ReviewSubmission, Timestamp, UploadFile, User, Version,
+    ApiKey, App, AttemptOutcome, Build, Catalog, Delivery, DeliveryState, Pack, ReviewSubmission,
+    Timestamp, UploadFile, User, Version, Webhook,
 };
 use serde_json::{Value, json};
 
@@ -215,6 +216,65 @@ pub(crate) fn submission(s: &ReviewSubmission) -> Value {
         "relationships": {
             "backgroundAssetVersion": to_one("backgroundAssetVersions", s.version.as_str()),
             "backgroundAsset": to_one("backgroundAssets", s.pack.as_str()),
+        },
+    })
+}
+
+/// A webhook; `secret` is given only in the response that created it.
+pub(crate) fn webhook(w: &Webhook, secret: Option<&str>) -> Value {
+    let types: Vec<&str> = w.event_types.iter().map(|t| t.as_str()).collect();
+    let mut v = json!({
+        "type": "webhooks",
+        "id": w.id.as_str(),
+        "attributes": {
+            "url": w.url,
+            "eventTypes": types,
+            "createdDate": date(w.created),
+        },
+        "relationships": {
+            "app": to_one("apps", w.app.as_str()),
+            "deliveries": {
+                "links": { "related": format!("/v1/webhooks/{}/deliveries", w.id) }
+            },
+        },
+        "links": { "self": format!("/v1/webhooks/{}", w.id) },
+    });
+    if let (Some(secret), Some(attrs)) = (secret, v["attributes"].as_object_mut()) {
+        attrs.insert("secret".into(), Value::String(secret.to_owned()));
+    }
+    v
+}
+
+/// One entry of a webhook's delivery log: the event, where the delivery stands, and every
+/// attempt with its outcome and time.
+pub(crate) fn delivery(d: &Delivery) -> Value {
+    let attempts: Vec<Value> = d
+        .attempts
+        .iter()
+        .map(|a| match &a.outcome {
+            AttemptOutcome::Delivered { status } => json!({
+                "date": date(a.at), "result": "DELIVERED", "status": status, "error": null,
+            }),
+            AttemptOutcome::Failed { status, error } => json!({
+                "date": date(a.at), "result": "FAILED", "status": status, "error": error,
+            }),
+        })
+        .collect();
+    let next = (d.state == DeliveryState::Pending).then(|| date(d.next_attempt_at));
+    json!({
+        "type": "webhookDeliveries",
+        "id": d.id.as_str(),
+        "attributes": {
+            "eventType": d.event.kind.as_str(),
+            "eventId": d.event.id.as_str(),
+            "eventDate": date(d.event.timestamp),
+            "state": d.state.as_str(),
+            "attempts": attempts,
+            "nextAttemptDate": next,
+        },
+        "relationships": {
+            "webhook": to_one("webhooks", d.webhook.as_str()),
+            "instance": to_one(d.event.instance.resource.as_str(), &d.event.instance.id),
         },
     })
 }
