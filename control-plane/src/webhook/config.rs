@@ -34,7 +34,7 @@ impl Default for DelivererConfig {
 
 /// A setting the deliverer cannot run with.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("webhooks.{field}: {reason}")]
+#[error("{field}: {reason}")]
 pub struct DelivererConfigError {
     /// The field at fault.
     pub field: &'static str,
@@ -84,9 +84,6 @@ mod tests {
             ..DelivererConfig::default()
         };
         let err = config.validate().unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "webhooks.max_concurrent: must be at least 1"
-        );
+        assert_eq!(err.to_string(), "max_concurrent: must be at least 1");
     }
 }
