@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use packyard_core::quota::QuotaLimits;
 
 use crate::api::ApiConfig;
+use crate::webhook::DelivererConfig;
 use serde::{Deserialize, Serialize};
 
 /// A control-plane node's configuration. Every field says its default.
@@ -41,6 +42,9 @@ pub struct ControlConfig {
     pub election_timeout_ms: u64,
     /// The admin API: where uploads go, part size, body limit (the `[api]` table).
     pub api: ApiConfig,
+    /// Webhook delivery: poll interval, request timeout, endpoints at once (the `[webhooks]`
+    /// table). Default: every 250 ms, 10 s, 16.
+    pub webhooks: DelivererConfig,
 }
 
 impl Default for ControlConfig {
@@ -56,6 +60,7 @@ impl Default for ControlConfig {
             heartbeat_ms: 250,
             election_timeout_ms: 1_000,
             api: ApiConfig::default(),
+            webhooks: DelivererConfig::default(),
         }
     }
 }
@@ -141,6 +146,10 @@ impl ControlConfig {
             field: "api",
             reason: e.to_string(),
         })?;
+        self.webhooks.validate().map_err(|e| ConfigError::Invalid {
+            field: "webhooks",
+            reason: e.to_string(),
+        })?;
         self.quota.validate().map_err(|e| ConfigError::Invalid {
             field: "quota",
             reason: e.to_string(),
@@ -192,7 +201,7 @@ mod tests {
     #[test]
     fn validate_names_the_field() {
         type Breaker = fn(&mut ControlConfig);
-        let cases: [(Breaker, &str); 5] = [
+        let cases: [(Breaker, &str); 6] = [
             (|c| c.id = 0, "id:"),
             (
                 |c| c.peers = ControlConfig::parse_peers("2=a:1").unwrap(),
@@ -201,6 +210,10 @@ mod tests {
             (|c| c.api.origin_base_url = "ftp://x".into(), "api:"),
             (|c| c.election_timeout_ms = 300, "election_timeout_ms:"),
             (|c| c.api.upload_part_bytes = 0, "api:"),
+            (
+                |c| c.webhooks.poll_interval_ms = 0,
+                "webhooks: poll_interval_ms",
+            ),
         ];
         for (break_it, field) in cases {
             let mut c = ControlConfig::default();

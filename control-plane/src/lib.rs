@@ -14,11 +14,14 @@
 //! - [`metrics`]: what a node measures, on a recorder handed in by the binary.
 //! - [`store`]: the [`CatalogStore`] interface the admin API writes and reads through, and
 //!   the in-memory reference implementation.
+//! - [`webhook`]: the [`webhook::Deliverer`], which sends the catalog's due webhook
+//!   deliveries while this node leads and records each attempt through the store.
 
 pub mod api;
 pub mod config;
 pub mod metrics;
 pub mod store;
+pub mod webhook;
 
 pub use config::ControlConfig;
 pub use metrics::ControlMetrics;

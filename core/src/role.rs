@@ -72,6 +72,8 @@ pub enum Action {
     Review,
     /// Create users with roles on the app, and manage their API keys.
     ManageMembers,
+    /// Create, read and delete the app's webhooks and read their delivery logs.
+    ManageWebhooks,
     /// Mark the app as being transferred to another account, or clear that mark.
     Transfer,
     /// Create operators, users without app roles, or change another user's settings: only
@@ -84,7 +86,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in declaration order.
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 16] = [
         Action::View,
         Action::ViewUnderReview,
         Action::CreatePack,
@@ -97,6 +99,7 @@ impl Action {
         Action::Archive,
         Action::Review,
         Action::ManageMembers,
+        Action::ManageWebhooks,
         Action::Transfer,
         Action::Operate,
         Action::Report,
@@ -118,6 +121,7 @@ impl fmt::Display for Action {
             Action::Archive => "archive asset packs",
             Action::Review => "approve or reject versions",
             Action::ManageMembers => "manage this app's users and API keys",
+            Action::ManageWebhooks => "manage this app's webhooks",
             Action::Transfer => "transfer this app",
             Action::Operate => "manage users across apps",
             Action::Report => "report processing and distribution results",
@@ -146,7 +150,7 @@ pub fn required_roles(action: Action) -> &'static [Role] {
         | Action::RollOut
         | Action::Archive => MANAGERS,
         Action::Review => &[Role::Reviewer],
-        Action::ManageMembers => &[Role::AccountHolder, Role::Admin],
+        Action::ManageMembers | Action::ManageWebhooks => &[Role::AccountHolder, Role::Admin],
         Action::Transfer => &[Role::AccountHolder],
         Action::Operate | Action::Report => &[],
     }

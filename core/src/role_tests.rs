@@ -43,6 +43,7 @@ const MATRIX: &[(Action, &[Role])] = &[
     (A::Archive, &[R::AccountHolder, R::Admin, R::AppManager]),
     (A::Review, &[R::Reviewer]),
     (A::ManageMembers, &[R::AccountHolder, R::Admin]),
+    (A::ManageWebhooks, &[R::AccountHolder, R::Admin]),
     (A::Transfer, &[R::AccountHolder]),
     (A::Operate, &[]),
     (A::Report, &[]),

@@ -3,7 +3,7 @@
 
 use axum::http::Method;
 use packyard_core::catalog::{
-    ApiKeyId, AppId, PackId, ReviewSubmissionId, UploadFileId, VersionId,
+    ApiKeyId, AppId, PackId, ReviewSubmissionId, UploadFileId, VersionId, WebhookId,
 };
 
 use super::error::ApiError;
@@ -66,6 +66,16 @@ pub enum Endpoint {
     PatchReviewSubmission(ReviewSubmissionId),
     /// `POST /v1/rollouts`.
     CreateRollout,
+    /// `POST /v1/webhooks`.
+    CreateWebhook,
+    /// `GET /v1/webhooks/{id}`.
+    GetWebhook(WebhookId),
+    /// `DELETE /v1/webhooks/{id}`.
+    DeleteWebhook(WebhookId),
+    /// `GET /v1/webhooks/{id}/deliveries`.
+    ListWebhookDeliveries(WebhookId),
+    /// `GET /v1/apps/{id}/webhooks`.
+    ListWebhooks(AppId),
 }
 
 impl Endpoint {
@@ -99,6 +109,8 @@ impl Endpoint {
                 E::ListBackgroundAssets(AppId::from(*id), PackListQuery::from_query(&q)?)
             }
             (_, ["v1", "apps", _, "backgroundAssets"]) => return Err(wrong("GET")),
+            ("GET", ["v1", "apps", id, "webhooks"]) => E::ListWebhooks(AppId::from(*id)),
+            (_, ["v1", "apps", _, "webhooks"]) => return Err(wrong("GET")),
             ("POST", ["v1", "builds"]) => E::CreateBuild,
             ("POST", ["v1", "users"]) => E::CreateUser,
             ("POST", ["v1", "apiKeys"]) => E::CreateApiKey,
@@ -107,6 +119,7 @@ impl Endpoint {
             ("POST", ["v1", "backgroundAssetUploadFiles"]) => E::CreateBackgroundAssetUploadFile,
             ("POST", ["v1", "reviewSubmissions"]) => E::CreateReviewSubmission,
             ("POST", ["v1", "rollouts"]) => E::CreateRollout,
+            ("POST", ["v1", "webhooks"]) => E::CreateWebhook,
             (
                 _,
                 [
@@ -118,9 +131,17 @@ impl Endpoint {
                     | "backgroundAssetVersions"
                     | "backgroundAssetUploadFiles"
                     | "reviewSubmissions"
-                    | "rollouts",
+                    | "rollouts"
+                    | "webhooks",
                 ],
             ) => return Err(wrong("POST")),
+            ("GET", ["v1", "webhooks", id]) => E::GetWebhook(WebhookId::from(*id)),
+            ("DELETE", ["v1", "webhooks", id]) => E::DeleteWebhook(WebhookId::from(*id)),
+            (_, ["v1", "webhooks", _]) => return Err(wrong("GET, DELETE")),
+            ("GET", ["v1", "webhooks", id, "deliveries"]) => {
+                E::ListWebhookDeliveries(WebhookId::from(*id))
+            }
+            (_, ["v1", "webhooks", _, "deliveries"]) => return Err(wrong("GET")),
             ("DELETE", ["v1", "apiKeys", id]) => E::DeleteApiKey(ApiKeyId::from(*id)),
             (_, ["v1", "apiKeys", _]) => return Err(wrong("DELETE")),
             ("GET", ["v1", "backgroundAssets", id]) => E::GetBackgroundAsset(PackId::from(*id)),
@@ -210,6 +231,11 @@ impl Endpoint {
             E::GetReviewSubmission(_) => "GetReviewSubmission",
             E::PatchReviewSubmission(_) => "PatchReviewSubmission",
             E::CreateRollout => "CreateRollout",
+            E::CreateWebhook => "CreateWebhook",
+            E::GetWebhook(_) => "GetWebhook",
+            E::DeleteWebhook(_) => "DeleteWebhook",
+            E::ListWebhookDeliveries(_) => "ListWebhookDeliveries",
+            E::ListWebhooks(_) => "ListWebhooks",
         }
     }
 
@@ -235,5 +261,11 @@ mod tests {
         assert_eq!(err.status(), 404);
         let err = Endpoint::parse(&Method::GET, "/v1//apps", None).unwrap_err();
         assert_eq!(err.status(), 404);
+        let e = Endpoint::parse(&Method::GET, "/v1/webhooks/w1/deliveries", None).unwrap();
+        assert_eq!(e, Endpoint::ListWebhookDeliveries("w1".into()));
+        let e = Endpoint::parse(&Method::DELETE, "/v1/webhooks/w1", None).unwrap();
+        assert_eq!(e.name(), "DeleteWebhook");
+        let err = Endpoint::parse(&Method::PATCH, "/v1/webhooks/w1", None).unwrap_err();
+        assert_eq!(err.status(), 405);
     }
 }

@@ -10,7 +10,7 @@
 //! 5. any failure becomes a JSON:API error in one place, [`ApiError`]'s `IntoResponse`.
 //!
 //! One file per resource: apps and builds, users and keys, packs, versions and their release
-//! records, upload files, review submissions and rollouts.
+//! records, upload files, review submissions and rollouts, webhooks and their deliveries.
 
 mod apps;
 mod bootstrap;
@@ -26,6 +26,7 @@ mod reviews;
 mod upload_files;
 mod users;
 mod versions;
+mod webhooks;
 
 use std::fmt::Display;
 use std::future::Future;
@@ -48,6 +49,7 @@ pub use error::ApiError;
 pub use query::{DEFAULT_LIMIT, MAX_LIMIT, PackListQuery, PackSort, Page, VersionListQuery};
 
 use context::Api;
+pub(crate) use context::now;
 use versions::Track;
 
 use crate::metrics::ControlMetrics;
@@ -166,6 +168,11 @@ async fn run<S: CatalogStore>(
         E::GetReviewSubmission(id) => reviews::get(api, actor, id).await,
         E::PatchReviewSubmission(id) => reviews::decide(api, actor, id, &body).await,
         E::CreateRollout => reviews::roll_out(api, actor, &body).await,
+        E::CreateWebhook => webhooks::create(api, actor, &body).await,
+        E::GetWebhook(id) => webhooks::get(api, actor, id).await,
+        E::DeleteWebhook(id) => webhooks::delete(api, actor, id).await,
+        E::ListWebhookDeliveries(id) => webhooks::deliveries(api, actor, id).await,
+        E::ListWebhooks(app) => webhooks::list(api, actor, app).await,
     }
 }
 

@@ -2,7 +2,8 @@
 //! camelCase attribute names. Pure functions of the catalog.
 
 use packyard_core::catalog::{
-    ApiKey, App, Build, Catalog, Pack, ReviewSubmission, Timestamp, UploadFile, User, Version,
+    ApiKey, App, AttemptOutcome, Build, Catalog, Delivery, DeliveryState, Pack, ReviewSubmission,
+    Timestamp, UploadFile, User, Version, Webhook,
 };
 use serde_json::{Value, json};
 
@@ -219,28 +220,68 @@ pub(crate) fn submission(s: &ReviewSubmission) -> Value {
     })
 }
 
-/// A timestamp as RFC 3339 in UTC with milliseconds, as the hosted API writes dates.
-pub(crate) fn date(t: Timestamp) -> String {
-    let millis = t.0 % 1000;
-    let secs = t.0 / 1000;
-    let (day, rem) = (secs / 86_400, secs % 86_400);
-    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    let (y, mo, d) = civil_from_days(day);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}.{millis:03}Z")
+/// A webhook; `secret` is given only in the response that created it.
+pub(crate) fn webhook(w: &Webhook, secret: Option<&str>) -> Value {
+    let types: Vec<&str> = w.event_types.iter().map(|t| t.as_str()).collect();
+    let mut v = json!({
+        "type": "webhooks",
+        "id": w.id.as_str(),
+        "attributes": {
+            "url": w.url,
+            "eventTypes": types,
+            "createdDate": date(w.created),
+        },
+        "relationships": {
+            "app": to_one("apps", w.app.as_str()),
+            "deliveries": {
+                "links": { "related": format!("/v1/webhooks/{}/deliveries", w.id) }
+            },
+        },
+        "links": { "self": format!("/v1/webhooks/{}", w.id) },
+    });
+    if let (Some(secret), Some(attrs)) = (secret, v["attributes"].as_object_mut()) {
+        attrs.insert("secret".into(), Value::String(secret.to_owned()));
+    }
+    v
 }
 
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
-    (y, m, d)
+/// One entry of a webhook's delivery log: the event, where the delivery stands, and every
+/// attempt with its outcome and time.
+pub(crate) fn delivery(d: &Delivery) -> Value {
+    let attempts: Vec<Value> = d
+        .attempts
+        .iter()
+        .map(|a| match &a.outcome {
+            AttemptOutcome::Delivered { status } => json!({
+                "date": date(a.at), "result": "DELIVERED", "status": status, "error": null,
+            }),
+            AttemptOutcome::Failed { status, error } => json!({
+                "date": date(a.at), "result": "FAILED", "status": status, "error": error,
+            }),
+        })
+        .collect();
+    let next = (d.state == DeliveryState::Pending).then(|| date(d.next_attempt_at));
+    json!({
+        "type": "webhookDeliveries",
+        "id": d.id.as_str(),
+        "attributes": {
+            "eventType": d.event.kind.as_str(),
+            "eventId": d.event.id.as_str(),
+            "eventDate": date(d.event.timestamp),
+            "state": d.state.as_str(),
+            "attempts": attempts,
+            "nextAttemptDate": next,
+        },
+        "relationships": {
+            "webhook": to_one("webhooks", d.webhook.as_str()),
+            "instance": to_one(d.event.instance.resource.as_str(), &d.event.instance.id),
+        },
+    })
+}
+
+/// A timestamp as RFC 3339 in UTC with milliseconds, as the hosted API writes dates.
+pub(crate) fn date(t: Timestamp) -> String {
+    t.to_rfc3339()
 }
 
 #[cfg(test)]

@@ -31,7 +31,12 @@ pub(crate) struct Server {
 
 impl Server {
     pub(crate) async fn start() -> Self {
-        let store = MemoryStore::new(Catalog::new(QuotaLimits::default()));
+        Self::start_with(Catalog::new(QuotaLimits::default())).await
+    }
+
+    /// A server over `catalog`, which has no operator yet.
+    pub(crate) async fn start_with(catalog: Catalog) -> Self {
+        let store = MemoryStore::new(catalog);
         let Bootstrapped::Created { key, .. } = bootstrap(&store, None).await.unwrap() else {
             panic!("a new catalog has no operator yet");
         };
@@ -101,6 +106,10 @@ impl Server {
 
     pub(crate) async fn post(&self, path: &str, key: &str, body: Value) -> (u16, Value) {
         self.call(Method::POST, path, key, body).await
+    }
+
+    pub(crate) async fn delete(&self, path: &str, key: &str) -> (u16, Value) {
+        self.call(Method::DELETE, path, key, Value::Null).await
     }
 
     pub(crate) async fn patch(&self, path: &str, key: &str, body: Value) -> (u16, Value) {

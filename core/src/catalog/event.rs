@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::envelope::{Actor, Timestamp};
-use super::ids::{AppId, UserId};
+use super::ids::{AppId, EventId, UserId};
 use super::resource::ResourceType;
 
 /// The webhook event types of SPEC §5, serialized exactly as spelled there.
@@ -26,6 +26,40 @@ pub enum EventType {
     QuotaWarning,
 }
 
+impl EventType {
+    /// The SPEC spelling, as serialized (`BACKGROUND_ASSET_ARCHIVED` …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::BackgroundAssetVersionStateUpdated => {
+                "BACKGROUND_ASSET_VERSION_STATE_UPDATED"
+            }
+            EventType::BackgroundAssetVersionInternalBetaReleaseCreated => {
+                "BACKGROUND_ASSET_VERSION_INTERNAL_BETA_RELEASE_CREATED"
+            }
+            EventType::BackgroundAssetVersionExternalBetaReleaseStateUpdated => {
+                "BACKGROUND_ASSET_VERSION_EXTERNAL_BETA_RELEASE_STATE_UPDATED"
+            }
+            EventType::BackgroundAssetVersionAppStoreReleaseStateUpdated => {
+                "BACKGROUND_ASSET_VERSION_APP_STORE_RELEASE_STATE_UPDATED"
+            }
+            EventType::BackgroundAssetArchived => "BACKGROUND_ASSET_ARCHIVED",
+            EventType::RolloutStateUpdated => "ROLLOUT_STATE_UPDATED",
+            EventType::QuotaWarning => "QUOTA_WARNING",
+        }
+    }
+
+    /// Every event type, in declaration order.
+    pub const ALL: [EventType; 7] = [
+        EventType::BackgroundAssetVersionStateUpdated,
+        EventType::BackgroundAssetVersionInternalBetaReleaseCreated,
+        EventType::BackgroundAssetVersionExternalBetaReleaseStateUpdated,
+        EventType::BackgroundAssetVersionAppStoreReleaseStateUpdated,
+        EventType::BackgroundAssetArchived,
+        EventType::RolloutStateUpdated,
+        EventType::QuotaWarning,
+    ];
+}
+
 /// The record an event is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Instance {
@@ -39,6 +73,9 @@ pub struct Instance {
 /// One change, as webhooks publish it, plus whom to notify.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
+    /// Its id, from the catalog's event counter: the same on every replica, so a receiver
+    /// can recognise an event delivered twice.
+    pub id: EventId,
     /// What happened.
     #[serde(rename = "type")]
     pub kind: EventType,

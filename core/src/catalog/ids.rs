@@ -72,3 +72,16 @@ id_type!(
     /// An API key (`apiKeys`); the key itself is never stored, only its hash.
     ApiKeyId
 );
+id_type!(
+    /// An event the catalog emitted (`evt-000000000042`), numbered by the catalog itself so
+    /// every replica gives it the same id.
+    EventId
+);
+id_type!(
+    /// A webhook subscription (`webhooks`).
+    WebhookId
+);
+id_type!(
+    /// One event on its way to one webhook (`webhookDeliveries`), numbered by the catalog.
+    DeliveryId
+);

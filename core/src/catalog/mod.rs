@@ -13,6 +13,7 @@ mod state_enum;
 
 mod app;
 mod command;
+mod delivery;
 mod envelope;
 mod event;
 mod ids;
@@ -27,6 +28,7 @@ mod serving_view;
 mod upload_file;
 mod user;
 mod version;
+pub mod webhook;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -34,10 +36,12 @@ use serde::{Deserialize, Serialize};
 
 pub use app::{App, Build, BuildChannel};
 pub use command::Command;
+pub use delivery::{Attempt, AttemptOutcome, Delivery, DeliveryState, WebhookPolicy};
 pub use envelope::{Actor, Envelope, Timestamp};
 pub use event::{Event, EventType, Instance};
 pub use ids::{
-    ApiKeyId, AppId, BuildId, PackId, ReviewSubmissionId, UploadFileId, UserId, VersionId,
+    ApiKeyId, AppId, BuildId, DeliveryId, EventId, PackId, ReviewSubmissionId, UploadFileId,
+    UserId, VersionId, WebhookId,
 };
 pub use pack::{Archival, Pack};
 pub use refusal::{Refusal, RefusalKind, Rule};
@@ -51,6 +55,7 @@ pub use user::{ApiKey, User};
 pub use version::{
     StateDetail, StateDetails, Version, VersionContent, VersionMetadata, VersionState,
 };
+pub use webhook::{Webhook, WebhookSecret};
 
 use crate::Blake3Hash;
 use crate::quota::{self, QuotaLimits};
@@ -70,6 +75,21 @@ pub struct Catalog {
     versions: BTreeMap<VersionId, Version>,
     upload_files: BTreeMap<UploadFileId, UploadFile>,
     submissions: BTreeMap<ReviewSubmissionId, ReviewSubmission>,
+    // Webhooks and their outbox. Defaults let a snapshot from before webhooks load.
+    #[serde(default)]
+    webhook_policy: WebhookPolicy,
+    #[serde(default)]
+    webhooks: BTreeMap<WebhookId, Webhook>,
+    /// Every delivery still pending, and each webhook's newest finished ones, in the order
+    /// they were queued (their ids are zero-padded counters).
+    #[serde(default)]
+    deliveries: BTreeMap<DeliveryId, Delivery>,
+    /// How many events have been emitted: the number in the newest event id.
+    #[serde(default)]
+    next_event: u64,
+    /// How many deliveries have been queued: the number in the newest delivery id.
+    #[serde(default)]
+    next_delivery: u64,
 }
 
 /// Who applies a command, and when; handed to every command handler.
@@ -90,6 +110,8 @@ impl Ctx {
         new_state: Option<&str>,
     ) -> Event {
         Event {
+            // Given by `Catalog::publish` once the command has succeeded.
+            id: EventId::new(""),
             kind,
             app,
             instance: Instance {
@@ -120,10 +142,22 @@ impl Catalog {
             versions: BTreeMap::new(),
             upload_files: BTreeMap::new(),
             submissions: BTreeMap::new(),
+            webhook_policy: WebhookPolicy::default(),
+            webhooks: BTreeMap::new(),
+            deliveries: BTreeMap::new(),
+            next_event: 0,
+            next_delivery: 0,
         }
     }
 
-    /// Applies one command: all of it, returning the events it caused, or none of it.
+    /// This catalog with another webhook retry and retention policy.
+    pub fn with_webhook_policy(mut self, policy: WebhookPolicy) -> Self {
+        self.webhook_policy = policy;
+        self
+    }
+
+    /// Applies one command: all of it, returning the events it caused, or none of it. Every
+    /// event gets its id here, and a delivery for each webhook that wants it.
     pub fn apply(&mut self, envelope: Envelope) -> Result<Vec<Event>, Refusal> {
         let Envelope { actor, at, command } = envelope;
         let ctx = Ctx { actor, at };
@@ -136,6 +170,7 @@ impl Catalog {
                 events.push(self.quota_warning(&ctx, app, after));
             }
         }
+        self.publish(&mut events);
         Ok(events)
     }
 
@@ -265,6 +300,28 @@ impl Catalog {
             }
             C::Release { version } => self.release(ctx, &version),
             C::FinishDistribution { version } => self.finish_distribution(ctx, &version),
+            C::CreateWebhook {
+                id,
+                app,
+                url,
+                secret,
+                event_types,
+            } => {
+                let webhook = Webhook {
+                    id,
+                    app,
+                    url,
+                    secret,
+                    event_types,
+                    created: ctx.at,
+                    created_by: ctx.actor.clone(),
+                };
+                self.create_webhook(ctx, webhook)
+            }
+            C::DeleteWebhook { id } => self.delete_webhook(ctx, &id),
+            C::RecordDeliveryAttempt { delivery, outcome } => {
+                self.record_delivery_attempt(ctx, &delivery, outcome)
+            }
         }
     }
 

@@ -102,4 +102,43 @@ impl Catalog {
             .values()
             .filter(move |s| &s.version == version)
     }
+
+    /// The webhook retry and retention policy.
+    pub fn webhook_policy(&self) -> &WebhookPolicy {
+        &self.webhook_policy
+    }
+
+    /// A webhook.
+    pub fn webhook(&self, id: &WebhookId) -> Option<&Webhook> {
+        self.webhooks.get(id)
+    }
+
+    /// The webhooks of an app, in id order.
+    pub fn webhooks_of<'a>(&'a self, app: &'a AppId) -> impl Iterator<Item = &'a Webhook> {
+        self.webhooks.values().filter(move |w| &w.app == app)
+    }
+
+    /// A delivery.
+    pub fn delivery(&self, id: &DeliveryId) -> Option<&Delivery> {
+        self.deliveries.get(id)
+    }
+
+    /// A webhook's delivery log, oldest first: every pending delivery and the newest
+    /// finished ones.
+    pub fn deliveries_of<'a>(
+        &'a self,
+        webhook: &'a WebhookId,
+    ) -> impl Iterator<Item = &'a Delivery> {
+        self.deliveries
+            .values()
+            .filter(move |d| &d.webhook == webhook)
+    }
+
+    /// The pending deliveries due at `now`, oldest first: what the leader's deliverer sends.
+    pub fn due_deliveries(&self, now: Timestamp) -> Vec<&Delivery> {
+        self.deliveries
+            .values()
+            .filter(|d| d.state == DeliveryState::Pending && d.next_attempt_at <= now)
+            .collect()
+    }
 }

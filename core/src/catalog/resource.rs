@@ -32,6 +32,10 @@ pub enum ResourceType {
     ReviewSubmissions,
     /// `rollouts`.
     Rollouts,
+    /// `webhooks`.
+    Webhooks,
+    /// `webhookDeliveries`: one event on its way to one webhook.
+    WebhookDeliveries,
 }
 
 impl ResourceType {
@@ -56,6 +60,8 @@ impl ResourceType {
             }
             ResourceType::ReviewSubmissions => "reviewSubmissions",
             ResourceType::Rollouts => "rollouts",
+            ResourceType::Webhooks => "webhooks",
+            ResourceType::WebhookDeliveries => "webhookDeliveries",
         }
     }
 }

@@ -18,3 +18,4 @@ mod serde_round_trip;
 mod serving_changes;
 mod upload_files;
 mod users_and_keys;
+mod webhooks;

@@ -74,6 +74,16 @@ fn states_and_event_types_use_the_spec_spelling() {
 }
 
 #[test]
+fn as_str_matches_serde_for_every_event_type() {
+    for t in EventType::ALL {
+        assert_eq!(
+            serde_json::to_string(&t).unwrap(),
+            format!("\"{}\"", t.as_str())
+        );
+    }
+}
+
+#[test]
 fn as_str_matches_serde_for_every_store_state() {
     use AppStoreState as S;
     for s in [

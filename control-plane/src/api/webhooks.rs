@@ -1,0 +1,147 @@
+//! `webhooks` and their delivery logs: an app's Account Holder or Admins subscribe an http(s)
+//! endpoint to the app's events, read what was sent to it, and delete it. The signing secret
+//! is generated here and shown once, in the response that creates the webhook.
+
+use std::collections::BTreeSet;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use packyard_core::catalog::{
+    Actor, AppId, Catalog, Command, EventType, ResourceType, Webhook, WebhookId, WebhookSecret,
+};
+use packyard_core::role::Action;
+use serde::Deserialize;
+
+use super::context::{Api, hex, new_id, random_bytes};
+use super::document::{Rel, parse, respond, respond_list};
+use super::error::ApiError;
+use super::{not_found, render};
+use crate::store::CatalogStore;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct WebhookAttributes {
+    url: String,
+    /// Empty or absent: every event type.
+    #[serde(default)]
+    event_types: BTreeSet<EventType>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookRelationships {
+    app: Rel,
+}
+
+/// A new signing secret: 256 bits from the system CSPRNG, prefixed so it is recognisable in
+/// logs and secret scanners.
+fn generate_secret() -> Result<WebhookSecret, ApiError> {
+    Ok(WebhookSecret::new(format!(
+        "pyw_{}",
+        hex(&random_bytes::<32>()?)
+    )))
+}
+
+/// `POST /v1/webhooks`: the secret is in `attributes.secret` of this response only.
+pub(crate) async fn create<S: CatalogStore>(
+    api: &Api<S>,
+    actor: &Actor,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let input = parse::<WebhookAttributes, WebhookRelationships>(body, "webhooks")?;
+    let app = AppId::new(input.relationships.app.id("app", "apps")?);
+    let id = WebhookId::new(new_id()?);
+    let secret = generate_secret()?;
+    let command = Command::CreateWebhook {
+        id: id.clone(),
+        app,
+        url: input.attributes.url,
+        secret: secret.clone(),
+        event_types: input.attributes.event_types,
+    };
+    api.propose(actor, command).await?;
+    let doc = api
+        .read(move |c| {
+            c.webhook(&id)
+                .map(|w| render::webhook(w, Some(secret.expose())))
+        })
+        .await?;
+    Ok(respond(StatusCode::CREATED, doc.unwrap_or_default()))
+}
+
+/// The webhook, if `actor` may manage its app's webhooks.
+fn visible_webhook<'c>(
+    c: &'c Catalog,
+    actor: &Actor,
+    id: &WebhookId,
+) -> Result<&'c Webhook, ApiError> {
+    let webhook = c
+        .webhook(id)
+        .ok_or_else(|| not_found(ResourceType::Webhooks, id))?;
+    c.permits(actor, &webhook.app, Action::ManageWebhooks)?;
+    Ok(webhook)
+}
+
+/// `GET /v1/webhooks/{id}`, without its secret.
+pub(crate) async fn get<S: CatalogStore>(
+    api: &Api<S>,
+    actor: &Actor,
+    id: WebhookId,
+) -> Result<Response, ApiError> {
+    let actor = actor.clone();
+    let doc = api
+        .read_or_refuse(move |c| Ok(render::webhook(visible_webhook(c, &actor, &id)?, None)))
+        .await?;
+    Ok(respond(StatusCode::OK, doc))
+}
+
+/// `DELETE /v1/webhooks/{id}`: nothing more is sent to it; its log goes with it.
+pub(crate) async fn delete<S: CatalogStore>(
+    api: &Api<S>,
+    actor: &Actor,
+    id: WebhookId,
+) -> Result<Response, ApiError> {
+    api.propose(actor, Command::DeleteWebhook { id }).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /v1/webhooks/{id}/deliveries`: the delivery log, newest first: every pending delivery
+/// and the newest finished ones the catalog keeps, each with its attempts.
+pub(crate) async fn deliveries<S: CatalogStore>(
+    api: &Api<S>,
+    actor: &Actor,
+    id: WebhookId,
+) -> Result<Response, ApiError> {
+    let actor = actor.clone();
+    let self_path = format!("/v1/webhooks/{id}/deliveries");
+    let data = api
+        .read_or_refuse(move |c| {
+            visible_webhook(c, &actor, &id)?;
+            let mut log: Vec<_> = c.deliveries_of(&id).map(render::delivery).collect();
+            log.reverse();
+            Ok(log)
+        })
+        .await?;
+    Ok(respond_list(data, &self_path, None))
+}
+
+/// `GET /v1/apps/{id}/webhooks`, in id order.
+pub(crate) async fn list<S: CatalogStore>(
+    api: &Api<S>,
+    actor: &Actor,
+    app: AppId,
+) -> Result<Response, ApiError> {
+    let actor = actor.clone();
+    let self_path = format!("/v1/apps/{app}/webhooks");
+    let data = api
+        .read_or_refuse(move |c| {
+            c.app(&app)
+                .ok_or_else(|| not_found(ResourceType::Apps, &app))?;
+            c.permits(&actor, &app, Action::ManageWebhooks)?;
+            Ok(c.webhooks_of(&app)
+                .map(|w| render::webhook(w, None))
+                .collect())
+        })
+        .await?;
+    Ok(respond_list(data, &self_path, None))
+}
