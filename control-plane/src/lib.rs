@@ -12,6 +12,7 @@
 //!   for the first operator.
 //! - [`config`]: the node's configuration, with every default and its validation.
 //! - [`metrics`]: what a node measures, on a recorder handed in by the binary.
+//! - [`watch`]: the watch stream edges follow, fed as entries are applied.
 //! - [`store`]: the [`CatalogStore`] interface the admin API writes and reads through, and
 //!   the in-memory reference implementation.
 //! - [`webhook`]: the [`webhook::Deliverer`], which sends the catalog's due webhook
@@ -21,6 +22,7 @@ pub mod api;
 pub mod config;
 pub mod metrics;
 pub mod store;
+pub mod watch;
 pub mod webhook;
 
 pub use config::ControlConfig;

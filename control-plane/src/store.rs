@@ -7,6 +7,8 @@ use std::sync::Arc;
 use packyard_core::catalog::{Catalog, Envelope, Event, Refusal};
 use tokio::sync::RwLock;
 
+use crate::watch::{ChangeFeed, apply_and_publish};
+
 /// Why the store could not take a write or answer a read. Distinct from a [`Refusal`]: a
 /// refusal is the catalog's answer to a command; a `StoreError` means there was no answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,10 +47,12 @@ pub trait CatalogStore: Send + Sync + 'static {
 }
 
 /// A catalog in one process's memory: one writer at a time, readers see every finished write.
-/// The reference behaviour for replicated stores, and the store of API-level tests.
+/// The reference behaviour for replicated stores, and the store of API-level tests. Each
+/// write counts as one log entry, numbered from 1, and feeds the watch stream.
 #[derive(Debug, Clone)]
 pub struct MemoryStore {
     catalog: Arc<RwLock<Catalog>>,
+    feed: Arc<ChangeFeed>,
 }
 
 impl MemoryStore {
@@ -56,13 +60,21 @@ impl MemoryStore {
     pub fn new(catalog: Catalog) -> Self {
         Self {
             catalog: Arc::new(RwLock::new(catalog)),
+            feed: Arc::new(ChangeFeed::new(1024, 0)),
         }
+    }
+
+    /// The feed of what each write changed, for the watch stream.
+    pub fn feed(&self) -> Arc<ChangeFeed> {
+        self.feed.clone()
     }
 }
 
 impl CatalogStore for MemoryStore {
     async fn write(&self, envelope: Envelope) -> Result<Applied, StoreError> {
-        Ok(self.catalog.write().await.apply(envelope))
+        let mut catalog = self.catalog.write().await;
+        let index = self.feed.last_index() + 1;
+        Ok(apply_and_publish(&mut catalog, &self.feed, index, envelope))
     }
 
     async fn read<R, F>(&self, f: F) -> Result<R, StoreError>

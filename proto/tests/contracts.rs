@@ -1,7 +1,7 @@
 //! The generated contracts work end to end: messages round-trip through their wire encoding,
 //! and a generated server and client talk over a real loopback socket.
 
-use packyard_proto::catalog::v1::{self as catalog, watch_event::Change};
+use packyard_proto::catalog::v1::{self as catalog, change::Change, watch_event::Body};
 use packyard_proto::chunks::v1::{
     self as chunks,
     chunk_store_client::ChunkStoreClient,
@@ -14,11 +14,15 @@ use tonic::{Request, Response, Status};
 fn watch_event_round_trips_through_the_wire_format() {
     let event = catalog::WatchEvent {
         index: 42,
-        change: Some(Change::ChannelUpdated(catalog::ChannelUpdated {
-            app_id: "app-1".into(),
-            pack_id: "pack-1".into(),
-            channel: catalog::Channel::Store.into(),
-            version: 3,
+        body: Some(Body::Changes(catalog::Changes {
+            items: vec![catalog::Change {
+                change: Some(Change::ChannelUpdated(catalog::ChannelUpdated {
+                    app_id: "app-1".into(),
+                    pack_id: "pack-1".into(),
+                    channel: catalog::Channel::Store.into(),
+                    version: 3,
+                })),
+            }],
         })),
     };
     let bytes = event.encode_to_vec();

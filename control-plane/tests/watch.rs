@@ -1,0 +1,164 @@
+//! The watch stream over real gRPC on 127.0.0.1: a snapshot for a new watcher, each log
+//! entry's changes exactly once, heartbeats when quiet, and an exact resume after a
+//! disconnect.
+
+// Test helpers outside `#[test]` functions: a failed setup step should fail the test at once.
+#![allow(clippy::unwrap_used)]
+
+mod api_support;
+
+use std::time::Duration;
+
+use api_support::Server;
+use packyard_control_plane::watch::WatchService;
+use packyard_proto::catalog::v1::catalog_watch_client::CatalogWatchClient;
+use packyard_proto::catalog::v1::{self as pb, change::Change, watch_event::Body};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::Streaming;
+
+/// The API server plus its watch stream on a second port; returns a connected client.
+async fn start() -> (Server, CatalogWatchClient<tonic::transport::Channel>) {
+    let s = Server::start().await;
+    let service = WatchService::new(s.store.clone(), s.store.feed(), Duration::from_millis(200));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(service.into_server())
+            .serve_with_incoming(TcpListenerStream::new(listener)),
+    );
+    let client = CatalogWatchClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    (s, client)
+}
+
+async fn watch(
+    client: &mut CatalogWatchClient<tonic::transport::Channel>,
+    from: u64,
+) -> Streaming<pb::WatchEvent> {
+    let request = pb::WatchRequest {
+        from_index: from,
+        watcher_id: "test-edge".into(),
+    };
+    client.watch(request).await.unwrap().into_inner()
+}
+
+/// The next event that is not a heartbeat.
+async fn next_news(stream: &mut Streaming<pb::WatchEvent>) -> pb::WatchEvent {
+    loop {
+        let e = tokio::time::timeout(Duration::from_secs(10), stream.message())
+            .await
+            .expect("an event within 10 s")
+            .unwrap()
+            .expect("the stream stays open");
+        if !matches!(e.body, Some(Body::Heartbeat(_))) {
+            return e;
+        }
+    }
+}
+
+fn items(e: &pb::WatchEvent) -> Vec<&Change> {
+    match &e.body {
+        Some(Body::Changes(c)) => c.items.iter().filter_map(|c| c.change.as_ref()).collect(),
+        other => panic!("expected changes, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_new_watcher_gets_a_snapshot_then_each_entry_once_and_resumes_exactly() {
+    let (s, mut client) = start().await;
+    let app = s.app("com.example.watch").await;
+    let pack = s.pack(&app, &s.admin, "level-2").await.1["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let mut stream = watch(&mut client, 0).await;
+    let first = next_news(&mut stream).await;
+    let Some(Body::Snapshot(snapshot)) = &first.body else {
+        panic!("{first:?}")
+    };
+    assert_eq!(snapshot.apps.len(), 1);
+    assert_eq!(snapshot.apps[0].app_id, app);
+    assert!(snapshot.versions.is_empty());
+
+    s.complete_version(&pack, &s.admin, 1_000).await;
+    let e = next_news(&mut stream).await;
+    assert!(e.index > first.index);
+    let got = items(&e);
+    assert!(
+        matches!(got[0], Change::VersionCompleted(v) if v.version == 1 && v.size == 1_000),
+        "{got:?}"
+    );
+    assert!(
+        matches!(got[1], Change::ChannelUpdated(c) if c.version == 1 && c.channel == pb::Channel::Internal as i32),
+        "{got:?}"
+    );
+    assert_eq!(got.len(), 2);
+    let handled = e.index;
+
+    // A quiet stream says so.
+    let beat = tokio::time::timeout(Duration::from_secs(10), stream.message())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(matches!(beat.body, Some(Body::Heartbeat(_))), "{beat:?}");
+    assert!(beat.index >= handled);
+    drop(stream);
+
+    // While disconnected, two more versions complete.
+    s.complete_version(&pack, &s.admin, 2_000).await;
+    s.complete_version(&pack, &s.admin, 3_000).await;
+    let mut stream = watch(&mut client, handled + 1).await;
+    let mut numbers = Vec::new();
+    for _ in 0..2 {
+        let e = next_news(&mut stream).await;
+        for c in items(&e) {
+            if let Change::VersionCompleted(v) = c {
+                numbers.push(v.version);
+            }
+        }
+    }
+    assert_eq!(numbers, [2, 3], "each missed version once, in order");
+}
+
+#[tokio::test]
+async fn archiving_reaches_watchers_and_a_late_snapshot_leaves_the_pack_out() {
+    let (s, mut client) = start().await;
+    let app = s.app("com.example.archive-watch").await;
+    let pack = s.pack(&app, &s.admin, "old-pack").await.1["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    s.complete_version(&pack, &s.admin, 10).await;
+    let mut stream = watch(&mut client, 0).await;
+    let Some(Body::Snapshot(snapshot)) = next_news(&mut stream).await.body else {
+        panic!()
+    };
+    assert_eq!(snapshot.versions.len(), 1);
+    assert_eq!(snapshot.channels.len(), 1);
+
+    let (status, v) = s
+        .patch(
+            &format!("/v1/backgroundAssets/{pack}"),
+            &s.admin,
+            serde_json::json!({"data": {"type": "backgroundAssets", "id": pack, "attributes": {"archived": true}}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let e = next_news(&mut stream).await;
+    assert!(
+        matches!(items(&e)[..], [Change::PackArchived(a)] if a.pack_id == pack),
+        "{e:?}"
+    );
+
+    let mut late = watch(&mut client, 0).await;
+    let Some(Body::Snapshot(snapshot)) = next_news(&mut late).await.body else {
+        panic!()
+    };
+    assert!(snapshot.versions.is_empty() && snapshot.channels.is_empty());
+    assert_eq!(snapshot.archived_pack_ids, [pack]);
+}
