@@ -8,7 +8,10 @@
 //!
 //! - [`store`]: the [`CatalogStore`] interface the admin API writes and reads through, and
 //!   the in-memory reference implementation.
+//! - [`raft`]: the replicated implementation's parts: openraft's type configuration, the
+//!   Raft log and snapshots on RocksDB, and the state machine that applies the catalog.
 
+pub mod raft;
 pub mod store;
 
 pub use store::{CatalogStore, MemoryStore, StoreError};
