@@ -15,12 +15,15 @@
 //! - [`watch`]: the watch stream edges follow, fed as entries are applied.
 //! - [`store`]: the [`CatalogStore`] interface the admin API writes and reads through, and
 //!   the in-memory reference implementation.
+//! - [`raft`]: the replicated store: openraft's type configuration, the Raft log and
+//!   snapshots on RocksDB, the state machine that applies the catalog, and the gRPC network.
 //! - [`webhook`]: the [`webhook::Deliverer`], which sends the catalog's due webhook
 //!   deliveries while this node leads and records each attempt through the store.
 
 pub mod api;
 pub mod config;
 pub mod metrics;
+pub mod raft;
 pub mod store;
 pub mod watch;
 pub mod webhook;

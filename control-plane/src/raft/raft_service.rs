@@ -1,0 +1,141 @@
+//! [`RaftService`]: the server side of `packyard.raft.v1.Raft`, handing each request to
+//! this node's openraft instance.
+
+use openraft::error::{ClientWriteError, RaftError};
+use packyard_core::catalog::Envelope;
+use packyard_proto::raft::v1::raft_server::{Raft as RaftRpc, RaftServer};
+use packyard_proto::raft::v1::{
+    ClientWriteReply, ClientWriteRequest, NodeInfo, RaftPayload, ReadIndexReply, ReadIndexRequest,
+    client_write_reply,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tonic::{Request, Response, Status};
+
+use super::grpc_connection::MAX_MESSAGE_BYTES;
+use super::type_config::{NodeId, Raft};
+
+/// Serves Raft RPCs from peers, and writes forwarded by followers, for one node.
+#[derive(Clone)]
+pub struct RaftService {
+    raft: Raft,
+}
+
+impl std::fmt::Debug for RaftService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RaftService").finish_non_exhaustive()
+    }
+}
+
+impl RaftService {
+    /// A service for `raft`.
+    pub fn new(raft: Raft) -> Self {
+        Self { raft }
+    }
+
+    /// The tonic service to add to a server, accepting messages as large as peers send.
+    pub fn into_server(self) -> RaftServer<Self> {
+        RaftServer::new(self)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES)
+    }
+}
+
+/// Decodes a request payload; a peer that sends something else is a bug worth a clear error.
+fn decode<T: DeserializeOwned>(json: &[u8]) -> Result<T, Status> {
+    serde_json::from_slice(json)
+        .map_err(|e| Status::invalid_argument(format!("undecodable payload: {e}")))
+}
+
+/// Encodes openraft's answer, success or error, for the peer to decode.
+fn encode<T: Serialize>(answer: &T) -> Result<Response<RaftPayload>, Status> {
+    serde_json::to_vec(answer)
+        .map(|json| Response::new(RaftPayload { json }))
+        .map_err(|e| Status::internal(format!("cannot encode the answer: {e}")))
+}
+
+#[tonic::async_trait]
+impl RaftRpc for RaftService {
+    async fn append_entries(
+        &self,
+        request: Request<RaftPayload>,
+    ) -> Result<Response<RaftPayload>, Status> {
+        let rpc = decode(&request.into_inner().json)?;
+        encode(&self.raft.append_entries(rpc).await)
+    }
+
+    async fn vote(&self, request: Request<RaftPayload>) -> Result<Response<RaftPayload>, Status> {
+        let rpc = decode(&request.into_inner().json)?;
+        encode(&self.raft.vote(rpc).await)
+    }
+
+    async fn install_snapshot(
+        &self,
+        request: Request<RaftPayload>,
+    ) -> Result<Response<RaftPayload>, Status> {
+        let rpc = decode(&request.into_inner().json)?;
+        encode(&self.raft.install_snapshot(rpc).await)
+    }
+
+    async fn client_write(
+        &self,
+        request: Request<ClientWriteRequest>,
+    ) -> Result<Response<ClientWriteReply>, Status> {
+        let envelope: Envelope = decode(&request.into_inner().command_json)?;
+        let reply = match self.raft.client_write(envelope).await {
+            Ok(written) => {
+                let result = match written.data {
+                    Ok(events) => client_write_reply::Result::EventsJson(to_json(&events)?),
+                    Err(refusal) => client_write_reply::Result::RefusalJson(to_json(&refusal)?),
+                };
+                ClientWriteReply {
+                    log_index: written.log_id.index,
+                    result: Some(result),
+                }
+            }
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))) => {
+                // No leader known: no `result`, and the caller treats it as "no leader".
+                let result = match (forward.leader_id, forward.leader_node) {
+                    (Some(id), Some(node)) => {
+                        Some(client_write_reply::Result::ForwardTo(node_info(id, node)))
+                    }
+                    _ => None,
+                };
+                ClientWriteReply {
+                    log_index: 0,
+                    result,
+                }
+            }
+            Err(e) => return Err(Status::unavailable(e.to_string())),
+        };
+        Ok(Response::new(reply))
+    }
+
+    async fn read_index(
+        &self,
+        _request: Request<ReadIndexRequest>,
+    ) -> Result<Response<ReadIndexReply>, Status> {
+        match self.raft.ensure_linearizable().await {
+            Ok(read) => Ok(Response::new(ReadIndexReply {
+                index: read.map_or(0, |id| id.index),
+            })),
+            Err(e) => Err(Status::unavailable(format!(
+                "cannot serve a read index: {e}"
+            ))),
+        }
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, Status> {
+    serde_json::to_vec(value)
+        .map_err(|e| Status::internal(format!("cannot encode the answer: {e}")))
+}
+
+/// The wire form of a member.
+pub(super) fn node_info(id: NodeId, node: super::node::Node) -> NodeInfo {
+    NodeInfo {
+        id,
+        raft_addr: node.raft_addr,
+        admin_addr: node.admin_addr,
+    }
+}

@@ -1,0 +1,160 @@
+//! Three control-plane nodes on loopback agree on the catalog: a write through the leader,
+//! and one forwarded by a follower, are applied on every node.
+
+// Helpers outside `#[test]` functions unwrap too: a panic is a failed test.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use packyard_control_plane::CatalogStore;
+use packyard_control_plane::raft::type_config::Raft;
+use packyard_control_plane::raft::{
+    GrpcNetwork, Node, NodeId, RaftService, RaftSettings, RaftStore, open_storage,
+};
+use packyard_core::catalog::{Actor, Catalog, Command, Envelope, Timestamp, UserId};
+use packyard_core::quota::QuotaLimits;
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+use tokio::sync::RwLock;
+use tokio_stream::wrappers::TcpListenerStream;
+
+/// One running node: its Raft handle, its live catalog, and the directory it keeps.
+struct TestNode {
+    raft: Raft,
+    catalog: Arc<RwLock<Catalog>>,
+    _dir: TempDir,
+}
+
+async fn start(id: NodeId, listener: TcpListener) -> TestNode {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, sm) = open_storage(dir.path(), Catalog::new(QuotaLimits::default()))
+        .await
+        .unwrap();
+    let catalog = sm.catalog();
+    let settings = RaftSettings {
+        heartbeat_ms: 50,
+        election_timeout_min_ms: 200,
+        election_timeout_max_ms: 400,
+        ..RaftSettings::default()
+    };
+    let config = Arc::new(settings.to_openraft().unwrap());
+    let raft = Raft::new(id, config, GrpcNetwork::new(), log, sm)
+        .await
+        .unwrap();
+    let service = RaftService::new(raft.clone()).into_server();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming(TcpListenerStream::new(listener)),
+    );
+    TestNode {
+        raft,
+        catalog,
+        _dir: dir,
+    }
+}
+
+fn create_user(id: &str) -> Envelope {
+    Envelope {
+        actor: Actor::System,
+        at: Timestamp(1),
+        command: Command::CreateUser {
+            id: UserId::from(id),
+            name: id.to_owned(),
+            email: format!("{id}@example.com"),
+            roles: vec![],
+            operator: false,
+        },
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_apply_writes_from_the_leader_and_forwarded_by_followers() {
+    let mut members = BTreeMap::new();
+    let mut listeners = Vec::new();
+    for id in 1..=3u64 {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        members.insert(id, Node::new(addr, "127.0.0.1:0"));
+        listeners.push((id, listener));
+    }
+    let mut nodes = BTreeMap::new();
+    for (id, listener) in listeners {
+        nodes.insert(id, start(id, listener).await);
+    }
+
+    nodes[&1].raft.initialize(members).await.unwrap();
+    let timeout = Some(Duration::from_secs(10));
+    let metrics = nodes[&1]
+        .raft
+        .wait(timeout)
+        .metrics(|m| m.current_leader.is_some(), "a leader is elected")
+        .await
+        .unwrap();
+    let leader_id = metrics.current_leader.unwrap();
+    let follower_id = (1..=3).find(|id| *id != leader_id).unwrap();
+    let leader = RaftStore::new(
+        nodes[&leader_id].raft.clone(),
+        nodes[&leader_id].catalog.clone(),
+    );
+    let follower = RaftStore::new(
+        nodes[&follower_id].raft.clone(),
+        nodes[&follower_id].catalog.clone(),
+    );
+
+    assert!(leader.write(create_user("alice")).await.unwrap().is_ok());
+    assert!(follower.write(create_user("bob")).await.unwrap().is_ok());
+    // The catalog's refusal travels back through the forwarding follower unchanged.
+    assert!(follower.write(create_user("alice")).await.unwrap().is_err());
+
+    let seen = leader
+        .read(|c| c.user(&UserId::from("bob")).is_some())
+        .await
+        .unwrap();
+    assert!(
+        seen,
+        "a linearizable read on the leader sees the forwarded write"
+    );
+    // A follower serves linearizable reads too: it learns the leader's read index and waits
+    // until it has applied that far, so it sees a write acknowledged a moment ago.
+    assert!(leader.write(create_user("carol")).await.unwrap().is_ok());
+    let on_follower = follower
+        .read(|c| c.user(&UserId::from("carol")).is_some())
+        .await
+        .unwrap();
+    assert!(
+        on_follower,
+        "a follower's read sees the write the leader just acknowledged"
+    );
+    assert!(leader.is_leader().await);
+    assert!(!follower.is_leader().await);
+
+    let last = nodes[&leader_id]
+        .raft
+        .metrics()
+        .borrow()
+        .last_applied
+        .unwrap()
+        .index;
+    let on_leader = nodes[&leader_id].catalog.read().await.clone();
+    for (id, node) in &nodes {
+        node.raft
+            .wait(timeout)
+            .applied_index_at_least(Some(last), "every write applied")
+            .await
+            .unwrap();
+        let catalog = node.catalog.read().await;
+        for user in ["alice", "bob", "carol"] {
+            assert!(
+                catalog.user(&UserId::from(user)).is_some(),
+                "node {id} lacks {user}"
+            );
+        }
+        assert_eq!(*catalog, on_leader, "node {id} differs from the leader");
+    }
+    for node in nodes.values() {
+        node.raft.shutdown().await.unwrap();
+    }
+}
