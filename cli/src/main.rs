@@ -4,12 +4,17 @@
 //!
 //! - `main.rs`: the command tree and exit codes.
 //! - `pack.rs`: `packyard pack template` and `packyard pack build`, over `packyard-pack`.
+//! - `control.rs`: `packyard control`, one control-plane node.
+//! - `signal.rs`, `logging.rs`: what every server command shares.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod control;
+mod logging;
 mod pack;
+mod signal;
 
 /// Packyard: a self-hosted CDN and release control plane for app asset packs.
 #[derive(Debug, Parser)]
@@ -24,12 +29,15 @@ enum Command {
     /// Write packaging manifests and build pack archives.
     #[command(subcommand)]
     Pack(pack::PackCommand),
+    /// Run a control-plane node (Raft on RocksDB, admin API, watch stream, webhooks).
+    Control(control::ControlArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Pack(command) => pack::run(command),
+        Command::Control(args) => control::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use packyard_core::quota::QuotaLimits;
 
 use crate::api::ApiConfig;
+use crate::raft::RaftSettings;
 use crate::webhook::DelivererConfig;
 use serde::{Deserialize, Serialize};
 
@@ -28,18 +29,16 @@ pub struct ControlConfig {
     pub admin_addr: SocketAddr,
     /// The voters a fresh cluster starts with, node id to Raft address (`host:port`). Nodes
     /// started with the same peers form the cluster on first start; empty means a cluster of
-    /// this node alone. Default: empty.
+    /// this node alone (unless `join` is set). Default: empty.
     pub peers: BTreeMap<u64, String>,
+    /// Start without forming a cluster and wait to be added to an existing one with
+    /// `packyard cluster join`. Default: false.
+    pub join: bool,
     /// Per-app limits (rule R9). Default: 100 packs, 200 GB, 8 GB per file, warn at 80 %.
     pub quota: QuotaLimits,
-    /// Take a snapshot (and compact the log) after this many applied entries.
-    /// Default: 5,000.
-    pub snapshot_every: u64,
-    /// Leader heartbeat interval in milliseconds. Default: 250.
-    pub heartbeat_ms: u64,
-    /// Shortest election timeout in milliseconds; the longest is twice that. Must be well
-    /// above the heartbeat. Default: 1,000.
-    pub election_timeout_ms: u64,
+    /// Raft timing and snapshots (the `[raft]` table): heartbeat 250 ms, election timeout
+    /// 1 to 2 s, a snapshot every 5,000 entries.
+    pub raft: RaftSettings,
     /// The admin API: where uploads go, part size, body limit (the `[api]` table).
     pub api: ApiConfig,
     /// Webhook delivery: poll interval, request timeout, endpoints at once (the `[webhooks]`
@@ -55,10 +54,9 @@ impl Default for ControlConfig {
             raft_addr: SocketAddr::from(([127, 0, 0, 1], 7101)),
             admin_addr: SocketAddr::from(([127, 0, 0, 1], 7100)),
             peers: BTreeMap::new(),
+            join: false,
             quota: QuotaLimits::default(),
-            snapshot_every: 5_000,
-            heartbeat_ms: 250,
-            election_timeout_ms: 1_000,
+            raft: RaftSettings::default(),
             api: ApiConfig::default(),
             webhooks: DelivererConfig::default(),
         }
@@ -133,15 +131,26 @@ impl ControlConfig {
         if self.peers.contains_key(&0) {
             return invalid("peers", "node ids start at 1");
         }
-        if self.snapshot_every == 0 {
-            return invalid("snapshot_every", "must be at least 1");
-        }
-        if self.heartbeat_ms == 0 || self.election_timeout_ms < 3 * self.heartbeat_ms {
+        if self.join && !self.peers.is_empty() {
             return invalid(
-                "election_timeout_ms",
-                "must be at least three heartbeats (heartbeat_ms), or followers depose a healthy leader",
+                "join",
+                "a node either forms a cluster with peers or joins one, not both",
             );
         }
+        let raft = &self.raft;
+        if raft.snapshot_every_logs == 0 {
+            return invalid("raft.snapshot_every_logs", "must be at least 1");
+        }
+        if raft.heartbeat_ms == 0 || raft.election_timeout_min_ms < 3 * raft.heartbeat_ms {
+            return invalid(
+                "raft.election_timeout_min_ms",
+                "must be at least three heartbeats (raft.heartbeat_ms), or followers depose a healthy leader",
+            );
+        }
+        raft.to_openraft().map_err(|e| ConfigError::Invalid {
+            field: "raft",
+            reason: e.to_string(),
+        })?;
         self.api.validate().map_err(|e| ConfigError::Invalid {
             field: "api",
             reason: e.to_string(),
@@ -171,7 +180,7 @@ mod tests {
         assert_eq!(c.id, 2);
         assert_eq!(c.admin_addr, "127.0.0.1:9000".parse().unwrap());
         assert_eq!(c.peers.len(), 2);
-        assert_eq!(c.snapshot_every, 5_000);
+        assert_eq!(c.raft.snapshot_every_logs, 5_000);
         c.validate().unwrap();
     }
 
@@ -208,7 +217,10 @@ mod tests {
                 "peers:",
             ),
             (|c| c.api.origin_base_url = "ftp://x".into(), "api:"),
-            (|c| c.election_timeout_ms = 300, "election_timeout_ms:"),
+            (
+                |c| c.raft.election_timeout_min_ms = 300,
+                "raft.election_timeout_min_ms:",
+            ),
             (|c| c.api.upload_part_bytes = 0, "api:"),
             (
                 |c| c.webhooks.poll_interval_ms = 0,

@@ -15,6 +15,7 @@
 //! - [`watch`]: the watch stream edges follow, fed as entries are applied.
 //! - [`store`]: the [`CatalogStore`] interface the admin API writes and reads through, and
 //!   the in-memory reference implementation.
+//! - [`node`]: one control-plane process, wired from its configuration.
 //! - [`raft`]: the replicated store: openraft's type configuration, the Raft log and
 //!   snapshots on RocksDB, the state machine that applies the catalog, and the gRPC network.
 //! - [`webhook`]: the [`webhook::Deliverer`], which sends the catalog's due webhook
@@ -23,6 +24,7 @@
 pub mod api;
 pub mod config;
 pub mod metrics;
+pub mod node;
 pub mod raft;
 pub mod store;
 pub mod watch;

@@ -2,8 +2,9 @@
 
 use openraft::{Config, ConfigError, SnapshotPolicy};
 
-/// How a control-plane node runs Raft. Part of the control plane's configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How a control-plane node runs Raft: the `[raft]` table of the node's configuration.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct RaftSettings {
     /// Name of the cluster; every node of one cluster uses the same. Default `packyard`.
     pub cluster_name: String,
