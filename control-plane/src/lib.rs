@@ -16,6 +16,7 @@
 //! - [`store`]: the [`CatalogStore`] interface the admin API writes and reads through, and
 //!   the in-memory reference implementation.
 //! - [`node`]: one control-plane process, wired from its configuration.
+//! - [`origin_reports`]: the gRPC service origins report processing outcomes to.
 //! - [`raft`]: the replicated store: openraft's type configuration, the Raft log and
 //!   snapshots on RocksDB, the state machine that applies the catalog, and the gRPC network.
 //! - [`webhook`]: the [`webhook::Deliverer`], which sends the catalog's due webhook
@@ -23,8 +24,10 @@
 
 pub mod api;
 pub mod config;
+mod convert;
 pub mod metrics;
 pub mod node;
+pub mod origin_reports;
 pub mod raft;
 pub mod store;
 pub mod watch;

@@ -5,7 +5,6 @@
 //!   store applies an entry so that the feed and the catalog never disagree.
 //! - [`WatchService`] serves the stream.
 
-mod convert;
 mod feed;
 mod service;
 

@@ -12,8 +12,8 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::convert;
 use super::feed::{ChangeFeed, FeedEntry, Start};
+use crate::convert;
 use crate::store::{CatalogStore, StoreError};
 
 /// How many events may wait for a slow watcher before it is cut off (and must resume).

@@ -169,6 +169,14 @@ impl Server {
     /// Creates a version, reserves and commits its archive through the API, then plays the
     /// origin by reporting success straight to the store. Returns the version id.
     pub(crate) async fn complete_version(&self, pack: &str, key: &str, size: u32) -> String {
+        let version = self.processing_version(pack, key, size).await;
+        self.origin_reports_success(&version, size).await;
+        version
+    }
+
+    /// Creates a version and reserves and commits its archive through the API, leaving it
+    /// PROCESSING, as the origin finds it. Returns the version id.
+    pub(crate) async fn processing_version(&self, pack: &str, key: &str, size: u32) -> String {
         let (s, v) = self
             .post(
                 "/v1/backgroundAssetVersions",
@@ -219,7 +227,6 @@ impl Server {
             .get(&format!("/v1/backgroundAssetVersions/{version}"), key)
             .await;
         assert_eq!(v["data"]["attributes"]["state"], "PROCESSING");
-        self.origin_reports_success(&version, size).await;
         version
     }
 

@@ -1,7 +1,11 @@
-//! Conversions from the catalog's [`ServingChange`]s to the watch stream's messages: the one
-//! place where the domain meets `packyard.catalog.v1`.
+//! Conversions between the catalog's types and `packyard.catalog.v1`, both ways: the one
+//! place where the domain meets the contract. Outbound (watch stream) conversions cannot fail;
+//! inbound ones (origin reports) check every field and name the one that is wrong.
 
-use packyard_core::catalog::{Channel, ServingChange, VersionMetadata};
+use std::collections::BTreeSet;
+
+use packyard_core::catalog::{Channel, ServingChange, StateDetail, StateDetails, VersionMetadata};
+use packyard_core::{Blake3Hash, ChunkList, ChunkRef, DownloadPolicy, LanguageTag, Platform};
 use packyard_proto::catalog::v1 as pb;
 
 /// The channel as the contract spells it.
@@ -60,7 +64,7 @@ fn version_completed(change: &ServingChange) -> Option<pb::VersionCompleted> {
 }
 
 /// One change, as the contract spells it.
-pub(super) fn change(change: &ServingChange) -> pb::change::Change {
+pub(crate) fn change(change: &ServingChange) -> pb::change::Change {
     use pb::change::Change as C;
     match change {
         ServingChange::App {
@@ -92,7 +96,7 @@ pub(super) fn change(change: &ServingChange) -> pb::change::Change {
 }
 
 /// Everything one log entry changed.
-pub(super) fn changes(changes: &[ServingChange]) -> pb::Changes {
+pub(crate) fn changes(changes: &[ServingChange]) -> pb::Changes {
     pb::Changes {
         items: changes
             .iter()
@@ -104,7 +108,7 @@ pub(super) fn changes(changes: &[ServingChange]) -> pb::Changes {
 }
 
 /// A full snapshot, from the changes that rebuild the serving state from nothing.
-pub(super) fn snapshot(changes: &[ServingChange]) -> pb::Snapshot {
+pub(crate) fn snapshot(changes: &[ServingChange]) -> pb::Snapshot {
     let mut snapshot = pb::Snapshot::default();
     for c in changes {
         match self::change(c) {
@@ -116,4 +120,87 @@ pub(super) fn snapshot(changes: &[ServingChange]) -> pb::Snapshot {
         }
     }
     snapshot
+}
+
+/// Why an inbound message cannot become a domain value, naming the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub(crate) struct Invalid {
+    /// The message field, as the contract spells it.
+    pub(crate) field: &'static str,
+    /// What is wrong with it.
+    pub(crate) reason: String,
+}
+
+fn invalid(field: &'static str, reason: impl std::fmt::Display) -> Invalid {
+    Invalid {
+        field,
+        reason: reason.to_string(),
+    }
+}
+
+fn hash(field: &'static str, bytes: &[u8]) -> Result<Blake3Hash, Invalid> {
+    let raw: [u8; 32] = bytes.try_into().map_err(|_| {
+        invalid(
+            field,
+            format!("a BLAKE3 hash has 32 bytes, not {}", bytes.len()),
+        )
+    })?;
+    Ok(Blake3Hash::from_bytes(raw))
+}
+
+/// What an origin reports about a completed version: its size, chunks and metadata.
+pub(crate) fn completed_version(
+    v: &pb::VersionCompleted,
+) -> Result<(u64, ChunkList, VersionMetadata), Invalid> {
+    let chunks = v
+        .chunks
+        .iter()
+        .map(|c| {
+            Ok(ChunkRef {
+                id: hash("chunks.id", &c.id)?,
+                len: c.length,
+            })
+        })
+        .collect::<Result<Vec<_>, Invalid>>()?;
+    let chunk_list = ChunkList::new(hash("archive_hash", &v.archive_hash)?, chunks)
+        .map_err(|e| invalid("chunks", e))?;
+    let download_policy: DownloadPolicy = serde_json::from_str(&v.download_policy_json)
+        .map_err(|e| invalid("download_policy_json", e))?;
+    let platforms = v
+        .platforms
+        .iter()
+        .map(|p| {
+            Platform::from_manifest_name(p)
+                .ok_or_else(|| invalid("platforms", format!("unknown platform {p:?}")))
+        })
+        .collect::<Result<BTreeSet<_>, Invalid>>()?;
+    let language = match v.language.as_str() {
+        "" => None,
+        tag => Some(LanguageTag::parse(tag).map_err(|e| invalid("language", e))?),
+    };
+    Ok((
+        v.size,
+        chunk_list,
+        VersionMetadata {
+            download_policy,
+            platforms,
+            language,
+        },
+    ))
+}
+
+/// What an origin reports about a failed version.
+pub(crate) fn failure_details(f: &pb::Failure) -> StateDetails {
+    StateDetails {
+        errors: f
+            .errors
+            .iter()
+            .map(|e| StateDetail {
+                code: e.code.clone(),
+                description: e.description.clone(),
+            })
+            .collect(),
+        ..StateDetails::default()
+    }
 }

@@ -1,0 +1,102 @@
+//! [`OriginReports`]: the `OriginCoordinator` gRPC service through which origins report the
+//! outcome of processing an uploaded version.
+//!
+//! Origins and control-plane nodes share a private network; this service is not exposed to
+//! devices or users, and it carries no user credentials: reports are applied as Packyard
+//! itself (`Actor::System`), which the catalog allows only for these commands.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use packyard_core::catalog::{
+    Actor, Command, Envelope, Refusal, Timestamp, UploadFileId, VersionId,
+};
+use packyard_proto::catalog::v1 as pb;
+use packyard_proto::catalog::v1::origin_coordinator_server::{
+    OriginCoordinator, OriginCoordinatorServer,
+};
+use packyard_proto::catalog::v1::processed_report::Outcome;
+use tonic::{Request, Response, Status};
+
+use crate::convert;
+use crate::store::{CatalogStore, StoreError};
+
+/// Applies origins' processing reports to the catalog.
+#[derive(Debug, Clone)]
+pub struct OriginReports<S> {
+    store: S,
+}
+
+impl<S: CatalogStore + Clone> OriginReports<S> {
+    /// A service writing through `store`.
+    pub fn new(store: S) -> Self {
+        Self { store }
+    }
+
+    /// The tonic server for this service.
+    pub fn into_server(self) -> OriginCoordinatorServer<Self> {
+        OriginCoordinatorServer::new(self)
+    }
+}
+
+fn now() -> Timestamp {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    Timestamp(u64::try_from(millis).unwrap_or(u64::MAX))
+}
+
+/// A refusal is the catalog's answer to a report that does not fit the version's state (for
+/// example a second success for a COMPLETE version, rule R12).
+fn refused(refusal: &Refusal) -> Status {
+    Status::failed_precondition(refusal.to_string())
+}
+
+fn unavailable(e: StoreError) -> Status {
+    Status::unavailable(e.to_string())
+}
+
+#[tonic::async_trait]
+impl<S: CatalogStore + Clone> OriginCoordinator for OriginReports<S> {
+    async fn report_processed(
+        &self,
+        request: Request<pb::ProcessedReport>,
+    ) -> Result<Response<pb::ProcessedAck>, Status> {
+        let report = request.into_inner();
+        if report.version_id.is_empty() {
+            return Err(Status::invalid_argument("version_id: is required"));
+        }
+        let version = VersionId::new(report.version_id);
+        let command = match report.outcome {
+            Some(Outcome::Completed(v)) => {
+                let (size, chunk_list, metadata) = convert::completed_version(&v)
+                    .map_err(|e| Status::invalid_argument(e.to_string()))?;
+                Command::ProcessingSucceeded {
+                    version,
+                    size,
+                    chunk_list,
+                    metadata,
+                }
+            }
+            Some(Outcome::Failed(f)) => Command::ProcessingFailed {
+                version,
+                upload_file: (!f.upload_file_id.is_empty())
+                    .then(|| UploadFileId::new(f.upload_file_id.clone())),
+                details: convert::failure_details(&f),
+            },
+            None => {
+                return Err(Status::invalid_argument(
+                    "outcome: completed or failed is required",
+                ));
+            }
+        };
+        let envelope = Envelope {
+            actor: Actor::System,
+            at: now(),
+            command,
+        };
+        match self.store.write(envelope).await.map_err(unavailable)? {
+            Ok(_) => Ok(Response::new(pb::ProcessedAck {})),
+            Err(refusal) => Err(refused(&refusal)),
+        }
+    }
+}
