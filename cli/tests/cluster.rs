@@ -1,0 +1,510 @@
+//! Three real `packyard control` processes on 127.0.0.1 (issue 02's acceptance test).
+//!
+//! The review workflow runs through the admin API of a follower; then, in the middle of a
+//! stream of writes, the leader is killed with SIGKILL. Writes go on through the new leader,
+//! no acknowledged write is lost, version numbers stay gapless (rule R11), and the killed
+//! node restarts from its RocksDB data and catches up.
+
+// Test helpers outside `#[test]` functions: a failed setup step should fail the test at once.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use packyard_core::Blake3Hash;
+use packyard_proto::catalog::v1 as pb;
+use packyard_proto::catalog::v1::origin_coordinator_client::OriginCoordinatorClient;
+use reqwest::Method;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+const KEY: &str = "pyk_cluster-test-bootstrap-key-0123456789abcdef";
+
+/// Fast elections and frequent snapshots, so the test exercises log compaction too.
+const CONFIG: &str = "[raft]\nheartbeat_ms = 100\nelection_timeout_min_ms = 500\n\
+                      election_timeout_max_ms = 1000\nsnapshot_every_logs = 40\n";
+
+struct Node {
+    id: u64,
+    admin: String,
+    raft: String,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl Node {
+    fn start(&mut self, config: &PathBuf, peers: &str) {
+        let log = std::fs::File::create(self.dir.with_extension("log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_packyard"))
+            .args(["control", "--config"])
+            .arg(config)
+            .args(["--id", &self.id.to_string(), "--data"])
+            .arg(&self.dir)
+            .args([
+                "--raft-addr",
+                &self.raft,
+                "--admin-addr",
+                &self.admin,
+                "--peers",
+                peers,
+            ])
+            .env("PACKYARD_ADMIN_KEY", KEY)
+            .env("PACKYARD_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+    }
+
+    /// SIGKILL: no shutdown hook runs, as when a machine dies.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.admin)
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn free_addr() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().to_string()
+}
+
+struct Cluster {
+    nodes: Vec<Node>,
+    peers: String,
+    config: PathBuf,
+    http: reqwest::Client,
+    _tmp: TempDir,
+}
+
+impl Cluster {
+    fn start() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = tmp.path().join("control.toml");
+        std::fs::write(&config, CONFIG).unwrap();
+        let mut nodes: Vec<Node> = (1..=3)
+            .map(|id| Node {
+                id,
+                admin: free_addr(),
+                raft: free_addr(),
+                dir: tmp.path().join(format!("node-{id}")),
+                child: None,
+            })
+            .collect();
+        let peers = nodes
+            .iter()
+            .map(|n| format!("{}={}", n.id, n.raft))
+            .collect::<Vec<_>>()
+            .join(",");
+        for n in &mut nodes {
+            n.start(&config, &peers);
+        }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        Cluster {
+            nodes,
+            peers,
+            config,
+            http,
+            _tmp: tmp,
+        }
+    }
+
+    fn logs(&self) -> String {
+        self.nodes
+            .iter()
+            .map(|n| {
+                format!(
+                    "--- node {}:\n{}",
+                    n.id,
+                    std::fs::read_to_string(n.dir.with_extension("log")).unwrap_or_default()
+                )
+            })
+            .collect()
+    }
+
+    async fn call(
+        &self,
+        node: usize,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(u16, Value), reqwest::Error> {
+        self.call_as(KEY, node, method, path, body).await
+    }
+
+    async fn call_as(
+        &self,
+        key: &str,
+        node: usize,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(u16, Value), reqwest::Error> {
+        let mut req = self
+            .http
+            .request(method, self.nodes[node].url(path))
+            .bearer_auth(key);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+    }
+
+    /// A call that must succeed with `want`.
+    async fn must(
+        &self,
+        node: usize,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        want: u16,
+    ) -> Value {
+        let (status, v) = self.call(node, method, path, body).await.unwrap();
+        assert_eq!(status, want, "{path}: {v}");
+        v
+    }
+
+    async fn metric(&self, node: usize, name: &str) -> Option<f64> {
+        let page = self
+            .http
+            .get(self.nodes[node].url("/metrics"))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        page.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+    }
+
+    /// The index of the node that leads, waiting for an election if need be.
+    async fn leader(&self) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            for (i, n) in self.nodes.iter().enumerate() {
+                if n.child.is_some()
+                    && self.metric(i, "packyard_control_raft_is_leader").await == Some(1.0)
+                {
+                    return i;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no leader within 30 s\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until every running node answers authenticated requests.
+    async fn ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        for i in 0..self.nodes.len() {
+            while !matches!(
+                self.call(i, Method::GET, "/v1/apps", None).await,
+                Ok((200, _))
+            ) {
+                assert!(
+                    Instant::now() < deadline,
+                    "node {} never became ready\n{}",
+                    i + 1,
+                    self.logs()
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+
+    /// Plays the origin: reports `version` processed, as a one-chunk archive of `size` bytes.
+    async fn origin_completes(&self, version: &str, size: u32) {
+        let mut origin = OriginCoordinatorClient::connect(format!("http://{}", self.nodes[0].raft))
+            .await
+            .unwrap();
+        let hash = Blake3Hash::of(version.as_bytes()).as_bytes().to_vec();
+        let report = pb::ProcessedReport {
+            version_id: version.to_owned(),
+            outcome: Some(pb::processed_report::Outcome::Completed(
+                pb::VersionCompleted {
+                    size: u64::from(size),
+                    archive_hash: hash.clone(),
+                    chunks: vec![pb::Chunk {
+                        id: hash,
+                        length: size,
+                    }],
+                    download_policy_json: r#"{"onDemand":{}}"#.into(),
+                    platforms: vec!["iOS".into()],
+                    ..Default::default()
+                },
+            )),
+        };
+        origin.report_processed(report).await.unwrap();
+    }
+}
+
+fn id(v: &Value) -> String {
+    v["data"]["id"].as_str().unwrap().to_owned()
+}
+
+fn rel(kind: &str, id: &str) -> Value {
+    json!({"data": {"type": kind, "id": id}})
+}
+
+/// Creates a version of `pack` through `node` and takes it to COMPLETE.
+async fn complete_version(c: &Cluster, node: usize, pack: &str) -> String {
+    let v = c
+        .must(node, Method::POST, "/v1/backgroundAssetVersions",
+            Some(json!({"data": {"type": "backgroundAssetVersions", "relationships": {"backgroundAsset": rel("backgroundAssets", pack)}}})), 201)
+        .await;
+    let version = id(&v);
+    let f = c
+        .must(node, Method::POST, "/v1/backgroundAssetUploadFiles",
+            Some(json!({"data": {"type": "backgroundAssetUploadFiles",
+                "attributes": {"fileName": "pack.aar", "fileSize": 1000, "assetType": "ASSET"},
+                "relationships": {"backgroundAssetVersion": rel("backgroundAssetVersions", &version)}}})), 201)
+        .await;
+    let file = id(&f);
+    c.must(node, Method::PATCH, &format!("/v1/backgroundAssetUploadFiles/{file}"),
+        Some(json!({"data": {"type": "backgroundAssetUploadFiles", "id": file, "attributes": {
+            "uploaded": true, "sourceFileChecksums": {"file": {"hash": "ab".repeat(32), "algorithm": "SHA_256"}}}}})), 200)
+        .await;
+    c.origin_completes(&version, 1000).await;
+    version
+}
+
+/// Every version of `pack` as (number, id), read through `node`, following `links.next`.
+async fn versions(c: &Cluster, node: usize, pack: &str) -> BTreeMap<u64, String> {
+    let mut out = BTreeMap::new();
+    let mut path = format!("/v1/backgroundAssets/{pack}/versions?limit=200");
+    loop {
+        let v = c.must(node, Method::GET, &path, None, 200).await;
+        for d in v["data"].as_array().unwrap() {
+            out.insert(
+                d["attributes"]["version"].as_u64().unwrap(),
+                d["id"].as_str().unwrap().to_owned(),
+            );
+        }
+        match v["links"]["next"].as_str() {
+            Some(next) => {
+                path = next
+                    .trim_start_matches(&format!("http://{}", c.nodes[node].admin))
+                    .to_owned()
+            }
+            None => return out,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_processes_survive_a_killed_leader_without_losing_an_acknowledged_write() {
+    let mut c = Cluster::start();
+    c.ready().await;
+    let leader = c.leader().await;
+    let f = (leader + 1) % 3; // a follower: every write below is forwarded to the leader
+
+    // The review workflow, through a follower.
+    let app = id(&c.must(f, Method::POST, "/v1/apps", Some(json!({"data": {"type": "apps",
+        "attributes": {"name": "Game", "bundleId": "com.example.cluster", "primaryLanguage": "en-US"}}})), 201).await);
+    c.must(
+        f,
+        Method::POST,
+        "/v1/builds",
+        Some(json!({"data": {"type": "builds",
+        "attributes": {"buildNumber": "100", "channels": ["INTERNAL", "EXTERNAL"]},
+        "relationships": {"app": rel("apps", &app)}}})),
+        201,
+    )
+    .await;
+    let reviewer = id(&c.must(f, Method::POST, "/v1/users", Some(json!({"data": {"type": "users",
+        "attributes": {"name": "Rita", "email": "rita@example.com", "roles": [{"app": app, "role": "REVIEWER"}]}}})), 201).await);
+    let k = c
+        .must(
+            f,
+            Method::POST,
+            "/v1/apiKeys",
+            Some(json!({"data": {"type": "apiKeys",
+        "relationships": {"user": rel("users", &reviewer)}}})),
+            201,
+        )
+        .await;
+    let reviewer_key = k["data"]["attributes"]["key"].as_str().unwrap().to_owned();
+    let pack = id(&c.must(f, Method::POST, "/v1/backgroundAssets", Some(json!({"data": {"type": "backgroundAssets",
+        "attributes": {"assetPackIdentifier": "level-2"}, "relationships": {"app": rel("apps", &app)}}})), 201).await);
+    let v1 = complete_version(&c, f, &pack).await;
+    let internal = c
+        .must(
+            f,
+            Method::GET,
+            &format!("/v1/backgroundAssetVersionInternalBetaReleases/{v1}"),
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(
+        internal["data"]["attributes"]["state"], "READY_FOR_TESTING",
+        "R1"
+    );
+    let submit = |v: &str| {
+        json!({"data": {"type": "reviewSubmissions", "attributes": {"track": "EXTERNAL_BETA"},
+        "relationships": {"backgroundAssetVersion": rel("backgroundAssetVersions", v)}}})
+    };
+    let s1 = id(&c
+        .must(
+            f,
+            Method::POST,
+            "/v1/reviewSubmissions",
+            Some(submit(&v1)),
+            201,
+        )
+        .await);
+    let v2 = complete_version(&c, f, &pack).await;
+    let (status, refused) = c
+        .call(f, Method::POST, "/v1/reviewSubmissions", Some(submit(&v2)))
+        .await
+        .unwrap();
+    assert_eq!(status, 409, "R2: {refused}");
+    for state in ["IN_REVIEW", "ACCEPTED"] {
+        let decision = json!({"data": {"type": "reviewSubmissions", "id": s1, "attributes": {"state": state}}});
+        let path = format!("/v1/reviewSubmissions/{s1}");
+        let (status, v) = c
+            .call_as(&reviewer_key, f, Method::PATCH, &path, Some(decision))
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{state}: {v}");
+    }
+    let external = c
+        .must(
+            f,
+            Method::GET,
+            &format!("/v1/backgroundAssetVersionExternalBetaReleases/{v1}"),
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(external["data"]["attributes"]["state"], "READY_FOR_TESTING");
+
+    // A stream of writes; the leader dies after the 15th acknowledgement.
+    let stream_pack = id(&c.must(f, Method::POST, "/v1/backgroundAssets", Some(json!({"data": {"type": "backgroundAssets",
+        "attributes": {"assetPackIdentifier": "stream"}, "relationships": {"app": rel("apps", &app)}}})), 201).await);
+    let body = json!({"data": {"type": "backgroundAssetVersions", "relationships": {"backgroundAsset": rel("backgroundAssets", &stream_pack)}}});
+    let mut acked: BTreeMap<u64, String> = BTreeMap::new();
+    let mut killed = None;
+    let mut next = f;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while acked.len() < 45 {
+        assert!(
+            Instant::now() < deadline,
+            "writes stalled after {} acks\n{}",
+            acked.len(),
+            c.logs()
+        );
+        if acked.len() == 15 && killed.is_none() {
+            let leader = c.leader().await;
+            c.nodes[leader].kill();
+            killed = Some(leader);
+        }
+        if c.nodes[next].child.is_none() {
+            next = (next + 1) % 3;
+            continue;
+        }
+        match c
+            .call(
+                next,
+                Method::POST,
+                "/v1/backgroundAssetVersions",
+                Some(body.clone()),
+            )
+            .await
+        {
+            Ok((201, v)) => {
+                let number = v["data"]["attributes"]["version"].as_u64().unwrap();
+                assert!(
+                    acked.insert(number, id(&v)).is_none(),
+                    "version number {number} given twice"
+                );
+            }
+            // No leader yet, or the node we asked went away: try another node shortly.
+            Ok((503, _)) | Err(_) => {
+                next = (next + 1) % 3;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Ok((status, v)) => panic!("unexpected {status}: {v}"),
+        }
+    }
+    let killed = killed.unwrap();
+    let live = (killed + 1) % 3;
+
+    // No acknowledged write is lost, and numbers have no gaps (R11).
+    let stored = versions(&c, live, &stream_pack).await;
+    for (number, version) in &acked {
+        assert_eq!(
+            stored.get(number),
+            Some(version),
+            "acknowledged version {number} is missing"
+        );
+    }
+    let numbers: Vec<u64> = stored.keys().copied().collect();
+    assert_eq!(
+        numbers,
+        (1..=numbers.len() as u64).collect::<Vec<_>>(),
+        "R11: gapless"
+    );
+
+    // The killed node restarts from its own data and catches up.
+    let (config, peers) = (c.config.clone(), c.peers.clone());
+    c.nodes[killed].start(&config, &peers);
+    let leader = c.leader().await;
+    let target = c
+        .metric(leader, "packyard_control_raft_commit_index")
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while c
+        .metric(killed, "packyard_control_raft_applied_index")
+        .await
+        .unwrap_or(0.0)
+        < target
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the restarted node never caught up\n{}",
+            c.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        versions(&c, killed, &stream_pack).await,
+        stored,
+        "the restarted node serves the same catalog"
+    );
+    // And it takes writes again.
+    c.must(
+        killed,
+        Method::POST,
+        "/v1/backgroundAssetVersions",
+        Some(body),
+        201,
+    )
+    .await;
+}
