@@ -1,3 +1,27 @@
 //! Content-addressed chunk storage, shared by origins (the store of record) and edges (the
 //! disk tier of their cache): every chunk is named by the BLAKE3 hash of its bytes, written
 //! atomically and verified when read.
+//!
+//! # Layout
+//!
+//! - [`ChunkStore`]: the contract (verified reads, checked atomic idempotent writes).
+//! - [`DiskChunkStore`]: one file per chunk under `root/chunks/ab/cd/`, the production store.
+//! - [`MemoryChunkStore`]: a hash map, for tests and small deployments.
+//! - [`gc`]: which unreferenced chunks to remove ([`gc::is_garbage`], pure) and removing them
+//!   ([`gc::collect_garbage`]).
+//! - `conformance` (feature `conformance`): the checks every implementation must pass.
+//!
+//! The store blocks on the file system; async services call it through `spawn_blocking`.
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+mod disk;
+mod error;
+pub mod gc;
+mod memory;
+mod store;
+
+pub use disk::DiskChunkStore;
+pub use error::ChunkStoreError;
+pub use memory::MemoryChunkStore;
+pub use store::{ChunkIds, ChunkMeta, ChunkStats, ChunkStore, Put, Result, check_put};
