@@ -1,5 +1,17 @@
-//! The Packyard origin: where pack bytes enter the system.
+//! The Packyard origin: where pack bytes enter the system and where edges fetch them from.
 //!
-//! Planned (issue 03): the multipart upload endpoint, checksum verification, content-defined
-//! chunking with BLAKE3 chunk ids, the on-disk chunk store and the gRPC chunk service edges
-//! sync from. Nothing is implemented here yet, so this crate exports nothing.
+//! # Layout
+//!
+//! - [`chunk_service`]: the `ChunkStore` gRPC service edges sync from: `Have` (which chunks
+//!   the origin holds) and `Fetch` (their bytes in frames of at most 1 MiB, read one chunk at
+//!   a time so a slow edge slows the reads). Chunks live in a
+//!   [`packyard_chunk_store::ChunkStore`]; a corrupt one is reported missing, never sent.
+//!
+//! Still to come (issue 03): the multipart upload endpoint, SHA-256 checksum verification,
+//! content-defined chunking with BLAKE3 chunk ids into the chunk store, reporting versions
+//! `COMPLETE`/`FAILED` to the control plane, garbage collection of chunks no kept version
+//! names, and the `packyard origin` process that wires these together.
+
+pub mod chunk_service;
+
+pub use chunk_service::{ChunkService, ChunkServiceConfig};

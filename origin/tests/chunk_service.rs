@@ -1,0 +1,342 @@
+//! The chunk service over real gRPC on 127.0.0.1: `Have` and `Fetch` round trips, multi-frame
+//! chunks reassembled and verified, missing and corrupt chunks, refused ids, and a slow
+//! receiver holding back the reads.
+
+// Test helpers outside `#[test]` functions: a failed setup step should fail the test at once.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use packyard_chunk_store::{
+    ChunkIds, ChunkMeta, ChunkStats, ChunkStore, DiskChunkStore, MemoryChunkStore, Put, Result,
+};
+use packyard_core::chunk_list::Blake3Hash;
+use packyard_origin::{ChunkService, ChunkServiceConfig};
+use packyard_proto::chunks::v1::chunk_store_client::ChunkStoreClient;
+use packyard_proto::chunks::v1::{ChunkFrame, FetchRequest, HaveRequest};
+use tokio::net::TcpListener;
+use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Streaming};
+
+type Client = ChunkStoreClient<Channel>;
+
+/// Serves `store` on a fresh loopback port; returns a connected client. The client's HTTP/2
+/// windows are small, so what the server may push ahead of the receiver is small too.
+async fn serve<S: ChunkStore + 'static>(store: Arc<S>, config: ChunkServiceConfig) -> Client {
+    let service = ChunkService::new(store, config).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(service.into_server())
+            .serve_with_incoming(TcpIncoming::from(listener).with_nodelay(Some(true))),
+    );
+    let channel = Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .initial_stream_window_size(64 << 10)
+        .initial_connection_window_size(64 << 10)
+        .connect()
+        .await
+        .unwrap();
+    ChunkStoreClient::new(channel)
+}
+
+/// Deterministic bytes that differ per seed.
+fn bytes(seed: u8, len: usize) -> Vec<u8> {
+    let mut x = u32::from(seed) + 1;
+    (0..len)
+        .map(|_| {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            x.to_le_bytes()[3]
+        })
+        .collect()
+}
+
+fn put(store: &impl ChunkStore, seed: u8, len: usize) -> (Blake3Hash, Vec<u8>) {
+    let data = bytes(seed, len);
+    let id = Blake3Hash::of(&data);
+    store.put(&id, &data).unwrap();
+    (id, data)
+}
+
+fn wire(ids: &[Blake3Hash]) -> Vec<Vec<u8>> {
+    ids.iter().map(|id| id.as_bytes().to_vec()).collect()
+}
+
+async fn fetch(client: &mut Client, ids: &[Blake3Hash]) -> Streaming<ChunkFrame> {
+    let request = FetchRequest { ids: wire(ids) };
+    client.fetch(request).await.unwrap().into_inner()
+}
+
+/// A fetched chunk: its id and bytes as reassembled from its frames, or `None` if missing.
+type Received = (Blake3Hash, Option<Vec<u8>>);
+
+/// Reads one chunk's frames, checking their order and size.
+async fn next_chunk(stream: &mut Streaming<ChunkFrame>) -> Received {
+    let mut data = Vec::new();
+    loop {
+        let frame = stream.message().await.unwrap().expect("another frame");
+        let id = Blake3Hash::from_bytes(frame.id.as_slice().try_into().unwrap());
+        if frame.missing {
+            assert!(frame.data.is_empty() && frame.last && data.is_empty());
+            return (id, None);
+        }
+        assert_eq!(frame.offset as usize, data.len(), "frames arrive in order");
+        assert!(frame.data.len() <= 1 << 20, "a frame holds at most 1 MiB");
+        data.extend_from_slice(&frame.data);
+        if frame.last {
+            return (id, Some(data));
+        }
+    }
+}
+
+#[tokio::test]
+async fn have_and_fetch_round_trip_a_multi_frame_chunk() {
+    let store = Arc::new(MemoryChunkStore::new());
+    let (big, big_bytes) = put(&*store, 1, 3_670_016); // 3.5 MiB: four frames
+    let (small, small_bytes) = put(&*store, 2, 1_000);
+    let absent = Blake3Hash::of(b"never stored");
+    let mut client = serve(store, ChunkServiceConfig::default()).await;
+
+    let have = client
+        .have(HaveRequest {
+            ids: wire(&[big, absent, small]),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(have.present, vec![true, false, true]);
+
+    let mut stream = fetch(&mut client, &[small, big]).await;
+    assert_eq!(next_chunk(&mut stream).await, (small, Some(small_bytes)));
+
+    let mut frames = Vec::new();
+    while let Some(frame) = stream.message().await.unwrap() {
+        frames.push(frame);
+    }
+    let shape: Vec<_> = frames
+        .iter()
+        .map(|f| (f.offset, f.data.len(), f.last))
+        .collect();
+    let mib = 1usize << 20;
+    assert_eq!(
+        shape,
+        vec![
+            (0, mib, false),
+            (1 << 20, mib, false),
+            (2 << 20, mib, false),
+            (3 << 20, mib / 2, true)
+        ]
+    );
+    let reassembled: Vec<u8> = frames.iter().flat_map(|f| f.data.iter().copied()).collect();
+    assert_eq!(Blake3Hash::of(&reassembled), big);
+    assert_eq!(reassembled, big_bytes);
+}
+
+#[tokio::test]
+async fn missing_chunks_are_reported_in_request_order() {
+    let store = Arc::new(MemoryChunkStore::new());
+    let (a, a_bytes) = put(&*store, 3, 10);
+    let gone = Blake3Hash::of(b"gone");
+    let also_gone = Blake3Hash::of(b"also gone");
+    let mut client = serve(store, ChunkServiceConfig::default()).await;
+
+    let mut stream = fetch(&mut client, &[gone, a, also_gone, a]).await;
+    assert_eq!(next_chunk(&mut stream).await, (gone, None));
+    assert_eq!(next_chunk(&mut stream).await, (a, Some(a_bytes.clone())));
+    assert_eq!(next_chunk(&mut stream).await, (also_gone, None));
+    assert_eq!(next_chunk(&mut stream).await, (a, Some(a_bytes)));
+    assert!(stream.message().await.unwrap().is_none());
+
+    let empty = fetch(&mut client, &[]).await.message().await.unwrap();
+    assert!(empty.is_none(), "an empty request is an empty stream");
+}
+
+#[tokio::test]
+async fn ids_that_are_not_32_bytes_or_too_many_are_refused() {
+    let config = ChunkServiceConfig {
+        max_fetch_ids: 8,
+        ..ChunkServiceConfig::default()
+    };
+    let mut client = serve(Arc::new(MemoryChunkStore::new()), config).await;
+    let good = vec![0u8; 32];
+
+    let e = client
+        .have(HaveRequest {
+            ids: vec![good.clone(), vec![0; 31]],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(
+        e.message().contains("ids[1] is 31 bytes"),
+        "{}",
+        e.message()
+    );
+
+    let e = client
+        .have(HaveRequest {
+            ids: vec![good.clone(); 4097],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().contains("4097 ids"), "{}", e.message());
+    let at_limit = HaveRequest {
+        ids: vec![good.clone(); 4096],
+    };
+    assert_eq!(
+        client
+            .have(at_limit)
+            .await
+            .unwrap()
+            .into_inner()
+            .present
+            .len(),
+        4096
+    );
+
+    let e = client
+        .fetch(FetchRequest {
+            ids: vec![vec![0; 64]],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(
+        e.message().contains("ids[0] is 64 bytes"),
+        "{}",
+        e.message()
+    );
+
+    let e = client
+        .fetch(FetchRequest { ids: vec![good; 9] })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().contains("9 ids"), "{}", e.message());
+}
+
+#[tokio::test]
+async fn a_corrupt_chunk_on_disk_is_reported_missing_and_never_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(DiskChunkStore::open(dir.path()).unwrap());
+    let (bad, _) = put(&*store, 4, 50_000);
+    let (good, good_bytes) = put(&*store, 5, 50_000);
+    let path = store.path_of(&bad);
+    let mut on_disk = std::fs::read(&path).unwrap();
+    on_disk[100] ^= 0x80;
+    std::fs::write(&path, on_disk).unwrap();
+    let mut client = serve(store.clone(), ChunkServiceConfig::default()).await;
+
+    let mut stream = fetch(&mut client, &[bad, good]).await;
+    assert_eq!(next_chunk(&mut stream).await, (bad, None));
+    assert_eq!(next_chunk(&mut stream).await, (good, Some(good_bytes)));
+    assert!(stream.message().await.unwrap().is_none());
+    assert!(!path.exists(), "the corrupt chunk was removed");
+    assert_eq!(store.stats().unwrap().corrupt_found, 1);
+    let have = client
+        .have(HaveRequest { ids: wire(&[bad]) })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(have.present, vec![false]);
+}
+
+/// A store that counts the chunks read from it.
+#[derive(Default)]
+struct CountingStore {
+    inner: MemoryChunkStore,
+    reads: AtomicUsize,
+}
+
+impl ChunkStore for CountingStore {
+    fn contains(&self, id: &Blake3Hash) -> Result<bool> {
+        self.inner.contains(id)
+    }
+    fn get(&self, id: &Blake3Hash) -> Result<Option<Bytes>> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.get(id)
+    }
+    fn put(&self, id: &Blake3Hash, bytes: &[u8]) -> Result<Put> {
+        self.inner.put(id, bytes)
+    }
+    fn remove(&self, id: &Blake3Hash) -> Result<bool> {
+        self.inner.remove(id)
+    }
+    fn remove_if_written_before(&self, id: &Blake3Hash, cutoff: SystemTime) -> Result<bool> {
+        self.inner.remove_if_written_before(id, cutoff)
+    }
+    fn meta(&self, id: &Blake3Hash) -> Result<Option<ChunkMeta>> {
+        self.inner.meta(id)
+    }
+    fn ids(&self) -> Result<ChunkIds<'_>> {
+        self.inner.ids()
+    }
+    fn stats(&self) -> Result<ChunkStats> {
+        self.inner.stats()
+    }
+}
+
+/// Waits until the store's read count has not moved for a while: the server has gone as far
+/// as it can without the receiver. The assertion after it is an upper bound, so waiting
+/// longer can only make the check stricter, never flaky.
+async fn reads_settled(store: &CountingStore) -> usize {
+    let mut last = store.reads.load(Ordering::SeqCst);
+    let mut quiet = 0;
+    while quiet < 10 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let now = store.reads.load(Ordering::SeqCst);
+        quiet = if now == last { quiet + 1 } else { 0 };
+        last = now;
+    }
+    last
+}
+
+#[tokio::test]
+async fn a_slow_receiver_holds_back_the_reads_from_the_store() {
+    let store = Arc::new(CountingStore::default());
+    let (id, data) = put(&*store, 6, 1 << 20);
+    let config = ChunkServiceConfig {
+        frame_buffer: 2,
+        ..ChunkServiceConfig::default()
+    };
+    let mut client = serve(store.clone(), config).await;
+
+    // 64 MiB requested; the receiver takes one chunk and stops.
+    let mut stream = fetch(&mut client, &[id; 64]).await;
+    assert_eq!(next_chunk(&mut stream).await, (id, Some(data.clone())));
+    let reads = reads_settled(&store).await;
+    // One chunk delivered, two frames in the channel, one chunk waiting to be queued, and
+    // what the HTTP/2 windows and the codec buffers hold: a handful, never the whole request.
+    assert!(
+        reads <= 10,
+        "{reads} of 64 chunks read ahead of a receiver that took one"
+    );
+
+    let mut received = 1;
+    while stream.message().await.unwrap().is_some() {
+        received += 1;
+    }
+    assert_eq!((received, store.reads.load(Ordering::SeqCst)), (64, 64));
+}
+
+#[tokio::test]
+async fn a_receiver_that_leaves_stops_the_reads() {
+    let store = Arc::new(CountingStore::default());
+    let (id, _) = put(&*store, 7, 1 << 20);
+    let mut client = serve(store.clone(), ChunkServiceConfig::default()).await;
+
+    let mut stream = fetch(&mut client, &[id; 64]).await;
+    next_chunk(&mut stream).await;
+    drop(stream);
+    let reads = reads_settled(&store).await;
+    assert!(
+        reads < 64,
+        "{reads} chunks read for a receiver that left after one"
+    );
+}
