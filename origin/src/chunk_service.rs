@@ -76,7 +76,9 @@ impl ChunkServiceConfig {
 /// channel of [`ChunkServiceConfig::frame_buffer`] frames that the response stream drains;
 /// the next chunk is read only once the channel has room, so a slow receiver (through
 /// HTTP/2 flow control) slows the reads and memory per stream stays bounded. Chunks the
-/// store lacks, and chunks it finds corrupt, are sent as `missing` frames.
+/// store lacks, and chunks it finds corrupt, are sent as one frame with `missing` and `last`
+/// set (it is that chunk's only frame) and no data. Other store failures end the stream with
+/// `UNAVAILABLE`.
 #[derive(Debug)]
 pub struct ChunkService<S> {
     store: Arc<S>,
