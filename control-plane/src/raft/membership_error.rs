@@ -71,6 +71,15 @@ pub enum MembershipError {
         /// How long the leader waited.
         secs: u64,
     },
+    /// A membership entry was proposed but did not commit in time.
+    #[error(
+        "the membership change was proposed but did not commit within {secs} s; a majority of \
+         voters may be unreachable: check Status on each node before retrying"
+    )]
+    NotCommitted {
+        /// How long the leader waited.
+        secs: u64,
+    },
     /// A joining node disappeared from the membership before it could become a voter.
     #[error("node {0} was removed while it was joining; Join again")]
     RemovedWhileJoining(NodeId),
@@ -122,7 +131,9 @@ impl From<MembershipError> for Status {
             MembershipError::InProgress | MembershipError::RemovedWhileJoining(_) => {
                 Status::aborted(message)
             }
-            MembershipError::CatchUpTimeout { .. } => Status::deadline_exceeded(message),
+            MembershipError::CatchUpTimeout { .. } | MembershipError::NotCommitted { .. } => {
+                Status::deadline_exceeded(message)
+            }
             MembershipError::NotLeader(_) | MembershipError::RaftStopped(_) => {
                 Status::unavailable(message)
             }

@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+use openraft::error::{ClientWriteError, RaftError};
+use openraft::metrics::WaitError;
 use openraft::{ChangeMembers, Membership};
 use packyard_proto::raft::v1::membership_client::MembershipClient;
 use packyard_proto::raft::v1::membership_server::{Membership as MembershipRpc, MembershipServer};
@@ -22,9 +24,12 @@ use super::node::Node;
 use super::raft_service::{node_from_info, node_info};
 use super::type_config::{NodeId, Raft};
 
-/// How long the leader waits, by default, for a joining node to catch up with the log
-/// before making it a voter.
-pub const DEFAULT_CATCH_UP_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long, by default, the leader waits for each step of a membership change: a joining
+/// node catching up with the log, and each membership entry committing.
+pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// openraft's error for a membership proposal.
+type WriteError = RaftError<NodeId, ClientWriteError<NodeId, Node>>;
 
 /// Metadata key marking a request a follower forwarded to the leader.
 const FORWARDED: &str = "x-packyard-forwarded";
@@ -33,30 +38,31 @@ const FORWARDED: &str = "x-packyard-forwarded";
 #[derive(Clone)]
 pub struct MembershipService {
     raft: Raft,
-    catch_up_timeout: Duration,
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for MembershipService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MembershipService")
-            .field("catch_up_timeout", &self.catch_up_timeout)
+            .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
 }
 
 impl MembershipService {
-    /// A service for `raft`, waiting at most [`DEFAULT_CATCH_UP_TIMEOUT`] for joining nodes.
+    /// A service for `raft`, waiting at most [`DEFAULT_STEP_TIMEOUT`] for each step.
     pub fn new(raft: Raft) -> Self {
         Self {
             raft,
-            catch_up_timeout: DEFAULT_CATCH_UP_TIMEOUT,
+            timeout: DEFAULT_STEP_TIMEOUT,
         }
     }
 
-    /// The same service, waiting at most `timeout` for a joining node to catch up. A node
-    /// that does not stays a learner, and `Join` fails with `DEADLINE_EXCEEDED`.
-    pub fn with_catch_up_timeout(mut self, timeout: Duration) -> Self {
-        self.catch_up_timeout = timeout;
+    /// The same service, waiting at most `timeout` for each step of a change. A joining
+    /// node that does not catch up in time stays a learner, and `Join` fails with
+    /// `DEADLINE_EXCEEDED` saying how to finish or undo it.
+    pub fn with_step_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
         self
     }
 
@@ -85,18 +91,17 @@ impl MembershipService {
             JoinPlan::AlreadyVoter => Ok(self.reply(&current)),
             JoinPlan::AddAndPromote => {
                 let raft_addr = node.raft_addr.clone();
-                // Blocking: returns once the learner is close enough to the leader's log that
-                // promoting it will not stall commits while it catches up.
-                tokio::time::timeout(self.catch_up_timeout, self.raft.add_learner(id, node, true))
-                    .await
-                    .map_err(|_| MembershipError::CatchUpTimeout {
-                        id,
-                        raft_addr,
-                        secs: self.catch_up_timeout.as_secs(),
-                    })??;
+                // Not openraft's blocking mode: it counts a learner that never answered as
+                // caught up while the log is short, and promoting an unreachable node would
+                // leave a joint configuration no quorum can commit.
+                let added = self
+                    .committed(self.raft.add_learner(id, node, false))
+                    .await?;
+                self.wait_caught_up(id, raft_addr, added.log_id.index)
+                    .await?;
+                let promote = ChangeMembers::AddVoterIds([id].into());
                 let promoted = self
-                    .raft
-                    .change_membership(ChangeMembers::AddVoterIds([id].into()), true)
+                    .committed(self.raft.change_membership(promote, true))
                     .await?;
                 Ok(self.reply_after(promoted.membership))
             }
@@ -108,8 +113,63 @@ impl MembershipService {
         let current = self.membership_if_leader()?;
         let change = plan_leave(&current, id)?;
         // Not retained as a learner: a node that leaves gets no more log entries.
-        let changed = self.raft.change_membership(change, false).await?;
+        let changed = self
+            .committed(self.raft.change_membership(change, false))
+            .await?;
         Ok(self.reply_after(changed.membership))
+    }
+
+    /// Waits until learner `id` has acknowledged the log up to `index`, the entry that added
+    /// it, which proves it is reachable and holds everything before its promotion. Returns
+    /// early if this node stops leading or the learner is removed; promoting it then fails
+    /// with the reason.
+    async fn wait_caught_up(
+        &self,
+        id: NodeId,
+        raft_addr: String,
+        index: u64,
+    ) -> Result<(), MembershipError> {
+        let waited = self
+            .raft
+            .wait(Some(self.timeout))
+            .metrics(
+                |m| match &m.replication {
+                    None => true,
+                    Some(replication) => {
+                        m.membership_config.membership().get_node(&id).is_none()
+                            || replication
+                                .get(&id)
+                                .is_some_and(|matched| matched.is_some_and(|l| l.index >= index))
+                    }
+                },
+                "the joining node catches up",
+            )
+            .await;
+        match waited {
+            Ok(_) => Ok(()),
+            Err(WaitError::Timeout(..)) => Err(MembershipError::CatchUpTimeout {
+                id,
+                raft_addr,
+                secs: self.timeout.as_secs(),
+            }),
+            Err(WaitError::ShuttingDown) => Err(MembershipError::RaftStopped(
+                "it is shutting down".to_owned(),
+            )),
+        }
+    }
+
+    /// Awaits a membership proposal, bounded: one that cannot commit (a majority of voters
+    /// down) fails instead of holding the caller forever.
+    async fn committed<T>(
+        &self,
+        proposal: impl Future<Output = Result<T, WriteError>>,
+    ) -> Result<T, MembershipError> {
+        tokio::time::timeout(self.timeout, proposal)
+            .await
+            .map_err(|_| MembershipError::NotCommitted {
+                secs: self.timeout.as_secs(),
+            })?
+            .map_err(MembershipError::from)
     }
 
     /// The reply for a change whose committed membership Raft returned, if it did.
