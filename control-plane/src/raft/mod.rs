@@ -18,6 +18,10 @@
 //!   over `packyard.raft.v1`, JSON inside `RaftPayload`.
 //! - [`raft_service`]: [`RaftService`], the server side of those RPCs and of forwarded writes.
 //! - [`raft_store`]: [`RaftStore`], the [`crate::CatalogStore`] over all of the above.
+//! - [`membership_service`]: [`MembershipService`], nodes joining and leaving at run time
+//!   (forwarded to the leader from any node), and the membership status.
+//! - [`membership_plan`]: [`JoinPlan`], the pure decisions behind a join or a leave.
+//! - [`membership_error`]: [`MembershipError`], their refusals and gRPC status codes.
 
 // openraft's trait methods return its `StorageError` and `RPCError`, which are large; the
 // signatures are openraft's, so boxing them is not ours to choose.
@@ -29,6 +33,9 @@
 pub mod grpc_connection;
 pub mod grpc_network;
 pub mod log_store;
+pub mod membership_error;
+pub mod membership_plan;
+pub mod membership_service;
 pub mod node;
 pub mod raft_db;
 pub mod raft_service;
@@ -44,6 +51,9 @@ use packyard_core::catalog::Catalog;
 
 pub use grpc_network::GrpcNetwork;
 pub use log_store::LogStore;
+pub use membership_error::MembershipError;
+pub use membership_plan::JoinPlan;
+pub use membership_service::MembershipService;
 pub use node::Node;
 pub use raft_db::RaftDb;
 pub use raft_service::RaftService;

@@ -139,3 +139,11 @@ pub(super) fn node_info(id: NodeId, node: super::node::Node) -> NodeInfo {
         admin_addr: node.admin_addr,
     }
 }
+
+/// A member from its wire form.
+pub(super) fn node_from_info(info: NodeInfo) -> (NodeId, super::node::Node) {
+    (
+        info.id,
+        super::node::Node::new(info.raft_addr, info.admin_addr),
+    )
+}
