@@ -5,12 +5,14 @@
 //! - `main.rs`: the command tree and exit codes.
 //! - `pack.rs`: `packyard pack template` and `packyard pack build`, over `packyard-pack`.
 //! - `control.rs`: `packyard control`, one control-plane node.
+//! - `cluster.rs`: `packyard cluster status|join|leave`, membership of a running cluster.
 //! - `signal.rs`, `logging.rs`: what every server command shares.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod cluster;
 mod control;
 mod logging;
 mod pack;
@@ -31,6 +33,8 @@ enum Command {
     Pack(pack::PackCommand),
     /// Run a control-plane node (Raft on RocksDB, admin API, watch stream, webhooks).
     Control(control::ControlArgs),
+    /// Show or change the members of a control-plane cluster.
+    Cluster(cluster::ClusterArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Pack(command) => pack::run(command),
         Command::Control(args) => control::run(&args),
+        Command::Cluster(args) => cluster::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -19,7 +19,9 @@ use crate::config::ControlConfig;
 use crate::metrics::{ControlMetrics, RaftGauges};
 use crate::origin_reports::OriginReports;
 use crate::raft::type_config::Raft;
-use crate::raft::{GrpcNetwork, Node, NodeId, RaftService, RaftStore, open_storage};
+use crate::raft::{
+    GrpcNetwork, MembershipService, Node, NodeId, RaftService, RaftStore, open_storage,
+};
 use crate::store::CatalogStore;
 use crate::watch::WatchService;
 use crate::webhook::Deliverer;
@@ -108,10 +110,11 @@ pub async fn run(
         }
     };
 
-    // Raft, the watch stream and origin reports share the node's gRPC listener.
+    // Raft, membership, the watch stream and origin reports share the node's gRPC listener.
     let raft_listener = bind(config.raft_addr).await?;
     let grpc = tonic::transport::Server::builder()
         .add_service(RaftService::new(raft.clone()).into_server())
+        .add_service(MembershipService::new(raft.clone()).into_server())
         .add_service(WatchService::new(store.clone(), feed, WATCH_HEARTBEAT).into_server())
         .add_service(OriginReports::new(store.clone()).into_server())
         .serve_with_incoming_shutdown(TcpListenerStream::new(raft_listener), stopped());

@@ -131,13 +131,20 @@ async fn three_nodes_apply_writes_from_the_leader_and_forwarded_by_followers() {
     assert!(leader.is_leader().await);
     assert!(!follower.is_leader().await);
 
+    // The leader's whole log, not its applied index: a leader answers a write a moment before
+    // its metrics count it as applied.
     let last = nodes[&leader_id]
         .raft
         .metrics()
         .borrow()
-        .last_applied
-        .unwrap()
-        .index;
+        .last_log_index
+        .unwrap();
+    nodes[&leader_id]
+        .raft
+        .wait(timeout)
+        .applied_index_at_least(Some(last), "the leader applied its log")
+        .await
+        .unwrap();
     let on_leader = nodes[&leader_id].catalog.read().await.clone();
     for (id, node) in &nodes {
         node.raft
