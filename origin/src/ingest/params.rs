@@ -92,7 +92,10 @@ impl ChunkingParams {
                 format!("the average must be a power of two, at least {FASTCDC_AVG_MIN}"),
             ));
         }
-        if !(FASTCDC_MIN_MIN..=FASTCDC_MIN_MAX).contains(&min) || min >= avg || !min.is_multiple_of(2) {
+        if !(FASTCDC_MIN_MIN..=FASTCDC_MIN_MAX).contains(&min)
+            || min >= avg
+            || !min.is_multiple_of(2)
+        {
             return Err(refuse(
                 "min",
                 min,
