@@ -37,9 +37,10 @@ struct IngestArgs {
     /// Use this file instead of generating one.
     #[arg(long)]
     file: Option<PathBuf>,
-    /// Average chunk size; min and max are a quarter and four times it.
-    #[arg(long, default_value = "256KiB")]
-    avg: ByteSize,
+    /// Average chunk size; min and max are a quarter and four times it [default: the
+    /// origin's default, 64KiB].
+    #[arg(long)]
+    avg: Option<ByteSize>,
     /// Rounds; each runs every contender once, in rotating order.
     #[arg(long, default_value_t = 3)]
     runs: usize,
@@ -113,7 +114,10 @@ fn ingest(args: &IngestArgs) -> anyhow::Result<()> {
     if args.runs == 0 {
         bail!("--runs must be at least 1");
     }
-    let params = chunking(args.avg)?;
+    let params = match args.avg {
+        Some(avg) => chunking(avg)?,
+        None => ChunkingParams::default(),
+    };
     let work = tempfile::Builder::new()
         .prefix("packyard-bench-ingest-")
         .tempdir_in(&args.work_dir)

@@ -165,7 +165,7 @@ fn a_sink_error_names_the_chunk_it_refused() {
 #[test]
 fn params_default_and_spec_range_are_accepted() {
     let d = ChunkingParams::default();
-    assert_eq!((d.min(), d.avg(), d.max()), (64 << 10, 256 << 10, 1 << 20));
+    assert_eq!((d.min(), d.avg(), d.max()), (16 << 10, 64 << 10, 256 << 10));
     assert_eq!(ChunkingParams::new(d.min(), d.avg(), d.max()), Ok(d));
     for avg in [64 << 10, 128 << 10, 256 << 10, 512 << 10, 1 << 20] {
         let p = ChunkingParams::with_avg(avg).expect("SPEC range");
