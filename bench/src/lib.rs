@@ -1,5 +1,21 @@
-//! `packyard-bench`: the load and ingest benchmarks, each run side by side with its peer.
+//! `packyard-bench`: Packyard's benchmarks, each printing its numbers side by side with the
+//! peer it is measured against, in the same run.
 //!
-//! Planned (issues 03, 06): the chunk+hash ingest benchmark against `b3sum`, and a load
-//! generator for HTTP edges measured against nginx and etcd. Nothing is implemented here yet,
-//! so this crate exports nothing.
+//! # Layout
+//!
+//! - [`ingest_bench`]: chunk+hash throughput of the origin's ingest against `b3sum`.
+//! - [`dedup_bench`]: how much of a new pack version is new chunks, per average chunk size.
+//! - [`noise`], [`units`], [`spread`], [`machine`]: generated inputs, sizes as typed, run
+//!   statistics, and the machine description printed with every table.
+//!
+//! Planned (issue 06): a load generator for edges, measured against nginx.
+
+pub mod dedup_bench;
+pub mod error;
+pub mod ingest_bench;
+pub mod machine;
+pub mod noise;
+pub mod spread;
+pub mod units;
+
+pub use error::BenchError;

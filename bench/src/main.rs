@@ -1,0 +1,195 @@
+//! `packyard-bench`: runs a benchmark and prints its table (or JSON with `--json`).
+//!
+//! Thin: flags in, a library call, the report out.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use packyard_bench::dedup_bench::{DedupConfig, run_dedup};
+use packyard_bench::ingest_bench::{IngestConfig, run_ingest};
+use packyard_bench::noise::write_noise_file;
+use packyard_bench::units::{ByteSize, Percent};
+use packyard_origin::ingest::ChunkingParams;
+
+/// Packyard's benchmarks, each measured side by side with its peer.
+#[derive(Debug, Parser)]
+#[command(name = "packyard-bench", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Chunk+hash throughput of the origin's ingest, against b3sum on the same file.
+    Ingest(IngestArgs),
+    /// New bytes in a pack version that changes a few files, per average chunk size.
+    Dedup(DedupArgs),
+}
+
+#[derive(Debug, Args)]
+struct IngestArgs {
+    /// Size of the generated input file (ignored with --file).
+    #[arg(long, default_value = "2GiB")]
+    size: ByteSize,
+    /// Use this file instead of generating one.
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// Average chunk size; min and max are a quarter and four times it [default: the
+    /// origin's default, 64KiB].
+    #[arg(long)]
+    avg: Option<ByteSize>,
+    /// Rounds; each runs every contender once, in rotating order.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Skip the contender that writes chunks to files.
+    #[arg(long)]
+    no_write: bool,
+    /// The b3sum binary (found on PATH by default; `scripts/install-bench-deps.sh` installs it).
+    #[arg(long, default_value = "b3sum")]
+    b3sum: PathBuf,
+    /// Where the generated file and written chunks go (a temporary directory inside it).
+    #[arg(long, env = "TMPDIR", default_value = "/tmp")]
+    work_dir: PathBuf,
+    /// Seeds the generated file.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct DedupArgs {
+    /// Files in the pack.
+    #[arg(long, default_value_t = 2000)]
+    files: u64,
+    /// Share of files with new contents in the second version.
+    #[arg(long, default_value = "5%")]
+    changed: Percent,
+    /// Average chunk sizes to compare (repeat the flag).
+    #[arg(long, default_values = ["64KiB", "128KiB", "256KiB", "512KiB", "1MiB"])]
+    avg: Vec<ByteSize>,
+    /// Smallest file; sizes are log-uniform between this and --max-file.
+    #[arg(long, default_value = "16KiB")]
+    min_file: ByteSize,
+    /// Largest file.
+    #[arg(long, default_value = "1MiB")]
+    max_file: ByteSize,
+    /// Where the two source trees and archives go (a temporary directory inside it).
+    #[arg(long, env = "TMPDIR", default_value = "/tmp")]
+    work_dir: PathBuf,
+    /// Seeds file sizes, contents and which files change.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Ingest(args) => ingest(&args),
+        Command::Dedup(args) => dedup(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn ingest(args: &IngestArgs) -> anyhow::Result<()> {
+    let b3sum = find_program(&args.b3sum).with_context(|| {
+        format!(
+            "{} not found on PATH; install it with scripts/install-bench-deps.sh \
+             (cargo install --locked b3sum) or pass --b3sum",
+            args.b3sum.display()
+        )
+    })?;
+    if args.runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    let params = match args.avg {
+        Some(avg) => chunking(avg)?,
+        None => ChunkingParams::default(),
+    };
+    let work = tempfile::Builder::new()
+        .prefix("packyard-bench-ingest-")
+        .tempdir_in(&args.work_dir)
+        .with_context(|| format!("creating a directory in {}", args.work_dir.display()))?;
+    let file = match &args.file {
+        Some(f) => f.clone(),
+        None => {
+            let f = work.path().join("input.bin");
+            eprintln!("writing {} of noise to {} …", args.size, f.display());
+            write_noise_file(&f, args.size.0, args.seed)
+                .with_context(|| format!("writing {}", f.display()))?;
+            f
+        }
+    };
+    let config = IngestConfig {
+        file,
+        params,
+        runs: args.runs,
+        b3sum,
+        scratch: (!args.no_write).then(|| work.path().to_path_buf()),
+    };
+    let report = run_ingest(&config)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{report}");
+    }
+    Ok(())
+}
+
+fn dedup(args: &DedupArgs) -> anyhow::Result<()> {
+    let params = args
+        .avg
+        .iter()
+        .map(|a| chunking(*a))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if args.min_file > args.max_file {
+        bail!(
+            "--min-file ({}) is larger than --max-file ({})",
+            args.min_file,
+            args.max_file
+        );
+    }
+    let config = DedupConfig {
+        files: args.files,
+        changed: args.changed,
+        min_file: args.min_file.0,
+        max_file: args.max_file.0,
+        params,
+        seed: args.seed,
+    };
+    let report = run_dedup(&config, &args.work_dir)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{report}");
+    }
+    Ok(())
+}
+
+fn chunking(avg: ByteSize) -> anyhow::Result<ChunkingParams> {
+    let avg = u32::try_from(avg.0).with_context(|| format!("--avg {avg} is too large"))?;
+    Ok(ChunkingParams::with_avg(avg)?)
+}
+
+/// `program` itself when it names a path, else the first match on PATH.
+fn find_program(program: &Path) -> Option<PathBuf> {
+    if program.components().count() > 1 {
+        return program.is_file().then(|| program.to_path_buf());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}

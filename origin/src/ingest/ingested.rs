@@ -1,0 +1,113 @@
+//! [`ingest`]: one streaming pass over an archive that chunks it, names every chunk, hands
+//! each to a sink and hashes the whole archive; [`Ingested`] is what it learns.
+
+use std::cell::Cell;
+use std::io::{self, Read};
+
+use fastcdc::v2020::{Error as CdcError, StreamCDC};
+use packyard_core::{Blake3Hash, ChunkList, ChunkRef};
+use sha2::{Digest, Sha256};
+
+use super::error::IngestError;
+use super::params::ChunkingParams;
+
+/// An ingested archive: its chunk list (with the BLAKE3 of the whole archive) and the
+/// SHA-256 an uploader's checksum is compared with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ingested {
+    /// The ordered chunks and the archive's BLAKE3.
+    pub chunk_list: ChunkList,
+    /// The SHA-256 of the whole archive.
+    pub sha256: [u8; 32],
+    /// The archive's size in bytes.
+    pub size: u64,
+}
+
+/// Reads `reader` to its end once, cutting it into content-defined chunks with `params`.
+///
+/// For each chunk, in archive order, `sink` gets the chunk's BLAKE3 id and its bytes (the
+/// origin passes the chunk store's `put`; the sink sees a chunk once per occurrence, so a
+/// chunk repeated in the archive arrives again). In the same pass the whole archive's
+/// BLAKE3, SHA-256 and size are computed. Memory stays bounded by `params.max()` (the
+/// chunker's buffer plus the chunk being handed over), whatever the archive's size.
+///
+/// The first failure ends the pass: a read error (with how far reading got) or the sink's
+/// error (with the chunk it refused). Chunks handed over before a failure stay wherever the
+/// sink put them.
+pub fn ingest<R, E, S>(
+    reader: R,
+    params: &ChunkingParams,
+    sink: &mut S,
+) -> Result<Ingested, IngestError<E>>
+where
+    R: Read,
+    S: FnMut(Blake3Hash, &[u8]) -> Result<(), E> + ?Sized,
+{
+    let bytes_read = Cell::new(0u64);
+    let counted = Counted {
+        inner: reader,
+        read: &bytes_read,
+    };
+    let chunker = StreamCDC::new(
+        counted,
+        widen(params.min()),
+        widen(params.avg()),
+        widen(params.max()),
+    );
+    let mut whole_blake3 = blake3::Hasher::new();
+    let mut whole_sha256 = Sha256::new();
+    let mut chunks = Vec::new();
+    let mut size = 0u64;
+    for chunk in chunker {
+        let chunk = chunk.map_err(|e| IngestError::Read {
+            offset: bytes_read.get(),
+            source: read_error(e),
+        })?;
+        let data = chunk.data.as_slice();
+        let id = Blake3Hash::of(data);
+        whole_blake3.update(data);
+        whole_sha256.update(data);
+        sink(id, data).map_err(|source| IngestError::Sink {
+            index: chunks.len(),
+            id,
+            offset: chunk.offset,
+            len: data.len(),
+            source,
+        })?;
+        // A chunk is at most `params.max()`, itself a u32.
+        let len = u32::try_from(data.len()).unwrap_or(u32::MAX);
+        chunks.push(ChunkRef { id, len });
+        size += u64::from(len);
+    }
+    let archive_hash = Blake3Hash::from_bytes(*whole_blake3.finalize().as_bytes());
+    let chunk_list = ChunkList::new(archive_hash, chunks).map_err(IngestError::ChunkList)?;
+    Ok(Ingested {
+        chunk_list,
+        sha256: whole_sha256.finalize().into(),
+        size,
+    })
+}
+
+/// A reader that counts the bytes it has returned, so a read error can say where it struck.
+struct Counted<'a, R> {
+    inner: R,
+    read: &'a Cell<u64>,
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
+    }
+}
+
+fn read_error(e: CdcError) -> io::Error {
+    // `Other` is the chunker's own bookkeeping failing; report it as what stopped reading.
+    e.into()
+}
+
+/// u32 → usize is lossless on every target Packyard builds for (32 and 64 bits).
+fn widen(v: u32) -> usize {
+    usize::try_from(v).unwrap_or(usize::MAX)
+}
