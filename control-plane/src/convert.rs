@@ -4,7 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use packyard_core::catalog::{Channel, ServingChange, StateDetail, StateDetails, VersionMetadata};
+use packyard_core::catalog::{
+    AssetType, Channel, ServingChange, StateDetail, StateDetails, UploadFileState, VersionMetadata,
+};
 use packyard_core::{Blake3Hash, ChunkList, ChunkRef, DownloadPolicy, LanguageTag, Platform};
 use packyard_proto::catalog::v1 as pb;
 
@@ -92,6 +94,41 @@ pub(crate) fn change(change: &ServingChange) -> pb::change::Change {
             app_id: app.to_string(),
             pack_id: pack.to_string(),
         }),
+        ServingChange::VersionProcessing {
+            app,
+            version,
+            files,
+        } => C::VersionProcessing(pb::VersionProcessing {
+            app_id: app.to_string(),
+            version_id: version.to_string(),
+            files: files
+                .iter()
+                .map(|f| pb::CommittedFile {
+                    upload_file_id: f.id.to_string(),
+                    asset_type: asset_type(f.asset_type).into(),
+                    size: f.size,
+                    sha256: f.sha256.0.to_vec(),
+                })
+                .collect(),
+        }),
+    }
+}
+
+/// An upload file's type, as the contract spells it.
+pub(crate) fn asset_type(t: AssetType) -> pb::AssetType {
+    match t {
+        AssetType::Asset => pb::AssetType::Asset,
+        AssetType::Manifest => pb::AssetType::Manifest,
+    }
+}
+
+/// An upload file's state, as the contract spells it.
+pub(crate) fn upload_state(s: UploadFileState) -> pb::UploadState {
+    match s {
+        UploadFileState::AwaitingUpload => pb::UploadState::AwaitingUpload,
+        UploadFileState::UploadComplete => pb::UploadState::UploadComplete,
+        UploadFileState::Complete => pb::UploadState::Complete,
+        UploadFileState::Failed => pb::UploadState::Failed,
     }
 }
 
@@ -116,7 +153,8 @@ pub(crate) fn snapshot(changes: &[ServingChange]) -> pb::Snapshot {
             pb::change::Change::VersionCompleted(v) => snapshot.versions.push(v),
             pb::change::Change::ChannelUpdated(u) => snapshot.channels.push(u),
             pb::change::Change::PackArchived(a) => snapshot.archived_pack_ids.push(a.pack_id),
-            pb::change::Change::Rollout(_) | pb::change::Change::UploadCommitted(_) => {}
+            pb::change::Change::VersionProcessing(p) => snapshot.processing.push(p),
+            pb::change::Change::Rollout(_) => {}
         }
     }
     snapshot

@@ -116,7 +116,7 @@ pub async fn run(
         .add_service(RaftService::new(raft.clone()).into_server())
         .add_service(MembershipService::new(raft.clone()).into_server())
         .add_service(WatchService::new(store.clone(), feed, WATCH_HEARTBEAT).into_server())
-        .add_service(OriginReports::new(store.clone()).into_server())
+        .add_service(OriginReports::new(store.clone(), config.api.upload_part_bytes).into_server())
         .serve_with_incoming_shutdown(TcpListenerStream::new(raft_listener), stopped());
     let grpc = tokio::spawn(grpc);
 

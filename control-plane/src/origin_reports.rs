@@ -20,16 +20,18 @@ use tonic::{Request, Response, Status};
 use crate::convert;
 use crate::store::{CatalogStore, StoreError};
 
-/// Applies origins' processing reports to the catalog.
+/// Applies origins' processing reports to the catalog, and describes upload files to them.
 #[derive(Debug, Clone)]
 pub struct OriginReports<S> {
     store: S,
+    part_bytes: u64,
 }
 
 impl<S: CatalogStore + Clone> OriginReports<S> {
-    /// A service writing through `store`.
-    pub fn new(store: S) -> Self {
-        Self { store }
+    /// A service writing through `store`; upload files are cut into parts of `part_bytes`,
+    /// as the admin API's upload operations cut them.
+    pub fn new(store: S, part_bytes: u64) -> Self {
+        Self { store, part_bytes }
     }
 
     /// The tonic server for this service.
@@ -98,5 +100,26 @@ impl<S: CatalogStore + Clone> OriginCoordinator for OriginReports<S> {
             Ok(_) => Ok(Response::new(pb::ProcessedAck {})),
             Err(refusal) => Err(refused(&refusal)),
         }
+    }
+
+    async fn describe_upload(
+        &self,
+        request: Request<pb::DescribeUploadRequest>,
+    ) -> Result<Response<pb::UploadDescription>, Status> {
+        let id = UploadFileId::new(request.into_inner().upload_file_id);
+        let wanted = id.clone();
+        let file = self
+            .store
+            .read(move |c| c.upload_file(&wanted).cloned())
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| Status::not_found(format!("no upload file {id}")))?;
+        Ok(Response::new(pb::UploadDescription {
+            version_id: file.version.to_string(),
+            file_size: file.file_size,
+            part_bytes: self.part_bytes,
+            asset_type: convert::asset_type(file.asset_type).into(),
+            state: convert::upload_state(file.state).into(),
+        }))
     }
 }

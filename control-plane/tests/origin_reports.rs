@@ -24,7 +24,7 @@ async fn start() -> (Server, OriginCoordinatorClient<Channel>) {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(
         tonic::transport::Server::builder()
-            .add_service(OriginReports::new(s.store.clone()).into_server())
+            .add_service(OriginReports::new(s.store.clone(), 8 << 20).into_server())
             .serve_with_incoming(TcpListenerStream::new(listener)),
     );
     let client = OriginCoordinatorClient::connect(format!("http://{addr}"))

@@ -85,8 +85,16 @@ async fn a_new_watcher_gets_a_snapshot_then_each_entry_once_and_resumes_exactly(
     assert!(snapshot.versions.is_empty());
 
     s.complete_version(&pack, &s.admin, 1_000).await;
+    // First the commit of the upload: origins learn the version awaits processing.
     let e = next_news(&mut stream).await;
     assert!(e.index > first.index);
+    let got = items(&e);
+    assert!(
+        matches!(&got[..], [Change::VersionProcessing(p)] if p.files.len() == 1 && p.files[0].size == 1_000),
+        "{got:?}"
+    );
+    // Then the origin's report: the version is complete and internal testers get it.
+    let e = next_news(&mut stream).await;
     let got = items(&e);
     assert!(
         matches!(got[0], Change::VersionCompleted(v) if v.version == 1 && v.size == 1_000),
@@ -114,14 +122,18 @@ async fn a_new_watcher_gets_a_snapshot_then_each_entry_once_and_resumes_exactly(
     s.complete_version(&pack, &s.admin, 3_000).await;
     let mut stream = watch(&mut client, handled + 1).await;
     let mut numbers = Vec::new();
-    for _ in 0..2 {
+    let mut processing = 0;
+    while numbers.len() < 2 {
         let e = next_news(&mut stream).await;
         for c in items(&e) {
-            if let Change::VersionCompleted(v) = c {
-                numbers.push(v.version);
+            match c {
+                Change::VersionCompleted(v) => numbers.push(v.version),
+                Change::VersionProcessing(_) => processing += 1,
+                _ => {}
             }
         }
     }
+    assert_eq!(processing, 2);
     assert_eq!(numbers, [2, 3], "each missed version once, in order");
 }
 

@@ -49,7 +49,7 @@ pub use release::{AppStoreState, ExternalBetaState, InternalBetaState, ReleaseRe
 pub use resource::ResourceType;
 pub use review::{ReviewSubmission, ReviewTrack, SubmissionState};
 pub use serving::{Channel, ServedVersion};
-pub use serving_view::{ServingChange, ServingView};
+pub use serving_view::{CommittedFile, ServingChange, ServingView};
 pub use upload_file::{AssetType, Sha256Digest, UploadFile, UploadFileState};
 pub use user::{ApiKey, User};
 pub use version::{

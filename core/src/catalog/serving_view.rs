@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::Catalog;
 use super::command::Command;
-use super::ids::{AppId, PackId, VersionId};
+use super::ids::{AppId, PackId, UploadFileId, VersionId};
 use super::serving::Channel;
+use super::upload_file::{AssetType, Sha256Digest};
 use super::version::{VersionMetadata, VersionState};
 use crate::{AssetPackIdentifier, ChunkList, LanguageTag};
 
@@ -28,9 +29,25 @@ pub struct ServingView {
     /// its immutable URL.
     completed: BTreeSet<VersionId>,
     archived: BTreeSet<PackId>,
+    /// Versions whose uploads are all committed and which await processing by an origin.
+    processing: BTreeSet<VersionId>,
 }
 
-/// One change to what edges serve.
+/// One committed upload file of a version awaiting processing: what an origin needs to find
+/// its parts and check them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommittedFile {
+    /// The upload file.
+    pub id: UploadFileId,
+    /// What it holds: the archive, or a manifest for it.
+    pub asset_type: AssetType,
+    /// Its declared size in bytes.
+    pub size: u64,
+    /// The SHA-256 its uploader committed, which the bytes must match.
+    pub sha256: Sha256Digest,
+}
+
+/// One change to what edges serve, or (for origins) to what awaits processing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ServingChange {
     /// An app exists, with the language devices fall back to.
@@ -75,6 +92,16 @@ pub enum ServingChange {
         /// The pack.
         pack: PackId,
     },
+    /// Every upload file of a version is committed: an origin must now process it. Edges
+    /// ignore this change.
+    VersionProcessing {
+        /// The app.
+        app: AppId,
+        /// The version.
+        version: VersionId,
+        /// Its committed files.
+        files: Vec<CommittedFile>,
+    },
 }
 
 const CHANNELS: [Channel; 3] = [Channel::Internal, Channel::External, Channel::Store];
@@ -89,7 +116,12 @@ impl Catalog {
         match command {
             C::CreateApp { id, .. } => Some(id.clone()),
             C::ArchivePack { pack } => self.packs.get(pack).map(|p| p.app.clone()),
+            C::CommitUploadFile { id, .. } => self
+                .upload_files
+                .get(id)
+                .and_then(|f| version_app(&f.version)),
             C::ProcessingSucceeded { version, .. }
+            | C::ProcessingFailed { version, .. }
             | C::FinishExternalProcessing { version }
             | C::FinishDistribution { version } => version_app(version),
             _ => None,
@@ -105,12 +137,23 @@ impl Catalog {
             channels: BTreeMap::new(),
             completed: BTreeSet::new(),
             archived: BTreeSet::new(),
+            processing: BTreeSet::new(),
         };
         for pack in self.packs_of(app) {
             if pack.is_archived() {
                 view.archived.insert(pack.id.clone());
                 continue;
             }
+            view.processing.extend(
+                pack.versions
+                    .iter()
+                    .filter(|v| {
+                        self.versions
+                            .get(*v)
+                            .is_some_and(|v| v.state == VersionState::Processing)
+                    })
+                    .cloned(),
+            );
             view.completed.extend(
                 pack.versions
                     .iter()
@@ -176,7 +219,34 @@ impl Catalog {
                 pack: pack.clone(),
             });
         }
+        let no_processing = BTreeSet::new();
+        let old_processing = before.map_or(&no_processing, |b| &b.processing);
+        for v in after.processing.difference(old_processing) {
+            changes.extend(self.version_processing(v));
+        }
         changes
+    }
+
+    fn version_processing(&self, id: &VersionId) -> Option<ServingChange> {
+        let v = self.versions.get(id)?;
+        let files = v
+            .upload_files
+            .iter()
+            .filter_map(|f| self.upload_files.get(f))
+            .filter_map(|f| {
+                Some(CommittedFile {
+                    id: f.id.clone(),
+                    asset_type: f.asset_type,
+                    size: f.file_size,
+                    sha256: f.sha256?,
+                })
+            })
+            .collect();
+        Some(ServingChange::VersionProcessing {
+            app: v.app.clone(),
+            version: v.id.clone(),
+            files,
+        })
     }
 
     /// Everything edges need, as if every app had just been created: what a watcher that

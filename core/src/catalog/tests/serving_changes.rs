@@ -46,6 +46,8 @@ impl EdgeModel {
                         None => self.channels.remove(&(pack.clone(), *channel)),
                     };
                 }
+                // For origins; edges ignore it.
+                ServingChange::VersionProcessing { .. } => {}
                 ServingChange::PackArchived { pack, .. } => {
                     self.channels.retain(|(p, _), _| p != pack);
                     self.versions.retain(|(p, _), _| p != pack);
@@ -198,4 +200,36 @@ fn commands_that_serve_nothing_new_change_nothing() {
         )
         .is_empty()
     );
+}
+
+#[test]
+fn a_version_whose_uploads_are_committed_is_announced_to_origins_until_it_is_processed() {
+    let mut w = World::new();
+    let pack = w.pack("level-2");
+    let v = w.version(&pack);
+    let file = w.reserve(&v, 1_000);
+    let changes = apply_and_diff(&mut w, user("dev"), commit(&file));
+    let [ServingChange::VersionProcessing { version, files, .. }] = &changes[..] else {
+        panic!("{changes:?}")
+    };
+    assert_eq!(version, &v);
+    assert_eq!(files.len(), 1);
+    assert_eq!(
+        (&files[0].id, files[0].asset_type, files[0].size),
+        (&file, AssetType::Asset, 1_000)
+    );
+
+    let processing = |c: &Catalog| {
+        c.serving_snapshot()
+            .into_iter()
+            .filter(|c| matches!(c, ServingChange::VersionProcessing { .. }))
+            .count()
+    };
+    assert_eq!(
+        processing(&w.catalog),
+        1,
+        "a restarted origin finds it in a snapshot"
+    );
+    w.ok(Actor::System, succeeded(&v, 1_000));
+    assert_eq!(processing(&w.catalog), 0, "nothing left to process");
 }
