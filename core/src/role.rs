@@ -74,6 +74,11 @@ pub enum Action {
     ManageMembers,
     /// Create, read and delete the app's webhooks and read their delivery logs.
     ManageWebhooks,
+    /// Issue tester tokens for the internal beta channel: any member tests internal builds.
+    IssueInternalTesterTokens,
+    /// Issue tester tokens for the external beta channel: managing external testers is a
+    /// manager's job, as submitting for external review is.
+    IssueExternalTesterTokens,
     /// Mark the app as being transferred to another account, or clear that mark.
     Transfer,
     /// Create operators, users without app roles, or change another user's settings: only
@@ -86,7 +91,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in declaration order.
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 18] = [
         Action::View,
         Action::ViewUnderReview,
         Action::CreatePack,
@@ -100,6 +105,8 @@ impl Action {
         Action::Review,
         Action::ManageMembers,
         Action::ManageWebhooks,
+        Action::IssueInternalTesterTokens,
+        Action::IssueExternalTesterTokens,
         Action::Transfer,
         Action::Operate,
         Action::Report,
@@ -122,6 +129,8 @@ impl fmt::Display for Action {
             Action::Review => "approve or reject versions",
             Action::ManageMembers => "manage this app's users and API keys",
             Action::ManageWebhooks => "manage this app's webhooks",
+            Action::IssueInternalTesterTokens => "issue internal tester tokens for this app",
+            Action::IssueExternalTesterTokens => "issue external tester tokens for this app",
             Action::Transfer => "transfer this app",
             Action::Operate => "manage users across apps",
             Action::Report => "report processing and distribution results",
@@ -143,12 +152,16 @@ pub fn required_roles(action: Action) -> &'static [Role] {
     match action {
         Action::View => MEMBERS,
         Action::ViewUnderReview => &Role::ALL,
-        Action::CreatePack | Action::CreateVersion | Action::Upload => MEMBERS,
+        Action::CreatePack
+        | Action::CreateVersion
+        | Action::Upload
+        | Action::IssueInternalTesterTokens => MEMBERS,
         Action::RegisterBuild
         | Action::SubmitForReview
         | Action::Release
         | Action::RollOut
-        | Action::Archive => MANAGERS,
+        | Action::Archive
+        | Action::IssueExternalTesterTokens => MANAGERS,
         Action::Review => &[Role::Reviewer],
         Action::ManageMembers | Action::ManageWebhooks => &[Role::AccountHolder, Role::Admin],
         Action::Transfer => &[Role::AccountHolder],

@@ -44,6 +44,14 @@ const MATRIX: &[(Action, &[Role])] = &[
     (A::Review, &[R::Reviewer]),
     (A::ManageMembers, &[R::AccountHolder, R::Admin]),
     (A::ManageWebhooks, &[R::AccountHolder, R::Admin]),
+    (
+        A::IssueInternalTesterTokens,
+        &[R::AccountHolder, R::Admin, R::AppManager, R::Developer],
+    ),
+    (
+        A::IssueExternalTesterTokens,
+        &[R::AccountHolder, R::Admin, R::AppManager],
+    ),
     (A::Transfer, &[R::AccountHolder]),
     (A::Operate, &[]),
     (A::Report, &[]),

@@ -5,9 +5,9 @@ use std::io::Write;
 use std::path::Path;
 
 use packyard_core::Blake3Hash;
-use packyard_core::catalog::{Actor, ApiKeyId, Command, Envelope, UserId};
+use packyard_core::catalog::{Actor, ApiKeyId, Command, Envelope, TesterTokenSecret, UserId};
 
-use super::context::{new_id, now};
+use super::context::{new_id, now, random_bytes};
 use super::error::ApiError;
 use super::users::generate_key;
 use crate::store::CatalogStore;
@@ -42,13 +42,22 @@ pub async fn bootstrap<S: CatalogStore>(
     let user = UserId::from(OPERATOR_ID);
     let hash = admin_key.map(|k| Blake3Hash::of(k.as_bytes()));
     let probe = user.clone();
-    let (exists, key_known) = store
+    let (exists, key_known, has_secret) = store
         .read(move |c| {
             let exists = c.user(&probe).is_some();
             let known = hash.is_some_and(|h| c.user_by_key_hash(&h).is_some());
-            (exists, known)
+            (exists, known, c.tester_token_key().is_some())
         })
         .await?;
+    if !has_secret {
+        // Tester tokens need a cluster-wide signing secret; the catalog refuses a second one,
+        // so racing bootstraps agree on the first.
+        let secret = TesterTokenSecret(random_bytes::<32>()?);
+        match write(store, Command::SetTesterTokenSecret { secret }).await {
+            Ok(()) | Err(ApiError::Refused(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
     if exists && (admin_key.is_none() || key_known) {
         return Ok(Bootstrapped::AlreadyDone);
     }

@@ -68,6 +68,8 @@ pub enum Endpoint {
     CreateRollout,
     /// `POST /v1/webhooks`.
     CreateWebhook,
+    /// `POST /v1/testerTokens`
+    CreateTesterToken,
     /// `GET /v1/webhooks/{id}`.
     GetWebhook(WebhookId),
     /// `DELETE /v1/webhooks/{id}`.
@@ -120,6 +122,8 @@ impl Endpoint {
             ("POST", ["v1", "reviewSubmissions"]) => E::CreateReviewSubmission,
             ("POST", ["v1", "rollouts"]) => E::CreateRollout,
             ("POST", ["v1", "webhooks"]) => E::CreateWebhook,
+            ("POST", ["v1", "testerTokens"]) => E::CreateTesterToken,
+            (_, ["v1", "testerTokens"]) => return Err(wrong("POST")),
             (
                 _,
                 [
@@ -232,6 +236,7 @@ impl Endpoint {
             E::PatchReviewSubmission(_) => "PatchReviewSubmission",
             E::CreateRollout => "CreateRollout",
             E::CreateWebhook => "CreateWebhook",
+            E::CreateTesterToken => "CreateTesterToken",
             E::GetWebhook(_) => "GetWebhook",
             E::DeleteWebhook(_) => "DeleteWebhook",
             E::ListWebhookDeliveries(_) => "ListWebhookDeliveries",

@@ -23,6 +23,7 @@ mod packs;
 mod query;
 mod render;
 mod reviews;
+mod tester_tokens;
 mod upload_files;
 mod users;
 mod versions;
@@ -169,6 +170,7 @@ async fn run<S: CatalogStore>(
         E::PatchReviewSubmission(id) => reviews::decide(api, actor, id, &body).await,
         E::CreateRollout => reviews::roll_out(api, actor, &body).await,
         E::CreateWebhook => webhooks::create(api, actor, &body).await,
+        E::CreateTesterToken => tester_tokens::create(api, actor, &body).await,
         E::GetWebhook(id) => webhooks::get(api, actor, id).await,
         E::DeleteWebhook(id) => webhooks::delete(api, actor, id).await,
         E::ListWebhookDeliveries(id) => webhooks::deliveries(api, actor, id).await,

@@ -15,6 +15,7 @@ use super::ids::{
     VersionId, WebhookId,
 };
 use super::review::ReviewTrack;
+use super::tester_secret::TesterTokenSecret;
 use super::upload_file::{AssetType, Sha256Digest};
 use super::version::{StateDetails, VersionMetadata};
 use super::webhook::WebhookSecret;
@@ -210,5 +211,10 @@ pub enum Command {
         delivery: DeliveryId,
         /// What the endpoint answered, or why it could not be reached.
         outcome: AttemptOutcome,
+    },
+    /// Set (Packyard, once) or replace (an operator) the secret tester tokens are signed with.
+    SetTesterTokenSecret {
+        /// The new secret.
+        secret: TesterTokenSecret,
     },
 }

@@ -25,6 +25,7 @@ mod resource;
 mod review;
 mod serving;
 mod serving_view;
+mod tester_secret;
 mod upload_file;
 mod user;
 mod version;
@@ -50,6 +51,7 @@ pub use resource::ResourceType;
 pub use review::{ReviewSubmission, ReviewTrack, SubmissionState};
 pub use serving::{Channel, ServedVersion};
 pub use serving_view::{CommittedFile, ServingChange, ServingView};
+pub use tester_secret::TesterTokenSecret;
 pub use upload_file::{AssetType, Sha256Digest, UploadFile, UploadFileState};
 pub use user::{ApiKey, User};
 pub use version::{
@@ -90,6 +92,9 @@ pub struct Catalog {
     /// How many deliveries have been queued: the number in the newest delivery id.
     #[serde(default)]
     next_delivery: u64,
+    /// What tester tokens are signed with; set at bootstrap.
+    #[serde(default)]
+    tester_token_secret: Option<TesterTokenSecret>,
 }
 
 /// Who applies a command, and when; handed to every command handler.
@@ -147,6 +152,7 @@ impl Catalog {
             deliveries: BTreeMap::new(),
             next_event: 0,
             next_delivery: 0,
+            tester_token_secret: None,
         }
     }
 
@@ -322,6 +328,7 @@ impl Catalog {
             C::RecordDeliveryAttempt { delivery, outcome } => {
                 self.record_delivery_attempt(ctx, &delivery, outcome)
             }
+            C::SetTesterTokenSecret { secret } => self.set_tester_token_secret(ctx, secret),
         }
     }
 

@@ -16,6 +16,7 @@ mod r8_roles;
 mod r9_quota;
 mod serde_round_trip;
 mod serving_changes;
+mod tester_tokens;
 mod upload_files;
 mod users_and_keys;
 mod webhooks;
