@@ -17,6 +17,8 @@
 //! - [`device_manifest`]: the download manifest a device fetches, and which packs it lists;
 //!   [`language::select`] picks a localized pack's language for a device (rule R10).
 //! - [`tester_token`]: signed, expiring tokens that open a beta channel of one app.
+//! - [`http_range`]: `Range`, `If-Range` and `If-None-Match` on a pack archive (RFC 9110),
+//!   decided as a [`Plan`](http_range::Plan), and the `multipart/byteranges` body it needs.
 //!
 //! The release workflow:
 //! - [`role`]: the roles users hold on apps and what each allows (rule R8).
@@ -30,6 +32,7 @@ pub mod catalog;
 pub mod chunk_list;
 pub mod device_manifest;
 pub mod download_policy;
+pub mod http_range;
 pub mod language;
 pub mod manifest;
 pub mod pack_id;
