@@ -4,12 +4,15 @@
 //! # Layout
 //!
 //! - [`ingest_bench`]: chunk+hash throughput of the origin's ingest against `b3sum`.
+//! - [`cache_bench`]: hit ratios of the edge cache's eviction policy against LRU on a Zipf
+//!   workload.
 //! - [`dedup_bench`]: how much of a new pack version is new chunks, per average chunk size.
 //! - [`noise`], [`units`], [`spread`], [`machine`]: generated inputs, sizes as typed, run
 //!   statistics, and the machine description printed with every table.
 //!
 //! Planned (issue 06): a load generator for edges, measured against nginx.
 
+pub mod cache_bench;
 pub mod dedup_bench;
 pub mod error;
 pub mod ingest_bench;

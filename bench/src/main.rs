@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
+use packyard_bench::cache_bench::{CacheBenchConfig, run_cache};
 use packyard_bench::dedup_bench::{DedupConfig, run_dedup};
 use packyard_bench::ingest_bench::{IngestConfig, run_ingest};
 use packyard_bench::noise::write_noise_file;
@@ -27,6 +28,39 @@ enum Command {
     Ingest(IngestArgs),
     /// New bytes in a pack version that changes a few files, per average chunk size.
     Dedup(DedupArgs),
+    /// Hit ratios of the edge cache's eviction policy (S3-FIFO) against LRU, Zipf workload.
+    Cache(CacheArgs),
+}
+
+#[derive(Debug, Args)]
+struct CacheArgs {
+    /// Packs in the catalogue.
+    #[arg(long, default_value_t = 500)]
+    packs: usize,
+    /// Smallest pack; sizes are log-uniform between this and --max-pack.
+    #[arg(long, default_value = "1MiB")]
+    min_pack: ByteSize,
+    /// Largest pack.
+    #[arg(long, default_value = "32MiB")]
+    max_pack: ByteSize,
+    /// Downloads in the trace; the first quarter warms the cache up.
+    #[arg(long, default_value_t = 20_000)]
+    downloads: usize,
+    /// Zipf exponents of pack popularity (repeat the flag).
+    #[arg(long, default_values_t = [1.0, 1.2])]
+    zipf: Vec<f64>,
+    /// Cache sizes as shares of the catalogue (repeat the flag).
+    #[arg(long, default_values = ["1%", "5%", "10%", "25%"])]
+    cache: Vec<Percent>,
+    /// Share of downloads that resume from a random chunk.
+    #[arg(long, default_value = "25%")]
+    resume: Percent,
+    /// Seeds the catalogue and the trace.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -93,6 +127,7 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Ingest(args) => ingest(&args),
         Command::Dedup(args) => dedup(&args),
+        Command::Cache(args) => cache(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -170,6 +205,29 @@ fn dedup(args: &DedupArgs) -> anyhow::Result<()> {
         seed: args.seed,
     };
     let report = run_dedup(&config, &args.work_dir)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{report}");
+    }
+    Ok(())
+}
+
+fn cache(args: &CacheArgs) -> anyhow::Result<()> {
+    if args.packs == 0 || args.downloads == 0 {
+        bail!("--packs and --downloads must be at least 1");
+    }
+    let config = CacheBenchConfig {
+        packs: args.packs,
+        min_pack: args.min_pack.0,
+        max_pack: args.max_pack.0,
+        downloads: args.downloads,
+        zipf: args.zipf.clone(),
+        cache_percents: args.cache.iter().map(|p| p.0).collect(),
+        resume_share: args.resume.0 / 100.0,
+        seed: args.seed,
+    };
+    let report = run_cache(&config);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -1,5 +1,12 @@
 //! The Packyard edge: the node devices download from.
 //!
-//! Planned (issue 04): an HTTP/1.1 + HTTP/2 + TLS server with RFC 9110 range semantics,
-//! assembled from a verified two-tier chunk cache that is synced from the origin. Nothing is
-//! implemented here yet, so this crate exports nothing.
+//! # Layout
+//!
+//! - [`cache`]: the verified two-tier chunk cache (memory over disk, byte budgets, an
+//!   eviction policy chosen by measurement) with single-flight fills.
+//!
+//! Still to come (issue 04): the HTTP/1.1 + HTTP/2 + TLS server with RFC 9110 range
+//! semantics (planned by `packyard_core`'s range planner), and syncing chunks from the origin
+//! over gRPC, which will be the cache's fetch.
+
+pub mod cache;
