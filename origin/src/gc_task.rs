@@ -52,3 +52,51 @@ pub async fn run_gc<S: ChunkStore + 'static>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use packyard_chunk_store::MemoryChunkStore;
+    use packyard_core::Blake3Hash;
+    use packyard_proto::catalog::v1 as pb;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn nothing_is_collected_before_the_snapshot_then_only_unnamed_chunks_go() {
+        let store = Arc::new(MemoryChunkStore::new());
+        let (live, dead) = (
+            b"named by a version".as_slice(),
+            b"named by none".as_slice(),
+        );
+        for bytes in [live, dead] {
+            store.put(&Blake3Hash::of(bytes), bytes).unwrap();
+        }
+        let view = Mutex::new(CatalogView::new());
+        let config = GcConfig {
+            interval_secs: 1,
+            grace_secs: 0,
+        };
+        assert!(collect_once(&store, &view, &config).await.is_none());
+
+        let snapshot = pb::WatchEvent {
+            index: 3,
+            body: Some(pb::watch_event::Body::Snapshot(pb::Snapshot {
+                versions: vec![pb::VersionCompleted {
+                    pack_id: "p".into(),
+                    version: 1,
+                    chunks: vec![pb::Chunk {
+                        id: Blake3Hash::of(live).as_bytes().to_vec(),
+                        length: 18,
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })),
+        };
+        view.lock().unwrap().apply(&snapshot);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let report = collect_once(&store, &view, &config).await.unwrap().unwrap();
+        assert_eq!(report.removed, vec![Blake3Hash::of(dead)]);
+        assert!(store.contains(&Blake3Hash::of(live)).unwrap());
+    }
+}
