@@ -6,6 +6,7 @@
 //! - `pack.rs`: `packyard pack template` and `packyard pack build`, over `packyard-pack`.
 //! - `control.rs`: `packyard control`, one control-plane node.
 //! - `cluster.rs`: `packyard cluster status|join|leave`, membership of a running cluster.
+//! - `origin.rs`: `packyard origin`, one origin (uploads, processing, chunk service, GC).
 //! - `signal.rs`, `logging.rs`: what every server command shares.
 
 use std::process::ExitCode;
@@ -15,6 +16,7 @@ use clap::{Parser, Subcommand};
 mod cluster;
 mod control;
 mod logging;
+mod origin;
 mod pack;
 mod signal;
 
@@ -35,6 +37,8 @@ enum Command {
     Control(control::ControlArgs),
     /// Show or change the members of a control-plane cluster.
     Cluster(cluster::ClusterArgs),
+    /// Run an origin (upload endpoint, processing into chunks, chunk service, GC).
+    Origin(origin::OriginArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +47,7 @@ fn main() -> ExitCode {
         Command::Pack(command) => pack::run(command),
         Command::Control(args) => control::run(&args),
         Command::Cluster(args) => cluster::run(&args),
+        Command::Origin(args) => origin::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

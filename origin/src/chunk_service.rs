@@ -20,7 +20,8 @@ pub const MAX_HAVE_IDS: usize = 4096;
 pub const FRAME_LEN: usize = 1 << 20;
 
 /// Limits of a [`ChunkService`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct ChunkServiceConfig {
     /// At most this many ids in one `Fetch` request. Default 1,024: with chunks of up to
     /// 1 MiB on average, about a gigabyte per stream, after which an edge asks again.

@@ -1,20 +1,43 @@
 //! The Packyard origin: where pack bytes enter the system and where edges fetch them from.
 //!
+//! Bytes flow upload → staging → processing → report:
+//!
+//! 1. [`upload`]: the HTTP endpoint clients `PUT` parts to, as the admin API's
+//!    `uploadOperations` list them. It asks the control plane (`DescribeUpload`) whether the
+//!    file still takes parts and how it is cut, checks each part's length, and writes it
+//!    atomically to [`staging`]. `GET /v1/uploads/{id}` tells an interrupted client what is
+//!    missing.
+//! 2. [`process`]: follows the control plane's watch stream. When a version's files are all
+//!    committed it concatenates the archive's parts, chunks them ([`ingest`]) into the
+//!    chunk store, checks the SHA-256 and the manifest, and reports the version COMPLETE
+//!    or FAILED; then deletes the staged parts.
+//! 3. [`chunk_service`]: the `ChunkStore` gRPC service edges sync from: `Have` (which chunks
+//!    the origin holds) and `Fetch` (their bytes in frames of at most 1 MiB, read one chunk at
+//!    a time so a slow edge slows the reads). Chunks live in a
+//!    [`packyard_chunk_store::ChunkStore`]; a corrupt one is reported missing, never sent.
+//! 4. [`gc_task`]: every `gc.interval_secs`, once the follower has had a snapshot, removes
+//!    chunks no kept version names that are older than `gc.grace_secs`.
+//!
 //! # Layout
 //!
-//! - [`chunk_service`]: the `ChunkStore` gRPC service edges sync from: `Have` (which chunks
-//!   the origin holds) and `Fetch` (their bytes in frames of at most 1 MiB, read one chunk at
-//!   a time so a slow edge slows the reads). Chunks live in a
-//!   [`packyard_chunk_store::ChunkStore`]; a corrupt one is reported missing, never sent.
-//! - [`ingest`]: streaming content-defined chunking of an archive, BLAKE3 chunk ids, and the
-//!   whole archive's BLAKE3 and SHA-256 in the same pass.
-//!
-//! Still to come (issue 03): the multipart upload endpoint, checksum verification against the
-//! committed SHA-256, reporting versions `COMPLETE`/`FAILED` to the control plane, garbage
-//! collection of chunks no kept version names, and the `packyard origin` process that wires
-//! these together.
+//! - [`config`]: [`OriginConfig`], every default and its validation.
+//! - [`node`]: one origin process, wired from its configuration ([`node::run`]).
+//! - [`control`]: the gRPC client of the control plane and the conversions to and from its
+//!   messages, in one place.
+//! - [`staging`]: parts on disk, written atomically; the part layout rule.
+//! - [`upload`], [`process`], [`ingest`], [`chunk_service`], [`gc_task`]: as above.
+//! - [`stop`]: the shutdown signal tasks share.
 
 pub mod chunk_service;
+pub mod config;
+pub mod control;
+pub mod gc_task;
 pub mod ingest;
+pub mod node;
+pub mod process;
+pub mod staging;
+pub mod stop;
+pub mod upload;
 
 pub use chunk_service::{ChunkService, ChunkServiceConfig};
+pub use config::{GcConfig, OriginConfig};

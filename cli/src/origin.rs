@@ -1,0 +1,78 @@
+//! `packyard origin`: runs one origin (uploads, processing, the chunk service, GC).
+//!
+//! Configuration comes from `--config FILE` (TOML), then flags, then `PACKYARD_*` variables
+//! for the flags that have one: a flag given on the command line wins over the file.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Args;
+use packyard_origin::OriginConfig;
+use packyard_origin::node;
+
+/// Flags of `packyard origin`; each overrides the same field of `--config`.
+#[derive(Debug, Args)]
+pub(crate) struct OriginArgs {
+    /// A TOML configuration file (every field documented in `OriginConfig`).
+    #[arg(long, env = "PACKYARD_ORIGIN_CONFIG")]
+    config: Option<PathBuf>,
+    /// Where the origin keeps upload parts and chunks.
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Where the upload endpoint (HTTP) listens; the control plane's origin URL leads here.
+    #[arg(long, value_name = "HOST:PORT")]
+    upload_addr: Option<SocketAddr>,
+    /// Where the chunk service (gRPC) edges fetch from listens.
+    #[arg(long, value_name = "HOST:PORT")]
+    grpc_addr: Option<SocketAddr>,
+    /// The gRPC address (raft address) of any control-plane node.
+    #[arg(long, value_name = "HOST:PORT", env = "PACKYARD_CONTROL_PLANE")]
+    control_plane: Option<String>,
+}
+
+impl OriginArgs {
+    /// The configuration: the file's, then the flags over it.
+    fn config(&self) -> anyhow::Result<OriginConfig> {
+        let mut config = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                OriginConfig::from_toml(&text).with_context(|| path.display().to_string())?
+            }
+            None => OriginConfig::default(),
+        };
+        if let Some(data) = &self.data {
+            config.data_dir.clone_from(data);
+        }
+        if let Some(addr) = self.upload_addr {
+            config.upload_addr = addr;
+        }
+        if let Some(addr) = self.grpc_addr {
+            config.grpc_addr = addr;
+        }
+        if let Some(cp) = &self.control_plane {
+            config.control_plane.clone_from(cp);
+        }
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+/// Runs the origin until Ctrl-C or SIGTERM.
+pub(crate) fn run(args: &OriginArgs) -> anyhow::Result<()> {
+    let config = args.config()?;
+    crate::logging::init();
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        println!(
+            "packyard origin: uploads http://{} chunk service {} control plane {} data {}",
+            config.upload_addr,
+            config.grpc_addr,
+            config.control_plane,
+            config.data_dir.display()
+        );
+        node::run(config, crate::signal::shutdown()).await?;
+        Ok(())
+    })
+}

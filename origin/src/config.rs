@@ -1,0 +1,213 @@
+//! [`OriginConfig`]: everything an origin is told at start-up.
+//!
+//! One struct, filled from a TOML file, then flags (the CLI does that merging), then checked
+//! once by [`OriginConfig::validate`] before anything starts.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::chunk_service::ChunkServiceConfig;
+use crate::ingest::ChunkingParams;
+
+/// An origin's configuration. Every field says its default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case", default)]
+pub struct OriginConfig {
+    /// Where the origin keeps upload parts (`staging/`) and chunks (`store/`).
+    /// Default: `./packyard-origin-data`.
+    pub data_dir: PathBuf,
+    /// Where the upload endpoint (HTTP) listens; the control plane's `api.origin_base_url`
+    /// must lead here. Default: `127.0.0.1:7200`, which that setting's default names.
+    pub upload_addr: SocketAddr,
+    /// Where the `ChunkStore` gRPC service edges fetch chunks from listens.
+    /// Default: `127.0.0.1:7201`.
+    pub grpc_addr: SocketAddr,
+    /// The gRPC address (`HOST:PORT`, its `raft_addr`) of any control-plane node: the origin
+    /// follows its watch stream, asks it about upload files and reports processed versions
+    /// to it. Default: `127.0.0.1:7101`, the default `raft_addr` of `packyard control`.
+    pub control_plane: String,
+    /// The average chunk size of content-defined chunking, in bytes: a power of two from
+    /// 64 KiB to 1 MiB; chunks are cut between a quarter of it and four times it.
+    /// Default: 65,536 (see `ChunkingParams`). Changing it changes the chunks of new
+    /// versions only.
+    pub chunk_avg_bytes: u32,
+    /// How many versions are processed at once. Default: 1 (processing is bound by one
+    /// core's hashing and the disk; a second would mostly wait).
+    pub processing_concurrency: usize,
+    /// How long the upload endpoint trusts the control plane's answer that a file still
+    /// takes parts, in milliseconds, before asking again. Answers that it no longer does are
+    /// kept, since a committed file never takes parts again. Default: 1,000.
+    pub describe_cache_ms: u64,
+    /// Garbage collection of chunks no kept version names (the `[gc]` table).
+    pub gc: GcConfig,
+    /// Limits of the chunk service edges fetch from (the `[chunk_service]` table).
+    pub chunk_service: ChunkServiceConfig,
+}
+
+/// When garbage collection runs and what it spares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case", default)]
+pub struct GcConfig {
+    /// Seconds between collections. Default: 600 (10 minutes).
+    pub interval_secs: u64,
+    /// Seconds an unreferenced chunk is kept after it was last written, which protects the
+    /// chunks of a version being processed (written before the control plane names them).
+    /// Must be longer than processing the largest version takes. Default: 3,600 (1 hour).
+    pub grace_secs: u64,
+}
+
+impl Default for GcConfig {
+    fn default() -> Self {
+        Self {
+            interval_secs: 600,
+            grace_secs: 3600,
+        }
+    }
+}
+
+impl GcConfig {
+    /// [`interval_secs`](Self::interval_secs) as a duration.
+    pub fn interval(&self) -> Duration {
+        Duration::from_secs(self.interval_secs)
+    }
+
+    /// [`grace_secs`](Self::grace_secs) as a duration.
+    pub fn grace(&self) -> Duration {
+        Duration::from_secs(self.grace_secs)
+    }
+}
+
+impl Default for OriginConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("packyard-origin-data"),
+            upload_addr: SocketAddr::from(([127, 0, 0, 1], 7200)),
+            grpc_addr: SocketAddr::from(([127, 0, 0, 1], 7201)),
+            control_plane: "127.0.0.1:7101".into(),
+            chunk_avg_bytes: ChunkingParams::default().avg(),
+            processing_concurrency: 1,
+            describe_cache_ms: 1000,
+            gc: GcConfig::default(),
+            chunk_service: ChunkServiceConfig::default(),
+        }
+    }
+}
+
+/// What is wrong with a configuration, naming the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OriginConfigError {
+    /// The TOML file could not be read as a configuration.
+    #[error("configuration file: {0}")]
+    File(String),
+    /// A field holds a value the origin cannot run with.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// The field, as spelled in the file.
+        field: &'static str,
+        /// What is wrong, and what would be right.
+        reason: String,
+    },
+}
+
+impl OriginConfig {
+    /// Reads a TOML configuration; fields left out keep their defaults, unknown fields are
+    /// refused (a misspelled field must not be silently ignored).
+    pub fn from_toml(text: &str) -> Result<Self, OriginConfigError> {
+        toml::from_str(text).map_err(|e| OriginConfigError::File(e.to_string()))
+    }
+
+    /// The chunk size bounds [`chunk_avg_bytes`](Self::chunk_avg_bytes) gives.
+    pub fn chunking(&self) -> Result<ChunkingParams, OriginConfigError> {
+        ChunkingParams::with_avg(self.chunk_avg_bytes).map_err(|e| OriginConfigError::Invalid {
+            field: "chunk_avg_bytes",
+            reason: e.to_string(),
+        })
+    }
+
+    /// The control plane's gRPC URL.
+    pub fn control_plane_url(&self) -> String {
+        format!("http://{}", self.control_plane)
+    }
+
+    /// Checks the whole configuration; the origin refuses to start with any error.
+    pub fn validate(&self) -> Result<(), OriginConfigError> {
+        let invalid = |field, reason: &str| {
+            Err(OriginConfigError::Invalid {
+                field,
+                reason: reason.into(),
+            })
+        };
+        if self
+            .control_plane
+            .rsplit_once(':')
+            .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
+        {
+            return invalid(
+                "control_plane",
+                "must be HOST:PORT, the gRPC address of a control-plane node",
+            );
+        }
+        if self.upload_addr == self.grpc_addr {
+            return invalid("grpc_addr", "must differ from upload_addr");
+        }
+        self.chunking()?;
+        if self.processing_concurrency == 0 {
+            return invalid("processing_concurrency", "must be at least 1");
+        }
+        if self.gc.interval_secs == 0 {
+            return invalid("gc.interval_secs", "must be at least 1");
+        }
+        self.chunk_service
+            .validate()
+            .map_err(|e| OriginConfigError::Invalid {
+                field: "chunk_service",
+                reason: e.to_string(),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_a_file_overrides_only_what_it_names() {
+        OriginConfig::default().validate().unwrap();
+        let c = OriginConfig::from_toml(
+            "control_plane = \"cp.internal:7101\"\n[gc]\ngrace_secs = 60\n",
+        )
+        .unwrap();
+        assert_eq!(c.control_plane, "cp.internal:7101");
+        assert_eq!(c.gc.grace_secs, 60);
+        assert_eq!(c.gc.interval_secs, 600);
+        assert_eq!(c.chunking().unwrap(), ChunkingParams::default());
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn a_misspelled_field_is_refused() {
+        let err = OriginConfig::from_toml("uplaod_addr = \"127.0.0.1:1\"").unwrap_err();
+        assert!(err.to_string().contains("uplaod_addr"), "{err}");
+    }
+
+    #[test]
+    fn validate_names_the_field() {
+        type Breaker = fn(&mut OriginConfig);
+        let cases: [(Breaker, &str); 5] = [
+            (|c| c.control_plane = "nohost".into(), "control_plane:"),
+            (|c| c.grpc_addr = c.upload_addr, "grpc_addr:"),
+            (|c| c.chunk_avg_bytes = 1000, "chunk_avg_bytes:"),
+            (|c| c.processing_concurrency = 0, "processing_concurrency:"),
+            (|c| c.gc.interval_secs = 0, "gc.interval_secs:"),
+        ];
+        for (break_it, field) in cases {
+            let mut c = OriginConfig::default();
+            break_it(&mut c);
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.starts_with(field), "{err}");
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! [`ControlPlane`]: the origin's gRPC client of the control plane, and the one place where
+//! `packyard.catalog.v1` messages become the origin's types and back.
+
+use std::collections::BTreeSet;
+
+use packyard_core::catalog::{
+    AssetType, CommittedFile, Sha256Digest, StateDetail, UploadFileId, UploadFileState, VersionId,
+    VersionMetadata,
+};
+use packyard_core::{Blake3Hash, ChunkList};
+use packyard_proto::catalog::v1 as pb;
+use packyard_proto::catalog::v1::catalog_watch_client::CatalogWatchClient;
+use packyard_proto::catalog::v1::origin_coordinator_client::OriginCoordinatorClient;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Status, Streaming};
+
+use crate::staging::PartLayout;
+
+/// What the control plane says about an upload file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadInfo {
+    /// The version the file belongs to.
+    pub version: VersionId,
+    /// How the file is cut into parts.
+    pub layout: PartLayout,
+    /// What the file holds.
+    pub asset_type: AssetType,
+    /// Whether it still takes parts (`AwaitingUpload`) or is committed.
+    pub state: UploadFileState,
+}
+
+/// A version whose files are all committed, awaiting processing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessingVersion {
+    /// The version.
+    pub version: VersionId,
+    /// Its committed files.
+    pub files: Vec<CommittedFile>,
+}
+
+/// What processing a version came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every chunk is stored; the version may be served.
+    Completed {
+        /// The archive's size in bytes.
+        size: u64,
+        /// Its chunks and BLAKE3.
+        chunk_list: ChunkList,
+        /// What its manifest says.
+        metadata: VersionMetadata,
+    },
+    /// The version cannot be served.
+    Failed(Failure),
+}
+
+/// Why a version cannot be served, in words the uploader can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The upload file at fault, if one is.
+    pub upload_file: Option<UploadFileId>,
+    /// Why.
+    pub errors: Vec<StateDetail>,
+}
+
+/// A connection to any control-plane node. Cheap to clone; reconnects by itself.
+#[derive(Debug, Clone)]
+pub struct ControlPlane {
+    channel: Channel,
+}
+
+impl ControlPlane {
+    /// A lazily connected client of the node at `url` (`http://HOST:PORT`).
+    pub fn new(url: &str) -> Result<Self, tonic::transport::Error> {
+        let channel = Endpoint::from_shared(url.to_owned())?
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .tcp_nodelay(true)
+            .connect_lazy();
+        Ok(Self { channel })
+    }
+
+    /// Describes upload file `id`; `None` when the control plane knows no such file.
+    pub async fn describe_upload(&self, id: &str) -> Result<Option<UploadInfo>, Status> {
+        let mut client = OriginCoordinatorClient::new(self.channel.clone());
+        let request = pb::DescribeUploadRequest {
+            upload_file_id: id.to_owned(),
+        };
+        match client.describe_upload(request).await {
+            Ok(reply) => upload_info(reply.into_inner()).map(Some),
+            Err(status) if status.code() == Code::NotFound => Ok(None),
+            Err(status) => Err(status),
+        }
+    }
+
+    /// Reports the outcome of processing `version`.
+    pub async fn report(&self, version: &VersionId, outcome: &Outcome) -> Result<(), Status> {
+        let mut client = OriginCoordinatorClient::new(self.channel.clone());
+        client.report_processed(report(version, outcome)).await?;
+        Ok(())
+    }
+
+    /// The watch stream from `from_index` (0: a snapshot first).
+    pub async fn watch(
+        &self,
+        from_index: u64,
+        watcher_id: &str,
+    ) -> Result<Streaming<pb::WatchEvent>, Status> {
+        let mut client = CatalogWatchClient::new(self.channel.clone());
+        let request = pb::WatchRequest {
+            from_index,
+            watcher_id: watcher_id.to_owned(),
+        };
+        Ok(client.watch(request).await?.into_inner())
+    }
+}
+
+fn upload_info(d: pb::UploadDescription) -> Result<UploadInfo, Status> {
+    let state = match d.state() {
+        pb::UploadState::AwaitingUpload => UploadFileState::AwaitingUpload,
+        pb::UploadState::UploadComplete => UploadFileState::UploadComplete,
+        pb::UploadState::Complete => UploadFileState::Complete,
+        pb::UploadState::Failed => UploadFileState::Failed,
+        pb::UploadState::Unspecified => {
+            return Err(Status::internal("the control plane sent no upload state"));
+        }
+    };
+    let asset_type = asset_type(d.asset_type())
+        .ok_or_else(|| Status::internal("the control plane sent no asset type"))?;
+    Ok(UploadInfo {
+        version: VersionId::new(d.version_id),
+        layout: PartLayout::new(d.file_size, d.part_bytes),
+        asset_type,
+        state,
+    })
+}
+
+fn asset_type(t: pb::AssetType) -> Option<AssetType> {
+    match t {
+        pb::AssetType::Asset => Some(AssetType::Asset),
+        pb::AssetType::Manifest => Some(AssetType::Manifest),
+        pb::AssetType::Unspecified => None,
+    }
+}
+
+/// A `VersionProcessing` change (or snapshot entry) as the origin's type. Files with an
+/// unknown type or a malformed checksum are kept out; processing then finds the version
+/// incomplete and says so.
+pub(crate) fn processing_version(p: &pb::VersionProcessing) -> ProcessingVersion {
+    let files = p
+        .files
+        .iter()
+        .filter_map(|f| {
+            let sha256 = <[u8; 32]>::try_from(f.sha256.as_slice()).ok()?;
+            Some(CommittedFile {
+                id: UploadFileId::new(f.upload_file_id.clone()),
+                asset_type: asset_type(f.asset_type())?,
+                size: f.size,
+                sha256: Sha256Digest(sha256),
+            })
+        })
+        .collect();
+    ProcessingVersion {
+        version: VersionId::new(p.version_id.clone()),
+        files,
+    }
+}
+
+/// The chunk ids of a completed version; malformed ids are skipped (they name no chunk).
+pub(crate) fn chunk_ids(v: &pb::VersionCompleted) -> Vec<Blake3Hash> {
+    v.chunks
+        .iter()
+        .filter_map(|c| <[u8; 32]>::try_from(c.id.as_slice()).ok())
+        .map(Blake3Hash::from_bytes)
+        .collect()
+}
+
+fn report(version: &VersionId, outcome: &Outcome) -> pb::ProcessedReport {
+    use pb::processed_report::Outcome as O;
+    let outcome = match outcome {
+        Outcome::Completed {
+            size,
+            chunk_list,
+            metadata,
+        } => O::Completed(pb::VersionCompleted {
+            size: *size,
+            archive_hash: chunk_list.archive_hash().as_bytes().to_vec(),
+            chunks: chunk_list
+                .chunks()
+                .iter()
+                .map(|c| pb::Chunk {
+                    id: c.id.as_bytes().to_vec(),
+                    length: c.len,
+                })
+                .collect(),
+            // A download policy always serializes: it is an enum of plain sets.
+            download_policy_json: serde_json::to_string(&metadata.download_policy)
+                .unwrap_or_default(),
+            platforms: platforms(&metadata.platforms),
+            language: metadata
+                .language
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            ..pb::VersionCompleted::default()
+        }),
+        Outcome::Failed(Failure {
+            upload_file,
+            errors,
+        }) => O::Failed(pb::Failure {
+            upload_file_id: upload_file
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            errors: errors
+                .iter()
+                .map(|e| pb::StateDetail {
+                    code: e.code.clone(),
+                    description: e.description.clone(),
+                })
+                .collect(),
+        }),
+    };
+    pb::ProcessedReport {
+        version_id: version.to_string(),
+        outcome: Some(outcome),
+    }
+}
+
+fn platforms(set: &BTreeSet<packyard_core::Platform>) -> Vec<String> {
+    set.iter().map(|p| p.manifest_name().to_owned()).collect()
+}
+
+/// Whether a failed call may succeed if tried again later (no leader, node down, network).
+pub(crate) fn is_transient(status: &Status) -> bool {
+    matches!(
+        status.code(),
+        Code::Unavailable | Code::Unknown | Code::DeadlineExceeded | Code::ResourceExhausted
+    )
+}

@@ -1,0 +1,165 @@
+//! [`run`]: one origin process. The upload endpoint (HTTP), the chunk service edges fetch
+//! from (gRPC), the watch-stream follower, the processing pipeline and garbage collection,
+//! started from an [`OriginConfig`] and stopped by the caller's shutdown signal.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use packyard_chunk_store::DiskChunkStore;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::chunk_service::ChunkService;
+use crate::config::{OriginConfig, OriginConfigError};
+use crate::control::ControlPlane;
+use crate::gc_task::run_gc;
+use crate::process::{CatalogView, Pipeline, ProcessHooks, Processor, follow};
+use crate::staging::Staging;
+use crate::stop::Stop;
+use crate::upload::{self, UploadFiles, Uploads};
+
+/// Why an origin could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The configuration is invalid.
+    #[error("configuration: {0}")]
+    Config(#[from] OriginConfigError),
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The data directory could not be used.
+    #[error("{}: {reason}", path.display())]
+    Data {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The two listeners an origin serves on, bound by the caller (tests bind port 0).
+#[derive(Debug)]
+pub struct Listeners {
+    /// The upload endpoint (HTTP).
+    pub upload: TcpListener,
+    /// The chunk service (gRPC).
+    pub grpc: TcpListener,
+}
+
+/// Binds the configured addresses and runs the origin until `shutdown` resolves.
+pub async fn run(
+    config: OriginConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
+    config.validate()?;
+    let listeners = Listeners {
+        upload: bind(config.upload_addr).await?,
+        grpc: bind(config.grpc_addr).await?,
+    };
+    serve(config, listeners, ProcessHooks::default(), shutdown).await
+}
+
+async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener, NodeError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| NodeError::Listen { addr, source })
+}
+
+/// Runs the origin on `listeners` until `shutdown` resolves, then stops every task: requests
+/// under way finish, processing stops where it is (it resumes after the next start).
+pub async fn serve(
+    config: OriginConfig,
+    listeners: Listeners,
+    hooks: ProcessHooks,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
+    config.validate()?;
+    let params = config.chunking()?;
+    let data = |path: PathBuf| {
+        move |e: &dyn std::fmt::Display| NodeError::Data {
+            path,
+            reason: e.to_string(),
+        }
+    };
+    let store_dir = config.data_dir.join("store");
+    let store = DiskChunkStore::open(&store_dir).map_err(|e| data(store_dir.clone())(&e))?;
+    let store = Arc::new(store);
+    let staging_dir = config.data_dir.join("staging");
+    let staging = Staging::open(&staging_dir).map_err(|e| data(staging_dir.clone())(&e))?;
+    let staging = Arc::new(staging);
+    let control =
+        ControlPlane::new(&config.control_plane_url()).map_err(|e| OriginConfigError::Invalid {
+            field: "control_plane",
+            reason: e.to_string(),
+        })?;
+    let files = Arc::new(UploadFiles::new(
+        control.clone(),
+        Duration::from_millis(config.describe_cache_ms),
+    ));
+    let stop = Stop::new();
+    let stopped = {
+        let stop = stop.clone();
+        move || {
+            let stop = stop.clone();
+            async move { stop.stopped().await }
+        }
+    };
+
+    let uploads = Uploads {
+        staging: staging.clone(),
+        files: files.clone(),
+    };
+    let http = tokio::spawn(upload::serve(listeners.upload, uploads, stopped()));
+    let chunk_service =
+        ChunkService::new(store.clone(), config.chunk_service.clone()).map_err(|e| {
+            OriginConfigError::Invalid {
+                field: "chunk_service",
+                reason: e.to_string(),
+            }
+        })?;
+    let grpc = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(chunk_service.into_server())
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listeners.grpc), stopped()),
+    );
+
+    let view = Arc::new(Mutex::new(CatalogView::new()));
+    let processor = Processor {
+        staging,
+        store: store.clone(),
+        control: control.clone(),
+        params,
+        hooks,
+        stop: stop.clone(),
+    };
+    let (pipeline, queue) = Pipeline::new(processor, view.clone(), config.processing_concurrency);
+    let processing = tokio::spawn(pipeline.clone().run(queue, stop.clone()));
+    let announce = move |v: crate::control::ProcessingVersion| {
+        for f in &v.files {
+            files.mark_committed(f.id.as_str());
+        }
+        pipeline.enqueue(v);
+    };
+    let watcher_id = format!("origin@{}", config.grpc_addr);
+    let follower = tokio::spawn(follow(
+        control,
+        watcher_id,
+        view.clone(),
+        announce,
+        stop.clone(),
+    ));
+    let gc = tokio::spawn(run_gc(store, view, config.gc.clone(), stop.clone()));
+
+    shutdown.await;
+    tracing::info!("shutting down");
+    stop.stop();
+    let _ = tokio::join!(http, grpc, processing, follower, gc);
+    Ok(())
+}

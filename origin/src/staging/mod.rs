@@ -1,0 +1,182 @@
+//! Upload parts on disk between their `PUT` and the processing of their version.
+//!
+//! ```text
+//! data/staging/{uploadFileId}/{partNumber}        a received part, exactly its length
+//! data/staging/{uploadFileId}/.tmp-{n}-{k}        a part being received
+//! ```
+//!
+//! A part is written to a temporary file, synced, renamed to its number and the directory
+//! synced, so a part is either wholly there under its number or absent, even after a crash;
+//! a part sent again replaces the previous copy in one rename. [`Staging::open`] deletes
+//! temporary files a crash left behind.
+
+mod layout;
+mod parts_reader;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub use layout::PartLayout;
+pub use parts_reader::PartsReader;
+
+const TMP_PREFIX: &str = ".tmp-";
+
+/// The staging area of one origin.
+#[derive(Debug)]
+pub struct Staging {
+    root: PathBuf,
+    next_tmp: AtomicU64,
+}
+
+/// Whether `id` can name an upload file: what the control plane hands out (hex), or any
+/// plain name of letters, digits, `-` and `_`, which keeps it one path component.
+pub fn is_valid_file_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+impl Staging {
+    /// Opens (creating if needed) the staging area under `root`, deleting parts a crash left
+    /// half-written.
+    pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
+        let root = root.into();
+        fs::create_dir_all(&root)?;
+        for dir in fs::read_dir(&root)? {
+            let dir = dir?.path();
+            if !dir.is_dir() {
+                continue;
+            }
+            for entry in fs::read_dir(&dir)? {
+                let entry = entry?;
+                if entry.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
+                    fs::remove_file(entry.path())?;
+                }
+            }
+        }
+        Ok(Self {
+            root,
+            next_tmp: AtomicU64::new(0),
+        })
+    }
+
+    fn dir(&self, file: &str) -> PathBuf {
+        self.root.join(file)
+    }
+
+    /// Where part `number` of `file` lives once received.
+    pub fn part_path(&self, file: &str, number: u64) -> PathBuf {
+        self.dir(file).join(number.to_string())
+    }
+
+    /// A fresh temporary path for receiving part `number` of `file`; its directory exists.
+    pub fn temp_path(&self, file: &str, number: u64) -> io::Result<PathBuf> {
+        let dir = self.dir(file);
+        fs::create_dir_all(&dir)?;
+        let k = self.next_tmp.fetch_add(1, Ordering::Relaxed);
+        Ok(dir.join(format!("{TMP_PREFIX}{number}-{k}")))
+    }
+
+    /// Makes the synced temporary file `tmp` part `number` of `file`, replacing any previous
+    /// copy, and syncs the directory so the name survives a crash.
+    pub fn commit_part(&self, tmp: &Path, file: &str, number: u64) -> io::Result<()> {
+        fs::rename(tmp, self.part_path(file, number))?;
+        sync_dir(&self.dir(file))
+    }
+
+    /// The parts of `file` received so far: part number → length.
+    pub fn parts(&self, file: &str) -> io::Result<BTreeMap<u64, u64>> {
+        let dir = self.dir(file);
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+            Err(e) => return Err(e),
+        };
+        let mut parts = BTreeMap::new();
+        for entry in entries {
+            let entry = entry?;
+            let Some(number) = entry
+                .file_name()
+                .to_str()
+                .and_then(|name| name.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            parts.insert(number, entry.metadata()?.len());
+        }
+        Ok(parts)
+    }
+
+    /// The whole of `file`, its parts read in order. The caller has checked that every part
+    /// of `layout` is present.
+    pub fn reader(&self, file: &str, layout: &PartLayout) -> PartsReader {
+        PartsReader::new(
+            (1..=layout.count())
+                .map(|n| self.part_path(file, n))
+                .collect(),
+        )
+    }
+
+    /// Deletes every part of `file`.
+    pub fn remove(&self, file: &str) -> io::Result<()> {
+        match fs::remove_dir_all(self.dir(file)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        fs::File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_one_plain_path_component() {
+        assert!(is_valid_file_id("0a1b2c"));
+        assert!(is_valid_file_id("file_1-x"));
+        for bad in ["", "..", "a/b", "a.b", &"x".repeat(129)] {
+            assert!(!is_valid_file_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_committed_part_replaces_the_previous_copy_and_leftovers_go_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let staging = Staging::open(dir.path()).unwrap();
+        for bytes in [&b"first"[..], b"second!"] {
+            let tmp = staging.temp_path("f1", 2).unwrap();
+            fs::write(&tmp, bytes).unwrap();
+            staging.commit_part(&tmp, "f1", 2).unwrap();
+        }
+        let stray = staging.temp_path("f1", 1).unwrap();
+        fs::write(&stray, b"half").unwrap();
+        assert_eq!(staging.parts("f1").unwrap(), BTreeMap::from([(2, 7)]));
+        drop(staging);
+        let staging = Staging::open(dir.path()).unwrap();
+        assert!(!stray.exists());
+        assert_eq!(
+            fs::read(staging.part_path("f1", 2)).unwrap(),
+            b"second!".to_vec()
+        );
+        staging.remove("f1").unwrap();
+        assert!(staging.parts("f1").unwrap().is_empty());
+        staging.remove("f1").unwrap();
+    }
+}

@@ -1,0 +1,109 @@
+//! [`Endpoint`]: an upload request, parsed once from its method and path.
+
+use axum::http::Method;
+
+use super::error::UploadError;
+
+/// What an upload request asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `PUT /v1/uploads/{uploadFileId}/parts/{partNumber}`: store one part.
+    PutPart {
+        /// The upload file.
+        file: String,
+        /// The part, from 1.
+        number: u64,
+    },
+    /// `GET /v1/uploads/{uploadFileId}`: which parts are stored and which are missing.
+    Status {
+        /// The upload file.
+        file: String,
+    },
+    /// `GET /healthz`: the process answers.
+    Health,
+}
+
+impl Endpoint {
+    /// Parses a request line; unknown paths are 404, known paths with another method 405.
+    pub fn parse(method: &Method, path: &str) -> Result<Self, UploadError> {
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let (endpoint, allowed) =
+            match segments.as_slice() {
+                ["healthz"] => (Self::Health, "GET, HEAD"),
+                ["v1", "uploads", file] => (
+                    Self::Status {
+                        file: (*file).to_owned(),
+                    },
+                    "GET, HEAD",
+                ),
+                ["v1", "uploads", file, "parts", number] => {
+                    let number = number.parse::<u64>().ok().filter(|n| *n >= 1).ok_or_else(
+                        || {
+                            UploadError::BadRequest(format!(
+                                "part number {number:?} is not a number from 1; parts are numbered \
+                         as the uploadOperations list them"
+                            ))
+                        },
+                    )?;
+                    (
+                        Self::PutPart {
+                            file: (*file).to_owned(),
+                            number,
+                        },
+                        "PUT",
+                    )
+                }
+                _ => return Err(UploadError::NoRoute(path.to_owned())),
+            };
+        let ok = match endpoint {
+            Self::PutPart { .. } => method == Method::PUT,
+            _ => method == Method::GET || method == Method::HEAD,
+        };
+        if !ok {
+            return Err(UploadError::MethodNotAllowed {
+                method: method.to_string(),
+                allowed,
+            });
+        }
+        Ok(endpoint)
+    }
+
+    /// A short name, for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::PutPart { .. } => "PutPart",
+            Self::Status { .. } => "UploadStatus",
+            Self::Health => "Health",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_parse_into_endpoints_and_bad_ones_say_why() {
+        assert_eq!(
+            Endpoint::parse(&Method::PUT, "/v1/uploads/f1/parts/3").unwrap(),
+            Endpoint::PutPart {
+                file: "f1".into(),
+                number: 3
+            }
+        );
+        assert_eq!(
+            Endpoint::parse(&Method::GET, "/v1/uploads/f1").unwrap(),
+            Endpoint::Status { file: "f1".into() }
+        );
+        assert_eq!(
+            Endpoint::parse(&Method::GET, "/healthz").unwrap(),
+            Endpoint::Health
+        );
+        let e = Endpoint::parse(&Method::PUT, "/v1/uploads/f1/parts/0").unwrap_err();
+        assert!(matches!(e, UploadError::BadRequest(_)), "{e:?}");
+        let e = Endpoint::parse(&Method::POST, "/v1/uploads/f1/parts/1").unwrap_err();
+        assert!(matches!(e, UploadError::MethodNotAllowed { .. }), "{e:?}");
+        let e = Endpoint::parse(&Method::GET, "/v1/other").unwrap_err();
+        assert!(matches!(e, UploadError::NoRoute(_)), "{e:?}");
+    }
+}

@@ -1,0 +1,83 @@
+//! The upload endpoint (HTTP): where clients `PUT` the parts the admin API's
+//! `uploadOperations` list, and learn which parts an interrupted upload still needs.
+//!
+//! A request goes through the same steps whatever it asks:
+//! 1. [`Endpoint::parse`] turns method and path into one typed request (404, 405, and 400 for
+//!    a malformed part number are decided here);
+//! 2. the control plane is asked about the upload file (`DescribeUpload`, briefly cached in
+//!    [`UploadFiles`]): unknown is 404, committed is 409, so nothing is ever stored for a file
+//!    that no longer takes parts;
+//! 3. the handler streams the part to staging, or lists what is staged;
+//! 4. any failure becomes a JSON:API error in one place, [`UploadError`]'s `IntoResponse`.
+
+mod endpoint;
+mod error;
+mod put_part;
+mod status;
+mod upload_files;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use tokio::net::TcpListener;
+use tracing::Instrument;
+
+pub use endpoint::Endpoint;
+pub use error::UploadError;
+pub use upload_files::UploadFiles;
+
+use crate::staging::Staging;
+
+/// What the upload endpoint works with.
+#[derive(Debug, Clone)]
+pub struct Uploads {
+    /// Where parts go.
+    pub staging: Arc<Staging>,
+    /// What the control plane says about upload files.
+    pub files: Arc<UploadFiles>,
+}
+
+/// Serves the upload endpoint on `listener` until `shutdown` resolves, then finishes the
+/// requests under way and returns.
+pub async fn serve(
+    listener: TcpListener,
+    uploads: Uploads,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = Router::new().fallback(handle).with_state(Arc::new(uploads));
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn handle(State(uploads): State<Arc<Uploads>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let endpoint = match Endpoint::parse(&parts.method, parts.uri.path()) {
+        Ok(e) => e,
+        Err(e) => return e.into_response(),
+    };
+    let span = tracing::info_span!("upload", endpoint = endpoint.name());
+    let result = async {
+        match endpoint {
+            Endpoint::PutPart { file, number } => {
+                put_part::put_part(&uploads, &file, number, &parts.headers, body).await
+            }
+            Endpoint::Status { file } => status::status(&uploads, &file).await,
+            Endpoint::Health => Ok("ok\n".into_response()),
+        }
+    }
+    .instrument(span)
+    .await;
+    match result {
+        Ok(response) => response,
+        Err(e) => {
+            if e.status().is_server_error() {
+                tracing::warn!(error = %e, "upload request failed");
+            }
+            e.into_response()
+        }
+    }
+}

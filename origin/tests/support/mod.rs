@@ -1,0 +1,424 @@
+//! A real control plane in-process on 127.0.0.1 (memory store, admin API, watch stream,
+//! origin reports) next to a real origin, and a small client that follows the admin API's
+//! upload flow over HTTP.
+
+// Each test binary that includes this module uses a different subset of it.
+#![allow(dead_code)]
+// Test support: a failed setup step should fail the test at once, loudly.
+#![allow(clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::PrometheusBuilder;
+use packyard_control_plane::api::{ApiConfig, Bootstrapped, bootstrap, serve};
+use packyard_control_plane::origin_reports::OriginReports;
+use packyard_control_plane::watch::WatchService;
+use packyard_control_plane::{ControlMetrics, MemoryStore};
+use packyard_core::catalog::Catalog;
+use packyard_core::quota::QuotaLimits;
+use packyard_origin::OriginConfig;
+use packyard_origin::node::{Listeners, serve as serve_origin};
+use packyard_origin::process::ProcessHooks;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+
+/// Bytes per upload part in these tests: small, so a few-MiB archive has several parts.
+pub(crate) const PART_BYTES: u64 = 1 << 20;
+
+/// One control-plane process: admin API and gRPC (watch stream, origin reports).
+pub(crate) struct ControlPlane {
+    pub(crate) api: String,
+    pub(crate) grpc: SocketAddr,
+    pub(crate) admin: String,
+    pub(crate) store: MemoryStore,
+    client: reqwest::Client,
+    _stop: oneshot::Sender<()>,
+}
+
+impl ControlPlane {
+    /// Starts a control plane whose upload operations point at `origin_url`.
+    pub(crate) async fn start(origin_url: &str, quota: QuotaLimits) -> Self {
+        let store = MemoryStore::new(Catalog::new(quota));
+        let Bootstrapped::Created { key, .. } = bootstrap(&store, None).await.unwrap() else {
+            panic!("a new catalog has no operator yet");
+        };
+        let (stop, stopped) = oneshot::channel::<()>();
+        let stopped = async {
+            let _ = stopped.await;
+        };
+        let api_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let api = format!("http://{}", api_listener.local_addr().unwrap());
+        let mut config = ApiConfig::new(origin_url);
+        config.upload_part_bytes = PART_BYTES;
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let metrics = ControlMetrics::new(Arc::new(recorder), Arc::new(move || handle.render()));
+        tokio::spawn(serve(api_listener, store.clone(), config, metrics, stopped));
+
+        let grpc_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let grpc = grpc_listener.local_addr().unwrap();
+        let watch = WatchService::new(store.clone(), store.feed(), Duration::from_millis(200));
+        let reports = OriginReports::new(store.clone(), PART_BYTES);
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(watch.into_server())
+                .add_service(reports.into_server())
+                .serve_with_incoming(TcpListenerStream::new(grpc_listener)),
+        );
+        Self {
+            api,
+            grpc,
+            admin: key,
+            store,
+            client: reqwest::Client::new(),
+            _stop: stop,
+        }
+    }
+
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> (u16, Value) {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.api))
+            .bearer_auth(&self.admin);
+        if !body.is_null() {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await.unwrap();
+        let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (status, value)
+    }
+
+    /// An app and a pack in it; returns the pack's id.
+    pub(crate) async fn pack(&self, bundle: &str, identifier: &str) -> String {
+        let (s, v) = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/apps",
+                json!({"data": {"type": "apps", "attributes": {
+                    "name": "Game", "bundleId": bundle, "primaryLanguage": "en-US"}}}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        let app = v["data"]["id"].as_str().unwrap().to_owned();
+        let (s, v) = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/backgroundAssets",
+                json!({"data": {"type": "backgroundAssets",
+                    "attributes": {"assetPackIdentifier": identifier},
+                    "relationships": {"app": {"data": {"type": "apps", "id": app}}}}}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        v["data"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A new version of `pack`; returns its id.
+    pub(crate) async fn version(&self, pack: &str) -> String {
+        let (s, v) = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/backgroundAssetVersions",
+                json!({"data": {"type": "backgroundAssetVersions", "relationships": {
+                    "backgroundAsset": {"data": {"type": "backgroundAssets", "id": pack}}}}}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        v["data"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Reserves a file; returns the raw answer.
+    pub(crate) async fn try_reserve(
+        &self,
+        version: &str,
+        size: u64,
+        asset_type: &str,
+    ) -> (u16, Value) {
+        self.call(
+            reqwest::Method::POST,
+            "/v1/backgroundAssetUploadFiles",
+            json!({"data": {"type": "backgroundAssetUploadFiles",
+                "attributes": {"fileName": "pack.bin", "fileSize": size, "assetType": asset_type},
+                "relationships": {"backgroundAssetVersion": {
+                    "data": {"type": "backgroundAssetVersions", "id": version}}}}}),
+        )
+        .await
+    }
+
+    /// Reserves a file; returns it with its upload operations.
+    pub(crate) async fn reserve(&self, version: &str, size: u64, asset_type: &str) -> Reserved {
+        let (s, v) = self.try_reserve(version, size, asset_type).await;
+        assert_eq!(s, 201, "{v}");
+        let ops = v["data"]["attributes"]["uploadOperations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| Operation {
+                url: o["url"].as_str().unwrap().to_owned(),
+                offset: o["offset"].as_u64().unwrap(),
+                length: o["length"].as_u64().unwrap(),
+                part: o["partNumber"].as_u64().unwrap(),
+            })
+            .collect();
+        Reserved {
+            id: v["data"]["id"].as_str().unwrap().to_owned(),
+            operations: ops,
+        }
+    }
+
+    /// Commits a file with the SHA-256 of `bytes`.
+    pub(crate) async fn commit(&self, file: &str, bytes: &[u8]) -> (u16, Value) {
+        self.commit_hex(file, &hex::encode(Sha256::digest(bytes)))
+            .await
+    }
+
+    pub(crate) async fn commit_hex(&self, file: &str, sha256_hex: &str) -> (u16, Value) {
+        self.call(
+            reqwest::Method::PATCH,
+            &format!("/v1/backgroundAssetUploadFiles/{file}"),
+            json!({"data": {"type": "backgroundAssetUploadFiles", "id": file, "attributes": {
+                "uploaded": true,
+                "sourceFileChecksums": {"file": {"hash": sha256_hex, "algorithm": "SHA_256"}}}}}),
+        )
+        .await
+    }
+
+    /// The version's attributes.
+    pub(crate) async fn version_attributes(&self, version: &str) -> Value {
+        let (s, v) = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/v1/backgroundAssetVersions/{version}"),
+                Value::Null,
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        v["data"]["attributes"].clone()
+    }
+
+    /// Waits (up to 60 s) until the version is COMPLETE or FAILED; returns its attributes.
+    pub(crate) async fn settled(&self, version: &str) -> Value {
+        for _ in 0..600 {
+            let a = self.version_attributes(version).await;
+            if a["state"] == "COMPLETE" || a["state"] == "FAILED" {
+                return a;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("version {version} did not settle within 60 s");
+    }
+}
+
+/// One entry of `uploadOperations`.
+#[derive(Debug, Clone)]
+pub(crate) struct Operation {
+    pub(crate) url: String,
+    pub(crate) offset: u64,
+    pub(crate) length: u64,
+    pub(crate) part: u64,
+}
+
+impl Operation {
+    pub(crate) fn slice<'a>(&self, bytes: &'a [u8]) -> &'a [u8] {
+        let start = usize::try_from(self.offset).unwrap();
+        &bytes[start..start + usize::try_from(self.length).unwrap()]
+    }
+}
+
+/// A reserved upload file.
+#[derive(Debug, Clone)]
+pub(crate) struct Reserved {
+    pub(crate) id: String,
+    pub(crate) operations: Vec<Operation>,
+}
+
+/// A running origin.
+pub(crate) struct Origin {
+    pub(crate) url: String,
+    pub(crate) grpc: SocketAddr,
+    pub(crate) data: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Origin {
+    /// Binds an upload listener (so the control plane can be told its URL before the origin
+    /// starts).
+    pub(crate) async fn bind() -> (TcpListener, String) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        (listener, url)
+    }
+
+    /// Starts an origin over `data` following `control`.
+    pub(crate) async fn start(
+        upload: TcpListener,
+        data: &Path,
+        control: &ControlPlane,
+        hooks: ProcessHooks,
+    ) -> Self {
+        let grpc_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let grpc = grpc_listener.local_addr().unwrap();
+        let url = format!("http://{}", upload.local_addr().unwrap());
+        let config = OriginConfig {
+            data_dir: data.to_path_buf(),
+            upload_addr: upload.local_addr().unwrap(),
+            grpc_addr: grpc,
+            control_plane: control.grpc.to_string(),
+            ..OriginConfig::default()
+        };
+        let (stop, stopped) = oneshot::channel::<()>();
+        let listeners = Listeners {
+            upload,
+            grpc: grpc_listener,
+        };
+        let task = tokio::spawn(async move {
+            serve_origin(config, listeners, hooks, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        Self {
+            url,
+            grpc,
+            data: data.to_path_buf(),
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Stops the origin and waits until it has.
+    pub(crate) async fn shut_down(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+    }
+}
+
+/// PUTs `bytes` to `url`; returns the status and the JSON body.
+pub(crate) async fn put(url: &str, bytes: Vec<u8>) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .put(url)
+        .header("content-type", "application/octet-stream")
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let body = resp.bytes().await.unwrap();
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+/// GETs `url` as JSON.
+pub(crate) async fn get(url: &str) -> (u16, Value) {
+    let resp = reqwest::get(url).await.unwrap();
+    let status = resp.status().as_u16();
+    let body = resp.bytes().await.unwrap();
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+/// Uploads every part of `file` from `bytes`, in order.
+pub(crate) async fn upload_all(file: &Reserved, bytes: &[u8]) {
+    for op in &file.operations {
+        let (s, v) = put(&op.url, op.slice(bytes).to_vec()).await;
+        assert_eq!(s, 200, "part {}: {v}", op.part);
+    }
+}
+
+/// Deterministic incompressible bytes (SplitMix64).
+pub(crate) fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = seed;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        out.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// Builds a pack archive with `packyard pack build` from `files` files of about 300 KiB
+/// (the ones in `changed` with other contents); returns its bytes.
+pub(crate) fn build_pack(files: u64, changed: &[u64], policy: &str) -> Vec<u8> {
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(
+        src.path().join("Manifest.json"),
+        format!(
+            r#"{{"assetPackID":"level-2","downloadPolicy":{policy},"fileSelectors":[{{"directory":"assets"}}],"platforms":["iOS"]}}"#
+        ),
+    )
+    .unwrap();
+    for i in 0..files {
+        let len = usize::try_from(200_000 + (i * 7_919) % 200_000).unwrap();
+        let seed = if changed.contains(&i) {
+            1_000_000 + i
+        } else {
+            i
+        };
+        let path = src.path().join(format!("assets/file-{i:03}.bin"));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, noise(seed, len)).unwrap();
+    }
+    let out = src.path().join("pack.tar");
+    packyard_pack::build(
+        &src.path().join("Manifest.json"),
+        None,
+        &out,
+        packyard_pack::NoProgress,
+    )
+    .unwrap();
+    std::fs::read(out).unwrap()
+}
+
+/// The chunk list the control plane holds for a COMPLETE version.
+pub(crate) async fn chunk_list(control: &ControlPlane, version: &str) -> packyard_core::ChunkList {
+    use packyard_control_plane::CatalogStore;
+    let id = packyard_core::catalog::VersionId::new(version.to_owned());
+    control
+        .store
+        .read(move |c| {
+            c.version(&id)
+                .and_then(|v| v.content.as_ref())
+                .map(|content| content.chunk_list.clone())
+        })
+        .await
+        .unwrap()
+        .expect("a COMPLETE version has content")
+}
+
+/// Checks that every chunk of `list` is in the store under `data`, hashes to its name, and
+/// that the chunks in order rebuild `archive`.
+pub(crate) fn assert_rebuilds(data: &Path, list: &packyard_core::ChunkList, archive: &[u8]) {
+    use packyard_chunk_store::{ChunkStore, DiskChunkStore};
+    let store = DiskChunkStore::open(data.join("store")).unwrap();
+    let mut rebuilt = Vec::with_capacity(archive.len());
+    for c in list.chunks() {
+        let bytes = store.get(&c.id).unwrap().expect("every chunk is stored");
+        assert_eq!(packyard_core::Blake3Hash::of(&bytes), c.id);
+        assert_eq!(bytes.len(), c.len as usize);
+        rebuilt.extend_from_slice(&bytes);
+    }
+    assert!(rebuilt == archive, "the chunks rebuild the archive exactly");
+    assert_eq!(list.archive_hash(), packyard_core::Blake3Hash::of(archive));
+}
