@@ -39,7 +39,8 @@ pub struct ControlConfig {
     /// Raft timing and snapshots (the `[raft]` table): heartbeat 250 ms, election timeout
     /// 1 to 2 s, a snapshot every 5,000 entries.
     pub raft: RaftSettings,
-    /// The admin API: where uploads go, part size, body limit (the `[api]` table).
+    /// The admin API: where uploads go, part size, body limit, the edge lease (the `[api]`
+    /// table).
     pub api: ApiConfig,
     /// Webhook delivery: poll interval, request timeout, endpoints at once (the `[webhooks]`
     /// table). Default: every 250 ms, 10 s, 16.
