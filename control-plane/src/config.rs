@@ -182,6 +182,7 @@ mod tests {
         assert_eq!(c.admin_addr, "127.0.0.1:9000".parse().unwrap());
         assert_eq!(c.peers.len(), 2);
         assert_eq!(c.raft.snapshot_every_logs, 5_000);
+        assert_eq!(c.api.edge_lease_ms, 30_000);
         c.validate().unwrap();
     }
 
@@ -211,7 +212,7 @@ mod tests {
     #[test]
     fn validate_names_the_field() {
         type Breaker = fn(&mut ControlConfig);
-        let cases: [(Breaker, &str); 6] = [
+        let cases: [(Breaker, &str); 7] = [
             (|c| c.id = 0, "id:"),
             (
                 |c| c.peers = ControlConfig::parse_peers("2=a:1").unwrap(),
@@ -223,6 +224,7 @@ mod tests {
                 "raft.election_timeout_min_ms:",
             ),
             (|c| c.api.upload_part_bytes = 0, "api:"),
+            (|c| c.api.edge_lease_ms = 99, "api: edge_lease_ms"),
             (
                 |c| c.webhooks.poll_interval_ms = 0,
                 "webhooks: poll_interval_ms",
