@@ -39,7 +39,8 @@ pub struct ControlConfig {
     /// Raft timing and snapshots (the `[raft]` table): heartbeat 250 ms, election timeout
     /// 1 to 2 s, a snapshot every 5,000 entries.
     pub raft: RaftSettings,
-    /// The admin API: where uploads go, part size, body limit (the `[api]` table).
+    /// The admin API: where uploads go, part size, body limit, the edge lease (the `[api]`
+    /// table).
     pub api: ApiConfig,
     /// Webhook delivery: poll interval, request timeout, endpoints at once (the `[webhooks]`
     /// table). Default: every 250 ms, 10 s, 16.
@@ -181,6 +182,7 @@ mod tests {
         assert_eq!(c.admin_addr, "127.0.0.1:9000".parse().unwrap());
         assert_eq!(c.peers.len(), 2);
         assert_eq!(c.raft.snapshot_every_logs, 5_000);
+        assert_eq!(c.api.edge_lease_ms, 30_000);
         c.validate().unwrap();
     }
 
@@ -210,7 +212,7 @@ mod tests {
     #[test]
     fn validate_names_the_field() {
         type Breaker = fn(&mut ControlConfig);
-        let cases: [(Breaker, &str); 6] = [
+        let cases: [(Breaker, &str); 7] = [
             (|c| c.id = 0, "id:"),
             (
                 |c| c.peers = ControlConfig::parse_peers("2=a:1").unwrap(),
@@ -222,6 +224,7 @@ mod tests {
                 "raft.election_timeout_min_ms:",
             ),
             (|c| c.api.upload_part_bytes = 0, "api:"),
+            (|c| c.api.edge_lease_ms = 99, "api: edge_lease_ms"),
             (
                 |c| c.webhooks.poll_interval_ms = 0,
                 "webhooks: poll_interval_ms",

@@ -1,11 +1,13 @@
 //! Conversions between the catalog's types and `packyard.catalog.v1`, both ways: the one
 //! place where the domain meets the contract. Outbound (watch stream) conversions cannot fail;
-//! inbound ones (origin reports) check every field and name the one that is wrong.
+//! inbound ones (origin reports, edge registrations and heartbeats) check every field and
+//! name the one that is wrong.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use packyard_core::catalog::{
-    AssetType, Channel, ServingChange, StateDetail, StateDetails, UploadFileState, VersionMetadata,
+    AssetType, Channel, Command, EdgeId, PackId, Refusal, ServingChange, StateDetail, StateDetails,
+    UploadFileState, VersionMetadata, check_registration,
 };
 use packyard_core::{Blake3Hash, ChunkList, ChunkRef, DownloadPolicy, LanguageTag, Platform};
 use packyard_proto::catalog::v1 as pb;
@@ -164,15 +166,15 @@ pub(crate) fn snapshot(changes: &[ServingChange]) -> pb::Snapshot {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {reason}")]
 pub(crate) struct Invalid {
-    /// The message field, as the contract spells it.
-    pub(crate) field: &'static str,
+    /// The message field, as the contract spells it (`ready[2].version` for an element).
+    pub(crate) field: String,
     /// What is wrong with it.
     pub(crate) reason: String,
 }
 
-fn invalid(field: &'static str, reason: impl std::fmt::Display) -> Invalid {
+fn invalid(field: impl Into<String>, reason: impl std::fmt::Display) -> Invalid {
     Invalid {
-        field,
+        field: field.into(),
         reason: reason.to_string(),
     }
 }
@@ -241,4 +243,77 @@ pub(crate) fn failure_details(f: &pb::Failure) -> StateDetails {
             .collect(),
         ..StateDetails::default()
     }
+}
+
+/// What an edge registers as, checked as the catalog checks it, so a bad registration is
+/// answered without proposing anything.
+pub(crate) fn register_edge(r: pb::RegisterEdgeRequest) -> Result<Command, Invalid> {
+    let id = EdgeId::new(r.edge_id);
+    check_registration(&id, &r.region, &r.public_urls, r.cache_capacity_bytes).map_err(
+        |refusal| match refusal {
+            Refusal::Invalid { field, reason } => Invalid { field, reason },
+            other => invalid("edge_id", other),
+        },
+    )?;
+    Ok(Command::RegisterEdge {
+        id,
+        region: r.region,
+        public_urls: r.public_urls,
+        capacity_bytes: r.cache_capacity_bytes,
+    })
+}
+
+/// One version an edge names: a pack id and a number from 1.
+fn version_ref(field: &str, v: &pb::VersionRef) -> Result<(PackId, u32), Invalid> {
+    if v.pack_id.is_empty() {
+        return Err(invalid(format!("{field}.pack_id"), "is empty"));
+    }
+    if v.version == 0 {
+        return Err(invalid(
+            format!("{field}.version"),
+            "is 0; version numbers start at 1",
+        ));
+    }
+    Ok((PackId::new(v.pack_id.clone()), v.version))
+}
+
+/// What an edge reports in a heartbeat.
+pub(crate) fn edge_heartbeat(h: pb::HeartbeatRequest) -> Result<Command, Invalid> {
+    if h.edge_id.is_empty() {
+        return Err(invalid(
+            "edge_id",
+            "is empty; send the id the edge registered with",
+        ));
+    }
+    let ready = h
+        .ready
+        .iter()
+        .enumerate()
+        .map(|(i, v)| version_ref(&format!("ready[{i}]"), v))
+        .collect::<Result<BTreeSet<_>, Invalid>>()?;
+    let mut served = BTreeMap::new();
+    for (i, s) in h.served.iter().enumerate() {
+        let field = format!("served[{i}].version");
+        let v = s
+            .version
+            .as_ref()
+            .ok_or_else(|| invalid(field.clone(), "is missing"))?;
+        let key = version_ref(&field, v)?;
+        if served.insert(key, s.devices).is_some() {
+            return Err(invalid(
+                format!("served[{i}]"),
+                format!(
+                    "repeats version {} of pack {}; send each version once",
+                    v.version, v.pack_id
+                ),
+            ));
+        }
+    }
+    Ok(Command::EdgeHeartbeat {
+        id: EdgeId::new(h.edge_id),
+        applied_index: h.applied_index,
+        cached_bytes: h.cached_bytes,
+        ready,
+        served,
+    })
 }

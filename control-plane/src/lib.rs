@@ -11,6 +11,7 @@
 //!   [`api::serve`] with the listener and shutdown signal passed in, and [`api::bootstrap`]
 //!   for the first operator.
 //! - [`config`]: the node's configuration, with every default and its validation.
+//! - [`edge_registry`]: the gRPC service edges register and heartbeat through.
 //! - [`metrics`]: what a node measures, on a recorder handed in by the binary.
 //! - [`watch`]: the watch stream edges follow, fed as entries are applied.
 //! - [`store`]: the [`CatalogStore`] interface the admin API writes and reads through, and
@@ -25,6 +26,7 @@
 pub mod api;
 pub mod config;
 mod convert;
+pub mod edge_registry;
 pub mod metrics;
 pub mod node;
 pub mod origin_reports;

@@ -1,5 +1,5 @@
-//! [`run`]: one control-plane process. Raft on RocksDB, its gRPC services (Raft, watch
-//! stream), the admin API, the webhook deliverer and the Raft gauges, started from a
+//! [`run`]: one control-plane process. Raft on RocksDB, its gRPC services (Raft, membership,
+//! watch stream, origin reports, edge registry), the admin API, the webhook deliverer and the Raft gauges, started from a
 //! [`ControlConfig`] and stopped by the caller's shutdown signal.
 
 use std::collections::BTreeMap;
@@ -16,6 +16,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::api::{self, Bootstrapped, OPERATOR_ID};
 use crate::config::ControlConfig;
+use crate::edge_registry::EdgeRegistryService;
 use crate::metrics::{ControlMetrics, RaftGauges};
 use crate::origin_reports::OriginReports;
 use crate::raft::type_config::Raft;
@@ -110,13 +111,16 @@ pub async fn run(
         }
     };
 
-    // Raft, membership, the watch stream and origin reports share the node's gRPC listener.
+    // Raft, membership, the watch stream, origin reports and the edge registry share the
+    // node's gRPC listener.
     let raft_listener = bind(config.raft_addr).await?;
+    let edges = EdgeRegistryService::new(store.clone(), feed.clone(), config.api.edge_lease_ms);
     let grpc = tonic::transport::Server::builder()
         .add_service(RaftService::new(raft.clone()).into_server())
         .add_service(MembershipService::new(raft.clone()).into_server())
-        .add_service(WatchService::new(store.clone(), feed, WATCH_HEARTBEAT).into_server())
+        .add_service(WatchService::new(store.clone(), feed.clone(), WATCH_HEARTBEAT).into_server())
         .add_service(OriginReports::new(store.clone(), config.api.upload_part_bytes).into_server())
+        .add_service(edges.into_server())
         .serve_with_incoming_shutdown(TcpListenerStream::new(raft_listener), stopped());
     let grpc = tokio::spawn(grpc);
 
@@ -126,6 +130,7 @@ pub async fn run(
     let api = tokio::spawn(api::serve(
         admin_listener,
         store.clone(),
+        feed,
         config.api.clone(),
         metrics.clone(),
         stopped(),

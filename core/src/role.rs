@@ -84,14 +84,17 @@ pub enum Action {
     /// Create operators, users without app roles, or change another user's settings: only
     /// operators do this, whatever their app roles.
     Operate,
-    /// Report processing results, finish beta processing or distribution: only Packyard itself
-    /// (origin, control plane) does this, never a user.
+    /// Report processing results, finish beta processing or distribution, register edges and
+    /// their heartbeats: only Packyard itself (origin, control plane, edges) does this, never
+    /// a user.
     Report,
+    /// See the edge fleet and its regions: only operators, who run the edges.
+    ViewFleet,
 }
 
 impl Action {
     /// Every action, in declaration order.
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 19] = [
         Action::View,
         Action::ViewUnderReview,
         Action::CreatePack,
@@ -110,6 +113,7 @@ impl Action {
         Action::Transfer,
         Action::Operate,
         Action::Report,
+        Action::ViewFleet,
     ];
 }
 
@@ -134,6 +138,7 @@ impl fmt::Display for Action {
             Action::Transfer => "transfer this app",
             Action::Operate => "manage users across apps",
             Action::Report => "report processing and distribution results",
+            Action::ViewFleet => "see the edge fleet",
         })
     }
 }
@@ -147,7 +152,8 @@ const MEMBERS: &[Role] = &[
 const MANAGERS: &[Role] = &[Role::AccountHolder, Role::Admin, Role::AppManager];
 
 /// The roles that allow `action` (rule R8); holding any one of them is enough. Empty for
-/// [`Action::Operate`] (operators only, whatever their roles) and [`Action::Report`] (no user).
+/// [`Action::Operate`] and [`Action::ViewFleet`] (operators only, whatever their roles) and
+/// [`Action::Report`] (no user).
 pub fn required_roles(action: Action) -> &'static [Role] {
     match action {
         Action::View => MEMBERS,
@@ -165,7 +171,7 @@ pub fn required_roles(action: Action) -> &'static [Role] {
         Action::Review => &[Role::Reviewer],
         Action::ManageMembers | Action::ManageWebhooks => &[Role::AccountHolder, Role::Admin],
         Action::Transfer => &[Role::AccountHolder],
-        Action::Operate | Action::Report => &[],
+        Action::Operate | Action::Report | Action::ViewFleet => &[],
     }
 }
 

@@ -55,6 +55,7 @@ const MATRIX: &[(Action, &[Role])] = &[
     (A::Transfer, &[R::AccountHolder]),
     (A::Operate, &[]),
     (A::Report, &[]),
+    (A::ViewFleet, &[]),
 ];
 
 #[test]

@@ -1,6 +1,6 @@
 //! [`ApiConfig`]: the admin API's settings, each with its default.
 
-/// How the admin API serves. Build it with [`ApiConfig::new`] (or read it as the `[api]`
+/// How the admin API serves, and how long edges it shows stay up without a heartbeat. Build it with [`ApiConfig::new`] (or read it as the `[api]`
 /// table of a node's configuration file) and check it with [`ApiConfig::validate`] at
 /// start-up.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -15,6 +15,10 @@ pub struct ApiConfig {
     pub upload_part_bytes: u64,
     /// Largest request body accepted; larger ones get 413. Default 1 MiB.
     pub max_body_bytes: usize,
+    /// How long an edge stays UP without a heartbeat, in milliseconds. Edges are told it when
+    /// they register and heartbeat every third of it; `GET /v1/edges` shows an edge DOWN
+    /// once its last heartbeat is older. At least 100. Default: 30 000 (30 s).
+    pub edge_lease_ms: u32,
 }
 
 /// Why an [`ApiConfig`] cannot be used.
@@ -26,6 +30,9 @@ pub enum ApiConfigError {
     /// A size is zero.
     #[error("{0} is 0; it must be at least 1")]
     Zero(&'static str),
+    /// The edge lease is too short for edges to heartbeat three times within it.
+    #[error("edge_lease_ms is {0}; it must be at least 100")]
+    EdgeLease(u32),
 }
 
 impl Default for ApiConfig {
@@ -41,6 +48,7 @@ impl ApiConfig {
             origin_base_url: origin_base_url.into().trim_end_matches('/').to_owned(),
             upload_part_bytes: 8 * 1024 * 1024,
             max_body_bytes: 1024 * 1024,
+            edge_lease_ms: 30_000,
         }
     }
 
@@ -55,6 +63,9 @@ impl ApiConfig {
         }
         if self.max_body_bytes == 0 {
             return Err(ApiConfigError::Zero("max_body_bytes"));
+        }
+        if self.edge_lease_ms < 100 {
+            return Err(ApiConfigError::EdgeLease(self.edge_lease_ms));
         }
         Ok(())
     }

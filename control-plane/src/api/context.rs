@@ -1,6 +1,7 @@
-//! [`Api`]: what every handler shares: the store, the configuration, and the two things the
-//! deterministic catalog leaves to its caller, the clock and new ids.
+//! [`Api`]: what every handler shares: the store, the node's watch feed, the configuration,
+//! and the two things the deterministic catalog leaves to its caller, the clock and new ids.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::http::HeaderMap;
@@ -11,11 +12,14 @@ use super::config::ApiConfig;
 use super::error::ApiError;
 use crate::metrics::ControlMetrics;
 use crate::store::CatalogStore;
+use crate::watch::ChangeFeed;
 
 /// The admin API over one store.
 #[derive(Debug)]
 pub(crate) struct Api<S> {
     pub(crate) store: S,
+    /// The node's watch feed: its last index is the catalog index edges catch up to.
+    pub(crate) feed: Arc<ChangeFeed>,
     pub(crate) config: ApiConfig,
     pub(crate) metrics: ControlMetrics,
 }

@@ -3,7 +3,7 @@
 
 use axum::http::Method;
 use packyard_core::catalog::{
-    ApiKeyId, AppId, PackId, ReviewSubmissionId, UploadFileId, VersionId, WebhookId,
+    ApiKeyId, AppId, EdgeId, PackId, ReviewSubmissionId, UploadFileId, VersionId, WebhookId,
 };
 
 use super::error::ApiError;
@@ -78,6 +78,12 @@ pub enum Endpoint {
     ListWebhookDeliveries(WebhookId),
     /// `GET /v1/apps/{id}/webhooks`.
     ListWebhooks(AppId),
+    /// `GET /v1/edges`.
+    ListEdges,
+    /// `GET /v1/edges/{id}`.
+    GetEdge(EdgeId),
+    /// `GET /v1/regions`.
+    ListRegions,
 }
 
 impl Endpoint {
@@ -123,6 +129,11 @@ impl Endpoint {
             ("POST", ["v1", "rollouts"]) => E::CreateRollout,
             ("POST", ["v1", "webhooks"]) => E::CreateWebhook,
             ("POST", ["v1", "testerTokens"]) => E::CreateTesterToken,
+            ("GET", ["v1", "edges"]) => E::ListEdges,
+            (_, ["v1", "edges" | "regions"]) if m != "GET" => return Err(wrong("GET")),
+            ("GET", ["v1", "edges", id]) => E::GetEdge(EdgeId::from(*id)),
+            (_, ["v1", "edges", _]) => return Err(wrong("GET")),
+            ("GET", ["v1", "regions"]) => E::ListRegions,
             (_, ["v1", "testerTokens"]) => return Err(wrong("POST")),
             (
                 _,
@@ -241,6 +252,9 @@ impl Endpoint {
             E::DeleteWebhook(_) => "DeleteWebhook",
             E::ListWebhookDeliveries(_) => "ListWebhookDeliveries",
             E::ListWebhooks(_) => "ListWebhooks",
+            E::ListEdges => "ListEdges",
+            E::GetEdge(_) => "GetEdge",
+            E::ListRegions => "ListRegions",
         }
     }
 
@@ -272,5 +286,15 @@ mod tests {
         assert_eq!(e.name(), "DeleteWebhook");
         let err = Endpoint::parse(&Method::PATCH, "/v1/webhooks/w1", None).unwrap_err();
         assert_eq!(err.status(), 405);
+        let e = Endpoint::parse(&Method::GET, "/v1/edges/edge-1", None).unwrap();
+        assert_eq!(e, Endpoint::GetEdge("edge-1".into()));
+        assert_eq!(
+            Endpoint::parse(&Method::GET, "/v1/regions", None).unwrap(),
+            Endpoint::ListRegions
+        );
+        for path in ["/v1/edges", "/v1/edges/e1", "/v1/regions"] {
+            let err = Endpoint::parse(&Method::POST, path, None).unwrap_err();
+            assert_eq!(err.status(), 405, "{path}");
+        }
     }
 }

@@ -10,13 +10,15 @@
 //! 5. any failure becomes a JSON:API error in one place, [`ApiError`]'s `IntoResponse`.
 //!
 //! One file per resource: apps and builds, users and keys, packs, versions and their release
-//! records, upload files, review submissions and rollouts, webhooks and their deliveries.
+//! records, upload files, review submissions and rollouts, webhooks and their deliveries,
+//! edges and regions.
 
 mod apps;
 mod bootstrap;
 mod config;
 mod context;
 mod document;
+mod edges;
 mod endpoint;
 mod error;
 mod packs;
@@ -55,19 +57,23 @@ use versions::Track;
 
 use crate::metrics::ControlMetrics;
 use crate::store::CatalogStore;
+use crate::watch::ChangeFeed;
 
 /// Serves the admin API on `listener` until `shutdown` resolves, then finishes the requests
 /// under way and returns. Every request is counted and timed in `metrics`, which `/metrics`
-/// also serves.
+/// also serves. `feed` is the node's watch feed: its last index is how far the edges shown
+/// lag behind.
 pub async fn serve<S: CatalogStore>(
     listener: TcpListener,
     store: S,
+    feed: Arc<ChangeFeed>,
     config: ApiConfig,
     metrics: ControlMetrics,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let api = Arc::new(Api {
         store,
+        feed,
         config,
         metrics,
     });
@@ -175,6 +181,9 @@ async fn run<S: CatalogStore>(
         E::DeleteWebhook(id) => webhooks::delete(api, actor, id).await,
         E::ListWebhookDeliveries(id) => webhooks::deliveries(api, actor, id).await,
         E::ListWebhooks(app) => webhooks::list(api, actor, app).await,
+        E::ListEdges => edges::list(api, actor).await,
+        E::GetEdge(id) => edges::get(api, actor, id).await,
+        E::ListRegions => edges::regions(api, actor).await,
     }
 }
 

@@ -1,9 +1,11 @@
 //! How each catalog record looks in the admin API: JSON:API resources with the hosted API's
 //! camelCase attribute names. Pure functions of the catalog.
 
+use std::time::Duration;
+
 use packyard_core::catalog::{
-    ApiKey, App, AttemptOutcome, Build, Catalog, Delivery, DeliveryState, Pack, ReviewSubmission,
-    Timestamp, UploadFile, User, Version, Webhook,
+    ApiKey, App, AttemptOutcome, Build, Catalog, Delivery, DeliveryState, Edge, EdgeStatus, Pack,
+    ReviewSubmission, Timestamp, UploadFile, User, Version, Webhook, edge_status,
 };
 use serde_json::{Value, json};
 
@@ -276,6 +278,76 @@ pub(crate) fn delivery(d: &Delivery) -> Value {
             "webhook": to_one("webhooks", d.webhook.as_str()),
             "instance": to_one(d.event.instance.resource.as_str(), &d.event.instance.id),
         },
+    })
+}
+
+/// When edges are judged UP or DOWN, and how far the catalog has moved: one snapshot taken per
+/// request, so every edge of a listing is judged alike.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FleetClock {
+    /// The time of the request.
+    pub(crate) now: Timestamp,
+    /// How long an edge stays up without a heartbeat.
+    pub(crate) lease: Duration,
+    /// The last catalog index this node applied.
+    pub(crate) last_index: u64,
+}
+
+/// An edge: where devices reach it, whether it is up, how far it lags behind the catalog in
+/// log entries, and the versions it holds whole and served.
+pub(crate) fn edge(e: &Edge, clock: FleetClock) -> Value {
+    let ready: Vec<Value> = e
+        .ready
+        .iter()
+        .map(|(pack, n)| json!({ "backgroundAsset": pack.as_str(), "version": n }))
+        .collect();
+    let served: Vec<Value> = e
+        .served
+        .iter()
+        .map(|((pack, n), devices)| {
+            json!({ "backgroundAsset": pack.as_str(), "version": n, "devices": devices })
+        })
+        .collect();
+    json!({
+        "type": "edges",
+        "id": e.id.as_str(),
+        "attributes": {
+            "region": e.region,
+            "publicUrls": e.public_urls,
+            "capacityBytes": e.capacity_bytes,
+            "cachedBytes": e.cached_bytes,
+            "appliedIndex": e.applied_index,
+            "lagEntries": clock.last_index.saturating_sub(e.applied_index),
+            "state": edge_status(e, clock.now, clock.lease).as_str(),
+            "lastHeartbeatDate": e.last_heartbeat_at.map(date),
+            "registeredDate": date(e.registered_at),
+            "readyVersions": ready,
+            "servedDevices": served,
+        },
+        "relationships": { "region": to_one("regions", &e.region) },
+        "links": { "self": format!("/v1/edges/{}", e.id) },
+    })
+}
+
+/// A region: its edges, and how many of them are up and down.
+pub(crate) fn region(name: &str, edges: &[&Edge], clock: FleetClock) -> Value {
+    let up = edges
+        .iter()
+        .filter(|e| edge_status(e, clock.now, clock.lease) == EdgeStatus::Up)
+        .count();
+    let members: Vec<Value> = edges
+        .iter()
+        .map(|e| json!({ "type": "edges", "id": e.id.as_str() }))
+        .collect();
+    json!({
+        "type": "regions",
+        "id": name,
+        "attributes": {
+            "name": name,
+            "upCount": up,
+            "downCount": edges.len() - up,
+        },
+        "relationships": { "edges": { "data": members } },
     })
 }
 

@@ -36,6 +36,11 @@ impl Server {
 
     /// A server over `catalog`, which has no operator yet.
     pub(crate) async fn start_with(catalog: Catalog) -> Self {
+        Self::start_configured(catalog, ApiConfig::new("http://origin.test:9000")).await
+    }
+
+    /// A server over `catalog` (with no operator yet) with these API settings.
+    pub(crate) async fn start_configured(catalog: Catalog, config: ApiConfig) -> Self {
         let store = MemoryStore::new(catalog);
         let Bootstrapped::Created { key, .. } = bootstrap(&store, None).await.unwrap() else {
             panic!("a new catalog has no operator yet");
@@ -43,13 +48,19 @@ impl Server {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let config = ApiConfig::new("http://origin.test:9000");
         let recorder = PrometheusBuilder::new().build_recorder();
         let handle = recorder.handle();
         let metrics = ControlMetrics::new(Arc::new(recorder), Arc::new(move || handle.render()));
-        tokio::spawn(serve(listener, store.clone(), config, metrics, async {
-            let _ = stopped.await;
-        }));
+        tokio::spawn(serve(
+            listener,
+            store.clone(),
+            store.feed(),
+            config,
+            metrics,
+            async {
+                let _ = stopped.await;
+            },
+        ));
         Self {
             base: format!("http://{addr}"),
             store,

@@ -3,7 +3,7 @@
 //! Creating commands carry the new record's id: the leader generates it before proposing,
 //! so every replica creates the same record.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -11,7 +11,7 @@ use super::app::BuildChannel;
 use super::delivery::AttemptOutcome;
 use super::event::EventType;
 use super::ids::{
-    ApiKeyId, AppId, BuildId, DeliveryId, PackId, ReviewSubmissionId, UploadFileId, UserId,
+    ApiKeyId, AppId, BuildId, DeliveryId, EdgeId, PackId, ReviewSubmissionId, UploadFileId, UserId,
     VersionId, WebhookId,
 };
 use super::review::ReviewTrack;
@@ -216,5 +216,31 @@ pub enum Command {
     SetTesterTokenSecret {
         /// The new secret.
         secret: TesterTokenSecret,
+    },
+    /// An edge announces itself, or announces changes after a restart (Packyard itself,
+    /// through the control plane's edge registry). Idempotent per id.
+    RegisterEdge {
+        /// The edge's id.
+        id: EdgeId,
+        /// Its region.
+        region: String,
+        /// Where devices reach it.
+        public_urls: Vec<String>,
+        /// Its chunk cache's size in bytes.
+        capacity_bytes: u64,
+    },
+    /// A registered edge is alive, and reports its sync progress and what it holds and served.
+    EdgeHeartbeat {
+        /// The edge's id.
+        id: EdgeId,
+        /// The last catalog index it applied.
+        applied_index: u64,
+        /// The bytes its cache holds.
+        cached_bytes: u64,
+        /// The versions (pack, number) it holds every chunk of.
+        ready: BTreeSet<(PackId, u32)>,
+        /// Distinct devices served per version (pack, number) since it started.
+        #[serde(with = "super::edge::served_pairs")]
+        served: BTreeMap<(PackId, u32), u64>,
     },
 }

@@ -85,3 +85,8 @@ id_type!(
     /// One event on its way to one webhook (`webhookDeliveries`), numbered by the catalog.
     DeliveryId
 );
+id_type!(
+    /// An edge node (`edges`), named by the edge itself (its configured id), so a restarted
+    /// edge registers as the same record.
+    EdgeId
+);

@@ -14,6 +14,7 @@ mod state_enum;
 mod app;
 mod command;
 mod delivery;
+mod edge;
 mod envelope;
 mod event;
 mod ids;
@@ -38,11 +39,15 @@ use serde::{Deserialize, Serialize};
 pub use app::{App, Build, BuildChannel};
 pub use command::Command;
 pub use delivery::{Attempt, AttemptOutcome, Delivery, DeliveryState, WebhookPolicy};
+pub use edge::{
+    Edge, EdgeStatus, MAX_EDGE_ID_LEN, MAX_PUBLIC_URLS, MAX_REGION_LEN, check_region,
+    check_registration, edge_status,
+};
 pub use envelope::{Actor, Envelope, Timestamp};
 pub use event::{Event, EventType, Instance};
 pub use ids::{
-    ApiKeyId, AppId, BuildId, DeliveryId, EventId, PackId, ReviewSubmissionId, UploadFileId,
-    UserId, VersionId, WebhookId,
+    ApiKeyId, AppId, BuildId, DeliveryId, EdgeId, EventId, PackId, ReviewSubmissionId,
+    UploadFileId, UserId, VersionId, WebhookId,
 };
 pub use pack::{Archival, Pack};
 pub use refusal::{Refusal, RefusalKind, Rule};
@@ -95,6 +100,9 @@ pub struct Catalog {
     /// What tester tokens are signed with; set at bootstrap.
     #[serde(default)]
     tester_token_secret: Option<TesterTokenSecret>,
+    /// The edge fleet, as the edges last reported. Defaults let older snapshots load.
+    #[serde(default)]
+    edges: BTreeMap<EdgeId, Edge>,
 }
 
 /// Who applies a command, and when; handed to every command handler.
@@ -153,6 +161,7 @@ impl Catalog {
             next_event: 0,
             next_delivery: 0,
             tester_token_secret: None,
+            edges: BTreeMap::new(),
         }
     }
 
@@ -329,6 +338,28 @@ impl Catalog {
                 self.record_delivery_attempt(ctx, &delivery, outcome)
             }
             C::SetTesterTokenSecret { secret } => self.set_tester_token_secret(ctx, secret),
+            C::RegisterEdge {
+                id,
+                region,
+                public_urls,
+                capacity_bytes,
+            } => self.register_edge(ctx, id, region, public_urls, capacity_bytes),
+            C::EdgeHeartbeat {
+                id,
+                applied_index,
+                cached_bytes,
+                ready,
+                served,
+            } => {
+                let report = edge::Heartbeat {
+                    id,
+                    applied_index,
+                    cached_bytes,
+                    ready,
+                    served,
+                };
+                self.edge_heartbeat(ctx, report)
+            }
         }
     }
 

@@ -36,6 +36,10 @@ pub enum ResourceType {
     Webhooks,
     /// `webhookDeliveries`: one event on its way to one webhook.
     WebhookDeliveries,
+    /// `edges`: the edge nodes that serve devices.
+    Edges,
+    /// `regions`: named groups of edges.
+    Regions,
 }
 
 impl ResourceType {
@@ -62,6 +66,8 @@ impl ResourceType {
             ResourceType::Rollouts => "rollouts",
             ResourceType::Webhooks => "webhooks",
             ResourceType::WebhookDeliveries => "webhookDeliveries",
+            ResourceType::Edges => "edges",
+            ResourceType::Regions => "regions",
         }
     }
 }

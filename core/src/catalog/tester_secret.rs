@@ -52,6 +52,12 @@ impl Catalog {
         Ok(Vec::new())
     }
 
+    /// The secret tester tokens are signed with, once set: what edges are handed when they
+    /// register, so they check tokens without asking the control plane.
+    pub fn tester_token_secret(&self) -> Option<&TesterTokenSecret> {
+        self.tester_token_secret.as_ref()
+    }
+
     /// The key tester tokens are signed and checked with, once a secret is set.
     pub fn tester_token_key(&self) -> Option<TokenKey> {
         let secret = self.tester_token_secret.as_ref()?;

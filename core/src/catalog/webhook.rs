@@ -82,7 +82,7 @@ impl Catalog {
         self.find_app(&webhook.app)?;
         self.authorize(&ctx.actor, &webhook.app, Action::ManageWebhooks)?;
         self.unused(&self.webhooks, &webhook.id, ResourceType::Webhooks)?;
-        check_url(&webhook.url)?;
+        check_url("url", &webhook.url)?;
         let len = webhook.secret.expose().len();
         if len < MIN_WEBHOOK_SECRET_LEN {
             return Err(Refusal::invalid(
@@ -117,9 +117,10 @@ impl Catalog {
     }
 }
 
-/// Refuses a URL that is not an absolute `http://` or `https://` URL with a host.
-fn check_url(url: &str) -> Result<(), Refusal> {
-    let refuse = |why: &str| Err(Refusal::invalid("url", why.to_owned()));
+/// Refuses a URL (the member `field`) that is not an absolute `http://` or `https://` URL with
+/// a host.
+pub(super) fn check_url(field: &str, url: &str) -> Result<(), Refusal> {
+    let refuse = |why: &str| Err(Refusal::invalid(field, why.to_owned()));
     if url.len() > MAX_WEBHOOK_URL_LEN {
         return refuse("is longer than 2048 bytes; use a shorter URL");
     }
@@ -136,7 +137,7 @@ fn check_url(url: &str) -> Result<(), Refusal> {
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host = authority.rsplit('@').next().unwrap_or("");
     if host.is_empty() || host.starts_with(':') {
-        return refuse("has no host; give a URL such as https://hooks.example.com/packyard");
+        return refuse("has no host; give a URL such as https://host.example.com/path");
     }
     Ok(())
 }

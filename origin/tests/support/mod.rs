@@ -60,7 +60,14 @@ impl ControlPlane {
         let recorder = PrometheusBuilder::new().build_recorder();
         let handle = recorder.handle();
         let metrics = ControlMetrics::new(Arc::new(recorder), Arc::new(move || handle.render()));
-        tokio::spawn(serve(api_listener, store.clone(), config, metrics, stopped));
+        tokio::spawn(serve(
+            api_listener,
+            store.clone(),
+            store.feed(),
+            config,
+            metrics,
+            stopped,
+        ));
 
         let grpc_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let grpc = grpc_listener.local_addr().unwrap();

@@ -60,7 +60,7 @@ fn command(catalog: &Catalog, step: Step, fresh: usize) -> (Command, &'static st
     } else {
         AssetType::Asset
     };
-    match kind % 16 {
+    match kind % 18 {
         0 if a % 3 == 0 => (
             create_pack(&PackId::new(format!("p{fresh}")), &format!("id-{}", b % 4)),
             "dev",
@@ -101,7 +101,36 @@ fn command(catalog: &Catalog, step: Step, fresh: usize) -> (Command, &'static st
         1 | 12 => (decide(&submission, true, vec![]), "reviewer"),
         13 => (commit(&file), "dev"),
         14 => (submit(&new_submission, &version, track), "manager"),
+        16 => (register_edge(a, b, size), "system"),
+        17 => (heartbeat_edge(catalog, a, b, flag), "system"),
         _ => (reserve(&new_file, &version, bytes, asset_type), "dev"),
+    }
+}
+
+/// Registers (or re-registers) one of a few edges; some regions and capacities are refused.
+fn register_edge(a: usize, b: usize, size: usize) -> Command {
+    Command::RegisterEdge {
+        id: EdgeId::new(format!("e{}", a % 3)),
+        region: ["eu-west", "us-east", "-bad", ""][b % 4].to_owned(),
+        public_urls: vec![format!("https://e{}.example.com", a % 3)],
+        capacity_bytes: [0, 1_000, 5_000][size % 3],
+    }
+}
+
+/// A heartbeat from one of a few edges (maybe never registered), holding versions that exist.
+fn heartbeat_edge(catalog: &Catalog, a: usize, b: usize, flag: bool) -> Command {
+    let held: Vec<(PackId, u32)> = catalog
+        .packs_of(&app())
+        .flat_map(|p| catalog.versions_of(&p.id))
+        .map(|v| (v.pack.clone(), v.number))
+        .take(b)
+        .collect();
+    Command::EdgeHeartbeat {
+        id: EdgeId::new(format!("e{}", a % 4)),
+        applied_index: u64::try_from(a).unwrap_or(0),
+        cached_bytes: 100,
+        ready: held.iter().cloned().collect(),
+        served: held.into_iter().map(|k| (k, u64::from(flag))).collect(),
     }
 }
 

@@ -3,6 +3,7 @@
 mod fixture;
 
 mod atomicity;
+mod edges;
 mod r11_version_numbers;
 mod r12_immutability;
 mod r1_internal_beta;

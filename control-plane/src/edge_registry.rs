@@ -1,0 +1,113 @@
+//! [`EdgeRegistryService`]: the `EdgeRegistry` gRPC service edges register and heartbeat
+//! through.
+//!
+//! Edges, origins and control-plane nodes share a private network; like the watch stream,
+//! this service is never exposed to devices or users, which is why a registration's reply may
+//! carry the cluster's tester token secret. Both calls are written to the catalog as
+//! Packyard itself (`Actor::System`), through Raft: a heartbeat every third of the lease per
+//! edge is a modest stream of small log entries, and it lets every node show the same fleet.
+
+use std::sync::Arc;
+
+use packyard_core::catalog::{Actor, Command, Envelope, Refusal, RefusalKind};
+use packyard_proto::catalog::v1 as pb;
+use packyard_proto::catalog::v1::edge_registry_server::{EdgeRegistry, EdgeRegistryServer};
+use tonic::{Request, Response, Status};
+
+use crate::api::now;
+use crate::convert;
+use crate::store::{CatalogStore, StoreError};
+use crate::watch::ChangeFeed;
+
+/// Registers edges and records their heartbeats in the catalog.
+#[derive(Debug, Clone)]
+pub struct EdgeRegistryService<S> {
+    store: S,
+    feed: Arc<ChangeFeed>,
+    lease_ms: u32,
+}
+
+impl<S: CatalogStore + Clone> EdgeRegistryService<S> {
+    /// A service writing through `store`; `feed` is the node's watch feed, whose last index
+    /// a registering edge is told; edges are up while they heartbeat within `lease_ms`.
+    pub fn new(store: S, feed: Arc<ChangeFeed>, lease_ms: u32) -> Self {
+        Self {
+            store,
+            feed,
+            lease_ms,
+        }
+    }
+
+    /// The tonic server for this service.
+    pub fn into_server(self) -> EdgeRegistryServer<Self> {
+        EdgeRegistryServer::new(self)
+    }
+
+    /// Writes `command` as Packyard itself; a refusal becomes the status that fits its kind.
+    async fn write(&self, command: Command) -> Result<(), Status> {
+        let envelope = Envelope {
+            actor: Actor::System,
+            at: now(),
+            command,
+        };
+        match self.store.write(envelope).await.map_err(unavailable)? {
+            Ok(_) => Ok(()),
+            Err(refusal) => Err(refused(&refusal)),
+        }
+    }
+}
+
+fn unavailable(e: StoreError) -> Status {
+    Status::unavailable(e.to_string())
+}
+
+/// The gRPC status of a catalog refusal. An unknown edge is told what to do about it.
+fn refused(refusal: &Refusal) -> Status {
+    let message = refusal.to_string();
+    match refusal.kind() {
+        RefusalKind::Invalid => Status::invalid_argument(message),
+        RefusalKind::NotFound => Status::not_found(format!(
+            "{message}; the edge must call EdgeRegistry.Register before it sends heartbeats"
+        )),
+        RefusalKind::Forbidden => Status::permission_denied(message),
+        RefusalKind::Conflict => Status::failed_precondition(message),
+    }
+}
+
+#[tonic::async_trait]
+impl<S: CatalogStore + Clone> EdgeRegistry for EdgeRegistryService<S> {
+    async fn register(
+        &self,
+        request: Request<pb::RegisterEdgeRequest>,
+    ) -> Result<Response<pb::RegisterEdgeReply>, Status> {
+        let command = convert::register_edge(request.into_inner())
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        self.write(command).await?;
+        let secret = self
+            .store
+            .read(|c| c.tester_token_secret().map(|s| s.0.to_vec()))
+            .await
+            .map_err(unavailable)?
+            // Bootstrap sets it as soon as the cluster has a leader.
+            .ok_or_else(|| {
+                Status::unavailable("the cluster has no tester token secret yet; retry shortly")
+            })?;
+        Ok(Response::new(pb::RegisterEdgeReply {
+            lease_ms: self.lease_ms,
+            catalog_index: self.feed.last_index(),
+            tester_token_secret: secret,
+        }))
+    }
+
+    async fn heartbeat(
+        &self,
+        request: Request<pb::HeartbeatRequest>,
+    ) -> Result<Response<pb::HeartbeatReply>, Status> {
+        let command = convert::edge_heartbeat(request.into_inner())
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        self.write(command).await?;
+        Ok(Response::new(pb::HeartbeatReply {
+            lease_ms: self.lease_ms,
+        }))
+    }
+}
