@@ -54,31 +54,29 @@ where
         widen(params.avg()),
         widen(params.max()),
     );
-    let mut whole_blake3 = blake3::Hasher::new();
-    let mut whole_sha256 = Sha256::new();
-    let mut chunks = Vec::new();
-    let mut size = 0u64;
-    for chunk in chunker {
-        let chunk = chunk.map_err(|e| IngestError::Read {
-            offset: bytes_read.get(),
-            source: read_error(e),
-        })?;
-        let data = chunk.data.as_slice();
-        let id = Blake3Hash::of(data);
-        whole_blake3.update(data);
-        whole_sha256.update(data);
-        sink(id, data).map_err(|source| IngestError::Sink {
-            index: chunks.len(),
-            id,
-            offset: chunk.offset,
-            len: data.len(),
-            source,
-        })?;
-        // A chunk is at most `params.max()`, itself a u32.
-        let len = u32::try_from(data.len()).unwrap_or(u32::MAX);
-        chunks.push(ChunkRef { id, len });
-        size += u64::from(len);
-    }
+    // The whole archive's BLAKE3 and SHA-256 are independent of the cutting, so a second
+    // thread computes them from each chunk's buffer (moved, not copied) while this one cuts,
+    // names and stores the next chunks. The bounded channel keeps memory to a few chunks.
+    let (to_hasher, chunks_to_hash) = std::sync::mpsc::sync_channel::<Vec<u8>>(HASH_QUEUE);
+    let (cut, (whole_blake3, whole_sha256)) = std::thread::scope(|scope| {
+        let hasher = scope.spawn(move || {
+            let mut blake3 = blake3::Hasher::new();
+            let mut sha256 = Sha256::new();
+            for data in chunks_to_hash {
+                blake3.update(&data);
+                sha256.update(&data);
+            }
+            (blake3, sha256)
+        });
+        let cut = cut_and_name(chunker, &bytes_read, sink, &to_hasher);
+        // Closing the channel ends the hasher's loop, also after an error.
+        drop(to_hasher);
+        let hashes = hasher
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (cut, hashes)
+    });
+    let (chunks, size) = cut?;
     let archive_hash = Blake3Hash::from_bytes(*whole_blake3.finalize().as_bytes());
     let chunk_list = ChunkList::new(archive_hash, chunks).map_err(IngestError::ChunkList)?;
     Ok(Ingested {
@@ -89,6 +87,48 @@ where
 }
 
 /// A reader that counts the bytes it has returned, so a read error can say where it struck.
+/// Chunks queued for the whole-archive hasher before the cutter waits for it.
+const HASH_QUEUE: usize = 8;
+
+/// Cuts the archive, names each chunk, hands it to the sink, then passes its buffer on to the
+/// whole-archive hasher. Returns the chunk list's entries and the archive's size.
+fn cut_and_name<R, E, S>(
+    chunker: StreamCDC<Counted<'_, R>>,
+    bytes_read: &Cell<u64>,
+    sink: &mut S,
+    to_hasher: &std::sync::mpsc::SyncSender<Vec<u8>>,
+) -> Result<(Vec<ChunkRef>, u64), IngestError<E>>
+where
+    R: Read,
+    S: FnMut(Blake3Hash, &[u8]) -> Result<(), E> + ?Sized,
+{
+    let mut chunks = Vec::new();
+    let mut size = 0u64;
+    for chunk in chunker {
+        let chunk = chunk.map_err(|e| IngestError::Read {
+            offset: bytes_read.get(),
+            source: read_error(e),
+        })?;
+        let data = chunk.data;
+        let id = Blake3Hash::of(&data);
+        sink(id, &data).map_err(|source| IngestError::Sink {
+            index: chunks.len(),
+            id,
+            offset: chunk.offset,
+            len: data.len(),
+            source,
+        })?;
+        let len = u32::try_from(data.len()).unwrap_or(u32::MAX);
+        chunks.push(ChunkRef { id, len });
+        size += u64::from(len);
+        // The hasher only stops early if it panicked, which `join` reports.
+        if to_hasher.send(data).is_err() {
+            break;
+        }
+    }
+    Ok((chunks, size))
+}
+
 struct Counted<'a, R> {
     inner: R,
     read: &'a Cell<u64>,
