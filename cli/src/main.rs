@@ -7,6 +7,7 @@
 //! - `control.rs`: `packyard control`, one control-plane node.
 //! - `cluster.rs`: `packyard cluster status|join|leave`, membership of a running cluster.
 //! - `origin.rs`: `packyard origin`, one origin (uploads, processing, chunk service, GC).
+//! - `edge.rs`: `packyard edge`, one edge (device HTTP/HTTPS, chunk cache, sync).
 //! - `signal.rs`, `logging.rs`: what every server command shares.
 
 use std::process::ExitCode;
@@ -15,6 +16,7 @@ use clap::{Parser, Subcommand};
 
 mod cluster;
 mod control;
+mod edge;
 mod logging;
 mod origin;
 mod pack;
@@ -39,6 +41,8 @@ enum Command {
     Cluster(cluster::ClusterArgs),
     /// Run an origin (upload endpoint, processing into chunks, chunk service, GC).
     Origin(origin::OriginArgs),
+    /// Run an edge (device downloads over HTTP/HTTPS, chunk cache, sync from the cluster).
+    Edge(edge::EdgeArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +52,7 @@ fn main() -> ExitCode {
         Command::Control(args) => control::run(&args),
         Command::Cluster(args) => cluster::run(&args),
         Command::Origin(args) => origin::run(&args),
+        Command::Edge(args) => edge::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

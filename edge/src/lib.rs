@@ -2,11 +2,23 @@
 //!
 //! # Layout
 //!
+//! - [`state`]: what the edge serves (apps, completed versions, channel pointers), built
+//!   from the control plane's watch stream. Pure.
+//! - [`sync`]: registration and heartbeats, the watch stream into the state, chunks from the
+//!   origin as the cache's fill, prefetching eager versions.
 //! - [`cache`]: the verified two-tier chunk cache (memory over disk, byte budgets, an
 //!   eviction policy chosen by measurement) with single-flight fills.
-//!
-//! Still to come (issue 04): the HTTP/1.1 + HTTP/2 + TLS server with RFC 9110 range
-//! semantics (planned by `packyard_core`'s range planner), and syncing chunks from the origin
-//! over gRPC, which will be the cache's fetch.
+//! - [`http`]: the device protocol over HTTP/1.1 + HTTP/2 + TLS, with RFC 9110 ranges planned
+//!   by `packyard_core::http_range` and bodies streamed chunk by chunk from the cache.
+//! - [`metrics`]: what the edge measures, on a recorder handed in.
+//! - [`config`], [`node`]: one edge process, configured and wired ([`node::run`]).
 
 pub mod cache;
+pub mod config;
+pub mod http;
+pub mod metrics;
+pub mod node;
+pub mod state;
+pub mod sync;
+
+pub use config::EdgeConfig;

@@ -9,10 +9,9 @@ use packyard_core::catalog::{
 };
 use packyard_core::{Blake3Hash, ChunkList};
 use packyard_proto::catalog::v1 as pb;
-use packyard_proto::catalog::v1::catalog_watch_client::CatalogWatchClient;
 use packyard_proto::catalog::v1::origin_coordinator_client::OriginCoordinatorClient;
 use tonic::transport::{Channel, Endpoint};
-use tonic::{Code, Status, Streaming};
+use tonic::{Code, Status};
 
 use crate::staging::PartLayout;
 
@@ -99,18 +98,9 @@ impl ControlPlane {
         Ok(())
     }
 
-    /// The watch stream from `from_index` (0: a snapshot first).
-    pub async fn watch(
-        &self,
-        from_index: u64,
-        watcher_id: &str,
-    ) -> Result<Streaming<pb::WatchEvent>, Status> {
-        let mut client = CatalogWatchClient::new(self.channel.clone());
-        let request = pb::WatchRequest {
-            from_index,
-            watcher_id: watcher_id.to_owned(),
-        };
-        Ok(client.watch(request).await?.into_inner())
+    /// The channel to the control plane, shared with the watch-stream follower.
+    pub fn channel(&self) -> &Channel {
+        &self.channel
     }
 }
 
@@ -230,10 +220,4 @@ fn platforms(set: &BTreeSet<packyard_core::Platform>) -> Vec<String> {
     set.iter().map(|p| p.manifest_name().to_owned()).collect()
 }
 
-/// Whether a failed call may succeed if tried again later (no leader, node down, network).
-pub(crate) fn is_transient(status: &Status) -> bool {
-    matches!(
-        status.code(),
-        Code::Unavailable | Code::Unknown | Code::DeadlineExceeded | Code::ResourceExhausted
-    )
-}
+pub(crate) use packyard_catalog_client::is_transient;

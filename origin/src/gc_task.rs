@@ -8,7 +8,7 @@ use packyard_chunk_store::gc::{GcReport, collect_garbage};
 
 use crate::config::GcConfig;
 use crate::process::CatalogView;
-use crate::stop::Stop;
+use packyard_catalog_client::Stop;
 
 /// One collection, if the view is whole: every chunk that no kept version names and that
 /// was written more than the grace period ago is removed. `None` before the first snapshot,

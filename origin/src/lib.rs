@@ -26,7 +26,7 @@
 //!   messages, in one place.
 //! - [`staging`]: parts on disk, written atomically; the part layout rule.
 //! - [`upload`], [`process`], [`ingest`], [`chunk_service`], [`gc_task`]: as above.
-//! - [`stop`]: the shutdown signal tasks share.
+//! - The shutdown signal tasks share is `packyard_catalog_client::Stop`, re-exported here.
 
 pub mod chunk_service;
 pub mod config;
@@ -36,8 +36,8 @@ pub mod ingest;
 pub mod node;
 pub mod process;
 pub mod staging;
-pub mod stop;
 pub mod upload;
 
 pub use chunk_service::{ChunkService, ChunkServiceConfig};
 pub use config::{GcConfig, OriginConfig};
+pub use packyard_catalog_client::Stop;

@@ -17,8 +17,8 @@ use crate::control::ControlPlane;
 use crate::gc_task::run_gc;
 use crate::process::{CatalogView, Pipeline, ProcessHooks, Processor, follow};
 use crate::staging::Staging;
-use crate::stop::Stop;
 use crate::upload::{self, UploadFiles, Uploads};
+use packyard_catalog_client::Stop;
 
 /// Why an origin could not start.
 #[derive(Debug, thiserror::Error)]

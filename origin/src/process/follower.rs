@@ -1,23 +1,29 @@
-//! [`follow`]: keeps a [`CatalogView`] in step with the control plane's watch stream,
-//! reconnecting with backoff and resuming after the last index handled.
+//! [`follow`]: keeps the origin's [`CatalogView`] in step with the control plane's watch
+//! stream, through the follower the edge shares ([`packyard_catalog_client::follow`]:
+//! reconnect with backoff, resume after the last index handled).
 
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+
+use packyard_catalog_client::{CatalogClient, FollowTiming, Stop, WatchView};
+use packyard_proto::catalog::v1 as pb;
 
 use super::view::CatalogView;
 use crate::control::{ControlPlane, ProcessingVersion};
-use crate::stop::Stop;
 
-/// A stream that says nothing for this long (the control plane sends a heartbeat every few
-/// seconds) is taken for dead and reconnected.
-const SILENCE: Duration = Duration::from_secs(30);
-const BACKOFF_START: Duration = Duration::from_millis(100);
-const BACKOFF_MAX: Duration = Duration::from_secs(5);
+impl WatchView for CatalogView {
+    type Applied = Vec<ProcessingVersion>;
+
+    fn resume_from(&self) -> u64 {
+        CatalogView::resume_from(self)
+    }
+
+    fn apply(&mut self, event: &pb::WatchEvent) -> Self::Applied {
+        CatalogView::apply(self, event)
+    }
+}
 
 /// Follows the watch stream until `stop`: starts from a snapshot (index 0), applies every
 /// event to `view`, and hands each version announced as awaiting processing to `announce`.
-/// After a broken stream it waits (100 ms doubling to 5 s) and resumes from the last index
-/// handled + 1, so nothing is missed and nothing is applied twice.
 pub async fn follow(
     control: ControlPlane,
     watcher_id: String,
@@ -25,47 +31,15 @@ pub async fn follow(
     announce: impl Fn(ProcessingVersion) + Send,
     stop: Stop,
 ) {
-    let lock = || view.lock().unwrap_or_else(PoisonError::into_inner);
-    let mut backoff = BACKOFF_START;
-    while !stop.is_stopped() {
-        let from = lock().resume_from();
-        let opened = tokio::select! {
-            () = stop.stopped() => return,
-            opened = control.watch(from, &watcher_id) => opened,
-        };
-        match opened {
-            Ok(mut stream) => loop {
-                let next = tokio::select! {
-                    () = stop.stopped() => return,
-                    next = tokio::time::timeout(SILENCE, stream.message()) => next,
-                };
-                match next {
-                    Ok(Ok(Some(event))) => {
-                        backoff = BACKOFF_START;
-                        let announced = lock().apply(&event);
-                        announced.into_iter().for_each(&announce);
-                    }
-                    Ok(Ok(None)) => {
-                        tracing::info!("the watch stream ended; reconnecting");
-                        break;
-                    }
-                    Ok(Err(status)) => {
-                        tracing::warn!(error = %status, "the watch stream failed; reconnecting");
-                        break;
-                    }
-                    Err(_silent) => {
-                        tracing::warn!("the watch stream went silent; reconnecting");
-                        break;
-                    }
-                }
-            },
-            Err(status) => {
-                tracing::warn!(from, error = %status, "cannot watch the control plane; retrying");
-            }
-        }
-        if !stop.sleep(backoff).await {
-            return;
-        }
-        backoff = (backoff * 2).min(BACKOFF_MAX);
-    }
+    let client = CatalogClient::from_channel(control.channel().clone());
+    let applied = move |versions: Vec<ProcessingVersion>| versions.into_iter().for_each(&announce);
+    packyard_catalog_client::follow(
+        client,
+        watcher_id,
+        view,
+        applied,
+        FollowTiming::default(),
+        stop,
+    )
+    .await;
 }

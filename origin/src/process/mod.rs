@@ -31,7 +31,7 @@ pub use processor::{ProcessError, ProcessHooks, Processor};
 pub use view::CatalogView;
 
 use crate::control::ProcessingVersion;
-use crate::stop::Stop;
+use packyard_catalog_client::Stop;
 
 /// How long a version whose processing failed locally (disk, control plane) waits before
 /// it is tried again.

@@ -17,7 +17,7 @@ use super::metadata::{codes, failed, version_metadata};
 use crate::control::{self, ControlPlane, Failure, Outcome, ProcessingVersion, UploadInfo};
 use crate::ingest::{ChunkingParams, IngestError, Ingested, ingest};
 use crate::staging::{PartLayout, Staging};
-use crate::stop::Stop;
+use packyard_catalog_client::Stop;
 
 /// Hooks for tests that need processing to fail at a chosen point.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

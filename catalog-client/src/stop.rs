@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::Notify;
 
-/// Set once when the origin stops. Cheap to clone.
+/// Set once when the process stops. Cheap to clone.
 #[derive(Debug, Clone, Default)]
 pub struct Stop(Arc<Inner>);
 

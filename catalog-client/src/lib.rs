@@ -1,0 +1,19 @@
+//! The client side of the control plane's catalog, shared by origins and edges.
+//!
+//! # Layout
+//!
+//! - [`CatalogClient`]: a lazily connected gRPC client of any control-plane node: the watch
+//!   stream (`CatalogWatch.Watch`) and the edge registry (`EdgeRegistry.Register`,
+//!   `Heartbeat`).
+//! - [`follow`]: keeps a [`WatchView`] in step with the watch stream: a snapshot first, one
+//!   event per log entry after it, reconnecting with backoff and resuming from the last index
+//!   handled + 1. The view decides what an event means; the follower only does the I/O.
+//! - [`Stop`]: one shutdown signal async tasks wait for and blocking work polls.
+
+mod client;
+mod follower;
+mod stop;
+
+pub use client::{CatalogClient, is_transient};
+pub use follower::{FollowTiming, WatchView, follow};
+pub use stop::Stop;

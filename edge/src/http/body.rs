@@ -1,0 +1,80 @@
+//! Response bodies: small documents in one piece, archive bytes as a stream assembled chunk by
+//! chunk from the cache.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Empty, Full, StreamBody};
+use hyper::body::Frame;
+use packyard_core::http_range::Segment;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::cache::CacheError;
+use crate::metrics::EdgeMetrics;
+use crate::state::ServedVersion;
+use crate::sync::Chunks;
+
+/// Every response body the edge sends. A stream that fails half-way (the origin lost a chunk)
+/// ends with the error, and hyper cuts the connection: a device never takes a short body for
+/// a whole one.
+pub type ResponseBody = BoxBody<Bytes, CacheError>;
+
+/// Frames a body stream may hold ready ahead of the connection: with chunks of up to a few
+/// MiB, memory per response stays bounded however large the archive.
+const FRAMES_AHEAD: usize = 2;
+
+/// A body of `bytes`.
+pub(super) fn full(bytes: Bytes) -> ResponseBody {
+    Full::new(bytes).map_err(|never| match never {}).boxed()
+}
+
+/// No body.
+pub(super) fn empty() -> ResponseBody {
+    Empty::new().map_err(|never| match never {}).boxed()
+}
+
+/// The body `segments` describe (literals, and byte ranges of `version`'s archive), streamed:
+/// a task fetches each chunk a range covers in order, through the cache, and sends the part
+/// the range needs as soon as it has it, so the first bytes leave before later chunks are
+/// fetched and no more than a couple of chunks are held per response.
+pub(super) fn stream(
+    chunks: Chunks,
+    version: Arc<ServedVersion>,
+    segments: Vec<Segment>,
+    metrics: EdgeMetrics,
+) -> ResponseBody {
+    let (tx, rx) = mpsc::channel::<Result<Frame<Bytes>, CacheError>>(FRAMES_AHEAD);
+    tokio::spawn(async move {
+        for segment in segments {
+            match segment {
+                Segment::Literal(text) => {
+                    if tx.send(Ok(Frame::data(Bytes::from(text)))).await.is_err() {
+                        return;
+                    }
+                }
+                Segment::Bytes(range) => {
+                    for (chunk, part) in version.chunk_list.covering(range.to_range()) {
+                        let bytes = match chunks.get(chunk).await {
+                            Ok(bytes) => bytes,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "a chunk failed mid-response");
+                                let _ = tx.send(Err(e)).await;
+                                return;
+                            }
+                        };
+                        let slice = bytes.slice(part.start as usize..part.end as usize);
+                        let n = slice.len() as u64;
+                        if tx.send(Ok(Frame::data(slice))).await.is_err() {
+                            // The device went away; stop fetching for it.
+                            return;
+                        }
+                        metrics.bytes_served(n);
+                    }
+                }
+            }
+        }
+    });
+    StreamBody::new(ReceiverStream::new(rx)).boxed()
+}

@@ -1,0 +1,430 @@
+//! [`EdgeService`]: one device request, in named phases.
+//!
+//! 1. **parse**: method and path into an [`Endpoint`], the query into a [`Query`].
+//! 2. **authorize**: beta channels need a tester token for the app and channel; a version
+//!    that the store channel does not serve needs a token for either beta channel.
+//! 3. **resolve**: the serving state names the version (or the manifest's packs).
+//! 4. **plan**: `http_range::plan` picks 200, 206, 304 or 416 from `Range`, `If-Range` and
+//!    `If-None-Match`.
+//! 5. **respond**: header fields, then the body streamed chunk by chunk from the cache.
+//! 6. **log**: the request counted by endpoint and status.
+//!
+//! Every failure is an [`HttpError`], turned into a response in one place.
+
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::header::{
+    ACCEPT_RANGES, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, HeaderName,
+    IF_NONE_MATCH, IF_RANGE, RANGE,
+};
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use packyard_core::device_manifest::{self, DeviceQuery, ManifestPolicy, OsVersion, UrlBase};
+use packyard_core::http_range::{self, Boundary, Conditions, Plan, RangeLimits, Segment};
+use packyard_core::{LanguageTag, Platform};
+
+use super::access;
+use super::body::{self, ResponseBody};
+use super::endpoint::{Endpoint, Query};
+use super::error::HttpError;
+use crate::metrics::EdgeMetrics;
+use crate::state::{Channel, ServedVersion, ServingState};
+use crate::sync::{Chunks, TokenSecret};
+
+const OCTET_STREAM: &str = "application/octet-stream";
+/// A version URL the store serves: the same bytes forever (R12), cacheable by anyone.
+const PUBLIC_IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// A pre-release version URL: immutable too, but only for the tester who holds the token.
+const PRIVATE_IMMUTABLE: &str = "private, max-age=31536000, immutable";
+/// Channel URLs and manifests move when a channel changes version: revalidate every time.
+const PUBLIC_MOVING: &str = "public, no-cache";
+const PRIVATE_MOVING: &str = "private, no-cache";
+
+/// What the edge's HTTP service needs: the state, the chunks, the token secret, settings.
+#[derive(Debug, Clone)]
+pub struct EdgeService {
+    /// What the edge serves.
+    pub state: Arc<RwLock<ServingState>>,
+    /// The chunk cache and its source.
+    pub chunks: Chunks,
+    /// The tester-token secret, once known.
+    pub secret: TokenSecret,
+    /// Where the edge's metrics go.
+    pub metrics: EdgeMetrics,
+    /// How requests are answered.
+    pub settings: ServeSettings,
+}
+
+/// Settings of the device protocol.
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    /// The edge's public base URLs (no trailing slash); manifests point at the first whose
+    /// scheme matches the listener the request came through, else the first.
+    pub public_urls: Vec<String>,
+    /// Limits on `Range`.
+    pub range_limits: RangeLimits,
+    /// Which devices get localized packs.
+    pub manifest_policy: ManifestPolicy,
+}
+
+/// A response before its body: what the log phase needs to know.
+type Answer = Result<Response<ResponseBody>, HttpError>;
+
+impl EdgeService {
+    /// Answers one request; `tls` says which listener it came through.
+    pub async fn handle<B>(&self, request: Request<B>, tls: bool) -> Response<ResponseBody> {
+        let started = Instant::now();
+        let (parts, _body) = request.into_parts();
+        let endpoint = Endpoint::parse(&parts.method, parts.uri.path());
+        let name = endpoint.as_ref().map_or("unknown", Endpoint::name);
+        let answer = match endpoint {
+            Ok(endpoint) => self.dispatch(endpoint, &parts, tls).await,
+            Err(e) => Err(e),
+        };
+        let mut response = answer.unwrap_or_else(HttpError::into_response);
+        if parts.method == Method::HEAD {
+            *response.body_mut() = body::empty();
+        }
+        self.metrics
+            .request(name, response.status().as_u16(), started.elapsed());
+        response
+    }
+
+    async fn dispatch(&self, endpoint: Endpoint, parts: &Parts, tls: bool) -> Answer {
+        let query = Query::parse(parts.uri.query());
+        let token = access::token(&parts.headers, query.token.as_deref());
+        match endpoint {
+            Endpoint::Healthz => Ok(self.healthz()),
+            Endpoint::Metrics => Ok(text(self.metrics.render())),
+            Endpoint::Manifest { app, channel } => {
+                self.authorize_channel(&app, channel, token)?;
+                self.manifest(&app, channel, &query, token, tls)
+            }
+            Endpoint::ChannelPack { app, channel, pack } => {
+                self.authorize_channel(&app, channel, token)?;
+                let version = self.resolve(
+                    |s| s.channel_version(&app, channel, &pack),
+                    || format!("the {channel} channel of app {app} serves no pack {pack:?}"),
+                )?;
+                let cache = if channel == Channel::Store {
+                    PUBLIC_MOVING
+                } else {
+                    PRIVATE_MOVING
+                };
+                self.bytes(version, parts, cache).await
+            }
+            Endpoint::Version { app, pack, number } => {
+                let (version, cache) = self.immutable(&app, &pack, number, token)?;
+                self.bytes(version, parts, cache).await
+            }
+            Endpoint::ChunkList { app, pack, number } => {
+                let (version, cache) = self.immutable(&app, &pack, number, token)?;
+                let doc = serde_json::to_vec(&version.chunk_list)
+                    .map_err(|e| HttpError::NotReady(e.to_string()))?;
+                let mut response = json(doc);
+                set(response.headers_mut(), CACHE_CONTROL, cache);
+                set(response.headers_mut(), ETAG, &version.etag());
+                Ok(response)
+            }
+        }
+    }
+
+    // ---- authorize ----
+
+    fn authorize_channel(
+        &self,
+        app: &str,
+        channel: Channel,
+        token: Option<&str>,
+    ) -> Result<(), HttpError> {
+        match channel.beta() {
+            None => Ok(()),
+            Some(beta) => {
+                let key = self.secret.get();
+                access::check_channel(key.as_deref(), token, app, beta, access::now())
+            }
+        }
+    }
+
+    /// A version by its immutable URL: public when the store serves it, else for testers.
+    fn immutable(
+        &self,
+        app: &str,
+        pack: &str,
+        number: u32,
+        token: Option<&str>,
+    ) -> Result<(Arc<ServedVersion>, &'static str), HttpError> {
+        let (version, public) = {
+            let state = self.read();
+            let version = state.version(app, pack, number);
+            let public = version.as_ref().is_some_and(|v| state.is_public(v));
+            (version, public, state.is_synced())
+        }
+        .into_found(|| format!("app {app} has no version {number} of pack {pack:?}"))?;
+        if public {
+            return Ok((version, PUBLIC_IMMUTABLE));
+        }
+        let key = self.secret.get();
+        access::check_any_beta(key.as_deref(), token, app, access::now())?;
+        Ok((version, PRIVATE_IMMUTABLE))
+    }
+
+    // ---- resolve ----
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, ServingState> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn resolve<T>(
+        &self,
+        find: impl FnOnce(&ServingState) -> Option<T>,
+        what: impl FnOnce() -> String,
+    ) -> Result<T, HttpError> {
+        let state = self.read();
+        match find(&state) {
+            Some(found) => Ok(found),
+            None if !state.is_synced() => Err(not_synced()),
+            None => Err(HttpError::NotFound(what())),
+        }
+    }
+
+    fn manifest(
+        &self,
+        app: &str,
+        channel: Channel,
+        query: &Query,
+        token: Option<&str>,
+        tls: bool,
+    ) -> Answer {
+        let device = device_query(query)?;
+        let (served, primary) = self.resolve(
+            |s| {
+                s.has_app(app)
+                    .then(|| (s.served_packs(app, channel), s.primary_language(app)))
+            },
+            || format!("no app {app:?} on this edge"),
+        )?;
+        let origin = self.public_url(tls);
+        let urls = UrlBase {
+            origin: &origin,
+            app,
+            token: channel.beta().and(token),
+        };
+        let manifest = device_manifest::build(
+            &served,
+            &device,
+            &primary,
+            self.settings.manifest_policy,
+            &urls,
+        );
+        let doc = serde_json::to_vec(&manifest).map_err(|e| HttpError::NotReady(e.to_string()))?;
+        let mut response = json(doc);
+        let cache = if channel == Channel::Store {
+            PUBLIC_MOVING
+        } else {
+            PRIVATE_MOVING
+        };
+        set(response.headers_mut(), CACHE_CONTROL, cache);
+        Ok(response)
+    }
+
+    fn public_url(&self, tls: bool) -> String {
+        let scheme = if tls { "https://" } else { "http://" };
+        let urls = &self.settings.public_urls;
+        urls.iter()
+            .find(|u| u.starts_with(scheme))
+            .or_else(|| urls.first())
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .unwrap_or_default()
+    }
+
+    // ---- plan and respond ----
+
+    async fn bytes(
+        &self,
+        version: Arc<ServedVersion>,
+        parts: &Parts,
+        cache_control: &'static str,
+    ) -> Answer {
+        let header = |name: HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let conditions = Conditions {
+            method_is_head_or_get: parts.method == Method::GET || parts.method == Method::HEAD,
+            if_none_match: header(IF_NONE_MATCH),
+            if_range: header(IF_RANGE),
+            range: header(RANGE),
+        };
+        let len = version.size();
+        let etag = version.etag();
+        let plan = http_range::plan(&conditions, len, &etag, &self.settings.range_limits);
+        let mut response = Response::new(body::empty());
+        let headers = response.headers_mut();
+        set(headers, ETAG, &etag);
+        set(headers, CACHE_CONTROL, cache_control);
+        set(headers, ACCEPT_RANGES, "bytes");
+        let (status, segments, content_length) = match plan {
+            Plan::NotModified => {
+                *response.status_mut() = StatusCode::NOT_MODIFIED;
+                return Ok(response);
+            }
+            Plan::PreconditionFailed => return Err(HttpError::PreconditionFailed),
+            Plan::Unsatisfiable => return Err(HttpError::RangeNotSatisfiable { len }),
+            Plan::Full => {
+                set(headers, CONTENT_TYPE, OCTET_STREAM);
+                let whole = http_range::ByteRange::new(0, len.saturating_sub(1));
+                let segments = whole
+                    .filter(|_| len > 0)
+                    .map(Segment::Bytes)
+                    .into_iter()
+                    .collect();
+                (StatusCode::OK, segments, len)
+            }
+            Plan::Partial(range) => {
+                set(headers, CONTENT_TYPE, OCTET_STREAM);
+                set(headers, CONTENT_RANGE, &range.content_range(len));
+                (
+                    StatusCode::PARTIAL_CONTENT,
+                    vec![Segment::Bytes(range)],
+                    range.len(),
+                )
+            }
+            Plan::Multipart(ranges) => {
+                let layout = http_range::multipart_layout(
+                    &ranges,
+                    len,
+                    OCTET_STREAM,
+                    &Boundary::from_etag(&etag),
+                );
+                set(headers, CONTENT_TYPE, &layout.content_type);
+                (
+                    StatusCode::PARTIAL_CONTENT,
+                    layout.segments,
+                    layout.content_length,
+                )
+            }
+        };
+        set(headers, CONTENT_LENGTH, &content_length.to_string());
+        *response.status_mut() = status;
+        if parts.method == Method::GET {
+            self.first_chunk(&version, &segments).await?;
+            *response.body_mut() =
+                body::stream(self.chunks.clone(), version, segments, self.metrics.clone());
+        }
+        Ok(response)
+    }
+
+    /// Fetches the first chunk the body needs before the head is sent, so an origin that
+    /// cannot provide it gets a clean 502 instead of a cut-off 200.
+    async fn first_chunk(
+        &self,
+        version: &ServedVersion,
+        segments: &[Segment],
+    ) -> Result<(), HttpError> {
+        let first = segments.iter().find_map(|s| match s {
+            Segment::Bytes(r) => version.chunk_list.covering(r.to_range()).next(),
+            Segment::Literal(_) => None,
+        });
+        if let Some((chunk, _)) = first {
+            self.chunks
+                .get(chunk)
+                .await
+                .map_err(|e| HttpError::Upstream(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    fn healthz(&self) -> Response<ResponseBody> {
+        let state = self.read();
+        let doc = serde_json::json!({
+            "status": "ok",
+            "synced": state.is_synced(),
+            "appliedIndex": state.applied_index(),
+            "tokenSecret": self.secret.get().is_some(),
+        });
+        json(doc.to_string().into_bytes())
+    }
+}
+
+/// `(version, public, synced)` into the version or the right error.
+trait IntoFound {
+    fn into_found(
+        self,
+        what: impl FnOnce() -> String,
+    ) -> Result<(Arc<ServedVersion>, bool), HttpError>;
+}
+
+impl IntoFound for (Option<Arc<ServedVersion>>, bool, bool) {
+    fn into_found(
+        self,
+        what: impl FnOnce() -> String,
+    ) -> Result<(Arc<ServedVersion>, bool), HttpError> {
+        match self {
+            (Some(v), public, _) => Ok((v, public)),
+            (None, _, false) => Err(not_synced()),
+            (None, _, true) => Err(HttpError::NotFound(what())),
+        }
+    }
+}
+
+fn not_synced() -> HttpError {
+    HttpError::NotReady("this edge has not received the catalog yet; retry shortly".into())
+}
+
+/// The device's platform, OS and languages from the manifest query.
+fn device_query(query: &Query) -> Result<DeviceQuery, HttpError> {
+    let bad = |name, reason: String| HttpError::BadParameter { name, reason };
+    let platform = query.platform.as_deref().ok_or_else(|| {
+        bad(
+            "platform",
+            "is required (iOS, iPadOS, macOS, tvOS or visionOS)".into(),
+        )
+    })?;
+    let platform = Platform::from_manifest_name(platform).ok_or_else(|| {
+        bad(
+            "platform",
+            format!("{platform:?} is not one of iOS, iPadOS, macOS, tvOS, visionOS"),
+        )
+    })?;
+    let os = query
+        .os
+        .as_deref()
+        .ok_or_else(|| bad("os", "is required, for example 27.0".into()))?;
+    let os: OsVersion = os.parse().map_err(|e| bad("os", format!("{e}")))?;
+    let languages = query
+        .lang
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| LanguageTag::parse(l).map_err(|e| bad("lang", e.to_string())))
+        .collect::<Result<_, _>>()?;
+    Ok(DeviceQuery {
+        platform,
+        os,
+        languages,
+    })
+}
+
+fn set(headers: &mut HeaderMap, name: HeaderName, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        headers.insert(name, v);
+    }
+}
+
+fn json(doc: Vec<u8>) -> Response<ResponseBody> {
+    let mut response = Response::new(body::full(Bytes::from(doc)));
+    set(response.headers_mut(), CONTENT_TYPE, "application/json");
+    response
+}
+
+fn text(page: String) -> Response<ResponseBody> {
+    let mut response = Response::new(body::full(Bytes::from(page)));
+    set(
+        response.headers_mut(),
+        CONTENT_TYPE,
+        "text/plain; version=0.0.4",
+    );
+    response
+}

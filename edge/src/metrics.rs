@@ -1,0 +1,160 @@
+//! [`EdgeMetrics`]: what an edge measures, registered on a recorder the caller hands in (the
+//! binary builds the Prometheus exporter; nothing here is global).
+//!
+//! Names follow `packyard_edge_<what>_<unit>`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use metrics::{Counter, Gauge, Key, Label, Level, Metadata, Recorder, Unit};
+
+use crate::cache::CacheCounters;
+
+static METADATA: Metadata<'static> =
+    Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
+
+const REQUESTS: &str = "packyard_edge_requests_total";
+const DURATION: &str = "packyard_edge_request_duration_seconds";
+const BYTES_SERVED: &str = "packyard_edge_bytes_served_total";
+const CACHE_HITS: &str = "packyard_edge_cache_hits_total";
+const CACHE_MISSES: &str = "packyard_edge_cache_misses_total";
+const ORIGIN_FETCHES: &str = "packyard_edge_origin_fetches_total";
+const CORRUPT: &str = "packyard_edge_corrupt_chunks_total";
+const SYNC_LAG: &str = "packyard_edge_sync_lag_entries";
+const APPLIED: &str = "packyard_edge_catalog_applied_index";
+
+/// Renders everything the recorder holds, in the Prometheus text format.
+pub type Render = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// The edge's metrics. Cheap to clone.
+#[derive(Clone)]
+pub struct EdgeMetrics {
+    recorder: Arc<dyn Recorder + Send + Sync>,
+    render: Render,
+    cache: Arc<CacheCounters>,
+    bytes_served: Counter,
+    origin_fetches: Counter,
+    memory_hits: Counter,
+    disk_hits: Counter,
+    misses: Counter,
+    corrupt: Counter,
+    sync_lag: Gauge,
+    applied_index: Gauge,
+}
+
+impl fmt::Debug for EdgeMetrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EdgeMetrics")
+    }
+}
+
+impl EdgeMetrics {
+    /// Registers the edge's metrics on `recorder`; `render` produces the `/metrics` page from
+    /// the same recorder. The cache's `counters` are copied onto the page when it renders.
+    pub fn new(
+        recorder: Arc<dyn Recorder + Send + Sync>,
+        render: Render,
+        cache: Arc<CacheCounters>,
+    ) -> Self {
+        let counter = |name: &'static str, text: &'static str| {
+            recorder.describe_counter(name.into(), Some(Unit::Count), text.into());
+            recorder.register_counter(&Key::from_static_name(name), &METADATA)
+        };
+        let gauge = |name: &'static str, text: &'static str| {
+            recorder.describe_gauge(name.into(), None, text.into());
+            recorder.register_gauge(&Key::from_static_name(name), &METADATA)
+        };
+        recorder.describe_counter(
+            REQUESTS.into(),
+            Some(Unit::Count),
+            "Device requests, by endpoint and status.".into(),
+        );
+        recorder.describe_histogram(
+            DURATION.into(),
+            Some(Unit::Seconds),
+            "Time to the response head, by endpoint.".into(),
+        );
+        recorder.describe_counter(
+            CACHE_HITS.into(),
+            Some(Unit::Count),
+            "Chunk requests answered by a cache tier, by tier.".into(),
+        );
+        let tier = |t: &'static str| {
+            recorder.register_counter(
+                &Key::from_parts(CACHE_HITS, vec![Label::new("tier", t)]),
+                &METADATA,
+            )
+        };
+        let memory_hits = tier("memory");
+        let disk_hits = tier("disk");
+        Self {
+            bytes_served: counter(BYTES_SERVED, "Archive bytes sent to devices."),
+            origin_fetches: counter(ORIGIN_FETCHES, "Chunks fetched from the origin."),
+            misses: counter(CACHE_MISSES, "Chunk requests neither cache tier held."),
+            corrupt: counter(
+                CORRUPT,
+                "Chunks found corrupt in the disk cache, dropped and fetched again.",
+            ),
+            sync_lag: gauge(
+                SYNC_LAG,
+                "Catalog entries between the last index heard of and the last applied.",
+            ),
+            applied_index: gauge(APPLIED, "The last catalog index applied."),
+            memory_hits,
+            disk_hits,
+            recorder,
+            render,
+            cache,
+        }
+    }
+
+    /// Records one finished request (head sent).
+    pub fn request(&self, endpoint: &'static str, status: u16, elapsed: Duration) {
+        let labels = vec![
+            Label::new("endpoint", endpoint),
+            Label::new("status", status.to_string()),
+        ];
+        self.recorder
+            .register_counter(&Key::from_parts(REQUESTS, labels), &METADATA)
+            .increment(1);
+        self.recorder
+            .register_histogram(
+                &Key::from_parts(DURATION, vec![Label::new("endpoint", endpoint)]),
+                &METADATA,
+            )
+            .record(elapsed.as_secs_f64());
+    }
+
+    /// Counts archive bytes sent.
+    pub fn bytes_served(&self, n: u64) {
+        self.bytes_served.increment(n);
+    }
+
+    /// Counts one chunk fetch from the origin.
+    pub fn origin_fetch(&self) {
+        self.origin_fetches.increment(1);
+    }
+
+    /// Records the watch stream's progress.
+    pub fn sync(&self, applied_index: u64, lag: u64) {
+        #[allow(
+            clippy::cast_precision_loss,
+            reason = "gauges are f64; indexes stay far below 2^53"
+        )]
+        {
+            self.applied_index.set(applied_index as f64);
+            self.sync_lag.set(lag as f64);
+        }
+    }
+
+    /// The `/metrics` page, with the cache's counters as of now.
+    pub fn render(&self) -> String {
+        let c = self.cache.snapshot();
+        self.memory_hits.absolute(c.memory_hits);
+        self.disk_hits.absolute(c.disk_hits);
+        self.misses.absolute(c.misses);
+        self.corrupt.absolute(c.corrupt_dropped);
+        (self.render)()
+    }
+}

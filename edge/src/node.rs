@@ -1,0 +1,209 @@
+//! [`run`]: one edge process. The device listeners (plain and TLS), registration and
+//! heartbeats, the watch-stream follower, the chunk cache filled from the origin and the
+//! prefetcher, started from an [`EdgeConfig`] and stopped by the caller's shutdown signal.
+
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+
+use metrics::Recorder;
+use packyard_catalog_client::{CatalogClient, FollowTiming, Stop, follow};
+use packyard_core::device_manifest::ManifestPolicy;
+use tokio::net::TcpListener;
+
+use crate::cache::{CacheConfig, CacheCounters, ChunkCache, DiskConfig};
+use crate::config::{EdgeConfig, EdgeConfigError};
+use crate::http::{self, EdgeService, ServeSettings};
+use crate::metrics::{EdgeMetrics, Render};
+use crate::state::ServingState;
+use crate::sync::{
+    Chunks, EdgeView, OriginFetcher, Prefetcher, Registration, RegistrationInfo, TokenSecret,
+};
+
+/// Why an edge could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The configuration is invalid.
+    #[error("configuration: {0}")]
+    Config(#[from] EdgeConfigError),
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TLS files cannot be used.
+    #[error("TLS: {0}")]
+    Tls(#[from] http::TlsError),
+    /// The cache could not be opened.
+    #[error("chunk cache: {0}")]
+    Cache(String),
+}
+
+/// The listeners an edge serves on, bound by the caller (tests bind port 0).
+#[derive(Debug)]
+pub struct Listeners {
+    /// Plain HTTP.
+    pub http: TcpListener,
+    /// TLS, when configured.
+    pub https: Option<TcpListener>,
+}
+
+/// The metrics recorder the edge registers on, and how to render its page.
+pub struct MetricsSink {
+    /// The recorder.
+    pub recorder: Arc<dyn Recorder + Send + Sync>,
+    /// Renders `/metrics` from it.
+    pub render: Render,
+}
+
+impl std::fmt::Debug for MetricsSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsSink")
+    }
+}
+
+/// Binds the configured addresses and runs the edge until `shutdown` resolves.
+pub async fn run(
+    config: EdgeConfig,
+    metrics: MetricsSink,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
+    config.validate()?;
+    let https = match config.https_addr {
+        Some(addr) => Some(bind(addr).await?),
+        None => None,
+    };
+    let listeners = Listeners {
+        http: bind(config.http_addr).await?,
+        https,
+    };
+    serve(config, listeners, metrics, shutdown).await
+}
+
+async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener, NodeError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| NodeError::Listen { addr, source })
+}
+
+/// Runs the edge on `listeners` until `shutdown` resolves; then the listeners close,
+/// requests under way finish (within the grace period) and the sync tasks stop.
+pub async fn serve(
+    config: EdgeConfig,
+    listeners: Listeners,
+    metrics: MetricsSink,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
+    config.validate()?;
+    let invalid = |field: &'static str| {
+        move |e: tonic::transport::Error| EdgeConfigError::Invalid {
+            field,
+            reason: e.to_string(),
+        }
+    };
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(http::tls_acceptor(cert, key)?),
+        _ => None,
+    };
+    let counters = Arc::new(CacheCounters::new());
+    let cache_config = CacheConfig {
+        memory_bytes: config.cache_memory_bytes,
+        disk: (config.cache_disk_bytes > 0).then(|| DiskConfig {
+            root: config.data_dir.join("cache"),
+            bytes: config.cache_disk_bytes,
+        }),
+    };
+    let cache = {
+        let counters = Arc::clone(&counters);
+        tokio::task::spawn_blocking(move || ChunkCache::open(&cache_config, counters))
+            .await
+            .map_err(|e| NodeError::Cache(e.to_string()))?
+            .map_err(|e| NodeError::Cache(e.to_string()))?
+    };
+    let metrics = EdgeMetrics::new(metrics.recorder, metrics.render, counters);
+    let origin = OriginFetcher::new(&config.origin_url()).map_err(invalid("origin"))?;
+    let control =
+        CatalogClient::new(&config.control_plane_url()).map_err(invalid("control_plane"))?;
+    let chunks = Chunks::new(cache, Arc::new(origin), metrics.clone());
+    let state = Arc::new(RwLock::new(ServingState::new()));
+    let secret = TokenSecret::new();
+    let public_urls = config.effective_public_urls();
+    let stop = Stop::new();
+
+    let registration = Registration {
+        client: control.clone(),
+        info: RegistrationInfo {
+            edge_id: config.edge_id.clone(),
+            region: config.region.clone(),
+            public_urls: public_urls.clone(),
+            cache_capacity_bytes: config.cache_memory_bytes + config.cache_disk_bytes,
+        },
+        secret: secret.clone(),
+        state: Arc::clone(&state),
+        chunks: chunks.clone(),
+    };
+    let registering = tokio::spawn(registration.run(stop.clone()));
+
+    let prefetcher = Prefetcher::new(chunks.clone(), config.prefetch_concurrency);
+    let sync_metrics = metrics.clone();
+    let applied = move |(applied, index, lag): (crate::state::Applied, u64, u64)| {
+        sync_metrics.sync(index, lag);
+        for version in applied.to_prefetch {
+            prefetcher.prefetch(version);
+        }
+    };
+    let following = tokio::spawn(follow(
+        control,
+        format!("edge:{}", config.edge_id),
+        Arc::new(std::sync::Mutex::new(EdgeView::new(Arc::clone(&state)))),
+        applied,
+        FollowTiming::default(),
+        stop.clone(),
+    ));
+
+    let service = Arc::new(EdgeService {
+        state,
+        chunks,
+        secret,
+        metrics,
+        settings: ServeSettings {
+            public_urls,
+            range_limits: config.ranges.clone(),
+            manifest_policy: ManifestPolicy {
+                localization_min_os: config.localization_min_os,
+            },
+        },
+    });
+    let stopped = || {
+        let stop = stop.clone();
+        async move { stop.stopped().await }
+    };
+    let plain = tokio::spawn(http::serve(
+        listeners.http,
+        None,
+        Arc::clone(&service),
+        config.http.clone(),
+        stopped(),
+    ));
+    let secure = match (listeners.https, tls) {
+        (Some(listener), Some(tls)) => Some(tokio::spawn(http::serve(
+            listener,
+            Some(tls),
+            Arc::clone(&service),
+            config.http.clone(),
+            stopped(),
+        ))),
+        _ => None,
+    };
+
+    shutdown.await;
+    tracing::info!("shutting down");
+    stop.stop();
+    let _ = tokio::join!(plain, registering, following);
+    if let Some(secure) = secure {
+        let _ = secure.await;
+    }
+    Ok(())
+}

@@ -1,0 +1,252 @@
+//! [`ServingState`]: the apps, versions and channel pointers the edge serves, kept from the
+//! watch stream.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use packyard_core::LanguageTag;
+use packyard_core::device_manifest::ServedPack;
+use packyard_proto::catalog::v1 as pb;
+use packyard_proto::catalog::v1::change::Change;
+use packyard_proto::catalog::v1::watch_event::Body;
+
+use super::{Channel, ServedVersion};
+
+/// The language tag used when an app's primary language is unknown or unreadable: it matches
+/// no pack, so such an app's devices get only the localized packs their own languages pick.
+const UNDETERMINED: &str = "und";
+
+/// What the edge serves. Pure: [`apply`](Self::apply) takes watch events in log order and
+/// the query methods answer the HTTP server.
+#[derive(Debug, Default)]
+pub struct ServingState {
+    /// The last index handled; `None` before the first event.
+    index: Option<u64>,
+    /// The highest catalog index heard of (events, or a registration reply).
+    latest: u64,
+    synced: bool,
+    /// Primary language by app id.
+    apps: HashMap<String, Option<LanguageTag>>,
+    /// Every COMPLETE version of a live pack, by (pack id, number).
+    versions: HashMap<(String, u32), Arc<ServedVersion>>,
+    /// The pack id by (app id, identifier), for device URLs that name the identifier.
+    identifiers: HashMap<(String, String), String>,
+    /// The version each channel serves, by (app id, pack id, channel).
+    channels: BTreeMap<(String, String, Channel), u32>,
+    archived: HashSet<String>,
+}
+
+/// What one event changed that the sync task acts on.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// Versions a channel started serving whose download policy is essential or prefetch:
+    /// the edge fetches their chunks before devices ask.
+    pub to_prefetch: Vec<Arc<ServedVersion>>,
+}
+
+impl ServingState {
+    /// An empty state, which asks for a snapshot.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The `from_index` to watch from: the last index handled + 1, or 0 for a snapshot.
+    pub fn resume_from(&self) -> u64 {
+        self.index.map_or(0, |i| i + 1)
+    }
+
+    /// The last index handled (0 before any).
+    pub fn applied_index(&self) -> u64 {
+        self.index.unwrap_or(0)
+    }
+
+    /// Whether a snapshot has been applied.
+    pub fn is_synced(&self) -> bool {
+        self.synced
+    }
+
+    /// Notes a catalog index heard of outside the stream (the registration reply).
+    pub fn saw_index(&mut self, index: u64) {
+        self.latest = self.latest.max(index);
+    }
+
+    /// Entries behind the last catalog index heard of.
+    pub fn lag(&self) -> u64 {
+        self.latest.saturating_sub(self.applied_index())
+    }
+
+    /// Applies one watch event. An event at or below the last index handled changes nothing
+    /// (a resume that overlaps); a snapshot replaces everything.
+    pub fn apply(&mut self, event: &pb::WatchEvent) -> Applied {
+        self.saw_index(event.index);
+        let mut applied = Applied::default();
+        match &event.body {
+            Some(Body::Snapshot(s)) => {
+                *self = Self {
+                    latest: self.latest,
+                    ..Self::default()
+                };
+                self.archived = s.archived_pack_ids.iter().cloned().collect();
+                for app in &s.apps {
+                    self.app(app);
+                }
+                for v in &s.versions {
+                    self.complete(v);
+                }
+                for c in &s.channels {
+                    self.channel(c, &mut applied);
+                }
+                self.synced = true;
+            }
+            Some(Body::Changes(c)) => {
+                if self.index.is_some_and(|i| event.index <= i) {
+                    return applied;
+                }
+                for change in c.items.iter().filter_map(|c| c.change.as_ref()) {
+                    match change {
+                        Change::App(app) => self.app(app),
+                        Change::VersionCompleted(v) => self.complete(v),
+                        Change::ChannelUpdated(c) => self.channel(c, &mut applied),
+                        Change::PackArchived(a) => self.archive(&a.pack_id),
+                        // Per-region rollouts refine the store channel (issue 07); processing
+                        // concerns origins only.
+                        Change::Rollout(_) | Change::VersionProcessing(_) => {}
+                    }
+                }
+            }
+            Some(Body::Heartbeat(_)) | None => {}
+        }
+        self.index = Some(self.index.map_or(event.index, |i| i.max(event.index)));
+        applied
+    }
+
+    fn app(&mut self, app: &pb::App) {
+        let primary = match LanguageTag::parse(&app.primary_language) {
+            Ok(tag) => Some(tag),
+            Err(e) => {
+                tracing::warn!(app = %app.app_id, error = %e, "unreadable primary language");
+                None
+            }
+        };
+        self.apps.insert(app.app_id.clone(), primary);
+    }
+
+    fn complete(&mut self, v: &pb::VersionCompleted) {
+        if self.archived.contains(&v.pack_id) {
+            return;
+        }
+        match ServedVersion::from_proto(v) {
+            Ok(version) => {
+                self.identifiers.insert(
+                    (version.app_id.clone(), version.identifier.to_string()),
+                    version.pack_id.clone(),
+                );
+                self.versions
+                    .insert((version.pack_id.clone(), version.number), Arc::new(version));
+            }
+            Err(e) => tracing::warn!(error = %e, "a completed version cannot be served"),
+        }
+    }
+
+    fn channel(&mut self, c: &pb::ChannelUpdated, applied: &mut Applied) {
+        let Some(channel) = Channel::from_proto(c.channel()) else {
+            return;
+        };
+        let key = (c.app_id.clone(), c.pack_id.clone(), channel);
+        if c.version == 0 || self.archived.contains(&c.pack_id) {
+            self.channels.remove(&key);
+            return;
+        }
+        self.channels.insert(key, c.version);
+        if let Some(v) = self.versions.get(&(c.pack_id.clone(), c.version))
+            && v.download_policy.is_eager()
+            && !applied.to_prefetch.contains(v)
+        {
+            applied.to_prefetch.push(Arc::clone(v));
+        }
+    }
+
+    fn archive(&mut self, pack_id: &str) {
+        self.versions.retain(|(pack, _), _| pack != pack_id);
+        self.identifiers.retain(|_, pack| pack != pack_id);
+        self.channels.retain(|(_, pack, _), _| pack != pack_id);
+        self.archived.insert(pack_id.to_owned());
+    }
+
+    /// Whether the edge knows app `app`.
+    pub fn has_app(&self, app: &str) -> bool {
+        self.apps.contains_key(app)
+    }
+
+    /// The app's primary language (the fallback of R10), or a tag that matches nothing.
+    pub fn primary_language(&self, app: &str) -> LanguageTag {
+        self.apps
+            .get(app)
+            .cloned()
+            .flatten()
+            .or_else(|| LanguageTag::parse(UNDETERMINED).ok())
+            .unwrap_or_else(|| unreachable!("\"und\" is a well-formed language tag"))
+    }
+
+    /// Every version `channel` of `app` serves, as the download manifest lists them.
+    pub fn served_packs(&self, app: &str, channel: Channel) -> Vec<ServedPack> {
+        self.channel_versions(app, channel)
+            .map(|v| v.served_pack())
+            .collect()
+    }
+
+    fn channel_versions(
+        &self,
+        app: &str,
+        channel: Channel,
+    ) -> impl Iterator<Item = &Arc<ServedVersion>> + '_ {
+        let app = app.to_owned();
+        self.channels
+            .iter()
+            .filter(move |((a, _, c), _)| *a == app && *c == channel)
+            .filter_map(|((_, pack, _), n)| self.versions.get(&(pack.clone(), *n)))
+    }
+
+    /// Every version some channel serves: what the edge holds ready and reports.
+    pub fn served_versions(&self) -> Vec<Arc<ServedVersion>> {
+        let mut seen = HashSet::new();
+        self.channels
+            .iter()
+            .filter(|((_, pack, _), n)| seen.insert((pack.clone(), **n)))
+            .filter_map(|((_, pack, _), n)| self.versions.get(&(pack.clone(), *n)).cloned())
+            .collect()
+    }
+
+    /// The version `channel` of `app` serves for the pack named `identifier`.
+    pub fn channel_version(
+        &self,
+        app: &str,
+        channel: Channel,
+        identifier: &str,
+    ) -> Option<Arc<ServedVersion>> {
+        let pack = self
+            .identifiers
+            .get(&(app.to_owned(), identifier.to_owned()))?;
+        let n = self
+            .channels
+            .get(&(app.to_owned(), pack.clone(), channel))?;
+        self.versions.get(&(pack.clone(), *n)).cloned()
+    }
+
+    /// Version `number` of the pack named `identifier` in `app`, if it is COMPLETE and live.
+    pub fn version(&self, app: &str, identifier: &str, number: u32) -> Option<Arc<ServedVersion>> {
+        let pack = self
+            .identifiers
+            .get(&(app.to_owned(), identifier.to_owned()))?;
+        self.versions.get(&(pack.clone(), number)).cloned()
+    }
+
+    /// Whether `version` is public: the store channel serves it.
+    pub fn is_public(&self, version: &ServedVersion) -> bool {
+        self.channels.get(&(
+            version.app_id.clone(),
+            version.pack_id.clone(),
+            Channel::Store,
+        )) == Some(&version.number)
+    }
+}

@@ -1,0 +1,203 @@
+//! [`Registration`]: the edge announces itself to the control plane, learns the tester-token
+//! secret, and sends a heartbeat every lease / 3.
+
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use packyard_catalog_client::{CatalogClient, Stop};
+use packyard_core::tester_token::TokenKey;
+use packyard_proto::catalog::v1 as pb;
+use tonic::Code;
+
+use super::Chunks;
+use crate::state::ServingState;
+
+/// The lease assumed when the control plane names none.
+const DEFAULT_LEASE: Duration = Duration::from_secs(15);
+const BACKOFF_START: Duration = Duration::from_millis(200);
+const BACKOFF_MAX: Duration = Duration::from_secs(10);
+
+/// The secret tester tokens are checked with, once the control plane has handed it over.
+/// Until then every beta request is refused (401); the store channel needs no secret.
+#[derive(Debug, Clone, Default)]
+pub struct TokenSecret(Arc<RwLock<Option<Arc<TokenKey>>>>);
+
+impl TokenSecret {
+    /// No secret yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A secret known from the start (tests, or a configured secret).
+    pub fn with_key(key: TokenKey) -> Self {
+        let s = Self::new();
+        s.set(key);
+        s
+    }
+
+    /// Replaces the secret.
+    pub fn set(&self, key: TokenKey) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(key));
+    }
+
+    /// The secret, if known.
+    pub fn get(&self) -> Option<Arc<TokenKey>> {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// What the edge tells the control plane about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationInfo {
+    /// The edge's id, stable across restarts.
+    pub edge_id: String,
+    /// Its region.
+    pub region: String,
+    /// Where devices reach it.
+    pub public_urls: Vec<String>,
+    /// Its chunk cache's capacity (memory + disk budgets).
+    pub cache_capacity_bytes: u64,
+}
+
+/// Registers and heartbeats until stopped. The control plane may not implement the edge
+/// registry (an older node answers `Unimplemented`): that is logged and retried, and the edge
+/// serves the store channel meanwhile.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    /// The control plane.
+    pub client: CatalogClient,
+    /// What to announce.
+    pub info: RegistrationInfo,
+    /// Where the tester-token secret goes.
+    pub secret: TokenSecret,
+    /// The serving state, for the applied index and the versions held ready.
+    pub state: Arc<RwLock<ServingState>>,
+    /// The cache, for the bytes held and the versions held ready.
+    pub chunks: Chunks,
+}
+
+impl Registration {
+    /// Runs until `stop`.
+    pub async fn run(self, stop: Stop) {
+        let mut backoff = BACKOFF_START;
+        while !stop.is_stopped() {
+            let request = pb::RegisterEdgeRequest {
+                edge_id: self.info.edge_id.clone(),
+                region: self.info.region.clone(),
+                public_urls: self.info.public_urls.clone(),
+                cache_capacity_bytes: self.info.cache_capacity_bytes,
+            };
+            let registered = tokio::select! {
+                () = stop.stopped() => return,
+                r = self.client.register(request) => r,
+            };
+            match registered {
+                Ok(reply) => {
+                    backoff = BACKOFF_START;
+                    self.registered(&reply);
+                    let lease = lease(reply.lease_ms);
+                    tracing::info!(edge = %self.info.edge_id, ?lease, "registered with the control plane");
+                    if !self.heartbeats(lease, &stop).await {
+                        return;
+                    }
+                    continue;
+                }
+                Err(status) if status.code() == Code::Unimplemented => {
+                    tracing::info!(
+                        "the control plane does not offer edge registration yet; \
+                         serving the store channel and retrying"
+                    );
+                    backoff = BACKOFF_MAX;
+                }
+                Err(status) => {
+                    tracing::warn!(error = %status, "cannot register with the control plane; retrying");
+                }
+            }
+            if !stop.sleep(backoff).await {
+                return;
+            }
+            backoff = (backoff * 2).min(BACKOFF_MAX);
+        }
+    }
+
+    fn registered(&self, reply: &pb::RegisterEdgeReply) {
+        self.state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .saw_index(reply.catalog_index);
+        if reply.tester_token_secret.is_empty() {
+            tracing::warn!(
+                "the control plane sent no tester-token secret; beta channels stay closed"
+            );
+            return;
+        }
+        match TokenKey::new(&reply.tester_token_secret) {
+            Ok(key) => self.secret.set(key),
+            Err(e) => {
+                tracing::warn!(error = %e, "unusable tester-token secret; beta channels stay closed")
+            }
+        }
+    }
+
+    /// Sends heartbeats every lease / 3 until the control plane forgets the edge (false when
+    /// stopped instead).
+    async fn heartbeats(&self, mut lease: Duration, stop: &Stop) -> bool {
+        loop {
+            if !stop.sleep(lease / 3).await {
+                return false;
+            }
+            let request = self.heartbeat();
+            let sent = tokio::select! {
+                () = stop.stopped() => return false,
+                r = self.client.heartbeat(request) => r,
+            };
+            match sent {
+                Ok(reply) => lease = self::lease(reply.lease_ms),
+                Err(status) if status.code() == Code::NotFound => {
+                    tracing::info!("the control plane forgot this edge; registering again");
+                    return true;
+                }
+                Err(status) => tracing::warn!(error = %status, "heartbeat failed"),
+            }
+        }
+    }
+
+    fn heartbeat(&self) -> pb::HeartbeatRequest {
+        let (applied_index, versions) = {
+            let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+            (state.applied_index(), state.served_versions())
+        };
+        let cache = self.chunks.cache();
+        let ready = versions
+            .iter()
+            .filter(|v| {
+                v.chunk_list.chunks().iter().all(|c| {
+                    let r = cache.residence(&c.id);
+                    r.memory || r.disk
+                })
+            })
+            .map(|v| pb::VersionRef {
+                pack_id: v.pack_id.clone(),
+                version: v.number,
+            })
+            .collect();
+        pb::HeartbeatRequest {
+            edge_id: self.info.edge_id.clone(),
+            applied_index,
+            cached_bytes: cache.memory_bytes() + cache.disk_bytes(),
+            ready,
+            served: Vec::new(),
+        }
+    }
+}
+
+fn lease(ms: u32) -> Duration {
+    if ms == 0 {
+        DEFAULT_LEASE
+    } else {
+        Duration::from_millis(u64::from(ms))
+    }
+}

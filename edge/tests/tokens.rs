@@ -1,0 +1,214 @@
+//! Tester tokens at the edge (SPEC §6): beta channels and pre-release versions are never
+//! served without a valid token for that app (and channel); the store is public.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use packyard_core::tester_token::BetaChannel;
+use packyard_proto::catalog::v1 as pb;
+use packyard_proto::catalog::v1::change::Change;
+use reqwest::StatusCode;
+use reqwest::header::{AUTHORIZATION, CACHE_CONTROL};
+use support::{APP, Archive, LAZY, MemorySource, TestEdge, app_change, changes, channel, client};
+
+/// Version 1 in the store, version 2 (pre-release) in the internal channel.
+async fn edge() -> (TestEdge, Archive, Archive) {
+    let v1 = Archive::new(50_000, 1, 8 << 10);
+    let v2 = Archive::new(60_000, 2, 8 << 10);
+    let source = MemorySource::with(&[&v1, &v2]);
+    let events = [
+        support::empty_snapshot(),
+        changes(
+            2,
+            vec![
+                app_change(),
+                Change::VersionCompleted(v1.completed("p1", "level-1", 1, LAZY)),
+                Change::VersionCompleted(v2.completed("p1", "level-1", 2, LAZY)),
+                channel("p1", pb::Channel::Store, 1),
+                channel("p1", pb::Channel::Internal, 2),
+            ],
+        ),
+    ];
+    (TestEdge::start(&events, source, None).await, v1, v2)
+}
+
+async fn status(url: &str, bearer: Option<&str>) -> StatusCode {
+    let mut r = client().get(url);
+    if let Some(t) = bearer {
+        r = r.header(AUTHORIZATION, format!("Bearer {t}"));
+    }
+    r.send().await.unwrap().status()
+}
+
+#[tokio::test]
+async fn beta_channels_refuse_missing_forged_expired_and_foreign_tokens() {
+    let (edge, _, v2) = edge().await;
+    let url = format!("{}/apps/app1/internal/level-1", edge.url);
+    let good = support::token(APP, BetaChannel::Internal, 3600);
+    let mut forged = good.clone();
+    forged.pop();
+    forged.push(if good.ends_with('A') { 'B' } else { 'A' });
+    let cases = [
+        (None, StatusCode::UNAUTHORIZED),
+        (Some("garbage".to_owned()), StatusCode::UNAUTHORIZED),
+        (Some(forged), StatusCode::UNAUTHORIZED),
+        (
+            Some(support::token(APP, BetaChannel::Internal, -10)),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            Some(support::token("app2", BetaChannel::Internal, 3600)),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            Some(support::token(APP, BetaChannel::External, 3600)),
+            StatusCode::FORBIDDEN,
+        ),
+    ];
+    for (token, expected) in cases {
+        assert_eq!(status(&url, token.as_deref()).await, expected, "{token:?}");
+    }
+    let ok = client()
+        .get(&url)
+        .header(AUTHORIZATION, format!("Bearer {good}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(ok.headers()[CACHE_CONTROL], "private, no-cache");
+    assert_eq!(ok.bytes().await.unwrap(), v2.bytes);
+    // The query parameter works as well as the header.
+    assert_eq!(
+        status(&format!("{url}?token={good}"), None).await,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn the_store_is_public_and_pre_release_immutable_urls_need_a_token() {
+    let (edge, v1, v2) = edge().await;
+    let store = client()
+        .get(format!("{}/apps/app1/store/level-1", edge.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(store.status(), StatusCode::OK);
+    assert_eq!(store.bytes().await.unwrap(), v1.bytes);
+    let v1_url = format!("{}/apps/app1/packs/level-1/versions/1", edge.url);
+    assert_eq!(status(&v1_url, None).await, StatusCode::OK);
+    assert_eq!(
+        status(&format!("{v1_url}/chunks"), None).await,
+        StatusCode::OK
+    );
+
+    let v2_url = format!("{}/apps/app1/packs/level-1/versions/2", edge.url);
+    assert_eq!(status(&v2_url, None).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        status(&format!("{v2_url}/chunks"), None).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let other_app = support::token("app2", BetaChannel::External, 3600);
+    assert_eq!(
+        status(&v2_url, Some(&other_app)).await,
+        StatusCode::FORBIDDEN
+    );
+    let external = support::token(APP, BetaChannel::External, 3600);
+    let r = client()
+        .get(&v2_url)
+        .header(AUTHORIZATION, format!("Bearer {external}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers()[CACHE_CONTROL],
+        "private, max-age=31536000, immutable"
+    );
+    assert_eq!(r.bytes().await.unwrap(), v2.bytes);
+}
+
+#[tokio::test]
+async fn a_beta_manifest_carries_the_token_into_its_urls_and_bad_parameters_are_named() {
+    let (edge, _, v2) = edge().await;
+    let token = support::token(APP, BetaChannel::Internal, 3600);
+    let url = format!(
+        "{}/apps/app1/internal/manifest?platform=iOS&os=27.0&lang=en&token={token}",
+        edge.url
+    );
+    let doc: serde_json::Value = client()
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let pack = &doc["assetPacks"][0];
+    assert_eq!(pack["id"], "level-1");
+    assert_eq!(pack["version"], 2);
+    assert_eq!(pack["downloadSize"], 60_000);
+    assert_eq!(pack["archiveHash"], v2.list.archive_hash().to_hex());
+    let pack_url = pack["url"].as_str().unwrap();
+    assert_eq!(
+        pack_url,
+        format!(
+            "{}/apps/app1/packs/level-1/versions/2?token={token}",
+            edge.url
+        )
+    );
+    // The URL works as it is.
+    let bytes = client()
+        .get(pack_url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(bytes, v2.bytes);
+    let chunks: serde_json::Value = client()
+        .get(pack["chunksUrl"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(chunks["size"], 60_000);
+
+    let store = format!("{}/apps/app1/store/manifest", edge.url);
+    let doc: serde_json::Value = client()
+        .get(format!("{store}?platform=iOS&os=27"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["assetPacks"][0]["version"], 1);
+    assert!(
+        !doc["assetPacks"][0]["url"]
+            .as_str()
+            .unwrap()
+            .contains("token")
+    );
+    for (query, parameter) in [
+        ("platform=Android&os=27", "`platform`"),
+        ("os=27", "`platform`"),
+        ("platform=iOS&os=twenty", "`os`"),
+        ("platform=iOS&os=27&lang=fr_FR!", "`lang`"),
+    ] {
+        let r = client()
+            .get(format!("{store}?{query}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{query}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert!(
+            body["detail"].as_str().unwrap().contains(parameter),
+            "{query}: {body}"
+        );
+    }
+}
