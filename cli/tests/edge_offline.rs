@@ -1,0 +1,346 @@
+//! Issue 04's acceptance test with real processes: `packyard control`, `packyard origin` and
+//! `packyard edge` on 127.0.0.1. A pack is uploaded through the admin API and the origin,
+//! downloaded once through the edge (which fills its cache), then the origin and the control
+//! plane are killed: the edge still serves everything it holds, byte for byte, with ranges,
+//! and still checks tester tokens.
+
+// Test helpers outside `#[test]` functions: a failed setup step should fail the test at once.
+#![allow(clippy::unwrap_used)]
+#![allow(clippy::cast_possible_truncation, reason = "test archives are a few MiB")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const KEY: &str = "pyk_edge-offline-test-key-0123456789abcdef";
+
+fn free_addr() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().to_string()
+}
+
+/// A child process killed with SIGKILL when dropped, its stderr kept in a log file.
+struct Proc {
+    name: &'static str,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Proc {
+    fn start(name: &'static str, dir: &Path, args: &[&str]) -> Self {
+        let log = dir.join(format!("{name}.log"));
+        let child = Command::new(env!("CARGO_BIN_EXE_packyard"))
+            .args(args)
+            .env("PACKYARD_ADMIN_KEY", KEY)
+            .env("PACKYARD_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        Proc {
+            name,
+            log,
+            child: Some(child),
+        }
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    fn log(&self) -> String {
+        format!(
+            "--- {}:\n{}",
+            self.name,
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        )
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Builds a deterministic pack archive of a few MiB from real files; returns its bytes.
+fn build_archive(dir: &Path) -> Vec<u8> {
+    let src = dir.join("src");
+    std::fs::create_dir_all(src.join("Textures")).unwrap();
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    for i in 0..4 {
+        let bytes: Vec<u8> = (0..700_000)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed.to_le_bytes()[0]
+            })
+            .collect();
+        std::fs::write(src.join("Textures").join(format!("t{i}.ktx")), bytes).unwrap();
+    }
+    let manifest = src.join("Manifest.json");
+    std::fs::write(
+        &manifest,
+        r#"{"assetPackID": "level-2", "downloadPolicy": {"onDemand": {}},
+            "fileSelectors": [{"directory": "Textures"}], "platforms": ["iOS"]}"#,
+    )
+    .unwrap();
+    let out = dir.join("level-2.tar");
+    packyard_pack::build(&manifest, None, &out, packyard_pack::NoProgress).unwrap();
+    std::fs::read(out).unwrap()
+}
+
+async fn call(
+    http: &reqwest::Client,
+    method: Method,
+    url: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = http.request(method, url).bearer_auth(KEY);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// Polls `check` every 100 ms until it holds, failing with the logs after `secs`.
+async fn wait_for<F, Fut>(secs: u64, what: &str, logs: impl Fn() -> String, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !check().await {
+        assert!(
+            Instant::now() < deadline,
+            "{what} within {secs} s\n{}",
+            logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn rel(kind: &str, id: &str) -> Value {
+    json!({"data": {"type": kind, "id": id}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_edge_serves_what_it_holds_after_origin_and_control_plane_die() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let archive = build_archive(dir);
+    let (admin, raft) = (free_addr(), free_addr());
+    let (upload, chunks) = (free_addr(), free_addr());
+    let edge_addr = free_addr();
+    let data = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    let origin_url = format!("http://{upload}");
+    let mut control = Proc::start(
+        "control",
+        dir,
+        &[
+            "control",
+            "--data",
+            &data("control"),
+            "--admin-addr",
+            &admin,
+            "--raft-addr",
+            &raft,
+            "--origin-url",
+            &origin_url,
+        ],
+    );
+    let mut origin = Proc::start(
+        "origin",
+        dir,
+        &[
+            "origin",
+            "--data",
+            &data("origin"),
+            "--upload-addr",
+            &upload,
+            "--grpc-addr",
+            &chunks,
+            "--control-plane",
+            &raft,
+        ],
+    );
+    let edge = Proc::start(
+        "edge",
+        dir,
+        &[
+            "edge",
+            "--data",
+            &data("edge"),
+            "--http-addr",
+            &edge_addr,
+            "--control-plane",
+            &raft,
+            "--origin",
+            &chunks,
+        ],
+    );
+    let logs = || {
+        [&control, &origin, &edge]
+            .iter()
+            .map(|p| p.log())
+            .collect::<String>()
+    };
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let api = |path: &str| format!("http://{admin}{path}");
+
+    wait_for(60, "the control plane answers", logs, || async {
+        http.get(api("/v1/apps"))
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+
+    // Upload a pack through the admin API and the origin.
+    let (s, v) = call(&http, Method::POST, &api("/v1/apps"), Some(json!({"data": {"type": "apps",
+        "attributes": {"name": "Game", "bundleId": "com.example.offline", "primaryLanguage": "en-US"}}}))).await;
+    assert_eq!(s, 201, "{v}");
+    let app = v["data"]["id"].as_str().unwrap().to_owned();
+    let (_, v) = call(&http, Method::POST, &api("/v1/backgroundAssets"), Some(json!({"data": {"type": "backgroundAssets",
+        "attributes": {"assetPackIdentifier": "level-2"}, "relationships": {"app": rel("apps", &app)}}}))).await;
+    let pack = v["data"]["id"].as_str().unwrap().to_owned();
+    let (_, v) = call(
+        &http,
+        Method::POST,
+        &api("/v1/backgroundAssetVersions"),
+        Some(json!({"data": {"type": "backgroundAssetVersions",
+        "relationships": {"backgroundAsset": rel("backgroundAssets", &pack)}}})),
+    )
+    .await;
+    let version = v["data"]["id"].as_str().unwrap().to_owned();
+    let (s, file) = call(
+        &http,
+        Method::POST,
+        &api("/v1/backgroundAssetUploadFiles"),
+        Some(json!({"data": {"type": "backgroundAssetUploadFiles",
+        "attributes": {"fileName": "level-2.tar", "fileSize": archive.len(), "assetType": "ASSET"},
+        "relationships": {"backgroundAssetVersion": rel("backgroundAssetVersions", &version)}}})),
+    )
+    .await;
+    assert_eq!(s, 201, "{file}");
+    let file_id = file["data"]["id"].as_str().unwrap().to_owned();
+    wait_for(30, "the origin is up", logs, || async {
+        http.get(format!("http://{upload}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    for op in file["data"]["attributes"]["uploadOperations"]
+        .as_array()
+        .unwrap()
+    {
+        let (offset, length) = (
+            op["offset"].as_u64().unwrap() as usize,
+            op["length"].as_u64().unwrap() as usize,
+        );
+        let resp = http
+            .put(op["url"].as_str().unwrap())
+            .body(archive[offset..offset + length].to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    let sha = hex::encode(Sha256::digest(&archive));
+    let (s, v) = call(
+        &http,
+        Method::PATCH,
+        &api(&format!("/v1/backgroundAssetUploadFiles/{file_id}")),
+        Some(json!({"data": {
+        "type": "backgroundAssetUploadFiles", "id": file_id, "attributes": {"uploaded": true,
+        "sourceFileChecksums": {"file": {"hash": sha, "algorithm": "SHA_256"}}}}})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    wait_for(60, "the version is COMPLETE", logs, || async {
+        let (_, v) = call(
+            &http,
+            Method::GET,
+            &api(&format!("/v1/backgroundAssetVersions/{version}")),
+            None,
+        )
+        .await;
+        v["data"]["attributes"]["state"] == "COMPLETE"
+    })
+    .await;
+    let (s, v) = call(&http, Method::POST, &api("/v1/testerTokens"), Some(json!({"data": {"type": "testerTokens",
+        "attributes": {"channel": "INTERNAL", "expiresInSeconds": 3600}, "relationships": {"app": rel("apps", &app)}}}))).await;
+    assert_eq!(s, 201, "{v}");
+    let token = v["data"]["attributes"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Fill the edge with one full download (the edge learns of the version and its token
+    // secret from the control plane, and its chunks from the origin).
+    let pack_url = format!("http://{edge_addr}/apps/{app}/internal/level-2");
+    let get = |range: Option<&'static str>| {
+        let mut req = http.get(&pack_url).bearer_auth(&token);
+        if let Some(r) = range {
+            req = req.header("Range", r);
+        }
+        req.send()
+    };
+    wait_for(60, "the edge serves the new version", logs, || async {
+        get(None).await.is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    assert_eq!(get(None).await.unwrap().bytes().await.unwrap(), archive[..]);
+
+    // Everything behind the edge dies.
+    origin.kill();
+    control.kill();
+
+    let whole = get(None).await.unwrap();
+    assert_eq!(whole.status(), 200);
+    assert_eq!(
+        whole.bytes().await.unwrap(),
+        archive[..],
+        "byte for byte with origin and control plane gone"
+    );
+    let part = get(Some("bytes=1000-199999")).await.unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.bytes().await.unwrap(), archive[1000..200_000]);
+    let tail = get(Some("bytes=-4096")).await.unwrap();
+    assert_eq!(tail.bytes().await.unwrap(), archive[archive.len() - 4096..]);
+    let manifest = http
+        .get(format!(
+            "http://{edge_addr}/apps/{app}/internal/manifest?platform=iOS&os=27.0"
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(manifest.status(), 200);
+    let manifest: Value = manifest.json().await.unwrap();
+    assert_eq!(
+        manifest["assetPacks"][0]["downloadSize"],
+        archive.len() as u64
+    );
+    let no_token = http.get(&pack_url).send().await.unwrap();
+    assert_eq!(
+        no_token.status(),
+        401,
+        "pre-release bytes still need a token while isolated"
+    );
+}
