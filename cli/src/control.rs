@@ -82,6 +82,19 @@ impl ControlArgs {
     }
 }
 
+/// The control plane's metrics on a fresh Prometheus recorder.
+pub(crate) fn control_metrics() -> anyhow::Result<ControlMetrics> {
+    let recorder = PrometheusBuilder::new()
+        .set_buckets(&LATENCY_BUCKETS)
+        .context("latency buckets")?
+        .build_recorder();
+    let handle = recorder.handle();
+    Ok(ControlMetrics::new(
+        Arc::new(recorder),
+        Arc::new(move || handle.render()),
+    ))
+}
+
 /// Runs the node until Ctrl-C or SIGTERM.
 pub(crate) fn run(args: &ControlArgs) -> anyhow::Result<()> {
     let config = args.config()?;
@@ -89,12 +102,7 @@ pub(crate) fn run(args: &ControlArgs) -> anyhow::Result<()> {
     let admin_key = std::env::var("PACKYARD_ADMIN_KEY")
         .ok()
         .filter(|k| !k.is_empty());
-    let recorder = PrometheusBuilder::new()
-        .set_buckets(&LATENCY_BUCKETS)
-        .context("latency buckets")?
-        .build_recorder();
-    let handle = recorder.handle();
-    let metrics = ControlMetrics::new(Arc::new(recorder), Arc::new(move || handle.render()));
+    let metrics = control_metrics()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         println!(

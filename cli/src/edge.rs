@@ -109,16 +109,21 @@ impl EdgeArgs {
     }
 }
 
+/// The edge's metrics on a fresh Prometheus recorder.
+pub(crate) fn edge_metrics() -> MetricsSink {
+    let recorder = PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    MetricsSink {
+        recorder: Arc::new(recorder),
+        render: Arc::new(move || handle.render()),
+    }
+}
+
 /// Runs the edge until Ctrl-C or SIGTERM.
 pub(crate) fn run(args: &EdgeArgs) -> anyhow::Result<()> {
     let config = args.config()?;
     crate::logging::init();
-    let recorder = PrometheusBuilder::new().build_recorder();
-    let handle = recorder.handle();
-    let metrics = MetricsSink {
-        recorder: Arc::new(recorder),
-        render: Arc::new(move || handle.render()),
-    };
+    let metrics = edge_metrics();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let https = config

@@ -4,6 +4,7 @@
 //!
 //! - `main.rs`: the command tree and exit codes.
 //! - `pack.rs`: `packyard pack template` and `packyard pack build`, over `packyard-pack`.
+//! - `dev.rs`: `packyard dev`, control plane + origin + edge in one process.
 //! - `control.rs`: `packyard control`, one control-plane node.
 //! - `cluster.rs`: `packyard cluster status|join|leave`, membership of a running cluster.
 //! - `origin.rs`: `packyard origin`, one origin (uploads, processing, chunk service, GC).
@@ -16,6 +17,7 @@ use clap::{Parser, Subcommand};
 
 mod cluster;
 mod control;
+mod dev;
 mod edge;
 mod logging;
 mod origin;
@@ -32,6 +34,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run all of Packyard on this machine: control plane, origin and edge in one process.
+    Dev(dev::DevArgs),
     /// Write packaging manifests and build pack archives.
     #[command(subcommand)]
     Pack(pack::PackCommand),
@@ -48,6 +52,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Dev(args) => dev::run(&args),
         Command::Pack(command) => pack::run(command),
         Command::Control(args) => control::run(&args),
         Command::Cluster(args) => cluster::run(&args),

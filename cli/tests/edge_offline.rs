@@ -6,7 +6,10 @@
 
 // Test helpers outside `#[test]` functions: a failed setup step should fail the test at once.
 #![allow(clippy::unwrap_used)]
-#![allow(clippy::cast_possible_truncation, reason = "test archives are a few MiB")]
+#![allow(
+    clippy::cast_possible_truncation,
+    reason = "test archives are a few MiB"
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -1,0 +1,200 @@
+//! `packyard dev`: the whole of Packyard in one process for a newcomer's machine: a
+//! single-node control plane (Raft on RocksDB), an origin and an edge, each with its data in a
+//! folder of `--data`, stopped together by Ctrl-C.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::Args;
+use packyard_control_plane::ControlConfig;
+use packyard_control_plane::node::{self as control, KeyNotice};
+use packyard_edge::EdgeConfig;
+use packyard_origin::OriginConfig;
+use tokio::sync::watch;
+
+/// Flags of `packyard dev`; every one has a default a newcomer never needs to change.
+#[derive(Debug, Args)]
+pub(crate) struct DevArgs {
+    /// Where the control plane, origin and edge keep their data (one folder each).
+    #[arg(long, value_name = "DIR", default_value = "packyard-dev")]
+    data: PathBuf,
+    /// The admin API (and its /metrics).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7100")]
+    admin_addr: SocketAddr,
+    /// The edge's plain-HTTP listener, where devices download.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7300")]
+    edge_addr: SocketAddr,
+    /// Also serve the edge over HTTPS (HTTP/2 through ALPN) here. Without --tls-cert and
+    /// --tls-key, a self-signed certificate for localhost is made once in the data folder.
+    #[arg(long, value_name = "HOST:PORT")]
+    edge_tls_addr: Option<SocketAddr>,
+    /// The edge's TLS certificate chain (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The edge's TLS private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+}
+
+/// The three services' configurations, pointing at each other.
+struct Plan {
+    control: ControlConfig,
+    origin: OriginConfig,
+    edge: EdgeConfig,
+    tls_note: Option<String>,
+}
+
+impl DevArgs {
+    fn plan(&self) -> anyhow::Result<Plan> {
+        let mut control = ControlConfig {
+            data_dir: self.data.join("control"),
+            admin_addr: self.admin_addr,
+            ..ControlConfig::default()
+        };
+        let mut origin = OriginConfig {
+            data_dir: self.data.join("origin"),
+            control_plane: control.raft_addr.to_string(),
+            ..OriginConfig::default()
+        };
+        origin.control_plane = control.raft_addr.to_string();
+        control.api.origin_base_url = format!("http://{}", origin.upload_addr);
+        let mut edge = EdgeConfig {
+            data_dir: self.data.join("edge"),
+            http_addr: self.edge_addr,
+            control_plane: control.raft_addr.to_string(),
+            origin: origin.grpc_addr.to_string(),
+            region: "dev".to_owned(),
+            edge_id: "dev-edge".to_owned(),
+            ..EdgeConfig::default()
+        };
+        edge.public_urls = vec![format!("http://{}", self.edge_addr)];
+        let mut tls_note = None;
+        if let Some(tls_addr) = self.edge_tls_addr {
+            let (cert, key) = match (&self.tls_cert, &self.tls_key) {
+                (Some(cert), Some(key)) => (cert.clone(), key.clone()),
+                _ => {
+                    let (cert, key) = self_signed(&self.data.join("tls"))?;
+                    tls_note = Some(format!(
+                        "self-signed certificate for localhost: curl --cacert {}",
+                        cert.display()
+                    ));
+                    (cert, key)
+                }
+            };
+            edge.https_addr = Some(tls_addr);
+            edge.tls_cert = Some(cert);
+            edge.tls_key = Some(key);
+            edge.public_urls.push(format!("https://{tls_addr}"));
+        }
+        control.validate()?;
+        origin.validate()?;
+        edge.validate()?;
+        Ok(Plan {
+            control,
+            origin,
+            edge,
+            tls_note,
+        })
+    }
+}
+
+/// A certificate and key for `localhost` and `127.0.0.1`, made once and kept in `dir`.
+fn self_signed(dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    if cert_path.exists() && key_path.exists() {
+        return Ok((cert_path, key_path));
+    }
+    std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+    let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+    let certified = rcgen::generate_simple_self_signed(names).context("making a certificate")?;
+    std::fs::write(&cert_path, certified.cert.pem()).context("writing the certificate")?;
+    packyard_control_plane::api::write_key_file(&key_path, &certified.signing_key.serialize_pem())
+        .context("writing the TLS key")?;
+    Ok((cert_path, key_path))
+}
+
+/// Runs the control plane, origin and edge until Ctrl-C or SIGTERM.
+pub(crate) fn run(args: &DevArgs) -> anyhow::Result<()> {
+    let plan = args.plan()?;
+    crate::logging::init();
+    let control_metrics = crate::control::control_metrics()?;
+    let edge_metrics = crate::edge::edge_metrics();
+    let admin_key = std::env::var("PACKYARD_ADMIN_KEY")
+        .ok()
+        .filter(|k| !k.is_empty());
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let stopped = move || {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            }
+        };
+        let edge_urls = plan.edge.public_urls.join(" ");
+        println!("Packyard dev: data in {}", args.data.display());
+        println!(
+            "  admin API   http://{}   (metrics at /metrics)",
+            plan.control.admin_addr
+        );
+        println!("  uploads     {}", plan.control.api.origin_base_url);
+        println!("  edge        {edge_urls}");
+        if let Some(note) = &plan.tls_note {
+            println!("  TLS         {note}");
+        }
+        let key_file = plan.control.data_dir.join("admin-key");
+        let on_key = move |notice: KeyNotice| match notice {
+            KeyNotice::Generated(path) => {
+                println!("  admin key   written to {} (mode 0600)", path.display());
+            }
+            KeyNotice::FromEnvironment => println!("  admin key   PACKYARD_ADMIN_KEY"),
+            KeyNotice::Existing => println!(
+                "  admin key   as before: PACKYARD_ADMIN_KEY or {}",
+                key_file.display()
+            ),
+        };
+        println!("Press Ctrl-C to stop.");
+        let control = tokio::spawn(control::run(
+            plan.control,
+            admin_key,
+            control_metrics,
+            on_key,
+            stopped(),
+        ));
+        let origin = tokio::spawn(packyard_origin::node::run(plan.origin, stopped()));
+        let edge = tokio::spawn(packyard_edge::node::run(plan.edge, edge_metrics, stopped()));
+        tokio::select! {
+            () = crate::signal::shutdown() => {}
+            // A service that stops on its own (a port in use, a bad data folder) stops them all.
+            r = wait_any(&control, &origin, &edge) => r?,
+        }
+        println!("stopping…");
+        let _ = stop_tx.send(true);
+        let (c, o, e) = tokio::join!(control, origin, edge);
+        c.context("control plane")?.context("control plane")?;
+        o.context("origin")?.context("origin")?;
+        e.context("edge")?.context("edge")?;
+        Ok(())
+    })
+}
+
+/// Resolves with an error as soon as one of the services ends.
+async fn wait_any<A, B, C>(
+    control: &tokio::task::JoinHandle<A>,
+    origin: &tokio::task::JoinHandle<B>,
+    edge: &tokio::task::JoinHandle<C>,
+) -> anyhow::Result<()> {
+    loop {
+        for (name, done) in [
+            ("control plane", control.is_finished()),
+            ("origin", origin.is_finished()),
+            ("edge", edge.is_finished()),
+        ] {
+            if done {
+                anyhow::bail!("the {name} stopped; see the log above");
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
