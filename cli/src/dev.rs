@@ -22,6 +22,16 @@ pub(crate) struct DevArgs {
     /// The admin API (and its /metrics).
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7100")]
     admin_addr: SocketAddr,
+    /// Where the origin takes upload parts.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7200")]
+    upload_addr: SocketAddr,
+    /// The control plane's Raft and gRPC listener (watch stream for the edge, reports from
+    /// the origin).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7101")]
+    raft_addr: SocketAddr,
+    /// The origin's chunk service, which the edge fetches from.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7201")]
+    origin_grpc_addr: SocketAddr,
     /// The edge's plain-HTTP listener, where devices download.
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7300")]
     edge_addr: SocketAddr,
@@ -50,14 +60,16 @@ impl DevArgs {
         let mut control = ControlConfig {
             data_dir: self.data.join("control"),
             admin_addr: self.admin_addr,
+            raft_addr: self.raft_addr,
             ..ControlConfig::default()
         };
-        let mut origin = OriginConfig {
+        let origin = OriginConfig {
             data_dir: self.data.join("origin"),
             control_plane: control.raft_addr.to_string(),
+            upload_addr: self.upload_addr,
+            grpc_addr: self.origin_grpc_addr,
             ..OriginConfig::default()
         };
-        origin.control_plane = control.raft_addr.to_string();
         control.api.origin_base_url = format!("http://{}", origin.upload_addr);
         let mut edge = EdgeConfig {
             data_dir: self.data.join("edge"),

@@ -9,12 +9,15 @@
 //! - `cluster.rs`: `packyard cluster status|join|leave`, membership of a running cluster.
 //! - `origin.rs`: `packyard origin`, one origin (uploads, processing, chunk service, GC).
 //! - `edge.rs`: `packyard edge`, one edge (device HTTP/HTTPS, chunk cache, sync).
+//! - `admin/`: the operator commands (apps, builds, packs, versions, review, release, users,
+//!   keys, tester tokens) against any cluster's admin API.
 //! - `signal.rs`, `logging.rs`: what every server command shares.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod admin;
 mod cluster;
 mod control;
 mod dev;
@@ -47,6 +50,24 @@ enum Command {
     Origin(origin::OriginArgs),
     /// Run an edge (device downloads over HTTP/HTTPS, chunk cache, sync from the cluster).
     Edge(edge::EdgeArgs),
+    /// Apps: list, create, show.
+    Apps(admin::AppsArgs),
+    /// App builds: register one for internal, external or store testing.
+    Builds(admin::BuildsArgs),
+    /// Asset packs: create, list, show, archive.
+    Packs(admin::PacksArgs),
+    /// Pack versions: upload (resumable), list with their release tracks, show.
+    Versions(admin::VersionsArgs),
+    /// Reviews: submit for external or store review, start, approve, reject, show.
+    Review(admin::ReviewArgs),
+    /// Release a store-approved version to every device.
+    Release(admin::ReleaseArgs),
+    /// Users and their roles on apps.
+    Users(admin::UsersArgs),
+    /// API keys: create, revoke.
+    Keys(admin::KeysArgs),
+    /// Tester tokens for the beta channels.
+    TesterTokens(admin::TesterTokensArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +79,15 @@ fn main() -> ExitCode {
         Command::Cluster(args) => cluster::run(&args),
         Command::Origin(args) => origin::run(&args),
         Command::Edge(args) => edge::run(&args),
+        Command::Apps(args) => args.run(),
+        Command::Builds(args) => args.run(),
+        Command::Packs(args) => args.run(),
+        Command::Versions(args) => args.run(),
+        Command::Review(args) => args.run(),
+        Command::Release(args) => args.run(),
+        Command::Users(args) => args.run(),
+        Command::Keys(args) => args.run(),
+        Command::TesterTokens(args) => args.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

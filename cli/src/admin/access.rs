@@ -1,0 +1,217 @@
+//! `packyard users …`, `packyard keys …` and `packyard tester-tokens …`: who may do what, and
+//! the tokens beta testers' devices download with.
+
+use anyhow::bail;
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::{Value, json};
+
+use super::connection::Connection;
+use super::output::{Table, cell, record};
+use super::{Session, path_id, run, to_one};
+
+/// `packyard users …`
+#[derive(Debug, Args)]
+pub(crate) struct UsersArgs {
+    #[command(flatten)]
+    connection: Connection,
+    #[command(subcommand)]
+    command: UsersCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Create a user with roles on apps; give them a key with `packyard keys create`.
+    Create {
+        /// The user's name.
+        #[arg(long)]
+        name: String,
+        /// The user's email address (unique).
+        #[arg(long)]
+        email: String,
+        /// A role on an app, `APP:ROLE` (roles: ACCOUNT_HOLDER, ADMIN, APP_MANAGER,
+        /// DEVELOPER, REVIEWER); repeat for several.
+        #[arg(long = "role", value_name = "APP:ROLE")]
+        roles: Vec<String>,
+        /// A cluster operator (may create apps and users).
+        #[arg(long)]
+        operator: bool,
+    },
+}
+
+/// `APP:ROLE` as the API's role grant.
+fn role_grant(text: &str) -> anyhow::Result<Value> {
+    let Some((app, role)) = text.split_once(':') else {
+        bail!("--role {text:?} should be APP:ROLE, for example a1:DEVELOPER");
+    };
+    let app = path_id("app", app)?;
+    Ok(json!({"app": app, "role": role.to_ascii_uppercase()}))
+}
+
+impl UsersArgs {
+    pub(crate) fn run(&self) -> anyhow::Result<()> {
+        let UsersCommand::Create {
+            name,
+            email,
+            roles,
+            operator,
+        } = &self.command;
+        let roles = roles
+            .iter()
+            .map(|r| role_grant(r))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        run(&self.connection, |s| async move {
+            let body = json!({"data": {"type": "users", "attributes": {
+                "name": name, "email": email, "roles": roles, "operator": operator}}});
+            let doc = s.client.post("/v1/users", body).await?;
+            s.show(&doc, record);
+            Ok(())
+        })
+    }
+}
+
+/// `packyard keys …`
+#[derive(Debug, Args)]
+pub(crate) struct KeysArgs {
+    #[command(flatten)]
+    connection: Connection,
+    #[command(subcommand)]
+    command: KeysCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create an API key for a user. The secret is shown this once.
+    Create {
+        /// The user's id.
+        #[arg(long)]
+        user: String,
+    },
+    /// Revoke an API key.
+    Delete {
+        /// The key's id (not the secret).
+        key: String,
+    },
+}
+
+impl KeysArgs {
+    pub(crate) fn run(&self) -> anyhow::Result<()> {
+        run(&self.connection, |s: Session| async move {
+            match &self.command {
+                KeysCommand::Create { user } => {
+                    let body = json!({"data": {"type": "apiKeys", "relationships": {
+                        "user": to_one("users", path_id("user", user)?)}}});
+                    let doc = s.client.post("/v1/apiKeys", body).await?;
+                    if s.quiet {
+                        // The secret is what a script needs from a new key.
+                        println!("{}", cell(&doc["data"]["attributes"]["key"]));
+                    } else {
+                        s.show(&doc, record);
+                    }
+                }
+                KeysCommand::Delete { key } => {
+                    s.client
+                        .delete(&format!("/v1/apiKeys/{}", path_id("key", key)?))
+                        .await?;
+                    if !s.quiet {
+                        println!("key {key} revoked");
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// `packyard tester-tokens …`
+#[derive(Debug, Args)]
+pub(crate) struct TesterTokensArgs {
+    #[command(flatten)]
+    connection: Connection,
+    #[command(subcommand)]
+    command: TesterTokensCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum TesterTokensCommand {
+    /// A signed, expiring token for one app's beta channel; `--quiet` prints the token alone.
+    Create {
+        /// The app's id.
+        #[arg(long)]
+        app: String,
+        /// The beta channel.
+        #[arg(long, value_enum)]
+        channel: BetaChannel,
+        /// Lifetime in seconds.
+        #[arg(long, value_name = "SECONDS")]
+        expires_in: Option<u64>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum BetaChannel {
+    Internal,
+    External,
+}
+
+impl TesterTokensArgs {
+    pub(crate) fn run(&self) -> anyhow::Result<()> {
+        run(&self.connection, |s| async move {
+            let TesterTokensCommand::Create {
+                app,
+                channel,
+                expires_in,
+            } = &self.command;
+            let channel = match channel {
+                BetaChannel::Internal => "INTERNAL",
+                BetaChannel::External => "EXTERNAL",
+            };
+            let mut attributes = json!({ "channel": channel });
+            if let Some(seconds) = expires_in {
+                attributes["expiresInSeconds"] = json!(seconds);
+            }
+            let body = json!({"data": {"type": "testerTokens", "attributes": attributes,
+                "relationships": {"app": to_one("apps", path_id("app", app)?)}}});
+            let doc = s.client.post("/v1/testerTokens", body).await?;
+            if s.quiet {
+                println!("{}", cell(&doc["data"]["attributes"]["token"]));
+            } else {
+                s.show(&doc, token_table);
+            }
+            Ok(())
+        })
+    }
+}
+
+fn token_table(doc: &Value) -> Table {
+    let a = &doc["data"]["attributes"];
+    let mut table = Table::new(&["FIELD", "VALUE"]);
+    for name in ["channel", "expirationDate", "token"] {
+        table.row(vec![name.to_owned(), cell(&a[name])]);
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_grants_name_what_is_wrong() {
+        assert_eq!(
+            role_grant("a1:reviewer").unwrap(),
+            json!({"app": "a1", "role": "REVIEWER"})
+        );
+        assert!(
+            role_grant("a1")
+                .unwrap_err()
+                .to_string()
+                .contains("APP:ROLE")
+        );
+        assert!(
+            role_grant("a/1:ADMIN")
+                .unwrap_err()
+                .to_string()
+                .contains("not an id")
+        );
+    }
+}

@@ -1,0 +1,148 @@
+//! `packyard apps …` and `packyard builds …`.
+
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::{Value, json};
+
+use super::connection::Connection;
+use super::output::{Table, cell, record};
+use super::{Session, path_id, run, to_one};
+
+/// `packyard apps …`
+#[derive(Debug, Args)]
+pub(crate) struct AppsArgs {
+    #[command(flatten)]
+    connection: Connection,
+    #[command(subcommand)]
+    command: AppsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AppsCommand {
+    /// The apps this key may see.
+    List,
+    /// Create an app; the key's user becomes its Account Holder.
+    Create {
+        /// The app's name.
+        #[arg(long)]
+        name: String,
+        /// The app's bundle id, unique in the cluster (`com.example.game`).
+        #[arg(long)]
+        bundle_id: String,
+        /// The app's primary language (BCP-47): devices fall back to packs in it.
+        #[arg(long, default_value = "en-US")]
+        primary_language: String,
+    },
+    /// One app, with the bytes its packs use.
+    Show {
+        /// The app's id.
+        app: String,
+    },
+}
+
+impl AppsArgs {
+    pub(crate) fn run(&self) -> anyhow::Result<()> {
+        run(&self.connection, |s| async move {
+            match &self.command {
+                AppsCommand::List => {
+                    let apps = s.client.get_all("/v1/apps").await?;
+                    s.show_list(apps, apps_table);
+                }
+                AppsCommand::Create {
+                    name,
+                    bundle_id,
+                    primary_language,
+                } => {
+                    let body = json!({"data": {"type": "apps", "attributes": {
+                        "name": name, "bundleId": bundle_id, "primaryLanguage": primary_language}}});
+                    let doc = s.client.post("/v1/apps", body).await?;
+                    s.show(&doc, record);
+                }
+                AppsCommand::Show { app } => {
+                    let doc = s
+                        .client
+                        .get(&format!("/v1/apps/{}", path_id("app", app)?))
+                        .await?;
+                    s.show(&doc, record);
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+fn apps_table(doc: &Value) -> Table {
+    let mut table = Table::new(&["ID", "NAME", "BUNDLE ID", "LANGUAGE", "USED BYTES"]);
+    for app in doc["data"].as_array().into_iter().flatten() {
+        let a = &app["attributes"];
+        table.row(vec![
+            cell(&app["id"]),
+            cell(&a["name"]),
+            cell(&a["bundleId"]),
+            cell(&a["primaryLanguage"]),
+            cell(&a["usedBytes"]),
+        ]);
+    }
+    table
+}
+
+/// `packyard builds …`
+#[derive(Debug, Args)]
+pub(crate) struct BuildsArgs {
+    #[command(flatten)]
+    connection: Connection,
+    #[command(subcommand)]
+    command: BuildsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum BuildsCommand {
+    /// Register a build of an app for some channels; an external build lets the app's packs
+    /// enter external review (rule R4).
+    Create {
+        /// The app's id.
+        #[arg(long)]
+        app: String,
+        /// The build number (`100`, `1.2.3`).
+        #[arg(long)]
+        number: String,
+        /// A channel the build is available on; repeat for several.
+        #[arg(long = "channel", required = true, value_enum)]
+        channels: Vec<BuildChannel>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum BuildChannel {
+    Internal,
+    External,
+    Store,
+}
+
+impl BuildChannel {
+    fn api_name(self) -> &'static str {
+        match self {
+            Self::Internal => "INTERNAL",
+            Self::External => "EXTERNAL",
+            Self::Store => "APP_STORE",
+        }
+    }
+}
+
+impl BuildsArgs {
+    pub(crate) fn run(&self) -> anyhow::Result<()> {
+        run(&self.connection, |s: Session| async move {
+            let BuildsCommand::Create {
+                app,
+                number,
+                channels,
+            } = &self.command;
+            let channels: Vec<&str> = channels.iter().map(|c| c.api_name()).collect();
+            let body = json!({"data": {"type": "builds",
+                "attributes": {"buildNumber": number, "channels": channels},
+                "relationships": {"app": to_one("apps", path_id("app", app)?)}}});
+            let doc = s.client.post("/v1/builds", body).await?;
+            s.show(&doc, record);
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,122 @@
+//! Where the operator commands find the admin API and the key: a flag, then the environment,
+//! then the config file, then (for the admin key only) the key `packyard dev` wrote in
+//! `./packyard-dev`, so a newcomer next to a dev node needs no setup at all.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+use serde::Deserialize;
+
+use super::client::AdminClient;
+
+/// The admin API a command talks to when nothing else says.
+const DEFAULT_SERVER: &str = "http://127.0.0.1:7100";
+
+/// The key file `packyard dev` writes with its default `--data`.
+const DEV_KEY_FILE: &str = "packyard-dev/control/admin-key";
+
+/// Flags every operator command shares.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct Connection {
+    /// The admin API of any control-plane node [default: http://127.0.0.1:7100].
+    #[arg(long, env = "PACKYARD_SERVER", value_name = "URL", global = true)]
+    server: Option<String>,
+    /// The API key to authenticate with.
+    #[arg(
+        long,
+        env = "PACKYARD_ADMIN_KEY",
+        value_name = "KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    key: Option<String>,
+    /// A TOML file with `server`, and `key` or `key_file`
+    /// [default: ~/.config/packyard/config.toml, when it exists].
+    #[arg(long, env = "PACKYARD_CONFIG", value_name = "FILE", global = true)]
+    config: Option<PathBuf>,
+    /// Print the API's JSON documents instead of tables.
+    #[arg(long, global = true, conflicts_with = "quiet")]
+    pub(crate) json: bool,
+    /// Print only ids (of what was created or listed), for scripts.
+    #[arg(long, short, global = true)]
+    pub(crate) quiet: bool,
+}
+
+/// The config file's fields.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    server: Option<String>,
+    key: Option<String>,
+    key_file: Option<PathBuf>,
+}
+
+impl Connection {
+    /// A client for the server and key these flags, the environment and the config file name.
+    pub(crate) fn client(&self) -> anyhow::Result<AdminClient> {
+        let file = self.config_file()?;
+        let server = self
+            .server
+            .clone()
+            .or(file.server)
+            .unwrap_or_else(|| DEFAULT_SERVER.to_owned());
+        if !server.starts_with("http://") && !server.starts_with("https://") {
+            bail!(
+                "--server {server:?} is not a URL; expected http://HOST:PORT or https://HOST:PORT"
+            );
+        }
+        let key = match (
+            self.key.clone().filter(|k| !k.is_empty()),
+            file.key,
+            file.key_file,
+        ) {
+            (Some(key), _, _) | (None, Some(key), _) => key,
+            (None, None, Some(path)) => read_key(&path)?,
+            (None, None, None) if Path::new(DEV_KEY_FILE).exists() => {
+                read_key(Path::new(DEV_KEY_FILE))?
+            }
+            (None, None, None) => bail!(
+                "no API key: pass --key, set PACKYARD_ADMIN_KEY, or put `key` or `key_file` in \
+                 the config file (--config)"
+            ),
+        };
+        AdminClient::new(&server, key)
+    }
+
+    fn config_file(&self) -> anyhow::Result<ConfigFile> {
+        let (path, required) = match &self.config {
+            Some(path) => (path.clone(), true),
+            None => match default_config_path() {
+                Some(path) => (path, false),
+                None => return Ok(ConfigFile::default()),
+            },
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(ConfigFile::default());
+            }
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        toml::from_str(&text)
+            .with_context(|| format!("{} is not a valid config file", path.display()))
+    }
+}
+
+fn default_config_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("packyard").join("config.toml"))
+}
+
+fn read_key(path: &Path) -> anyhow::Result<String> {
+    let key = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the API key from {}", path.display()))?;
+    let key = key.trim().to_owned();
+    if key.is_empty() {
+        bail!("{} is empty; expected an API key", path.display());
+    }
+    Ok(key)
+}

@@ -1,0 +1,97 @@
+//! The operator commands: the release workflow against any cluster's admin API.
+//!
+//! # Layout
+//!
+//! - `connection.rs`: `--server`, `--key`, `--config`, `--json`, `--quiet`, and how they resolve.
+//! - `client.rs`: JSON:API calls and API errors worded for the terminal.
+//! - `output.rs`: tables for people, JSON for scripts.
+//! - `upload.rs`: resumable part uploads with a progress bar and the SHA-256 they commit.
+//! - `apps.rs` (apps, builds), `packs.rs`, `versions.rs`, `review.rs` (review, release),
+//!   `access.rs` (users, keys, tester tokens): one command family each.
+
+mod access;
+mod apps;
+mod client;
+mod connection;
+mod output;
+mod packs;
+mod review;
+mod upload;
+mod versions;
+
+use anyhow::Context as _;
+use serde_json::Value;
+
+pub(crate) use access::{KeysArgs, TesterTokensArgs, UsersArgs};
+pub(crate) use apps::{AppsArgs, BuildsArgs};
+pub(crate) use packs::PacksArgs;
+pub(crate) use review::{ReleaseArgs, ReviewArgs};
+pub(crate) use versions::VersionsArgs;
+
+use client::AdminClient;
+use connection::Connection;
+
+/// What every command runs with: the client and how to print.
+pub(crate) struct Session {
+    client: AdminClient,
+    json: bool,
+    quiet: bool,
+}
+
+impl Session {
+    /// Prints a created or fetched document: its id alone with `--quiet`, its JSON with
+    /// `--json`, else the table `table` makes.
+    fn show(&self, doc: &Value, table: impl FnOnce(&Value) -> output::Table) {
+        if self.quiet {
+            println!("{}", output::cell(&doc["data"]["id"]));
+        } else {
+            output::emit(self.json, doc, table);
+        }
+    }
+
+    /// Prints a list: ids one per line with `--quiet`, else JSON or the table.
+    fn show_list(&self, items: Vec<Value>, table: impl FnOnce(&Value) -> output::Table) {
+        if self.quiet {
+            for item in &items {
+                println!("{}", output::cell(&item["id"]));
+            }
+        } else {
+            output::emit(self.json, &serde_json::json!({ "data": items }), table);
+        }
+    }
+}
+
+/// Runs one operator command on a fresh runtime.
+fn run<F, Fut>(connection: &Connection, body: F) -> anyhow::Result<()>
+where
+    F: FnOnce(Session) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let session = Session {
+        client: connection.client()?,
+        json: connection.json,
+        quiet: connection.quiet,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(body(session))
+}
+
+/// A JSON:API to-one relationship object.
+fn to_one(kind: &str, id: &str) -> Value {
+    serde_json::json!({ "data": { "type": kind, "id": id } })
+}
+
+/// An id given on the command line, refused when it could not be one (before any request).
+fn path_id<'a>(what: &str, id: &'a str) -> anyhow::Result<&'a str> {
+    if id.is_empty()
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        anyhow::bail!("{what} {id:?} is not an id: expected letters, digits, '-' or '_'");
+    }
+    Ok(id)
+}

@@ -1,0 +1,132 @@
+//! `packyard packs …`: create, list, show and archive asset packs.
+
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+
+use super::connection::Connection;
+use super::output::{Table, cell, record};
+use super::{path_id, run, to_one};
+
+/// `packyard packs …`
+#[derive(Debug, Args)]
+pub(crate) struct PacksArgs {
+    #[command(flatten)]
+    connection: Connection,
+    #[command(subcommand)]
+    command: PacksCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum PacksCommand {
+    /// Create a pack in an app.
+    Create {
+        /// The app's id.
+        #[arg(long)]
+        app: String,
+        /// The pack's identifier, as the app and the packaging manifest name it (`level-2`).
+        identifier: String,
+    },
+    /// An app's packs, with the version each channel serves.
+    List {
+        /// The app's id.
+        #[arg(long)]
+        app: String,
+        /// Archived packs only (live ones only without it).
+        #[arg(long)]
+        archived: bool,
+    },
+    /// One pack.
+    Show {
+        /// The pack's id.
+        pack: String,
+    },
+    /// Archive a pack: every version leaves every channel, the quota is freed, and the
+    /// identifier can never be used again in the app. Cannot be undone.
+    Archive {
+        /// The pack's id.
+        pack: String,
+    },
+}
+
+impl PacksArgs {
+    pub(crate) fn run(&self) -> anyhow::Result<()> {
+        run(&self.connection, |s| async move {
+            match &self.command {
+                PacksCommand::Create { app, identifier } => {
+                    let body = json!({"data": {"type": "backgroundAssets",
+                        "attributes": {"assetPackIdentifier": identifier},
+                        "relationships": {"app": to_one("apps", path_id("app", app)?)}}});
+                    let doc = s.client.post("/v1/backgroundAssets", body).await?;
+                    s.show(&doc, record);
+                }
+                PacksCommand::List { app, archived } => {
+                    let path = format!(
+                        "/v1/apps/{}/backgroundAssets?filter[archived]={archived}",
+                        path_id("app", app)?
+                    );
+                    let packs = s.client.get_all(&path).await?;
+                    s.show_list(packs, packs_table);
+                }
+                PacksCommand::Show { pack } => {
+                    let path = format!("/v1/backgroundAssets/{}", path_id("pack", pack)?);
+                    let doc = s.client.get(&path).await?;
+                    s.show(&doc, pack_record);
+                }
+                PacksCommand::Archive { pack } => {
+                    let pack = path_id("pack", pack)?;
+                    let body = json!({"data": {"type": "backgroundAssets", "id": pack,
+                        "attributes": {"archived": true}}});
+                    let doc = s
+                        .client
+                        .patch(&format!("/v1/backgroundAssets/{pack}"), body)
+                        .await?;
+                    s.show(&doc, pack_record);
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The version id a pack's channel relationship names, or `-`.
+fn serving(pack: &Value, relationship: &str) -> String {
+    cell(&pack["relationships"][relationship]["data"]["id"])
+}
+
+fn packs_table(doc: &Value) -> Table {
+    let mut table = Table::new(&[
+        "ID",
+        "IDENTIFIER",
+        "ARCHIVED",
+        "USED BYTES",
+        "INTERNAL",
+        "EXTERNAL",
+        "STORE",
+    ]);
+    for pack in doc["data"].as_array().into_iter().flatten() {
+        let a = &pack["attributes"];
+        table.row(vec![
+            cell(&pack["id"]),
+            cell(&a["assetPackIdentifier"]),
+            cell(&a["archived"]),
+            cell(&a["usedBytes"]),
+            serving(pack, "internalBetaVersion"),
+            serving(pack, "externalBetaVersion"),
+            serving(pack, "appStoreVersion"),
+        ]);
+    }
+    table
+}
+
+fn pack_record(doc: &Value) -> Table {
+    let mut table = record(doc);
+    let pack = &doc["data"];
+    for (name, relationship) in [
+        ("internal version", "internalBetaVersion"),
+        ("external version", "externalBetaVersion"),
+        ("store version", "appStoreVersion"),
+    ] {
+        table.row(vec![name.to_owned(), serving(pack, relationship)]);
+    }
+    table
+}

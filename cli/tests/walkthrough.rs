@@ -1,0 +1,677 @@
+//! Issue 05's end-to-end test: the README's quick start through the real `packyard` binary.
+//! `packyard dev` runs as a process; every operator step is a `packyard` command (as a
+//! newcomer types it); every device step is a real HTTP request to the edge. Along the way it
+//! checks the seed rules a user can see from outside: one external review at a time (R2),
+//! approval replacing the external version (R3), no archive during review and archive
+//! removing the pack everywhere for good (R7), and language selection (R10).
+
+// Test helpers outside `#[test]` functions: a failed setup step should fail the test at once.
+#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::cast_possible_truncation,
+    reason = "test archives are a few MiB"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const KEY: &str = "pyk_walkthrough-test-key-0123456789abcdef";
+
+fn free_addr() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().to_string()
+}
+
+/// `packyard dev`, killed when dropped, its output kept in a log file.
+struct Dev {
+    log: PathBuf,
+    child: Child,
+    admin: String,
+    edge: String,
+    upload: String,
+}
+
+impl Dev {
+    fn start(dir: &Path) -> Self {
+        let (admin, edge, upload) = (free_addr(), free_addr(), free_addr());
+        let (raft, grpc) = (free_addr(), free_addr());
+        let log = dir.join("dev.log");
+        let data = dir.join("dev");
+        let child = Command::new(env!("CARGO_BIN_EXE_packyard"))
+            .args(["dev", "--data", data.to_str().unwrap()])
+            .args(["--admin-addr", &admin, "--edge-addr", &edge])
+            .args(["--upload-addr", &upload, "--raft-addr", &raft])
+            .args(["--origin-grpc-addr", &grpc])
+            .env("PACKYARD_ADMIN_KEY", KEY)
+            .env("PACKYARD_LOG", "warn")
+            .stdout(std::fs::File::create(dir.join("dev.out")).unwrap())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        Dev {
+            log,
+            child,
+            admin,
+            edge,
+            upload,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What a `packyard` command printed, and whether it succeeded.
+struct Out {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    /// The trimmed stdout of a command that must succeed.
+    fn must(self, what: &str) -> String {
+        assert!(self.ok, "{what} failed:\n{}", self.stderr);
+        self.stdout.trim().to_owned()
+    }
+
+    /// The stderr of a command that must fail.
+    fn refused(self, what: &str) -> String {
+        assert!(!self.ok, "{what} should fail, printed:\n{}", self.stdout);
+        self.stderr
+    }
+}
+
+/// Runs `packyard` commands against one server, from a folder of its own (no stray config).
+struct Cli {
+    dir: PathBuf,
+    server: String,
+}
+
+impl Cli {
+    fn run(&self, key: &str, args: &[&str]) -> Out {
+        let out = Command::new(env!("CARGO_BIN_EXE_packyard"))
+            .args(args)
+            .current_dir(&self.dir)
+            .env("PACKYARD_SERVER", &self.server)
+            .env("PACKYARD_ADMIN_KEY", key)
+            .env("XDG_CONFIG_HOME", &self.dir)
+            .env_remove("PACKYARD_CONFIG")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        Out {
+            ok: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn admin(&self, args: &[&str]) -> Out {
+        self.run(KEY, args)
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut args = args.to_vec();
+        args.push("--json");
+        let text = self.admin(&args).must(&args.join(" "));
+        serde_json::from_str(&text).unwrap()
+    }
+}
+
+/// Random-looking file bytes from a seed, so archives do not compress or dedupe by accident.
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()[0]
+        })
+        .collect()
+}
+
+/// Writes a pack's files and manifest in `dir/name` and builds it with `packyard pack build`.
+fn build_pack(cli: &Cli, name: &str, language: Option<&str>, seed: u64, size: usize) -> PathBuf {
+    let src = cli.dir.join(format!("{name}-src-{seed}"));
+    std::fs::create_dir_all(src.join("Textures")).unwrap();
+    std::fs::write(src.join("intro.m4v"), noise(seed, size / 2)).unwrap();
+    std::fs::write(src.join("Textures/stone.ktx"), noise(seed + 1, size / 2)).unwrap();
+    let language = language.map_or(String::new(), |l| format!(r#", "language": "{l}""#));
+    std::fs::write(
+        src.join("Manifest.json"),
+        format!(
+            r#"{{"assetPackID": "{name}", "downloadPolicy": {{"onDemand": {{}}}},
+                "fileSelectors": [{{"file": "intro.m4v"}}, {{"directory": "Textures"}}],
+                "platforms": ["iOS", "macOS"]{language}}}"#
+        ),
+    )
+    .unwrap();
+    let out = cli.dir.join(format!("{name}-{seed}.tar"));
+    let manifest = src.join("Manifest.json");
+    cli.admin(&[
+        "pack",
+        "build",
+        manifest.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ])
+    .must("pack build");
+    out
+}
+
+/// Polls `check` every 100 ms until it holds, failing with the dev log after `secs`.
+async fn wait_for<F, Fut>(secs: u64, what: &str, dev: &Dev, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !check().await {
+        assert!(
+            Instant::now() < deadline,
+            "{what} within {secs} s\n{}",
+            dev.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A device: asks an edge for manifests and packs.
+struct Device {
+    http: reqwest::Client,
+    edge: String,
+    app: String,
+}
+
+impl Device {
+    /// The manifest of `channel` for an iOS 27 device with these languages: (status, body).
+    async fn manifest(&self, channel: &str, token: Option<&str>, lang: &str) -> (u16, Value) {
+        let url = format!(
+            "{}/apps/{}/{channel}/manifest?platform=iOS&os=27.0&lang={lang}",
+            self.edge, self.app
+        );
+        let mut request = self.http.get(url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `pack → version` of the packs in a manifest.
+    async fn served(&self, channel: &str, token: Option<&str>, lang: &str) -> Vec<(String, u64)> {
+        let (status, doc) = self.manifest(channel, token, lang).await;
+        if status != 200 {
+            return vec![("status".into(), u64::from(status))];
+        }
+        doc["assetPacks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["id"].as_str().unwrap().to_owned(),
+                    p["version"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    /// `GET /apps/{app}/{channel}/{pack}` with an optional `Range`: (status, body).
+    async fn pack(
+        &self,
+        channel: &str,
+        pack: &str,
+        token: Option<&str>,
+        range: Option<&str>,
+    ) -> (u16, Vec<u8>) {
+        let url = format!("{}/apps/{}/{channel}/{pack}", self.edge, self.app);
+        let mut request = self.http.get(url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(range) = range {
+            request = request.header("Range", range);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.bytes().await.unwrap().to_vec())
+    }
+}
+
+fn pair(pack: &str, version: u64) -> (String, u64) {
+    (pack.to_owned(), version)
+}
+
+fn track(cli: &Cli, version: &str, name: &str) -> String {
+    let doc = cli.json(&["versions", "show", version]);
+    doc["data"]["meta"]["tracks"][name]
+        .as_str()
+        .unwrap_or("-")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quick_start_runs_end_to_end_through_the_binary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dev = Dev::start(tmp.path());
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let cli = Cli {
+        dir: work,
+        server: format!("http://{}", dev.admin),
+    };
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    wait_for(90, "packyard dev answers", &dev, || async {
+        let admin = http
+            .get(format!("http://{}/readyz", dev.admin))
+            .send()
+            .await;
+        let origin = http
+            .get(format!("http://{}/healthz", dev.upload))
+            .send()
+            .await;
+        admin.is_ok_and(|r| r.status() == 200) && origin.is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+
+    // An app and a pack, created with the operator commands.
+    let app = cli
+        .admin(&[
+            "apps",
+            "create",
+            "--name",
+            "Game",
+            "--bundle-id",
+            "com.example.game",
+            "--primary-language",
+            "en-US",
+            "-q",
+        ])
+        .must("apps create");
+    let listed = cli.admin(&["apps", "list"]).must("apps list");
+    assert!(
+        listed.contains(&app) && listed.contains("com.example.game"),
+        "{listed}"
+    );
+    let pack = cli
+        .admin(&["packs", "create", "--app", &app, "level-2", "-q"])
+        .must("packs create");
+    let device = Device {
+        http: http.clone(),
+        edge: format!("http://{}", dev.edge),
+        app: app.clone(),
+    };
+
+    // Build a pack (9 MiB: two upload parts) and upload it; the command waits for COMPLETE.
+    let v1_file = build_pack(&cli, "level-2", None, 1, 9 << 20);
+    let v1_bytes = std::fs::read(&v1_file).unwrap();
+    let v1 = cli
+        .admin(&[
+            "versions",
+            "upload",
+            "--pack",
+            &pack,
+            v1_file.to_str().unwrap(),
+            "-q",
+        ])
+        .must("versions upload");
+    // R1, seen by the operator: the new version is what internal testers get.
+    let table = cli
+        .admin(&["versions", "list", "--pack", &pack])
+        .must("versions list");
+    assert!(
+        table.contains("COMPLETE") && table.contains("READY_FOR_TESTING"),
+        "{table}"
+    );
+    assert_eq!(track(&cli, &v1, "internal"), "READY_FOR_TESTING");
+
+    // A device in internal testing downloads it with a range, then resumes.
+    let internal = cli
+        .admin(&[
+            "tester-tokens",
+            "create",
+            "--app",
+            &app,
+            "--channel",
+            "internal",
+            "-q",
+        ])
+        .must("tester-tokens create");
+    let token = Some(internal.as_str());
+    wait_for(30, "the edge serves version 1 internally", &dev, || async {
+        device.served("internal", token, "en-US").await == vec![pair("level-2", 1)]
+    })
+    .await;
+    assert_eq!(
+        device.manifest("internal", None, "en-US").await.0,
+        401,
+        "a beta channel needs a token"
+    );
+    let (status, head) = device
+        .pack("internal", "level-2", token, Some("bytes=0-99"))
+        .await;
+    assert_eq!((status, head.as_slice()), (206, &v1_bytes[..100]));
+    let (status, rest) = device
+        .pack("internal", "level-2", token, Some("bytes=100-"))
+        .await;
+    assert_eq!(status, 206);
+    assert!(
+        [head, rest].concat() == v1_bytes,
+        "resumed download differs"
+    );
+
+    // External testing: a build for external testing (R4), a reviewer, a submission.
+    cli.admin(&[
+        "builds",
+        "create",
+        "--app",
+        &app,
+        "--number",
+        "100",
+        "--channel",
+        "external",
+    ])
+    .must("builds create");
+    let reviewer = cli
+        .admin(&[
+            "users",
+            "create",
+            "--name",
+            "Rita",
+            "--email",
+            "rita@example.com",
+            "--role",
+            &format!("{app}:REVIEWER"),
+            "-q",
+        ])
+        .must("users create");
+    let reviewer_key = cli
+        .admin(&["keys", "create", "--user", &reviewer, "-q"])
+        .must("keys create");
+    let submission = cli
+        .admin(&["review", "submit", &v1, "--track", "external", "-q"])
+        .must("review submit");
+    assert_eq!(track(&cli, &v1, "external"), "WAITING_FOR_REVIEW");
+
+    // R2: a second version cannot enter external review meanwhile.
+    let v2_file = build_pack(&cli, "level-2", None, 2, 1 << 20);
+    let v2_bytes = std::fs::read(&v2_file).unwrap();
+    let v2 = cli
+        .admin(&[
+            "versions",
+            "upload",
+            "--pack",
+            &pack,
+            v2_file.to_str().unwrap(),
+            "-q",
+        ])
+        .must("versions upload v2");
+    let err = cli
+        .admin(&["review", "submit", &v2, "--track", "external"])
+        .refused("a second external submission");
+    assert!(err.contains("409") && err.contains("R2"), "{err}");
+    // R7: no archive while a version is in review.
+    let err = cli
+        .admin(&["packs", "archive", &pack])
+        .refused("archive during review");
+    assert!(err.contains("409") && err.contains("R7"), "{err}");
+    // R8: only a Reviewer approves, and the refusal says so.
+    let err = cli
+        .admin(&["review", "approve", &submission])
+        .refused("approval by the operator");
+    assert!(err.contains("403") && err.contains("Reviewer"), "{err}");
+    cli.run(&reviewer_key, &["review", "approve", &submission])
+        .must("review approve");
+    assert_eq!(track(&cli, &v1, "external"), "READY_FOR_TESTING");
+
+    let external = cli
+        .admin(&[
+            "tester-tokens",
+            "create",
+            "--app",
+            &app,
+            "--channel",
+            "external",
+            "-q",
+        ])
+        .must("tester-tokens create external");
+    let ext = Some(external.as_str());
+    wait_for(30, "external testers get version 1", &dev, || async {
+        device.served("external", ext, "en-US").await == vec![pair("level-2", 1)]
+    })
+    .await;
+    let err = device.manifest("external", token, "en-US").await;
+    assert_eq!(
+        err.0, 403,
+        "an internal token is not an external one: {}",
+        err.1
+    );
+
+    // R3: approving version 2 replaces version 1 in external testing.
+    let second = cli
+        .admin(&["review", "submit", &v2, "--track", "external", "-q"])
+        .must("review submit v2");
+    cli.run(&reviewer_key, &["review", "approve", &second])
+        .must("review approve v2");
+    assert_eq!(track(&cli, &v2, "external"), "READY_FOR_TESTING");
+    assert_eq!(track(&cli, &v1, "external"), "SUPERSEDED");
+    wait_for(30, "external testers get version 2", &dev, || async {
+        device.served("external", ext, "en-US").await == vec![pair("level-2", 2)]
+    })
+    .await;
+
+    // The store: review, approve, release; devices need no token.
+    assert_eq!(device.served("store", None, "en-US").await, vec![]);
+    let store = cli
+        .admin(&["review", "submit", &v2, "--track", "store", "-q"])
+        .must("review submit store");
+    cli.run(&reviewer_key, &["review", "approve", &store])
+        .must("review approve store");
+    cli.admin(&["release", &v2]).must("release");
+    assert_eq!(track(&cli, &v2, "store"), "READY_FOR_DISTRIBUTION");
+    wait_for(30, "the store serves version 2", &dev, || async {
+        device.served("store", None, "en-US").await == vec![pair("level-2", 2)]
+    })
+    .await;
+    let (status, tail) = device
+        .pack("store", "level-2", None, Some("bytes=-1000"))
+        .await;
+    assert_eq!(
+        (status, tail.as_slice()),
+        (206, &v2_bytes[v2_bytes.len() - 1000..])
+    );
+
+    // R7: archive removes the pack from every channel, and its identifier is gone for good.
+    cli.admin(&["packs", "archive", &pack])
+        .must("packs archive");
+    wait_for(
+        30,
+        "the archived pack leaves every channel",
+        &dev,
+        || async {
+            device.served("store", None, "en-US").await.is_empty()
+                && device.served("external", ext, "en-US").await.is_empty()
+                && device.served("internal", token, "en-US").await.is_empty()
+        },
+    )
+    .await;
+    assert_eq!(device.pack("store", "level-2", None, None).await.0, 404);
+    let err = cli
+        .admin(&["packs", "create", "--app", &app, "level-2"])
+        .refused("reusing an archived identifier");
+    assert!(err.contains("409") && err.contains("R7"), "{err}");
+
+    // R10: a pack in fr-FR is picked for fr-CA; other languages fall back to the primary.
+    for (name, language, seed) in [("voice-fr", "fr-FR", 10), ("voice-en", "en-US", 11)] {
+        let id = cli
+            .admin(&["packs", "create", "--app", &app, name, "-q"])
+            .must("packs create voice");
+        let file = build_pack(&cli, name, Some(language), seed, 64 << 10);
+        cli.admin(&[
+            "versions",
+            "upload",
+            "--pack",
+            &id,
+            file.to_str().unwrap(),
+            "-q",
+        ])
+        .must("versions upload voice");
+    }
+    wait_for(30, "the localized packs reach the edge", &dev, || async {
+        device.served("internal", token, "fr-CA").await == vec![pair("voice-fr", 1)]
+    })
+    .await;
+    assert_eq!(
+        device.served("internal", token, "de-DE").await,
+        vec![pair("voice-en", 1)]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_upload_resumes_with_the_missing_parts_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dev = Dev::start(tmp.path());
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let cli = Cli {
+        dir: work,
+        server: format!("http://{}", dev.admin),
+    };
+    let http = reqwest::Client::new();
+    wait_for(90, "packyard dev answers", &dev, || async {
+        let admin = http
+            .get(format!("http://{}/readyz", dev.admin))
+            .send()
+            .await;
+        let origin = http
+            .get(format!("http://{}/healthz", dev.upload))
+            .send()
+            .await;
+        admin.is_ok_and(|r| r.status() == 200) && origin.is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    let app = cli
+        .admin(&[
+            "apps",
+            "create",
+            "--name",
+            "G",
+            "--bundle-id",
+            "com.example.resume",
+            "-q",
+        ])
+        .must("apps create");
+    let pack = cli
+        .admin(&["packs", "create", "--app", &app, "level-3", "-q"])
+        .must("packs create");
+    let file = build_pack(&cli, "level-3", None, 7, 9 << 20);
+    let bytes = std::fs::read(&file).unwrap();
+
+    // An upload that stopped after its first part: made by hand through the API.
+    let rel = |kind: &str, id: &str| json!({"data": {"type": kind, "id": id}});
+    let post = |path: &str, body: Value| {
+        let http = http.clone();
+        let url = format!("http://{}{path}", dev.admin);
+        async move {
+            let r = http
+                .post(url)
+                .bearer_auth(KEY)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 201);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let version = post(
+        "/v1/backgroundAssetVersions",
+        json!({"data": {"type": "backgroundAssetVersions",
+            "relationships": {"backgroundAsset": rel("backgroundAssets", &pack)}}}),
+    )
+    .await;
+    let version = version["data"]["id"].as_str().unwrap().to_owned();
+    let upload = post(
+        "/v1/backgroundAssetUploadFiles",
+        json!({"data": {"type": "backgroundAssetUploadFiles",
+            "attributes": {"fileName": "level-3.tar", "fileSize": bytes.len(), "assetType": "ASSET"},
+            "relationships": {"backgroundAssetVersion": rel("backgroundAssetVersions", &version)}}}),
+    )
+    .await;
+    let upload_id = upload["data"]["id"].as_str().unwrap().to_owned();
+    let first = &upload["data"]["attributes"]["uploadOperations"][0];
+    let length = first["length"].as_u64().unwrap() as usize;
+    let r = http
+        .put(first["url"].as_str().unwrap())
+        .body(bytes[..length].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // Bad input is named before anything is sent.
+    let other = build_pack(&cli, "level-3", None, 8, 1 << 20);
+    let err = cli
+        .admin(&[
+            "versions",
+            "upload",
+            "--resume",
+            &upload_id,
+            other.to_str().unwrap(),
+        ])
+        .refused("resuming with another file");
+    assert!(err.contains("same file"), "{err}");
+    let err = cli
+        .admin(&["versions", "upload", "--pack", &pack, "no-such.tar"])
+        .refused("uploading a missing file");
+    assert!(err.contains("no-such.tar"), "{err}");
+    let err = cli
+        .run("pyk_wrong", &["apps", "list"])
+        .refused("a wrong key");
+    assert!(err.contains("401"), "{err}");
+    let err = cli
+        .admin(&["apps", "list", "--server", "127.0.0.1:1"])
+        .refused("a server that is not a URL");
+    assert!(err.contains("not a URL"), "{err}");
+
+    // Resuming sends the second part only, commits, and waits for processing.
+    let out = cli.admin(&[
+        "versions",
+        "upload",
+        "--resume",
+        &upload_id,
+        file.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.ok, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("sending 1 of 2 parts"),
+        "{}",
+        out.stderr
+    );
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["data"]["attributes"]["state"], "COMPLETE");
+    assert_eq!(doc["data"]["attributes"]["size"], bytes.len());
+    assert_eq!(
+        doc["data"]["meta"]["tracks"]["internal"],
+        "READY_FOR_TESTING"
+    );
+}
