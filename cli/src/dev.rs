@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
@@ -167,6 +168,7 @@ pub(crate) fn run(args: &DevArgs) -> anyhow::Result<()> {
             ),
         };
         println!("Press Ctrl-C to stop.");
+        let raft_addr = plan.control.raft_addr;
         let control = tokio::spawn(control::run(
             plan.control,
             admin_key,
@@ -174,6 +176,9 @@ pub(crate) fn run(args: &DevArgs) -> anyhow::Result<()> {
             on_key,
             stopped(),
         ));
+        // The origin and the edge retry until the control plane answers, but each retry logs a
+        // warning: give the control plane a moment to listen first so a newcomer sees none.
+        listening(raft_addr, Duration::from_secs(10)).await;
         let origin = tokio::spawn(packyard_origin::node::run(plan.origin, stopped()));
         let edge = tokio::spawn(packyard_edge::node::run(plan.edge, edge_metrics, stopped()));
         tokio::select! {
@@ -189,6 +194,16 @@ pub(crate) fn run(args: &DevArgs) -> anyhow::Result<()> {
         e.context("edge")?.context("edge")?;
         Ok(())
     })
+}
+
+/// Waits until something accepts connections at `addr`, or `patience` has passed.
+async fn listening(addr: SocketAddr, patience: Duration) {
+    let deadline = tokio::time::Instant::now() + patience;
+    while tokio::net::TcpStream::connect(addr).await.is_err()
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Resolves with an error as soon as one of the services ends.
@@ -207,6 +222,6 @@ async fn wait_any<A, B, C>(
                 anyhow::bail!("the {name} stopped; see the log above");
             }
         }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

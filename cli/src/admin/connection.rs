@@ -120,3 +120,77 @@ fn read_key(path: &Path) -> anyhow::Result<String> {
     }
     Ok(key)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connection(config: &Path, key: Option<&str>, server: Option<&str>) -> Connection {
+        Connection {
+            server: server.map(str::to_owned),
+            key: key.map(str::to_owned),
+            config: Some(config.to_owned()),
+            json: false,
+            quiet: false,
+        }
+    }
+
+    #[test]
+    fn the_config_file_gives_server_and_key_file_and_flags_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("key");
+        std::fs::write(&key_file, "pyk_from_file\n").unwrap();
+        let config = dir.path().join("config.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "server = \"http://10.0.0.1:7100\"\nkey_file = {:?}\n",
+                key_file.to_str().unwrap()
+            ),
+        )
+        .unwrap();
+        assert!(connection(&config, None, None).client().is_ok());
+        let file = connection(&config, None, None).config_file().unwrap();
+        assert_eq!(file.server.as_deref(), Some("http://10.0.0.1:7100"));
+        assert_eq!(read_key(&file.key_file.unwrap()).unwrap(), "pyk_from_file");
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.toml");
+        std::fs::write(&config, "sever = \"http://x\"\n").unwrap();
+        let e = format!(
+            "{:#}",
+            connection(&config, Some("k"), None).client().err().unwrap()
+        );
+        assert!(e.contains("config.toml") && e.contains("sever"), "{e}");
+
+        std::fs::write(&config, "key_file = \"/nonexistent/key\"\n").unwrap();
+        let e = format!(
+            "{:#}",
+            connection(&config, None, None).client().err().unwrap()
+        );
+        assert!(e.contains("/nonexistent/key"), "{e}");
+
+        std::fs::write(&config, "").unwrap();
+        let e = format!(
+            "{:#}",
+            connection(&config, Some("k"), Some("10.0.0.1:7100"))
+                .client()
+                .err()
+                .unwrap()
+        );
+        assert!(e.contains("not a URL"), "{e}");
+
+        let missing = dir.path().join("missing.toml");
+        let e = format!(
+            "{:#}",
+            connection(&missing, Some("k"), None)
+                .client()
+                .err()
+                .unwrap()
+        );
+        assert!(e.contains("missing.toml"), "{e}");
+    }
+}

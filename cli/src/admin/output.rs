@@ -64,6 +64,7 @@ pub(crate) fn cell(v: &Value) -> String {
     match v {
         Value::Null => "-".to_owned(),
         Value::String(s) => s.clone(),
+        Value::Array(items) if items.is_empty() => "-".to_owned(),
         Value::Array(items) => {
             let parts: Vec<String> = items.iter().map(cell).collect();
             parts.join(",")
@@ -102,6 +103,7 @@ mod tests {
     fn cells_show_null_as_a_dash_and_lists_joined() {
         assert_eq!(cell(&json!(null)), "-");
         assert_eq!(cell(&json!(["iOS", "macOS"])), "iOS,macOS");
+        assert_eq!(cell(&json!([])), "-");
         assert_eq!(cell(&json!(3)), "3");
         assert_eq!(cell(&json!("x")), "x");
     }
