@@ -1,0 +1,93 @@
+//! `packyard dev --edge-tls-addr`: the edge serves HTTPS with the self-signed certificate it
+//! makes in the data folder, negotiates HTTP/2 through ALPN, and keeps plain HTTP/1.1 beside it.
+
+#![allow(clippy::unwrap_used)]
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_addr() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().to_string()
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dev_edge_speaks_http2_over_tls_with_its_own_certificate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("dev");
+    let (admin, edge, tls) = (free_addr(), free_addr(), free_addr());
+    let (upload, raft, grpc) = (free_addr(), free_addr(), free_addr());
+    let log = tmp.path().join("dev.log");
+    let _dev = Killed(
+        Command::new(env!("CARGO_BIN_EXE_packyard"))
+            .args(["dev", "--data", data.to_str().unwrap()])
+            .args(["--admin-addr", &admin, "--edge-addr", &edge])
+            .args(["--edge-tls-addr", &tls, "--upload-addr", &upload])
+            .args(["--raft-addr", &raft, "--origin-grpc-addr", &grpc])
+            .env("PACKYARD_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let cert_path = data.join("tls").join("cert.pem");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !cert_path.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "no certificate made\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let cert = reqwest::Certificate::from_pem(&std::fs::read(&cert_path).unwrap()).unwrap();
+    let port = tls.rsplit_once(':').unwrap().1;
+    let trusted = reqwest::Client::builder()
+        .add_root_certificate(cert)
+        .resolve("localhost", tls.parse().unwrap())
+        .build()
+        .unwrap();
+    let url = format!("https://localhost:{port}/healthz");
+    let response = loop {
+        match trusted.get(&url).send().await {
+            Ok(r) => break r,
+            Err(e) => {
+                assert!(
+                    Instant::now() < deadline,
+                    "no HTTPS answer: {e}\n{}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.version(),
+        reqwest::Version::HTTP_2,
+        "ALPN picks h2"
+    );
+
+    // A client that does not trust the certificate is refused by its own TLS check.
+    let untrusted = reqwest::Client::builder()
+        .resolve("localhost", tls.parse().unwrap())
+        .build()
+        .unwrap();
+    assert!(untrusted.get(&url).send().await.is_err());
+
+    // Plain HTTP stays available beside it.
+    let plain = reqwest::get(format!("http://{edge}/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 200);
+    assert_eq!(plain.version(), reqwest::Version::HTTP_11);
+}
