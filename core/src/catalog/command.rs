@@ -244,6 +244,9 @@ pub enum Command {
         /// Distinct devices served per version (pack, number) since it started.
         #[serde(with = "super::edge::served_pairs")]
         served: BTreeMap<(PackId, u32), u64>,
+        /// Requests that resolved to each version (pack, number) since it started.
+        #[serde(default, with = "super::edge::served_pairs")]
+        requests: BTreeMap<(PackId, u32), u64>,
     },
     /// Start a per-region rollout of an ACCEPTED store version (SPEC §7).
     StartRollout {

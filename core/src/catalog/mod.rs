@@ -356,6 +356,7 @@ impl Catalog {
                 cached_bytes,
                 ready,
                 served,
+                requests,
             } => {
                 let report = edge::Heartbeat {
                     id,
@@ -363,6 +364,7 @@ impl Catalog {
                     cached_bytes,
                     ready,
                     served,
+                    requests,
                 };
                 self.edge_heartbeat(ctx, report)
             }

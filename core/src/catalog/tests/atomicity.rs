@@ -134,7 +134,8 @@ fn heartbeat_edge(catalog: &Catalog, a: usize, b: usize, flag: bool) -> Command 
         applied_index: u64::try_from(a).unwrap_or(0),
         cached_bytes: 100,
         ready: held.iter().cloned().collect(),
-        served: held.into_iter().map(|k| (k, u64::from(flag))).collect(),
+        served: held.iter().map(|k| (k.clone(), u64::from(flag))).collect(),
+        requests: held.into_iter().map(|k| (k, 3)).collect(),
     }
 }
 
