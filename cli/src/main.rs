@@ -9,6 +9,8 @@
 //! - `cluster.rs`: `packyard cluster status|join|leave`, membership of a running cluster.
 //! - `origin.rs`: `packyard origin`, one origin (uploads, processing, chunk service, GC).
 //! - `edge.rs`: `packyard edge`, one edge (device HTTP/HTTPS, chunk cache, sync).
+//! - `rollout.rs`: `packyard rollout start|status|advance|pause|resume|rollback`, over the
+//!   admin API.
 //! - `signal.rs`, `logging.rs`: what every server command shares.
 
 use std::process::ExitCode;
@@ -22,6 +24,7 @@ mod edge;
 mod logging;
 mod origin;
 mod pack;
+mod rollout;
 mod signal;
 
 /// Packyard: a self-hosted CDN and release control plane for app asset packs.
@@ -47,6 +50,8 @@ enum Command {
     Origin(origin::OriginArgs),
     /// Run an edge (device downloads over HTTP/HTTPS, chunk cache, sync from the cluster).
     Edge(edge::EdgeArgs),
+    /// Start, show, advance, pause, resume or roll back a per-region rollout.
+    Rollout(rollout::RolloutArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +63,7 @@ fn main() -> ExitCode {
         Command::Cluster(args) => cluster::run(&args),
         Command::Origin(args) => origin::run(&args),
         Command::Edge(args) => edge::run(&args),
+        Command::Rollout(args) => rollout::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
