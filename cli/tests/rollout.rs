@@ -726,16 +726,31 @@ async fn devices_get_versions_by_region_and_bucket_through_a_three_stage_rollout
     let (s, _) = admin.act(&rollout, "ROLL_BACK").await;
     assert_eq!(s, 409);
 
-    // Rolled out again and advanced through every stage: everyone gets version 2, devices
-    // without an id too.
-    let v = admin
-        .ok(Method::POST, "/v1/rollouts", release(&v2, plan))
-        .await;
+    // Rolled out again (through `packyard rollout start`, the same plan as flags) and
+    // advanced through every stage: everyone gets version 2, devices without an id too.
+    let (ok, out) = cli(&[
+        "rollout",
+        "--server",
+        &server,
+        "--json",
+        "start",
+        "--version",
+        &v2,
+        "--stage",
+        "eu=30",
+        "--stage",
+        "eu,us=60",
+        "--stage",
+        "*=100",
+    ]);
+    assert!(ok, "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["data"]["attributes"]["stages"], plan["stages"]);
     let again = v["data"]["id"].as_str().unwrap().to_owned();
-    for _ in 0..2 {
-        let (s, v) = admin.act(&again, "ADVANCE").await;
-        assert_eq!(s, 200, "{v}");
-    }
+    let (ok, out) = cli(&["rollout", "--server", &server, "advance", &again]);
+    assert!(ok && out.contains("stage 2 of 3"), "{out}");
+    let (s, v) = admin.act(&again, "ADVANCE").await;
+    assert_eq!(s, 200, "{v}");
     let everyone_v2 = Expectation::from([("eu", 100), ("us", 100)]);
     devices
         .expect("every device gets version 2", &everyone_v2, &logs)
