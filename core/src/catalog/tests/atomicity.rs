@@ -104,7 +104,25 @@ fn command(catalog: &Catalog, step: Step, fresh: usize) -> (Command, &'static st
         14 => (submit(&new_submission, &version, track), "manager"),
         16 => (register_edge(a, b, size), "system"),
         17 => (heartbeat_edge(catalog, a, b, flag), "system"),
-        18 => (start_rollout(&version, fresh, a, size), "manager"),
+        18 => {
+            // Mostly a version that may be rolled out (ACCEPTED on the store track).
+            let accepted = versions.iter().find(|v| {
+                v.releases
+                    .as_ref()
+                    .is_some_and(|r| r.store == AppStoreState::Accepted)
+            });
+            let version = match accepted {
+                Some(v) if b % 4 != 3 => v.id.clone(),
+                _ => version,
+            };
+            // A fresh id, or now and then one already used (refused).
+            let used = rollout_ids(catalog);
+            let id = match used.first() {
+                Some(id) if size % 5 == 0 => id.clone(),
+                _ => RolloutId::new(format!("r{fresh}")),
+            };
+            (start_rollout(&version, id, a, size), "manager")
+        }
         19 => (change_rollout(catalog, a, b), "manager"),
         20 => (auto_advance(catalog, a, b), "system"),
         _ => (reserve(&new_file, &version, bytes, asset_type), "dev"),
@@ -141,7 +159,7 @@ fn heartbeat_edge(catalog: &Catalog, a: usize, b: usize, flag: bool) -> Command 
 
 /// Starts a rollout of `version` with one of a few plans, some refused (unknown region,
 /// shrinking percentage, a soak time of 0).
-fn start_rollout(version: &VersionId, fresh: usize, a: usize, size: usize) -> Command {
+fn start_rollout(version: &VersionId, id: RolloutId, a: usize, size: usize) -> Command {
     let stage = |regions: &[&str], percentage| Stage {
         regions: Regions::from(regions.iter().map(|r| (*r).to_owned()).collect::<Vec<_>>()),
         percentage,
@@ -158,7 +176,7 @@ fn start_rollout(version: &VersionId, fresh: usize, a: usize, size: usize) -> Co
         _ => vec![stage(&["*"], 50), stage(&["*"], 20)],
     };
     Command::StartRollout {
-        id: RolloutId::new(format!("r{}", fresh % 7)),
+        id,
         version: version.clone(),
         stages,
         soak_seconds: [None, Some(1), Some(0)][size % 3],
@@ -171,7 +189,15 @@ fn rollout_ids(catalog: &Catalog) -> Vec<RolloutId> {
 
 /// Advances, pauses, resumes or rolls back one of the rollouts (or an unknown one).
 fn change_rollout(catalog: &Catalog, a: usize, b: usize) -> Command {
-    let rollout = pick(&rollout_ids(catalog), a, || RolloutId::new("unknown"));
+    let active: Vec<RolloutId> = catalog
+        .rollouts()
+        .filter(|r| r.state.is_active())
+        .map(|r| r.id.clone())
+        .collect();
+    let rollout = match active.first() {
+        Some(id) if a % 4 != 3 => id.clone(),
+        _ => pick(&rollout_ids(catalog), a, || RolloutId::new("unknown")),
+    };
     let action = [
         RolloutAction::Advance,
         RolloutAction::Pause,

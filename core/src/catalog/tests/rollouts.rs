@@ -501,3 +501,140 @@ fn edges_hear_every_step_and_a_snapshot_carries_active_rollouts() {
         "a finished rollout is not in snapshots"
     );
 }
+
+mod random_steps {
+    //! Random sequences of rollout commands, interleaved with the release, review and archive
+    //! commands that touch the same store track, from many actors: a refused command changes
+    //! nothing, R6 holds after every step, an active rollout's versions are where R6 wants
+    //! them, and edges following the watch stream end where a fresh snapshot starts.
+
+    use proptest::prelude::*;
+
+    use super::super::serving_changes::{EdgeModel, views};
+    use super::*;
+
+    fn plan(n: usize) -> Vec<Stage> {
+        match n % 5 {
+            0 => vec![stage(&["*"], 100)],
+            1 => three_stages(),
+            2 => vec![
+                stage(&["us"], 20),
+                stage(&["eu", "us"], 20),
+                stage(&["*"], 100),
+            ],
+            3 => vec![stage(&["mars"], 10), stage(&["*"], 100)],
+            _ => vec![stage(&["eu"], 60), stage(&["eu"], 30), stage(&["*"], 100)],
+        }
+    }
+
+    fn check_r6(w: &World, pack: &PackId) -> Result<(), TestCaseError> {
+        let records: Vec<(VersionId, AppStoreState)> = w
+            .catalog
+            .versions_of(pack)
+            .filter_map(|v| Some((v.id.clone(), v.releases.as_ref()?.store)))
+            .collect();
+        let live = records
+            .iter()
+            .filter(|(_, s)| *s == AppStoreState::ReadyForDistribution)
+            .count();
+        prop_assert!(live <= 1, "{records:?}");
+        let active: Vec<&Rollout> = w
+            .catalog
+            .rollouts()
+            .filter(|r| r.state.is_active())
+            .collect();
+        prop_assert!(active.len() <= 1);
+        for r in active {
+            let state = |v: &VersionId| records.iter().find(|(id, _)| id == v).map(|(_, s)| *s);
+            prop_assert_eq!(state(&r.to), Some(AppStoreState::ProcessingForDistribution));
+            if let Some(from) = &r.from {
+                prop_assert_eq!(state(from), Some(AppStoreState::ReadyForDistribution));
+            }
+            prop_assert!(
+                r.stage as usize + 1 < r.stages.len(),
+                "an active rollout is before its last stage"
+            );
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn random_rollout_steps_keep_r6_and_refusals_change_nothing(
+            steps in proptest::collection::vec((0u8..13, 0usize..16, 0usize..16, any::<bool>()), 1..120)
+        ) {
+            let (mut w, pack, v1, v2) = world();
+            let v3 = w.complete(&pack, 130);
+            let mut edge = EdgeModel::default();
+            edge.follow(&w.catalog.serving_snapshot());
+            let versions = [v2, v3, v1];
+            let actors = ["manager", "admin", "holder", "dev", "reviewer", "stranger"];
+            for (i, (kind, a, b, flag)) in steps.into_iter().enumerate() {
+                let ids: Vec<RolloutId> = w.catalog.rollouts().map(|r| r.id.clone()).collect();
+                let rollout = ids
+                    .iter()
+                    .rev()
+                    .nth(a % 3)
+                    .cloned()
+                    .unwrap_or_else(|| RolloutId::from("none"));
+                let version = versions[a % 3].clone();
+                let someone = if b % 5 == 4 { user(actors[a % actors.len()]) } else { user("manager") };
+                let submissions: Vec<ReviewSubmissionId> = versions
+                    .iter()
+                    .flat_map(|v| w.catalog.submissions_of(v).map(|s| s.id.clone()))
+                    .collect();
+                let submission = submissions
+                    .get(b % submissions.len().max(1))
+                    .cloned()
+                    .unwrap_or_else(|| ReviewSubmissionId::from("none"));
+                let (actor, command) = match kind {
+                    0..=2 => (
+                        someone,
+                        start(&format!("r{i}"), &version, plan(b), [None, Some(1), Some(0)][a % 3]),
+                    ),
+                    3..=5 => {
+                        let action = [
+                            RolloutAction::Advance,
+                            RolloutAction::Pause,
+                            RolloutAction::Resume,
+                            RolloutAction::RollBack,
+                        ][b % 4];
+                        (someone, change(rollout.as_str(), action))
+                    }
+                    6 => {
+                        let current = w.catalog.rollout(&rollout).map_or(0, |r| r.stage);
+                        let seen = if flag { current } else { current.saturating_sub(1) };
+                        let who = if b % 5 == 4 { user("manager") } else { Actor::System };
+                        (who, auto(rollout.as_str(), seen))
+                    }
+                    7 => (someone, release(&version)),
+                    8 => (Actor::System, finish_distribution(&version)),
+                    9 if b % 4 == 0 => (user("manager"), archive(&pack)),
+                    9 | 10 => (
+                        user("manager"),
+                        submit(&ReviewSubmissionId::new(format!("s{i}")), &version, ReviewTrack::AppStore),
+                    ),
+                    11 => (user("reviewer"), super::super::fixture::start(&submission)),
+                    _ => (user("reviewer"), decide(&submission, flag || b % 3 != 0, vec!["why".into()])),
+                };
+                let before = w.catalog.clone();
+                let touched = w.catalog.serving_app(&command);
+                let views_before = views(&w.catalog);
+                let result = w.run(actor, command);
+                if result.is_err() {
+                    prop_assert_eq!(&w.catalog, &before);
+                }
+                check_r6(&w, &pack)?;
+                let views_after = views(&w.catalog);
+                if let Some((app, after)) = touched.as_ref().and_then(|a| Some((a, views_after.get(a)?))) {
+                    edge.follow(&w.catalog.serving_changes(views_before.get(app), after));
+                }
+            }
+            let mut fresh = EdgeModel::default();
+            fresh.follow(&w.catalog.serving_snapshot());
+            prop_assert_eq!(edge, fresh);
+        }
+    }
+}
