@@ -2,8 +2,8 @@
 //!
 //! # Layout
 //!
-//! - [`state`]: what the edge serves (apps, completed versions, channel pointers), built
-//!   from the control plane's watch stream. Pure.
+//! - [`state`]: what the edge serves (apps, completed versions, channel pointers, active
+//!   rollouts and this edge's region), built from the control plane's watch stream. Pure.
 //! - [`sync`]: registration and heartbeats, the watch stream into the state, chunks from the
 //!   origin as the cache's fill, prefetching eager versions.
 //! - [`cache`]: the verified two-tier chunk cache (memory over disk, byte budgets, an
