@@ -14,6 +14,8 @@ use packyard_bench::noise::write_noise_file;
 use packyard_bench::units::{ByteSize, Percent};
 use packyard_origin::ingest::ChunkingParams;
 
+mod propagation_bench;
+
 /// Packyard's benchmarks, each measured side by side with its peer.
 #[derive(Debug, Parser)]
 #[command(name = "packyard-bench", version)]
@@ -30,6 +32,8 @@ enum Command {
     Dedup(DedupArgs),
     /// Hit ratios of the edge cache's eviction policy (S3-FIFO) against LRU, Zipf workload.
     Cache(CacheArgs),
+    /// A rollout step's propagation from its commit to every edge serving it, 3 and 20 edges.
+    Propagation(propagation_bench::PropagationArgs),
 }
 
 #[derive(Debug, Args)]
@@ -128,6 +132,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => ingest(&args),
         Command::Dedup(args) => dedup(&args),
         Command::Cache(args) => cache(&args),
+        Command::Propagation(args) => propagation_bench::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

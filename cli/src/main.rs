@@ -10,7 +10,7 @@
 //! - `origin.rs`: `packyard origin`, one origin (uploads, processing, chunk service, GC).
 //! - `edge.rs`: `packyard edge`, one edge (device HTTP/HTTPS, chunk cache, sync).
 //! - `admin/`: the operator commands (apps, builds, packs, versions, review, release, users,
-//!   keys, tester tokens) against any cluster's admin API.
+//!   keys, tester tokens, rollouts) against any cluster's admin API.
 //! - `signal.rs`, `logging.rs`: what every server command shares.
 
 use std::process::ExitCode;
@@ -68,6 +68,8 @@ enum Command {
     Keys(admin::KeysArgs),
     /// Tester tokens for the beta channels.
     TesterTokens(admin::TesterTokensArgs),
+    /// Start, show, advance, pause, resume or roll back a per-region rollout.
+    Rollout(admin::RolloutArgs),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +90,7 @@ fn main() -> ExitCode {
         Command::Users(args) => args.run(),
         Command::Keys(args) => args.run(),
         Command::TesterTokens(args) => args.run(),
+        Command::Rollout(args) => admin::run_rollout(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

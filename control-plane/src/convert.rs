@@ -6,8 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use packyard_core::catalog::{
-    AssetType, Channel, Command, EdgeId, PackId, Refusal, ServingChange, StateDetail, StateDetails,
-    UploadFileState, VersionMetadata, check_registration,
+    AssetType, Channel, Command, EdgeId, PackId, Refusal, RolloutState, ServingChange, StateDetail,
+    StateDetails, UploadFileState, VersionMetadata, check_registration,
 };
 use packyard_core::{Blake3Hash, ChunkList, ChunkRef, DownloadPolicy, LanguageTag, Platform};
 use packyard_proto::catalog::v1 as pb;
@@ -96,6 +96,31 @@ pub(crate) fn change(change: &ServingChange) -> pb::change::Change {
             app_id: app.to_string(),
             pack_id: pack.to_string(),
         }),
+        ServingChange::Rollout {
+            app,
+            pack,
+            rollout,
+            from,
+            to,
+            stages,
+            stage,
+            state,
+        } => C::Rollout(pb::Rollout {
+            rollout_id: rollout.to_string(),
+            app_id: app.to_string(),
+            pack_id: pack.to_string(),
+            from_version: from.unwrap_or(0),
+            to_version: *to,
+            stages: stages
+                .iter()
+                .map(|s| pb::RolloutStage {
+                    regions: s.regions.names(),
+                    percent: s.percentage,
+                })
+                .collect(),
+            current_stage: *stage,
+            state: rollout_state(*state).into(),
+        }),
         ServingChange::VersionProcessing {
             app,
             version,
@@ -113,6 +138,16 @@ pub(crate) fn change(change: &ServingChange) -> pb::change::Change {
                 })
                 .collect(),
         }),
+    }
+}
+
+/// A rollout's state, as the contract spells it.
+fn rollout_state(s: RolloutState) -> pb::RolloutState {
+    match s {
+        RolloutState::Running => pb::RolloutState::Running,
+        RolloutState::Paused => pb::RolloutState::Paused,
+        RolloutState::Completed => pb::RolloutState::Completed,
+        RolloutState::RolledBack => pb::RolloutState::RolledBack,
     }
 }
 
@@ -156,7 +191,7 @@ pub(crate) fn snapshot(changes: &[ServingChange]) -> pb::Snapshot {
             pb::change::Change::ChannelUpdated(u) => snapshot.channels.push(u),
             pb::change::Change::PackArchived(a) => snapshot.archived_pack_ids.push(a.pack_id),
             pb::change::Change::VersionProcessing(p) => snapshot.processing.push(p),
-            pb::change::Change::Rollout(_) => {}
+            pb::change::Change::Rollout(r) => snapshot.rollouts.push(r),
         }
     }
     snapshot
@@ -292,6 +327,7 @@ pub(crate) fn edge_heartbeat(h: pb::HeartbeatRequest) -> Result<Command, Invalid
         .map(|(i, v)| version_ref(&format!("ready[{i}]"), v))
         .collect::<Result<BTreeSet<_>, Invalid>>()?;
     let mut served = BTreeMap::new();
+    let mut requests = BTreeMap::new();
     for (i, s) in h.served.iter().enumerate() {
         let field = format!("served[{i}].version");
         let v = s
@@ -299,6 +335,7 @@ pub(crate) fn edge_heartbeat(h: pb::HeartbeatRequest) -> Result<Command, Invalid
             .as_ref()
             .ok_or_else(|| invalid(field.clone(), "is missing"))?;
         let key = version_ref(&field, v)?;
+        requests.insert(key.clone(), s.requests);
         if served.insert(key, s.devices).is_some() {
             return Err(invalid(
                 format!("served[{i}]"),
@@ -315,5 +352,6 @@ pub(crate) fn edge_heartbeat(h: pb::HeartbeatRequest) -> Result<Command, Invalid
         cached_bytes: h.cached_bytes,
         ready,
         served,
+        requests,
     })
 }

@@ -20,6 +20,8 @@
 //! - [`origin_reports`]: the gRPC service origins report processing outcomes to.
 //! - [`raft`]: the replicated store: openraft's type configuration, the Raft log and
 //!   snapshots on RocksDB, the state machine that applies the catalog, and the gRPC network.
+//! - [`rollout_advancer`]: the leader's soak timer, which proposes automatic rollout
+//!   advances with its time in the envelope.
 //! - [`webhook`]: the [`webhook::Deliverer`], which sends the catalog's due webhook
 //!   deliveries while this node leads and records each attempt through the store.
 
@@ -31,6 +33,7 @@ pub mod metrics;
 pub mod node;
 pub mod origin_reports;
 pub mod raft;
+pub mod rollout_advancer;
 pub mod store;
 pub mod watch;
 pub mod webhook;

@@ -23,12 +23,15 @@ use crate::raft::type_config::Raft;
 use crate::raft::{
     GrpcNetwork, MembershipService, Node, NodeId, RaftService, RaftStore, open_storage,
 };
+use crate::rollout_advancer::advance_due_rollouts;
 use crate::store::CatalogStore;
 use crate::watch::WatchService;
 use crate::webhook::Deliverer;
 
 /// How often a quiet watch stream says it is alive.
 const WATCH_HEARTBEAT: Duration = Duration::from_secs(5);
+/// How often the leader looks for rollouts whose soak time is over (soak times are seconds).
+const ROLLOUT_TICK: Duration = Duration::from_secs(1);
 
 /// Why a node could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -141,6 +144,7 @@ pub async fn run(
         .map_err(|e| NodeError::Raft(format!("webhook client: {e}")))?;
     let deliverer =
         tokio::spawn(Deliverer::new(store.clone(), client, config.webhooks.clone()).run(stopped()));
+    let advancer = tokio::spawn(advance_due_rollouts(store.clone(), ROLLOUT_TICK, stopped()));
     let gauges = tokio::spawn(follow_raft_metrics(
         raft.clone(),
         metrics.raft().clone(),
@@ -158,7 +162,7 @@ pub async fn run(
     shutdown.await;
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
-    let _ = tokio::join!(api, deliverer, gauges, bootstrap);
+    let _ = tokio::join!(api, deliverer, advancer, gauges, bootstrap);
     raft.shutdown()
         .await
         .map_err(|e| NodeError::Raft(e.to_string()))?;

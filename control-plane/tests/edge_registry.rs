@@ -69,6 +69,7 @@ fn heartbeat(id: &str, applied_index: u64, ready: &[(&str, u32)]) -> pb::Heartbe
             .map(|r| pb::VersionServed {
                 version: Some(r.clone()),
                 devices: 3,
+                requests: 5,
             })
             .collect(),
         ready: refs,
@@ -164,6 +165,10 @@ async fn edges_register_heartbeat_and_show_up_or_down_by_region() {
     assert_eq!(
         attrs["readyVersions"],
         json!([{"backgroundAsset": pack, "version": 1}])
+    );
+    assert_eq!(
+        attrs["servedDevices"],
+        json!([{"backgroundAsset": pack, "version": 1, "devices": 3, "requests": 5}])
     );
     assert!(attrs["lastHeartbeatDate"].as_str().unwrap().ends_with('Z'));
     assert!(attrs["registeredDate"].as_str().unwrap().ends_with('Z'));

@@ -174,3 +174,93 @@ async fn archiving_reaches_watchers_and_a_late_snapshot_leaves_the_pack_out() {
     assert!(snapshot.versions.is_empty() && snapshot.channels.is_empty());
     assert_eq!(snapshot.archived_pack_ids, [pack]);
 }
+
+#[tokio::test]
+async fn each_rollout_step_reaches_watchers_and_a_late_snapshot_carries_the_active_rollout() {
+    use packyard_control_plane::CatalogStore;
+    use packyard_core::catalog::{Actor, Command, EdgeId, Envelope, Timestamp};
+    use serde_json::json;
+
+    let (s, mut client) = start().await;
+    let app = s.app("com.example.rollout-watch").await;
+    let reviewer = s.member(&app, "REVIEWER", "rev@example.com").await;
+    let register = Command::RegisterEdge {
+        id: EdgeId::from("eu-1"),
+        region: "eu".into(),
+        public_urls: vec!["http://eu-1.example.com".into()],
+        capacity_bytes: 1 << 20,
+    };
+    let envelope = Envelope {
+        actor: Actor::System,
+        at: Timestamp(1),
+        command: register,
+    };
+    s.store.write(envelope).await.unwrap().unwrap();
+    let pack = s.pack(&app, &s.admin, "level-2").await.1["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let version = s.complete_version(&pack, &s.admin, 100).await;
+    let (_, sub) = s.submit(&version, &s.admin, "APP_STORE").await;
+    let sub = sub["data"]["id"].as_str().unwrap().to_owned();
+    for state in ["IN_REVIEW", "ACCEPTED"] {
+        s.review(&sub, &reviewer, json!({"state": state})).await;
+    }
+    let mut stream = watch(&mut client, 0).await;
+    let first = next_news(&mut stream).await;
+    assert!(matches!(first.body, Some(Body::Snapshot(_))));
+
+    let (status, v) = s
+        .post(
+            "/v1/rollouts",
+            &s.admin,
+            json!({"data": {"type": "rollouts",
+                "attributes": {"stages": [{"regions": ["eu"], "percentage": 25},
+                                          {"regions": ["*"], "percentage": 100}]},
+                "relationships": {"backgroundAssetVersion": {
+                    "data": {"type": "backgroundAssetVersions", "id": version}}}}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let rollout = v["data"]["id"].as_str().unwrap().to_owned();
+    let e = next_news(&mut stream).await;
+    let got = items(&e);
+    let [Change::Rollout(r)] = &got[..] else {
+        panic!("{got:?}")
+    };
+    assert_eq!(
+        (r.rollout_id.as_str(), r.pack_id.as_str()),
+        (rollout.as_str(), pack.as_str())
+    );
+    assert_eq!((r.from_version, r.to_version, r.current_stage), (0, 1, 0));
+    assert_eq!(r.state, pb::RolloutState::Running as i32);
+    assert_eq!(r.stages[0].regions, ["eu"]);
+    assert_eq!(r.stages[0].percent, 25);
+    assert_eq!(r.stages[1].regions, ["*"]);
+
+    // A watcher starting now gets the active rollout in its snapshot.
+    let mut late = watch(&mut client, 0).await;
+    let Some(Body::Snapshot(snapshot)) = next_news(&mut late).await.body else {
+        panic!()
+    };
+    assert_eq!(snapshot.rollouts.len(), 1);
+    assert_eq!(snapshot.rollouts[0].rollout_id, rollout);
+
+    // The last stage completes it: the store channel moves and the rollout ends, in one entry.
+    let (status, v) = s
+        .patch(
+            &format!("/v1/rollouts/{rollout}"),
+            &s.admin,
+            json!({"data": {"type": "rollouts", "id": rollout, "attributes": {"action": "ADVANCE"}}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let e = next_news(&mut stream).await;
+    let got = items(&e);
+    assert!(
+        matches!(&got[..], [Change::ChannelUpdated(c), Change::Rollout(r)]
+            if c.channel == pb::Channel::Store as i32 && c.version == 1
+                && r.state == pb::RolloutState::Completed as i32),
+        "{got:?}"
+    );
+}

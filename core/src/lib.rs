@@ -26,6 +26,8 @@
 //! - [`catalog`]: apps, users, packs, versions, release tracks and reviews as one
 //!   deterministic state machine that the control plane applies command by command
 //!   (rules R1-R9, R11, R12).
+//! - [`rollout`]: per-region rollout stages, the stable device bucket, and which version a
+//!   device in a region gets while a rollout runs.
 
 pub mod archive;
 pub mod catalog;
@@ -39,6 +41,7 @@ pub mod pack_id;
 pub mod platform;
 pub mod quota;
 pub mod role;
+pub mod rollout;
 pub mod tester_token;
 
 pub use chunk_list::{Blake3Hash, ChunkList, ChunkRef};

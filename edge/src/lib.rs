@@ -2,8 +2,8 @@
 //!
 //! # Layout
 //!
-//! - [`state`]: what the edge serves (apps, completed versions, channel pointers), built
-//!   from the control plane's watch stream. Pure.
+//! - [`state`]: what the edge serves (apps, completed versions, channel pointers, active
+//!   rollouts and this edge's region), built from the control plane's watch stream. Pure.
 //! - [`sync`]: registration and heartbeats, the watch stream into the state, chunks from the
 //!   origin as the cache's fill, prefetching eager versions.
 //! - [`cache`]: the verified two-tier chunk cache (memory over disk, byte budgets, an
@@ -11,6 +11,7 @@
 //! - [`http`]: the device protocol over HTTP/1.1 + HTTP/2 + TLS, with RFC 9110 ranges planned
 //!   by `packyard_core::http_range` and bodies streamed chunk by chunk from the cache.
 //! - [`metrics`]: what the edge measures, on a recorder handed in.
+//! - [`served`]: devices and requests served per version, reported in heartbeats.
 //! - [`config`], [`node`]: one edge process, configured and wired ([`node::run`]).
 
 pub mod cache;
@@ -18,6 +19,7 @@ pub mod config;
 pub mod http;
 pub mod metrics;
 pub mod node;
+pub mod served;
 pub mod state;
 pub mod sync;
 

@@ -14,6 +14,7 @@ use crate::cache::{CacheConfig, CacheCounters, ChunkCache, DiskConfig};
 use crate::config::{EdgeConfig, EdgeConfigError};
 use crate::http::{self, EdgeService, ServeSettings};
 use crate::metrics::{EdgeMetrics, Render};
+use crate::served::ServedCounter;
 use crate::state::ServingState;
 use crate::sync::{
     Chunks, EdgeView, OriginFetcher, Prefetcher, Registration, RegistrationInfo, TokenSecret,
@@ -127,7 +128,8 @@ pub async fn serve(
     let control =
         CatalogClient::new(&config.control_plane_url()).map_err(invalid("control_plane"))?;
     let chunks = Chunks::new(cache, Arc::new(origin), metrics.clone());
-    let state = Arc::new(RwLock::new(ServingState::new()));
+    let state = Arc::new(RwLock::new(ServingState::for_region(&config.region)));
+    let served = ServedCounter::new();
     let secret = TokenSecret::new();
     let public_urls = config.effective_public_urls();
     let stop = Stop::new();
@@ -143,6 +145,7 @@ pub async fn serve(
         secret: secret.clone(),
         state: Arc::clone(&state),
         chunks: chunks.clone(),
+        served: served.clone(),
     };
     let registering = tokio::spawn(registration.run(stop.clone()));
 
@@ -168,6 +171,7 @@ pub async fn serve(
         chunks,
         secret,
         metrics,
+        served,
         settings: ServeSettings {
             public_urls,
             range_limits: config.ranges.clone(),

@@ -7,7 +7,8 @@
 //! - `output.rs`: tables for people, JSON for scripts.
 //! - `upload.rs`: resumable part uploads with a progress bar and the SHA-256 they commit.
 //! - `apps.rs` (apps, builds), `packs.rs`, `versions.rs`, `review.rs` (review, release),
-//!   `access.rs` (users, keys, tester tokens): one command family each.
+//!   `access.rs` (users, keys, tester tokens), `rollout.rs` (per-region rollouts): one
+//!   command family each.
 
 mod access;
 mod apps;
@@ -16,6 +17,7 @@ mod connection;
 mod output;
 mod packs;
 mod review;
+mod rollout;
 mod upload;
 mod versions;
 
@@ -26,6 +28,7 @@ pub(crate) use access::{KeysArgs, TesterTokensArgs, UsersArgs};
 pub(crate) use apps::{AppsArgs, BuildsArgs};
 pub(crate) use packs::PacksArgs;
 pub(crate) use review::{ReleaseArgs, ReviewArgs};
+pub(crate) use rollout::{RolloutArgs, run as run_rollout};
 pub(crate) use versions::VersionsArgs;
 
 use client::AdminClient;

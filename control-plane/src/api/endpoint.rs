@@ -3,7 +3,8 @@
 
 use axum::http::Method;
 use packyard_core::catalog::{
-    ApiKeyId, AppId, EdgeId, PackId, ReviewSubmissionId, UploadFileId, VersionId, WebhookId,
+    ApiKeyId, AppId, EdgeId, PackId, ReviewSubmissionId, RolloutId, UploadFileId, VersionId,
+    WebhookId,
 };
 
 use super::error::ApiError;
@@ -66,6 +67,10 @@ pub enum Endpoint {
     PatchReviewSubmission(ReviewSubmissionId),
     /// `POST /v1/rollouts`.
     CreateRollout,
+    /// `GET /v1/rollouts/{id}`.
+    GetRollout(RolloutId),
+    /// `PATCH /v1/rollouts/{id}`.
+    PatchRollout(RolloutId),
     /// `POST /v1/webhooks`.
     CreateWebhook,
     /// `POST /v1/testerTokens`
@@ -180,11 +185,16 @@ impl Endpoint {
             ("PATCH", ["v1", "reviewSubmissions", id]) => {
                 E::PatchReviewSubmission(ReviewSubmissionId::from(*id))
             }
+            ("GET", ["v1", "rollouts", id]) => E::GetRollout(RolloutId::from(*id)),
+            ("PATCH", ["v1", "rollouts", id]) => E::PatchRollout(RolloutId::from(*id)),
             (
                 _,
                 [
                     "v1",
-                    "backgroundAssets" | "backgroundAssetUploadFiles" | "reviewSubmissions",
+                    "backgroundAssets"
+                    | "backgroundAssetUploadFiles"
+                    | "reviewSubmissions"
+                    | "rollouts",
                     _,
                 ],
             ) => {
@@ -246,6 +256,8 @@ impl Endpoint {
             E::GetReviewSubmission(_) => "GetReviewSubmission",
             E::PatchReviewSubmission(_) => "PatchReviewSubmission",
             E::CreateRollout => "CreateRollout",
+            E::GetRollout(_) => "GetRollout",
+            E::PatchRollout(_) => "PatchRollout",
             E::CreateWebhook => "CreateWebhook",
             E::CreateTesterToken => "CreateTesterToken",
             E::GetWebhook(_) => "GetWebhook",
@@ -285,6 +297,10 @@ mod tests {
         let e = Endpoint::parse(&Method::DELETE, "/v1/webhooks/w1", None).unwrap();
         assert_eq!(e.name(), "DeleteWebhook");
         let err = Endpoint::parse(&Method::PATCH, "/v1/webhooks/w1", None).unwrap_err();
+        assert_eq!(err.status(), 405);
+        let e = Endpoint::parse(&Method::PATCH, "/v1/rollouts/r1", None).unwrap();
+        assert_eq!(e, Endpoint::PatchRollout("r1".into()));
+        let err = Endpoint::parse(&Method::DELETE, "/v1/rollouts/r1", None).unwrap_err();
         assert_eq!(err.status(), 405);
         let e = Endpoint::parse(&Method::GET, "/v1/edges/edge-1", None).unwrap();
         assert_eq!(e, Endpoint::GetEdge("edge-1".into()));

@@ -10,7 +10,7 @@
 //! 5. any failure becomes a JSON:API error in one place, [`ApiError`]'s `IntoResponse`.
 //!
 //! One file per resource: apps and builds, users and keys, packs, versions and their release
-//! records, upload files, review submissions and rollouts, webhooks and their deliveries,
+//! records, upload files, review submissions, rollouts, webhooks and their deliveries,
 //! edges and regions.
 
 mod apps;
@@ -25,6 +25,7 @@ mod packs;
 mod query;
 mod render;
 mod reviews;
+mod rollouts;
 mod tester_tokens;
 mod upload_files;
 mod users;
@@ -174,7 +175,9 @@ async fn run<S: CatalogStore>(
         E::CreateReviewSubmission => reviews::submit(api, actor, &body).await,
         E::GetReviewSubmission(id) => reviews::get(api, actor, id).await,
         E::PatchReviewSubmission(id) => reviews::decide(api, actor, id, &body).await,
-        E::CreateRollout => reviews::roll_out(api, actor, &body).await,
+        E::CreateRollout => rollouts::create(api, actor, &body).await,
+        E::GetRollout(id) => rollouts::get(api, actor, id).await,
+        E::PatchRollout(id) => rollouts::change(api, actor, id, &body).await,
         E::CreateWebhook => webhooks::create(api, actor, &body).await,
         E::CreateTesterToken => tester_tokens::create(api, actor, &body).await,
         E::GetWebhook(id) => webhooks::get(api, actor, id).await,

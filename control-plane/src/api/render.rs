@@ -305,7 +305,11 @@ pub(crate) fn edge(e: &Edge, clock: FleetClock) -> Value {
         .served
         .iter()
         .map(|((pack, n), devices)| {
-            json!({ "backgroundAsset": pack.as_str(), "version": n, "devices": devices })
+            let requests = e.requests.get(&(pack.clone(), *n)).copied().unwrap_or(0);
+            json!({
+                "backgroundAsset": pack.as_str(), "version": n,
+                "devices": devices, "requests": requests,
+            })
         })
         .collect();
     json!({

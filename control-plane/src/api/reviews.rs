@@ -1,5 +1,5 @@
-//! `reviewSubmissions` and `rollouts`: submit a version for review (rules R2, R4, R6), let a
-//! Reviewer start and decide it (R5), and release an accepted store version (R6).
+//! `reviewSubmissions`: submit a version for review (rules R2, R4, R6) and let a Reviewer
+//! start and decide it (R5). An accepted store version is then rolled out (`rollouts.rs`).
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -7,10 +7,9 @@ use packyard_core::catalog::{
     Actor, Command, ResourceType, ReviewSubmissionId, ReviewTrack, VersionId,
 };
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::context::{Api, new_id};
-use super::document::{Nothing, Rel, parse, respond, to_one};
+use super::document::{Nothing, Rel, parse, respond};
 use super::error::ApiError;
 use super::packs::check_id;
 use super::versions::visible_version;
@@ -143,58 +142,4 @@ pub(crate) async fn decide<S: CatalogStore>(
         }
     }
     get(api, actor, id).await
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RolloutAttributes {
-    #[serde(default)]
-    stages: Option<Value>,
-}
-
-/// `POST /v1/rollouts` with just `backgroundAssetVersion`: release an ACCEPTED store version
-/// everywhere at 100 % (rule R6). The store `Release` runs as the caller (it needs a release
-/// role); `FinishDistribution` follows as Packyard itself, since there are no per-region
-/// stages to wait for yet. Until staged rollouts are records of their own, a rollout's id is
-/// its version's id.
-pub(crate) async fn roll_out<S: CatalogStore>(
-    api: &Api<S>,
-    actor: &Actor,
-    body: &[u8],
-) -> Result<Response, ApiError> {
-    let input = parse::<RolloutAttributes, VersionRelationship>(body, "rollouts")?;
-    if input.attributes.stages.is_some() {
-        return Err(ApiError::invalid(
-            "stages",
-            "staged per-region rollouts are not available yet; leave stages out to release \
-             to every region at 100 %",
-        ));
-    }
-    let version = input.relationships.version()?;
-    api.propose(
-        actor,
-        Command::Release {
-            version: version.clone(),
-        },
-    )
-    .await?;
-    api.propose(
-        &Actor::System,
-        Command::FinishDistribution {
-            version: version.clone(),
-        },
-    )
-    .await?;
-    let data = json!({
-        "type": "rollouts",
-        "id": version.as_str(),
-        "attributes": {
-            "state": "COMPLETE",
-            "stages": [{ "regions": "ALL", "percentage": 100 }],
-        },
-        "relationships": {
-            "backgroundAssetVersion": to_one("backgroundAssetVersions", version.as_str()),
-        },
-    });
-    Ok(respond(StatusCode::CREATED, data))
 }

@@ -11,15 +11,17 @@ use super::app::BuildChannel;
 use super::delivery::AttemptOutcome;
 use super::event::EventType;
 use super::ids::{
-    ApiKeyId, AppId, BuildId, DeliveryId, EdgeId, PackId, ReviewSubmissionId, UploadFileId, UserId,
-    VersionId, WebhookId,
+    ApiKeyId, AppId, BuildId, DeliveryId, EdgeId, PackId, ReviewSubmissionId, RolloutId,
+    UploadFileId, UserId, VersionId, WebhookId,
 };
 use super::review::ReviewTrack;
+use super::rollout::RolloutAction;
 use super::tester_secret::TesterTokenSecret;
 use super::upload_file::{AssetType, Sha256Digest};
 use super::version::{StateDetails, VersionMetadata};
 use super::webhook::WebhookSecret;
 use crate::role::Role;
+use crate::rollout::Stage;
 use crate::{AssetPackIdentifier, Blake3Hash, ChunkList, LanguageTag};
 
 /// One change to the catalog. Each is applied whole or refused whole.
@@ -242,5 +244,33 @@ pub enum Command {
         /// Distinct devices served per version (pack, number) since it started.
         #[serde(with = "super::edge::served_pairs")]
         served: BTreeMap<(PackId, u32), u64>,
+        /// Requests that resolved to each version (pack, number) since it started.
+        #[serde(default, with = "super::edge::served_pairs")]
+        requests: BTreeMap<(PackId, u32), u64>,
+    },
+    /// Start a per-region rollout of an ACCEPTED store version (SPEC §7).
+    StartRollout {
+        /// The new rollout's id.
+        id: RolloutId,
+        /// The version to roll out.
+        version: VersionId,
+        /// The plan: regions and percentages, widening to every region at 100 %.
+        stages: Vec<Stage>,
+        /// Seconds each stage runs before the leader advances it; `None`: by command only.
+        soak_seconds: Option<u64>,
+    },
+    /// Advance, pause, resume or roll back a rollout.
+    ChangeRollout {
+        /// The rollout.
+        rollout: RolloutId,
+        /// What to do.
+        action: RolloutAction,
+    },
+    /// Packyard's leader advances a rollout whose soak time is over (by the envelope's time).
+    AutoAdvanceRollout {
+        /// The rollout.
+        rollout: RolloutId,
+        /// The index of the stage the leader saw in force.
+        stage: u32,
     },
 }

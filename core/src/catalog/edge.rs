@@ -47,6 +47,9 @@ pub struct Edge {
     /// Distinct devices it served per version (pack, number) since it started.
     #[serde(with = "served_pairs")]
     pub served: BTreeMap<(PackId, u32), u64>,
+    /// Requests it answered per version (pack, number) since it started.
+    #[serde(default, with = "served_pairs")]
+    pub requests: BTreeMap<(PackId, u32), u64>,
 }
 
 /// Whether an edge is alive, as of some time.
@@ -204,6 +207,7 @@ impl Catalog {
                     cached_bytes: 0,
                     ready: BTreeSet::new(),
                     served: BTreeMap::new(),
+                    requests: BTreeMap::new(),
                 };
                 self.edges.insert(id, edge);
             }
@@ -221,6 +225,7 @@ impl Catalog {
         self.require_system(&ctx.actor)?;
         no_version_zero("ready", report.ready.iter())?;
         no_version_zero("served", report.served.keys())?;
+        no_version_zero("requests", report.requests.keys())?;
         let edge = self
             .edges
             .get_mut(&report.id)
@@ -230,6 +235,7 @@ impl Catalog {
         edge.cached_bytes = report.cached_bytes;
         edge.ready = report.ready;
         edge.served = report.served;
+        edge.requests = report.requests;
         Ok(Vec::new())
     }
 
@@ -274,6 +280,7 @@ pub(super) struct Heartbeat {
     pub(super) cached_bytes: u64,
     pub(super) ready: BTreeSet<(PackId, u32)>,
     pub(super) served: BTreeMap<(PackId, u32), u64>,
+    pub(super) requests: BTreeMap<(PackId, u32), u64>,
 }
 
 /// A map keyed by (pack, number) as a JSON array of `[[pack, number], devices]` pairs: JSON

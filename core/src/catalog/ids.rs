@@ -90,3 +90,7 @@ id_type!(
     /// edge registers as the same record.
     EdgeId
 );
+id_type!(
+    /// A per-region rollout of a store version (`rollouts`).
+    RolloutId
+);

@@ -24,6 +24,7 @@ mod refusal;
 mod release;
 mod resource;
 mod review;
+mod rollout;
 mod serving;
 mod serving_view;
 mod tester_secret;
@@ -46,7 +47,7 @@ pub use edge::{
 pub use envelope::{Actor, Envelope, Timestamp};
 pub use event::{Event, EventType, Instance};
 pub use ids::{
-    ApiKeyId, AppId, BuildId, DeliveryId, EdgeId, EventId, PackId, ReviewSubmissionId,
+    ApiKeyId, AppId, BuildId, DeliveryId, EdgeId, EventId, PackId, ReviewSubmissionId, RolloutId,
     UploadFileId, UserId, VersionId, WebhookId,
 };
 pub use pack::{Archival, Pack};
@@ -54,6 +55,7 @@ pub use refusal::{Refusal, RefusalKind, Rule};
 pub use release::{AppStoreState, ExternalBetaState, InternalBetaState, ReleaseRecords};
 pub use resource::ResourceType;
 pub use review::{ReviewSubmission, ReviewTrack, SubmissionState};
+pub use rollout::{MAX_SOAK_SECONDS, Rollout, RolloutAction, RolloutState};
 pub use serving::{Channel, ServedVersion};
 pub use serving_view::{CommittedFile, ServingChange, ServingView};
 pub use tester_secret::TesterTokenSecret;
@@ -103,6 +105,9 @@ pub struct Catalog {
     /// The edge fleet, as the edges last reported. Defaults let older snapshots load.
     #[serde(default)]
     edges: BTreeMap<EdgeId, Edge>,
+    /// Per-region rollouts, active and finished. Defaults let older snapshots load.
+    #[serde(default)]
+    rollouts: BTreeMap<RolloutId, Rollout>,
 }
 
 /// Who applies a command, and when; handed to every command handler.
@@ -162,6 +167,7 @@ impl Catalog {
             next_delivery: 0,
             tester_token_secret: None,
             edges: BTreeMap::new(),
+            rollouts: BTreeMap::new(),
         }
     }
 
@@ -350,6 +356,7 @@ impl Catalog {
                 cached_bytes,
                 ready,
                 served,
+                requests,
             } => {
                 let report = edge::Heartbeat {
                     id,
@@ -357,8 +364,27 @@ impl Catalog {
                     cached_bytes,
                     ready,
                     served,
+                    requests,
                 };
                 self.edge_heartbeat(ctx, report)
+            }
+            C::StartRollout {
+                id,
+                version,
+                stages,
+                soak_seconds,
+            } => {
+                let new = rollout::NewRollout {
+                    id,
+                    version,
+                    stages,
+                    soak_seconds,
+                };
+                self.start_rollout(ctx, new)
+            }
+            C::ChangeRollout { rollout, action } => self.change_rollout(ctx, &rollout, action),
+            C::AutoAdvanceRollout { rollout, stage } => {
+                self.auto_advance_rollout(ctx, &rollout, stage)
             }
         }
     }
@@ -374,6 +400,10 @@ impl Catalog {
             | C::FinishDistribution { version } => version_app(version),
             C::DecideReview { submission, .. } => {
                 self.submissions.get(submission).map(|s| s.app.clone())
+            }
+            C::StartRollout { version, .. } => version_app(version),
+            C::ChangeRollout { rollout, .. } | C::AutoAdvanceRollout { rollout, .. } => {
+                self.rollouts.get(rollout).map(|r| r.app.clone())
             }
             _ => None,
         }

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::envelope::Actor;
 use super::event::{Event, EventType};
-use super::ids::VersionId;
-use super::refusal::Refusal;
+use super::ids::{PackId, VersionId};
+use super::refusal::{Refusal, Rule};
 use super::resource::ResourceType;
 use super::{Catalog, Ctx};
 use crate::role::Action;
@@ -151,6 +151,18 @@ impl Catalog {
                 v.number, records.store
             )));
         }
+        if let Some(r) = self.active_rollout(&v.pack) {
+            return Err(Refusal::by_rule(
+                Rule::R6,
+                format!(
+                    "rollout {} of this pack is {} at {}; roll it back or let it complete \
+                     before releasing another version",
+                    r.id,
+                    r.state,
+                    r.describe_stage()
+                ),
+            ));
+        }
         let event = self.set_store(ctx, version, AppStoreState::ProcessingForDistribution);
         Ok(event.into_iter().collect())
     }
@@ -173,14 +185,35 @@ impl Catalog {
                 v.number, records.store
             )));
         }
+        if let Some(r) = self.active_rollout(&v.pack) {
+            return Err(Refusal::conflict(format!(
+                "version {} is being rolled out by rollout {} ({}); the rollout decides when \
+                 it is distributed everywhere",
+                v.number,
+                r.id,
+                r.describe_stage()
+            )));
+        }
+        let pack = v.pack.clone();
+        Ok(self.distribute(ctx, &pack, version))
+    }
+
+    /// `version` becomes the one the store serves everywhere; the one it served becomes
+    /// SUPERSEDED (rule R6). Callers have checked that it is PROCESSING_FOR_DISTRIBUTION.
+    pub(super) fn distribute(
+        &mut self,
+        ctx: &Ctx,
+        pack: &PackId,
+        version: &VersionId,
+    ) -> Vec<Event> {
         let previous =
-            self.pack_version_where(&v.pack, |r| r.store == AppStoreState::ReadyForDistribution);
+            self.pack_version_where(pack, |r| r.store == AppStoreState::ReadyForDistribution);
         let mut events = Vec::new();
         if let Some(old) = previous {
             events.extend(self.set_store(ctx, &old, AppStoreState::Superseded));
         }
         events.extend(self.set_store(ctx, version, AppStoreState::ReadyForDistribution));
-        Ok(events)
+        events
     }
 
     /// Moves a version's external record to `to`, if the version has records (callers have

@@ -12,10 +12,12 @@ use serde::{Deserialize, Serialize};
 
 use super::Catalog;
 use super::command::Command;
-use super::ids::{AppId, PackId, UploadFileId, VersionId};
+use super::ids::{AppId, PackId, RolloutId, UploadFileId, VersionId};
+use super::rollout::{Rollout, RolloutState};
 use super::serving::Channel;
 use super::upload_file::{AssetType, Sha256Digest};
 use super::version::{VersionMetadata, VersionState};
+use crate::rollout::Stage;
 use crate::{AssetPackIdentifier, ChunkList, LanguageTag};
 
 /// Everything about one app that decides what its edges serve.
@@ -31,6 +33,19 @@ pub struct ServingView {
     archived: BTreeSet<PackId>,
     /// Versions whose uploads are all committed and which await processing by an origin.
     processing: BTreeSet<VersionId>,
+    /// The active (running or paused) rollout of each pack that has one.
+    rollouts: BTreeMap<PackId, ActiveRollout>,
+}
+
+/// What edges need of an active rollout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ActiveRollout {
+    id: RolloutId,
+    from: Option<u32>,
+    to: u32,
+    stages: Vec<Stage>,
+    stage: u32,
+    state: RolloutState,
 }
 
 /// One committed upload file of a version awaiting processing: what an origin needs to find
@@ -92,6 +107,28 @@ pub enum ServingChange {
         /// The pack.
         pack: PackId,
     },
+    /// A rollout of a pack started or changed (stage, pause, resume), or ended. While it is
+    /// active (RUNNING or PAUSED) its stage decides, per region and device, whether a device
+    /// gets `to` or the store channel's version; once it is COMPLETED or ROLLED_BACK the
+    /// store channel alone decides again.
+    Rollout {
+        /// The app.
+        app: AppId,
+        /// The pack.
+        pack: PackId,
+        /// The rollout.
+        rollout: RolloutId,
+        /// The version devices had; none for a first release.
+        from: Option<u32>,
+        /// The version rolled out.
+        to: u32,
+        /// The plan.
+        stages: Vec<Stage>,
+        /// The index of the stage in force.
+        stage: u32,
+        /// Where it is.
+        state: RolloutState,
+    },
     /// Every upload file of a version is committed: an origin must now process it. Edges
     /// ignore this change.
     VersionProcessing {
@@ -123,7 +160,11 @@ impl Catalog {
             C::ProcessingSucceeded { version, .. }
             | C::ProcessingFailed { version, .. }
             | C::FinishExternalProcessing { version }
-            | C::FinishDistribution { version } => version_app(version),
+            | C::FinishDistribution { version }
+            | C::StartRollout { version, .. } => version_app(version),
+            C::ChangeRollout { rollout, .. } | C::AutoAdvanceRollout { rollout, .. } => {
+                self.rollouts.get(rollout).map(|r| r.app.clone())
+            }
             _ => None,
         }
     }
@@ -138,6 +179,7 @@ impl Catalog {
             completed: BTreeSet::new(),
             archived: BTreeSet::new(),
             processing: BTreeSet::new(),
+            rollouts: BTreeMap::new(),
         };
         for pack in self.packs_of(app) {
             if pack.is_archived() {
@@ -170,13 +212,19 @@ impl Catalog {
                 view.channels.insert((served.pack, channel), served.number);
             }
         }
+        for r in self.rollouts.values() {
+            if &r.app == app && r.state.is_active() && !view.archived.contains(&r.pack) {
+                view.rollouts
+                    .insert(r.pack.clone(), self.active_rollout_view(r));
+            }
+        }
         Some(view)
     }
 
     /// What changed between two views of the same app (`before` is none for a new app), in a
-    /// fixed order: the app, completed versions, channel pointers, archived packs. Completed
-    /// versions come before the channels that serve them, so an edge never serves a version
-    /// it has not heard of.
+    /// fixed order: the app, completed versions, channel pointers, rollouts, archived packs.
+    /// Completed versions come before the channels and rollouts that serve them, so an edge
+    /// never serves a version it has not heard of.
     pub fn serving_changes(
         &self,
         before: Option<&ServingView>,
@@ -209,6 +257,21 @@ impl Catalog {
                     channel: key.1,
                     number: new.copied(),
                 });
+            }
+        }
+        let no_rollouts = BTreeMap::new();
+        let old_rollouts = before.map_or(&no_rollouts, |b| &b.rollouts);
+        let packs: BTreeSet<&PackId> = old_rollouts.keys().chain(after.rollouts.keys()).collect();
+        for pack in packs {
+            let (old, new) = (old_rollouts.get(pack), after.rollouts.get(pack));
+            if old == new || after.archived.contains(pack) {
+                continue;
+            }
+            if let Some(old) = old.filter(|o| new.is_none_or(|n| n.id != o.id)) {
+                changes.extend(self.rollout_ended(app, pack, old));
+            }
+            if let Some(new) = new {
+                changes.push(rollout_change(app, pack, new));
             }
         }
         let no_archived = BTreeSet::new();
@@ -259,6 +322,31 @@ impl Catalog {
             .collect()
     }
 
+    fn active_rollout_view(&self, r: &Rollout) -> ActiveRollout {
+        let number = |v: &VersionId| self.versions.get(v).map_or(0, |v| v.number);
+        ActiveRollout {
+            id: r.id.clone(),
+            from: r.from.as_ref().map(number),
+            to: number(&r.to),
+            stages: r.stages.clone(),
+            stage: r.stage,
+            state: r.state,
+        }
+    }
+
+    /// The change that tells edges a rollout is over, with the state it ended in.
+    fn rollout_ended(
+        &self,
+        app: &AppId,
+        pack: &PackId,
+        old: &ActiveRollout,
+    ) -> Option<ServingChange> {
+        let r = self.rollouts.get(&old.id)?;
+        let mut ended = self.active_rollout_view(r);
+        ended.state = r.state;
+        Some(rollout_change(app, pack, &ended))
+    }
+
     fn version_completed(&self, id: &VersionId) -> Option<ServingChange> {
         let v = self.versions.get(id)?;
         let pack = self.packs.get(&v.pack)?;
@@ -272,5 +360,18 @@ impl Catalog {
             chunk_list: content.chunk_list.clone(),
             metadata: content.metadata.clone(),
         })
+    }
+}
+
+fn rollout_change(app: &AppId, pack: &PackId, r: &ActiveRollout) -> ServingChange {
+    ServingChange::Rollout {
+        app: app.clone(),
+        pack: pack.clone(),
+        rollout: r.id.clone(),
+        from: r.from,
+        to: r.to,
+        stages: r.stages.clone(),
+        stage: r.stage,
+        state: r.state,
     }
 }

@@ -30,10 +30,15 @@ use super::body::{self, ResponseBody};
 use super::endpoint::{Endpoint, Query};
 use super::error::HttpError;
 use crate::metrics::EdgeMetrics;
+use crate::served::ServedCounter;
 use crate::state::{Channel, ServedVersion, ServingState};
 use crate::sync::{Chunks, TokenSecret};
 
 const OCTET_STREAM: &str = "application/octet-stream";
+/// The header a device may send its id in, instead of the `device` query parameter.
+const DEVICE_HEADER: &str = "x-packyard-device";
+/// The longest device id read; a longer one is cut (it still hashes to a stable bucket).
+const MAX_DEVICE_ID: usize = 256;
 /// A version URL the store serves: the same bytes forever (R12), cacheable by anyone.
 const PUBLIC_IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// A pre-release version URL: immutable too, but only for the tester who holds the token.
@@ -53,6 +58,8 @@ pub struct EdgeService {
     pub secret: TokenSecret,
     /// Where the edge's metrics go.
     pub metrics: EdgeMetrics,
+    /// What devices were served, per version, for heartbeats.
+    pub served: ServedCounter,
     /// How requests are answered.
     pub settings: ServeSettings,
 }
@@ -95,19 +102,21 @@ impl EdgeService {
     async fn dispatch(&self, endpoint: Endpoint, parts: &Parts, tls: bool) -> Answer {
         let query = Query::parse(parts.uri.query());
         let token = access::token(&parts.headers, query.token.as_deref());
+        let device = device_id(&parts.headers, query.device.as_deref());
         match endpoint {
             Endpoint::Healthz => Ok(self.healthz()),
             Endpoint::Metrics => Ok(text(self.metrics.render())),
             Endpoint::Manifest { app, channel } => {
                 self.authorize_channel(&app, channel, token)?;
-                self.manifest(&app, channel, &query, token, tls)
+                self.manifest(&app, channel, &query, device, token, tls)
             }
             Endpoint::ChannelPack { app, channel, pack } => {
                 self.authorize_channel(&app, channel, token)?;
                 let version = self.resolve(
-                    |s| s.channel_version(&app, channel, &pack),
+                    |s| s.channel_version(&app, channel, &pack, device),
                     || format!("the {channel} channel of app {app} serves no pack {pack:?}"),
                 )?;
+                self.served.record(&version, device);
                 let cache = if channel == Channel::Store {
                     PUBLIC_MOVING
                 } else {
@@ -117,6 +126,7 @@ impl EdgeService {
             }
             Endpoint::Version { app, pack, number } => {
                 let (version, cache) = self.immutable(&app, &pack, number, token)?;
+                self.served.record(&version, device);
                 self.bytes(version, parts, cache).await
             }
             Endpoint::ChunkList { app, pack, number } => {
@@ -195,17 +205,23 @@ impl EdgeService {
         app: &str,
         channel: Channel,
         query: &Query,
+        device_id: Option<&str>,
         token: Option<&str>,
         tls: bool,
     ) -> Answer {
         let device = device_query(query)?;
-        let (served, primary) = self.resolve(
+        let (versions, primary) = self.resolve(
             |s| {
-                s.has_app(app)
-                    .then(|| (s.served_packs(app, channel), s.primary_language(app)))
+                s.has_app(app).then(|| {
+                    (
+                        s.device_versions(app, channel, device_id),
+                        s.primary_language(app),
+                    )
+                })
             },
             || format!("no app {app:?} on this edge"),
         )?;
+        let served: Vec<_> = versions.iter().map(|v| v.served_pack()).collect();
         let origin = self.public_url(tls);
         let urls = UrlBase {
             origin: &origin,
@@ -219,6 +235,14 @@ impl EdgeService {
             self.settings.manifest_policy,
             &urls,
         );
+        for listed in &manifest.asset_packs {
+            if let Some(v) = versions
+                .iter()
+                .find(|v| v.identifier.as_str() == listed.id && v.number == listed.version)
+            {
+                self.served.record(v, device_id);
+            }
+        }
         let doc = serde_json::to_vec(&manifest).map_err(|e| HttpError::NotReady(e.to_string()))?;
         let mut response = json(doc);
         let cache = if channel == Channel::Store {
@@ -369,6 +393,23 @@ impl IntoFound for (Option<Arc<ServedVersion>>, bool, bool) {
 
 fn not_synced() -> HttpError {
     HttpError::NotReady("this edge has not received the catalog yet; retry shortly".into())
+}
+
+/// The device's id: the `device` query parameter (SPEC §6), else the `X-Packyard-Device`
+/// header; none when both are missing or empty. At most [`MAX_DEVICE_ID`] bytes are read.
+fn device_id<'a>(headers: &'a HeaderMap, query: Option<&'a str>) -> Option<&'a str> {
+    let id = query.filter(|d| !d.is_empty()).or_else(|| {
+        headers
+            .get(DEVICE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+    })?;
+    let mut end = id.len().min(MAX_DEVICE_ID);
+    while !id.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(&id[..end])
 }
 
 /// The device's platform, OS and languages from the manifest query.

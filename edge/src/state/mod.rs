@@ -8,13 +8,17 @@
 //! - [`ServedVersion`]: one version as the edge needs it (size, chunk list, policy,
 //!   platforms, language), converted from its watch-stream message in one place.
 //! - [`Channel`]: `internal`, `external` or `store`, as device URLs spell them.
+//! - [`EdgeRollout`]: an active per-region rollout; with the edge's region and the device id
+//!   it decides which version a store request gets (`packyard_core::rollout::gets_new`).
 
 mod channel;
+mod rollout;
 mod serving_state;
 #[cfg(test)]
 mod serving_state_test;
 mod version;
 
 pub use channel::Channel;
+pub use rollout::{EdgeRollout, RolloutUpdate};
 pub use serving_state::{Applied, ServingState};
 pub use version::{ServedVersion, VersionError};

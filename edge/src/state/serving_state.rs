@@ -1,7 +1,7 @@
-//! [`ServingState`]: the apps, versions and channel pointers the edge serves, kept from the
-//! watch stream.
+//! [`ServingState`]: the apps, versions, channel pointers and active rollouts the edge
+//! serves, kept from the watch stream, and which version a device in this edge's region gets.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use packyard_core::LanguageTag;
@@ -10,6 +10,7 @@ use packyard_proto::catalog::v1 as pb;
 use packyard_proto::catalog::v1::change::Change;
 use packyard_proto::catalog::v1::watch_event::Body;
 
+use super::rollout::{EdgeRollout, RolloutUpdate};
 use super::{Channel, ServedVersion};
 
 /// The language tag used when an app's primary language is unknown or unreadable: it matches
@@ -34,20 +35,38 @@ pub struct ServingState {
     /// The version each channel serves, by (app id, pack id, channel).
     channels: BTreeMap<(String, String, Channel), u32>,
     archived: HashSet<String>,
+    /// The region this edge serves, which rollout stages name.
+    region: String,
+    /// The active rollout of each pack that has one, by pack id.
+    rollouts: HashMap<String, EdgeRollout>,
 }
 
 /// What one event changed that the sync task acts on.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Applied {
-    /// Versions a channel started serving whose download policy is essential or prefetch:
-    /// the edge fetches their chunks before devices ask.
+    /// Versions a channel started serving whose download policy is essential or prefetch,
+    /// and versions a rollout will give devices of this region (whatever their policy): the
+    /// edge fetches their chunks before devices ask.
     pub to_prefetch: Vec<Arc<ServedVersion>>,
 }
 
 impl ServingState {
-    /// An empty state, which asks for a snapshot.
+    /// An empty state, which asks for a snapshot, for an edge in region `default`.
     pub fn new() -> Self {
-        Self::default()
+        Self::for_region("default")
+    }
+
+    /// An empty state for an edge in `region`.
+    pub fn for_region(region: &str) -> Self {
+        Self {
+            region: region.to_owned(),
+            ..Self::default()
+        }
+    }
+
+    /// The region this edge serves.
+    pub fn region(&self) -> &str {
+        &self.region
     }
 
     /// The `from_index` to watch from: the last index handled + 1, or 0 for a snapshot.
@@ -84,6 +103,7 @@ impl ServingState {
             Some(Body::Snapshot(s)) => {
                 *self = Self {
                     latest: self.latest,
+                    region: std::mem::take(&mut self.region),
                     ..Self::default()
                 };
                 self.archived = s.archived_pack_ids.iter().cloned().collect();
@@ -95,6 +115,9 @@ impl ServingState {
                 }
                 for c in &s.channels {
                     self.channel(c, &mut applied);
+                }
+                for r in &s.rollouts {
+                    self.follow_rollout(r, &mut applied);
                 }
                 self.synced = true;
             }
@@ -108,9 +131,9 @@ impl ServingState {
                         Change::VersionCompleted(v) => self.complete(v),
                         Change::ChannelUpdated(c) => self.channel(c, &mut applied),
                         Change::PackArchived(a) => self.archive(&a.pack_id),
-                        // Per-region rollouts refine the store channel (issue 07); processing
-                        // concerns origins only.
-                        Change::Rollout(_) | Change::VersionProcessing(_) => {}
+                        Change::Rollout(r) => self.follow_rollout(r, &mut applied),
+                        // Processing concerns origins only.
+                        Change::VersionProcessing(_) => {}
                     }
                 }
             }
@@ -166,7 +189,29 @@ impl ServingState {
         }
     }
 
+    fn follow_rollout(&mut self, r: &pb::Rollout, applied: &mut Applied) {
+        if self.archived.contains(&r.pack_id) {
+            return;
+        }
+        match EdgeRollout::from_proto(r) {
+            Ok(RolloutUpdate::Active(rollout)) => {
+                if rollout.will_reach(&self.region)
+                    && let Some(v) = self.versions.get(&(rollout.pack_id.clone(), rollout.to))
+                    && !applied.to_prefetch.contains(v)
+                {
+                    applied.to_prefetch.push(Arc::clone(v));
+                }
+                self.rollouts.insert(rollout.pack_id.clone(), rollout);
+            }
+            Ok(RolloutUpdate::Ended { pack_id }) => {
+                self.rollouts.remove(&pack_id);
+            }
+            Err(e) => tracing::warn!(error = %e, "a rollout cannot be followed"),
+        }
+    }
+
     fn archive(&mut self, pack_id: &str) {
+        self.rollouts.remove(pack_id);
         self.versions.retain(|(pack, _), _| pack != pack_id);
         self.identifiers.retain(|_, pack| pack != pack_id);
         self.channels.retain(|(_, pack, _), _| pack != pack_id);
@@ -188,49 +233,94 @@ impl ServingState {
             .unwrap_or_else(|| unreachable!("\"und\" is a well-formed language tag"))
     }
 
-    /// Every version `channel` of `app` serves, as the download manifest lists them.
+    /// Every version `channel` of `app` serves to a device without an id, as the download
+    /// manifest lists them.
     pub fn served_packs(&self, app: &str, channel: Channel) -> Vec<ServedPack> {
-        self.channel_versions(app, channel)
+        self.device_versions(app, channel, None)
+            .iter()
             .map(|v| v.served_pack())
             .collect()
     }
 
-    fn channel_versions(
+    /// Every version `channel` of `app` serves to `device` (an id, or none) in this edge's
+    /// region, one per pack: on the store channel an active rollout decides between its new
+    /// version and the channel's.
+    pub fn device_versions(
         &self,
         app: &str,
         channel: Channel,
-    ) -> impl Iterator<Item = &Arc<ServedVersion>> + '_ {
-        let app = app.to_owned();
-        self.channels
-            .iter()
-            .filter(move |((a, _, c), _)| *a == app && *c == channel)
-            .filter_map(|((_, pack, _), n)| self.versions.get(&(pack.clone(), *n)))
-    }
-
-    /// Every version some channel serves: what the edge holds ready and reports.
-    pub fn served_versions(&self) -> Vec<Arc<ServedVersion>> {
-        let mut seen = HashSet::new();
-        self.channels
-            .iter()
-            .filter(|((_, pack, _), n)| seen.insert((pack.clone(), **n)))
-            .filter_map(|((_, pack, _), n)| self.versions.get(&(pack.clone(), *n)).cloned())
+        device: Option<&str>,
+    ) -> Vec<Arc<ServedVersion>> {
+        let mut packs: BTreeSet<&str> = self
+            .channels
+            .keys()
+            .filter(|(a, _, c)| a == app && *c == channel)
+            .map(|(_, pack, _)| pack.as_str())
+            .collect();
+        if channel == Channel::Store {
+            packs.extend(
+                self.rollouts
+                    .values()
+                    .filter(|r| r.app_id == app)
+                    .map(|r| r.pack_id.as_str()),
+            );
+        }
+        packs
+            .into_iter()
+            .filter_map(|pack| self.pack_version(app, pack, channel, device))
             .collect()
     }
 
-    /// The version `channel` of `app` serves for the pack named `identifier`.
+    /// The version of `pack` that `channel` serves to `device` in this edge's region.
+    fn pack_version(
+        &self,
+        app: &str,
+        pack: &str,
+        channel: Channel,
+        device: Option<&str>,
+    ) -> Option<Arc<ServedVersion>> {
+        let pointer = || {
+            self.channels
+                .get(&(app.to_owned(), pack.to_owned(), channel))
+                .copied()
+        };
+        let number = match self.rollouts.get(pack) {
+            Some(r) if channel == Channel::Store && r.app_id == app => {
+                if r.gives_new(&self.region, device) {
+                    Some(r.to)
+                } else {
+                    pointer()
+                }
+            }
+            _ => pointer(),
+        }?;
+        self.versions.get(&(pack.to_owned(), number)).cloned()
+    }
+
+    /// Every version some channel or rollout serves: what the edge holds ready and reports.
+    pub fn served_versions(&self) -> Vec<Arc<ServedVersion>> {
+        let mut seen = HashSet::new();
+        let pointers = self.channels.iter().map(|((_, pack, _), n)| (pack, *n));
+        let rollouts = self.rollouts.values().map(|r| (&r.pack_id, r.to));
+        pointers
+            .chain(rollouts)
+            .filter(|(pack, n)| seen.insert(((*pack).clone(), *n)))
+            .filter_map(|(pack, n)| self.versions.get(&(pack.clone(), n)).cloned())
+            .collect()
+    }
+
+    /// The version `channel` of `app` serves to `device` for the pack named `identifier`.
     pub fn channel_version(
         &self,
         app: &str,
         channel: Channel,
         identifier: &str,
+        device: Option<&str>,
     ) -> Option<Arc<ServedVersion>> {
         let pack = self
             .identifiers
             .get(&(app.to_owned(), identifier.to_owned()))?;
-        let n = self
-            .channels
-            .get(&(app.to_owned(), pack.clone(), channel))?;
-        self.versions.get(&(pack.clone(), *n)).cloned()
+        self.pack_version(app, pack, channel, device)
     }
 
     /// Version `number` of the pack named `identifier` in `app`, if it is COMPLETE and live.
@@ -241,12 +331,23 @@ impl ServingState {
         self.versions.get(&(pack.clone(), number)).cloned()
     }
 
-    /// Whether `version` is public: the store channel serves it.
+    /// Whether `version` is public: the store channel serves it, or a rollout gives it to
+    /// store devices somewhere.
     pub fn is_public(&self, version: &ServedVersion) -> bool {
-        self.channels.get(&(
+        let store = self.channels.get(&(
             version.app_id.clone(),
             version.pack_id.clone(),
             Channel::Store,
-        )) == Some(&version.number)
+        )) == Some(&version.number);
+        store
+            || self
+                .rollouts
+                .get(&version.pack_id)
+                .is_some_and(|r| r.to == version.number)
+    }
+
+    /// The active rollout of `pack`, if one is.
+    pub fn rollout(&self, pack: &str) -> Option<&EdgeRollout> {
+        self.rollouts.get(pack)
     }
 }

@@ -13,7 +13,8 @@
 //! - [`EdgeView`]: the serving state as a [`WatchView`](packyard_catalog_client::WatchView),
 //!   followed by the follower the origin shares.
 //! - [`Prefetcher`]: fetches the chunks of eager versions as soon as a channel serves them,
-//!   a bounded number at a time.
+//!   and of a rollout's new version as soon as the rollout will reach this edge's region, a
+//!   bounded number at a time.
 
 mod chunk_source;
 mod chunks;

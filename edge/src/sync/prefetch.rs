@@ -1,4 +1,5 @@
-//! [`Prefetcher`]: the chunks of eager versions, fetched before devices ask.
+//! [`Prefetcher`]: the chunks of eager versions and of versions a rollout will bring to this
+//! region, fetched before devices ask.
 
 use std::collections::HashSet;
 use std::sync::Arc;

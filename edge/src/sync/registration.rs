@@ -10,6 +10,7 @@ use packyard_proto::catalog::v1 as pb;
 use tonic::Code;
 
 use super::Chunks;
+use crate::served::ServedCounter;
 use crate::state::ServingState;
 
 /// The lease assumed when the control plane names none.
@@ -77,6 +78,8 @@ pub struct Registration {
     pub state: Arc<RwLock<ServingState>>,
     /// The cache, for the bytes held and the versions held ready.
     pub chunks: Chunks,
+    /// What devices were served, per version.
+    pub served: ServedCounter,
 }
 
 impl Registration {
@@ -189,7 +192,19 @@ impl Registration {
             applied_index,
             cached_bytes: cache.memory_bytes() + cache.disk_bytes(),
             ready,
-            served: Vec::new(),
+            served: self
+                .served
+                .snapshot()
+                .into_iter()
+                .map(|s| pb::VersionServed {
+                    version: Some(pb::VersionRef {
+                        pack_id: s.pack_id,
+                        version: s.number,
+                    }),
+                    devices: s.devices,
+                    requests: s.requests,
+                })
+                .collect(),
         }
     }
 }

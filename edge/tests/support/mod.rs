@@ -226,6 +226,7 @@ impl TestEdge {
             chunks: Chunks::new(cache.clone(), source, metrics.clone()),
             secret: TokenSecret::with_key(TokenKey::new(SECRET).unwrap()),
             metrics: metrics.clone(),
+            served: packyard_edge::served::ServedCounter::new(),
             settings: ServeSettings {
                 public_urls: vec![url.clone()],
                 range_limits: RangeLimits::default(),

@@ -7,6 +7,7 @@ use super::fixture::*;
 use super::serving_changes::{EdgeModel, views};
 use crate::catalog::*;
 use crate::quota::QuotaLimits;
+use crate::rollout::{Regions, Stage};
 
 const ACTORS: [&str; 7] = [
     "holder", "admin", "manager", "dev", "reviewer", "stranger", "system",
@@ -60,7 +61,7 @@ fn command(catalog: &Catalog, step: Step, fresh: usize) -> (Command, &'static st
     } else {
         AssetType::Asset
     };
-    match kind % 18 {
+    match kind % 21 {
         0 if a % 3 == 0 => (
             create_pack(&PackId::new(format!("p{fresh}")), &format!("id-{}", b % 4)),
             "dev",
@@ -103,6 +104,27 @@ fn command(catalog: &Catalog, step: Step, fresh: usize) -> (Command, &'static st
         14 => (submit(&new_submission, &version, track), "manager"),
         16 => (register_edge(a, b, size), "system"),
         17 => (heartbeat_edge(catalog, a, b, flag), "system"),
+        18 => {
+            // Mostly a version that may be rolled out (ACCEPTED on the store track).
+            let accepted = versions.iter().find(|v| {
+                v.releases
+                    .as_ref()
+                    .is_some_and(|r| r.store == AppStoreState::Accepted)
+            });
+            let version = match accepted {
+                Some(v) if b % 4 != 3 => v.id.clone(),
+                _ => version,
+            };
+            // A fresh id, or now and then one already used (refused).
+            let used = rollout_ids(catalog);
+            let id = match used.first() {
+                Some(id) if size % 5 == 0 => id.clone(),
+                _ => RolloutId::new(format!("r{fresh}")),
+            };
+            (start_rollout(&version, id, a, size), "manager")
+        }
+        19 => (change_rollout(catalog, a, b), "manager"),
+        20 => (auto_advance(catalog, a, b), "system"),
         _ => (reserve(&new_file, &version, bytes, asset_type), "dev"),
     }
 }
@@ -130,7 +152,72 @@ fn heartbeat_edge(catalog: &Catalog, a: usize, b: usize, flag: bool) -> Command 
         applied_index: u64::try_from(a).unwrap_or(0),
         cached_bytes: 100,
         ready: held.iter().cloned().collect(),
-        served: held.into_iter().map(|k| (k, u64::from(flag))).collect(),
+        served: held.iter().map(|k| (k.clone(), u64::from(flag))).collect(),
+        requests: held.into_iter().map(|k| (k, 3)).collect(),
+    }
+}
+
+/// Starts a rollout of `version` with one of a few plans, some refused (unknown region,
+/// shrinking percentage, a soak time of 0).
+fn start_rollout(version: &VersionId, id: RolloutId, a: usize, size: usize) -> Command {
+    let stage = |regions: &[&str], percentage| Stage {
+        regions: Regions::from(regions.iter().map(|r| (*r).to_owned()).collect::<Vec<_>>()),
+        percentage,
+    };
+    let stages = match a % 5 {
+        0 => vec![stage(&["*"], 100)],
+        1 => vec![
+            stage(&["eu-west"], 10),
+            stage(&["eu-west", "us-east"], 50),
+            stage(&["*"], 100),
+        ],
+        2 => vec![stage(&["us-east"], 30), stage(&["*"], 100)],
+        3 => vec![stage(&["mars"], 10), stage(&["*"], 100)],
+        _ => vec![stage(&["*"], 50), stage(&["*"], 20)],
+    };
+    Command::StartRollout {
+        id,
+        version: version.clone(),
+        stages,
+        soak_seconds: [None, Some(1), Some(0)][size % 3],
+    }
+}
+
+fn rollout_ids(catalog: &Catalog) -> Vec<RolloutId> {
+    catalog.rollouts().map(|r| r.id.clone()).collect()
+}
+
+/// Advances, pauses, resumes or rolls back one of the rollouts (or an unknown one).
+fn change_rollout(catalog: &Catalog, a: usize, b: usize) -> Command {
+    let active: Vec<RolloutId> = catalog
+        .rollouts()
+        .filter(|r| r.state.is_active())
+        .map(|r| r.id.clone())
+        .collect();
+    let rollout = match active.first() {
+        Some(id) if a % 4 != 3 => id.clone(),
+        _ => pick(&rollout_ids(catalog), a, || RolloutId::new("unknown")),
+    };
+    let action = [
+        RolloutAction::Advance,
+        RolloutAction::Pause,
+        RolloutAction::Resume,
+        RolloutAction::RollBack,
+    ][b % 4];
+    Command::ChangeRollout { rollout, action }
+}
+
+/// The leader's automatic advance, with the stage in force or a stale one.
+fn auto_advance(catalog: &Catalog, a: usize, b: usize) -> Command {
+    let rollout = pick(&rollout_ids(catalog), a, || RolloutId::new("unknown"));
+    let current = catalog.rollout(&rollout).map_or(0, |r| r.stage);
+    Command::AutoAdvanceRollout {
+        rollout,
+        stage: if b.is_multiple_of(3) {
+            current.saturating_sub(1)
+        } else {
+            current
+        },
     }
 }
 
@@ -170,6 +257,25 @@ fn check_rules(catalog: &Catalog) -> Result<(), TestCaseError> {
             )) <= 1
         );
         prop_assert!(count(&|r| r.store == AppStoreState::ReadyForDistribution) <= 1);
+        // A rollout in progress: at most one per pack, its new version on its way and its old
+        // one (if any) still the live one (R6).
+        let active: Vec<&Rollout> = catalog
+            .rollouts()
+            .filter(|r| r.pack == pack.id && r.state.is_active())
+            .collect();
+        prop_assert!(active.len() <= 1);
+        for r in active {
+            let store = |v: &VersionId| {
+                catalog
+                    .version(v)
+                    .and_then(|v| v.releases.clone())
+                    .map(|r| r.store)
+            };
+            prop_assert_eq!(store(&r.to), Some(AppStoreState::ProcessingForDistribution));
+            if let Some(from) = &r.from {
+                prop_assert_eq!(store(from), Some(AppStoreState::ReadyForDistribution));
+            }
+        }
     }
     Ok(())
 }

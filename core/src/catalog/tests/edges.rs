@@ -27,6 +27,10 @@ fn heartbeat(id: &str, ready: &[(&PackId, u32)], served: &[(&PackId, u32, u64)])
             .iter()
             .map(|(p, n, d)| (((*p).clone(), *n), *d))
             .collect(),
+        requests: served
+            .iter()
+            .map(|(p, n, d)| (((*p).clone(), *n), *d * 2))
+            .collect(),
     }
 }
 
@@ -177,6 +181,7 @@ fn each_heartbeat_replaces_what_the_edge_last_reported() {
     assert_eq!(edge.cached_bytes, 1_000);
     assert_eq!(edge.ready, BTreeSet::from([(pack.clone(), 1)]));
     assert_eq!(edge.served, BTreeMap::from([((pack.clone(), 1), 7)]));
+    assert_eq!(edge.requests, BTreeMap::from([((pack.clone(), 1), 14)]));
     assert!(
         edge.last_heartbeat_at
             .is_some_and(|h| h > edge.registered_at)
@@ -206,6 +211,7 @@ fn an_edge_is_down_once_nothing_came_from_it_for_longer_than_the_lease() {
         cached_bytes: 0,
         ready: BTreeSet::new(),
         served: BTreeMap::new(),
+        requests: BTreeMap::new(),
     };
     // Registering is a sign of life: a new edge is up before its first heartbeat.
     assert_eq!(edge_status(&edge, Timestamp(31_000), lease), EdgeStatus::Up);

@@ -15,6 +15,7 @@ mod r6_app_store;
 mod r7_archive;
 mod r8_roles;
 mod r9_quota;
+mod rollouts;
 mod serde_round_trip;
 mod serving_changes;
 mod tester_tokens;

@@ -13,6 +13,8 @@ pub(super) struct EdgeModel {
     languages: BTreeMap<AppId, LanguageTag>,
     versions: BTreeMap<(PackId, u32), u64>,
     channels: BTreeMap<(PackId, Channel), u32>,
+    /// Active rollouts: (id, to, stage, state) per pack.
+    rollouts: BTreeMap<PackId, (RolloutId, u32, u32, RolloutState)>,
     archived: Vec<PackId>,
 }
 
@@ -46,11 +48,34 @@ impl EdgeModel {
                         None => self.channels.remove(&(pack.clone(), *channel)),
                     };
                 }
+                ServingChange::Rollout {
+                    pack,
+                    rollout,
+                    from,
+                    to,
+                    stage,
+                    state,
+                    ..
+                } => {
+                    for n in from.iter().chain([to]) {
+                        assert!(
+                            self.versions.contains_key(&(pack.clone(), *n)),
+                            "a rollout names version {n} of {pack} before it was announced"
+                        );
+                    }
+                    if state.is_active() {
+                        let entry = (rollout.clone(), *to, *stage, *state);
+                        self.rollouts.insert(pack.clone(), entry);
+                    } else {
+                        self.rollouts.remove(pack);
+                    }
+                }
                 // For origins; edges ignore it.
                 ServingChange::VersionProcessing { .. } => {}
                 ServingChange::PackArchived { pack, .. } => {
                     self.channels.retain(|(p, _), _| p != pack);
                     self.versions.retain(|(p, _), _| p != pack);
+                    self.rollouts.remove(pack);
                     self.archived.push(pack.clone());
                 }
             }
