@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use packyard_bench::cache_bench::{CacheBenchConfig, run_cache};
 use packyard_bench::dedup_bench::{DedupConfig, run_dedup};
 use packyard_bench::ingest_bench::{IngestConfig, run_ingest};
+use packyard_bench::load::args::LoadArgs;
 use packyard_bench::noise::write_noise_file;
 use packyard_bench::units::{ByteSize, Percent};
 use packyard_origin::ingest::ChunkingParams;
@@ -30,6 +31,8 @@ enum Command {
     Dedup(DedupArgs),
     /// Hit ratios of the edge cache's eviction policy (S3-FIFO) against LRU, Zipf workload.
     Cache(CacheArgs),
+    /// Load any HTTP server with range requests: closed or open loop, latency percentiles.
+    Load(LoadArgs),
 }
 
 #[derive(Debug, Args)]
@@ -128,6 +131,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => ingest(&args),
         Command::Dedup(args) => dedup(&args),
         Command::Cache(args) => cache(&args),
+        Command::Load(args) => load(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -228,6 +232,24 @@ fn cache(args: &CacheArgs) -> anyhow::Result<()> {
         seed: args.seed,
     };
     let report = run_cache(&config);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{report}");
+    }
+    Ok(())
+}
+
+/// A multi-threaded Tokio runtime for the commands that do network I/O.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the Tokio runtime")
+}
+
+fn load(args: &LoadArgs) -> anyhow::Result<()> {
+    let report = runtime()?.block_on(args.run())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
