@@ -9,6 +9,7 @@
 //! - [`dedup_bench`]: how much of a new pack version is new chunks, per average chunk size.
 //! - [`noise`], [`units`], [`spread`], [`machine`]: generated inputs, sizes as typed, run
 //!   statistics, and the machine description printed with every table.
+//! - [`side`]: Packyard and a peer started side by side; [`plot`]: PNG charts of the results.
 //! - [`load`]: the load generator for HTTP servers (`packyard-bench load`).
 
 pub mod cache_bench;
@@ -18,7 +19,10 @@ pub mod ingest_bench;
 pub mod load;
 pub mod machine;
 pub mod noise;
+pub mod plot;
+pub mod side;
 pub mod spread;
 pub mod units;
+pub mod vs_nginx;
 
 pub use error::BenchError;

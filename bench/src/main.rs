@@ -11,6 +11,7 @@ use packyard_bench::cache_bench::{CacheBenchConfig, run_cache};
 use packyard_bench::dedup_bench::{DedupConfig, run_dedup};
 use packyard_bench::ingest_bench::{IngestConfig, run_ingest};
 use packyard_bench::load::args::LoadArgs;
+use packyard_bench::vs_nginx::{VsNginxArgs, run_vs_nginx};
 use packyard_bench::noise::write_noise_file;
 use packyard_bench::units::{ByteSize, Percent};
 use packyard_origin::ingest::ChunkingParams;
@@ -33,6 +34,8 @@ enum Command {
     Cache(CacheArgs),
     /// Load any HTTP server with range requests: closed or open loop, latency percentiles.
     Load(LoadArgs),
+    /// The edge with a hot cache against nginx on the same files, cores and workload.
+    VsNginx(VsNginxArgs),
 }
 
 #[derive(Debug, Args)]
@@ -132,6 +135,7 @@ fn main() -> ExitCode {
         Command::Dedup(args) => dedup(&args),
         Command::Cache(args) => cache(&args),
         Command::Load(args) => load(&args),
+        Command::VsNginx(args) => vs_nginx(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -250,6 +254,19 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn load(args: &LoadArgs) -> anyhow::Result<()> {
     let report = runtime()?.block_on(args.run())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{report}");
+    }
+    Ok(())
+}
+
+fn vs_nginx(args: &VsNginxArgs) -> anyhow::Result<()> {
+    // Pin before the runtime starts, so that it sizes itself to the load generator's cores.
+    let server_cpus = args.pin.apply()?;
+    let config = args.config(server_cpus)?;
+    let report = runtime()?.block_on(run_vs_nginx(&config))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
