@@ -43,7 +43,12 @@ impl Chunks {
         self.cache
             .get_or_fetch(chunk.id, chunk.len, move || {
                 metrics.origin_fetch();
-                source.fetch(chunk.id)
+                let fetch = source.fetch(chunk.id);
+                async move {
+                    let bytes = fetch.await?;
+                    metrics.origin_fetched_bytes(bytes.len() as u64);
+                    Ok::<_, super::FetchError>(bytes)
+                }
             })
             .await
     }
