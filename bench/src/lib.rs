@@ -13,7 +13,9 @@
 //! - [`load`]: the load generator for HTTP servers (`packyard-bench load`).
 
 pub mod cache_bench;
+pub mod cold_miss;
 pub mod dedup_bench;
+pub mod delta_bench;
 pub mod error;
 pub mod ingest_bench;
 pub mod load;
@@ -23,6 +25,7 @@ pub mod plot;
 pub mod side;
 pub mod spread;
 pub mod units;
+pub mod vs_etcd;
 pub mod vs_nginx;
 
 pub use error::BenchError;

@@ -8,12 +8,15 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use packyard_bench::cache_bench::{CacheBenchConfig, run_cache};
+use packyard_bench::cold_miss::{ColdMissArgs, run_cold_miss};
 use packyard_bench::dedup_bench::{DedupConfig, run_dedup};
+use packyard_bench::delta_bench::{DeltaArgs, run_delta};
 use packyard_bench::ingest_bench::{IngestConfig, run_ingest};
 use packyard_bench::load::args::LoadArgs;
-use packyard_bench::vs_nginx::{VsNginxArgs, run_vs_nginx};
 use packyard_bench::noise::write_noise_file;
 use packyard_bench::units::{ByteSize, Percent};
+use packyard_bench::vs_etcd::{VsEtcdArgs, run_vs_etcd};
+use packyard_bench::vs_nginx::{VsNginxArgs, run_vs_nginx};
 use packyard_origin::ingest::ChunkingParams;
 
 /// Packyard's benchmarks, each measured side by side with its peer.
@@ -36,6 +39,12 @@ enum Command {
     Load(LoadArgs),
     /// The edge with a hot cache against nginx on the same files, cores and workload.
     VsNginx(VsNginxArgs),
+    /// A cold edge under 1,000 concurrent requests: time to first byte, origin fetches per chunk.
+    ColdMiss(ColdMissArgs),
+    /// Bytes an edge holding version N fetches from the origin for N+1 (5 % of files changed).
+    Delta(DeltaArgs),
+    /// Control-plane writes on 3 packyard nodes against puts on 3 etcd members, fsync on.
+    VsEtcd(VsEtcdArgs),
 }
 
 #[derive(Debug, Args)]
@@ -136,6 +145,9 @@ fn main() -> ExitCode {
         Command::Cache(args) => cache(&args),
         Command::Load(args) => load(&args),
         Command::VsNginx(args) => vs_nginx(&args),
+        Command::ColdMiss(args) => cold_miss(&args),
+        Command::Delta(args) => delta(&args),
+        Command::VsEtcd(args) => vs_etcd(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -269,6 +281,39 @@ fn vs_nginx(args: &VsNginxArgs) -> anyhow::Result<()> {
     let report = runtime()?.block_on(run_vs_nginx(&config))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{report}");
+    }
+    Ok(())
+}
+
+fn cold_miss(args: &ColdMissArgs) -> anyhow::Result<()> {
+    let server_cpus = args.pin.apply()?;
+    let config = args.config(server_cpus)?;
+    let report = runtime()?.block_on(run_cold_miss(&config))?;
+    print_report(&report, args.json)
+}
+
+fn vs_etcd(args: &VsEtcdArgs) -> anyhow::Result<()> {
+    let server_cpus = args.pin.apply()?;
+    let config = args.config(server_cpus)?;
+    let report = runtime()?.block_on(run_vs_etcd(&config))?;
+    print_report(&report, args.json)
+}
+
+fn delta(args: &DeltaArgs) -> anyhow::Result<()> {
+    let config = args.config()?;
+    let report = runtime()?.block_on(run_delta(&config))?;
+    print_report(&report, args.json)
+}
+
+/// Prints `report` as JSON or as its table.
+fn print_report<R: serde::Serialize + std::fmt::Display>(
+    report: &R,
+    json: bool,
+) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
     } else {
         print!("{report}");
     }

@@ -76,7 +76,11 @@ pub fn line_chart(path: &Path, chart: &Chart<'_>, series: &[Series]) -> Result<(
         clippy::cast_sign_loss,
         reason = "a small, non-negative count"
     )]
-    let x_labels = if log2 { (x1 - x0).round() as usize + 1 } else { 10 };
+    let x_labels = if log2 {
+        (x1 - x0).round() as usize + 1
+    } else {
+        10
+    };
     ctx.configure_mesh()
         .x_desc(chart.x_label)
         .y_desc(chart.y_label)
@@ -97,9 +101,15 @@ pub fn line_chart(path: &Path, chart: &Chart<'_>, series: &[Series]) -> Result<(
         ctx.draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
             .map_err(plot_err)?
             .label(s.name.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
-        ctx.draw_series(points.into_iter().map(|p| Circle::new(p, 4, color.filled())))
-            .map_err(plot_err)?;
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+        ctx.draw_series(
+            points
+                .into_iter()
+                .map(|p| Circle::new(p, 4, color.filled())),
+        )
+        .map_err(plot_err)?;
     }
     ctx.configure_series_labels()
         .background_style(WHITE.mix(0.85))

@@ -143,7 +143,11 @@ pub async fn run_vs_nginx(config: &VsNginxConfig) -> Result<VsNginxReport, Bench
     open_up(dir)?;
     let www = dir.join("www");
     std::fs::create_dir_all(&www).map_err(io_err("create", &www))?;
-    eprintln!("building {} packs of {} …", config.packs, ByteSize(config.pack_size));
+    eprintln!(
+        "building {} packs of {} …",
+        config.packs,
+        ByteSize(config.pack_size)
+    );
     let files = (config.pack_size >> 20).max(1);
     let mut archives = Vec::new();
     for i in 0..config.packs {
@@ -161,14 +165,26 @@ pub async fn run_vs_nginx(config: &VsNginxConfig) -> Result<VsNginxReport, Bench
     }
     let sizes: Vec<u64> = archives
         .iter()
-        .map(|(_, a)| std::fs::metadata(a).map(|m| m.len()).map_err(io_err("stat", a)))
+        .map(|(_, a)| {
+            std::fs::metadata(a)
+                .map(|m| m.len())
+                .map_err(io_err("stat", a))
+        })
         .collect::<Result<_, _>>()?;
     let cpus = config.server_cpus.as_deref();
 
     eprintln!("starting nginx …");
     let nginx_dir = dir.join("nginx");
     let probe = format!("/{}", file_name(&archives[0].1));
-    let nginx = Nginx::start(&config.nginx_bin, &www, &nginx_dir, cpus, &probe, config.protocol).await?;
+    let nginx = Nginx::start(
+        &config.nginx_bin,
+        &www,
+        &nginx_dir,
+        cpus,
+        &probe,
+        config.protocol,
+    )
+    .await?;
 
     eprintln!("starting packyard (control plane, origin, edge) and uploading …");
     let total: u64 = sizes.iter().sum();
@@ -250,14 +266,24 @@ pub async fn run_vs_nginx(config: &VsNginxConfig) -> Result<VsNginxReport, Bench
     for case in &config.cases {
         eprintln!("{} ({} connections):", case.name, config.connections);
         let (edge, nginx) = contenders(&case.mix)?;
-        cases.push(alternate(&case.name, &edge, &nginx, &plan(config.connections), config.rounds).await?);
+        cases.push(
+            alternate(
+                &case.name,
+                &edge,
+                &nginx,
+                &plan(config.connections),
+                config.rounds,
+            )
+            .await?,
+        );
     }
     let mut sweep = Vec::new();
     if let Some(case) = &config.sweep_case {
         let (edge, nginx) = contenders(&case.mix)?;
         for &connections in &config.sweep {
             eprintln!("sweep, {}, {connections} connections:", case.name);
-            let comparison = alternate(&case.name, &edge, &nginx, &plan(connections), config.rounds).await?;
+            let comparison =
+                alternate(&case.name, &edge, &nginx, &plan(connections), config.rounds).await?;
             sweep.push(SweepPoint {
                 connections,
                 comparison,
@@ -267,7 +293,11 @@ pub async fn run_vs_nginx(config: &VsNginxConfig) -> Result<VsNginxReport, Bench
     let plots = if sweep.is_empty() {
         Vec::new()
     } else {
-        plot_sweep(&sweep, &config.plot_dir, config.sweep_case.as_ref().map_or("", |c| &c.name))?
+        plot_sweep(
+            &sweep,
+            &config.plot_dir,
+            config.sweep_case.as_ref().map_or("", |c| &c.name),
+        )?
     };
     drop(packyard);
     drop(nginx);
@@ -288,7 +318,8 @@ pub async fn run_vs_nginx(config: &VsNginxConfig) -> Result<VsNginxReport, Bench
 /// nginx's workers run as `nobody` when started by root: let them read the temp directory.
 fn open_up(dir: &Path) -> Result<(), BenchError> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).map_err(io_err("chmod", dir))
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
+        .map_err(io_err("chmod", dir))
 }
 
 fn file_name(p: &Path) -> String {
@@ -405,7 +436,10 @@ impl fmt::Display for VsNginxReport {
             writeln!(f)?;
             writeln!(f, "Sweep:")?;
             writeln!(f)?;
-            comparison_table(f, &self.sweep.iter().map(|p| &p.comparison).collect::<Vec<_>>())?;
+            comparison_table(
+                f,
+                &self.sweep.iter().map(|p| &p.comparison).collect::<Vec<_>>(),
+            )?;
         }
         for p in &self.plots {
             writeln!(f, "plot: {}", p.display())?;
@@ -486,7 +520,9 @@ impl VsNginxArgs {
             ));
         }
         if self.sweep_connections.contains(&0) {
-            return Err(BenchError::Setup("--sweep-connections must all be at least 1".into()));
+            return Err(BenchError::Setup(
+                "--sweep-connections must all be at least 1".into(),
+            ));
         }
         let range_case = |size: u64| Case {
             name: format!("{} ranges", ByteSize(size)),

@@ -131,7 +131,8 @@ pub async fn alternate(
             }
         }
     }
-    let pick = |runs: &[LoadReport], f: fn(&LoadReport) -> f64| runs.iter().map(f).collect::<Vec<_>>();
+    let pick =
+        |runs: &[LoadReport], f: fn(&LoadReport) -> f64| runs.iter().map(f).collect::<Vec<_>>();
     Ok(Comparison {
         case: case.to_owned(),
         concurrency: plan.connections * plan.streams,

@@ -72,7 +72,10 @@ pub async fn call_json(
 ) -> Result<(u16, Value), String> {
     let body = value.map_or_else(Bytes::new, |v| Bytes::from(v.to_string()));
     let (status, bytes) = call(method, url, bearer, body, true).await?;
-    Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
+    Ok((
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    ))
 }
 
 /// The value of counter `name` (summed over its label sets) in a Prometheus text page.
@@ -97,7 +100,8 @@ mod tests {
 
     #[test]
     fn prometheus_counters_are_summed_over_labels() {
-        let page = "# HELP x_total things\nx_total{a=\"1\"} 3\nx_total{a=\"2\"} 4\nx_total_other 9\ny 1\n";
+        let page =
+            "# HELP x_total things\nx_total{a=\"1\"} 3\nx_total{a=\"2\"} 4\nx_total_other 9\ny 1\n";
         assert_eq!(prometheus_value(page, "x_total"), Some(7.0));
         assert_eq!(prometheus_value(page, "y"), Some(1.0));
         assert_eq!(prometheus_value(page, "z"), None);

@@ -11,6 +11,8 @@
 //! - [`ab`]: A/B alternation and ratios with their spread.
 
 pub mod ab;
+pub mod control_cluster;
+pub mod etcd;
 pub mod http_call;
 pub mod nginx;
 pub mod packyard;

@@ -71,7 +71,10 @@ pub fn find_tool(program: &Path, install_hint: &str) -> Result<PathBuf, BenchErr
         return if program.is_file() {
             Ok(program.to_path_buf())
         } else {
-            Err(BenchError::Setup(format!("{} does not exist", program.display())))
+            Err(BenchError::Setup(format!(
+                "{} does not exist",
+                program.display()
+            )))
         };
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -80,10 +83,7 @@ pub fn find_tool(program: &Path, install_hint: &str) -> Result<PathBuf, BenchErr
         .map(|dir| dir.join(program))
         .find(|candidate| candidate.is_file())
         .ok_or_else(|| {
-            BenchError::Setup(format!(
-                "{} not found; {install_hint}",
-                program.display()
-            ))
+            BenchError::Setup(format!("{} not found; {install_hint}", program.display()))
         })
 }
 
@@ -99,12 +99,28 @@ impl Nginx {
         protocol: crate::load::client::Protocol,
     ) -> Result<Self, BenchError> {
         let addr = free_addr()?;
-        for sub in ["tmp/body", "tmp/proxy", "tmp/fastcgi", "tmp/uwsgi", "tmp/scgi", "logs"] {
+        for sub in [
+            "tmp/body",
+            "tmp/proxy",
+            "tmp/fastcgi",
+            "tmp/uwsgi",
+            "tmp/scgi",
+            "logs",
+        ] {
             let p = dir.join(sub);
             std::fs::create_dir_all(&p).map_err(io_err("create", &p))?;
         }
         let conf = dir.join("nginx.conf");
-        std::fs::write(&conf, nginx_conf(root, addr, dir, protocol == crate::load::client::Protocol::Http2)).map_err(io_err("write", &conf))?;
+        std::fs::write(
+            &conf,
+            nginx_conf(
+                root,
+                addr,
+                dir,
+                protocol == crate::load::client::Protocol::Http2,
+            ),
+        )
+        .map_err(io_err("write", &conf))?;
         let args: Vec<OsString> = vec![
             "-p".into(),
             dir.as_os_str().to_owned(),
@@ -119,11 +135,16 @@ impl Nginx {
             authority: addr.to_string(),
         };
         let paths = [probe_path.to_owned()];
-        wait_until("nginx answers", Duration::from_secs(20), &mut [&mut proc], || async {
-            crate::load::target::probe_sizes(&server, &paths, protocol, &[])
-                .await
-                .is_ok()
-        })
+        wait_until(
+            "nginx answers",
+            Duration::from_secs(20),
+            &mut [&mut proc],
+            || async {
+                crate::load::target::probe_sizes(&server, &paths, protocol, &[])
+                    .await
+                    .is_ok()
+            },
+        )
         .await?;
         Ok(Self { addr, proc })
     }
@@ -159,7 +180,12 @@ mod tests {
         ] {
             assert!(conf.contains(line), "{line} missing from\n{conf}");
         }
-        let h2 = nginx_conf(Path::new("/w"), "127.0.0.1:1".parse().expect("addr"), Path::new("/t"), true);
+        let h2 = nginx_conf(
+            Path::new("/w"),
+            "127.0.0.1:1".parse().expect("addr"),
+            Path::new("/t"),
+            true,
+        );
         assert!(h2.contains("listen 127.0.0.1:1 http2;"));
     }
 }

@@ -17,7 +17,7 @@ use super::proc::{ChildProc, free_addr, wait_until};
 use crate::error::{BenchError, io_err};
 
 /// The bootstrap admin key the benchmark's control planes start with.
-const ADMIN_KEY: &str = "pyk_packyard-bench-admin-key-0123456789abcdef";
+pub(crate) const ADMIN_KEY: &str = "pyk_packyard-bench-admin-key-0123456789abcdef";
 
 /// Where the edge runs and how much it may cache.
 #[derive(Debug, Clone)]
@@ -90,7 +90,8 @@ impl Packyard {
             "--origin-url",
             &format!("http://{upload}"),
         ]));
-        let mut control = ChildProc::spawn("packyard-control", bin, &control_args, &envs, None, dir)?;
+        let mut control =
+            ChildProc::spawn("packyard-control", bin, &control_args, &envs, None, dir)?;
         let mut origin_args = os(&["origin", "--data"]);
         origin_args.push(s(&dir.join("origin")));
         origin_args.extend(os(&[
@@ -142,7 +143,12 @@ impl Packyard {
             "the origin answers",
             Duration::from_secs(30),
             &mut [&mut control, &mut origin, &mut edge_proc],
-            || async { matches!(call_json(Method::GET, &health, None, None).await, Ok((200, _))) },
+            || async {
+                matches!(
+                    call_json(Method::GET, &health, None, None).await,
+                    Ok((200, _))
+                )
+            },
         )
         .await?;
         Ok(Self {
@@ -166,7 +172,12 @@ impl Packyard {
         self.control.stop();
     }
 
-    async fn api(&self, method: Method, path: &str, body: Option<Value>) -> Result<(u16, Value), BenchError> {
+    async fn api(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(u16, Value), BenchError> {
         self.api_as(ADMIN_KEY, method, path, body).await
     }
 
@@ -189,8 +200,10 @@ impl Packyard {
             .api(
                 Method::POST,
                 "/v1/apps",
-                Some(json!({"data": {"type": "apps", "attributes": {"name": bundle_id,
-                    "bundleId": bundle_id, "primaryLanguage": "en-US"}}})),
+                Some(
+                    json!({"data": {"type": "apps", "attributes": {"name": bundle_id,
+                    "bundleId": bundle_id, "primaryLanguage": "en-US"}}}),
+                ),
             )
             .await?;
         id_of(&expect_status("creating an app", 201, v)?)
@@ -212,7 +225,13 @@ impl Packyard {
 
     /// Creates a version of `pack`; returns its id. The write `vs-etcd` measures.
     pub async fn create_version(&self, pack: &str) -> Result<String, BenchError> {
-        let v = self.api(Method::POST, "/v1/backgroundAssetVersions", Some(version_body(pack))).await?;
+        let v = self
+            .api(
+                Method::POST,
+                "/v1/backgroundAssetVersions",
+                Some(version_body(pack)),
+            )
+            .await?;
         id_of(&expect_status("creating a version", 201, v)?)
     }
 
@@ -221,9 +240,10 @@ impl Packyard {
     pub async fn upload(&self, pack: &str, archive: &Path) -> Result<(String, u64), BenchError> {
         let bytes = Bytes::from(std::fs::read(archive).map_err(io_err("read", archive))?);
         let version = self.create_version(pack).await?;
-        let name = archive
-            .file_name()
-            .map_or_else(|| "pack.tar".to_owned(), |n| n.to_string_lossy().into_owned());
+        let name = archive.file_name().map_or_else(
+            || "pack.tar".to_owned(),
+            |n| n.to_string_lossy().into_owned(),
+        );
         let file = self
             .api(
                 Method::POST,
@@ -240,13 +260,19 @@ impl Packyard {
             .cloned()
             .unwrap_or_default();
         for op in ops {
-            let (Some(url), Some(offset), Some(length)) =
-                (op["url"].as_str(), op["offset"].as_u64(), op["length"].as_u64())
-            else {
+            let (Some(url), Some(offset), Some(length)) = (
+                op["url"].as_str(),
+                op["offset"].as_u64(),
+                op["length"].as_u64(),
+            ) else {
                 return Err(BenchError::Setup(format!("odd upload operation {op}")));
             };
-            let start = usize::try_from(offset).unwrap_or(usize::MAX).min(bytes.len());
-            let end = usize::try_from(offset + length).unwrap_or(usize::MAX).min(bytes.len());
+            let start = usize::try_from(offset)
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
+            let end = usize::try_from(offset + length)
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
             let (status, body) = call(Method::PUT, url, None, bytes.slice(start..end), false)
                 .await
                 .map_err(setup_err("uploading a part"))?;
@@ -262,9 +288,11 @@ impl Packyard {
             .api(
                 Method::PATCH,
                 &format!("/v1/backgroundAssetUploadFiles/{file_id}"),
-                Some(json!({"data": {"type": "backgroundAssetUploadFiles", "id": file_id,
+                Some(
+                    json!({"data": {"type": "backgroundAssetUploadFiles", "id": file_id,
                     "attributes": {"uploaded": true,
-                    "sourceFileChecksums": {"file": {"hash": sha, "algorithm": "SHA_256"}}}}})),
+                    "sourceFileChecksums": {"file": {"hash": sha, "algorithm": "SHA_256"}}}}}),
+                ),
             )
             .await?;
         expect_status("committing the upload", 200, v)?;
@@ -312,8 +340,10 @@ impl Packyard {
             .api(
                 Method::POST,
                 "/v1/apiKeys",
-                Some(json!({"data": {"type": "apiKeys", "attributes": {"name": "bench"},
-                    "relationships": {"user": rel("users", &user)}}})),
+                Some(
+                    json!({"data": {"type": "apiKeys", "attributes": {"name": "bench"},
+                    "relationships": {"user": rel("users", &user)}}}),
+                ),
             )
             .await?;
         let v = expect_status("creating the reviewer's key", 201, v)?;
@@ -344,8 +374,10 @@ impl Packyard {
                     &reviewer,
                     Method::PATCH,
                     &format!("/v1/reviewSubmissions/{submission}"),
-                    Some(json!({"data": {"type": "reviewSubmissions", "id": submission,
-                        "attributes": {"state": state}}})),
+                    Some(
+                        json!({"data": {"type": "reviewSubmissions", "id": submission,
+                        "attributes": {"state": state}}}),
+                    ),
                 )
                 .await?;
             expect_status(&format!("moving the review to {state}"), 200, v)?;
@@ -360,7 +392,9 @@ impl Packyard {
             .await?;
         let (status, body) = v;
         if status != 201 && status != 200 {
-            return Err(BenchError::Setup(format!("releasing to the store: {status} {body}")));
+            return Err(BenchError::Setup(format!(
+                "releasing to the store: {status} {body}"
+            )));
         }
         Ok(())
     }
@@ -379,7 +413,10 @@ impl Packyard {
             Duration::from_secs(60),
             &mut [control, origin, edge_proc],
             || async {
-                matches!(call(Method::HEAD, &url, None, Bytes::new(), false).await, Ok((200, _)))
+                matches!(
+                    call(Method::HEAD, &url, None, Bytes::new(), false).await,
+                    Ok((200, _))
+                )
             },
         )
         .await

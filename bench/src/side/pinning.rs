@@ -24,7 +24,10 @@ pub fn choose(args: &PinArgs, cpus: usize) -> (Option<String>, Option<String>) {
     if args.no_pin || cpus < 2 {
         return (None, None);
     }
-    let server = args.server_cpus.clone().unwrap_or_else(|| (cpus - 1).to_string());
+    let server = args
+        .server_cpus
+        .clone()
+        .unwrap_or_else(|| (cpus - 1).to_string());
     let client = args.client_cpus.clone().unwrap_or_else(|| {
         if cpus == 2 {
             "0".to_owned()
@@ -62,8 +65,14 @@ mod tests {
 
     #[test]
     fn servers_get_the_last_core_and_the_generator_the_rest() {
-        assert_eq!(choose(&args(None, false), 2), (Some("1".into()), Some("0".into())));
-        assert_eq!(choose(&args(None, false), 8), (Some("7".into()), Some("0-6".into())));
+        assert_eq!(
+            choose(&args(None, false), 2),
+            (Some("1".into()), Some("0".into()))
+        );
+        assert_eq!(
+            choose(&args(None, false), 8),
+            (Some("7".into()), Some("0-6".into()))
+        );
         assert_eq!(choose(&args(Some("2-3"), false), 8).0, Some("2-3".into()));
         assert_eq!(choose(&args(None, true), 8), (None, None));
         assert_eq!(choose(&args(None, false), 1), (None, None));

@@ -67,7 +67,12 @@ impl ChildProc {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         let from = lines.len().saturating_sub(30);
-        format!("--- {} ({}):\n{}", self.name, self.log.display(), lines[from..].join("\n"))
+        format!(
+            "--- {} ({}):\n{}",
+            self.name,
+            self.log.display(),
+            lines[from..].join("\n")
+        )
     }
 
     /// An error if the process has exited.
@@ -166,7 +171,11 @@ where
             p.check_alive()?;
         }
         if Instant::now() > deadline {
-            let logs: String = procs.iter().map(|p| p.log_tail()).collect::<Vec<_>>().join("\n");
+            let logs: String = procs
+                .iter()
+                .map(|p| p.log_tail())
+                .collect::<Vec<_>>()
+                .join("\n");
             return Err(BenchError::Setup(format!(
                 "{what}: not after {limit:?}\n{logs}"
             )));
