@@ -216,7 +216,14 @@ async fn worker(shared: Arc<Shared>, index: usize, connection: usize, mut sender
     while !shared.stop.load(Ordering::Relaxed) {
         let ticket = shared.next_ticket.fetch_add(1, Ordering::Relaxed);
         let intended = plan.pace.intended(ticket);
-        if let Some(at) = intended {
+        // Latency counts from the intended time only when this worker is already late for it
+        // (busy with an earlier answer: the queueing a real client would see). When it is
+        // early it sleeps, and the timer's own lateness (up to a millisecond) is not the
+        // server's: latency then counts from the actual send.
+        let late_for = intended.filter(|at| shared.start + *at <= Instant::now());
+        if let Some(at) = intended
+            && late_for.is_none()
+        {
             tokio::time::sleep_until((shared.start + at).into()).await;
         }
         let sent_at = Instant::now();
@@ -278,12 +285,12 @@ async fn worker(shared: Arc<Shared>, index: usize, connection: usize, mut sender
                     let done = done_at - shared.start;
                     tally
                         .latency
-                        .saturating_record(micros(recorded_latency(intended, sent, done)));
+                        .saturating_record(micros(recorded_latency(late_for, sent, done)));
                     if let Some(first) = result.first_byte {
                         let first = first - shared.start;
                         tally
                             .first_byte
-                            .saturating_record(micros(recorded_latency(intended, sent, first)));
+                            .saturating_record(micros(recorded_latency(late_for, sent, first)));
                     }
                     tally.last_done = Some(done_at);
                 }

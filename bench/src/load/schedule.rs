@@ -5,7 +5,9 @@
 //! the stall are never sent and never measured ("coordinated omission"). In an open loop,
 //! request `n` is *meant* to go at `n / rate` seconds after the start, whether or not a
 //! connection is free then; its latency is measured from that intended time, so time spent
-//! queued behind a slow answer counts, as it would for a real client arriving then.
+//! queued behind a slow answer counts, as it would for a real client arriving then. (A worker
+//! that is early for its request sleeps until the intended time and measures from when it
+//! actually sent: the sleep's own timer lateness is the load generator's, not the server's.)
 
 use std::time::Duration;
 
