@@ -53,6 +53,11 @@ impl Chunks {
             .await
     }
 
+    /// The bytes of `chunk` if the memory tier holds them, without waiting for anything.
+    pub fn get_in_memory(&self, chunk: &ChunkRef) -> Option<Bytes> {
+        self.cache.get_in_memory(&chunk.id)
+    }
+
     /// The cache.
     pub fn cache(&self) -> &ChunkCache {
         &self.cache
