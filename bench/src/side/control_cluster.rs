@@ -29,6 +29,11 @@ impl ControlCluster {
     /// Starts three nodes of `bin`, data under `dir`, pinned to `cpus`; waits until the
     /// cluster answers the admin API through node 1 and accepts a write.
     pub async fn start(bin: &Path, dir: &Path, cpus: Option<&str>) -> Result<Self, BenchError> {
+        std::fs::create_dir_all(dir).map_err(|e| BenchError::Io {
+            action: "create",
+            path: dir.to_path_buf(),
+            source: e,
+        })?;
         let mut rafts = Vec::new();
         let mut admins = Vec::new();
         for _ in 0..3 {

@@ -30,6 +30,11 @@ impl EtcdCluster {
     /// Starts three members of `bin`, data under `dir`, pinned to `cpus`; waits until a put
     /// through the first member commits.
     pub async fn start(bin: &Path, dir: &Path, cpus: Option<&str>) -> Result<Self, BenchError> {
+        std::fs::create_dir_all(dir).map_err(|e| BenchError::Io {
+            action: "create",
+            path: dir.to_path_buf(),
+            source: e,
+        })?;
         let mut peers = Vec::new();
         let mut clients = Vec::new();
         for _ in 0..3 {

@@ -75,6 +75,7 @@ impl Packyard {
     /// Starts the three processes from the `packyard` binary `bin`, data under `dir`, and
     /// waits until the admin API and the origin answer.
     pub async fn start(bin: &Path, dir: &Path, edge: &EdgeSetup) -> Result<Self, BenchError> {
+        std::fs::create_dir_all(dir).map_err(io_err("create", dir))?;
         let (admin, raft) = (free_addr()?, free_addr()?);
         let (upload, chunks) = (free_addr()?, free_addr()?);
         let edge_addr = free_addr()?;
@@ -340,10 +341,8 @@ impl Packyard {
             .api(
                 Method::POST,
                 "/v1/apiKeys",
-                Some(
-                    json!({"data": {"type": "apiKeys", "attributes": {"name": "bench"},
-                    "relationships": {"user": rel("users", &user)}}}),
-                ),
+                Some(json!({"data": {"type": "apiKeys", 
+                    "relationships": {"user": rel("users", &user)}}})),
             )
             .await?;
         let v = expect_status("creating the reviewer's key", 201, v)?;
