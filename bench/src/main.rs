@@ -264,6 +264,22 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the Tokio runtime")
 }
 
+/// Runs `work` to completion, or until Ctrl-C or SIGTERM: then `work` is dropped, and with it
+/// every server it started (nginx, etcd, packyard are stopped by their guards' `Drop`).
+fn run_stoppable<T>(
+    work: impl Future<Output = Result<T, packyard_bench::BenchError>>,
+) -> anyhow::Result<T> {
+    runtime()?.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("listening for SIGTERM")?;
+        tokio::select! {
+            result = work => Ok(result?),
+            _ = tokio::signal::ctrl_c() => bail!("interrupted; the servers started are stopped"),
+            _ = term.recv() => bail!("terminated; the servers started are stopped"),
+        }
+    })
+}
+
 fn load(args: &LoadArgs) -> anyhow::Result<()> {
     let report = runtime()?.block_on(args.run())?;
     if args.json {
@@ -278,7 +294,7 @@ fn vs_nginx(args: &VsNginxArgs) -> anyhow::Result<()> {
     // Pin before the runtime starts, so that it sizes itself to the load generator's cores.
     let server_cpus = args.pin.apply()?;
     let config = args.config(server_cpus)?;
-    let report = runtime()?.block_on(run_vs_nginx(&config))?;
+    let report = run_stoppable(run_vs_nginx(&config))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -290,20 +306,20 @@ fn vs_nginx(args: &VsNginxArgs) -> anyhow::Result<()> {
 fn cold_miss(args: &ColdMissArgs) -> anyhow::Result<()> {
     let server_cpus = args.pin.apply()?;
     let config = args.config(server_cpus)?;
-    let report = runtime()?.block_on(run_cold_miss(&config))?;
+    let report = run_stoppable(run_cold_miss(&config))?;
     print_report(&report, args.json)
 }
 
 fn vs_etcd(args: &VsEtcdArgs) -> anyhow::Result<()> {
     let server_cpus = args.pin.apply()?;
     let config = args.config(server_cpus)?;
-    let report = runtime()?.block_on(run_vs_etcd(&config))?;
+    let report = run_stoppable(run_vs_etcd(&config))?;
     print_report(&report, args.json)
 }
 
 fn delta(args: &DeltaArgs) -> anyhow::Result<()> {
     let config = args.config()?;
-    let report = runtime()?.block_on(run_delta(&config))?;
+    let report = run_stoppable(run_delta(&config))?;
     print_report(&report, args.json)
 }
 

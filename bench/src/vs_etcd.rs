@@ -43,6 +43,8 @@ pub struct VsEtcdConfig {
     pub server_cpus: Option<String>,
     /// Where the clusters keep their data (fsync goes there).
     pub work_dir: PathBuf,
+    /// Send every client to this node (1 to 3) of each cluster instead of spreading them.
+    pub node: Option<usize>,
 }
 
 /// Everything `vs-etcd` measured.
@@ -56,6 +58,8 @@ pub struct VsEtcdReport {
     pub seconds: f64,
     /// Rounds.
     pub rounds: usize,
+    /// The one node every client went to, if not spread over all three.
+    pub node: Option<usize>,
     /// One comparison per client count (A = Packyard, B = etcd).
     pub rows: Vec<Comparison>,
 }
@@ -78,14 +82,18 @@ pub async fn run_vs_etcd(config: &VsEtcdConfig) -> Result<VsEtcdReport, BenchErr
     let value_len = crate::side::packyard::version_body(&packyard_write.pack)
         .to_string()
         .len();
+    let pick = |servers: &[crate::load::client::Server]| match config.node {
+        Some(n) => vec![servers[n - 1].clone()],
+        None => servers.to_vec(),
+    };
     let a = Contender {
         name: "packyard".into(),
-        servers: control.admins.clone(),
+        servers: pick(&control.admins),
         source: Arc::new(packyard_write),
     };
     let b = Contender {
         name: "etcd".into(),
-        servers: etcd.clients.clone(),
+        servers: pick(&etcd.clients),
         source: Arc::new(EtcdPut { value_len }),
     };
     let mut rows = Vec::new();
@@ -114,6 +122,7 @@ pub async fn run_vs_etcd(config: &VsEtcdConfig) -> Result<VsEtcdReport, BenchErr
         server_cpus: config.server_cpus.clone(),
         seconds: config.duration.as_secs_f64(),
         rounds: config.rounds,
+        node: config.node,
         rows,
     })
 }
@@ -129,6 +138,9 @@ impl fmt::Display for VsEtcdReport {
             self.machine.cpus,
             self.machine.cpu_model
         )?;
+        if let Some(n) = self.node {
+            writeln!(f, "every client sent to node {n} of each cluster")?;
+        }
         writeln!(f)?;
         writeln!(
             f,
@@ -180,6 +192,10 @@ pub struct VsEtcdArgs {
     /// Where the clusters keep their data (a temporary directory inside; fsync goes there).
     #[arg(long, env = "TMPDIR", default_value = "/tmp")]
     pub work_dir: PathBuf,
+    /// Send every client to node N (1 to 3) of each cluster instead of spreading them over
+    /// the three (to see a leader's and a follower's latency apart).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3))]
+    pub node: Option<u8>,
     /// Core pinning.
     #[command(flatten)]
     pub pin: crate::side::pinning::PinArgs,
@@ -208,6 +224,7 @@ impl VsEtcdArgs {
             rounds: self.rounds,
             server_cpus,
             work_dir: self.work_dir.clone(),
+            node: self.node.map(usize::from),
         })
     }
 }
