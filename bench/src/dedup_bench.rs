@@ -71,7 +71,7 @@ pub struct DedupReport {
 }
 
 /// One file of the synthetic pack.
-struct FileSpec {
+pub(crate) struct FileSpec {
     path: String,
     len: u64,
     changed: bool,
@@ -87,7 +87,7 @@ pub fn run_dedup(config: &DedupConfig, work: &Path) -> Result<DedupReport, Bench
     let mut archives = Vec::new();
     for version in [1u64, 2] {
         let root = tmp.path().join(format!("v{version}"));
-        write_tree(&root, &specs, config.seed, version)?;
+        write_tree(&root, &specs, config.seed, version, "bench-pack")?;
         let out = tmp.path().join(format!("v{version}.tar"));
         build(&root.join("Manifest.json"), None, &out, NoProgress)?;
         archives.push(out);
@@ -122,7 +122,7 @@ pub fn run_dedup(config: &DedupConfig, work: &Path) -> Result<DedupReport, Bench
 }
 
 /// Decides every file's path and size, and which files change.
-fn plan_files(config: &DedupConfig) -> Vec<FileSpec> {
+pub(crate) fn plan_files(config: &DedupConfig) -> Vec<FileSpec> {
     let mut sizes = Noise::new(config.seed);
     let (lo, hi) = (config.min_file.max(1) as f64, config.max_file.max(1) as f64);
     let mut specs: Vec<FileSpec> = (0..config.files)
@@ -159,14 +159,39 @@ fn plan_files(config: &DedupConfig) -> Vec<FileSpec> {
     specs
 }
 
+/// Builds version `version` of a synthetic pack `pack_id` (files as `config` says; a changed
+/// file has other contents in every version above 1) into `dir/<pack_id>-v<version>.tar`.
+pub(crate) fn build_synthetic_pack(
+    dir: &Path,
+    pack_id: &str,
+    config: &DedupConfig,
+    version: u64,
+) -> Result<std::path::PathBuf, BenchError> {
+    let specs = plan_files(config);
+    let root = dir.join(format!("{pack_id}-v{version}"));
+    write_tree(&root, &specs, config.seed, version, pack_id)?;
+    let out = dir.join(format!("{pack_id}-v{version}.tar"));
+    build(&root.join("Manifest.json"), None, &out, NoProgress)?;
+    fs::remove_dir_all(&root).map_err(io_err("remove", &root))?;
+    Ok(out)
+}
+
 /// Writes the manifest and every file of `version` under `root`. A changed file's contents
 /// in version 2 come from another seed; everything else is the same in both versions.
-fn write_tree(root: &Path, specs: &[FileSpec], seed: u64, version: u64) -> Result<(), BenchError> {
+fn write_tree(
+    root: &Path,
+    specs: &[FileSpec],
+    seed: u64,
+    version: u64,
+    pack_id: &str,
+) -> Result<(), BenchError> {
     let manifest = root.join("Manifest.json");
     fs::create_dir_all(root).map_err(io_err("create", root))?;
     fs::write(
         &manifest,
-        r#"{"assetPackID":"bench-pack","downloadPolicy":{"onDemand":{}},"fileSelectors":[{"directory":"assets"}]}"#,
+        format!(
+            r#"{{"assetPackID":"{pack_id}","downloadPolicy":{{"onDemand":{{}}}},"fileSelectors":[{{"directory":"assets"}}]}}"#
+        ),
     )
     .map_err(io_err("write", &manifest))?;
     let dirs: BTreeSet<_> = specs

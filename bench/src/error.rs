@@ -33,6 +33,12 @@ pub enum BenchError {
         /// What went wrong.
         reason: String,
     },
+    /// Setting a side-by-side run up failed (a server did not start, an API call failed).
+    #[error("{0}")]
+    Setup(String),
+    /// A load run could not go.
+    #[error(transparent)]
+    Load(#[from] crate::load::LoadError),
     /// Two contenders disagree on the file's BLAKE3, so one of them did not read it all.
     #[error("{contender} hashed the file to {got}, but Packyard computed {expected}")]
     HashMismatch {

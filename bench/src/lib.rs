@@ -9,16 +9,23 @@
 //! - [`dedup_bench`]: how much of a new pack version is new chunks, per average chunk size.
 //! - [`noise`], [`units`], [`spread`], [`machine`]: generated inputs, sizes as typed, run
 //!   statistics, and the machine description printed with every table.
-//!
-//! Planned (issue 06): a load generator for edges, measured against nginx.
+//! - [`side`]: Packyard and a peer started side by side; [`plot`]: PNG charts of the results.
+//! - [`load`]: the load generator for HTTP servers (`packyard-bench load`).
 
 pub mod cache_bench;
+pub mod cold_miss;
 pub mod dedup_bench;
+pub mod delta_bench;
 pub mod error;
 pub mod ingest_bench;
+pub mod load;
 pub mod machine;
 pub mod noise;
+pub mod plot;
+pub mod side;
 pub mod spread;
 pub mod units;
+pub mod vs_etcd;
+pub mod vs_nginx;
 
 pub use error::BenchError;

@@ -5,7 +5,7 @@ use serde::Serialize;
 /// The machine a benchmark ran on.
 #[derive(Debug, Clone, Serialize)]
 pub struct Machine {
-    /// CPUs this process may use.
+    /// CPUs of the machine (online), whatever this process is pinned to.
     pub cpus: usize,
     /// The CPU model, from `/proc/cpuinfo` where there is one.
     pub cpu_model: String,
@@ -14,9 +14,17 @@ pub struct Machine {
 impl Machine {
     /// Looks at the machine this process runs on.
     pub fn current() -> Self {
-        let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
-            .ok()
+        let info = std::fs::read_to_string("/proc/cpuinfo").ok();
+        // `available_parallelism` follows this process's affinity, which the side-by-side
+        // benchmarks narrow to the load generator's cores; /proc/cpuinfo lists them all.
+        let cpus = info
+            .as_deref()
+            .map(|i| i.lines().filter(|l| l.starts_with("processor")).count())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+            });
+        let cpu_model = info
             .and_then(|info| {
                 info.lines()
                     .find(|l| l.starts_with("model name"))

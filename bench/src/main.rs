@@ -8,10 +8,15 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use packyard_bench::cache_bench::{CacheBenchConfig, run_cache};
+use packyard_bench::cold_miss::{ColdMissArgs, run_cold_miss};
 use packyard_bench::dedup_bench::{DedupConfig, run_dedup};
+use packyard_bench::delta_bench::{DeltaArgs, run_delta};
 use packyard_bench::ingest_bench::{IngestConfig, run_ingest};
+use packyard_bench::load::args::LoadArgs;
 use packyard_bench::noise::write_noise_file;
 use packyard_bench::units::{ByteSize, Percent};
+use packyard_bench::vs_etcd::{VsEtcdArgs, run_vs_etcd};
+use packyard_bench::vs_nginx::{VsNginxArgs, run_vs_nginx};
 use packyard_origin::ingest::ChunkingParams;
 
 mod propagation_bench;
@@ -34,6 +39,16 @@ enum Command {
     Cache(CacheArgs),
     /// A rollout step's propagation from its commit to every edge serving it, 3 and 20 edges.
     Propagation(propagation_bench::PropagationArgs),
+    /// Load any HTTP server with range requests: closed or open loop, latency percentiles.
+    Load(LoadArgs),
+    /// The edge with a hot cache against nginx on the same files, cores and workload.
+    VsNginx(VsNginxArgs),
+    /// A cold edge under 1,000 concurrent requests: time to first byte, origin fetches per chunk.
+    ColdMiss(ColdMissArgs),
+    /// Bytes an edge holding version N fetches from the origin for N+1 (5 % of files changed).
+    Delta(DeltaArgs),
+    /// Control-plane writes on 3 packyard nodes against puts on 3 etcd members, fsync on.
+    VsEtcd(VsEtcdArgs),
 }
 
 #[derive(Debug, Args)]
@@ -133,6 +148,11 @@ fn main() -> ExitCode {
         Command::Dedup(args) => dedup(&args),
         Command::Cache(args) => cache(&args),
         Command::Propagation(args) => propagation_bench::run(&args),
+        Command::Load(args) => load(&args),
+        Command::VsNginx(args) => vs_nginx(&args),
+        Command::ColdMiss(args) => cold_miss(&args),
+        Command::Delta(args) => delta(&args),
+        Command::VsEtcd(args) => vs_etcd(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -235,6 +255,86 @@ fn cache(args: &CacheArgs) -> anyhow::Result<()> {
     let report = run_cache(&config);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{report}");
+    }
+    Ok(())
+}
+
+/// A multi-threaded Tokio runtime for the commands that do network I/O.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the Tokio runtime")
+}
+
+/// Runs `work` to completion, or until Ctrl-C or SIGTERM: then `work` is dropped, and with it
+/// every server it started (nginx, etcd, packyard are stopped by their guards' `Drop`).
+fn run_stoppable<T>(
+    work: impl Future<Output = Result<T, packyard_bench::BenchError>>,
+) -> anyhow::Result<T> {
+    runtime()?.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("listening for SIGTERM")?;
+        tokio::select! {
+            result = work => Ok(result?),
+            _ = tokio::signal::ctrl_c() => bail!("interrupted; the servers started are stopped"),
+            _ = term.recv() => bail!("terminated; the servers started are stopped"),
+        }
+    })
+}
+
+fn load(args: &LoadArgs) -> anyhow::Result<()> {
+    let report = runtime()?.block_on(args.run())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{report}");
+    }
+    Ok(())
+}
+
+fn vs_nginx(args: &VsNginxArgs) -> anyhow::Result<()> {
+    // Pin before the runtime starts, so that it sizes itself to the load generator's cores.
+    let server_cpus = args.pin.apply()?;
+    let config = args.config(server_cpus)?;
+    let report = run_stoppable(run_vs_nginx(&config))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{report}");
+    }
+    Ok(())
+}
+
+fn cold_miss(args: &ColdMissArgs) -> anyhow::Result<()> {
+    let server_cpus = args.pin.apply()?;
+    let config = args.config(server_cpus)?;
+    let report = run_stoppable(run_cold_miss(&config))?;
+    print_report(&report, args.json)
+}
+
+fn vs_etcd(args: &VsEtcdArgs) -> anyhow::Result<()> {
+    let server_cpus = args.pin.apply()?;
+    let config = args.config(server_cpus)?;
+    let report = run_stoppable(run_vs_etcd(&config))?;
+    print_report(&report, args.json)
+}
+
+fn delta(args: &DeltaArgs) -> anyhow::Result<()> {
+    let config = args.config()?;
+    let report = run_stoppable(run_delta(&config))?;
+    print_report(&report, args.json)
+}
+
+/// Prints `report` as JSON or as its table.
+fn print_report<R: serde::Serialize + std::fmt::Display>(
+    report: &R,
+    json: bool,
+) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
     } else {
         print!("{report}");
     }

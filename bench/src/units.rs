@@ -78,6 +78,38 @@ impl fmt::Display for Percent {
     }
 }
 
+/// A duration, parsed from `10s`, `1.5s`, `250ms`, `2m` or a plain number of seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Span(pub std::time::Duration);
+
+impl FromStr for Span {
+    type Err = UnitError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || UnitError(s.to_owned(), "duration", "write 10s, 1.5s, 250ms or 2m");
+        let t = s.trim();
+        let split = t
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(t.len());
+        let (number, unit) = t.split_at(split);
+        let n: f64 = number.parse().map_err(|_| err())?;
+        let seconds = match unit.trim() {
+            "" | "s" => n,
+            "ms" => n / 1000.0,
+            "m" | "min" => n * 60.0,
+            _ => return Err(err()),
+        };
+        std::time::Duration::try_from_secs_f64(seconds)
+            .map(Span)
+            .map_err(|_| err())
+    }
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,6 +128,19 @@ mod tests {
         assert_eq!(ByteSize(256 << 10).to_string(), "256 KiB");
         assert_eq!(ByteSize(1 << 20).to_string(), "1 MiB");
         assert_eq!(ByteSize(1000).to_string(), "1000 B");
+    }
+
+    #[test]
+    fn durations_parse_in_seconds_milliseconds_and_minutes() {
+        use std::time::Duration;
+        let p = |s: &str| s.parse::<Span>().map(|d| d.0);
+        assert_eq!(p("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(p("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(p("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(p("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(p("3"), Ok(Duration::from_secs(3)));
+        assert!(p("soon").is_err());
+        assert!(p("5h").is_err());
     }
 
     #[test]

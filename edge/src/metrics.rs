@@ -20,6 +20,7 @@ const BYTES_SERVED: &str = "packyard_edge_bytes_served_total";
 const CACHE_HITS: &str = "packyard_edge_cache_hits_total";
 const CACHE_MISSES: &str = "packyard_edge_cache_misses_total";
 const ORIGIN_FETCHES: &str = "packyard_edge_origin_fetches_total";
+const ORIGIN_BYTES: &str = "packyard_edge_origin_fetched_bytes_total";
 const CORRUPT: &str = "packyard_edge_corrupt_chunks_total";
 const SYNC_LAG: &str = "packyard_edge_sync_lag_entries";
 const APPLIED: &str = "packyard_edge_catalog_applied_index";
@@ -35,6 +36,7 @@ pub struct EdgeMetrics {
     cache: Arc<CacheCounters>,
     bytes_served: Counter,
     origin_fetches: Counter,
+    origin_bytes: Counter,
     memory_hits: Counter,
     disk_hits: Counter,
     misses: Counter,
@@ -91,6 +93,10 @@ impl EdgeMetrics {
         Self {
             bytes_served: counter(BYTES_SERVED, "Archive bytes sent to devices."),
             origin_fetches: counter(ORIGIN_FETCHES, "Chunks fetched from the origin."),
+            origin_bytes: counter(
+                ORIGIN_BYTES,
+                "Chunk bytes received from the origin (fetches that succeeded).",
+            ),
             misses: counter(CACHE_MISSES, "Chunk requests neither cache tier held."),
             corrupt: counter(
                 CORRUPT,
@@ -134,6 +140,11 @@ impl EdgeMetrics {
     /// Counts one chunk fetch from the origin.
     pub fn origin_fetch(&self) {
         self.origin_fetches.increment(1);
+    }
+
+    /// Counts `n` chunk bytes received from the origin.
+    pub fn origin_fetched_bytes(&self, n: u64) {
+        self.origin_bytes.increment(n);
     }
 
     /// Records the watch stream's progress.

@@ -64,6 +64,15 @@ impl ChunkCache {
         })
     }
 
+    /// Chunk `id` if the memory tier holds it (counted as a memory hit); `None` otherwise,
+    /// without touching the disk or counting a miss. For callers with a faster path when
+    /// everything is in memory and the usual [`get_or_fetch`](Self::get_or_fetch) otherwise.
+    pub fn get_in_memory(&self, id: &Blake3Hash) -> Option<Bytes> {
+        let bytes = self.inner.memory.get(id)?;
+        add(&self.inner.counters.memory_hits, 1);
+        Some(bytes)
+    }
+
     /// Chunk `id` if either tier holds it (a disk hit is promoted to memory); `None` otherwise.
     pub async fn get(&self, id: &Blake3Hash) -> Result<Option<Bytes>, CacheError> {
         let counters = &self.inner.counters;

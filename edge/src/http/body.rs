@@ -35,6 +35,48 @@ pub(super) fn empty() -> ResponseBody {
     Empty::new().map_err(|never| match never {}).boxed()
 }
 
+/// Bodies of at most this many bytes are answered from memory in one piece when every chunk
+/// they need is in the memory tier ([`ready`]); larger ones always stream.
+pub(super) const READY_BODY_MAX: u64 = 16 << 20;
+
+/// The body `segments` describe, when every chunk it needs is in the memory tier: the parts
+/// (slices of the cached chunks, no copies) as frames that are ready at once, so hyper writes
+/// the head and the body together instead of sending the head alone and waiting for a task
+/// to produce the body. `None` when a chunk is not in memory or the body is larger than
+/// [`READY_BODY_MAX`]: then [`stream`] it.
+pub(super) fn ready(
+    chunks: &Chunks,
+    version: &ServedVersion,
+    segments: &[Segment],
+    metrics: &EdgeMetrics,
+) -> Option<ResponseBody> {
+    let mut frames = Vec::new();
+    let mut total = 0u64;
+    for segment in segments {
+        match segment {
+            Segment::Literal(text) => frames.push(Bytes::from(text.clone())),
+            Segment::Bytes(range) => {
+                total += range.len();
+                if total > READY_BODY_MAX {
+                    return None;
+                }
+                for (chunk, part) in version.chunk_list.covering(range.to_range()) {
+                    let bytes = chunks.get_in_memory(&chunk)?;
+                    frames.push(bytes.slice(part.start as usize..part.end as usize));
+                }
+            }
+        }
+    }
+    metrics.bytes_served(total);
+    Some(match frames.len() {
+        1 => full(frames.pop().unwrap_or_default()),
+        _ => StreamBody::new(tokio_stream::iter(
+            frames.into_iter().map(|b| Ok(Frame::data(b))),
+        ))
+        .boxed(),
+    })
+}
+
 /// The body `segments` describe (literals, and byte ranges of `version`'s archive), streamed:
 /// a task fetches each chunk a range covers in order, through the cache, and sends the part
 /// the range needs as soon as it has it, so the first bytes leave before later chunks are

@@ -331,9 +331,15 @@ impl EdgeService {
         set(headers, CONTENT_LENGTH, &content_length.to_string());
         *response.status_mut() = status;
         if parts.method == Method::GET {
-            self.first_chunk(&version, &segments).await?;
-            *response.body_mut() =
-                body::stream(self.chunks.clone(), version, segments, self.metrics.clone());
+            // Hot path: every chunk in memory, the body goes out with the head.
+            let ready = body::ready(&self.chunks, &version, &segments, &self.metrics);
+            *response.body_mut() = match ready {
+                Some(ready) => ready,
+                None => {
+                    self.first_chunk(&version, &segments).await?;
+                    body::stream(self.chunks.clone(), version, segments, self.metrics.clone())
+                }
+            };
         }
         Ok(response)
     }

@@ -43,9 +43,19 @@ impl Chunks {
         self.cache
             .get_or_fetch(chunk.id, chunk.len, move || {
                 metrics.origin_fetch();
-                source.fetch(chunk.id)
+                let fetch = source.fetch(chunk.id);
+                async move {
+                    let bytes = fetch.await?;
+                    metrics.origin_fetched_bytes(bytes.len() as u64);
+                    Ok::<_, super::FetchError>(bytes)
+                }
             })
             .await
+    }
+
+    /// The bytes of `chunk` if the memory tier holds them, without waiting for anything.
+    pub fn get_in_memory(&self, chunk: &ChunkRef) -> Option<Bytes> {
+        self.cache.get_in_memory(&chunk.id)
     }
 
     /// The cache.

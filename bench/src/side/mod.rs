@@ -1,0 +1,20 @@
+//! Side-by-side runs: Packyard and a peer (nginx, etcd) started by the benchmark on the same
+//! machine, given the same data, cores and workload, loaded alternately.
+//!
+//! # Layout
+//!
+//! - [`proc`]: child processes pinned with `taskset`, free ports, waiting for readiness.
+//! - [`http_call`]: one-off HTTP calls for setting servers up (admin API, uploads, /metrics).
+//! - [`packyard`]: control plane + origin + edge as processes, and the admin API flow that
+//!   puts a pack on the edge.
+//! - [`nginx`]: nginx configured as a static file server.
+//! - [`ab`]: A/B alternation and ratios with their spread.
+
+pub mod ab;
+pub mod control_cluster;
+pub mod etcd;
+pub mod http_call;
+pub mod nginx;
+pub mod packyard;
+pub mod pinning;
+pub mod proc;
