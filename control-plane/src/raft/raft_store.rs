@@ -1,6 +1,7 @@
 //! [`RaftStore`]: the [`CatalogStore`] the admin API uses on a replicated control plane.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
@@ -8,6 +9,7 @@ use packyard_core::catalog::{Catalog, Envelope};
 use packyard_proto::raft::v1::raft_client::RaftClient;
 use packyard_proto::raft::v1::{ClientWriteRequest, ReadIndexRequest, client_write_reply};
 use tokio::sync::RwLock;
+use tonic::transport::Channel;
 
 use super::grpc_network::channel;
 use super::node::Node;
@@ -23,6 +25,9 @@ const READ_WAIT: Duration = Duration::from_secs(5);
 pub struct RaftStore {
     raft: Raft,
     catalog: Arc<RwLock<Catalog>>,
+    /// One channel per leader address, kept across calls: a forwarded write or a read index
+    /// would otherwise pay a TCP and HTTP/2 handshake each (a channel reconnects by itself).
+    channels: Arc<Mutex<HashMap<String, Channel>>>,
 }
 
 impl std::fmt::Debug for RaftStore {
@@ -35,18 +40,39 @@ impl RaftStore {
     /// A store over `raft`, reading `catalog`, the live catalog of the same node's state
     /// machine ([`super::StateMachineStore::catalog`]).
     pub fn new(raft: Raft, catalog: Arc<RwLock<Catalog>>) -> Self {
-        Self { raft, catalog }
+        Self {
+            raft,
+            catalog,
+            channels: Arc::default(),
+        }
+    }
+
+    /// The kept channel to `leader`, made on first use.
+    fn client(&self, leader: &Node) -> Result<RaftClient<Channel>, tonic::transport::Error> {
+        let mut channels = self
+            .channels
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let channel = match channels.get(&leader.raft_addr) {
+            Some(channel) => channel.clone(),
+            None => {
+                let channel = channel(&leader.raft_addr)?;
+                channels.insert(leader.raft_addr.clone(), channel.clone());
+                channel
+            }
+        };
+        Ok(RaftClient::new(channel))
     }
 
     /// The log index the leader at `leader` says a linearizable read must see.
-    async fn read_index(leader: &Node) -> Result<u64, StoreError> {
+    async fn read_index(&self, leader: &Node) -> Result<u64, StoreError> {
         let unavailable = |e: &dyn std::fmt::Display| {
             StoreError::Unavailable(format!(
                 "asking the leader at {} for a read index: {e}",
                 leader.raft_addr
             ))
         };
-        let mut client = RaftClient::new(channel(&leader.raft_addr).map_err(|e| unavailable(&e))?);
+        let mut client = self.client(leader).map_err(|e| unavailable(&e))?;
         let reply = client
             .read_index(ReadIndexRequest {})
             .await
@@ -55,7 +81,7 @@ impl RaftStore {
     }
 
     /// Hands `envelope` to the leader at `leader` and returns its answer.
-    async fn forward(leader: &Node, envelope: &Envelope) -> Result<Applied, StoreError> {
+    async fn forward(&self, leader: &Node, envelope: &Envelope) -> Result<Applied, StoreError> {
         let unavailable = |e: &dyn std::fmt::Display| {
             StoreError::Unavailable(format!(
                 "forwarding to the leader at {}: {e}",
@@ -63,7 +89,7 @@ impl RaftStore {
             ))
         };
         let command_json = serde_json::to_vec(envelope).map_err(|e| unavailable(&e))?;
-        let mut client = RaftClient::new(channel(&leader.raft_addr).map_err(|e| unavailable(&e))?);
+        let mut client = self.client(leader).map_err(|e| unavailable(&e))?;
         let reply = client
             .client_write(ClientWriteRequest { command_json })
             .await
@@ -90,7 +116,7 @@ impl CatalogStore for RaftStore {
             Ok(written) => Ok(written.data),
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))) => {
                 match forward.leader_node {
-                    Some(leader) => Self::forward(&leader, &envelope).await,
+                    Some(leader) => self.forward(&leader, &envelope).await,
                     None => Err(StoreError::NoLeader),
                 }
             }
@@ -109,7 +135,7 @@ impl CatalogStore for RaftStore {
             // applied, wait until it has, then read the local copy.
             Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(forward))) => {
                 let leader = forward.leader_node.ok_or(StoreError::NoLeader)?;
-                let index = Self::read_index(&leader).await?;
+                let index = self.read_index(&leader).await?;
                 self.raft
                     .wait(Some(READ_WAIT))
                     .applied_index_at_least(Some(index), "linearizable read on a follower")
