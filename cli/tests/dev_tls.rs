@@ -6,9 +6,12 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_addr() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().to_string()
+/// `N` distinct free ports on 127.0.0.1: all held until all are chosen, so none repeats.
+fn free_addrs<const N: usize>() -> [String; N] {
+    let listeners: Vec<_> = (0..N)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    std::array::from_fn(|i| listeners[i].local_addr().unwrap().to_string())
 }
 
 struct Killed(Child);
@@ -24,8 +27,7 @@ impl Drop for Killed {
 async fn the_dev_edge_speaks_http2_over_tls_with_its_own_certificate() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("dev");
-    let (admin, edge, tls) = (free_addr(), free_addr(), free_addr());
-    let (upload, raft, grpc) = (free_addr(), free_addr(), free_addr());
+    let [admin, edge, tls, upload, raft, grpc] = free_addrs();
     let log = tmp.path().join("dev.log");
     let _dev = Killed(
         Command::new(env!("CARGO_BIN_EXE_packyard"))

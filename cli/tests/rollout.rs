@@ -30,9 +30,19 @@ const KEY: &str = "pyk_rollout-test-key-0123456789abcdef0123";
 /// How many device ids ask each edge at each step.
 const DEVICES: usize = 150;
 
+/// A free port on 127.0.0.1, never one this test process handed out before (the OS may
+/// offer a just-released port again).
 fn free_addr() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().to_string()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap();
+    loop {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        if !given.contains(&addr.port()) {
+            given.push(addr.port());
+            return addr.to_string();
+        }
+    }
 }
 
 /// A child process killed with SIGKILL when dropped, its stderr kept in a log file.

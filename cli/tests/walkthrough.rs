@@ -20,9 +20,12 @@ use serde_json::{Value, json};
 
 const KEY: &str = "pyk_walkthrough-test-key-0123456789abcdef";
 
-fn free_addr() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().to_string()
+/// `N` distinct free ports on 127.0.0.1: all held until all are chosen, so none repeats.
+fn free_addrs<const N: usize>() -> [String; N] {
+    let listeners: Vec<_> = (0..N)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    std::array::from_fn(|i| listeners[i].local_addr().unwrap().to_string())
 }
 
 /// `packyard dev`, killed when dropped, its output kept in a log file.
@@ -36,8 +39,7 @@ struct Dev {
 
 impl Dev {
     fn start(dir: &Path) -> Self {
-        let (admin, edge, upload) = (free_addr(), free_addr(), free_addr());
-        let (raft, grpc) = (free_addr(), free_addr());
+        let [admin, edge, upload, raft, grpc] = free_addrs();
         let log = dir.join("dev.log");
         let data = dir.join("dev");
         let child = Command::new(env!("CARGO_BIN_EXE_packyard"))
@@ -280,8 +282,10 @@ async fn the_quick_start_runs_end_to_end_through_the_binary() {
         .build()
         .unwrap();
     wait_for(90, "packyard dev answers", &dev, || async {
+        // Authenticated, so the bootstrap key is in the catalog, not just the node up.
         let admin = http
-            .get(format!("http://{}/readyz", dev.admin))
+            .get(format!("http://{}/v1/apps", dev.admin))
+            .bearer_auth(KEY)
             .send()
             .await;
         let origin = http
@@ -557,8 +561,10 @@ async fn an_interrupted_upload_resumes_with_the_missing_parts_only() {
     };
     let http = reqwest::Client::new();
     wait_for(90, "packyard dev answers", &dev, || async {
+        // Authenticated, so the bootstrap key is in the catalog, not just the node up.
         let admin = http
-            .get(format!("http://{}/readyz", dev.admin))
+            .get(format!("http://{}/v1/apps", dev.admin))
+            .bearer_auth(KEY)
             .send()
             .await;
         let origin = http
