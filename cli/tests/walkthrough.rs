@@ -65,6 +65,24 @@ impl Dev {
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// Waits until the admin API takes the bootstrap key (not just until the node is up: the
+    /// key reaches the catalog after the election) and the origin takes uploads.
+    async fn wait_ready(&self, http: &reqwest::Client) {
+        wait_for(90, "packyard dev answers", self, || async {
+            let admin = http
+                .get(format!("http://{}/v1/apps", self.admin))
+                .bearer_auth(KEY)
+                .send()
+                .await;
+            let origin = http
+                .get(format!("http://{}/healthz", self.upload))
+                .send()
+                .await;
+            admin.is_ok_and(|r| r.status() == 200) && origin.is_ok_and(|r| r.status() == 200)
+        })
+        .await;
+    }
 }
 
 impl Drop for Dev {
@@ -281,20 +299,7 @@ async fn the_quick_start_runs_end_to_end_through_the_binary() {
         .timeout(Duration::from_secs(20))
         .build()
         .unwrap();
-    wait_for(90, "packyard dev answers", &dev, || async {
-        // Authenticated, so the bootstrap key is in the catalog, not just the node up.
-        let admin = http
-            .get(format!("http://{}/v1/apps", dev.admin))
-            .bearer_auth(KEY)
-            .send()
-            .await;
-        let origin = http
-            .get(format!("http://{}/healthz", dev.upload))
-            .send()
-            .await;
-        admin.is_ok_and(|r| r.status() == 200) && origin.is_ok_and(|r| r.status() == 200)
-    })
-    .await;
+    dev.wait_ready(&http).await;
 
     // An app and a pack, created with the operator commands.
     let app = cli
@@ -560,20 +565,7 @@ async fn an_interrupted_upload_resumes_with_the_missing_parts_only() {
         server: format!("http://{}", dev.admin),
     };
     let http = reqwest::Client::new();
-    wait_for(90, "packyard dev answers", &dev, || async {
-        // Authenticated, so the bootstrap key is in the catalog, not just the node up.
-        let admin = http
-            .get(format!("http://{}/v1/apps", dev.admin))
-            .bearer_auth(KEY)
-            .send()
-            .await;
-        let origin = http
-            .get(format!("http://{}/healthz", dev.upload))
-            .send()
-            .await;
-        admin.is_ok_and(|r| r.status() == 200) && origin.is_ok_and(|r| r.status() == 200)
-    })
-    .await;
+    dev.wait_ready(&http).await;
     let app = cli
         .admin(&[
             "apps",

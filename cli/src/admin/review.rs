@@ -79,28 +79,14 @@ impl ReviewArgs {
                     decide(&s, submission, json!({"state": "IN_REVIEW"})).await?
                 }
                 ReviewCommand::Approve { submission } => {
-                    let path = format!(
-                        "/v1/reviewSubmissions/{}",
-                        path_id("submission", submission)?
-                    );
-                    let current = s.client.get(&path).await?;
-                    if current["data"]["attributes"]["state"] == "WAITING_FOR_REVIEW" {
-                        decide(&s, submission, json!({"state": "IN_REVIEW"})).await?;
-                    }
+                    into_review(&s, submission).await?;
                     decide(&s, submission, json!({"state": "ACCEPTED"})).await?
                 }
                 ReviewCommand::Reject {
                     submission,
                     reasons,
                 } => {
-                    let path = format!(
-                        "/v1/reviewSubmissions/{}",
-                        path_id("submission", submission)?
-                    );
-                    let current = s.client.get(&path).await?;
-                    if current["data"]["attributes"]["state"] == "WAITING_FOR_REVIEW" {
-                        decide(&s, submission, json!({"state": "IN_REVIEW"})).await?;
-                    }
+                    into_review(&s, submission).await?;
                     decide(
                         &s,
                         submission,
@@ -120,6 +106,19 @@ impl ReviewArgs {
             Ok(())
         })
     }
+}
+
+/// Takes a submission still waiting into review, so a decision can follow.
+async fn into_review(s: &Session, submission: &str) -> anyhow::Result<()> {
+    let path = format!(
+        "/v1/reviewSubmissions/{}",
+        path_id("submission", submission)?
+    );
+    let current = s.client.get(&path).await?;
+    if current["data"]["attributes"]["state"] == "WAITING_FOR_REVIEW" {
+        decide(s, submission, json!({"state": "IN_REVIEW"})).await?;
+    }
+    Ok(())
 }
 
 async fn decide(s: &Session, submission: &str, attributes: Value) -> anyhow::Result<Value> {
