@@ -30,6 +30,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use packyard_bench::machine::Machine;
 use packyard_core::rollout::bucket;
+use packyard_net::cluster::NodeRole;
 use packyard_origin::ingest::ChunkingParams;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -175,6 +176,8 @@ fn free_addr() -> anyhow::Result<String> {
 /// The processes of one fleet, killed when dropped.
 struct Fleet {
     children: Vec<Child>,
+    /// The folder of the processes' cluster certificates.
+    tls: PathBuf,
 }
 
 impl Drop for Fleet {
@@ -192,6 +195,7 @@ impl Fleet {
         let child = Command::new(packyard)
             .args(args)
             .env("PACKYARD_ADMIN_KEY", KEY)
+            .env("PACKYARD_CLUSTER_TLS_DIR", &self.tls)
             .env("PACKYARD_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(log)
@@ -209,8 +213,15 @@ fn measure(packyard: &Path, n: usize, steps: usize, work: &Path) -> anyhow::Resu
     let d = dir.path();
     let path = |name: &str| d.join(name).to_string_lossy().into_owned();
     let (admin, raft, upload, chunks) = (free_addr()?, free_addr()?, free_addr()?, free_addr()?);
+    let mut nodes = vec![
+        (NodeRole::Control, "1".to_owned()),
+        (NodeRole::Origin, "1".to_owned()),
+    ];
+    nodes.extend((0..n).map(|i| (NodeRole::Edge, format!("edge-{i}"))));
+    let nodes: Vec<(NodeRole, &str)> = nodes.iter().map(|(r, id)| (*r, id.as_str())).collect();
     let mut fleet = Fleet {
         children: Vec::new(),
+        tls: packyard_bench::side::cluster_tls::issue(d, &nodes)?,
     };
     let origin_url = format!("http://{upload}");
     fleet.spawn(

@@ -1,11 +1,10 @@
 //! [`CatalogClient`]: the gRPC client of the control plane's catalog services.
 
-use std::time::Duration;
-
+use packyard_net::cluster::{ChannelError, ClusterTls, NodeRole};
 use packyard_proto::catalog::v1 as pb;
 use packyard_proto::catalog::v1::catalog_watch_client::CatalogWatchClient;
 use packyard_proto::catalog::v1::edge_registry_client::EdgeRegistryClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::{Code, Status, Streaming};
 
 /// A connection to any control-plane node. Cheap to clone; reconnects by itself.
@@ -15,13 +14,12 @@ pub struct CatalogClient {
 }
 
 impl CatalogClient {
-    /// A lazily connected client of the node at `url` (`http://HOST:PORT`).
-    pub fn new(url: &str) -> Result<Self, tonic::transport::Error> {
-        let channel = Endpoint::from_shared(url.to_owned())?
-            .connect_timeout(Duration::from_secs(5))
-            .tcp_nodelay(true)
-            .connect_lazy();
-        Ok(Self { channel })
+    /// A lazily connected client of the control node at `addr` (`HOST:PORT`, its
+    /// `raft_addr`), over mutual TLS with `tls`.
+    pub fn connect(tls: &ClusterTls, addr: &str) -> Result<Self, ChannelError> {
+        Ok(Self {
+            channel: tls.channel(addr, NodeRole::Control)?,
+        })
     }
 
     /// A client over an existing channel (shared with the caller's other services).

@@ -45,6 +45,8 @@ pub(crate) struct ControlArgs {
     /// The origin base URL that upload operations point at.
     #[arg(long, value_name = "URL")]
     origin_url: Option<String>,
+    #[command(flatten)]
+    cluster_tls: crate::cluster_tls::ClusterTlsArgs,
 }
 
 impl ControlArgs {
@@ -77,6 +79,12 @@ impl ControlArgs {
         if let Some(url) = &self.origin_url {
             config.api.origin_base_url = url.trim_end_matches('/').to_owned();
         }
+        let id = config.id.to_string();
+        self.cluster_tls.apply(
+            &mut config.cluster_tls,
+            packyard_net::cluster::NodeRole::Control,
+            &id,
+        );
         config.validate()?;
         Ok(config)
     }

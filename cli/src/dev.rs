@@ -1,6 +1,7 @@
 //! `packyard dev`: the whole of Packyard in one process for a newcomer's machine: a
 //! single-node control plane (Raft on RocksDB), an origin and an edge, each with its data in a
-//! folder of `--data`, stopped together by Ctrl-C.
+//! folder of `--data`, stopped together by Ctrl-C. They talk over the same mutual TLS as a
+//! cluster; the CA and the certificates are made in `--data/cluster-tls` on first start.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,10 @@ use clap::Args;
 use packyard_control_plane::ControlConfig;
 use packyard_control_plane::node::{self as control, KeyNotice};
 use packyard_edge::EdgeConfig;
+use packyard_net::cluster::{
+    CertRequest, ClusterCa, ClusterTlsFiles, DEFAULT_CA_VALIDITY, DEFAULT_CERT_VALIDITY, Identity,
+    NodeRole, Validity, write_atomically, write_node_files,
+};
 use packyard_origin::OriginConfig;
 use tokio::sync::watch;
 
@@ -58,10 +63,12 @@ struct Plan {
 
 impl DevArgs {
     fn plan(&self) -> anyhow::Result<Plan> {
+        let tls_dir = self.data.join("cluster-tls");
         let mut control = ControlConfig {
             data_dir: self.data.join("control"),
             admin_addr: self.admin_addr,
             raft_addr: self.raft_addr,
+            cluster_tls: ClusterTlsFiles::in_dir(&tls_dir, "control-1"),
             ..ControlConfig::default()
         };
         let origin = OriginConfig {
@@ -69,6 +76,7 @@ impl DevArgs {
             control_plane: control.raft_addr.to_string(),
             upload_addr: self.upload_addr,
             grpc_addr: self.origin_grpc_addr,
+            cluster_tls: ClusterTlsFiles::in_dir(&tls_dir, "origin-1"),
             ..OriginConfig::default()
         };
         control.api.origin_base_url = format!("http://{}", origin.upload_addr);
@@ -78,7 +86,8 @@ impl DevArgs {
             control_plane: control.raft_addr.to_string(),
             origin: origin.grpc_addr.to_string(),
             region: "dev".to_owned(),
-            edge_id: "dev-edge".to_owned(),
+            edge_id: "dev".to_owned(),
+            cluster_tls: ClusterTlsFiles::in_dir(&tls_dir, "edge-dev"),
             ..EdgeConfig::default()
         };
         edge.public_urls = vec![format!("http://{}", self.edge_addr)];
@@ -112,6 +121,46 @@ impl DevArgs {
     }
 }
 
+/// The nodes of a dev cluster, and the operator who runs `packyard cluster` next to it.
+const DEV_IDENTITIES: [(NodeRole, &str); 4] = [
+    (NodeRole::Control, "1"),
+    (NodeRole::Origin, "1"),
+    (NodeRole::Edge, "dev"),
+    (NodeRole::Operator, "dev"),
+];
+
+/// The dev cluster's CA and node certificates, made once in `dir` (`ca.pem`, `ca.key`, and
+/// `{role}-{id}.pem`/`.key` for each of [`DEV_IDENTITIES`]), as an operator would make them
+/// with `packyard cluster ca init` and `cert issue`. A certificate missing (or deleted) is
+/// issued again by the same CA.
+fn cluster_certificates(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+    let (ca_cert, ca_key) = (dir.join("ca.pem"), dir.join("ca.key"));
+    let ca = if ca_cert.exists() && ca_key.exists() {
+        let read = |p: &Path| std::fs::read_to_string(p).with_context(|| p.display().to_string());
+        ClusterCa::from_pem(&read(&ca_cert)?, &read(&ca_key)?)?
+    } else {
+        let validity = Validity::starting_now(DEFAULT_CA_VALIDITY)?;
+        let ca = ClusterCa::generate("Packyard dev cluster CA", validity)?;
+        write_atomically(&ca_key, ca.key_pem(), true)?;
+        write_atomically(&ca_cert, ca.cert_pem(), false)?;
+        ca
+    };
+    for (role, id) in DEV_IDENTITIES {
+        let files = ClusterTlsFiles::in_dir(dir, &format!("{role}-{id}"));
+        let (_, cert, key) = files.paths().map_err(anyhow::Error::msg)?;
+        if cert.exists() && key.exists() {
+            continue;
+        }
+        let mut request = CertRequest::new(Identity::new(role, id)?, DEFAULT_CERT_VALIDITY)?;
+        request.dns_names.push("localhost".into());
+        request.ips.push([127, 0, 0, 1].into());
+        let issued = ca.issue(&request)?;
+        write_node_files(dir, ca.cert_pem(), &request.identity, &issued)?;
+    }
+    Ok(())
+}
+
 /// A certificate and key for `localhost` and `127.0.0.1`, made once and kept in `dir`.
 fn self_signed(dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
     let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
@@ -130,6 +179,8 @@ fn self_signed(dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
 /// Runs the control plane, origin and edge until Ctrl-C or SIGTERM.
 pub(crate) fn run(args: &DevArgs) -> anyhow::Result<()> {
     let plan = args.plan()?;
+    cluster_certificates(&args.data.join("cluster-tls"))
+        .context("making the dev cluster's certificates")?;
     crate::logging::init();
     let control_metrics = crate::control::control_metrics()?;
     let edge_metrics = crate::edge::edge_metrics();

@@ -55,6 +55,8 @@ pub(crate) struct EdgeArgs {
     /// Bytes of chunks kept on disk (0: no disk tier).
     #[arg(long, value_name = "BYTES")]
     cache_disk_bytes: Option<u64>,
+    #[command(flatten)]
+    cluster_tls: crate::cluster_tls::ClusterTlsArgs,
 }
 
 impl EdgeArgs {
@@ -104,6 +106,12 @@ impl EdgeArgs {
         if let Some(n) = self.cache_disk_bytes {
             config.cache_disk_bytes = n;
         }
+        let id = config.edge_id.clone();
+        self.cluster_tls.apply(
+            &mut config.cluster_tls,
+            packyard_net::cluster::NodeRole::Edge,
+            &id,
+        );
         config.validate()?;
         Ok(config)
     }

@@ -6,7 +6,9 @@
 //! - `pack.rs`: `packyard pack template` and `packyard pack build`, over `packyard-pack`.
 //! - `dev.rs`: `packyard dev`, control plane + origin + edge in one process.
 //! - `control.rs`: `packyard control`, one control-plane node.
-//! - `cluster.rs`: `packyard cluster status|join|leave`, membership of a running cluster.
+//! - `cluster/`: `packyard cluster status|join|leave` (membership of a running cluster) and
+//!   `packyard cluster ca init|cert issue` (the cluster's certificates).
+//! - `cluster_tls.rs`: the flags that point a server at its cluster certificate.
 //! - `origin.rs`: `packyard origin`, one origin (uploads, processing, chunk service, GC).
 //! - `edge.rs`: `packyard edge`, one edge (device HTTP/HTTPS, chunk cache, sync).
 //! - `admin/`: the operator commands (apps, builds, packs, versions, review, release, users,
@@ -19,6 +21,7 @@ use clap::{Parser, Subcommand};
 
 mod admin;
 mod cluster;
+mod cluster_tls;
 mod control;
 mod dev;
 mod edge;
@@ -44,7 +47,7 @@ enum Command {
     Pack(pack::PackCommand),
     /// Run a control-plane node (Raft on RocksDB, admin API, watch stream, webhooks).
     Control(control::ControlArgs),
-    /// Show or change the members of a control-plane cluster.
+    /// The cluster: its members (status, join, leave) and its certificates (ca, cert).
     Cluster(cluster::ClusterArgs),
     /// Run an origin (upload endpoint, processing into chunks, chunk service, GC).
     Origin(origin::OriginArgs),

@@ -29,6 +29,11 @@ pub(crate) struct OriginArgs {
     /// The gRPC address (raft address) of any control-plane node.
     #[arg(long, value_name = "HOST:PORT", env = "PACKYARD_CONTROL_PLANE")]
     control_plane: Option<String>,
+    /// This origin's id, stable across restarts (its cluster certificate names it).
+    #[arg(long)]
+    origin_id: Option<String>,
+    #[command(flatten)]
+    cluster_tls: crate::cluster_tls::ClusterTlsArgs,
 }
 
 impl OriginArgs {
@@ -54,6 +59,15 @@ impl OriginArgs {
         if let Some(cp) = &self.control_plane {
             config.control_plane.clone_from(cp);
         }
+        if let Some(id) = &self.origin_id {
+            config.origin_id.clone_from(id);
+        }
+        let id = config.origin_id.clone();
+        self.cluster_tls.apply(
+            &mut config.cluster_tls,
+            packyard_net::cluster::NodeRole::Origin,
+            &id,
+        );
         config.validate()?;
         Ok(config)
     }

@@ -20,6 +20,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
+#[path = "support/cluster_tls.rs"]
+mod cluster_tls;
+
 const KEY: &str = "pyk_cluster-test-bootstrap-key-0123456789abcdef";
 
 /// Fast elections and frequent snapshots, so the test exercises log compaction too.
@@ -51,6 +54,10 @@ impl Node {
                 peers,
             ])
             .env("PACKYARD_ADMIN_KEY", KEY)
+            .env(
+                "PACKYARD_CLUSTER_TLS_DIR",
+                self.dir.parent().unwrap().join("cluster-tls"),
+            )
             .env("PACKYARD_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(log)
@@ -98,6 +105,8 @@ struct Cluster {
     peers: String,
     config: PathBuf,
     http: reqwest::Client,
+    /// The folder of the cluster's certificates.
+    tls: PathBuf,
     _tmp: TempDir,
 }
 
@@ -106,6 +115,15 @@ impl Cluster {
         let tmp = tempfile::tempdir().unwrap();
         let config = tmp.path().join("control.toml");
         std::fs::write(&config, CONFIG).unwrap();
+        let tls = cluster_tls::issue(
+            tmp.path(),
+            &[
+                ("control", "1"),
+                ("control", "2"),
+                ("control", "3"),
+                ("origin", "1"),
+            ],
+        );
         let mut nodes: Vec<Node> = (1..=3)
             .map(|id| Node {
                 id,
@@ -132,6 +150,7 @@ impl Cluster {
             peers,
             config,
             http,
+            tls,
             _tmp: tmp,
         }
     }
@@ -249,9 +268,15 @@ impl Cluster {
 
     /// Plays the origin: reports `version` processed, as a one-chunk archive of `size` bytes.
     async fn origin_completes(&self, version: &str, size: u32) {
-        let mut origin = OriginCoordinatorClient::connect(format!("http://{}", self.nodes[0].raft))
-            .await
+        let files = packyard_net::cluster::ClusterTlsFiles::in_dir(&self.tls, "origin-1");
+        let tls = packyard_net::cluster::ClusterTls::load(&files).unwrap();
+        let channel = tls
+            .channel(
+                &self.nodes[0].raft,
+                packyard_net::cluster::NodeRole::Control,
+            )
             .unwrap();
+        let mut origin = OriginCoordinatorClient::new(channel);
         let hash = Blake3Hash::of(version.as_bytes()).as_bytes().to_vec();
         let report = pb::ProcessedReport {
             version_id: version.to_owned(),

@@ -19,6 +19,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+#[path = "support/cluster_tls.rs"]
+mod cluster_tls;
+
 const KEY: &str = "pyk_edge-offline-test-key-0123456789abcdef";
 
 /// A free port on 127.0.0.1, never one this test process handed out before (the OS may
@@ -49,6 +52,7 @@ impl Proc {
         let child = Command::new(env!("CARGO_BIN_EXE_packyard"))
             .args(args)
             .env("PACKYARD_ADMIN_KEY", KEY)
+            .env("PACKYARD_CLUSTER_TLS_DIR", dir.join("cluster-tls"))
             .env("PACKYARD_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -152,6 +156,10 @@ async fn the_edge_serves_what_it_holds_after_origin_and_control_plane_die() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let archive = build_archive(dir);
+    cluster_tls::issue(
+        dir,
+        &[("control", "1"), ("origin", "1"), ("edge", "edge-1")],
+    );
     let (admin, raft) = (free_addr(), free_addr());
     let (upload, chunks) = (free_addr(), free_addr());
     let edge_addr = free_addr();

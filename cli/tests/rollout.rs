@@ -26,6 +26,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+#[path = "support/cluster_tls.rs"]
+mod cluster_tls;
+
 const KEY: &str = "pyk_rollout-test-key-0123456789abcdef0123";
 /// How many device ids ask each edge at each step.
 const DEVICES: usize = 150;
@@ -78,6 +81,7 @@ impl Proc {
         let child = Command::new(env!("CARGO_BIN_EXE_packyard"))
             .args(&self.args)
             .env("PACKYARD_ADMIN_KEY", KEY)
+            .env("PACKYARD_CLUSTER_TLS_DIR", self.dir.join("cluster-tls"))
             .env("PACKYARD_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(log)
@@ -439,6 +443,16 @@ async fn devices_get_versions_by_region_and_bucket_through_a_three_stage_rollout
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let (v1_archive, v2_archive) = (build_archive(dir, 1), build_archive(dir, 2));
+    cluster_tls::issue(
+        dir,
+        &[
+            ("control", "1"),
+            ("origin", "1"),
+            ("edge", "eu-1"),
+            ("edge", "eu-2"),
+            ("edge", "us-1"),
+        ],
+    );
     let (admin_addr, raft) = (free_addr(), free_addr());
     let (upload, chunks) = (free_addr(), free_addr());
     let data = |name: &str| dir.join(name).to_str().unwrap().to_owned();

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use packyard_core::quota::QuotaLimits;
+use packyard_net::cluster::ClusterTlsFiles;
 
 use crate::api::ApiConfig;
 use crate::raft::RaftSettings;
@@ -27,6 +28,11 @@ pub struct ControlConfig {
     pub raft_addr: SocketAddr,
     /// Where the node serves the admin API and `/metrics`. Default: `127.0.0.1:7100`.
     pub admin_addr: SocketAddr,
+    /// The admin API's TLS certificate chain (PEM); with `admin_tls_key`, the admin API
+    /// speaks HTTPS (HTTP/2 through ALPN) instead of plain HTTP. Default: none.
+    pub admin_tls_cert: Option<PathBuf>,
+    /// The admin API's TLS private key (PEM). Default: none.
+    pub admin_tls_key: Option<PathBuf>,
     /// The voters a fresh cluster starts with, node id to Raft address (`host:port`). Nodes
     /// started with the same peers form the cluster on first start; empty means a cluster of
     /// this node alone (unless `join` is set). Default: empty.
@@ -45,6 +51,10 @@ pub struct ControlConfig {
     /// Webhook delivery: poll interval, request timeout, endpoints at once (the `[webhooks]`
     /// table). Default: every 250 ms, 10 s, 16.
     pub webhooks: DelivererConfig,
+    /// The node's mutual TLS for every internal gRPC service (the `[cluster_tls]` table): the
+    /// cluster CA, and this node's certificate (role `control`, id = `id`) and key. Required;
+    /// default: none.
+    pub cluster_tls: ClusterTlsFiles,
 }
 
 impl Default for ControlConfig {
@@ -54,12 +64,15 @@ impl Default for ControlConfig {
             data_dir: PathBuf::from("packyard-data"),
             raft_addr: SocketAddr::from(([127, 0, 0, 1], 7101)),
             admin_addr: SocketAddr::from(([127, 0, 0, 1], 7100)),
+            admin_tls_cert: None,
+            admin_tls_key: None,
             peers: BTreeMap::new(),
             join: false,
             quota: QuotaLimits::default(),
             raft: RaftSettings::default(),
             api: ApiConfig::default(),
             webhooks: DelivererConfig::default(),
+            cluster_tls: ClusterTlsFiles::default(),
         }
     }
 }
@@ -132,6 +145,12 @@ impl ControlConfig {
         if self.peers.contains_key(&0) {
             return invalid("peers", "node ids start at 1");
         }
+        if self.admin_tls_cert.is_some() != self.admin_tls_key.is_some() {
+            return invalid(
+                "admin_tls_cert",
+                "admin_tls_cert and admin_tls_key go together (PEM files)",
+            );
+        }
         if self.join && !self.peers.is_empty() {
             return invalid(
                 "join",
@@ -163,7 +182,13 @@ impl ControlConfig {
         self.quota.validate().map_err(|e| ConfigError::Invalid {
             field: "quota",
             reason: e.to_string(),
-        })
+        })?;
+        self.cluster_tls
+            .validate()
+            .map_err(|reason| ConfigError::Invalid {
+                field: "cluster_tls",
+                reason,
+            })
     }
 }
 
@@ -173,7 +198,7 @@ mod tests {
 
     #[test]
     fn defaults_are_valid_and_a_file_overrides_only_what_it_names() {
-        ControlConfig::default().validate().unwrap();
+        with_tls(ControlConfig::default()).validate().unwrap();
         let c = ControlConfig::from_toml(
             "id = 2\nadmin_addr = \"127.0.0.1:9000\"\n[peers]\n1 = \"a:1\"\n2 = \"b:2\"\n",
         )
@@ -183,7 +208,19 @@ mod tests {
         assert_eq!(c.peers.len(), 2);
         assert_eq!(c.raft.snapshot_every_logs, 5_000);
         assert_eq!(c.api.edge_lease_ms, 30_000);
-        c.validate().unwrap();
+        with_tls(c).validate().unwrap();
+    }
+
+    fn with_tls(mut c: ControlConfig) -> ControlConfig {
+        c.cluster_tls = ClusterTlsFiles::in_dir(std::path::Path::new("/etc/packyard"), "control-1");
+        c
+    }
+
+    #[test]
+    fn internal_grpc_without_certificates_is_refused_saying_how_to_make_them() {
+        let err = ControlConfig::default().validate().unwrap_err().to_string();
+        assert!(err.starts_with("cluster_tls:"), "{err}");
+        assert!(err.contains("packyard cluster ca init"), "{err}");
     }
 
     #[test]
@@ -231,7 +268,7 @@ mod tests {
             ),
         ];
         for (break_it, field) in cases {
-            let mut c = ControlConfig::default();
+            let mut c = with_tls(ControlConfig::default());
             break_it(&mut c);
             let err = c.validate().unwrap_err().to_string();
             assert!(err.starts_with(field), "{err}");

@@ -1,8 +1,8 @@
 //! [`EdgeRegistryService`]: the `EdgeRegistry` gRPC service edges register and heartbeat
 //! through.
 //!
-//! Edges, origins and control-plane nodes share a private network; like the watch stream,
-//! this service is never exposed to devices or users, which is why a registration's reply may
+//! Only edges reach it (mutual TLS, [`require`]), and each only as itself: the id in the
+//! request must be the id in the edge's certificate. That is what lets a registration's reply
 //! carry the cluster's tester token secret. Both calls are written to the catalog as
 //! Packyard itself (`Actor::System`), through Raft: a heartbeat every third of the lease per
 //! edge is a modest stream of small log entries, and it lets every node show the same fleet.
@@ -10,8 +10,10 @@
 use std::sync::Arc;
 
 use packyard_core::catalog::{Actor, Command, Envelope, Refusal, RefusalKind};
+use packyard_net::cluster::{NodeRole, RequireRole, caller, require};
 use packyard_proto::catalog::v1 as pb;
 use packyard_proto::catalog::v1::edge_registry_server::{EdgeRegistry, EdgeRegistryServer};
+use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status};
 
 use crate::api::now;
@@ -38,9 +40,12 @@ impl<S: CatalogStore + Clone> EdgeRegistryService<S> {
         }
     }
 
-    /// The tonic server for this service.
-    pub fn into_server(self) -> EdgeRegistryServer<Self> {
-        EdgeRegistryServer::new(self)
+    /// The tonic server for this service, for edges only.
+    pub fn into_server(self) -> InterceptedService<EdgeRegistryServer<Self>, RequireRole> {
+        InterceptedService::new(
+            EdgeRegistryServer::new(self),
+            require("EdgeRegistry", &[NodeRole::Edge]),
+        )
     }
 
     /// Writes `command` as Packyard itself; a refusal becomes the status that fits its kind.
@@ -55,6 +60,19 @@ impl<S: CatalogStore + Clone> EdgeRegistryService<S> {
             Err(refusal) => Err(refused(&refusal)),
         }
     }
+}
+
+/// Refuses a call for an edge other than the one the caller's certificate names.
+fn as_itself<T>(request: &Request<T>, edge_id: &str) -> Result<(), Status> {
+    let caller = caller(request)
+        .ok_or_else(|| Status::unauthenticated("EdgeRegistry takes calls from edges only"))?;
+    if caller.id != edge_id {
+        return Err(Status::permission_denied(format!(
+            "this certificate is for edge {:?}; it cannot speak for edge {edge_id:?}",
+            caller.id
+        )));
+    }
+    Ok(())
 }
 
 fn unavailable(e: StoreError) -> Status {
@@ -80,6 +98,7 @@ impl<S: CatalogStore + Clone> EdgeRegistry for EdgeRegistryService<S> {
         &self,
         request: Request<pb::RegisterEdgeRequest>,
     ) -> Result<Response<pb::RegisterEdgeReply>, Status> {
+        as_itself(&request, &request.get_ref().edge_id)?;
         let command = convert::register_edge(request.into_inner())
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
         self.write(command).await?;
@@ -103,6 +122,7 @@ impl<S: CatalogStore + Clone> EdgeRegistry for EdgeRegistryService<S> {
         &self,
         request: Request<pb::HeartbeatRequest>,
     ) -> Result<Response<pb::HeartbeatReply>, Status> {
+        as_itself(&request, &request.get_ref().edge_id)?;
         let command = convert::edge_heartbeat(request.into_inner())
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
         self.write(command).await?;

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use openraft::error::{InitializeError, RaftError};
 use packyard_core::catalog::{Catalog, UserId};
+use packyard_net::cluster::{ClusterTls, Identity, ListenerLimits, NodeRole, incoming};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::api::{self, Bootstrapped, OPERATOR_ID};
 use crate::config::ControlConfig;
@@ -21,7 +21,8 @@ use crate::metrics::{ControlMetrics, RaftGauges};
 use crate::origin_reports::OriginReports;
 use crate::raft::type_config::Raft;
 use crate::raft::{
-    GrpcNetwork, MembershipService, Node, NodeId, RaftService, RaftStore, open_storage,
+    GrpcNetwork, MembershipService, Node, NodeId, PeerChannels, RaftService, RaftStore,
+    open_storage,
 };
 use crate::rollout_advancer::advance_due_rollouts;
 use crate::store::CatalogStore;
@@ -58,6 +59,9 @@ pub enum NodeError {
     /// Raft could not start or stopped.
     #[error("raft: {0}")]
     Raft(String),
+    /// The node's cluster certificate cannot be used.
+    #[error("cluster_tls: {0}")]
+    Tls(String),
 }
 
 /// What the caller learns once the node is up.
@@ -81,6 +85,18 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
     config.validate()?;
+    let tls = ClusterTls::load(&config.cluster_tls).map_err(|e| NodeError::Tls(e.to_string()))?;
+    let me = Identity::new(NodeRole::Control, config.id.to_string())
+        .map_err(|e| NodeError::Tls(e.to_string()))?;
+    if tls.identity() != me {
+        return Err(NodeError::Tls(format!(
+            "the certificate is for {}, but this is {me}; issue one with \
+             `packyard cluster cert issue --role control --id {}`",
+            tls.identity(),
+            config.id
+        )));
+    }
+    let peers = PeerChannels::new(tls.clone());
     let data = |path: PathBuf| move |source| NodeError::Data { path, source };
     std::fs::create_dir_all(&config.data_dir).map_err(data(config.data_dir.clone()))?;
 
@@ -98,13 +114,13 @@ pub async fn run(
     let raft = Raft::new(
         config.id,
         Arc::new(openraft_config),
-        GrpcNetwork::new(),
+        GrpcNetwork::new(peers.clone()),
         log,
         state_machine,
     )
     .await
     .map_err(|e| NodeError::Raft(e.to_string()))?;
-    let store = RaftStore::new(raft.clone(), catalog);
+    let store = RaftStore::new(raft.clone(), catalog, peers.clone());
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = move || {
@@ -115,23 +131,35 @@ pub async fn run(
     };
 
     // Raft, membership, the watch stream, origin reports and the edge registry share the
-    // node's gRPC listener.
+    // node's gRPC listener: mutual TLS only, each service admitting the roles it serves.
     let raft_listener = bind(config.raft_addr).await?;
+    let reloading = tokio::spawn(tls.clone().watch(config.cluster_tls.clone(), stopped()));
     let edges = EdgeRegistryService::new(store.clone(), feed.clone(), config.api.edge_lease_ms);
     let grpc = tonic::transport::Server::builder()
         .add_service(RaftService::new(raft.clone()).into_server())
-        .add_service(MembershipService::new(raft.clone()).into_server())
+        .add_service(MembershipService::new(raft.clone(), peers).into_server())
         .add_service(WatchService::new(store.clone(), feed.clone(), WATCH_HEARTBEAT).into_server())
         .add_service(OriginReports::new(store.clone(), config.api.upload_part_bytes).into_server())
         .add_service(edges.into_server())
-        .serve_with_incoming_shutdown(TcpListenerStream::new(raft_listener), stopped());
+        .serve_with_incoming_shutdown(
+            incoming(raft_listener, tls, ListenerLimits::default()),
+            stopped(),
+        );
     let grpc = tokio::spawn(grpc);
 
     form_cluster(&raft, &config).await?;
 
     let admin_listener = bind(config.admin_addr).await?;
+    let admin_tls = match (&config.admin_tls_cert, &config.admin_tls_key) {
+        (Some(cert), Some(key)) => Some(
+            packyard_net::http::tls_acceptor(cert, key)
+                .map_err(|e| NodeError::Tls(format!("admin_tls_cert: {e}")))?,
+        ),
+        _ => None,
+    };
     let api = tokio::spawn(api::serve(
         admin_listener,
+        admin_tls,
         store.clone(),
         feed,
         config.api.clone(),
@@ -162,7 +190,7 @@ pub async fn run(
     shutdown.await;
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
-    let _ = tokio::join!(api, deliverer, advancer, gauges, bootstrap);
+    let _ = tokio::join!(api, deliverer, advancer, gauges, bootstrap, reloading);
     raft.shutdown()
         .await
         .map_err(|e| NodeError::Raft(e.to_string()))?;

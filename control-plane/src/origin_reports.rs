@@ -34,9 +34,18 @@ impl<S: CatalogStore + Clone> OriginReports<S> {
         Self { store, part_bytes }
     }
 
-    /// The tonic server for this service.
-    pub fn into_server(self) -> OriginCoordinatorServer<Self> {
-        OriginCoordinatorServer::new(self)
+    /// The tonic server for this service, for origins only.
+    pub fn into_server(
+        self,
+    ) -> tonic::service::interceptor::InterceptedService<
+        OriginCoordinatorServer<Self>,
+        packyard_net::cluster::RequireRole,
+    > {
+        use packyard_net::cluster::{NodeRole, require};
+        tonic::service::interceptor::InterceptedService::new(
+            OriginCoordinatorServer::new(self),
+            require("OriginCoordinator", &[NodeRole::Origin]),
+        )
     }
 }
 

@@ -15,32 +15,63 @@ use packyard_control_plane::edge_registry::EdgeRegistryService;
 use packyard_core::catalog::Catalog;
 use packyard_core::quota::QuotaLimits;
 use packyard_core::tester_token::{BetaChannel, TokenKey};
+use packyard_net::cluster::NodeRole;
+use packyard_net::cluster::test_support::{TestPki, listen};
 use packyard_proto::catalog::v1::edge_registry_client::EdgeRegistryClient;
 use packyard_proto::catalog::v1::{self as pb};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::Code;
 use tonic::transport::Channel;
 
-async fn start(lease_ms: u32) -> (Server, EdgeRegistryClient<Channel>) {
+/// The registry's address, and a CA to make each edge's certificate with.
+struct Edges {
+    pki: TestPki,
+    addr: String,
+}
+
+impl Edges {
+    /// A client presenting the certificate of edge `id`.
+    fn client(&self, id: &str) -> EdgeRegistryClient<Channel> {
+        let channel = self
+            .pki
+            .node(NodeRole::Edge, id)
+            .channel(&self.addr, NodeRole::Control)
+            .unwrap();
+        EdgeRegistryClient::new(channel)
+    }
+
+    /// Registers as the edge the request names.
+    async fn register(
+        &mut self,
+        request: pb::RegisterEdgeRequest,
+    ) -> Result<tonic::Response<pb::RegisterEdgeReply>, tonic::Status> {
+        self.client(&request.edge_id).register(request).await
+    }
+
+    /// Heartbeats as the edge the request names.
+    async fn heartbeat(
+        &mut self,
+        request: pb::HeartbeatRequest,
+    ) -> Result<tonic::Response<pb::HeartbeatReply>, tonic::Status> {
+        self.client(&request.edge_id).heartbeat(request).await
+    }
+}
+
+async fn start(lease_ms: u32) -> (Server, Edges) {
     let config = ApiConfig {
         edge_lease_ms: lease_ms,
         ..ApiConfig::new("http://origin.test:9000")
     };
     let s = Server::start_configured(Catalog::new(QuotaLimits::default()), config).await;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let pki = TestPki::new();
+    let (addr, incoming) = listen(pki.node(NodeRole::Control, "1")).await;
     let service = EdgeRegistryService::new(s.store.clone(), s.store.feed(), lease_ms);
     tokio::spawn(
         tonic::transport::Server::builder()
             .add_service(service.into_server())
-            .serve_with_incoming(TcpListenerStream::new(listener)),
+            .serve_with_incoming(incoming),
     );
-    let client = EdgeRegistryClient::connect(format!("http://{addr}"))
-        .await
-        .unwrap();
-    (s, client)
+    (s, Edges { pki, addr })
 }
 
 fn registration(id: &str, region: &str, urls: &[&str]) -> pb::RegisterEdgeRequest {
@@ -244,10 +275,6 @@ async fn bad_registrations_and_heartbeats_are_refused_naming_the_problem() {
     let (s, mut edges) = start(30_000).await;
     let cases = [
         (
-            registration("", "eu", &["https://e.example.com"]),
-            "edge_id",
-        ),
-        (
             registration("e", "EU_west", &["https://e.example.com"]),
             "region: \"EU_west\" contains 'E'; a region name is 1 to 63 characters of a-z",
         ),
@@ -287,7 +314,6 @@ async fn bad_registrations_and_heartbeats_are_refused_naming_the_problem() {
         .await
         .unwrap();
     let bad_heartbeats = [
-        (heartbeat("", 1, &[]), "edge_id"),
         (
             heartbeat("edge-a", 1, &[("p1", 0)]),
             "ready[0].version: is 0",
@@ -320,4 +346,40 @@ async fn bad_registrations_and_heartbeats_are_refused_naming_the_problem() {
         doc["data"][0]["attributes"]["lastHeartbeatDate"],
         Value::Null
     );
+}
+
+#[tokio::test]
+async fn an_edge_registers_and_heartbeats_only_as_itself() {
+    let (s, edges) = start(30_000).await;
+    let mut impostor = edges.client("edge-b");
+    let status = impostor
+        .register(registration("edge-a", "eu", &["https://a.example.com"]))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    assert!(
+        status
+            .message()
+            .contains("cannot speak for edge \"edge-a\""),
+        "{}",
+        status.message()
+    );
+    edges
+        .client("edge-a")
+        .register(registration("edge-a", "eu", &["https://a.example.com"]))
+        .await
+        .unwrap();
+    let status = impostor
+        .heartbeat(heartbeat("edge-a", 1, &[]))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    let (_, doc) = s.get("/v1/edges", &s.admin).await;
+    let ids: Vec<&str> = doc["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["edge-a"], "the impostor registered nothing: {doc}");
 }

@@ -10,27 +10,28 @@ mod api_support;
 use api_support::Server;
 use packyard_control_plane::origin_reports::OriginReports;
 use packyard_core::Blake3Hash;
+use packyard_net::cluster::NodeRole;
+use packyard_net::cluster::test_support::{TestPki, listen};
 use packyard_proto::catalog::v1::origin_coordinator_client::OriginCoordinatorClient;
 use packyard_proto::catalog::v1::processed_report::Outcome;
 use packyard_proto::catalog::v1::{self as pb};
-use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::Code;
 use tonic::transport::Channel;
 
 async fn start() -> (Server, OriginCoordinatorClient<Channel>) {
     let s = Server::start().await;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let pki = TestPki::new();
+    let (addr, incoming) = listen(pki.node(NodeRole::Control, "1")).await;
     tokio::spawn(
         tonic::transport::Server::builder()
             .add_service(OriginReports::new(s.store.clone(), 8 << 20).into_server())
-            .serve_with_incoming(TcpListenerStream::new(listener)),
+            .serve_with_incoming(incoming),
     );
-    let client = OriginCoordinatorClient::connect(format!("http://{addr}"))
-        .await
+    let channel = pki
+        .node(NodeRole::Origin, "1")
+        .channel(&addr, NodeRole::Control)
         .unwrap();
-    (s, client)
+    (s, OriginCoordinatorClient::new(channel))
 }
 
 /// A report of a one-chunk archive of `bytes`.

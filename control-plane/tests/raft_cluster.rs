@@ -11,23 +11,25 @@ use std::time::Duration;
 use packyard_control_plane::CatalogStore;
 use packyard_control_plane::raft::type_config::Raft;
 use packyard_control_plane::raft::{
-    GrpcNetwork, Node, NodeId, RaftService, RaftSettings, RaftStore, open_storage,
+    GrpcNetwork, Node, NodeId, PeerChannels, RaftService, RaftSettings, RaftStore, open_storage,
 };
 use packyard_core::catalog::{Actor, Catalog, Command, Envelope, Timestamp, UserId};
 use packyard_core::quota::QuotaLimits;
+use packyard_net::cluster::test_support::TestPki;
+use packyard_net::cluster::{ListenerLimits, NodeRole, incoming};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 use tokio::sync::RwLock;
-use tokio_stream::wrappers::TcpListenerStream;
 
 /// One running node: its Raft handle, its live catalog, and the directory it keeps.
 struct TestNode {
     raft: Raft,
     catalog: Arc<RwLock<Catalog>>,
+    peers: PeerChannels,
     _dir: TempDir,
 }
 
-async fn start(id: NodeId, listener: TcpListener) -> TestNode {
+async fn start(pki: &TestPki, id: NodeId, listener: TcpListener) -> TestNode {
     let dir = tempfile::tempdir().unwrap();
     let (log, sm) = open_storage(dir.path(), Catalog::new(QuotaLimits::default()))
         .await
@@ -40,18 +42,21 @@ async fn start(id: NodeId, listener: TcpListener) -> TestNode {
         ..RaftSettings::default()
     };
     let config = Arc::new(settings.to_openraft().unwrap());
-    let raft = Raft::new(id, config, GrpcNetwork::new(), log, sm)
+    let tls = pki.node(NodeRole::Control, &id.to_string());
+    let peers = PeerChannels::new(tls.clone());
+    let raft = Raft::new(id, config, GrpcNetwork::new(peers.clone()), log, sm)
         .await
         .unwrap();
     let service = RaftService::new(raft.clone()).into_server();
     tokio::spawn(
         tonic::transport::Server::builder()
             .add_service(service)
-            .serve_with_incoming(TcpListenerStream::new(listener)),
+            .serve_with_incoming(incoming(listener, tls, ListenerLimits::default())),
     );
     TestNode {
         raft,
         catalog,
+        peers,
         _dir: dir,
     }
 }
@@ -80,9 +85,10 @@ async fn three_nodes_apply_writes_from_the_leader_and_forwarded_by_followers() {
         members.insert(id, Node::new(addr, "127.0.0.1:0"));
         listeners.push((id, listener));
     }
+    let pki = TestPki::new();
     let mut nodes = BTreeMap::new();
     for (id, listener) in listeners {
-        nodes.insert(id, start(id, listener).await);
+        nodes.insert(id, start(&pki, id, listener).await);
     }
 
     nodes[&1].raft.initialize(members).await.unwrap();
@@ -98,10 +104,12 @@ async fn three_nodes_apply_writes_from_the_leader_and_forwarded_by_followers() {
     let leader = RaftStore::new(
         nodes[&leader_id].raft.clone(),
         nodes[&leader_id].catalog.clone(),
+        nodes[&leader_id].peers.clone(),
     );
     let follower = RaftStore::new(
         nodes[&follower_id].raft.clone(),
         nodes[&follower_id].catalog.clone(),
+        nodes[&follower_id].peers.clone(),
     );
 
     assert!(leader.write(create_user("alice")).await.unwrap().is_ok());

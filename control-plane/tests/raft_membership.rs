@@ -13,11 +13,13 @@ use std::time::Duration;
 use packyard_control_plane::CatalogStore;
 use packyard_control_plane::raft::type_config::Raft;
 use packyard_control_plane::raft::{
-    GrpcNetwork, MembershipService, Node, NodeId, RaftService, RaftSettings, RaftStore,
-    open_storage,
+    GrpcNetwork, MembershipService, Node, NodeId, PeerChannels, RaftService, RaftSettings,
+    RaftStore, open_storage,
 };
 use packyard_core::catalog::{Actor, Catalog, Command, Envelope, Timestamp, UserId};
 use packyard_core::quota::QuotaLimits;
+use packyard_net::cluster::test_support::TestPki;
+use packyard_net::cluster::{ListenerLimits, NodeRole, incoming};
 use packyard_proto::raft::v1::membership_client::MembershipClient;
 use packyard_proto::raft::v1::{
     JoinRequest, LeaveRequest, MembershipReply, NodeInfo, StatusRequest,
@@ -25,11 +27,16 @@ use packyard_proto::raft::v1::{
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 use tokio::sync::RwLock;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::Code;
 use tonic::transport::Channel;
 
 const TIMEOUT: Option<Duration> = Some(Duration::from_secs(10));
+
+/// One CA for every node of every test in this file.
+fn pki() -> &'static TestPki {
+    static PKI: std::sync::OnceLock<TestPki> = std::sync::OnceLock::new();
+    PKI.get_or_init(TestPki::new)
+}
 
 /// One running node: its Raft handle, its live catalog, its address and its directory.
 struct TestNode {
@@ -37,6 +44,7 @@ struct TestNode {
     raft: Raft,
     catalog: Arc<RwLock<Catalog>>,
     raft_addr: String,
+    peers: PeerChannels,
     _dir: TempDir,
 }
 
@@ -57,21 +65,25 @@ impl TestNode {
             ..RaftSettings::default()
         };
         let config = Arc::new(settings.to_openraft().unwrap());
-        let raft = Raft::new(id, config, GrpcNetwork::new(), log, sm)
+        let tls = pki().node(NodeRole::Control, &id.to_string());
+        let peers = PeerChannels::new(tls.clone());
+        let raft = Raft::new(id, config, GrpcNetwork::new(peers.clone()), log, sm)
             .await
             .unwrap();
-        let membership = MembershipService::new(raft.clone()).with_step_timeout(step_timeout);
+        let membership =
+            MembershipService::new(raft.clone(), peers.clone()).with_step_timeout(step_timeout);
         tokio::spawn(
             tonic::transport::Server::builder()
                 .add_service(RaftService::new(raft.clone()).into_server())
                 .add_service(membership.into_server())
-                .serve_with_incoming(TcpListenerStream::new(listener)),
+                .serve_with_incoming(incoming(listener, tls, ListenerLimits::default())),
         );
         Self {
             id,
             raft,
             catalog,
             raft_addr,
+            peers,
             _dir: dir,
         }
     }
@@ -89,14 +101,17 @@ impl TestNode {
         }
     }
 
+    /// A membership client with an operator's certificate, as `packyard cluster` has.
     async fn client(&self) -> MembershipClient<Channel> {
-        MembershipClient::connect(format!("http://{}", self.raft_addr))
-            .await
-            .unwrap()
+        let channel = pki()
+            .node(NodeRole::Operator, "ops")
+            .channel(&self.raft_addr, NodeRole::Control)
+            .unwrap();
+        MembershipClient::new(channel)
     }
 
     fn store(&self) -> RaftStore {
-        RaftStore::new(self.raft.clone(), self.catalog.clone())
+        RaftStore::new(self.raft.clone(), self.catalog.clone(), self.peers.clone())
     }
 
     /// Waits until this node sees `leader` lead.

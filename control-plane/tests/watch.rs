@@ -11,27 +11,28 @@ use std::time::Duration;
 
 use api_support::Server;
 use packyard_control_plane::watch::WatchService;
+use packyard_net::cluster::NodeRole;
+use packyard_net::cluster::test_support::{TestPki, listen};
 use packyard_proto::catalog::v1::catalog_watch_client::CatalogWatchClient;
 use packyard_proto::catalog::v1::{self as pb, change::Change, watch_event::Body};
-use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::Streaming;
 
 /// The API server plus its watch stream on a second port; returns a connected client.
 async fn start() -> (Server, CatalogWatchClient<tonic::transport::Channel>) {
     let s = Server::start().await;
     let service = WatchService::new(s.store.clone(), s.store.feed(), Duration::from_millis(200));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let pki = TestPki::new();
+    let (addr, incoming) = listen(pki.node(NodeRole::Control, "1")).await;
     tokio::spawn(
         tonic::transport::Server::builder()
             .add_service(service.into_server())
-            .serve_with_incoming(TcpListenerStream::new(listener)),
+            .serve_with_incoming(incoming),
     );
-    let client = CatalogWatchClient::connect(format!("http://{addr}"))
-        .await
+    let channel = pki
+        .node(NodeRole::Edge, "test-edge")
+        .channel(&addr, NodeRole::Control)
         .unwrap();
-    (s, client)
+    (s, CatalogWatchClient::new(channel))
 }
 
 async fn watch(

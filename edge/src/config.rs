@@ -52,6 +52,10 @@ pub struct EdgeConfig {
     pub ranges: RangeLimits,
     /// Connection limits (the `[http]` table).
     pub http: HttpLimits,
+    /// The edge's mutual TLS for the control plane and the origin (the `[cluster_tls]`
+    /// table): the cluster CA, this edge's certificate (role `edge`, id `edge_id`) and key.
+    /// Required; default: none.
+    pub cluster_tls: packyard_net::cluster::ClusterTlsFiles,
 }
 
 impl Default for EdgeConfig {
@@ -73,6 +77,7 @@ impl Default for EdgeConfig {
             localization_min_os: DEFAULT_LOCALIZATION_MIN_OS,
             ranges: RangeLimits::default(),
             http: HttpLimits::default(),
+            cluster_tls: packyard_net::cluster::ClusterTlsFiles::default(),
         }
     }
 }
@@ -98,16 +103,6 @@ impl EdgeConfig {
     /// refused.
     pub fn from_toml(text: &str) -> Result<Self, EdgeConfigError> {
         toml::from_str(text).map_err(|e| EdgeConfigError::File(e.to_string()))
-    }
-
-    /// The control plane's gRPC URL.
-    pub fn control_plane_url(&self) -> String {
-        format!("http://{}", self.control_plane)
-    }
-
-    /// The origin's gRPC URL.
-    pub fn origin_url(&self) -> String {
-        format!("http://{}", self.origin)
     }
 
     /// The public URLs, defaults filled in.
@@ -147,9 +142,14 @@ impl EdgeConfig {
         if !host_port(&self.origin) {
             return invalid("origin", "must be HOST:PORT, the origin's gRPC address");
         }
-        if self.edge_id.trim().is_empty() {
-            return invalid("edge_id", "must not be empty");
-        }
+        packyard_net::cluster::Identity::new(
+            packyard_net::cluster::NodeRole::Edge,
+            self.edge_id.clone(),
+        )
+        .map_err(|e| EdgeConfigError::Invalid {
+            field: "edge_id",
+            reason: e.to_string(),
+        })?;
         match (self.https_addr, &self.tls_cert, &self.tls_key) {
             (None, None, None) | (Some(_), Some(_), Some(_)) => {}
             (Some(_), _, _) => {
@@ -189,6 +189,12 @@ impl EdgeConfig {
             .map_err(|reason| EdgeConfigError::Invalid {
                 field: "http",
                 reason,
+            })?;
+        self.cluster_tls
+            .validate()
+            .map_err(|reason| EdgeConfigError::Invalid {
+                field: "cluster_tls",
+                reason,
             })
     }
 }
@@ -198,9 +204,17 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    fn with_tls(mut c: EdgeConfig) -> EdgeConfig {
+        c.cluster_tls = packyard_net::cluster::ClusterTlsFiles::in_dir(
+            std::path::Path::new("/etc/packyard"),
+            "edge-edge-1",
+        );
+        c
+    }
+
     #[test]
     fn defaults_are_valid_and_a_file_overrides_only_what_it_names() {
-        EdgeConfig::default().validate().unwrap();
+        with_tls(EdgeConfig::default()).validate().unwrap();
         let c = EdgeConfig::from_toml(
             "edge_id = \"eu-1\"\nregion = \"eu\"\n[http]\nmax_connections = 5\n[ranges]\nmax_ranges = 4\n",
         )
@@ -209,7 +223,7 @@ mod tests {
         assert_eq!(c.http.max_connections, 5);
         assert_eq!(c.http.idle_timeout_ms, 60_000);
         assert_eq!(c.ranges.max_ranges, 4);
-        c.validate().unwrap();
+        with_tls(c.clone()).validate().unwrap();
         assert_eq!(c.effective_public_urls(), ["http://127.0.0.1:7300"]);
     }
 
@@ -222,7 +236,9 @@ mod tests {
     #[test]
     fn validate_names_the_field() {
         type Breaker = fn(&mut EdgeConfig);
-        let cases: [(Breaker, &str); 7] = [
+        let cases: [(Breaker, &str); 9] = [
+            (|c| c.edge_id = "eu/1".into(), "edge_id:"),
+            (|c| c.cluster_tls.key_file = None, "cluster_tls:"),
             (|c| c.control_plane = "nohost".into(), "control_plane:"),
             (|c| c.origin = ":1".into(), "origin:"),
             (|c| c.https_addr = Some(c.http_addr), "https_addr:"),
@@ -235,7 +251,7 @@ mod tests {
             (|c| c.http.max_header_bytes = 10, "http:"),
         ];
         for (break_it, field) in cases {
-            let mut c = EdgeConfig::default();
+            let mut c = with_tls(EdgeConfig::default());
             break_it(&mut c);
             let err = c.validate().unwrap_err().to_string();
             assert!(err.starts_with(field), "{err}");

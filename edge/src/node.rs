@@ -8,6 +8,7 @@ use std::sync::{Arc, RwLock};
 use metrics::Recorder;
 use packyard_catalog_client::{CatalogClient, FollowTiming, Stop, follow};
 use packyard_core::device_manifest::ManifestPolicy;
+use packyard_net::cluster::{ChannelError, ClusterTls, Identity, NodeRole};
 use tokio::net::TcpListener;
 
 use crate::cache::{CacheConfig, CacheCounters, ChunkCache, DiskConfig};
@@ -37,6 +38,9 @@ pub enum NodeError {
     /// The TLS files cannot be used.
     #[error("TLS: {0}")]
     Tls(#[from] http::TlsError),
+    /// The cluster certificate cannot be used.
+    #[error("cluster_tls: {0}")]
+    ClusterTls(String),
     /// The cache could not be opened.
     #[error("chunk cache: {0}")]
     Cache(String),
@@ -98,8 +102,20 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
     config.validate()?;
+    let cluster =
+        ClusterTls::load(&config.cluster_tls).map_err(|e| NodeError::ClusterTls(e.to_string()))?;
+    let me = Identity::new(NodeRole::Edge, config.edge_id.clone())
+        .map_err(|e| NodeError::ClusterTls(e.to_string()))?;
+    if cluster.identity() != me {
+        return Err(NodeError::ClusterTls(format!(
+            "the certificate is for {}, but this is {me}; issue one with \
+             `packyard cluster cert issue --role edge --id {}`",
+            cluster.identity(),
+            config.edge_id
+        )));
+    }
     let invalid = |field: &'static str| {
-        move |e: tonic::transport::Error| EdgeConfigError::Invalid {
+        move |e: ChannelError| EdgeConfigError::Invalid {
             field,
             reason: e.to_string(),
         }
@@ -124,9 +140,9 @@ pub async fn serve(
             .map_err(|e| NodeError::Cache(e.to_string()))?
     };
     let metrics = EdgeMetrics::new(metrics.recorder, metrics.render, counters);
-    let origin = OriginFetcher::new(&config.origin_url()).map_err(invalid("origin"))?;
-    let control =
-        CatalogClient::new(&config.control_plane_url()).map_err(invalid("control_plane"))?;
+    let origin = OriginFetcher::connect(&cluster, &config.origin).map_err(invalid("origin"))?;
+    let control = CatalogClient::connect(&cluster, &config.control_plane)
+        .map_err(invalid("control_plane"))?;
     let chunks = Chunks::new(cache, Arc::new(origin), metrics.clone());
     let state = Arc::new(RwLock::new(ServingState::for_region(&config.region)));
     let served = ServedCounter::new();
@@ -184,6 +200,7 @@ pub async fn serve(
         let stop = stop.clone();
         async move { stop.stopped().await }
     };
+    let reloading = tokio::spawn(cluster.watch(config.cluster_tls.clone(), stopped()));
     let plain = tokio::spawn(http::serve(
         listeners.http,
         None,
@@ -205,7 +222,7 @@ pub async fn serve(
     shutdown.await;
     tracing::info!("shutting down");
     stop.stop();
-    let _ = tokio::join!(plain, registering, following);
+    let _ = tokio::join!(plain, registering, following, reloading);
     if let Some(secure) = secure {
         let _ = secure.await;
     }

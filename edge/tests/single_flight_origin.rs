@@ -15,6 +15,8 @@ use bytes::Bytes;
 use packyard_chunk_store::{ChunkStore, MemoryChunkStore};
 use packyard_core::Blake3Hash;
 use packyard_edge::sync::OriginFetcher;
+use packyard_net::cluster::NodeRole;
+use packyard_net::cluster::test_support::{TestPki, listen};
 use packyard_proto::catalog::v1 as pb;
 use packyard_proto::catalog::v1::change::Change;
 use packyard_proto::chunks::v1 as chunks_pb;
@@ -22,9 +24,7 @@ use packyard_proto::chunks::v1::chunk_store_server::{
     ChunkStore as ChunkStoreRpc, ChunkStoreServer,
 };
 use support::{Archive, LAZY, TestEdge, app_change, changes, channel};
-use tokio::net::TcpListener;
 use tokio_stream::Stream;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status};
 
 /// An origin's chunk service over a memory store that counts `Fetch` requests per chunk and
@@ -97,12 +97,12 @@ async fn a_thousand_concurrent_requests_fetch_each_chunk_from_the_origin_once() 
         store,
         fetches: Arc::clone(&fetches),
     };
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let origin_url = format!("http://{}", listener.local_addr().unwrap());
+    let pki = TestPki::new();
+    let (origin_addr, incoming) = listen(pki.node(NodeRole::Origin, "1")).await;
     tokio::spawn(
         tonic::transport::Server::builder()
             .add_service(ChunkStoreServer::new(origin))
-            .serve_with_incoming(TcpListenerStream::new(listener)),
+            .serve_with_incoming(incoming),
     );
 
     let events = [
@@ -116,7 +116,8 @@ async fn a_thousand_concurrent_requests_fetch_each_chunk_from_the_origin_once() 
             ],
         ),
     ];
-    let fetcher = Arc::new(OriginFetcher::new(&origin_url).unwrap());
+    let edge_tls = pki.node(NodeRole::Edge, "eu-1");
+    let fetcher = Arc::new(OriginFetcher::connect(&edge_tls, &origin_addr).unwrap());
     let edge = TestEdge::start(&events, fetcher, None).await;
     let url = format!("{}/apps/app1/store/level-1", edge.url);
     let client = support::h2_client();

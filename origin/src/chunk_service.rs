@@ -93,9 +93,18 @@ impl<S: ChunkStore + 'static> ChunkService<S> {
         Ok(Self { store, config })
     }
 
-    /// The tonic server for this service.
-    pub fn into_server(self) -> ChunkStoreServer<Self> {
-        ChunkStoreServer::new(self)
+    /// The tonic server for this service, for edges only (mutual TLS).
+    pub fn into_server(
+        self,
+    ) -> tonic::service::interceptor::InterceptedService<
+        ChunkStoreServer<Self>,
+        packyard_net::cluster::RequireRole,
+    > {
+        use packyard_net::cluster::{NodeRole, require};
+        tonic::service::interceptor::InterceptedService::new(
+            ChunkStoreServer::new(self),
+            require("ChunkStore", &[NodeRole::Edge]),
+        )
     }
 }
 

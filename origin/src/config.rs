@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use packyard_net::cluster::ClusterTlsFiles;
 use serde::{Deserialize, Serialize};
 
 use crate::chunk_service::ChunkServiceConfig;
@@ -16,12 +17,25 @@ use crate::ingest::ChunkingParams;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "snake_case", default)]
 pub struct OriginConfig {
+    /// This origin's id, stable across restarts; its cluster certificate names it
+    /// (role `origin`). Default: `1`.
+    pub origin_id: String,
     /// Where the origin keeps upload parts (`staging/`) and chunks (`store/`).
     /// Default: `./packyard-origin-data`.
     pub data_dir: PathBuf,
     /// Where the upload endpoint (HTTP) listens; the control plane's `api.origin_base_url`
     /// must lead here. Default: `127.0.0.1:7200`, which that setting's default names.
     pub upload_addr: SocketAddr,
+    /// The upload endpoint's TLS certificate chain (PEM); with `upload_tls_key`, it speaks
+    /// HTTPS instead of plain HTTP (point `api.origin_base_url` at `https://…`). Default:
+    /// none.
+    pub upload_tls_cert: Option<PathBuf>,
+    /// The upload endpoint's TLS private key (PEM). Default: none.
+    pub upload_tls_key: Option<PathBuf>,
+    /// The upload listener's connection limits (the `[http]` table): connections at once,
+    /// head and body deadlines (a part must keep arriving: 30 s of silence or 10 minutes
+    /// in all fail it with 408), idle keep-alive time.
+    pub http: packyard_net::http::HttpLimits,
     /// Where the `ChunkStore` gRPC service edges fetch chunks from listens.
     /// Default: `127.0.0.1:7201`.
     pub grpc_addr: SocketAddr,
@@ -45,6 +59,10 @@ pub struct OriginConfig {
     pub gc: GcConfig,
     /// Limits of the chunk service edges fetch from (the `[chunk_service]` table).
     pub chunk_service: ChunkServiceConfig,
+    /// The origin's mutual TLS for the control plane and its chunk service (the
+    /// `[cluster_tls]` table): the cluster CA, this origin's certificate (role `origin`, id
+    /// `origin_id`) and key. Required; default: none.
+    pub cluster_tls: ClusterTlsFiles,
 }
 
 /// When garbage collection runs and what it spares.
@@ -83,8 +101,15 @@ impl GcConfig {
 impl Default for OriginConfig {
     fn default() -> Self {
         Self {
+            origin_id: "1".into(),
             data_dir: PathBuf::from("packyard-origin-data"),
             upload_addr: SocketAddr::from(([127, 0, 0, 1], 7200)),
+            upload_tls_cert: None,
+            upload_tls_key: None,
+            http: packyard_net::http::HttpLimits {
+                max_connections: 4096,
+                ..packyard_net::http::HttpLimits::default()
+            },
             grpc_addr: SocketAddr::from(([127, 0, 0, 1], 7201)),
             control_plane: "127.0.0.1:7101".into(),
             chunk_avg_bytes: ChunkingParams::default().avg(),
@@ -92,6 +117,7 @@ impl Default for OriginConfig {
             describe_cache_ms: 1000,
             gc: GcConfig::default(),
             chunk_service: ChunkServiceConfig::default(),
+            cluster_tls: ClusterTlsFiles::default(),
         }
     }
 }
@@ -127,11 +153,6 @@ impl OriginConfig {
         })
     }
 
-    /// The control plane's gRPC URL.
-    pub fn control_plane_url(&self) -> String {
-        format!("http://{}", self.control_plane)
-    }
-
     /// Checks the whole configuration; the origin refuses to start with any error.
     pub fn validate(&self) -> Result<(), OriginConfigError> {
         let invalid = |field, reason: &str| {
@@ -150,6 +171,18 @@ impl OriginConfig {
                 "must be HOST:PORT, the gRPC address of a control-plane node",
             );
         }
+        if self.upload_tls_cert.is_some() != self.upload_tls_key.is_some() {
+            return invalid(
+                "upload_tls_cert",
+                "upload_tls_cert and upload_tls_key go together (PEM files)",
+            );
+        }
+        self.http
+            .validate()
+            .map_err(|reason| OriginConfigError::Invalid {
+                field: "http",
+                reason,
+            })?;
         if self.upload_addr == self.grpc_addr {
             return invalid("grpc_addr", "must differ from upload_addr");
         }
@@ -160,11 +193,25 @@ impl OriginConfig {
         if self.gc.interval_secs == 0 {
             return invalid("gc.interval_secs", "must be at least 1");
         }
+        packyard_net::cluster::Identity::new(
+            packyard_net::cluster::NodeRole::Origin,
+            self.origin_id.clone(),
+        )
+        .map_err(|e| OriginConfigError::Invalid {
+            field: "origin_id",
+            reason: e.to_string(),
+        })?;
         self.chunk_service
             .validate()
             .map_err(|e| OriginConfigError::Invalid {
                 field: "chunk_service",
                 reason: e.to_string(),
+            })?;
+        self.cluster_tls
+            .validate()
+            .map_err(|reason| OriginConfigError::Invalid {
+                field: "cluster_tls",
+                reason,
             })
     }
 }
@@ -173,9 +220,14 @@ impl OriginConfig {
 mod tests {
     use super::*;
 
+    fn with_tls(mut c: OriginConfig) -> OriginConfig {
+        c.cluster_tls = ClusterTlsFiles::in_dir(std::path::Path::new("/etc/packyard"), "origin-1");
+        c
+    }
+
     #[test]
     fn defaults_are_valid_and_a_file_overrides_only_what_it_names() {
-        OriginConfig::default().validate().unwrap();
+        with_tls(OriginConfig::default()).validate().unwrap();
         let c = OriginConfig::from_toml(
             "control_plane = \"cp.internal:7101\"\n[gc]\ngrace_secs = 60\n",
         )
@@ -184,7 +236,7 @@ mod tests {
         assert_eq!(c.gc.grace_secs, 60);
         assert_eq!(c.gc.interval_secs, 600);
         assert_eq!(c.chunking().unwrap(), ChunkingParams::default());
-        c.validate().unwrap();
+        with_tls(c).validate().unwrap();
     }
 
     #[test]
@@ -196,7 +248,9 @@ mod tests {
     #[test]
     fn validate_names_the_field() {
         type Breaker = fn(&mut OriginConfig);
-        let cases: [(Breaker, &str); 5] = [
+        let cases: [(Breaker, &str); 7] = [
+            (|c| c.origin_id = "a b".into(), "origin_id:"),
+            (|c| c.cluster_tls.ca_file = None, "cluster_tls:"),
             (|c| c.control_plane = "nohost".into(), "control_plane:"),
             (|c| c.grpc_addr = c.upload_addr, "grpc_addr:"),
             (|c| c.chunk_avg_bytes = 1000, "chunk_avg_bytes:"),
@@ -204,7 +258,7 @@ mod tests {
             (|c| c.gc.interval_secs = 0, "gc.interval_secs:"),
         ];
         for (break_it, field) in cases {
-            let mut c = OriginConfig::default();
+            let mut c = with_tls(OriginConfig::default());
             break_it(&mut c);
             let err = c.validate().unwrap_err().to_string();
             assert!(err.starts_with(field), "{err}");

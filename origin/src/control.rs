@@ -8,9 +8,10 @@ use packyard_core::catalog::{
     VersionMetadata,
 };
 use packyard_core::{Blake3Hash, ChunkList};
+use packyard_net::cluster::{ChannelError, ClusterTls, NodeRole};
 use packyard_proto::catalog::v1 as pb;
 use packyard_proto::catalog::v1::origin_coordinator_client::OriginCoordinatorClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::{Code, Status};
 
 use crate::staging::PartLayout;
@@ -69,13 +70,12 @@ pub struct ControlPlane {
 }
 
 impl ControlPlane {
-    /// A lazily connected client of the node at `url` (`http://HOST:PORT`).
-    pub fn new(url: &str) -> Result<Self, tonic::transport::Error> {
-        let channel = Endpoint::from_shared(url.to_owned())?
-            .connect_timeout(std::time::Duration::from_secs(5))
-            .tcp_nodelay(true)
-            .connect_lazy();
-        Ok(Self { channel })
+    /// A lazily connected client of the control node at `addr` (`HOST:PORT`, its
+    /// `raft_addr`), over mutual TLS with `tls`.
+    pub fn connect(tls: &ClusterTls, addr: &str) -> Result<Self, ChannelError> {
+        Ok(Self {
+            channel: tls.channel(addr, NodeRole::Control)?,
+        })
     }
 
     /// Describes upload file `id`; `None` when the control plane knows no such file.

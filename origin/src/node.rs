@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use packyard_chunk_store::DiskChunkStore;
+use packyard_net::cluster::{ClusterTls, Identity, ListenerLimits, NodeRole, incoming};
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::chunk_service::ChunkService;
 use crate::config::{OriginConfig, OriginConfigError};
@@ -34,6 +34,9 @@ pub enum NodeError {
         /// Why.
         source: std::io::Error,
     },
+    /// The cluster certificate cannot be used.
+    #[error("cluster_tls: {0}")]
+    Tls(String),
     /// The data directory could not be used.
     #[error("{}: {reason}", path.display())]
     Data {
@@ -81,6 +84,17 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
     config.validate()?;
+    let tls = ClusterTls::load(&config.cluster_tls).map_err(|e| NodeError::Tls(e.to_string()))?;
+    let me = Identity::new(NodeRole::Origin, config.origin_id.clone())
+        .map_err(|e| NodeError::Tls(e.to_string()))?;
+    if tls.identity() != me {
+        return Err(NodeError::Tls(format!(
+            "the certificate is for {}, but this is {me}; issue one with \
+             `packyard cluster cert issue --role origin --id {}`",
+            tls.identity(),
+            config.origin_id
+        )));
+    }
     let params = config.chunking()?;
     let data = |path: PathBuf| {
         move |e: &dyn std::fmt::Display| NodeError::Data {
@@ -94,11 +108,12 @@ pub async fn serve(
     let staging_dir = config.data_dir.join("staging");
     let staging = Staging::open(&staging_dir).map_err(|e| data(staging_dir.clone())(&e))?;
     let staging = Arc::new(staging);
-    let control =
-        ControlPlane::new(&config.control_plane_url()).map_err(|e| OriginConfigError::Invalid {
+    let control = ControlPlane::connect(&tls, &config.control_plane).map_err(|e| {
+        OriginConfigError::Invalid {
             field: "control_plane",
             reason: e.to_string(),
-        })?;
+        }
+    })?;
     let files = Arc::new(UploadFiles::new(
         control.clone(),
         Duration::from_millis(config.describe_cache_ms),
@@ -116,7 +131,20 @@ pub async fn serve(
         staging: staging.clone(),
         files: files.clone(),
     };
-    let http = tokio::spawn(upload::serve(listeners.upload, uploads, stopped()));
+    let upload_tls = match (&config.upload_tls_cert, &config.upload_tls_key) {
+        (Some(cert), Some(key)) => Some(
+            packyard_net::http::tls_acceptor(cert, key)
+                .map_err(|e| NodeError::Tls(format!("upload_tls_cert: {e}")))?,
+        ),
+        _ => None,
+    };
+    let http = tokio::spawn(upload::serve(
+        listeners.upload,
+        upload_tls,
+        uploads,
+        config.http.clone(),
+        stopped(),
+    ));
     let chunk_service =
         ChunkService::new(store.clone(), config.chunk_service.clone()).map_err(|e| {
             OriginConfigError::Invalid {
@@ -127,8 +155,12 @@ pub async fn serve(
     let grpc = tokio::spawn(
         tonic::transport::Server::builder()
             .add_service(chunk_service.into_server())
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listeners.grpc), stopped()),
+            .serve_with_incoming_shutdown(
+                incoming(listeners.grpc, tls.clone(), ListenerLimits::default()),
+                stopped(),
+            ),
     );
+    let reloading = tokio::spawn(tls.watch(config.cluster_tls.clone(), stopped()));
 
     let view = Arc::new(Mutex::new(CatalogView::new()));
     let processor = Processor {
@@ -147,7 +179,7 @@ pub async fn serve(
         }
         pipeline.enqueue(v);
     };
-    let watcher_id = format!("origin@{}", config.grpc_addr);
+    let watcher_id = format!("origin:{}", config.origin_id);
     let follower = tokio::spawn(follow(
         control,
         watcher_id,
@@ -160,6 +192,6 @@ pub async fn serve(
     shutdown.await;
     tracing::info!("shutting down");
     stop.stop();
-    let _ = tokio::join!(http, grpc, processing, follower, gc);
+    let _ = tokio::join!(http, grpc, processing, follower, gc, reloading);
     Ok(())
 }

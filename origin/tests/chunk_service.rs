@@ -14,33 +14,30 @@ use packyard_chunk_store::{
     ChunkIds, ChunkMeta, ChunkStats, ChunkStore, DiskChunkStore, MemoryChunkStore, Put, Result,
 };
 use packyard_core::chunk_list::Blake3Hash;
+use packyard_net::cluster::NodeRole;
+use packyard_net::cluster::test_support::{TestPki, listen};
 use packyard_origin::{ChunkService, ChunkServiceConfig};
 use packyard_proto::chunks::v1::chunk_store_client::ChunkStoreClient;
 use packyard_proto::chunks::v1::{ChunkFrame, FetchRequest, HaveRequest};
-use tokio::net::TcpListener;
-use tonic::transport::server::TcpIncoming;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::{Code, Streaming};
 
 type Client = ChunkStoreClient<Channel>;
 
-/// Serves `store` on a fresh loopback port; returns a connected client. The client's HTTP/2
-/// windows are small, so what the server may push ahead of the receiver is small too.
+/// Serves `store` on a fresh loopback port, over the cluster's mutual TLS; returns a client
+/// with an edge's certificate.
 async fn serve<S: ChunkStore + 'static>(store: Arc<S>, config: ChunkServiceConfig) -> Client {
     let service = ChunkService::new(store, config).unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let pki = TestPki::new();
+    let (addr, incoming) = listen(pki.node(NodeRole::Origin, "1")).await;
     tokio::spawn(
         tonic::transport::Server::builder()
             .add_service(service.into_server())
-            .serve_with_incoming(TcpIncoming::from(listener).with_nodelay(Some(true))),
+            .serve_with_incoming(incoming),
     );
-    let channel = Endpoint::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .initial_stream_window_size(64 << 10)
-        .initial_connection_window_size(64 << 10)
-        .connect()
-        .await
+    let channel = pki
+        .node(NodeRole::Edge, "eu-1")
+        .channel(&addr, NodeRole::Origin)
         .unwrap();
     ChunkStoreClient::new(channel)
 }

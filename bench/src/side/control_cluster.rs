@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, header};
+use packyard_net::cluster::NodeRole;
 use serde_json::json;
 
 use super::http_call::call_json;
@@ -46,7 +47,20 @@ impl ControlCluster {
             .map(|(i, r)| format!("{}={r}", i + 1))
             .collect();
         let peers = peers.join(",");
-        let envs = [("PACKYARD_ADMIN_KEY", ADMIN_KEY), ("PACKYARD_LOG", "warn")];
+        let tls = super::cluster_tls::issue(
+            dir,
+            &[
+                (NodeRole::Control, "1"),
+                (NodeRole::Control, "2"),
+                (NodeRole::Control, "3"),
+            ],
+        )?;
+        let tls = tls.to_string_lossy().into_owned();
+        let envs = [
+            ("PACKYARD_ADMIN_KEY", ADMIN_KEY),
+            ("PACKYARD_LOG", "warn"),
+            ("PACKYARD_CLUSTER_TLS_DIR", tls.as_str()),
+        ];
         let mut procs = Vec::new();
         for i in 0..3 {
             let args: Vec<OsString> = [

@@ -3,6 +3,7 @@
 //!
 //! # Layout
 //!
+//! - [`cluster_tls`]: the cluster certificates the Packyard processes present.
 //! - [`proc`]: child processes pinned with `taskset`, free ports, waiting for readiness.
 //! - [`http_call`]: one-off HTTP calls for setting servers up (admin API, uploads, /metrics).
 //! - [`packyard`]: control plane + origin + edge as processes, and the admin API flow that
@@ -11,6 +12,7 @@
 //! - [`ab`]: A/B alternation and ratios with their spread.
 
 pub mod ab;
+pub mod cluster_tls;
 pub mod control_cluster;
 pub mod etcd;
 pub mod http_call;

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::Method;
+use packyard_net::cluster::NodeRole;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -79,7 +80,20 @@ impl Packyard {
         let (admin, raft) = (free_addr()?, free_addr()?);
         let (upload, chunks) = (free_addr()?, free_addr()?);
         let edge_addr = free_addr()?;
-        let envs = [("PACKYARD_ADMIN_KEY", ADMIN_KEY), ("PACKYARD_LOG", "warn")];
+        let tls = super::cluster_tls::issue(
+            dir,
+            &[
+                (NodeRole::Control, "1"),
+                (NodeRole::Origin, "1"),
+                (NodeRole::Edge, "edge-1"),
+            ],
+        )?;
+        let tls = tls.to_string_lossy().into_owned();
+        let envs = [
+            ("PACKYARD_ADMIN_KEY", ADMIN_KEY),
+            ("PACKYARD_LOG", "warn"),
+            ("PACKYARD_CLUSTER_TLS_DIR", tls.as_str()),
+        ];
         let os = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
         let mut control_args = os(&["control", "--data"]);
         control_args.push(s(&dir.join("control")));

@@ -19,6 +19,11 @@ pub struct ApiConfig {
     /// they register and heartbeat every third of it; `GET /v1/edges` shows an edge DOWN
     /// once its last heartbeat is older. At least 100. Default: 30 000 (30 s).
     pub edge_lease_ms: u32,
+    /// The admin listener's connection limits (the `[api.http]` table): connections at
+    /// once, head and body deadlines, idle keep-alive time. Default: as
+    /// [`packyard_net::http::HttpLimits`] says, with bodies due within 30 s (admin bodies
+    /// are small JSON documents).
+    pub http: packyard_net::http::HttpLimits,
 }
 
 /// Why an [`ApiConfig`] cannot be used.
@@ -33,6 +38,9 @@ pub enum ApiConfigError {
     /// The edge lease is too short for edges to heartbeat three times within it.
     #[error("edge_lease_ms is {0}; it must be at least 100")]
     EdgeLease(u32),
+    /// A connection limit cannot work.
+    #[error("http.{0}")]
+    Http(String),
 }
 
 impl Default for ApiConfig {
@@ -49,6 +57,12 @@ impl ApiConfig {
             upload_part_bytes: 8 * 1024 * 1024,
             max_body_bytes: 1024 * 1024,
             edge_lease_ms: 30_000,
+            http: packyard_net::http::HttpLimits {
+                max_connections: 4096,
+                body_read_timeout_ms: 30_000,
+                body_idle_timeout_ms: 10_000,
+                ..packyard_net::http::HttpLimits::default()
+            },
         }
     }
 
@@ -67,6 +81,6 @@ impl ApiConfig {
         if self.edge_lease_ms < 100 {
             return Err(ApiConfigError::EdgeLease(self.edge_lease_ms));
         }
-        Ok(())
+        self.http.validate().map_err(ApiConfigError::Http)
     }
 }

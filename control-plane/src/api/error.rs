@@ -35,6 +35,9 @@ pub enum ApiError {
     /// The body is larger than the configured limit (413).
     #[error("the request body is larger than {0} bytes")]
     TooLarge(usize),
+    /// The body stalled or took too long to arrive (408).
+    #[error("{0}; send the whole body promptly")]
+    SlowBody(packyard_net::http::BodyTimeout),
     /// No bearer key, or one that opens nothing (401).
     #[error("{0}")]
     Unauthenticated(&'static str),
@@ -96,6 +99,7 @@ impl ApiError {
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TypeMismatch(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::SlowBody(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::Refused(r) => match r.kind() {
                 RefusalKind::Forbidden => StatusCode::FORBIDDEN,
@@ -120,6 +124,7 @@ impl ApiError {
             ApiError::Invalid { .. } => "ENTITY_ERROR.ATTRIBUTE.INVALID".into(),
             ApiError::TypeMismatch(_) => "ENTITY_ERROR.TYPE_MISMATCH".into(),
             ApiError::TooLarge(_) => "ENTITY_ERROR.TOO_LARGE".into(),
+            ApiError::SlowBody(_) => "REQUEST_TIMEOUT".into(),
             ApiError::Unauthenticated(_) => "NOT_AUTHORIZED".into(),
             ApiError::Refused(r) => match r {
                 Refusal::Forbidden { .. } => "FORBIDDEN_ERROR".into(),

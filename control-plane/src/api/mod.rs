@@ -3,8 +3,11 @@
 //! A request goes through the same steps whatever it asks:
 //! 1. [`Endpoint::parse`] turns method, path and query into one typed request (404, 405 and
 //!    400 for bad query parameters are decided here);
-//! 2. the body is read up to [`ApiConfig::max_body_bytes`] (413 beyond);
-//! 3. the bearer key is checked (401), except for `/healthz` and `/readyz`;
+//! 2. the bearer key is checked (401), except for `/healthz`, `/readyz` and `/metrics`,
+//!    before a byte of the body is read, so a caller without a key cannot make the node
+//!    buffer anything;
+//! 3. the body is read up to [`ApiConfig::max_body_bytes`] (413 beyond), within the
+//!    listener's body deadlines (408 when it stalls);
 //! 4. the handler of that endpoint parses the body (400 naming the member), proposes one
 //!    catalog command with a fresh id and the current time, and renders the result;
 //! 5. any failure becomes a JSON:API error in one place, [`ApiError`]'s `IntoResponse`.
@@ -44,6 +47,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use packyard_core::catalog::{Actor, Refusal, ResourceType};
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use tracing::Instrument;
 
 pub use bootstrap::{Bootstrapped, OPERATOR_ID, bootstrap, write_key_file};
@@ -60,28 +64,61 @@ use crate::metrics::ControlMetrics;
 use crate::store::CatalogStore;
 use crate::watch::ChangeFeed;
 
-/// Serves the admin API on `listener` until `shutdown` resolves, then finishes the requests
-/// under way and returns. Every request is counted and timed in `metrics`, which `/metrics`
-/// also serves. `feed` is the node's watch feed: its last index is how far the edges shown
-/// lag behind.
+/// Serves the admin API on `listener` (TLS when `tls` is given) until `shutdown` resolves,
+/// then finishes the requests under way and returns. The listener is hardened as
+/// [`ApiConfig::http`] says. Every request is counted and timed in `metrics`, which
+/// `/metrics` also serves. `feed` is the node's watch feed: its last index is how far the
+/// edges shown lag behind.
 pub async fn serve<S: CatalogStore>(
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     store: S,
     feed: Arc<ChangeFeed>,
     config: ApiConfig,
     metrics: ControlMetrics,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) {
+    let limits = config.http.clone();
+    let handler = Arc::new(RouterHandler(router(store, feed, config, metrics)));
+    packyard_net::http::serve(listener, tls, handler, limits, shutdown).await;
+}
+
+/// The admin API as a router, for callers that serve it themselves (tests, fuzzing).
+pub fn router<S: CatalogStore>(
+    store: S,
+    feed: Arc<ChangeFeed>,
+    config: ApiConfig,
+    metrics: ControlMetrics,
+) -> Router {
     let api = Arc::new(Api {
         store,
         feed,
         config,
         metrics,
     });
-    let router = Router::new().fallback(handle::<S>).with_state(api);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    Router::new().fallback(handle::<S>).with_state(api)
+}
+
+/// A router as the hardened listener's handler.
+struct RouterHandler(Router);
+
+impl packyard_net::http::Handler for RouterHandler {
+    type Body = Body;
+
+    fn call(
+        &self,
+        request: axum::http::Request<packyard_net::http::TimedBody<hyper::body::Incoming>>,
+        _tls: bool,
+    ) -> impl Future<Output = Response> + Send {
+        use tower::ServiceExt as _;
+        let router = self.0.clone();
+        async move {
+            match router.oneshot(request.map(Body::new)).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
+        }
+    }
 }
 
 async fn handle<S: CatalogStore>(State(api): State<Arc<Api<S>>>, request: Request) -> Response {
@@ -118,19 +155,6 @@ async fn run<S: CatalogStore>(
     body: Body,
 ) -> Result<Response, ApiError> {
     use Endpoint as E;
-    let limit = api.config.max_body_bytes;
-    let declared = headers
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX)) {
-        return Err(ApiError::TooLarge(limit));
-    }
-    // The only way reading a body up to the limit fails, besides the client going away (in
-    // which case nobody reads the answer), is a body longer than the limit.
-    let body = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| ApiError::TooLarge(limit))?;
     match endpoint {
         E::Health => return Ok(StatusCode::OK.into_response()),
         E::Ready => {
@@ -146,6 +170,7 @@ async fn run<S: CatalogStore>(
     }
     let actor: Actor = api.authenticate(headers).await?;
     let actor = &actor;
+    let body = read_body(api.config.max_body_bytes, headers, body).await?;
     match endpoint {
         E::Health | E::Ready | E::Metrics => Ok(StatusCode::OK.into_response()),
         E::ListApps => apps::list(api, actor).await,
@@ -188,6 +213,31 @@ async fn run<S: CatalogStore>(
         E::GetEdge(id) => edges::get(api, actor, id).await,
         E::ListRegions => edges::regions(api, actor).await,
     }
+}
+
+/// The body, once the caller is known: at most `limit` bytes (413 beyond, decided from a
+/// declared length before reading), arriving within the listener's deadlines (408).
+async fn read_body(
+    limit: usize,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<bytes::Bytes, ApiError> {
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX)) {
+        return Err(ApiError::TooLarge(limit));
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let error: &(dyn std::error::Error + 'static) = &e;
+        match packyard_net::http::body_timeout(error) {
+            Some(timeout) => ApiError::SlowBody(timeout.clone()),
+            // Besides the client going away (then nobody reads the answer), the only way
+            // reading up to the limit fails is a body longer than the limit.
+            None => ApiError::TooLarge(limit),
+        }
+    })
 }
 
 /// A 404 for a record that does not exist, worded as the catalog words it.

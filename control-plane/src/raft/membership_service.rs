@@ -11,16 +11,18 @@ use std::time::Duration;
 use openraft::error::{ClientWriteError, RaftError};
 use openraft::metrics::WaitError;
 use openraft::{ChangeMembers, Membership};
+use packyard_net::cluster::{NodeRole, RequireRole, require};
 use packyard_proto::raft::v1::membership_client::MembershipClient;
 use packyard_proto::raft::v1::membership_server::{Membership as MembershipRpc, MembershipServer};
 use packyard_proto::raft::v1::{JoinRequest, LeaveRequest, MembershipReply, StatusRequest};
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
-use super::grpc_network::channel;
 use super::membership_error::MembershipError;
 use super::membership_plan::{JoinPlan, plan_join, plan_leave};
 use super::node::Node;
+use super::peer_channels::PeerChannels;
 use super::raft_service::{node_from_info, node_info};
 use super::type_config::{NodeId, Raft};
 
@@ -38,6 +40,7 @@ const FORWARDED: &str = "x-packyard-forwarded";
 #[derive(Clone)]
 pub struct MembershipService {
     raft: Raft,
+    peers: PeerChannels,
     timeout: Duration,
 }
 
@@ -50,10 +53,12 @@ impl std::fmt::Debug for MembershipService {
 }
 
 impl MembershipService {
-    /// A service for `raft`, waiting at most [`DEFAULT_STEP_TIMEOUT`] for each step.
-    pub fn new(raft: Raft) -> Self {
+    /// A service for `raft`, forwarding to the leader through `peers`, waiting at most
+    /// [`DEFAULT_STEP_TIMEOUT`] for each step.
+    pub fn new(raft: Raft, peers: PeerChannels) -> Self {
         Self {
             raft,
+            peers,
             timeout: DEFAULT_STEP_TIMEOUT,
         }
     }
@@ -66,9 +71,13 @@ impl MembershipService {
         self
     }
 
-    /// The tonic service to add to a server, next to [`super::RaftService`].
-    pub fn into_server(self) -> MembershipServer<Self> {
-        MembershipServer::new(self)
+    /// The tonic service to add to a server, next to [`super::RaftService`]: for control
+    /// nodes (a follower forwarding a change) and operators (`packyard cluster`) only.
+    pub fn into_server(self) -> InterceptedService<MembershipServer<Self>, RequireRole> {
+        InterceptedService::new(
+            MembershipServer::new(self),
+            require("Membership", &[NodeRole::Control, NodeRole::Operator]),
+        )
     }
 
     /// The membership this node knows, and an error naming the leader unless it is this node.
@@ -212,10 +221,11 @@ fn was_forwarded<T>(request: &Request<T>) -> bool {
 
 /// A client for the leader at `leader`, and `message` marked as forwarded.
 fn to_leader<T>(
+    peers: &PeerChannels,
     leader: &Node,
     message: T,
 ) -> Result<(MembershipClient<Channel>, Request<T>), Status> {
-    let channel = channel(&leader.raft_addr).map_err(|e| {
+    let channel = peers.get(&leader.raft_addr).map_err(|e| {
         Status::unavailable(format!(
             "the leader's raft address {} is unusable: {e}",
             leader.raft_addr
@@ -254,7 +264,7 @@ impl MembershipRpc for MembershipService {
         match self.join_here(id, node).await {
             Ok(reply) => Ok(Response::new(reply)),
             Err(MembershipError::NotLeader(Some((_, leader)))) if !forwarded => {
-                let (mut client, request) = to_leader(&leader, message)?;
+                let (mut client, request) = to_leader(&self.peers, &leader, message)?;
                 from_leader(&leader, client.join(request).await)
             }
             Err(e) => Err(e.into()),
@@ -270,7 +280,7 @@ impl MembershipRpc for MembershipService {
         match self.leave_here(message.id).await {
             Ok(reply) => Ok(Response::new(reply)),
             Err(MembershipError::NotLeader(Some((_, leader)))) if !forwarded => {
-                let (mut client, request) = to_leader(&leader, message)?;
+                let (mut client, request) = to_leader(&self.peers, &leader, message)?;
                 from_leader(&leader, client.leave(request).await)
             }
             Err(e) => Err(e.into()),

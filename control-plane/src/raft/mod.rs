@@ -16,6 +16,7 @@
 //! - [`snapshot_builder`]: [`CatalogSnapshotBuilder`], writes one snapshot.
 //! - [`grpc_network`], [`grpc_connection`]: [`GrpcNetwork`], openraft's messages to peers
 //!   over `packyard.raft.v1`, JSON inside `RaftPayload`.
+//! - [`peer_channels`]: [`PeerChannels`], one kept mutual-TLS channel per peer.
 //! - [`raft_service`]: [`RaftService`], the server side of those RPCs and of forwarded writes.
 //! - [`raft_store`]: [`RaftStore`], the [`crate::CatalogStore`] over all of the above.
 //! - [`membership_service`]: [`MembershipService`], nodes joining and leaving at run time
@@ -37,6 +38,7 @@ pub mod membership_error;
 pub mod membership_plan;
 pub mod membership_service;
 pub mod node;
+pub mod peer_channels;
 pub mod raft_db;
 pub mod raft_service;
 pub mod raft_settings;
@@ -55,6 +57,7 @@ pub use membership_error::MembershipError;
 pub use membership_plan::JoinPlan;
 pub use membership_service::MembershipService;
 pub use node::Node;
+pub use peer_channels::PeerChannels;
 pub use raft_db::RaftDb;
 pub use raft_service::RaftService;
 pub use raft_settings::RaftSettings;

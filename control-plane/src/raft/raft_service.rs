@@ -3,6 +3,7 @@
 
 use openraft::error::{ClientWriteError, RaftError};
 use packyard_core::catalog::Envelope;
+use packyard_net::cluster::{NodeRole, RequireRole, require};
 use packyard_proto::raft::v1::raft_server::{Raft as RaftRpc, RaftServer};
 use packyard_proto::raft::v1::{
     ClientWriteReply, ClientWriteRequest, NodeInfo, RaftPayload, ReadIndexReply, ReadIndexRequest,
@@ -10,6 +11,7 @@ use packyard_proto::raft::v1::{
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status};
 
 use super::grpc_connection::MAX_MESSAGE_BYTES;
@@ -33,11 +35,13 @@ impl RaftService {
         Self { raft }
     }
 
-    /// The tonic service to add to a server, accepting messages as large as peers send.
-    pub fn into_server(self) -> RaftServer<Self> {
-        RaftServer::new(self)
+    /// The tonic service to add to a server, accepting messages as large as peers send,
+    /// from control-plane nodes only (mutual TLS, [`require`]).
+    pub fn into_server(self) -> InterceptedService<RaftServer<Self>, RequireRole> {
+        let server = RaftServer::new(self)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        InterceptedService::new(server, require("Raft", &[NodeRole::Control]))
     }
 }
 

@@ -1,7 +1,6 @@
 //! [`RaftStore`]: the [`CatalogStore`] the admin API uses on a replicated control plane.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
@@ -11,8 +10,8 @@ use packyard_proto::raft::v1::{ClientWriteRequest, ReadIndexRequest, client_writ
 use tokio::sync::RwLock;
 use tonic::transport::Channel;
 
-use super::grpc_network::channel;
 use super::node::Node;
+use super::peer_channels::PeerChannels;
 use super::type_config::Raft;
 use crate::store::{Applied, CatalogStore, StoreError};
 
@@ -25,9 +24,9 @@ const READ_WAIT: Duration = Duration::from_secs(5);
 pub struct RaftStore {
     raft: Raft,
     catalog: Arc<RwLock<Catalog>>,
-    /// One channel per leader address, kept across calls: a forwarded write or a read index
-    /// would otherwise pay a TCP and HTTP/2 handshake each (a channel reconnects by itself).
-    channels: Arc<Mutex<HashMap<String, Channel>>>,
+    /// The kept channel per leader address: a forwarded write or a read index would
+    /// otherwise pay a TCP and TLS handshake each.
+    peers: PeerChannels,
 }
 
 impl std::fmt::Debug for RaftStore {
@@ -38,30 +37,21 @@ impl std::fmt::Debug for RaftStore {
 
 impl RaftStore {
     /// A store over `raft`, reading `catalog`, the live catalog of the same node's state
-    /// machine ([`super::StateMachineStore::catalog`]).
-    pub fn new(raft: Raft, catalog: Arc<RwLock<Catalog>>) -> Self {
+    /// machine ([`super::StateMachineStore::catalog`]), forwarding through `peers`.
+    pub fn new(raft: Raft, catalog: Arc<RwLock<Catalog>>, peers: PeerChannels) -> Self {
         Self {
             raft,
             catalog,
-            channels: Arc::default(),
+            peers,
         }
     }
 
     /// The kept channel to `leader`, made on first use.
-    fn client(&self, leader: &Node) -> Result<RaftClient<Channel>, tonic::transport::Error> {
-        let mut channels = self
-            .channels
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let channel = match channels.get(&leader.raft_addr) {
-            Some(channel) => channel.clone(),
-            None => {
-                let channel = channel(&leader.raft_addr)?;
-                channels.insert(leader.raft_addr.clone(), channel.clone());
-                channel
-            }
-        };
-        Ok(RaftClient::new(channel))
+    fn client(
+        &self,
+        leader: &Node,
+    ) -> Result<RaftClient<Channel>, packyard_net::cluster::ChannelError> {
+        Ok(RaftClient::new(self.peers.get(&leader.raft_addr)?))
     }
 
     /// The log index the leader at `leader` says a linearizable read must see.

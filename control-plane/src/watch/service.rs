@@ -38,9 +38,18 @@ impl<S: CatalogStore + Clone> WatchService<S> {
         }
     }
 
-    /// The tonic server for this service.
-    pub fn into_server(self) -> CatalogWatchServer<Self> {
-        CatalogWatchServer::new(self)
+    /// The tonic server for this service, for edges and origins only.
+    pub fn into_server(
+        self,
+    ) -> tonic::service::interceptor::InterceptedService<
+        CatalogWatchServer<Self>,
+        packyard_net::cluster::RequireRole,
+    > {
+        use packyard_net::cluster::{NodeRole, require};
+        tonic::service::interceptor::InterceptedService::new(
+            CatalogWatchServer::new(self),
+            require("CatalogWatch", &[NodeRole::Edge, NodeRole::Origin]),
+        )
     }
 }
 

@@ -53,6 +53,7 @@ impl Server {
         let metrics = ControlMetrics::new(Arc::new(recorder), Arc::new(move || handle.render()));
         tokio::spawn(serve(
             listener,
+            None,
             store.clone(),
             store.feed(),
             config,

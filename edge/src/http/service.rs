@@ -76,6 +76,18 @@ pub struct ServeSettings {
     pub manifest_policy: ManifestPolicy,
 }
 
+impl packyard_net::http::Handler for EdgeService {
+    type Body = ResponseBody;
+
+    fn call(
+        &self,
+        request: Request<packyard_net::http::TimedBody<hyper::body::Incoming>>,
+        tls: bool,
+    ) -> impl std::future::Future<Output = Response<ResponseBody>> + Send {
+        self.handle(request, tls)
+    }
+}
+
 /// A response before its body: what the log phase needs to know.
 type Answer = Result<Response<ResponseBody>, HttpError>;
 

@@ -2,14 +2,14 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use packyard_core::Blake3Hash;
 use packyard_core::chunk_list::MAX_CHUNK_LEN;
+use packyard_net::cluster::{ChannelError, ClusterTls, NodeRole};
 use packyard_proto::chunks::v1 as pb;
 use packyard_proto::chunks::v1::chunk_store_client::ChunkStoreClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 /// A boxed fetch, as the cache's fill function runs it.
 pub type FetchFuture = Pin<Box<dyn Future<Output = Result<Bytes, FetchError>> + Send + 'static>>;
@@ -47,13 +47,12 @@ pub struct OriginFetcher {
 }
 
 impl OriginFetcher {
-    /// A lazily connected client of the origin at `url` (`http://HOST:PORT`).
-    pub fn new(url: &str) -> Result<Self, tonic::transport::Error> {
-        let channel = Endpoint::from_shared(url.to_owned())?
-            .connect_timeout(Duration::from_secs(5))
-            .tcp_nodelay(true)
-            .connect_lazy();
-        Ok(Self { channel })
+    /// A lazily connected client of the origin at `addr` (`HOST:PORT`, its chunk service),
+    /// over mutual TLS with `tls`.
+    pub fn connect(tls: &ClusterTls, addr: &str) -> Result<Self, ChannelError> {
+        Ok(Self {
+            channel: tls.channel(addr, NodeRole::Origin)?,
+        })
     }
 
     async fn fetch_one(channel: Channel, id: Blake3Hash) -> Result<Bytes, FetchError> {

@@ -39,6 +39,9 @@ pub enum UploadError {
     /// The part is longer than the part it is sent as.
     #[error("{0}")]
     TooLarge(String),
+    /// The body stalled or took longer than the listener allows; nothing was stored.
+    #[error("{0}; nothing was stored, send the part again")]
+    SlowBody(String),
     /// The control plane cannot answer right now; the client may retry.
     #[error("the control plane cannot describe the upload right now ({0}); retry shortly")]
     Unavailable(String),
@@ -56,6 +59,7 @@ impl UploadError {
             Self::Committed { .. } => StatusCode::CONFLICT,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::SlowBody(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -69,6 +73,7 @@ impl UploadError {
             Self::Committed { .. } => "STATE_ERROR.UPLOAD_COMMITTED",
             Self::BadRequest(_) => "ENTITY_ERROR.INVALID",
             Self::TooLarge(_) => "ENTITY_ERROR.TOO_LARGE",
+            Self::SlowBody(_) => "REQUEST_TIMEOUT",
             Self::Unavailable(_) => "UNAVAILABLE",
             Self::Internal(_) => "INTERNAL_ERROR",
         }

@@ -23,6 +23,7 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use tracing::Instrument;
 
 pub use endpoint::Endpoint;
@@ -40,17 +41,42 @@ pub struct Uploads {
     pub files: Arc<UploadFiles>,
 }
 
-/// Serves the upload endpoint on `listener` until `shutdown` resolves, then finishes the
-/// requests under way and returns.
+/// Serves the upload endpoint on `listener` (TLS when `tls` is given) until `shutdown`
+/// resolves, then finishes the requests under way and returns. The listener is hardened as
+/// `limits` says: a part whose body stalls or takes too long fails with 408 and stores
+/// nothing.
 pub async fn serve(
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     uploads: Uploads,
+    limits: packyard_net::http::HttpLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) {
     let router = Router::new().fallback(handle).with_state(Arc::new(uploads));
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let handler = Arc::new(RouterHandler(router));
+    packyard_net::http::serve(listener, tls, handler, limits, shutdown).await;
+}
+
+/// The router as the hardened listener's handler.
+struct RouterHandler(Router);
+
+impl packyard_net::http::Handler for RouterHandler {
+    type Body = axum::body::Body;
+
+    fn call(
+        &self,
+        request: axum::http::Request<packyard_net::http::TimedBody<hyper::body::Incoming>>,
+        _tls: bool,
+    ) -> impl Future<Output = Response> + Send {
+        use tower::ServiceExt as _;
+        let router = self.0.clone();
+        async move {
+            match router.oneshot(request.map(axum::body::Body::new)).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
+        }
+    }
 }
 
 async fn handle(State(uploads): State<Arc<Uploads>>, request: Request) -> Response {

@@ -82,9 +82,15 @@ pub(super) async fn put_part(
     let mut stream = body.into_data_stream();
     while let Some(frame) = stream.next().await {
         let frame = frame.map_err(|e| {
-            UploadError::BadRequest(format!(
-                "the request body ended early after {received} of {expected} bytes: {e}"
-            ))
+            let error: &(dyn std::error::Error + 'static) = &e;
+            match packyard_net::http::body_timeout(error) {
+                Some(timeout) => UploadError::SlowBody(format!(
+                    "part {number} of upload file {file}: {timeout} after {received} of {expected} bytes"
+                )),
+                None => UploadError::BadRequest(format!(
+                    "the request body ended early after {received} of {expected} bytes: {e}"
+                )),
+            }
         })?;
         received += frame.len() as u64;
         if received > expected {

@@ -19,6 +19,8 @@ use packyard_control_plane::watch::WatchService;
 use packyard_control_plane::{ControlMetrics, MemoryStore};
 use packyard_core::catalog::Catalog;
 use packyard_core::quota::QuotaLimits;
+use packyard_net::cluster::NodeRole;
+use packyard_net::cluster::test_support::{TestPki, listen};
 use packyard_origin::OriginConfig;
 use packyard_origin::node::{Listeners, serve as serve_origin};
 use packyard_origin::process::ProcessHooks;
@@ -27,7 +29,6 @@ use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tokio_stream::wrappers::TcpListenerStream;
 
 /// Bytes per upload part in these tests: small, so a few-MiB archive has several parts.
 pub(crate) const PART_BYTES: u64 = 1 << 20;
@@ -38,6 +39,8 @@ pub(crate) struct ControlPlane {
     pub(crate) grpc: SocketAddr,
     pub(crate) admin: String,
     pub(crate) store: MemoryStore,
+    /// The cluster's CA: the origin gets its certificate from it.
+    pub(crate) pki: TestPki,
     client: reqwest::Client,
     _stop: oneshot::Sender<()>,
 }
@@ -62,6 +65,7 @@ impl ControlPlane {
         let metrics = ControlMetrics::new(Arc::new(recorder), Arc::new(move || handle.render()));
         tokio::spawn(serve(
             api_listener,
+            None,
             store.clone(),
             store.feed(),
             config,
@@ -69,21 +73,23 @@ impl ControlPlane {
             stopped,
         ));
 
-        let grpc_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let grpc = grpc_listener.local_addr().unwrap();
+        let pki = TestPki::new();
+        let (grpc, incoming) = listen(pki.node(NodeRole::Control, "1")).await;
+        let grpc: SocketAddr = grpc.parse().unwrap();
         let watch = WatchService::new(store.clone(), store.feed(), Duration::from_millis(200));
         let reports = OriginReports::new(store.clone(), PART_BYTES);
         tokio::spawn(
             tonic::transport::Server::builder()
                 .add_service(watch.into_server())
                 .add_service(reports.into_server())
-                .serve_with_incoming(TcpListenerStream::new(grpc_listener)),
+                .serve_with_incoming(incoming),
         );
         Self {
             api,
             grpc,
             admin: key,
             store,
+            pki,
             client: reqwest::Client::new(),
             _stop: stop,
         }
@@ -281,11 +287,15 @@ impl Origin {
         let grpc_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let grpc = grpc_listener.local_addr().unwrap();
         let url = format!("http://{}", upload.local_addr().unwrap());
+        let cluster_tls = control
+            .pki
+            .write_node(&data.join("tls"), NodeRole::Origin, "1");
         let config = OriginConfig {
             data_dir: data.to_path_buf(),
             upload_addr: upload.local_addr().unwrap(),
             grpc_addr: grpc,
             control_plane: control.grpc.to_string(),
+            cluster_tls,
             ..OriginConfig::default()
         };
         let (stop, stopped) = oneshot::channel::<()>();

@@ -1,4 +1,7 @@
-//! [`serve`]: one listener (plain or TLS) serving HTTP/1.1 and HTTP/2 until shutdown.
+//! [`serve`]: one listener (plain or TLS) serving HTTP/1.1 and HTTP/2 until shutdown, with
+//! the limits that keep one abusive client from hurting the others: a cap on connections, a
+//! deadline for the request head and the TLS handshake, an idle timeout, and request bodies
+//! that must keep arriving ([`TimedBody`]).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -8,6 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use http::{Request, Response};
+use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -16,16 +22,32 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 
-use super::{EdgeService, HttpLimits};
+use super::limits::HttpLimits;
+use super::timed_body::TimedBody;
 
-/// Serves `service` on `listener` until `shutdown` resolves: TLS when `tls` is given (HTTP/2
+/// What a listener serves.
+pub trait Handler: Send + Sync + 'static {
+    /// The response body.
+    type Body: http_body::Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+        + Send
+        + 'static;
+
+    /// Answers one request; `tls` says whether it came through a TLS listener.
+    fn call(
+        &self,
+        request: Request<TimedBody<Incoming>>,
+        tls: bool,
+    ) -> impl Future<Output = Response<Self::Body>> + Send;
+}
+
+/// Serves `handler` on `listener` until `shutdown` resolves: TLS when `tls` is given (HTTP/2
 /// chosen through ALPN), plain otherwise (HTTP/2 by prior knowledge or HTTP/1.1). At most
 /// `limits.max_connections` connections are open; at shutdown the listener closes, open
 /// connections finish the requests under way (up to `shutdown_grace_ms`) and close.
-pub async fn serve(
+pub async fn serve<H: Handler>(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
-    service: Arc<EdgeService>,
+    handler: Arc<H>,
     limits: HttpLimits,
     shutdown: impl Future<Output = ()> + Send,
 ) {
@@ -55,7 +77,7 @@ pub async fn serve(
             },
         };
         let conn = Conn {
-            service: Arc::clone(&service),
+            handler: Arc::clone(&handler),
             limits: Arc::clone(&limits),
             stop: stop_rx.clone(),
         };
@@ -77,13 +99,13 @@ pub async fn serve(
     }
 }
 
-struct Conn {
-    service: Arc<EdgeService>,
+struct Conn<H> {
+    handler: Arc<H>,
     limits: Arc<HttpLimits>,
     stop: watch::Receiver<bool>,
 }
 
-impl Conn {
+impl<H: Handler> Conn<H> {
     async fn run(self, stream: TcpStream, tls: Option<TlsAcceptor>) {
         let _ = stream.set_nodelay(true);
         let activity = Activity::new();
@@ -122,10 +144,15 @@ impl Conn {
             .timer(TokioTimer::new())
             .max_concurrent_streams(self.limits.max_concurrent_streams)
             .max_header_list_size(u32::try_from(self.limits.max_header_bytes).unwrap_or(u32::MAX));
-        let service = Arc::clone(&self.service);
-        let svc = service_fn(move |request| {
-            let service = Arc::clone(&service);
-            async move { Ok::<_, Infallible>(service.handle(request, tls).await) }
+        let handler = Arc::clone(&self.handler);
+        let (body_idle, body_total) = (
+            self.limits.body_idle_timeout(),
+            self.limits.body_read_timeout(),
+        );
+        let svc = service_fn(move |request: Request<Incoming>| {
+            let handler = Arc::clone(&handler);
+            let request = request.map(|body| TimedBody::new(body, body_idle, body_total));
+            async move { Ok::<_, Infallible>(handler.call(request, tls).await) }
         });
         let conn = builder.serve_connection(TokioIo::new(io), svc);
         tokio::pin!(conn);

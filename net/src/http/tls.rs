@@ -1,4 +1,5 @@
-//! [`tls_acceptor`]: the TLS listener's configuration from PEM files (rustls on ring).
+//! [`tls_acceptor`]: a public listener's TLS configuration from PEM files (rustls on ring):
+//! the edge's HTTPS, and optionally the admin API and the upload endpoint.
 
 use std::path::Path;
 use std::sync::Arc;

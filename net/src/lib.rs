@@ -1,0 +1,10 @@
+//! Packyard's network plumbing, shared by the control plane, origins and edges.
+//!
+//! # Layout
+//!
+//! - [`cluster`]: the cluster's mutual TLS: node identities in certificates, the CA that
+//!   issues them, reloading, the gRPC listener and connector, the per-service role check.
+//! - [`http`]: the hardened HTTP listener of the edge, the admin API and the upload endpoint.
+
+pub mod cluster;
+pub mod http;
