@@ -12,85 +12,16 @@
     reason = "test archives are a few MiB"
 )]
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
-const KEY: &str = "pyk_walkthrough-test-key-0123456789abcdef";
+#[path = "support/dev.rs"]
+mod dev;
 
-/// `N` distinct free ports on 127.0.0.1: all held until all are chosen, so none repeats.
-fn free_addrs<const N: usize>() -> [String; N] {
-    let listeners: Vec<_> = (0..N)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    std::array::from_fn(|i| listeners[i].local_addr().unwrap().to_string())
-}
-
-/// `packyard dev`, killed when dropped, its output kept in a log file.
-struct Dev {
-    log: PathBuf,
-    child: Child,
-    admin: String,
-    edge: String,
-    upload: String,
-}
-
-impl Dev {
-    fn start(dir: &Path) -> Self {
-        let [admin, edge, upload, raft, grpc] = free_addrs();
-        let log = dir.join("dev.log");
-        let data = dir.join("dev");
-        let child = Command::new(env!("CARGO_BIN_EXE_packyard"))
-            .args(["dev", "--data", data.to_str().unwrap()])
-            .args(["--admin-addr", &admin, "--edge-addr", &edge])
-            .args(["--upload-addr", &upload, "--raft-addr", &raft])
-            .args(["--origin-grpc-addr", &grpc])
-            .env("PACKYARD_ADMIN_KEY", KEY)
-            .env("PACKYARD_LOG", "warn")
-            .stdout(std::fs::File::create(dir.join("dev.out")).unwrap())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        Dev {
-            log,
-            child,
-            admin,
-            edge,
-            upload,
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Waits until the admin API takes the bootstrap key (not just until the node is up: the
-    /// key reaches the catalog after the election) and the origin takes uploads.
-    async fn wait_ready(&self, http: &reqwest::Client) {
-        wait_for(90, "packyard dev answers", self, || async {
-            let admin = http
-                .get(format!("http://{}/v1/apps", self.admin))
-                .bearer_auth(KEY)
-                .send()
-                .await;
-            let origin = http
-                .get(format!("http://{}/healthz", self.upload))
-                .send()
-                .await;
-            admin.is_ok_and(|r| r.status() == 200) && origin.is_ok_and(|r| r.status() == 200)
-        })
-        .await;
-    }
-}
-
-impl Drop for Dev {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use dev::{Dev, KEY, wait_for};
 
 /// What a `packyard` command printed, and whether it succeeded.
 struct Out {
@@ -192,23 +123,6 @@ fn build_pack(cli: &Cli, name: &str, language: Option<&str>, seed: u64, size: us
     out
 }
 
-/// Polls `check` every 100 ms until it holds, failing with the dev log after `secs`.
-async fn wait_for<F, Fut>(secs: u64, what: &str, dev: &Dev, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !check().await {
-        assert!(
-            Instant::now() < deadline,
-            "{what} within {secs} s\n{}",
-            dev.log()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// A device: asks an edge for manifests and packs.
 struct Device {
     http: reqwest::Client,
@@ -288,7 +202,7 @@ fn track(cli: &Cli, version: &str, name: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_quick_start_runs_end_to_end_through_the_binary() {
     let tmp = tempfile::tempdir().unwrap();
-    let dev = Dev::start(tmp.path());
+    let dev = Dev::start(tmp.path(), &[]);
     let work = tmp.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
     let cli = Cli {
@@ -557,7 +471,7 @@ async fn the_quick_start_runs_end_to_end_through_the_binary() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_upload_resumes_with_the_missing_parts_only() {
     let tmp = tempfile::tempdir().unwrap();
-    let dev = Dev::start(tmp.path());
+    let dev = Dev::start(tmp.path(), &[]);
     let work = tmp.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
     let cli = Cli {

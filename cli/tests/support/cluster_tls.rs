@@ -1,3 +1,5 @@
+#![allow(dead_code, reason = "each test binary uses a part of it")]
+
 //! The cluster certificates a process test needs, made the way an operator makes them: with
 //! `packyard cluster ca init` and `packyard cluster cert issue`, into one folder that every
 //! process is pointed at (`PACKYARD_CLUSTER_TLS_DIR`).

@@ -1,12 +1,14 @@
 //! [`require`]: the per-service role check of every internal gRPC service. It runs before the
-//! service sees the request: a caller without a client certificate is `UNAUTHENTICATED`, one
-//! whose certificate names another role `PERMISSION_DENIED`; neither reaches the handler, so
-//! nothing is written and nothing is revealed. An admitted call carries its [`Caller`].
+//! service sees the request: a caller whose connection proves no identity (no client
+//! certificate, another CA's, an expired one) is `UNAUTHENTICATED`, one whose certificate
+//! names another role `PERMISSION_DENIED`; neither reaches the handler, so nothing is
+//! written and nothing is revealed. An admitted call carries its [`Caller`].
 
 use tonic::service::Interceptor;
 use tonic::{Request, Status};
 
 use super::identity::{Identity, NodeRole};
+use super::incoming::PeerInfo;
 
 /// Who made an admitted call, for handlers that also bind the caller's id (an edge may only
 /// register and heartbeat as itself).
@@ -38,22 +40,19 @@ impl RequireRole {
 
     /// The caller's identity, or the refusal.
     pub fn check<T>(&self, request: &Request<T>) -> Result<Identity, Status> {
-        let certs = request.peer_certs().ok_or_else(|| {
+        let unauthenticated = |why: &str| {
             Status::unauthenticated(format!(
-                "{} takes calls from cluster nodes only: connect with mutual TLS and a {} \
-                 certificate issued by the cluster CA",
+                "{} takes calls from cluster nodes only, over mutual TLS with a {} certificate \
+                 issued by the cluster CA: {why}",
                 self.service,
                 self.allowed()
             ))
-        })?;
-        let first = certs.first().ok_or_else(|| {
-            Status::unauthenticated(format!(
-                "{} needs a client certificate; the connection presented none",
-                self.service
-            ))
-        })?;
-        let identity = Identity::from_certificate(first)
-            .map_err(|e| Status::unauthenticated(format!("{}: {e}", self.service)))?;
+        };
+        let peer = request
+            .extensions()
+            .get::<PeerInfo>()
+            .ok_or_else(|| unauthenticated("this is not a cluster connection"))?;
+        let identity = peer.verdict.clone().map_err(|why| unauthenticated(&why))?;
         if !self.roles.contains(&identity.role) {
             return Err(Status::permission_denied(format!(
                 "{} takes calls from {} nodes only; this certificate is for {identity}",

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use rustls::client::ClientConfig;
 use rustls::crypto::CryptoProvider;
+use rustls::server::danger::ClientCertVerifier;
 use rustls::server::{ServerConfig, WebPkiClientVerifier};
 use rustls::{RootCertStore, version};
 use rustls_pki_types::pem::PemObject;
@@ -16,6 +17,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
+use super::client_verdict::{DeferredVerifier, judge};
 use super::files::ClusterTlsFiles;
 use super::identity::{Identity, IdentityError, NodeRole};
 use super::peer_verifier::PeerVerifier;
@@ -67,6 +69,8 @@ struct Loaded {
     identity: Identity,
     not_after: OffsetDateTime,
     server: Arc<ServerConfig>,
+    /// Judges the client certificates of accepted connections against the CA.
+    client_verifier: Arc<dyn ClientCertVerifier>,
     /// One client configuration per role a connection may expect to reach.
     clients: Vec<(NodeRole, Arc<ClientConfig>)>,
 }
@@ -122,11 +126,16 @@ impl ClusterTls {
         self.now().not_after
     }
 
-    /// The configuration for a connection this node accepts: its certificate, and client
-    /// certificates checked against the CA (a connection without one is let through to be
-    /// refused per call, with a status that says why).
-    pub fn server_config(&self) -> Arc<ServerConfig> {
-        Arc::clone(&self.now().server)
+    /// The configuration for a connection this node accepts: its certificate, and a client
+    /// certificate asked for (its key proven by the handshake) but judged afterwards by the
+    /// returned [`Acceptance`], so that a refusal reaches the caller as a status that says
+    /// why.
+    pub fn acceptance(&self) -> Acceptance {
+        let loaded = self.now();
+        Acceptance {
+            server: Arc::clone(&loaded.server),
+            verifier: Arc::clone(&loaded.client_verifier),
+        }
     }
 
     /// The configuration for a connection this node dials to a `expect` node: its own
@@ -184,6 +193,26 @@ impl ClusterTls {
                 Err(e) => tracing::warn!(error = %e, "cluster certificate not reloaded"),
             }
         }
+    }
+}
+
+/// What an accepted connection is handshaken and judged with: one generation of the material.
+pub struct Acceptance {
+    /// The handshake's configuration.
+    pub server: Arc<ServerConfig>,
+    verifier: Arc<dyn ClientCertVerifier>,
+}
+
+impl std::fmt::Debug for Acceptance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Acceptance")
+    }
+}
+
+impl Acceptance {
+    /// The identity the client's chain proves under the CA, or why it proves none.
+    pub fn judge(&self, certs: Option<&[CertificateDer<'static>]>) -> Result<Identity, String> {
+        judge(&*self.verifier, certs)
     }
 }
 
@@ -273,15 +302,17 @@ fn build(pems: Pems) -> Result<Loaded, ClusterTlsError> {
         .not_after
         .to_datetime();
 
-    let verifier =
+    let client_verifier =
         WebPkiClientVerifier::builder_with_provider(Arc::clone(&roots), Arc::clone(&provider))
-            .allow_unauthenticated()
             .build()
             .map_err(rustls_err)?;
+    let deferred = Arc::new(DeferredVerifier {
+        inner: Arc::clone(&client_verifier),
+    });
     let mut server = ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_protocol_versions(&[&version::TLS13])
         .map_err(rustls_err)?
-        .with_client_cert_verifier(verifier)
+        .with_client_cert_verifier(deferred)
         .with_single_cert(chain.clone(), key.clone_key())
         .map_err(rustls_err)?;
     server.alpn_protocols = vec![b"h2".to_vec()];
@@ -295,6 +326,7 @@ fn build(pems: Pems) -> Result<Loaded, ClusterTlsError> {
         identity,
         not_after,
         server: Arc::new(server),
+        client_verifier,
         clients,
     })
 }

@@ -17,9 +17,10 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::server::{Connected, TcpConnectInfo, TlsConnectInfo};
+use tonic::transport::server::Connected;
 
 use super::cluster_tls::ClusterTls;
+use super::identity::Identity;
 
 /// Limits of an internal gRPC listener.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,12 +40,22 @@ impl Default for ListenerLimits {
     }
 }
 
-/// One accepted, authenticated-or-anonymous cluster connection. The client certificate, if
-/// the peer sent one, chains to the cluster CA and is in date (the handshake refused any
-/// other); whether it may call a given service is decided per call
-/// ([`super::require`]).
+/// What every call on an accepted connection knows about its peer (tonic puts it in each
+/// request's extensions).
+#[derive(Debug, Clone)]
+pub struct PeerInfo {
+    /// Where the connection comes from.
+    pub remote: Option<std::net::SocketAddr>,
+    /// The identity its client certificate proves under the cluster CA, or why it proves
+    /// none (no certificate, another CA's, expired, no identity in it).
+    pub verdict: Result<Identity, String>,
+}
+
+/// One accepted cluster connection, with the verdict on its client certificate; whether it
+/// may call a given service is decided per call ([`super::require`]).
 pub struct ClusterConn {
     inner: TlsStream<TcpStream>,
+    peer: PeerInfo,
     _slot: OwnedSemaphorePermit,
 }
 
@@ -55,10 +66,10 @@ impl std::fmt::Debug for ClusterConn {
 }
 
 impl Connected for ClusterConn {
-    type ConnectInfo = TlsConnectInfo<TcpConnectInfo>;
+    type ConnectInfo = PeerInfo;
 
     fn connect_info(&self) -> Self::ConnectInfo {
-        self.inner.connect_info()
+        self.peer.clone()
     }
 }
 
@@ -143,13 +154,28 @@ async fn accept_loop(
         };
         // Raft and forwarded writes are small request/response pairs: never hold one back.
         let _ = stream.set_nodelay(true);
-        let acceptor = TlsAcceptor::from(tls.server_config());
+        let acceptance = tls.acceptance();
+        let acceptor = TlsAcceptor::from(Arc::clone(&acceptance.server));
         let tx = tx.clone();
         let deadline = limits.handshake_timeout;
         tokio::spawn(async move {
             match tokio::time::timeout(deadline, acceptor.accept(stream)).await {
                 Ok(Ok(inner)) => {
-                    let _ = tx.send(ClusterConn { inner, _slot: slot }).await;
+                    let verdict = acceptance.judge(inner.get_ref().1.peer_certificates());
+                    if let Err(why) = &verdict {
+                        tracing::info!(%peer, why, "an unauthenticated cluster connection");
+                    }
+                    let peer = PeerInfo {
+                        remote: Some(peer),
+                        verdict,
+                    };
+                    let _ = tx
+                        .send(ClusterConn {
+                            inner,
+                            peer,
+                            _slot: slot,
+                        })
+                        .await;
                 }
                 Ok(Err(e)) => {
                     tracing::info!(%peer, error = %e, "refused a cluster connection");

@@ -16,6 +16,7 @@
 
 mod authorize;
 mod channel;
+mod client_verdict;
 mod cluster_tls;
 mod files;
 mod identity;
@@ -27,10 +28,10 @@ pub mod test_support;
 
 pub use authorize::{Caller, RequireRole, caller, require};
 pub use channel::ChannelError;
-pub use cluster_tls::{ClusterTls, ClusterTlsError};
+pub use cluster_tls::{Acceptance, ClusterTls, ClusterTlsError};
 pub use files::{ClusterTlsFiles, write_atomically, write_node_files};
 pub use identity::{Identity, IdentityError, MAX_ID_LEN, NodeRole};
-pub use incoming::{ClusterConn, ListenerLimits, incoming};
+pub use incoming::{ClusterConn, ListenerLimits, PeerInfo, incoming};
 pub use peer_verifier::WrongPeerRole;
 pub use pki::{
     CertRequest, ClusterCa, DEFAULT_CA_VALIDITY, DEFAULT_CERT_VALIDITY, IssuedCert, PkiError,

@@ -1,0 +1,115 @@
+#![allow(dead_code, reason = "each test binary uses a part of it")]
+
+//! `packyard dev` as a process for tests: every listener on a port of its own, the bootstrap
+//! key given, its stderr kept in a log; killed with SIGKILL when dropped.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+/// The bootstrap key tests give `packyard dev`.
+pub(crate) const KEY: &str = "pyk_dev-test-bootstrap-key-0123456789abcdef0123";
+
+/// `N` distinct free ports on 127.0.0.1: all held until all are chosen, so none repeats.
+pub(crate) fn free_addrs<const N: usize>() -> [String; N] {
+    let listeners: Vec<_> = (0..N)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port"))
+        .collect();
+    std::array::from_fn(|i| listeners[i].local_addr().expect("its address").to_string())
+}
+
+/// A running `packyard dev`.
+pub(crate) struct Dev {
+    log: PathBuf,
+    child: Child,
+    /// Its data folder (`cluster-tls/` holds the CA and the node certificates).
+    pub(crate) data: PathBuf,
+    /// The admin API, `HOST:PORT`.
+    pub(crate) admin: String,
+    /// The edge's plain-HTTP listener.
+    pub(crate) edge: String,
+    /// The origin's upload endpoint.
+    pub(crate) upload: String,
+    /// The control plane's gRPC (Raft, watch, registry, reports).
+    pub(crate) raft: String,
+    /// The origin's chunk service (gRPC).
+    pub(crate) chunks: String,
+}
+
+impl Dev {
+    /// Starts `packyard dev` with its data in `dir/dev` and `extra` flags.
+    pub(crate) fn start(dir: &Path, extra: &[&str]) -> Self {
+        let [admin, edge, upload, raft, chunks] = free_addrs();
+        let log = dir.join("dev.log");
+        let data = dir.join("dev");
+        let child = Command::new(env!("CARGO_BIN_EXE_packyard"))
+            .args(["dev", "--data", data.to_str().expect("a UTF-8 path")])
+            .args(["--admin-addr", &admin, "--edge-addr", &edge])
+            .args(["--upload-addr", &upload, "--raft-addr", &raft])
+            .args(["--origin-grpc-addr", &chunks])
+            .args(extra)
+            .env("PACKYARD_ADMIN_KEY", KEY)
+            .env("PACKYARD_LOG", "warn")
+            .stdout(std::fs::File::create(dir.join("dev.out")).expect("a log file"))
+            .stderr(std::fs::File::create(&log).expect("a log file"))
+            .spawn()
+            .expect("packyard dev starts");
+        Dev {
+            log,
+            child,
+            data,
+            admin,
+            edge,
+            upload,
+            raft,
+            chunks,
+        }
+    }
+
+    /// What it logged so far.
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the admin API takes the bootstrap key (not just until the node is up: the
+    /// key reaches the catalog after the election) and the origin takes uploads.
+    pub(crate) async fn wait_ready(&self, http: &reqwest::Client) {
+        wait_for(90, "packyard dev answers", self, || async {
+            let admin = http
+                .get(format!("http://{}/v1/apps", self.admin))
+                .bearer_auth(KEY)
+                .send()
+                .await;
+            let origin = http
+                .get(format!("http://{}/healthz", self.upload))
+                .send()
+                .await;
+            admin.is_ok_and(|r| r.status() == 200) && origin.is_ok_and(|r| r.status() == 200)
+        })
+        .await;
+    }
+}
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` every 100 ms until it holds, failing with the dev log after `secs`.
+pub(crate) async fn wait_for<F, Fut>(secs: u64, what: &str, dev: &Dev, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !check().await {
+        assert!(
+            Instant::now() < deadline,
+            "{what} within {secs} s\n{}",
+            dev.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
