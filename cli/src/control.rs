@@ -110,6 +110,9 @@ pub(crate) fn run(args: &ControlArgs) -> anyhow::Result<()> {
     let admin_key = std::env::var("PACKYARD_ADMIN_KEY")
         .ok()
         .filter(|k| !k.is_empty());
+    if let Some(key) = &admin_key {
+        packyard_control_plane::api::check_bootstrap_key(key)?;
+    }
     let metrics = control_metrics()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
@@ -130,6 +133,10 @@ pub(crate) fn run(args: &ControlArgs) -> anyhow::Result<()> {
             KeyNotice::FromEnvironment => {
                 println!("bootstrap admin key taken from PACKYARD_ADMIN_KEY")
             }
+            KeyNotice::EnvironmentIgnored => eprintln!(
+                "warning: PACKYARD_ADMIN_KEY is ignored: the cluster was bootstrapped already, \
+                 and a bootstrap key only bootstraps (a revoked one stays revoked)"
+            ),
             KeyNotice::Existing => {}
         };
         node::run(

@@ -187,6 +187,9 @@ pub(crate) fn run(args: &DevArgs) -> anyhow::Result<()> {
     let admin_key = std::env::var("PACKYARD_ADMIN_KEY")
         .ok()
         .filter(|k| !k.is_empty());
+    if let Some(key) = &admin_key {
+        packyard_control_plane::api::check_bootstrap_key(key)?;
+    }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -213,6 +216,11 @@ pub(crate) fn run(args: &DevArgs) -> anyhow::Result<()> {
                 println!("  admin key   written to {} (mode 0600)", path.display());
             }
             KeyNotice::FromEnvironment => println!("  admin key   PACKYARD_ADMIN_KEY"),
+            KeyNotice::EnvironmentIgnored => println!(
+                "  admin key   PACKYARD_ADMIN_KEY is ignored: this cluster has its operator \
+                 (the key in {} or one made since)",
+                key_file.display()
+            ),
             KeyNotice::Existing => println!(
                 "  admin key   as before: PACKYARD_ADMIN_KEY or {}",
                 key_file.display()

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::error::{InitializeError, RaftError};
+use packyard_core::Blake3Hash;
 use packyard_core::catalog::{Catalog, UserId};
 use packyard_net::cluster::{ClusterTls, Identity, ListenerLimits, NodeRole, incoming};
 use tokio::net::TcpListener;
@@ -59,6 +60,9 @@ pub enum NodeError {
     /// Raft could not start or stopped.
     #[error("raft: {0}")]
     Raft(String),
+    /// The bootstrap key is unusable.
+    #[error("{0}")]
+    Bootstrap(String),
     /// The node's cluster certificate cannot be used.
     #[error("cluster_tls: {0}")]
     Tls(String),
@@ -73,6 +77,9 @@ pub enum KeyNotice {
     Generated(PathBuf),
     /// The key given in the environment was registered.
     FromEnvironment,
+    /// A key was given in the environment, but the cluster had its operator already, so it
+    /// opens nothing (it may have been revoked): the bootstrap key only bootstraps.
+    EnvironmentIgnored,
 }
 
 /// Runs a control-plane node until `shutdown` resolves. `admin_key` is the bootstrap key
@@ -85,6 +92,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
     config.validate()?;
+    if let Some(key) = &admin_key {
+        api::check_bootstrap_key(key).map_err(|e| NodeError::Bootstrap(e.to_string()))?;
+    }
     let tls = ClusterTls::load(&config.cluster_tls).map_err(|e| NodeError::Tls(e.to_string()))?;
     let me = Identity::new(NodeRole::Control, config.id.to_string())
         .map_err(|e| NodeError::Tls(e.to_string()))?;
@@ -255,18 +265,35 @@ async fn bootstrap_when_led(
             _ = tick.tick() => {}
         }
         let operator = UserId::from(OPERATOR_ID);
-        let done = store
-            .read(move |c| c.user(&operator).is_some())
-            .await
-            .unwrap_or(false);
-        if done && admin_key.is_none() {
-            return on_key(KeyNotice::Existing);
+        let given = admin_key.as_deref().map(|k| Blake3Hash::of(k.as_bytes()));
+        let state = store
+            .read(move |c| {
+                let keyed = c
+                    .api_keys_visible_to(&packyard_core::catalog::Actor::System)
+                    .iter()
+                    .any(|k| k.user == operator);
+                let given_live = given.is_some_and(|h| c.live_key_by_hash(&h).is_some());
+                (keyed, given_live)
+            })
+            .await;
+        match (state, &admin_key) {
+            (Ok((true, _)), None) | (Ok((true, true)), Some(_)) => {
+                return on_key(KeyNotice::Existing);
+            }
+            (Ok((true, false)), Some(_)) => return on_key(KeyNotice::EnvironmentIgnored),
+            _ => {}
         }
         if !store.is_leader().await {
             continue;
         }
         match api::bootstrap(&store, admin_key.as_deref()).await {
-            Ok(Bootstrapped::AlreadyDone) => return on_key(KeyNotice::Existing),
+            Ok(Bootstrapped::AlreadyDone) => {
+                return on_key(if admin_key.is_some() {
+                    KeyNotice::EnvironmentIgnored
+                } else {
+                    KeyNotice::Existing
+                });
+            }
             Ok(Bootstrapped::Created {
                 key,
                 generated: true,

@@ -21,6 +21,8 @@ pub(crate) fn free_addrs<const N: usize>() -> [String; N] {
 /// A running `packyard dev`.
 pub(crate) struct Dev {
     log: PathBuf,
+    out: PathBuf,
+    args: Vec<String>,
     child: Child,
     /// Its data folder (`cluster-tls/` holds the CA and the node certificates).
     pub(crate) data: PathBuf,
@@ -41,21 +43,25 @@ impl Dev {
     pub(crate) fn start(dir: &Path, extra: &[&str]) -> Self {
         let [admin, edge, upload, raft, chunks] = free_addrs();
         let log = dir.join("dev.log");
+        let out = dir.join("dev.out");
         let data = dir.join("dev");
-        let child = Command::new(env!("CARGO_BIN_EXE_packyard"))
-            .args(["dev", "--data", data.to_str().expect("a UTF-8 path")])
-            .args(["--admin-addr", &admin, "--edge-addr", &edge])
-            .args(["--upload-addr", &upload, "--raft-addr", &raft])
-            .args(["--origin-grpc-addr", &chunks])
-            .args(extra)
-            .env("PACKYARD_ADMIN_KEY", KEY)
-            .env("PACKYARD_LOG", "warn")
-            .stdout(std::fs::File::create(dir.join("dev.out")).expect("a log file"))
-            .stderr(std::fs::File::create(&log).expect("a log file"))
-            .spawn()
-            .expect("packyard dev starts");
+        let mut args: Vec<String> = vec!["dev".into(), "--data".into()];
+        args.push(data.to_str().expect("a UTF-8 path").to_owned());
+        for (flag, addr) in [
+            ("--admin-addr", &admin),
+            ("--edge-addr", &edge),
+            ("--upload-addr", &upload),
+            ("--raft-addr", &raft),
+            ("--origin-grpc-addr", &chunks),
+        ] {
+            args.extend([flag.to_owned(), addr.clone()]);
+        }
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        let child = spawn(&args, &out, &log);
         Dev {
             log,
+            out,
+            args,
             child,
             data,
             admin,
@@ -64,6 +70,14 @@ impl Dev {
             raft,
             chunks,
         }
+    }
+
+    /// Kills it with SIGKILL, as when its machine dies, and starts it again on the same
+    /// data and ports.
+    pub(crate) fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = spawn(&self.args, &self.out, &self.log);
     }
 
     /// What it logged so far.
@@ -95,6 +109,24 @@ impl Drop for Dev {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn spawn(args: &[String], out: &Path, log: &Path) -> Child {
+    let append = |path: &Path| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .expect("a log file")
+    };
+    Command::new(env!("CARGO_BIN_EXE_packyard"))
+        .args(args)
+        .env("PACKYARD_ADMIN_KEY", KEY)
+        .env("PACKYARD_LOG", "warn")
+        .stdout(append(out))
+        .stderr(append(log))
+        .spawn()
+        .expect("packyard dev starts")
 }
 
 /// Polls `check` every 100 ms until it holds, failing with the dev log after `secs`.

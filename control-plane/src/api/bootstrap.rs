@@ -1,5 +1,7 @@
 //! The first operator: on a catalog without one, [`bootstrap`] creates the operator user and
-//! an API key for it, so the very first admin API call has a key to send.
+//! an API key for it, so the very first admin API call has a key to send. That is all the
+//! bootstrap key does: once the cluster has its operator, `PACKYARD_ADMIN_KEY` is ignored,
+//! so a key an operator revoked stays revoked however often nodes restart with it set.
 
 use std::io::Write;
 use std::path::Path;
@@ -15,10 +17,33 @@ use crate::store::CatalogStore;
 /// The id of the operator that bootstrap creates.
 pub const OPERATOR_ID: &str = "operator";
 
+/// The shortest bootstrap key accepted: it opens everything, so it must be a secret no one
+/// guesses. Generated keys are `pyk_` and 64 hex digits.
+pub const MIN_BOOTSTRAP_KEY_LEN: usize = 32;
+
+/// Why a bootstrap key cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "PACKYARD_ADMIN_KEY has {0} characters; a bootstrap key opens everything and needs at \
+     least {MIN_BOOTSTRAP_KEY_LEN}, for example pyk_ and 64 hex digits from \
+     `head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n'`"
+)]
+pub struct WeakBootstrapKey(pub usize);
+
+/// Checks a bootstrap key before a node starts.
+pub fn check_bootstrap_key(key: &str) -> Result<(), WeakBootstrapKey> {
+    let len = key.chars().count();
+    if len < MIN_BOOTSTRAP_KEY_LEN || key.trim() != key {
+        return Err(WeakBootstrapKey(len));
+    }
+    Ok(())
+}
+
 /// What [`bootstrap`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Bootstrapped {
-    /// The operator and a key existed already (the given key, if any, among them).
+    /// The cluster had its operator already; nothing was written (a given key was not
+    /// registered, whether it is a live key, a revoked one or an unknown one).
     AlreadyDone,
     /// The operator or its key was created. `key` is the secret: the one given, or a new one
     /// when none was given, for `main` to print once or write with [`write_key_file`].
@@ -33,20 +58,25 @@ pub enum Bootstrapped {
 }
 
 /// Creates the operator user (id [`OPERATOR_ID`]) on a catalog that has none, with an API key:
-/// `admin_key` (for example from `PACKYARD_ADMIN_KEY`) or a new random one. Idempotent: run at
-/// every start, it registers a given key that is not known yet and otherwise does nothing.
+/// `admin_key` (for example from `PACKYARD_ADMIN_KEY`) or a new random one. Run at every
+/// start; on a catalog that has its operator it writes nothing.
 pub async fn bootstrap<S: CatalogStore>(
     store: &S,
     admin_key: Option<&str>,
 ) -> Result<Bootstrapped, ApiError> {
     let user = UserId::from(OPERATOR_ID);
-    let hash = admin_key.map(|k| Blake3Hash::of(k.as_bytes()));
     let probe = user.clone();
-    let (exists, key_known, has_secret) = store
+    let (exists, ever_keyed, has_secret) = store
         .read(move |c| {
-            let exists = c.user(&probe).is_some();
-            let known = hash.is_some_and(|h| c.user_by_key_hash(&h).is_some());
-            (exists, known, c.tester_token_key().is_some())
+            let ever_keyed = c
+                .api_keys_visible_to(&Actor::System)
+                .iter()
+                .any(|k| k.user == probe);
+            (
+                c.user(&probe).is_some(),
+                ever_keyed,
+                c.tester_token_key().is_some(),
+            )
         })
         .await?;
     if !has_secret {
@@ -58,7 +88,11 @@ pub async fn bootstrap<S: CatalogStore>(
             Err(e) => return Err(e),
         }
     }
-    if exists && (admin_key.is_none() || key_known) {
+    // Creating the operator and its key are two entries; a node that dies between them
+    // leaves an operator without a key, which no API call could fix. So a bootstrap that
+    // finds the operator without any key, live or revoked, gives it its first one; an
+    // operator that ever had a key is never given another here.
+    if exists && ever_keyed {
         return Ok(Bootstrapped::AlreadyDone);
     }
     if !exists {
@@ -134,8 +168,10 @@ mod tests {
     use super::*;
     use crate::MemoryStore;
 
+    const GIVEN: &str = "pyk_given-bootstrap-key-0123456789abcdef";
+
     #[tokio::test]
-    async fn bootstrap_creates_the_operator_once_and_accepts_a_given_key() {
+    async fn bootstrap_creates_the_operator_once_and_ignores_keys_after() {
         let store = MemoryStore::new(Catalog::new(QuotaLimits::default()));
         let first = bootstrap(&store, None).await.unwrap();
         let Bootstrapped::Created { key, generated, .. } = first else {
@@ -146,7 +182,36 @@ mod tests {
             bootstrap(&store, None).await.unwrap(),
             Bootstrapped::AlreadyDone
         );
-        let given = bootstrap(&store, Some("my-key")).await.unwrap();
+        // A key given once the cluster has its operator opens nothing.
+        assert_eq!(
+            bootstrap(&store, Some(GIVEN)).await.unwrap(),
+            Bootstrapped::AlreadyDone
+        );
+        let hash = Blake3Hash::of(GIVEN.as_bytes());
+        let found = store
+            .read(move |c| c.user_by_key_hash(&hash).is_some())
+            .await
+            .unwrap();
+        assert!(!found);
+    }
+
+    #[tokio::test]
+    async fn a_given_key_bootstraps_an_empty_cluster_and_an_operator_left_keyless_gets_it() {
+        let store = MemoryStore::new(Catalog::new(QuotaLimits::default()));
+        // A node that died between creating the operator and its key.
+        write(
+            &store,
+            Command::CreateUser {
+                id: UserId::from(OPERATOR_ID),
+                name: "Operator".into(),
+                email: "operator@packyard.invalid".into(),
+                roles: Vec::new(),
+                operator: true,
+            },
+        )
+        .await
+        .unwrap();
+        let given = bootstrap(&store, Some(GIVEN)).await.unwrap();
         assert!(matches!(
             given,
             Bootstrapped::Created {
@@ -154,16 +219,21 @@ mod tests {
                 ..
             }
         ));
-        assert_eq!(
-            bootstrap(&store, Some("my-key")).await.unwrap(),
-            Bootstrapped::AlreadyDone
-        );
-        let hash = Blake3Hash::of(b"my-key");
+        let hash = Blake3Hash::of(GIVEN.as_bytes());
         let op = store
             .read(move |c| c.user_by_key_hash(&hash).map(|u| u.operator))
             .await
             .unwrap();
         assert_eq!(op, Some(true));
+    }
+
+    #[test]
+    fn a_short_bootstrap_key_is_refused_saying_how_long_it_must_be() {
+        let err = check_bootstrap_key("hunter2").unwrap_err();
+        assert_eq!(err, WeakBootstrapKey(7));
+        assert!(err.to_string().contains("at least 32"), "{err}");
+        assert!(check_bootstrap_key(&format!(" {GIVEN}")).is_err());
+        check_bootstrap_key(GIVEN).unwrap();
     }
 
     #[cfg(unix)]

@@ -1,12 +1,13 @@
 //! [`Api`]: what every handler shares: the store, the node's watch feed, the configuration,
 //! and the two things the deterministic catalog leaves to its caller, the clock and new ids.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::http::HeaderMap;
 use packyard_core::Blake3Hash;
-use packyard_core::catalog::{Actor, Catalog, Command, Envelope, Event, Timestamp, UserId};
+use packyard_core::catalog::{Actor, ApiKeyId, Catalog, Command, Envelope, Event, Timestamp};
 
 use super::config::ApiConfig;
 use super::error::ApiError;
@@ -22,6 +23,8 @@ pub(crate) struct Api<S> {
     pub(crate) feed: Arc<ChangeFeed>,
     pub(crate) config: ApiConfig,
     pub(crate) metrics: ControlMetrics,
+    /// Keys whose last use is being recorded now, so a burst of requests records it once.
+    pub(crate) touching: Mutex<HashSet<ApiKeyId>>,
 }
 
 impl<S: CatalogStore> Api<S> {
@@ -58,8 +61,13 @@ impl<S: CatalogStore> Api<S> {
         Ok(self.store.write(envelope).await??)
     }
 
-    /// The user whose key the `Authorization: Bearer` header carries.
-    pub(crate) async fn authenticate(&self, headers: &HeaderMap) -> Result<Actor, ApiError> {
+    /// The user whose key the `Authorization: Bearer` header carries. A key used for the
+    /// first time in [`packyard_core::catalog::KEY_USE_RESOLUTION_MS`] has its use recorded
+    /// in the background (`TouchApiKey`), without making the request wait.
+    pub(crate) async fn authenticate(
+        api: &Arc<Self>,
+        headers: &HeaderMap,
+    ) -> Result<Actor, ApiError> {
         let value =
             headers
                 .get(axum::http::header::AUTHORIZATION)
@@ -76,12 +84,39 @@ impl<S: CatalogStore> Api<S> {
                 "the Authorization header must read Bearer <key>",
             ))?;
         let hash = Blake3Hash::of(key.as_bytes());
-        let user: Option<UserId> = self
-            .read(move |c| c.user_by_key_hash(&hash).map(|u| u.id.clone()))
+        let at = now();
+        let found = api
+            .read(move |c| {
+                c.live_key_by_hash(&hash)
+                    .map(|k| (k.user.clone(), k.id.clone(), k.use_is_news(at)))
+            })
             .await?;
-        user.map(Actor::User).ok_or(ApiError::Unauthenticated(
+        let (user, id, news) = found.ok_or(ApiError::Unauthenticated(
             "this API key is unknown or was revoked; ask an Admin of your app for a new one",
-        ))
+        ))?;
+        if news {
+            Self::record_use(api, id);
+        }
+        Ok(Actor::User(user))
+    }
+
+    /// Records, once, that key `id` was used now.
+    fn record_use(api: &Arc<Self>, id: ApiKeyId) {
+        let touching = || api.touching.lock().unwrap_or_else(PoisonError::into_inner);
+        if !touching().insert(id.clone()) {
+            return;
+        }
+        let api = Arc::clone(api);
+        tokio::spawn(async move {
+            let command = Command::TouchApiKey { id: id.clone() };
+            if let Err(e) = api.propose(&Actor::System, command).await {
+                tracing::debug!(key = %id, error = %e, "the key's last use was not recorded");
+            }
+            api.touching
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&id);
+        });
     }
 }
 

@@ -29,6 +29,8 @@ pub enum Endpoint {
     CreateBuild,
     /// `POST /v1/users`.
     CreateUser,
+    /// `GET /v1/apiKeys`: the keys the caller may see, never their secrets.
+    ListApiKeys,
     /// `POST /v1/apiKeys`.
     CreateApiKey,
     /// `DELETE /v1/apiKeys/{id}`.
@@ -127,6 +129,8 @@ impl Endpoint {
             ("POST", ["v1", "builds"]) => E::CreateBuild,
             ("POST", ["v1", "users"]) => E::CreateUser,
             ("POST", ["v1", "apiKeys"]) => E::CreateApiKey,
+            ("GET", ["v1", "apiKeys"]) => E::ListApiKeys,
+            (_, ["v1", "apiKeys"]) => return Err(wrong("GET, POST")),
             ("POST", ["v1", "backgroundAssets"]) => E::CreateBackgroundAsset,
             ("POST", ["v1", "backgroundAssetVersions"]) => E::CreateBackgroundAssetVersion,
             ("POST", ["v1", "backgroundAssetUploadFiles"]) => E::CreateBackgroundAssetUploadFile,
@@ -146,7 +150,6 @@ impl Endpoint {
                     "v1",
                     "builds"
                     | "users"
-                    | "apiKeys"
                     | "backgroundAssets"
                     | "backgroundAssetVersions"
                     | "backgroundAssetUploadFiles"
@@ -237,6 +240,7 @@ impl Endpoint {
             E::GetApp(_) => "GetApp",
             E::CreateBuild => "CreateBuild",
             E::CreateUser => "CreateUser",
+            E::ListApiKeys => "ListApiKeys",
             E::CreateApiKey => "CreateApiKey",
             E::DeleteApiKey(_) => "DeleteApiKey",
             E::CreateBackgroundAsset => "CreateBackgroundAsset",

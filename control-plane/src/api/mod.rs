@@ -50,7 +50,10 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tracing::Instrument;
 
-pub use bootstrap::{Bootstrapped, OPERATOR_ID, bootstrap, write_key_file};
+pub use bootstrap::{
+    Bootstrapped, MIN_BOOTSTRAP_KEY_LEN, OPERATOR_ID, WeakBootstrapKey, bootstrap,
+    check_bootstrap_key, write_key_file,
+};
 pub use config::{ApiConfig, ApiConfigError};
 pub use endpoint::Endpoint;
 pub use error::ApiError;
@@ -95,6 +98,7 @@ pub fn router<S: CatalogStore>(
         feed,
         config,
         metrics,
+        touching: std::sync::Mutex::default(),
     });
     Router::new().fallback(handle::<S>).with_state(api)
 }
@@ -149,7 +153,7 @@ async fn handle<S: CatalogStore>(State(api): State<Arc<Api<S>>>, request: Reques
 }
 
 async fn run<S: CatalogStore>(
-    api: &Api<S>,
+    api: &Arc<Api<S>>,
     endpoint: Endpoint,
     headers: &HeaderMap,
     body: Body,
@@ -168,7 +172,7 @@ async fn run<S: CatalogStore>(
         }
         _ => {}
     }
-    let actor: Actor = api.authenticate(headers).await?;
+    let actor: Actor = Api::authenticate(api, headers).await?;
     let actor = &actor;
     let body = read_body(api.config.max_body_bytes, headers, body).await?;
     match endpoint {
@@ -178,6 +182,7 @@ async fn run<S: CatalogStore>(
         E::GetApp(id) => apps::get(api, actor, id).await,
         E::CreateBuild => apps::create_build(api, actor, &body).await,
         E::CreateUser => users::create_user(api, actor, &body).await,
+        E::ListApiKeys => users::list_keys(api, actor).await,
         E::CreateApiKey => users::create_key(api, actor, &body).await,
         E::DeleteApiKey(id) => users::delete_key(api, actor, id).await,
         E::CreateBackgroundAsset => packs::create(api, actor, &body).await,

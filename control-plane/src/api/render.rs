@@ -76,7 +76,9 @@ pub(crate) fn api_key(k: &ApiKey, key: Option<&str>) -> Value {
         "id": k.id.as_str(),
         "attributes": {
             "createdDate": date(k.created_at),
+            "lastUsedDate": k.last_used_at.map(date),
             "revoked": k.revoked_at.is_some(),
+            "revokedDate": k.revoked_at.map(date),
         },
         "relationships": { "user": to_one("users", k.user.as_str()) },
     });

@@ -10,7 +10,7 @@ use packyard_core::role::Role;
 use serde::Deserialize;
 
 use super::context::{Api, hex, new_id, random_bytes};
-use super::document::{Nothing, Rel, parse, respond};
+use super::document::{Nothing, Rel, parse, respond, respond_list};
 use super::error::ApiError;
 use super::render;
 use crate::store::CatalogStore;
@@ -89,6 +89,24 @@ pub(crate) async fn create_key<S: CatalogStore>(
         .read(move |c| c.api_key(&id).map(|k| render::api_key(k, Some(&key))))
         .await?;
     Ok(respond(StatusCode::CREATED, doc.unwrap_or_default()))
+}
+
+/// `GET /v1/apiKeys`: the keys the caller may see (their own; their members', for an Admin;
+/// every key, for an operator), revoked ones too, with when each was made and last used.
+pub(crate) async fn list_keys<S: CatalogStore>(
+    api: &Api<S>,
+    actor: &Actor,
+) -> Result<Response, ApiError> {
+    let actor = actor.clone();
+    let data = api
+        .read(move |c| {
+            c.api_keys_visible_to(&actor)
+                .into_iter()
+                .map(|k| render::api_key(k, None))
+                .collect::<Vec<_>>()
+        })
+        .await?;
+    Ok(respond_list(data, "/v1/apiKeys", None))
 }
 
 /// `DELETE /v1/apiKeys/{id}`: revokes the key for good.

@@ -61,6 +61,12 @@ pub enum Command {
         /// The key.
         id: ApiKeyId,
     },
+    /// Record that a key authenticated a request now (Packyard itself, at most once per
+    /// key per [`super::user::KEY_USE_RESOLUTION_MS`]).
+    TouchApiKey {
+        /// The key.
+        id: ApiKeyId,
+    },
     /// Create an app; the caller becomes its Account Holder.
     CreateApp {
         /// The new app's id.

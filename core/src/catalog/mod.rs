@@ -60,7 +60,7 @@ pub use serving::{Channel, ServedVersion};
 pub use serving_view::{CommittedFile, ServingChange, ServingView};
 pub use tester_secret::TesterTokenSecret;
 pub use upload_file::{AssetType, Sha256Digest, UploadFile, UploadFileState};
-pub use user::{ApiKey, User};
+pub use user::{ApiKey, KEY_USE_RESOLUTION_MS, User};
 pub use version::{
     StateDetail, StateDetails, Version, VersionContent, VersionMetadata, VersionState,
 };
@@ -222,10 +222,12 @@ impl Catalog {
                     key_hash,
                     created_at: ctx.at,
                     revoked_at: None,
+                    last_used_at: None,
                 };
                 self.create_api_key(ctx, key)
             }
             C::RevokeApiKey { id } => self.revoke_api_key(ctx, &id),
+            C::TouchApiKey { id } => self.touch_api_key(ctx, &id),
             C::CreateApp {
                 id,
                 name,

@@ -38,6 +38,11 @@ impl Catalog {
         self.users.get(&key.user)
     }
 
+    /// The live (not revoked) key whose secret hashes to `hash`.
+    pub fn live_key_by_hash(&self, hash: &Blake3Hash) -> Option<&ApiKey> {
+        self.api_keys.get(self.key_index.get(hash)?)
+    }
+
     /// An API key.
     pub fn api_key(&self, id: &ApiKeyId) -> Option<&ApiKey> {
         self.api_keys.get(id)

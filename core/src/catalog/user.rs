@@ -45,6 +45,23 @@ pub struct ApiKey {
     pub created_at: Timestamp,
     /// When it was revoked, if it was.
     pub revoked_at: Option<Timestamp>,
+    /// When it last authenticated a request, to within [`KEY_USE_RESOLUTION_MS`]; none if
+    /// never. Defaults let older snapshots load.
+    #[serde(default)]
+    pub last_used_at: Option<Timestamp>,
+}
+
+/// How finely a key's last use is recorded, in milliseconds: a key is touched (one small
+/// log entry) at most once per this long, however many requests it authenticates.
+pub const KEY_USE_RESOLUTION_MS: u64 = 60_000;
+
+impl ApiKey {
+    /// Whether a use at `now` should be recorded: the key never was, or its recorded use is
+    /// [`KEY_USE_RESOLUTION_MS`] or more older.
+    pub fn use_is_news(&self, now: Timestamp) -> bool {
+        self.last_used_at
+            .is_none_or(|last| now.0.saturating_sub(last.0) >= KEY_USE_RESOLUTION_MS)
+    }
 }
 
 /// The fields of a `CreateUser` command.
@@ -125,10 +142,18 @@ impl Catalog {
     }
 
     /// `CreateApiKey`: a key for `key.user`, allowed to that user, to operators, and to whoever
-    /// may manage that user (see [`Catalog::may_manage_user`]). Each secret hash is used once.
+    /// may manage that user (see [`Catalog::may_manage_user`]). Each secret hash is used once,
+    /// ever: a revoked key's secret never opens anything again.
     pub(super) fn create_api_key(&mut self, ctx: &Ctx, key: ApiKey) -> Result<Vec<Event>, Refusal> {
         self.may_manage_user(&ctx.actor, &key.user)?;
         self.unused(&self.api_keys, &key.id, ResourceType::ApiKeys)?;
+        if let Some(old) = self.api_keys.values().find(|k| k.key_hash == key.key_hash)
+            && old.revoked_at.is_some()
+        {
+            return Err(Refusal::conflict(
+                "this key was revoked; a revoked key is never registered again, generate a new one",
+            ));
+        }
         if self.key_index.contains_key(&key.key_hash) {
             return Err(Refusal::conflict(
                 "this key's hash is already registered; generate a new key",
@@ -161,6 +186,38 @@ impl Catalog {
             key.revoked_at = Some(ctx.at);
         }
         Ok(Vec::new())
+    }
+
+    /// `TouchApiKey`: Packyard records that a live key authenticated a request at the
+    /// envelope's time. Only Packyard itself touches keys; an older time changes nothing.
+    pub(super) fn touch_api_key(
+        &mut self,
+        ctx: &Ctx,
+        id: &ApiKeyId,
+    ) -> Result<Vec<Event>, Refusal> {
+        if ctx.actor != Actor::System {
+            return Err(Refusal::forbidden(Action::Report));
+        }
+        let key = self
+            .api_keys
+            .get_mut(id)
+            .ok_or_else(|| Refusal::not_found(ResourceType::ApiKeys, id))?;
+        if key.revoked_at.is_some() {
+            return Err(Refusal::conflict(format!("API key {id} is revoked")));
+        }
+        if key.last_used_at.is_none_or(|last| last < ctx.at) {
+            key.last_used_at = Some(ctx.at);
+        }
+        Ok(Vec::new())
+    }
+
+    /// The keys `actor` may see (never their secrets, which the catalog does not hold): an
+    /// operator every key; a user their own, and those of the users they may manage.
+    pub fn api_keys_visible_to(&self, actor: &Actor) -> Vec<&ApiKey> {
+        self.api_keys
+            .values()
+            .filter(|k| self.may_manage_user(actor, &k.user).is_ok())
+            .collect()
     }
 
     /// Whether `actor` may manage `target`'s keys: the target themselves, an operator, or

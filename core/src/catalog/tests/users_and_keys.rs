@@ -179,3 +179,68 @@ fn bundle_ids_are_unique_and_apps_need_names() {
         conflict(&w.refused(user("dev"), create(APP, "n", "b")), None).contains("already used")
     );
 }
+
+#[test]
+fn a_revoked_keys_secret_is_never_registered_again() {
+    let mut w = World::new();
+    w.ok(user("op"), key("k1", "op", b"bootstrap-secret"));
+    w.ok(
+        user("op"),
+        Command::RevokeApiKey {
+            id: ApiKeyId::from("k1"),
+        },
+    );
+    // Not even by Packyard itself (a bootstrap with the old secret after a restart).
+    let refusal = w.refused(Actor::System, key("k2", "op", b"bootstrap-secret"));
+    assert!(conflict(&refusal, None).contains("revoked"), "{refusal}");
+    assert!(
+        w.catalog
+            .user_by_key_hash(&Blake3Hash::of(b"bootstrap-secret"))
+            .is_none()
+    );
+}
+
+#[test]
+fn packyard_records_a_keys_last_use_and_nobody_else_may() {
+    let mut w = World::new();
+    w.ok(user("dev"), key("k1", "dev", b"s"));
+    let id = ApiKeyId::from("k1");
+    assert_eq!(w.catalog.api_key(&id).unwrap().last_used_at, None);
+    w.ok(Actor::System, Command::TouchApiKey { id: id.clone() });
+    let first = w.catalog.api_key(&id).unwrap().last_used_at.unwrap();
+    let refusal = w.refused(user("dev"), Command::TouchApiKey { id: id.clone() });
+    assert_eq!(refusal, Refusal::forbidden(Action::Report));
+    w.ok(Actor::System, Command::TouchApiKey { id: id.clone() });
+    let key_now = w.catalog.api_key(&id).unwrap();
+    assert!(key_now.last_used_at.unwrap() > first);
+    assert!(!key_now.use_is_news(Timestamp(first.0 + 2_000)));
+    assert!(key_now.use_is_news(Timestamp(
+        key_now.last_used_at.unwrap().0 + KEY_USE_RESOLUTION_MS
+    )));
+    w.ok(user("dev"), Command::RevokeApiKey { id: id.clone() });
+    let refusal = w.refused(Actor::System, Command::TouchApiKey { id });
+    assert!(conflict(&refusal, None).contains("revoked"), "{refusal}");
+}
+
+#[test]
+fn users_see_their_own_keys_admins_their_members_and_operators_all() {
+    let mut w = World::new();
+    w.ok(user("dev"), key("k-dev", "dev", b"1"));
+    w.ok(user("manager"), key("k-manager", "manager", b"2"));
+    w.ok(user("op"), key("k-op", "op", b"3"));
+    w.ok(user("stranger"), key("k-stranger", "stranger", b"4"));
+    let seen = |who: Actor| -> Vec<String> {
+        w.catalog
+            .api_keys_visible_to(&who)
+            .iter()
+            .map(|k| k.id.to_string())
+            .collect()
+    };
+    assert_eq!(seen(user("dev")), ["k-dev"]);
+    assert_eq!(seen(user("admin")), ["k-dev", "k-manager"]);
+    assert_eq!(seen(user("stranger")), ["k-stranger"]);
+    assert_eq!(
+        seen(user("op")),
+        ["k-dev", "k-manager", "k-op", "k-stranger"]
+    );
+}
