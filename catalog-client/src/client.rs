@@ -55,6 +55,15 @@ impl CatalogClient {
         Ok(client.register(request).await?.into_inner())
     }
 
+    /// The tester token secret in force (for an edge told of a rotation).
+    pub async fn token_secret(
+        &self,
+        request: pb::TokenSecretRequest,
+    ) -> Result<pb::TokenSecretReply, Status> {
+        let mut client = EdgeRegistryClient::new(self.channel.clone());
+        Ok(client.token_secret(request).await?.into_inner())
+    }
+
     /// An edge's heartbeat.
     pub async fn heartbeat(
         &self,

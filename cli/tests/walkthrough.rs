@@ -301,6 +301,33 @@ async fn the_quick_start_runs_end_to_end_through_the_binary() {
         "resumed download differs"
     );
 
+    // An operator rotates the token secret: the edge refuses the old token as soon as it
+    // hears of the rotation, and a token signed with the new secret opens the channel.
+    let generation = cli
+        .admin(&["tester-tokens", "rotate-secret", "-q"])
+        .must("tester-tokens rotate-secret");
+    assert_eq!(generation, "2", "the bootstrap secret was the first");
+    wait_for(30, "the edge refuses the old token", &dev, || async {
+        device.manifest("internal", token, "en-US").await.0 == 401
+    })
+    .await;
+    let rotated = cli
+        .admin(&[
+            "tester-tokens",
+            "create",
+            "--app",
+            &app,
+            "--channel",
+            "internal",
+            "-q",
+        ])
+        .must("tester-tokens create");
+    let token = Some(rotated.as_str());
+    wait_for(30, "the edge takes the new token", &dev, || async {
+        device.manifest("internal", token, "en-US").await.0 == 200
+    })
+    .await;
+
     // External testing: a build for external testing (R4), a reviewer, a submission.
     cli.admin(&[
         "builds",

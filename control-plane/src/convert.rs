@@ -121,6 +121,11 @@ pub(crate) fn change(change: &ServingChange) -> pb::change::Change {
             current_stage: *stage,
             state: rollout_state(*state).into(),
         }),
+        ServingChange::TokenSecretRotated { generation } => {
+            C::TokenSecretRotated(pb::TokenSecretRotated {
+                generation: *generation,
+            })
+        }
         ServingChange::VersionProcessing {
             app,
             version,
@@ -192,6 +197,9 @@ pub(crate) fn snapshot(changes: &[ServingChange]) -> pb::Snapshot {
             pb::change::Change::PackArchived(a) => snapshot.archived_pack_ids.push(a.pack_id),
             pb::change::Change::VersionProcessing(p) => snapshot.processing.push(p),
             pb::change::Change::Rollout(r) => snapshot.rollouts.push(r),
+            pb::change::Change::TokenSecretRotated(t) => {
+                snapshot.token_secret_generation = t.generation;
+            }
         }
     }
     snapshot

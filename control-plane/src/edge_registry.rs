@@ -48,6 +48,21 @@ impl<S: CatalogStore + Clone> EdgeRegistryService<S> {
         )
     }
 
+    /// The tester token secret in force, and its generation.
+    async fn secret(&self) -> Result<(Vec<u8>, u64), Status> {
+        self.store
+            .read(|c| {
+                c.tester_token_secret()
+                    .map(|s| (s.0.to_vec(), c.tester_token_generation()))
+            })
+            .await
+            .map_err(unavailable)?
+            // Bootstrap sets it as soon as the cluster has a leader.
+            .ok_or_else(|| {
+                Status::unavailable("the cluster has no tester token secret yet; retry shortly")
+            })
+    }
+
     /// Writes `command` as Packyard itself; a refusal becomes the status that fits its kind.
     async fn write(&self, command: Command) -> Result<(), Status> {
         let envelope = Envelope {
@@ -102,19 +117,24 @@ impl<S: CatalogStore + Clone> EdgeRegistry for EdgeRegistryService<S> {
         let command = convert::register_edge(request.into_inner())
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
         self.write(command).await?;
-        let secret = self
-            .store
-            .read(|c| c.tester_token_secret().map(|s| s.0.to_vec()))
-            .await
-            .map_err(unavailable)?
-            // Bootstrap sets it as soon as the cluster has a leader.
-            .ok_or_else(|| {
-                Status::unavailable("the cluster has no tester token secret yet; retry shortly")
-            })?;
+        let (secret, generation) = self.secret().await?;
         Ok(Response::new(pb::RegisterEdgeReply {
             lease_ms: self.lease_ms,
             catalog_index: self.feed.last_index(),
             tester_token_secret: secret,
+            tester_token_generation: generation,
+        }))
+    }
+
+    async fn token_secret(
+        &self,
+        request: Request<pb::TokenSecretRequest>,
+    ) -> Result<Response<pb::TokenSecretReply>, Status> {
+        as_itself(&request, &request.get_ref().edge_id)?;
+        let (secret, generation) = self.secret().await?;
+        Ok(Response::new(pb::TokenSecretReply {
+            tester_token_secret: secret,
+            tester_token_generation: generation,
         }))
     }
 

@@ -167,8 +167,12 @@ pub async fn serve(
 
     let prefetcher = Prefetcher::new(chunks.clone(), config.prefetch_concurrency);
     let sync_metrics = metrics.clone();
+    let following_secret = secret.clone();
     let applied = move |(applied, index, lag): (crate::state::Applied, u64, u64)| {
         sync_metrics.sync(index, lag);
+        if let Some(generation) = applied.token_generation {
+            following_secret.expect(generation);
+        }
         for version in applied.to_prefetch {
             prefetcher.prefetch(version);
         }

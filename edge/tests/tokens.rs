@@ -108,15 +108,15 @@ async fn the_store_is_public_and_pre_release_immutable_urls_need_a_token() {
         status(&format!("{v2_url}/chunks"), None).await,
         StatusCode::UNAUTHORIZED
     );
-    let other_app = support::token("app2", BetaChannel::External, 3600);
+    let other_app = support::token("app2", BetaChannel::Internal, 3600);
     assert_eq!(
         status(&v2_url, Some(&other_app)).await,
         StatusCode::FORBIDDEN
     );
-    let external = support::token(APP, BetaChannel::External, 3600);
+    let internal = support::token(APP, BetaChannel::Internal, 3600);
     let r = client()
         .get(&v2_url)
-        .header(AUTHORIZATION, format!("Bearer {external}"))
+        .header(AUTHORIZATION, format!("Bearer {internal}"))
         .send()
         .await
         .unwrap();
@@ -126,6 +126,75 @@ async fn the_store_is_public_and_pre_release_immutable_urls_need_a_token() {
         "private, max-age=31536000, immutable"
     );
     assert_eq!(r.bytes().await.unwrap(), v2.bytes);
+}
+
+/// Version 1 in the store, 2 approved for external testing, 3 (the newest) only internal.
+async fn three_channel_edge() -> TestEdge {
+    let archives: Vec<Archive> = (1..=3)
+        .map(|n: u64| Archive::new(40_000 + usize::try_from(n).unwrap() * 1_000, n, 8 << 10))
+        .collect();
+    let source = MemorySource::with(&archives.iter().collect::<Vec<_>>());
+    let mut items = vec![app_change()];
+    for (n, a) in (1u32..).zip(&archives) {
+        items.push(Change::VersionCompleted(
+            a.completed("p1", "level-1", n, LAZY),
+        ));
+    }
+    items.extend([
+        channel("p1", pb::Channel::Store, 1),
+        channel("p1", pb::Channel::External, 2),
+        channel("p1", pb::Channel::Internal, 3),
+    ]);
+    TestEdge::start(
+        &[support::empty_snapshot(), changes(2, items)],
+        source,
+        None,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_tester_token_opens_only_what_its_channel_serves() {
+    let edge = three_channel_edge().await;
+    let url = |n: u32| format!("{}/apps/app1/packs/level-1/versions/{n}", edge.url);
+    let external = support::token(APP, BetaChannel::External, 3600);
+    let internal = support::token(APP, BetaChannel::Internal, 3600);
+    // The store's version is public; each beta version opens to its own channel's testers.
+    let expected = [
+        (1, None, StatusCode::OK),
+        (2, Some(&external), StatusCode::OK),
+        (3, Some(&internal), StatusCode::OK),
+        // An external tester never gets a version that is only in internal testing...
+        (3, Some(&external), StatusCode::FORBIDDEN),
+        // ...and an internal tester gets the internal channel's version, not the other's.
+        (2, Some(&internal), StatusCode::FORBIDDEN),
+    ];
+    for (n, token, want) in expected {
+        assert_eq!(
+            status(&url(n), token.map(String::as_str)).await,
+            want,
+            "version {n}"
+        );
+        assert_eq!(
+            status(&format!("{}/chunks", url(n)), token.map(String::as_str)).await,
+            want,
+            "chunks of version {n}"
+        );
+    }
+    let r = client()
+        .get(url(3))
+        .header(AUTHORIZATION, format!("Bearer {external}"))
+        .send()
+        .await
+        .unwrap();
+    let doc: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        doc["detail"]
+            .as_str()
+            .unwrap()
+            .contains("opens the external channel, which does not serve version 3"),
+        "{doc}"
+    );
 }
 
 #[tokio::test]

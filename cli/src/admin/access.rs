@@ -91,6 +91,9 @@ enum KeysCommand {
         /// The key's id (not the secret).
         key: String,
     },
+    /// The keys you may manage (yours; your members', as an Admin; every key, as an
+    /// operator), with when each was made and last used. Never a secret.
+    List,
 }
 
 impl KeysArgs {
@@ -107,6 +110,10 @@ impl KeysArgs {
                     } else {
                         s.show(&doc, record);
                     }
+                }
+                KeysCommand::List => {
+                    let doc = s.client.get("/v1/apiKeys").await?;
+                    s.show(&doc, key_table);
                 }
                 KeysCommand::Delete { key } => {
                     s.client
@@ -133,6 +140,9 @@ pub(crate) struct TesterTokensArgs {
 
 #[derive(Debug, Subcommand)]
 enum TesterTokensCommand {
+    /// Replace the secret every tester token is signed with (operators only): every token
+    /// issued before stops working as soon as the edges hear of it.
+    RotateSecret,
     /// A signed, expiring token for one app's beta channel; `--quiet` prints the token alone.
     Create {
         /// The app's id.
@@ -156,11 +166,23 @@ enum BetaChannel {
 impl TesterTokensArgs {
     pub(crate) fn run(&self) -> anyhow::Result<()> {
         run(&self.connection, |s| async move {
-            let TesterTokensCommand::Create {
-                app,
-                channel,
-                expires_in,
-            } = &self.command;
+            let (app, channel, expires_in) = match &self.command {
+                TesterTokensCommand::RotateSecret => {
+                    let body = json!({"data": {"type": "testerTokenSecrets"}});
+                    let doc = s.client.post("/v1/testerTokenSecrets", body).await?;
+                    if s.quiet {
+                        println!("{}", cell(&doc["data"]["id"]));
+                    } else {
+                        s.show(&doc, record);
+                    }
+                    return Ok(());
+                }
+                TesterTokensCommand::Create {
+                    app,
+                    channel,
+                    expires_in,
+                } => (app, channel, expires_in),
+            };
             let channel = match channel {
                 BetaChannel::Internal => "INTERNAL",
                 BetaChannel::External => "EXTERNAL",
@@ -180,6 +202,21 @@ impl TesterTokensArgs {
             Ok(())
         })
     }
+}
+
+fn key_table(doc: &Value) -> Table {
+    let mut table = Table::new(&["ID", "USER", "CREATED", "LAST USED", "REVOKED"]);
+    for k in doc["data"].as_array().into_iter().flatten() {
+        let a = &k["attributes"];
+        table.row(vec![
+            cell(&k["id"]),
+            cell(&k["relationships"]["user"]["data"]["id"]),
+            cell(&a["createdDate"]),
+            cell(&a["lastUsedDate"]),
+            cell(&a["revokedDate"]),
+        ]);
+    }
+    table
 }
 
 fn token_table(doc: &Value) -> Table {

@@ -77,6 +77,8 @@ pub enum Endpoint {
     CreateWebhook,
     /// `POST /v1/testerTokens`
     CreateTesterToken,
+    /// `POST /v1/testerTokenSecrets`: rotates the secret tester tokens are signed with.
+    RotateTesterTokenSecret,
     /// `GET /v1/webhooks/{id}`.
     GetWebhook(WebhookId),
     /// `DELETE /v1/webhooks/{id}`.
@@ -138,6 +140,8 @@ impl Endpoint {
             ("POST", ["v1", "rollouts"]) => E::CreateRollout,
             ("POST", ["v1", "webhooks"]) => E::CreateWebhook,
             ("POST", ["v1", "testerTokens"]) => E::CreateTesterToken,
+            ("POST", ["v1", "testerTokenSecrets"]) => E::RotateTesterTokenSecret,
+            (_, ["v1", "testerTokenSecrets"]) => return Err(wrong("POST")),
             ("GET", ["v1", "edges"]) => E::ListEdges,
             (_, ["v1", "edges" | "regions"]) if m != "GET" => return Err(wrong("GET")),
             ("GET", ["v1", "edges", id]) => E::GetEdge(EdgeId::from(*id)),
@@ -264,6 +268,7 @@ impl Endpoint {
             E::PatchRollout(_) => "PatchRollout",
             E::CreateWebhook => "CreateWebhook",
             E::CreateTesterToken => "CreateTesterToken",
+            E::RotateTesterTokenSecret => "RotateTesterTokenSecret",
             E::GetWebhook(_) => "GetWebhook",
             E::DeleteWebhook(_) => "DeleteWebhook",
             E::ListWebhookDeliveries(_) => "ListWebhookDeliveries",

@@ -30,6 +30,7 @@ mod render;
 mod reviews;
 mod rollouts;
 mod tester_tokens;
+mod token_secrets;
 mod upload_files;
 mod users;
 mod versions;
@@ -210,6 +211,7 @@ async fn run<S: CatalogStore>(
         E::PatchRollout(id) => rollouts::change(api, actor, id, &body).await,
         E::CreateWebhook => webhooks::create(api, actor, &body).await,
         E::CreateTesterToken => tester_tokens::create(api, actor, &body).await,
+        E::RotateTesterTokenSecret => token_secrets::rotate(api, actor, &body).await,
         E::GetWebhook(id) => webhooks::get(api, actor, id).await,
         E::DeleteWebhook(id) => webhooks::delete(api, actor, id).await,
         E::ListWebhookDeliveries(id) => webhooks::deliveries(api, actor, id).await,

@@ -137,14 +137,16 @@ pub fn apply_and_publish(
 ) -> Applied {
     let touched = catalog.serving_app(&envelope.command);
     let before = touched.as_ref().and_then(|app| catalog.serving_view(app));
+    let cluster_before = catalog.cluster_view();
     let applied = catalog.apply(envelope);
-    let changes = match (
+    let mut changes = match (
         &applied,
         touched.as_ref().and_then(|app| catalog.serving_view(app)),
     ) {
         (Ok(_), Some(after)) => catalog.serving_changes(before.as_ref(), &after),
         _ => Vec::new(),
     };
+    changes.extend(catalog.cluster_changes(&cluster_before));
     feed.publish(index, changes);
     applied
 }

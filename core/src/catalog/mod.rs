@@ -57,7 +57,7 @@ pub use resource::ResourceType;
 pub use review::{ReviewSubmission, ReviewTrack, SubmissionState};
 pub use rollout::{MAX_SOAK_SECONDS, Rollout, RolloutAction, RolloutState};
 pub use serving::{Channel, ServedVersion};
-pub use serving_view::{CommittedFile, ServingChange, ServingView};
+pub use serving_view::{ClusterView, CommittedFile, ServingChange, ServingView};
 pub use tester_secret::TesterTokenSecret;
 pub use upload_file::{AssetType, Sha256Digest, UploadFile, UploadFileState};
 pub use user::{ApiKey, KEY_USE_RESOLUTION_MS, User};
@@ -102,6 +102,11 @@ pub struct Catalog {
     /// What tester tokens are signed with; set at bootstrap.
     #[serde(default)]
     tester_token_secret: Option<TesterTokenSecret>,
+    /// How many times the tester token secret was set: 1 for the first, one more at each
+    /// rotation. Edges compare it with the one their secret came with. Defaults let older
+    /// snapshots load.
+    #[serde(default)]
+    tester_token_generation: u64,
     /// The edge fleet, as the edges last reported. Defaults let older snapshots load.
     #[serde(default)]
     edges: BTreeMap<EdgeId, Edge>,
@@ -166,6 +171,7 @@ impl Catalog {
             next_event: 0,
             next_delivery: 0,
             tester_token_secret: None,
+            tester_token_generation: 0,
             edges: BTreeMap::new(),
             rollouts: BTreeMap::new(),
         }

@@ -37,6 +37,12 @@ pub struct ServingView {
     rollouts: BTreeMap<PackId, ActiveRollout>,
 }
 
+/// The cluster-wide part of what edges serve by (see [`Catalog::cluster_view`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterView {
+    token_generation: u64,
+}
+
 /// What edges need of an active rollout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct ActiveRollout {
@@ -99,6 +105,13 @@ pub enum ServingChange {
         channel: Channel,
         /// The version number it serves now.
         number: Option<u32>,
+    },
+    /// The tester token secret was set or replaced: edges holding another generation's
+    /// secret fetch the new one from the control plane (the secret itself never travels on
+    /// the watch stream, which origins follow too).
+    TokenSecretRotated {
+        /// The generation now in force ([`Catalog::tester_token_generation`]).
+        generation: u64,
     },
     /// A pack is archived: edges drop it from every channel (rule R7).
     PackArchived {
@@ -315,11 +328,36 @@ impl Catalog {
     /// Everything edges need, as if every app had just been created: what a watcher that
     /// starts from nothing receives.
     pub fn serving_snapshot(&self) -> Vec<ServingChange> {
-        self.apps
-            .keys()
-            .filter_map(|app| self.serving_view(app))
-            .flat_map(|view| self.serving_changes(None, &view))
+        let secret =
+            (self.tester_token_secret.is_some()).then(|| ServingChange::TokenSecretRotated {
+                generation: self.tester_token_generation(),
+            });
+        secret
+            .into_iter()
+            .chain(
+                self.apps
+                    .keys()
+                    .filter_map(|app| self.serving_view(app))
+                    .flat_map(|view| self.serving_changes(None, &view)),
+            )
             .collect()
+    }
+
+    /// What edges must know beyond any one app: taken before a command, compared after it
+    /// by [`Catalog::cluster_changes`].
+    pub fn cluster_view(&self) -> ClusterView {
+        ClusterView {
+            token_generation: self.tester_token_generation(),
+        }
+    }
+
+    /// The cluster-wide changes since `before`: a new tester token secret.
+    pub fn cluster_changes(&self, before: &ClusterView) -> Vec<ServingChange> {
+        let generation = self.tester_token_generation();
+        if generation == before.token_generation {
+            return Vec::new();
+        }
+        vec![ServingChange::TokenSecretRotated { generation }]
     }
 
     fn active_rollout_view(&self, r: &Rollout) -> ActiveRollout {

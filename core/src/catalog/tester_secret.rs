@@ -49,7 +49,19 @@ impl Catalog {
             }
         }
         self.tester_token_secret = Some(secret);
+        self.tester_token_generation += 1;
         Ok(Vec::new())
+    }
+
+    /// Which secret is in force: 1 for the first, one more at each rotation; 0 before any.
+    /// An edge holding an older generation's secret must fetch the new one, and refuses beta
+    /// requests until it has (old tokens stop opening anything at once).
+    pub fn tester_token_generation(&self) -> u64 {
+        match (&self.tester_token_secret, self.tester_token_generation) {
+            // A catalog from before generations were counted has its first secret.
+            (Some(_), 0) => 1,
+            (_, g) => g,
+        }
     }
 
     /// The secret tester tokens are signed with, once set: what edges are handed when they

@@ -43,20 +43,20 @@ pub(super) fn check_channel(
         .map_err(refusal)
 }
 
-/// Checks that `token` opens either beta channel of `app`: what a version that is not public
-/// needs (testers of either channel may hold a URL to it).
-pub(super) fn check_any_beta(
+/// The beta channel a valid token of `app` opens, whichever it is: a version that is not
+/// public opens to a tester of the channel that serves it (the caller checks that).
+pub(super) fn beta_channel(
     key: Option<&TokenKey>,
     token: Option<&str>,
     app: &str,
     now: u64,
-) -> Result<(), HttpError> {
+) -> Result<BetaChannel, HttpError> {
     let (key, token) = present(key, token)?;
     match key.verify(token, app, BetaChannel::Internal, now) {
-        Ok(_) => Ok(()),
+        Ok(claims) => Ok(claims.channel),
         Err(TokenError::WrongChannel(other)) => key
             .verify(token, app, other, now)
-            .map(|_| ())
+            .map(|claims| claims.channel)
             .map_err(refusal),
         Err(e) => Err(refusal(e)),
     }

@@ -2,7 +2,8 @@
 //!
 //! 1. **parse**: method and path into an [`Endpoint`], the query into a [`Query`].
 //! 2. **authorize**: beta channels need a tester token for the app and channel; a version
-//!    that the store channel does not serve needs a token for either beta channel.
+//!    that the store channel does not serve needs a token for the beta channel that serves
+//!    it (a token opens only what its channel serves).
 //! 3. **resolve**: the serving state names the version (or the manifest's packs).
 //! 4. **plan**: `http_range::plan` picks 200, 206, 304 or 416 from `Range`, `If-Range` and
 //!    `If-None-Match`.
@@ -170,7 +171,8 @@ impl EdgeService {
         }
     }
 
-    /// A version by its immutable URL: public when the store serves it, else for testers.
+    /// A version by its immutable URL: public when the store serves it, else for testers of
+    /// the beta channel that serves it.
     fn immutable(
         &self,
         app: &str,
@@ -189,7 +191,14 @@ impl EdgeService {
             return Ok((version, PUBLIC_IMMUTABLE));
         }
         let key = self.secret.get();
-        access::check_any_beta(key.as_deref(), token, app, access::now())?;
+        let beta = access::beta_channel(key.as_deref(), token, app, access::now())?;
+        let channel = Channel::from_beta(beta);
+        if !self.read().channel_serves(&version, channel) {
+            return Err(HttpError::Forbidden(format!(
+                "this tester token opens the {channel} channel, which does not serve version \
+                 {number} of pack {pack:?}; ask the {channel} channel's manifest for its version"
+            )));
+        }
         Ok((version, PRIVATE_IMMUTABLE))
     }
 

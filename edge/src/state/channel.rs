@@ -45,6 +45,14 @@ impl Channel {
         }
     }
 
+    /// The channel a tester token for `beta` opens.
+    pub fn from_beta(beta: BetaChannel) -> Self {
+        match beta {
+            BetaChannel::Internal => Self::Internal,
+            BetaChannel::External => Self::External,
+        }
+    }
+
     /// The channel a watch-stream message names, or `None` when it names none.
     pub(crate) fn from_proto(c: pb::Channel) -> Option<Self> {
         match c {

@@ -48,6 +48,10 @@ pub struct Applied {
     /// and versions a rollout will give devices of this region (whatever their policy): the
     /// edge fetches their chunks before devices ask.
     pub to_prefetch: Vec<Arc<ServedVersion>>,
+    /// The generation of the tester token secret in force, when the event says (a snapshot
+    /// of a cluster that has one, or a rotation): a secret of an older generation must no
+    /// longer open anything.
+    pub token_generation: Option<u64>,
 }
 
 impl ServingState {
@@ -119,6 +123,8 @@ impl ServingState {
                 for r in &s.rollouts {
                     self.follow_rollout(r, &mut applied);
                 }
+                applied.token_generation =
+                    (s.token_secret_generation > 0).then_some(s.token_secret_generation);
                 self.synced = true;
             }
             Some(Body::Changes(c)) => {
@@ -132,6 +138,9 @@ impl ServingState {
                         Change::ChannelUpdated(c) => self.channel(c, &mut applied),
                         Change::PackArchived(a) => self.archive(&a.pack_id),
                         Change::Rollout(r) => self.follow_rollout(r, &mut applied),
+                        Change::TokenSecretRotated(t) => {
+                            applied.token_generation = Some(t.generation);
+                        }
                         // Processing concerns origins only.
                         Change::VersionProcessing(_) => {}
                     }
@@ -344,6 +353,15 @@ impl ServingState {
                 .rollouts
                 .get(&version.pack_id)
                 .is_some_and(|r| r.to == version.number)
+    }
+
+    /// Whether `channel` serves `version` now: what a tester token for that channel opens
+    /// (an external tester's token opens the approved version, never one that is only in
+    /// internal testing; an internal tester's, the newest processed one).
+    pub fn channel_serves(&self, version: &ServedVersion, channel: Channel) -> bool {
+        self.channels
+            .get(&(version.app_id.clone(), version.pack_id.clone(), channel))
+            == Some(&version.number)
     }
 
     /// The active rollout of `pack`, if one is.

@@ -1,8 +1,11 @@
 //! [`Registration`]: the edge announces itself to the control plane, learns the tester-token
 //! secret, and sends a heartbeat every lease / 3.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
+
+use tokio::sync::Notify;
 
 use packyard_catalog_client::{CatalogClient, Stop};
 use packyard_core::tester_token::TokenKey;
@@ -18,10 +21,21 @@ const DEFAULT_LEASE: Duration = Duration::from_secs(15);
 const BACKOFF_START: Duration = Duration::from_millis(200);
 const BACKOFF_MAX: Duration = Duration::from_secs(10);
 
-/// The secret tester tokens are checked with, once the control plane has handed it over.
-/// Until then every beta request is refused (401); the store channel needs no secret.
+/// The secret tester tokens are checked with, once the control plane has handed it over, and
+/// its generation. Until then every beta request is refused (401); the store channel needs no
+/// secret. When the watch stream says a newer generation is in force, the secret held stops
+/// opening anything at once ([`TokenSecret::expect`]) until the new one is fetched.
 #[derive(Debug, Clone, Default)]
-pub struct TokenSecret(Arc<RwLock<Option<Arc<TokenKey>>>>);
+pub struct TokenSecret(Arc<SecretInner>);
+
+#[derive(Debug, Default)]
+struct SecretInner {
+    held: RwLock<Option<(Arc<TokenKey>, u64)>>,
+    /// The newest generation the edge has heard of.
+    wanted: AtomicU64,
+    /// Woken when the secret held is older than the one wanted.
+    stale: Notify,
+}
 
 impl TokenSecret {
     /// No secret yet.
@@ -32,21 +46,50 @@ impl TokenSecret {
     /// A secret known from the start (tests, or a configured secret).
     pub fn with_key(key: TokenKey) -> Self {
         let s = Self::new();
-        s.set(key);
+        s.set(key, 0);
         s
     }
 
-    /// Replaces the secret.
-    pub fn set(&self, key: TokenKey) {
-        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(key));
+    /// Holds `key`, of `generation`.
+    pub fn set(&self, key: TokenKey, generation: u64) {
+        *self.0.held.write().unwrap_or_else(PoisonError::into_inner) =
+            Some((Arc::new(key), generation));
     }
 
-    /// The secret, if known.
+    /// The secret, if known and not older than the newest generation heard of.
     pub fn get(&self) -> Option<Arc<TokenKey>> {
+        let held = self.0.held.read().unwrap_or_else(PoisonError::into_inner);
+        let (key, generation) = held.as_ref()?;
+        (*generation >= self.0.wanted.load(Ordering::SeqCst)).then(|| Arc::clone(key))
+    }
+
+    /// The cluster's secret is of `generation` now: an older one held stops opening anything
+    /// and the registration fetches the new one.
+    pub fn expect(&self, generation: u64) {
+        let before = self.0.wanted.fetch_max(generation, Ordering::SeqCst);
+        if generation > before && self.held_generation() < generation {
+            self.0.stale.notify_one();
+        }
+    }
+
+    fn held_generation(&self) -> u64 {
         self.0
+            .held
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .as_ref()
+            .map_or(0, |(_, g)| *g)
+    }
+
+    /// Resolves once the secret held is older than the newest generation heard of.
+    async fn stale(&self) {
+        loop {
+            let notified = self.0.stale.notified();
+            if self.held_generation() < self.0.wanted.load(Ordering::SeqCst) {
+                return;
+            }
+            notified.await;
+        }
     }
 }
 
@@ -138,7 +181,7 @@ impl Registration {
             return;
         }
         match TokenKey::new(&reply.tester_token_secret) {
-            Ok(key) => self.secret.set(key),
+            Ok(key) => self.secret.set(key, reply.tester_token_generation),
             Err(e) => {
                 tracing::warn!(error = %e, "unusable tester-token secret; beta channels stay closed")
             }
@@ -146,11 +189,18 @@ impl Registration {
     }
 
     /// Sends heartbeats every lease / 3 until the control plane forgets the edge (false when
-    /// stopped instead).
+    /// stopped instead); fetches the tester token secret whenever it is stale.
     async fn heartbeats(&self, mut lease: Duration, stop: &Stop) -> bool {
         loop {
-            if !stop.sleep(lease / 3).await {
-                return false;
+            tokio::select! {
+                () = stop.stopped() => return false,
+                () = tokio::time::sleep(lease / 3) => {}
+                () = self.secret.stale() => {
+                    if !self.refresh_secret(stop).await {
+                        return false;
+                    }
+                    continue;
+                }
             }
             let request = self.heartbeat();
             let sent = tokio::select! {
@@ -164,6 +214,41 @@ impl Registration {
                     return true;
                 }
                 Err(status) => tracing::warn!(error = %status, "heartbeat failed"),
+            }
+        }
+    }
+
+    /// Fetches the secret in force (false when stopped first). A failure waits a second
+    /// before the next try; the beta channels stay closed meanwhile.
+    async fn refresh_secret(&self, stop: &Stop) -> bool {
+        let request = pb::TokenSecretRequest {
+            edge_id: self.info.edge_id.clone(),
+        };
+        let fetched = tokio::select! {
+            () = stop.stopped() => return false,
+            r = self.client.token_secret(request) => r,
+        };
+        match fetched.map(|r| {
+            (
+                TokenKey::new(&r.tester_token_secret),
+                r.tester_token_generation,
+            )
+        }) {
+            Ok((Ok(key), generation)) => {
+                self.secret.set(key, generation);
+                tracing::info!(
+                    generation,
+                    "the tester token secret was rotated; fetched the new one"
+                );
+                true
+            }
+            Ok((Err(e), _)) => {
+                tracing::warn!(error = %e, "unusable tester-token secret; beta channels stay closed");
+                stop.sleep(Duration::from_secs(1)).await
+            }
+            Err(status) => {
+                tracing::warn!(error = %status, "cannot fetch the rotated tester-token secret; retrying");
+                stop.sleep(Duration::from_secs(1)).await
             }
         }
     }

@@ -72,7 +72,10 @@ impl CatalogView {
                             self.versions.retain(|(pack, _), _| *pack != a.pack_id);
                             self.archived.insert(a.pack_id.clone());
                         }
-                        Change::App(_) | Change::ChannelUpdated(_) | Change::Rollout(_) => {}
+                        Change::App(_)
+                        | Change::ChannelUpdated(_)
+                        | Change::Rollout(_)
+                        | Change::TokenSecretRotated(_) => {}
                     }
                 }
             }

@@ -16,12 +16,22 @@ pub(super) struct EdgeModel {
     /// Active rollouts: (id, to, stage, state) per pack.
     rollouts: BTreeMap<PackId, (RolloutId, u32, u32, RolloutState)>,
     archived: Vec<PackId>,
+    /// The tester token secret's generation.
+    token_generation: u64,
 }
 
 impl EdgeModel {
     pub(super) fn follow(&mut self, changes: &[ServingChange]) {
         for change in changes {
             match change {
+                ServingChange::TokenSecretRotated { generation } => {
+                    assert!(
+                        *generation > self.token_generation,
+                        "generations only grow: {generation} after {}",
+                        self.token_generation
+                    );
+                    self.token_generation = *generation;
+                }
                 ServingChange::App {
                     app,
                     primary_language,
