@@ -22,6 +22,8 @@
 //!   snapshots on RocksDB, the state machine that applies the catalog, and the gRPC network.
 //! - [`rollout_advancer`]: the leader's soak timer, which proposes automatic rollout
 //!   advances with its time in the envelope.
+//! - [`upload_expirer`]: the leader's reservation timer, which fails upload files never
+//!   committed so their quota and staged parts are freed.
 //! - [`webhook`]: the [`webhook::Deliverer`], which sends the catalog's due webhook
 //!   deliveries while this node leads and records each attempt through the store.
 
@@ -35,6 +37,7 @@ pub mod origin_reports;
 pub mod raft;
 pub mod rollout_advancer;
 pub mod store;
+pub mod upload_expirer;
 pub mod watch;
 pub mod webhook;
 

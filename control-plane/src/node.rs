@@ -183,6 +183,11 @@ pub async fn run(
     let deliverer =
         tokio::spawn(Deliverer::new(store.clone(), client, config.webhooks.clone()).run(stopped()));
     let advancer = tokio::spawn(advance_due_rollouts(store.clone(), ROLLOUT_TICK, stopped()));
+    let expirer = tokio::spawn(crate::upload_expirer::expire_stale_uploads(
+        store.clone(),
+        Duration::from_secs(config.api.upload_expiry_secs),
+        stopped(),
+    ));
     let gauges = tokio::spawn(follow_raft_metrics(
         raft.clone(),
         metrics.raft().clone(),
@@ -200,7 +205,9 @@ pub async fn run(
     shutdown.await;
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
-    let _ = tokio::join!(api, deliverer, advancer, gauges, bootstrap, reloading);
+    let _ = tokio::join!(
+        api, deliverer, advancer, expirer, gauges, bootstrap, reloading
+    );
     raft.shutdown()
         .await
         .map_err(|e| NodeError::Raft(e.to_string()))?;

@@ -6,8 +6,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Per-app limits (rule R9). Configuration: every field has the default written next to it.
+/// Per-app limits (rule R9). Configuration: every field has the default written next to it,
+/// and a `[quota]` table names only what it changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct QuotaLimits {
     /// Live (not archived) packs an app may have. Default 100.
     pub max_packs: usize,
@@ -73,13 +75,30 @@ impl QuotaLimits {
         before < threshold && after >= threshold
     }
 
-    /// The app's used bytes if a pack now using `pack_used` grew to hold a version of
-    /// `file_size` bytes, and whether that stays within `max_bytes`.
-    pub fn projected_bytes(&self, app_used: u64, pack_used: u64, file_size: u64) -> u64 {
-        app_used
-            .saturating_sub(pack_used)
-            .saturating_add(pack_used.max(file_size))
+    /// The bytes an app commits once a reservation of `file_size` more bytes is added to a
+    /// pack now committing `pack_committed` (see [`pack_committed_bytes`]) out of
+    /// `app_committed` for the whole app.
+    pub fn projected_bytes(
+        &self,
+        app_committed: u64,
+        pack_used: u64,
+        pack_pending: u64,
+        file_size: u64,
+    ) -> u64 {
+        let before = pack_committed_bytes(pack_used, pack_pending);
+        let after = pack_committed_bytes(pack_used, pack_pending.saturating_add(file_size));
+        app_committed.saturating_sub(before).saturating_add(after)
     }
+}
+
+/// What a pack commits of its app's quota: its used bytes (the largest eligible version)
+/// or, when more, the archives reserved and not yet processed, summed (`pending`). Every
+/// pending archive is staged at the origin whole, so they add up; but one pending version no
+/// larger than the one it will replace adds nothing, since only the largest version counts
+/// once it is processed. So R9's "refused before any byte is stored" holds for any mix of
+/// reservations, sequential or at once, and updating a large pack near the limit still works.
+pub fn pack_committed_bytes(used: u64, pending: u64) -> u64 {
+    used.max(pending)
 }
 
 /// A pack's used bytes: the largest size among its eligible versions, given as

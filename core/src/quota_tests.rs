@@ -20,9 +20,20 @@ fn r9_a_pack_counts_only_its_largest_eligible_version() {
 #[test]
 fn r9_an_upload_grows_its_pack_only_when_larger_than_what_it_uses() {
     let limits = QuotaLimits::default();
-    assert_eq!(limits.projected_bytes(100, 40, 30), 100);
-    assert_eq!(limits.projected_bytes(100, 40, 70), 130);
-    assert_eq!(limits.projected_bytes(0, 0, 70), 70);
+    // (app committed, pack used, pack pending, new file) → app committed after.
+    assert_eq!(limits.projected_bytes(100, 40, 0, 30), 100);
+    assert_eq!(limits.projected_bytes(100, 40, 0, 70), 130);
+    assert_eq!(limits.projected_bytes(0, 0, 0, 70), 70);
+}
+
+#[test]
+fn r9_reservations_not_yet_processed_add_up_within_a_pack() {
+    let limits = QuotaLimits::default();
+    // A pack using 40 with 30 pending commits 40; another 30 pending makes it 60.
+    assert_eq!(pack_committed_bytes(40, 30), 40);
+    assert_eq!(limits.projected_bytes(40, 40, 30, 30), 60);
+    // Two pending of 70 each in an empty pack: 140, not 70.
+    assert_eq!(limits.projected_bytes(70, 0, 70, 70), 140);
 }
 
 #[test]

@@ -75,6 +75,9 @@ pub struct GcConfig {
     /// chunks of a version being processed (written before the control plane names them).
     /// Must be longer than processing the largest version takes. Default: 3,600 (1 hour).
     pub grace_secs: u64,
+    /// Seconds between sweeps of the staging area, which removes the parts of uploads that
+    /// will not be processed (expired reservations, failed versions). Default: 60.
+    pub staging_sweep_secs: u64,
 }
 
 impl Default for GcConfig {
@@ -82,6 +85,7 @@ impl Default for GcConfig {
         Self {
             interval_secs: 600,
             grace_secs: 3600,
+            staging_sweep_secs: 60,
         }
     }
 }
@@ -192,6 +196,9 @@ impl OriginConfig {
         }
         if self.gc.interval_secs == 0 {
             return invalid("gc.interval_secs", "must be at least 1");
+        }
+        if self.gc.staging_sweep_secs == 0 {
+            return invalid("gc.staging_sweep_secs", "must be at least 1");
         }
         packyard_net::cluster::Identity::new(
             packyard_net::cluster::NodeRole::Origin,

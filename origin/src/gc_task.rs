@@ -75,6 +75,7 @@ mod tests {
         let config = GcConfig {
             interval_secs: 1,
             grace_secs: 0,
+            ..GcConfig::default()
         };
         assert!(collect_once(&store, &view, &config).await.is_none());
 

@@ -26,6 +26,8 @@
 //!   messages, in one place.
 //! - [`staging`]: parts on disk, written atomically; the part layout rule.
 //! - [`upload`], [`process`], [`ingest`], [`chunk_service`], [`gc_task`]: as above.
+//! - [`staging_sweep`]: removes the staged parts of uploads that will never be processed
+//!   (expired reservations, failed versions), as the control plane says.
 //! - The shutdown signal tasks share is `packyard_catalog_client::Stop`, re-exported here.
 
 pub mod chunk_service;
@@ -36,6 +38,7 @@ pub mod ingest;
 pub mod node;
 pub mod process;
 pub mod staging;
+pub mod staging_sweep;
 pub mod upload;
 
 pub use chunk_service::{ChunkService, ChunkServiceConfig};

@@ -162,6 +162,7 @@ pub async fn serve(
     );
     let reloading = tokio::spawn(tls.watch(config.cluster_tls.clone(), stopped()));
 
+    let (sweep_staging, sweep_control) = (staging.clone(), control.clone());
     let view = Arc::new(Mutex::new(CatalogView::new()));
     let processor = Processor {
         staging,
@@ -188,10 +189,16 @@ pub async fn serve(
         stop.clone(),
     ));
     let gc = tokio::spawn(run_gc(store, view, config.gc.clone(), stop.clone()));
+    let sweep = tokio::spawn(crate::staging_sweep::sweep_staging(
+        sweep_staging,
+        sweep_control,
+        Duration::from_secs(config.gc.staging_sweep_secs),
+        stop.clone(),
+    ));
 
     shutdown.await;
     tracing::info!("shutting down");
     stop.stop();
-    let _ = tokio::join!(http, grpc, processing, follower, gc, reloading);
+    let _ = tokio::join!(http, grpc, processing, follower, gc, sweep, reloading);
     Ok(())
 }

@@ -19,6 +19,10 @@ pub struct ApiConfig {
     /// they register and heartbeat every third of it; `GET /v1/edges` shows an edge DOWN
     /// once its last heartbeat is older. At least 100. Default: 30 000 (30 s).
     pub edge_lease_ms: u32,
+    /// Seconds an upload file may stay reserved and uncommitted; then its version fails
+    /// with `UPLOAD_EXPIRED`, the quota it held is free and the origin removes its parts.
+    /// At least 1. Default: 86,400 (a day).
+    pub upload_expiry_secs: u64,
     /// The admin listener's connection limits (the `[api.http]` table): connections at
     /// once, head and body deadlines, idle keep-alive time. Default: as
     /// [`packyard_net::http::HttpLimits`] says, with bodies due within 30 s (admin bodies
@@ -57,6 +61,7 @@ impl ApiConfig {
             upload_part_bytes: 8 * 1024 * 1024,
             max_body_bytes: 1024 * 1024,
             edge_lease_ms: 30_000,
+            upload_expiry_secs: 86_400,
             http: packyard_net::http::HttpLimits {
                 max_connections: 4096,
                 body_read_timeout_ms: 30_000,
@@ -77,6 +82,9 @@ impl ApiConfig {
         }
         if self.max_body_bytes == 0 {
             return Err(ApiConfigError::Zero("max_body_bytes"));
+        }
+        if self.upload_expiry_secs == 0 {
+            return Err(ApiConfigError::Zero("upload_expiry_secs"));
         }
         if self.edge_lease_ms < 100 {
             return Err(ApiConfigError::EdgeLease(self.edge_lease_ms));

@@ -187,6 +187,7 @@ mod tests {
             state: UploadFileState::AwaitingUpload,
             sha256: None,
             failure: None,
+            reserved_at: packyard_core::catalog::Timestamp(0),
         };
         let ops = operations(&config, &f);
         let spans: Vec<(u64, u64)> = ops

@@ -137,6 +137,14 @@ pub enum Command {
         /// Its SHA-256.
         sha256: Sha256Digest,
     },
+    /// Packyard fails an upload file not committed within `ttl_ms` of its reservation (and
+    /// its version, `UPLOAD_EXPIRED`), freeing the quota it held.
+    ExpireUploadFile {
+        /// The upload file.
+        id: UploadFileId,
+        /// How long a reservation lasts, from the control plane's configuration.
+        ttl_ms: u64,
+    },
     /// Packyard's origin stored and chunked a version.
     ProcessingSucceeded {
         /// The version.

@@ -7,7 +7,9 @@ use super::ids::UserId;
 
 /// Milliseconds since the Unix epoch, chosen by the leader when it proposes the command, so
 /// every replica records the same time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Timestamp(pub u64);
 

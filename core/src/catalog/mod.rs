@@ -293,10 +293,12 @@ impl Catalog {
                     state: UploadFileState::AwaitingUpload,
                     sha256: None,
                     failure: None,
+                    reserved_at: ctx.at,
                 };
                 self.reserve_upload_file(ctx, file)
             }
             C::CommitUploadFile { id, sha256 } => self.commit_upload_file(ctx, &id, sha256),
+            C::ExpireUploadFile { id, ttl_ms } => self.expire_upload_file(ctx, &id, ttl_ms),
             C::ProcessingSucceeded {
                 version,
                 size,

@@ -98,6 +98,22 @@ pub struct UploadFile {
     pub sha256: Option<Sha256Digest>,
     /// Why it failed, once FAILED.
     pub failure: Option<String>,
+    /// When it was reserved; a file not committed within the expiry is failed. Defaults let
+    /// older snapshots load (their files count as reserved at the epoch).
+    #[serde(default)]
+    pub reserved_at: super::Timestamp,
+}
+
+impl UploadFile {
+    /// Whether the file holds a reservation of the app's quota: an archive not yet
+    /// processed, of a version still awaiting upload or processing.
+    pub(super) fn is_pending_archive(&self) -> bool {
+        self.asset_type == AssetType::Asset
+            && matches!(
+                self.state,
+                UploadFileState::AwaitingUpload | UploadFileState::UploadComplete
+            )
+    }
 }
 
 impl Catalog {
@@ -159,15 +175,19 @@ impl Catalog {
             )));
         }
         if file.asset_type == AssetType::Asset {
-            let app_used = self.used_bytes(&version.app);
+            let app_committed = self.committed_bytes(&version.app);
             let pack_used = self.pack_used_bytes(pack);
-            let after = limits.projected_bytes(app_used, pack_used, file.file_size);
+            let pack_pending = self.pack_pending_bytes(pack);
+            let after =
+                limits.projected_bytes(app_committed, pack_used, pack_pending, file.file_size);
             if after > limits.max_bytes {
                 return Err(Refusal::by_rule(
                     Rule::R9,
                     format!(
-                        "a {} byte archive would bring this app to {after} bytes, over its \
-                         limit of {} bytes; archive packs you no longer need to make room",
+                        "a {} byte archive would bring this app to {after} bytes (stored \
+                         versions and uploads not yet processed), over its limit of {} bytes; \
+                         archive packs you no longer need, or let unfinished uploads finish or \
+                         expire",
                         file.file_size, limits.max_bytes
                     ),
                 ));
@@ -178,6 +198,91 @@ impl Catalog {
         }
         self.upload_files.insert(file.id.clone(), file);
         Ok(Vec::new())
+    }
+
+    /// `ExpireUploadFile`: Packyard fails a file not committed within `ttl_ms` of its
+    /// reservation, and its version with `UPLOAD_EXPIRED`, which frees the quota it held;
+    /// the origin then removes its staged parts. Refused for a file committed or reserved
+    /// less than `ttl_ms` ago (a repeated or early proposal changes nothing).
+    pub(super) fn expire_upload_file(
+        &mut self,
+        ctx: &Ctx,
+        id: &UploadFileId,
+        ttl_ms: u64,
+    ) -> Result<Vec<Event>, Refusal> {
+        self.require_system(&ctx.actor)?;
+        let file = self
+            .upload_files
+            .get(id)
+            .ok_or_else(|| Refusal::not_found(ResourceType::BackgroundAssetUploadFiles, id))?;
+        if file.state != UploadFileState::AwaitingUpload {
+            return Err(Refusal::conflict(format!(
+                "upload file {id} is {}; only a file awaiting its upload expires",
+                file.state
+            )));
+        }
+        if ctx.at.0 < file.reserved_at.0.saturating_add(ttl_ms) {
+            return Err(Refusal::conflict(format!(
+                "upload file {id} was reserved less than {ttl_ms} ms ago"
+            )));
+        }
+        let hours = ttl_ms as f64 / 3_600_000.0;
+        let details = super::version::StateDetails {
+            errors: vec![super::version::StateDetail {
+                code: "UPLOAD_EXPIRED".into(),
+                description: format!(
+                    "upload file {id} ({}) was not committed within {hours:.2} h of its \
+                     reservation; create a new version and upload again",
+                    file.file_name
+                ),
+            }],
+            ..Default::default()
+        };
+        let version = file.version.clone();
+        self.processing_failed(ctx, &version, Some(id), details)
+    }
+
+    /// The bytes an app commits of its quota: each live pack's used bytes or, when more, the
+    /// archives reserved in it and not processed yet ([`crate::quota::pack_committed_bytes`]).
+    pub fn committed_bytes(&self, app: &super::ids::AppId) -> u64 {
+        self.packs_of(app)
+            .filter(|p| !p.is_archived())
+            .map(|p| {
+                crate::quota::pack_committed_bytes(
+                    self.pack_used_bytes(p),
+                    self.pack_pending_bytes(p),
+                )
+            })
+            .fold(0, u64::saturating_add)
+    }
+
+    /// The sizes of the archives reserved in `pack` and not processed yet, summed.
+    pub(super) fn pack_pending_bytes(&self, pack: &super::pack::Pack) -> u64 {
+        pack.versions
+            .iter()
+            .filter_map(|v| self.versions.get(v))
+            .filter(|v| {
+                matches!(
+                    v.state,
+                    VersionState::AwaitingUpload | VersionState::Processing
+                )
+            })
+            .flat_map(|v| v.upload_files.iter())
+            .filter_map(|f| self.upload_files.get(f))
+            .filter(|f| f.is_pending_archive())
+            .map(|f| f.file_size)
+            .fold(0, u64::saturating_add)
+    }
+
+    /// The upload files awaiting their upload that were reserved `ttl_ms` or more before
+    /// `now`: what the control plane proposes to expire.
+    pub fn expired_uploads(&self, now: super::Timestamp, ttl_ms: u64) -> Vec<UploadFileId> {
+        self.upload_files
+            .values()
+            .filter(|f| f.state == UploadFileState::AwaitingUpload)
+            .filter(|f| now.0 >= f.reserved_at.0.saturating_add(ttl_ms))
+            .map(|f| f.id.clone())
+            .collect()
     }
 
     /// `CommitUploadFile`: every part is uploaded and this is the file's SHA-256. Once the

@@ -122,6 +122,22 @@ impl Staging {
         )
     }
 
+    /// The upload files that have parts (or a directory) here, in name order.
+    pub fn files(&self) -> io::Result<Vec<String>> {
+        let mut files = Vec::new();
+        for entry in fs::read_dir(&self.root)? {
+            let entry = entry?;
+            if entry.file_type()?.is_dir()
+                && let Some(name) = entry.file_name().to_str()
+                && is_valid_file_id(name)
+            {
+                files.push(name.to_owned());
+            }
+        }
+        files.sort();
+        Ok(files)
+    }
+
     /// Deletes every part of `file`.
     pub fn remove(&self, file: &str) -> io::Result<()> {
         match fs::remove_dir_all(self.dir(file)) {

@@ -14,7 +14,7 @@ pub(super) const APP: &str = "app-1";
 
 pub(super) struct World {
     pub(super) catalog: Catalog,
-    clock: u64,
+    pub(super) clock: u64,
     ids: u64,
 }
 

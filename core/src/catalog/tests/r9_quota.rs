@@ -23,8 +23,9 @@ fn r9_an_upload_that_would_pass_the_quota_is_refused_before_any_byte() {
     let refusal = w.refused(user("dev"), reserve(&file, &v, 501, AssetType::Asset));
     assert_eq!(
         conflict(&refusal, Some(Rule::R9)),
-        "a 501 byte archive would bring this app to 1001 bytes, over its limit of 1000 bytes; \
-         archive packs you no longer need to make room"
+        "a 501 byte archive would bring this app to 1001 bytes (stored versions and uploads \
+         not yet processed), over its limit of 1000 bytes; archive packs you no longer need, \
+         or let unfinished uploads finish or expire"
     );
     assert!(w.catalog.upload_file(&file).is_none());
     w.ok(user("dev"), reserve(&file, &v, 500, AssetType::Asset));
@@ -117,4 +118,137 @@ fn r9_crossing_80_percent_warns_the_admins_once() {
     let v = w.processing(&b, 350);
     let events = w.ok(Actor::System, succeeded(&v, 350));
     assert!(events.iter().all(|e| e.kind != EventType::QuotaWarning));
+}
+
+#[test]
+fn r9_reservations_not_yet_processed_count_until_the_quota_is_full() {
+    let mut w = small();
+    let a = w.pack("a");
+    let b = w.pack("b");
+    // 400 + 400 reserved in two packs, nothing processed yet: a third 400 does not fit.
+    let v1 = w.version(&a);
+    w.reserve(&v1, 400);
+    let v2 = w.version(&b);
+    w.reserve(&v2, 400);
+    let v3 = w.version(&a);
+    let file = UploadFileId::from("third");
+    let refusal = w.refused(user("dev"), reserve(&file, &v3, 400, AssetType::Asset));
+    assert!(
+        conflict(&refusal, Some(Rule::R9)).contains("1200 bytes"),
+        "{refusal}"
+    );
+    // Reservations in one pack add up too: each is staged whole until processed.
+    w.ok(user("dev"), reserve(&file, &v3, 200, AssetType::Asset));
+    assert_eq!(w.catalog.committed_bytes(&app()), 1_000);
+    assert_eq!(
+        w.catalog.used_bytes(&app()),
+        0,
+        "used bytes count stored versions only"
+    );
+}
+
+#[test]
+fn r9_a_processed_reservation_counts_as_its_version_and_an_update_of_the_same_size_fits() {
+    let mut w = small();
+    let a = w.pack("a");
+    w.complete(&a, 600);
+    // Replacing the 600-byte version with another 600 bytes: only the largest counts.
+    let v = w.version(&a);
+    w.reserve(&v, 600);
+    assert_eq!(w.catalog.committed_bytes(&app()), 600);
+    let b = w.pack("b");
+    let vb = w.version(&b);
+    w.reserve(&vb, 400);
+    let vb2 = w.version(&b);
+    let refusal = w.refused(
+        user("dev"),
+        reserve(&UploadFileId::from("x"), &vb2, 1, AssetType::Asset),
+    );
+    assert_eq!(refusal.kind(), RefusalKind::Conflict);
+}
+
+#[test]
+fn r9_a_reservation_never_committed_expires_and_frees_its_quota() {
+    let mut w = small();
+    let a = w.pack("a");
+    let v = w.version(&a);
+    let file = w.reserve(&v, 600);
+    let other = w.version(&a);
+    let blocked = w.refused(
+        user("dev"),
+        reserve(
+            &UploadFileId::from("blocked"),
+            &other,
+            500,
+            AssetType::Asset,
+        ),
+    );
+    assert_eq!(blocked.kind(), RefusalKind::Conflict, "600 + 500 pass 1000");
+    let ttl = 60_000;
+    let early = w.refused(
+        Actor::System,
+        Command::ExpireUploadFile {
+            id: file.clone(),
+            ttl_ms: ttl,
+        },
+    );
+    assert!(
+        conflict(&early, None).contains("reserved less than"),
+        "{early}"
+    );
+    assert!(
+        w.catalog
+            .expired_uploads(Timestamp(w.clock), ttl)
+            .is_empty()
+    );
+    w.clock += ttl;
+    assert_eq!(
+        w.catalog.expired_uploads(Timestamp(w.clock), ttl),
+        std::slice::from_ref(&file)
+    );
+    let refusal = w.refused(
+        user("op"),
+        Command::ExpireUploadFile {
+            id: file.clone(),
+            ttl_ms: ttl,
+        },
+    );
+    assert_eq!(refusal.kind(), RefusalKind::Forbidden);
+    let events = w.ok(
+        Actor::System,
+        Command::ExpireUploadFile {
+            id: file.clone(),
+            ttl_ms: ttl,
+        },
+    );
+    assert_eq!(events.len(), 1);
+    let version = w.v(&v);
+    assert_eq!(version.state, VersionState::Failed);
+    assert_eq!(version.state_details.errors[0].code, "UPLOAD_EXPIRED");
+    assert_eq!(
+        w.catalog.upload_file(&file).unwrap().state,
+        UploadFileState::Failed
+    );
+    assert_eq!(
+        w.catalog.committed_bytes(&app()),
+        0,
+        "the quota is free again"
+    );
+    let again = w.refused(
+        Actor::System,
+        Command::ExpireUploadFile {
+            id: file,
+            ttl_ms: ttl,
+        },
+    );
+    assert_eq!(again.kind(), RefusalKind::Conflict);
+    w.ok(
+        user("dev"),
+        reserve(
+            &UploadFileId::from("blocked"),
+            &other,
+            500,
+            AssetType::Asset,
+        ),
+    );
 }
