@@ -172,13 +172,14 @@ pub async fn run(
         admin_tls,
         store.clone(),
         feed,
-        config.api.clone(),
+        api::ApiConfig {
+            allow_private_webhook_targets: config.webhooks.allow_private_addresses,
+            ..config.api.clone()
+        },
         metrics.clone(),
         stopped(),
     ));
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
+    let client = Deliverer::<RaftStore>::client(&config.webhooks)
         .map_err(|e| NodeError::Raft(format!("webhook client: {e}")))?;
     let deliverer =
         tokio::spawn(Deliverer::new(store.clone(), client, config.webhooks.clone()).run(stopped()));

@@ -18,6 +18,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use hmac::{Hmac, KeyInit, Mac};
+use packyard_control_plane::api::ApiConfig;
 use packyard_control_plane::store::Applied;
 use packyard_control_plane::webhook::{Deliverer, DelivererConfig};
 use packyard_control_plane::{CatalogStore, MemoryStore, StoreError};
@@ -130,18 +131,33 @@ fn quick_retries() -> Catalog {
 }
 
 /// Runs a deliverer over `store` polling every 10 ms until the returned sender is dropped.
+/// The receivers of these tests listen on 127.0.0.1, which only an operator may allow.
 fn deliver<S: CatalogStore>(store: S) -> oneshot::Sender<()> {
+    deliver_with(store, true)
+}
+
+/// [`deliver`], with private addresses allowed or not.
+fn deliver_with<S: CatalogStore>(store: S, allow_private_addresses: bool) -> oneshot::Sender<()> {
     let (stop, stopped) = oneshot::channel::<()>();
     let config = DelivererConfig {
         poll_interval_ms: 10,
         request_timeout_ms: 15_000,
+        allow_private_addresses,
         ..DelivererConfig::default()
     };
-    let client = Deliverer::<S>::client().unwrap();
+    let client = Deliverer::<S>::client(&config).unwrap();
     tokio::spawn(Deliverer::new(store, client, config).run(async {
         let _ = stopped.await;
     }));
     stop
+}
+
+/// API settings with webhooks to private addresses allowed, as an operator may allow them.
+fn private_targets_allowed() -> ApiConfig {
+    ApiConfig {
+        allow_private_webhook_targets: true,
+        ..ApiConfig::new("http://origin.test:9000")
+    }
 }
 
 /// Creates a webhook through the API; returns its id and secret.
@@ -182,7 +198,7 @@ async fn team(s: &Server) -> (String, [String; 4]) {
 
 #[tokio::test]
 async fn r5_an_approval_reaches_the_webhook_signed_after_retries_with_backoff() {
-    let s = Server::start_with(quick_retries()).await;
+    let s = Server::start_configured(quick_retries(), private_targets_allowed()).await;
     let _deliverer = deliver(s.store.clone());
     let receiver = Receiver::default();
     receiver.state.lock().unwrap().fail_first = 2;
@@ -302,7 +318,7 @@ async fn r5_an_approval_reaches_the_webhook_signed_after_retries_with_backoff() 
 
 #[tokio::test]
 async fn a_slow_endpoint_does_not_hold_back_another() {
-    let s = Server::start_with(quick_retries()).await;
+    let s = Server::start_configured(quick_retries(), private_targets_allowed()).await;
     let _deliverer = deliver(s.store.clone());
     let gate = Arc::new(Notify::new());
     let (stalled, stalled_url) = Receiver {
@@ -363,7 +379,7 @@ impl CatalogStore for Switchable {
 
 #[tokio::test]
 async fn only_the_leader_delivers_and_a_new_leader_sends_what_is_owed() {
-    let s = Server::start_with(quick_retries()).await;
+    let s = Server::start_configured(quick_retries(), private_targets_allowed()).await;
     let leader = Arc::new(AtomicBool::new(false));
     let follower = Switchable {
         inner: s.store.clone(),
@@ -485,4 +501,70 @@ async fn webhook_endpoints_follow_the_api_conventions() {
         .get(&format!("/v1/webhooks/{hook}/deliveries"), &admin)
         .await;
     assert_eq!(st, 404);
+}
+
+#[tokio::test]
+async fn a_webhook_to_an_internal_address_is_refused_by_default() {
+    let s = Server::start().await;
+    let (app, [admin, ..]) = team(&s).await;
+    for (url, why) in [
+        (
+            "http://127.0.0.1:9000/hook",
+            "127.0.0.1 is a loopback address",
+        ),
+        ("https://[::1]/hook", "::1 is a loopback address"),
+        ("http://169.254.169.254/latest/meta-data", "link-local"),
+        ("https://10.0.0.7:8443/x", "private"),
+    ] {
+        let (st, v) = s
+            .post(
+                "/v1/webhooks",
+                &admin,
+                json!({"data": {"type": "webhooks", "attributes": {"url": url},
+                    "relationships": {"app": {"data": {"type": "apps", "id": app}}}}}),
+            )
+            .await;
+        assert_eq!(st, 422, "{url}: {v}");
+        let detail = error(&v)["detail"].as_str().unwrap().to_owned();
+        assert!(detail.contains(why), "{url}: {detail}");
+        assert!(detail.contains("allow_private_addresses"), "{detail}");
+    }
+    let (_, v) = s.get(&format!("/v1/apps/{app}/webhooks"), &admin).await;
+    assert_eq!(
+        v["data"].as_array().unwrap().len(),
+        0,
+        "nothing was stored: {v}"
+    );
+}
+
+#[tokio::test]
+async fn a_webhook_whose_host_resolves_to_loopback_is_never_called() {
+    // The name passes at creation (it could resolve anywhere); what it resolves to when the
+    // delivery is sent decides, and localhost is the cluster's own machine.
+    let s = Server::start_with(quick_retries()).await;
+    let _deliverer = deliver_with(s.store.clone(), false);
+    let (receiver, url) = Receiver::default().start().await;
+    let url = url.replace("127.0.0.1", "localhost");
+    let (app, [admin, _, dev, _]) = team(&s).await;
+    let (hook, _) = webhook(&s, &admin, &app, &url, &[]).await;
+    let (_, v) = s.pack(&app, &dev, "level-2").await;
+    s.complete_version(&id(&v), &dev, 1000).await;
+    let attempt = eventually("a failed attempt is logged", async || {
+        let (_, v) = s
+            .get(&format!("/v1/webhooks/{hook}/deliveries"), &admin)
+            .await;
+        v["data"].as_array()?.iter().find_map(|d| {
+            let error = d["attributes"]["attempts"].as_array()?.first()?["error"].as_str()?;
+            Some(error.to_owned())
+        })
+    })
+    .await;
+    assert!(
+        attempt.contains("localhost resolves only to addresses in the cluster's own network"),
+        "{attempt}"
+    );
+    assert!(
+        receiver.received().is_empty(),
+        "the endpoint was never called"
+    );
 }

@@ -17,6 +17,8 @@
 //! - [`device_manifest`]: the download manifest a device fetches, and which packs it lists;
 //!   [`language::select`] picks a localized pack's language for a device (rule R10).
 //! - [`tester_token`]: signed, expiring tokens that open a beta channel of one app.
+//! - [`webhook_target`]: which addresses a webhook may not be sent to (the cluster's own
+//!   network), unless the operator allows them.
 //! - [`http_range`]: `Range`, `If-Range` and `If-None-Match` on a pack archive (RFC 9110),
 //!   decided as a [`Plan`](http_range::Plan), and the `multipart/byteranges` body it needs.
 //!
@@ -43,6 +45,7 @@ pub mod quota;
 pub mod role;
 pub mod rollout;
 pub mod tester_token;
+pub mod webhook_target;
 
 pub use chunk_list::{Blake3Hash, ChunkList, ChunkRef};
 pub use download_policy::{DownloadPolicy, InstallationEventType};

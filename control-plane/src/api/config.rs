@@ -23,6 +23,10 @@ pub struct ApiConfig {
     /// with `UPLOAD_EXPIRED`, the quota it held is free and the origin removes its parts.
     /// At least 1. Default: 86,400 (a day).
     pub upload_expiry_secs: u64,
+    /// Whether a webhook URL may name an internal address (loopback, link-local, private):
+    /// copied from `[webhooks] allow_private_addresses` by the node, not read from `[api]`.
+    #[serde(skip)]
+    pub allow_private_webhook_targets: bool,
     /// The admin listener's connection limits (the `[api.http]` table): connections at
     /// once, head and body deadlines, idle keep-alive time. Default: as
     /// [`packyard_net::http::HttpLimits`] says, with bodies due within 30 s (admin bodies
@@ -62,6 +66,7 @@ impl ApiConfig {
             max_body_bytes: 1024 * 1024,
             edge_lease_ms: 30_000,
             upload_expiry_secs: 86_400,
+            allow_private_webhook_targets: false,
             http: packyard_net::http::HttpLimits {
                 max_connections: 4096,
                 body_read_timeout_ms: 30_000,

@@ -10,6 +10,7 @@ use packyard_core::catalog::{
     Actor, AppId, Catalog, Command, EventType, ResourceType, Webhook, WebhookId, WebhookSecret,
 };
 use packyard_core::role::Action;
+use packyard_core::webhook_target::{internal_address, literal_address};
 use serde::Deserialize;
 
 use super::context::{Api, hex, new_id, random_bytes};
@@ -50,6 +51,18 @@ pub(crate) async fn create<S: CatalogStore>(
 ) -> Result<Response, ApiError> {
     let input = parse::<WebhookAttributes, WebhookRelationships>(body, "webhooks")?;
     let app = AppId::new(input.relationships.app.id("app", "apps")?);
+    if !api.config.allow_private_webhook_targets
+        && let Some(ip) = literal_address(&input.attributes.url)
+        && let Some(why) = internal_address(ip)
+    {
+        return Err(ApiError::invalid(
+            "url",
+            format!(
+                "{ip} is {why}; webhooks may not be sent into the cluster's own network \
+                 (an operator may allow it with [webhooks] allow_private_addresses)"
+            ),
+        ));
+    }
     let id = WebhookId::new(new_id()?);
     let secret = generate_secret()?;
     let command = Command::CreateWebhook {

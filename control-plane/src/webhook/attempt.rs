@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use packyard_core::catalog::webhook::sign;
 use packyard_core::catalog::{AttemptOutcome, Catalog, Delivery, DeliveryId, WebhookId};
+use packyard_core::webhook_target::{internal_address, literal_address};
 use reqwest::header::CONTENT_TYPE;
 
 /// The header carrying `sha256=<hex HMAC-SHA256 of the body>` under the webhook's secret.
@@ -47,8 +48,27 @@ impl Job {
     }
 
     /// POSTs the body once. A 2xx is delivered; any other status, a timeout or a network
-    /// error is a failed attempt, described for the delivery log.
-    pub async fn send(&self, client: &reqwest::Client, timeout: Duration) -> AttemptOutcome {
+    /// error is a failed attempt, described for the delivery log. Unless `private_ok`, a URL
+    /// naming an internal address is a failed attempt without a connection (host names are
+    /// checked by the client's resolver, [`super::PublicResolver`]).
+    pub async fn send(
+        &self,
+        client: &reqwest::Client,
+        timeout: Duration,
+        private_ok: bool,
+    ) -> AttemptOutcome {
+        if !private_ok
+            && let Some(ip) = literal_address(&self.url)
+            && let Some(why) = internal_address(ip)
+        {
+            return AttemptOutcome::Failed {
+                status: None,
+                error: format!(
+                    "{ip} is {why}; webhooks are not sent into the cluster's own network \
+                     unless the operator sets [webhooks] allow_private_addresses"
+                ),
+            };
+        }
         let sent = client
             .post(&self.url)
             .timeout(timeout)

@@ -19,6 +19,11 @@ pub struct DelivererConfig {
     /// The most due deliveries one endpoint is sent in one round; the rest wait for the next
     /// round. Default: 32.
     pub batch_per_endpoint: usize,
+    /// Whether webhooks may be sent to loopback, link-local, private and other internal
+    /// addresses (checked on what a host resolves to at each delivery, and on addresses in
+    /// URLs when a webhook is created). Default: false: an app's Admin must not be able to
+    /// make the control plane call services inside the cluster's network.
+    pub allow_private_addresses: bool,
 }
 
 impl Default for DelivererConfig {
@@ -28,6 +33,7 @@ impl Default for DelivererConfig {
             request_timeout_ms: 10_000,
             max_concurrent: 16,
             batch_per_endpoint: 32,
+            allow_private_addresses: false,
         }
     }
 }

@@ -45,13 +45,19 @@ impl<S: CatalogStore> Deliverer<S> {
     }
 
     /// The HTTP client deliveries are sent with: no redirects (a 3xx is a failed attempt, so
-    /// a signed body is never re-sent somewhere the webhook did not name) and a user agent
-    /// that names Packyard.
-    pub fn client() -> reqwest::Result<reqwest::Client> {
-        reqwest::Client::builder()
+    /// a signed body is never re-sent somewhere the webhook did not name), a user agent that
+    /// names Packyard, and, unless `config` allows private addresses, host names resolved to
+    /// public addresses only ([`super::PublicResolver`]).
+    pub fn client(config: &DelivererConfig) -> reqwest::Result<reqwest::Client> {
+        let builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("packyard-webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()
+            .user_agent(concat!("packyard-webhooks/", env!("CARGO_PKG_VERSION")));
+        let builder = if config.allow_private_addresses {
+            builder
+        } else {
+            builder.dns_resolver(Arc::new(super::PublicResolver))
+        };
+        builder.build()
     }
 
     /// Polls until `shutdown` resolves. Sends under way are then dropped: their deliveries
@@ -108,13 +114,14 @@ impl<S: CatalogStore> Deliverer<S> {
             let store = Arc::clone(&self.store);
             let client = self.client.clone();
             let timeout = self.config.request_timeout();
+            let private_ok = self.config.allow_private_addresses;
             let busy = Arc::clone(&self.busy);
             let slots = Arc::clone(&self.slots);
             tasks.spawn(async move {
                 // The semaphore is never closed, so acquiring only waits.
                 if let Ok(_slot) = slots.acquire_owned().await {
                     for job in batch {
-                        let outcome = job.send(&client, timeout).await;
+                        let outcome = job.send(&client, timeout, private_ok).await;
                         let failed = matches!(outcome, AttemptOutcome::Failed { .. });
                         record(&*store, &job, outcome, now()).await;
                         if failed {

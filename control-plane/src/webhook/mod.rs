@@ -11,11 +11,14 @@
 //! - [`config`]: how often to poll, how long to wait for an endpoint, how many at once.
 //! - [`attempt`]: one signed POST and what it came to.
 //! - [`deliverer`]: the polling task.
+//! - [`public_resolver`]: name resolution that keeps webhooks out of the cluster's network.
 
 mod attempt;
 mod config;
 mod deliverer;
+mod public_resolver;
 
 pub use attempt::{DELIVERY_HEADER, EVENT_HEADER, Job, SIGNATURE_HEADER};
 pub use config::{DelivererConfig, DelivererConfigError};
 pub use deliverer::Deliverer;
+pub use public_resolver::PublicResolver;
