@@ -15,5 +15,6 @@ echo "== cargo fmt --check" >&2
 cargo fmt --all -- --check
 echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets --locked -- -D warnings
+scripts/fuzz.sh
 echo "== cargo nextest" >&2
 cargo nextest run --workspace --locked --profile ci
