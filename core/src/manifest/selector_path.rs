@@ -45,15 +45,22 @@ impl SelectorPath {
         if let Some(at) = s.find('\\') {
             return Err(SelectorPathError::Backslash(at));
         }
-        let b = s.as_bytes();
-        let drive = b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':';
-        if s.starts_with('/') || drive {
+        let drive = |c: &str| {
+            let b = c.as_bytes();
+            b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':'
+        };
+        if s.starts_with('/') || drive(s) {
             return Err(SelectorPathError::Absolute(s.to_owned()));
         }
         let parts: Vec<&str> = s
             .split('/')
             .filter(|c| !c.is_empty() && *c != ".")
             .collect();
+        // `./C:/x` normalizes to `C:/x`: a drive letter after the dots is absolute too, or
+        // the canonical form would not parse (and on Windows would leave the root).
+        if parts.first().is_some_and(|c| drive(c)) {
+            return Err(SelectorPathError::Absolute(s.to_owned()));
+        }
         if parts.contains(&"..") {
             return Err(SelectorPathError::ParentDir(s.to_owned()));
         }
@@ -107,6 +114,9 @@ mod tests {
             Err(Absolute(_))
         ));
         assert!(matches!(SelectorPath::parse("C:/x"), Err(Absolute(_))));
+        // Found by fuzzing: the drive letter after a `.` component is still absolute.
+        assert!(matches!(SelectorPath::parse("./C:/x"), Err(Absolute(_))));
+        assert!(matches!(SelectorPath::parse(".//./d:x"), Err(Absolute(_))));
         assert!(matches!(SelectorPath::parse("../x"), Err(ParentDir(_))));
         assert!(matches!(
             SelectorPath::parse("a/../../x"),
