@@ -11,11 +11,14 @@
 //!   statistics, and the machine description printed with every table.
 //! - [`side`]: Packyard and a peer started side by side; [`plot`]: PNG charts of the results.
 //! - [`load`]: the load generator for HTTP servers (`packyard-bench load`).
+//! - [`cold_miss`], [`delta_bench`], [`vs_nginx`], [`vs_etcd`]: the side-by-side runs;
+//!   [`edge_memory`]: an edge's resident set under a long load, scraped or not.
 
 pub mod cache_bench;
 pub mod cold_miss;
 pub mod dedup_bench;
 pub mod delta_bench;
+pub mod edge_memory;
 pub mod error;
 pub mod ingest_bench;
 pub mod load;

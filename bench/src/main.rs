@@ -11,6 +11,7 @@ use packyard_bench::cache_bench::{CacheBenchConfig, run_cache};
 use packyard_bench::cold_miss::{ColdMissArgs, run_cold_miss};
 use packyard_bench::dedup_bench::{DedupConfig, run_dedup};
 use packyard_bench::delta_bench::{DeltaArgs, run_delta};
+use packyard_bench::edge_memory::{EdgeMemoryArgs, run_edge_memory};
 use packyard_bench::ingest_bench::{IngestConfig, run_ingest};
 use packyard_bench::load::args::LoadArgs;
 use packyard_bench::noise::write_noise_file;
@@ -49,6 +50,8 @@ enum Command {
     Delta(DeltaArgs),
     /// Control-plane writes on 3 packyard nodes against puts on 3 etcd members, fsync on.
     VsEtcd(VsEtcdArgs),
+    /// An edge's resident memory over a long run of 4 KiB ranges, with and without a scraper.
+    EdgeMemory(EdgeMemoryArgs),
 }
 
 #[derive(Debug, Args)]
@@ -151,6 +154,7 @@ fn main() -> ExitCode {
         Command::Load(args) => load(&args),
         Command::VsNginx(args) => vs_nginx(&args),
         Command::ColdMiss(args) => cold_miss(&args),
+        Command::EdgeMemory(args) => edge_memory(&args),
         Command::Delta(args) => delta(&args),
         Command::VsEtcd(args) => vs_etcd(&args),
     };
@@ -312,6 +316,13 @@ fn cold_miss(args: &ColdMissArgs) -> anyhow::Result<()> {
     let server_cpus = args.pin.apply()?;
     let config = args.config(server_cpus)?;
     let report = run_stoppable(run_cold_miss(&config))?;
+    print_report(&report, args.json)
+}
+
+fn edge_memory(args: &EdgeMemoryArgs) -> anyhow::Result<()> {
+    let server_cpus = args.pin.apply()?;
+    let config = args.config(server_cpus)?;
+    let report = run_stoppable(run_edge_memory(&config))?;
     print_report(&report, args.json)
 }
 

@@ -97,6 +97,7 @@ pub(crate) fn control_metrics() -> anyhow::Result<ControlMetrics> {
         .context("latency buckets")?
         .build_recorder();
     let handle = recorder.handle();
+    crate::metrics_upkeep(handle.clone());
     Ok(ControlMetrics::new(
         Arc::new(recorder),
         Arc::new(move || handle.render()),

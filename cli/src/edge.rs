@@ -117,10 +117,12 @@ impl EdgeArgs {
     }
 }
 
-/// The edge's metrics on a fresh Prometheus recorder.
+/// The edge's metrics on a fresh Prometheus recorder, kept bounded by
+/// [`crate::metrics_upkeep`].
 pub(crate) fn edge_metrics() -> MetricsSink {
     let recorder = PrometheusBuilder::new().build_recorder();
     let handle = recorder.handle();
+    crate::metrics_upkeep(handle.clone());
     MetricsSink {
         recorder: Arc::new(recorder),
         render: Arc::new(move || handle.render()),
