@@ -10,8 +10,11 @@ use packyard_core::catalog::{
 use super::error::ApiError;
 use super::query::{PackListQuery, Query, VersionListQuery};
 
-/// Every request the admin API answers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Every request the admin API answers. [`EndpointKind`] names the variants without their
+/// ids, and iterates over all of them.
+#[derive(Debug, Clone, PartialEq, Eq, strum::EnumDiscriminants)]
+#[strum_discriminants(name(EndpointKind), derive(strum::EnumIter, Hash))]
+#[strum_discriminants(doc = "An [`Endpoint`] without its ids: every kind of admin API request.")]
 pub enum Endpoint {
     /// `GET /healthz`: the process is up.
     Health,

@@ -56,7 +56,7 @@ pub use bootstrap::{
     check_bootstrap_key, write_key_file,
 };
 pub use config::{ApiConfig, ApiConfigError};
-pub use endpoint::Endpoint;
+pub use endpoint::{Endpoint, EndpointKind};
 pub use error::ApiError;
 pub use query::{DEFAULT_LIMIT, MAX_LIMIT, PackListQuery, PackSort, Page, VersionListQuery};
 
