@@ -28,12 +28,15 @@
 //!   deliveries while this node leads and records each attempt through the store.
 
 pub mod api;
+#[cfg(feature = "raft")]
 pub mod config;
 mod convert;
 pub mod edge_registry;
 pub mod metrics;
+#[cfg(feature = "raft")]
 pub mod node;
 pub mod origin_reports;
+#[cfg(feature = "raft")]
 pub mod raft;
 pub mod rollout_advancer;
 pub mod store;
@@ -41,6 +44,7 @@ pub mod upload_expirer;
 pub mod watch;
 pub mod webhook;
 
+#[cfg(feature = "raft")]
 pub use config::ControlConfig;
 pub use metrics::ControlMetrics;
 pub use store::{CatalogStore, MemoryStore, StoreError};

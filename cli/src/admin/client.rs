@@ -15,13 +15,20 @@ pub(crate) struct AdminClient {
 }
 
 impl AdminClient {
-    /// A client for `server` (`http://host:port`, no trailing slash needed) using `key`.
-    pub(crate) fn new(server: &str, key: String) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
+    /// A client for `server` (`http://host:port`, no trailing slash needed) using `key`,
+    /// trusting `ca` (PEM certificates) for https servers besides the usual roots.
+    pub(crate) fn new(server: &str, key: String, ca: Option<&[u8]>) -> anyhow::Result<Self> {
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(60))
-            .build()
-            .context("building the HTTP client")?;
+            .timeout(Duration::from_secs(60));
+        if let Some(pem) = ca {
+            for cert in reqwest::Certificate::from_pem_bundle(pem)
+                .context("the --ca-cert file holds no PEM certificate")?
+            {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder.build().context("building the HTTP client")?;
         Ok(Self {
             http,
             server: server.trim_end_matches('/').to_owned(),

@@ -31,6 +31,10 @@ pub(crate) struct Connection {
         hide_env_values = true
     )]
     key: Option<String>,
+    /// A CA certificate (PEM) to trust for an https admin API or upload endpoint whose
+    /// certificate no public CA issued.
+    #[arg(long, env = "PACKYARD_CA_CERT", value_name = "FILE", global = true)]
+    ca_cert: Option<PathBuf>,
     /// A TOML file with `server`, and `key` or `key_file`
     /// [default: ~/.config/packyard/config.toml, when it exists].
     #[arg(long, env = "PACKYARD_CONFIG", value_name = "FILE", global = true)]
@@ -81,7 +85,13 @@ impl Connection {
                  the config file (--config)"
             ),
         };
-        AdminClient::new(&server, key)
+        let ca = match &self.ca_cert {
+            Some(path) => {
+                Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
+            }
+            None => None,
+        };
+        AdminClient::new(&server, key, ca.as_deref())
     }
 
     fn config_file(&self) -> anyhow::Result<ConfigFile> {
@@ -129,6 +139,7 @@ mod tests {
         Connection {
             server: server.map(str::to_owned),
             key: key.map(str::to_owned),
+            ca_cert: None,
             config: Some(config.to_owned()),
             json: false,
             quiet: false,
