@@ -272,3 +272,52 @@ fn a_node_certificate_that_the_configured_ca_did_not_issue_is_refused_at_start()
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_running_listener_presents_a_renewed_certificate_without_a_restart() {
+    let ca = ca("cluster");
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = ClusterTlsFiles::in_dir(dir.path(), "origin-o1");
+    files.reload_secs = 1;
+    let write = |cert: &IssuedCert| {
+        write_atomically(files.ca_file.as_ref().unwrap(), ca.cert_pem(), false).unwrap();
+        write_atomically(files.key_file.as_ref().unwrap(), &cert.key_pem, true).unwrap();
+        write_atomically(files.cert_file.as_ref().unwrap(), &cert.cert_pem, false).unwrap();
+    };
+    write(&issue(&ca, NodeRole::Origin, "o1"));
+    let origin = ClusterTls::load(&files).unwrap();
+    let (addr, _) = serve(origin.clone()).await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(origin.clone().watch(files.clone(), async {
+        let _ = stopped.await;
+    }));
+    let edge = tls(&ca, &issue(&ca, NodeRole::Edge, "eu-1"));
+    // What a new connection to the listener is shown.
+    let presented = || async {
+        let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let connector = tokio_rustls::TlsConnector::from(edge.client_config(NodeRole::Origin));
+        let name = rustls_pki_types::ServerName::try_from("127.0.0.1").unwrap();
+        let conn = connector.connect(name, tcp).await.unwrap();
+        conn.get_ref().1.peer_certificates().unwrap()[0].to_vec()
+    };
+    let renewed = issue(&ca, NodeRole::Origin, "o1");
+    let renewed_der = rustls_pki_types::pem::PemObject::from_pem_slice(renewed.cert_pem.as_bytes())
+        .map(|c: rustls_pki_types::CertificateDer<'static>| c.to_vec())
+        .unwrap();
+    assert_ne!(presented().await, renewed_der);
+    // An operator renews the certificate in place; the listener is not restarted.
+    write(&renewed);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while presented().await != renewed_der {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the renewed certificate was never presented"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // And calls over new connections go on working with it.
+    have(edge.channel(&addr, NodeRole::Origin).unwrap())
+        .await
+        .unwrap();
+    drop(stop);
+}
