@@ -207,6 +207,10 @@ pub(crate) fn run(args: &DevArgs) -> anyhow::Result<()> {
         );
         println!("  uploads     {}", plan.control.api.origin_base_url);
         println!("  edge        {edge_urls}");
+        println!(
+            "  cluster TLS {} (the CA and each part's certificate)",
+            args.data.join("cluster-tls").display()
+        );
         if let Some(note) = &plan.tls_note {
             println!("  TLS         {note}");
         }
