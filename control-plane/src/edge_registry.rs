@@ -69,6 +69,7 @@ impl<S: CatalogStore + Clone> EdgeRegistryService<S> {
             actor: Actor::System,
             at: now(),
             command,
+            key: None,
         };
         match self.store.write(envelope).await.map_err(unavailable)? {
             Ok(_) => Ok(()),
@@ -103,6 +104,7 @@ fn refused(refusal: &Refusal) -> Status {
             "{message}; the edge must call EdgeRegistry.Register before it sends heartbeats"
         )),
         RefusalKind::Forbidden => Status::permission_denied(message),
+        RefusalKind::Unauthenticated => Status::unauthenticated(message),
         RefusalKind::Conflict => Status::failed_precondition(message),
     }
 }

@@ -104,6 +104,7 @@ impl<S: CatalogStore + Clone> OriginCoordinator for OriginReports<S> {
             actor: Actor::System,
             at: now(),
             command,
+            key: None,
         };
         match self.store.write(envelope).await.map_err(unavailable)? {
             Ok(_) => Ok(Response::new(pb::ProcessedAck {})),

@@ -47,6 +47,7 @@ pub async fn advance_due_rollouts<S: CatalogStore>(
                     rollout: rollout.clone(),
                     stage,
                 },
+                key: None,
             };
             match store.write(envelope).await {
                 Ok(Ok(_)) => {

@@ -31,12 +31,42 @@ pub type Applied = Result<Vec<Event>, Refusal>;
 /// they began. Implementations forward writes to their leader themselves, so callers never
 /// care which node they talk to.
 pub trait CatalogStore: Send + Sync + 'static {
+    /// Proposes `envelope` and waits for it to be applied; also answers the log index it was
+    /// committed at, which [`CatalogStore::read_applied`] can wait for.
+    fn write_at(
+        &self,
+        envelope: Envelope,
+    ) -> impl Future<Output = Result<(u64, Applied), StoreError>> + Send;
+
     /// Proposes `envelope` and waits for it to be applied.
-    fn write(&self, envelope: Envelope)
-    -> impl Future<Output = Result<Applied, StoreError>> + Send;
+    fn write(
+        &self,
+        envelope: Envelope,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send {
+        async move { Ok(self.write_at(envelope).await?.1) }
+    }
 
     /// Runs `f` on a linearizable view of the catalog.
     fn read<R, F>(&self, f: F) -> impl Future<Output = Result<R, StoreError>> + Send
+    where
+        R: Send + 'static,
+        F: FnOnce(&Catalog) -> R + Send + 'static;
+
+    /// Runs `f` on this node's copy as it is, without making sure it is current: for what may
+    /// be a little behind, such as a write's own authentication (the catalog checks the key
+    /// again when it applies the write).
+    fn read_local<R, F>(&self, f: F) -> impl Future<Output = Result<R, StoreError>> + Send
+    where
+        R: Send + 'static,
+        F: FnOnce(&Catalog) -> R + Send + 'static;
+
+    /// Runs `f` on this node's copy once it has applied log index `index`: a read that sees
+    /// a write this caller made, without another round to a quorum.
+    fn read_applied<R, F>(
+        &self,
+        index: u64,
+        f: F,
+    ) -> impl Future<Output = Result<R, StoreError>> + Send
     where
         R: Send + 'static,
         F: FnOnce(&Catalog) -> R + Send + 'static;
@@ -71,10 +101,13 @@ impl MemoryStore {
 }
 
 impl CatalogStore for MemoryStore {
-    async fn write(&self, envelope: Envelope) -> Result<Applied, StoreError> {
+    async fn write_at(&self, envelope: Envelope) -> Result<(u64, Applied), StoreError> {
         let mut catalog = self.catalog.write().await;
         let index = self.feed.last_index() + 1;
-        Ok(apply_and_publish(&mut catalog, &self.feed, index, envelope))
+        Ok((
+            index,
+            apply_and_publish(&mut catalog, &self.feed, index, envelope),
+        ))
     }
 
     async fn read<R, F>(&self, f: F) -> Result<R, StoreError>
@@ -83,6 +116,23 @@ impl CatalogStore for MemoryStore {
         F: FnOnce(&Catalog) -> R + Send + 'static,
     {
         Ok(f(&*self.catalog.read().await))
+    }
+
+    async fn read_local<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Catalog) -> R + Send + 'static,
+    {
+        self.read(f).await
+    }
+
+    /// Every write is applied by the time it returns.
+    async fn read_applied<R, F>(&self, _index: u64, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Catalog) -> R + Send + 'static,
+    {
+        self.read(f).await
     }
 
     /// A single process is its own leader.
@@ -111,6 +161,7 @@ mod tests {
                 roles: vec![],
                 operator: true,
             },
+            key: None,
         };
         assert!(store.write(create_operator.clone()).await.unwrap().is_ok());
         let seen = store

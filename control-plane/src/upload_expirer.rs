@@ -55,6 +55,7 @@ pub async fn expire_stale_uploads<S: CatalogStore>(
                     id: id.clone(),
                     ttl_ms,
                 },
+                key: None,
             };
             match store.write(envelope).await {
                 Ok(Ok(_)) => tracing::info!(file = %id, "an upload reservation expired"),

@@ -222,6 +222,7 @@ impl Fixture {
                 actor: Actor::System,
                 at: Timestamp(5),
                 command: register,
+                key: None,
             },
         )
         .await

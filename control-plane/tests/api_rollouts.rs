@@ -147,6 +147,7 @@ async fn system(s: &Server, command: Command) {
         actor: Actor::System,
         at: Timestamp(u64::MAX / 2),
         command,
+        key: None,
     };
     s.store.write(envelope).await.unwrap().unwrap();
 }

@@ -166,6 +166,7 @@ fn create_user(id: &str) -> Envelope {
             roles: vec![],
             operator: false,
         },
+        key: None,
     }
 }
 

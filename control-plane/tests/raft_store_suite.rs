@@ -44,6 +44,7 @@ fn create_user(index: u64) -> openraft::Entry<TypeConfig> {
                 roles: vec![],
                 operator: false,
             },
+            key: None,
         }),
     }
 }

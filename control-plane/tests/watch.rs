@@ -195,6 +195,7 @@ async fn each_rollout_step_reaches_watchers_and_a_late_snapshot_carries_the_acti
         actor: Actor::System,
         at: Timestamp(1),
         command: register,
+        key: None,
     };
     s.store.write(envelope).await.unwrap().unwrap();
     let pack = s.pack(&app, &s.admin, "level-2").await.1["data"]["id"]

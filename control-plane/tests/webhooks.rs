@@ -360,8 +360,8 @@ struct Switchable {
 }
 
 impl CatalogStore for Switchable {
-    async fn write(&self, envelope: Envelope) -> Result<Applied, StoreError> {
-        self.inner.write(envelope).await
+    async fn write_at(&self, envelope: Envelope) -> Result<(u64, Applied), StoreError> {
+        self.inner.write_at(envelope).await
     }
 
     async fn read<R, F>(&self, f: F) -> Result<R, StoreError>
@@ -370,6 +370,22 @@ impl CatalogStore for Switchable {
         F: FnOnce(&Catalog) -> R + Send + 'static,
     {
         self.inner.read(f).await
+    }
+
+    async fn read_local<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Catalog) -> R + Send + 'static,
+    {
+        self.inner.read_local(f).await
+    }
+
+    async fn read_applied<R, F>(&self, index: u64, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Catalog) -> R + Send + 'static,
+    {
+        self.inner.read_applied(index, f).await
     }
 
     async fn is_leader(&self) -> bool {

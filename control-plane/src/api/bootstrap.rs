@@ -133,6 +133,7 @@ async fn write<S: CatalogStore>(store: &S, command: Command) -> Result<(), ApiEr
         actor: Actor::System,
         at: now(),
         command,
+        key: None,
     };
     store.write(envelope).await??;
     Ok(())

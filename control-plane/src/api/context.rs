@@ -1,7 +1,17 @@
 //! [`Api`]: what every handler shares: the store, the node's watch feed, the configuration,
 //! and the two things the deterministic catalog leaves to its caller, the clock and new ids.
+//!
+//! How a request reads ([`within_request`]): every read it makes sees the catalog at least as
+//! of the request's start (linearizable), with at most one round to a quorum. A request that
+//! writes reads its answer from this node's copy once it has applied that write (no round at
+//! all: the write was committed after the request began). A request that only reads makes
+//! one linearizable read first, and every later read of it is local. A write's own
+//! authentication reads the local copy as it is; the key goes into the envelope and the
+//! catalog refuses the command if the key was revoked before the entry was applied.
 
 use std::collections::HashSet;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -27,14 +37,51 @@ pub(crate) struct Api<S> {
     pub(crate) touching: Mutex<HashSet<ApiKeyId>>,
 }
 
+/// What one request has done that its reads must see.
+#[derive(Debug, Default)]
+pub(crate) struct Consistency {
+    /// The log index of the request's last write, 0 before it writes.
+    after: AtomicU64,
+    /// Whether one linearizable read was made.
+    barrier: AtomicBool,
+    /// The key the request was authenticated with.
+    key: Mutex<Option<ApiKeyId>>,
+}
+
+tokio::task_local! {
+    static REQUEST: Consistency;
+}
+
+/// Runs one request's handling with its own [`Consistency`].
+pub(crate) async fn within_request<F: Future>(f: F) -> F::Output {
+    REQUEST.scope(Consistency::default(), f).await
+}
+
 impl<S: CatalogStore> Api<S> {
-    /// Runs `f` on the catalog; a store failure is a 503.
+    /// Runs `f` on the catalog as of at least the start of the request (see the module
+    /// documentation); a store failure is a 503.
     pub(crate) async fn read<R, F>(&self, f: F) -> Result<R, ApiError>
     where
         R: Send + 'static,
         F: FnOnce(&Catalog) -> R + Send + 'static,
     {
-        Ok(self.store.read(f).await?)
+        let seen = REQUEST.try_with(|c| {
+            (
+                c.after.load(Ordering::SeqCst),
+                c.barrier.load(Ordering::SeqCst),
+            )
+        });
+        Ok(match seen {
+            Ok((after, _)) if after > 0 => self.store.read_applied(after, f).await?,
+            Ok((_, true)) => self.store.read_local(f).await?,
+            Ok((_, false)) => {
+                let read = self.store.read(f).await?;
+                let _ = REQUEST.try_with(|c| c.barrier.store(true, Ordering::SeqCst));
+                read
+            }
+            // Outside a request (background work): a linearizable read.
+            Err(_) => self.store.read(f).await?,
+        })
     }
 
     /// Like [`Api::read`], for reads that can themselves be refused.
@@ -43,7 +90,7 @@ impl<S: CatalogStore> Api<S> {
         R: Send + 'static,
         F: FnOnce(&Catalog) -> Result<R, ApiError> + Send + 'static,
     {
-        self.store.read(f).await?
+        self.read(f).await?
     }
 
     /// Proposes `command` as `actor`, stamped with the current time, and waits until it is
@@ -53,20 +100,32 @@ impl<S: CatalogStore> Api<S> {
         actor: &Actor,
         command: Command,
     ) -> Result<Vec<Event>, ApiError> {
+        let key = REQUEST
+            .try_with(|c| c.key.lock().unwrap_or_else(PoisonError::into_inner).clone())
+            .ok()
+            .flatten()
+            .filter(|_| *actor != Actor::System);
         let envelope = Envelope {
             actor: actor.clone(),
             at: now(),
             command,
+            key,
         };
-        Ok(self.store.write(envelope).await??)
+        let (index, applied) = self.store.write_at(envelope).await?;
+        let _ = REQUEST.try_with(|c| c.after.fetch_max(index, Ordering::SeqCst));
+        Ok(applied?)
     }
 
     /// The user whose key the `Authorization: Bearer` header carries. A key used for the
     /// first time in [`packyard_core::catalog::KEY_USE_RESOLUTION_MS`] has its use recorded
-    /// in the background (`TouchApiKey`), without making the request wait.
+    /// in the background (`TouchApiKey`), without making the request wait. A request that
+    /// will write (`for_write`) checks the key against this node's copy as it is, since the
+    /// catalog checks it again when it applies the write; a request that only reads checks it
+    /// with its one linearizable read.
     pub(crate) async fn authenticate(
         api: &Arc<Self>,
         headers: &HeaderMap,
+        for_write: bool,
     ) -> Result<Actor, ApiError> {
         let value =
             headers
@@ -85,15 +144,21 @@ impl<S: CatalogStore> Api<S> {
             ))?;
         let hash = Blake3Hash::of(key.as_bytes());
         let at = now();
-        let found = api
-            .read(move |c| {
-                c.live_key_by_hash(&hash)
-                    .map(|k| (k.user.clone(), k.id.clone(), k.use_is_news(at)))
-            })
-            .await?;
+        let lookup = move |c: &Catalog| {
+            c.live_key_by_hash(&hash)
+                .map(|k| (k.user.clone(), k.id.clone(), k.use_is_news(at)))
+        };
+        let found = if for_write {
+            api.store.read_local(lookup).await?
+        } else {
+            api.read(lookup).await?
+        };
         let (user, id, news) = found.ok_or(ApiError::Unauthenticated(
             "this API key is unknown or was revoked; ask an Admin of your app for a new one",
         ))?;
+        let _ = REQUEST.try_with(|c| {
+            *c.key.lock().unwrap_or_else(PoisonError::into_inner) = Some(id.clone());
+        });
         if news {
             Self::record_use(api, id);
         }

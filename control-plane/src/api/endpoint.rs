@@ -282,6 +282,53 @@ impl Endpoint {
         }
     }
 
+    /// Whether the endpoint changes the catalog (POST, PATCH, DELETE), rather than reading it.
+    pub fn writes(&self) -> bool {
+        use Endpoint as E;
+        match self {
+            E::CreateApp
+            | E::CreateBuild
+            | E::CreateUser
+            | E::CreateApiKey
+            | E::DeleteApiKey(_)
+            | E::CreateBackgroundAsset
+            | E::PatchBackgroundAsset(_)
+            | E::CreateBackgroundAssetVersion
+            | E::CreateBackgroundAssetUploadFile
+            | E::PatchBackgroundAssetUploadFile(_)
+            | E::CreateReviewSubmission
+            | E::PatchReviewSubmission(_)
+            | E::CreateRollout
+            | E::PatchRollout(_)
+            | E::CreateWebhook
+            | E::CreateTesterToken
+            | E::RotateTesterTokenSecret
+            | E::DeleteWebhook(_) => true,
+            E::Health
+            | E::Ready
+            | E::Metrics
+            | E::ListApps
+            | E::GetApp(_)
+            | E::ListApiKeys
+            | E::GetBackgroundAsset(_)
+            | E::ListBackgroundAssets(..)
+            | E::GetBackgroundAssetVersion(_)
+            | E::ListBackgroundAssetVersions(..)
+            | E::GetBackgroundAssetUploadFile(_)
+            | E::GetInternalBetaRelease(_)
+            | E::GetExternalBetaRelease(_)
+            | E::GetAppStoreRelease(_)
+            | E::GetReviewSubmission(_)
+            | E::GetRollout(_)
+            | E::GetWebhook(_)
+            | E::ListWebhookDeliveries(_)
+            | E::ListWebhooks(_)
+            | E::ListEdges
+            | E::GetEdge(_)
+            | E::ListRegions => false,
+        }
+    }
+
     /// Whether the endpoint answers without an API key (probes).
     pub fn is_public(&self) -> bool {
         matches!(self, Endpoint::Health | Endpoint::Ready | Endpoint::Metrics)

@@ -102,6 +102,7 @@ impl ApiError {
             ApiError::SlowBody(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::Refused(r) => match r.kind() {
+                RefusalKind::Unauthenticated => StatusCode::UNAUTHORIZED,
                 RefusalKind::Forbidden => StatusCode::FORBIDDEN,
                 RefusalKind::NotFound => StatusCode::NOT_FOUND,
                 RefusalKind::Conflict => StatusCode::CONFLICT,
@@ -127,6 +128,7 @@ impl ApiError {
             ApiError::SlowBody(_) => "REQUEST_TIMEOUT".into(),
             ApiError::Unauthenticated(_) => "NOT_AUTHORIZED".into(),
             ApiError::Refused(r) => match r {
+                Refusal::Unauthenticated { .. } => "NOT_AUTHORIZED".into(),
                 Refusal::Forbidden { .. } => "FORBIDDEN_ERROR".into(),
                 Refusal::NotFound { .. } => "NOT_FOUND".into(),
                 Refusal::Conflict {

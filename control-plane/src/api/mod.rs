@@ -141,7 +141,7 @@ async fn handle<S: CatalogStore>(State(api): State<Arc<Api<S>>>, request: Reques
     let span = tracing::info_span!("admin_api", endpoint = name);
     let started = Instant::now();
     let response = async move {
-        let result = run(&api, endpoint, &parts.headers, body).await;
+        let result = context::within_request(run(&api, endpoint, &parts.headers, body)).await;
         result.unwrap_or_else(|e| {
             tracing::debug!(status = e.status().as_u16(), error = %e, "request refused");
             e.into_response()
@@ -173,7 +173,8 @@ async fn run<S: CatalogStore>(
         }
         _ => {}
     }
-    let actor: Actor = Api::authenticate(api, headers).await?;
+    let for_write = endpoint.writes();
+    let actor: Actor = Api::authenticate(api, headers, for_write).await?;
     let actor = &actor;
     let body = read_body(api.config.max_body_bytes, headers, body).await?;
     match endpoint {

@@ -70,8 +70,12 @@ impl RaftStore {
         Ok(reply.into_inner().index)
     }
 
-    /// Hands `envelope` to the leader at `leader` and returns its answer.
-    async fn forward(&self, leader: &Node, envelope: &Envelope) -> Result<Applied, StoreError> {
+    /// Hands `envelope` to the leader at `leader` and returns its answer and the index.
+    async fn forward(
+        &self,
+        leader: &Node,
+        envelope: &Envelope,
+    ) -> Result<(u64, Applied), StoreError> {
         let unavailable = |e: &dyn std::fmt::Display| {
             StoreError::Unavailable(format!(
                 "forwarding to the leader at {}: {e}",
@@ -85,15 +89,16 @@ impl RaftStore {
             .await
             .map_err(|e| unavailable(&e))?
             .into_inner();
+        let index = reply.log_index;
         match reply.result {
-            Some(client_write_reply::Result::EventsJson(json)) => Ok(Ok(serde_json::from_slice(
-                &json,
-            )
-            .map_err(|e| unavailable(&e))?)),
-            Some(client_write_reply::Result::RefusalJson(json)) => Ok(Err(serde_json::from_slice(
-                &json,
-            )
-            .map_err(|e| unavailable(&e))?)),
+            Some(client_write_reply::Result::EventsJson(json)) => Ok((
+                index,
+                Ok(serde_json::from_slice(&json).map_err(|e| unavailable(&e))?),
+            )),
+            Some(client_write_reply::Result::RefusalJson(json)) => Ok((
+                index,
+                Err(serde_json::from_slice(&json).map_err(|e| unavailable(&e))?),
+            )),
             // Leadership moved while the request travelled; the caller may retry.
             Some(client_write_reply::Result::ForwardTo(_)) | None => Err(StoreError::NoLeader),
         }
@@ -101,9 +106,9 @@ impl RaftStore {
 }
 
 impl CatalogStore for RaftStore {
-    async fn write(&self, envelope: Envelope) -> Result<Applied, StoreError> {
+    async fn write_at(&self, envelope: Envelope) -> Result<(u64, Applied), StoreError> {
         match self.raft.client_write(envelope.clone()).await {
-            Ok(written) => Ok(written.data),
+            Ok(written) => Ok((written.log_id.index, written.data)),
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))) => {
                 match forward.leader_node {
                     Some(leader) => self.forward(&leader, &envelope).await,
@@ -137,6 +142,27 @@ impl CatalogStore for RaftStore {
             }
             Err(e) => Err(StoreError::Unavailable(e.to_string())),
         }
+    }
+
+    async fn read_local<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Catalog) -> R + Send + 'static,
+    {
+        Ok(f(&*self.catalog.read().await))
+    }
+
+    async fn read_applied<R, F>(&self, index: u64, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Catalog) -> R + Send + 'static,
+    {
+        self.raft
+            .wait(Some(READ_WAIT))
+            .applied_index_at_least(Some(index), "reading a write this node made")
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("catching up to the write: {e}")))?;
+        Ok(f(&*self.catalog.read().await))
     }
 
     async fn is_leader(&self) -> bool {

@@ -152,6 +152,7 @@ async fn record<S: CatalogStore>(store: &S, job: &Job, outcome: AttemptOutcome, 
             delivery: job.delivery.clone(),
             outcome,
         },
+        key: None,
     };
     match store.write(envelope).await {
         Ok(Ok(_)) => {

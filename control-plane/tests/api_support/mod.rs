@@ -263,6 +263,7 @@ impl Server {
             actor: Actor::System,
             at: Timestamp(1),
             command,
+            key: None,
         };
         self.store.write(envelope).await.unwrap().unwrap();
     }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::command::Command;
-use super::ids::UserId;
+use super::ids::{ApiKeyId, UserId};
 
 /// Milliseconds since the Unix epoch, chosen by the leader when it proposes the command, so
 /// every replica records the same time.
@@ -61,4 +61,10 @@ pub struct Envelope {
     pub at: Timestamp,
     /// What to do.
     pub command: Command,
+    /// The API key that authenticated a user's command, if one did. The catalog checks it is
+    /// still live and the actor's when it applies the entry, so a node may authenticate a
+    /// write against its own (possibly a little behind) copy of the keys: a key revoked
+    /// before the entry is applied opens nothing. Defaults let older log entries load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<ApiKeyId>,
 }

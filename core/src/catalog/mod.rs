@@ -186,7 +186,15 @@ impl Catalog {
     /// Applies one command: all of it, returning the events it caused, or none of it. Every
     /// event gets its id here, and a delivery for each webhook that wants it.
     pub fn apply(&mut self, envelope: Envelope) -> Result<Vec<Event>, Refusal> {
-        let Envelope { actor, at, command } = envelope;
+        let Envelope {
+            actor,
+            at,
+            command,
+            key,
+        } = envelope;
+        if let Some(key) = &key {
+            self.check_key(&actor, key)?;
+        }
         let ctx = Ctx { actor, at };
         let app = self.app_of(&command);
         let before = app.as_ref().map(|a| self.used_bytes(a));

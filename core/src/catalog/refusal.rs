@@ -33,6 +33,8 @@ impl fmt::Display for Rule {
 /// The class of a refusal, which alone decides the HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RefusalKind {
+    /// 401.
+    Unauthenticated,
     /// 403.
     Forbidden,
     /// 404.
@@ -78,12 +80,19 @@ pub enum Refusal {
         /// What is wrong with it.
         reason: String,
     },
+    /// The key the command came with no longer opens anything.
+    #[error("{detail}")]
+    Unauthenticated {
+        /// Why.
+        detail: String,
+    },
 }
 
 impl Refusal {
     /// The class of this refusal, for mapping to a status code in one place.
     pub fn kind(&self) -> RefusalKind {
         match self {
+            Refusal::Unauthenticated { .. } => RefusalKind::Unauthenticated,
             Refusal::Forbidden { .. } => RefusalKind::Forbidden,
             Refusal::NotFound { .. } => RefusalKind::NotFound,
             Refusal::Conflict { .. } => RefusalKind::Conflict,

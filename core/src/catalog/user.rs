@@ -211,6 +211,23 @@ impl Catalog {
         Ok(Vec::new())
     }
 
+    /// Refuses a command whose key is revoked, unknown, or another user's.
+    pub(super) fn check_key(&self, actor: &Actor, key: &ApiKeyId) -> Result<(), Refusal> {
+        let live = self
+            .api_keys
+            .get(key)
+            .filter(|k| k.revoked_at.is_none() && Actor::User(k.user.clone()) == *actor);
+        match live {
+            Some(_) => Ok(()),
+            None => Err(Refusal::Unauthenticated {
+                detail: format!(
+                    "API key {key} was revoked (or is not the actor's) before this command was \
+                     applied; ask an Admin of your app for a new one"
+                ),
+            }),
+        }
+    }
+
     /// The keys `actor` may see (never their secrets, which the catalog does not hold): an
     /// operator every key; a user their own, and those of the users they may manage.
     pub fn api_keys_visible_to(&self, actor: &Actor) -> Vec<&ApiKey> {

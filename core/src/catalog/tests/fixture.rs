@@ -89,6 +89,7 @@ impl World {
             actor,
             at: Timestamp(self.clock),
             command,
+            key: None,
         })
     }
 

@@ -375,6 +375,7 @@ fn automatic_advance_waits_out_the_soak_time_carried_by_the_envelope() {
             actor,
             at: Timestamp(t),
             command,
+            key: None,
         })
     };
     let events = at(&mut w, due.0, Actor::System, auto("r1", 0)).unwrap();

@@ -23,6 +23,7 @@ fn commands_events_and_refusals_round_trip() {
         actor: Actor::System,
         at: Timestamp(5),
         command: command.clone(),
+        key: None,
     };
     let json = serde_json::to_string(&envelope).unwrap();
     assert_eq!(serde_json::from_str::<Envelope>(&json).unwrap(), envelope);

@@ -244,3 +244,42 @@ fn users_see_their_own_keys_admins_their_members_and_operators_all() {
         ["k-dev", "k-manager", "k-op", "k-stranger"]
     );
 }
+
+#[test]
+fn a_command_whose_key_was_revoked_before_it_is_applied_is_refused() {
+    let mut w = World::new();
+    w.ok(user("dev"), key("k1", "dev", b"s"));
+    let create = |key: &str| Envelope {
+        actor: user("dev"),
+        at: Timestamp(9_000_000),
+        command: Command::CreatePack {
+            id: PackId::from(format!("p-{key}").as_str()),
+            app: app(),
+            identifier: crate::AssetPackIdentifier::parse(&format!("pack-{key}")).unwrap(),
+        },
+        key: Some(ApiKeyId::from(key)),
+    };
+    // Authenticated with a live key of the actor's: applied.
+    assert!(w.catalog.apply(create("k1")).is_ok());
+    // A key that is not the actor's, or unknown: refused, nothing changes.
+    w.ok(user("admin"), key("k-admin", "admin", b"a"));
+    let before = w.catalog.clone();
+    let refusal = w.catalog.apply(create("k-admin")).unwrap_err();
+    assert_eq!(refusal.kind(), RefusalKind::Unauthenticated);
+    assert_eq!(w.catalog, before);
+    // Revoked between authentication and apply: refused.
+    w.ok(
+        user("dev"),
+        Command::RevokeApiKey {
+            id: ApiKeyId::from("k1"),
+        },
+    );
+    let refusal = w
+        .catalog
+        .apply(Envelope {
+            key: Some(ApiKeyId::from("k1")),
+            ..create("k1b")
+        })
+        .unwrap_err();
+    assert!(refusal.to_string().contains("was revoked"), "{refusal}");
+}
