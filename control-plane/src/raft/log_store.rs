@@ -9,6 +9,7 @@ use rocksdb::{Direction, IteratorMode, WriteBatch};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::log_syncer::LogSyncer;
 use super::raft_db::{LOGS, META, RaftDb, index_key, key_index};
 use super::type_config::{Entry, LogId, NodeId, StorageError, TypeConfig};
 
@@ -19,20 +20,23 @@ const COMMITTED: &[u8] = b"committed";
 /// Key of the last purged log id in the `meta` family.
 const LAST_PURGED: &[u8] = b"last_purged";
 
-/// A node's Raft log on disk. Entries are JSON under big-endian index keys; every write is
-/// synced before it is acknowledged (see [`RaftDb::write_synced`]).
+/// A node's Raft log on disk. Entries are JSON under big-endian index keys; the vote is
+/// synced before it is acknowledged, entries are reported durable only once a sync of the
+/// write-ahead log covers them (group commit, [`LogSyncer`]).
 ///
 /// Cloning is cheap and every clone sees the same log, which is how openraft gets its
 /// separate reader.
 #[derive(Debug, Clone)]
 pub struct LogStore {
     db: RaftDb,
+    syncer: LogSyncer,
 }
 
 impl LogStore {
-    /// The log kept in `db`.
-    pub fn new(db: RaftDb) -> Self {
-        Self { db }
+    /// The log kept in `db`, with its sync thread.
+    pub fn new(db: RaftDb) -> std::io::Result<Self> {
+        let syncer = LogSyncer::start(&db)?;
+        Ok(Self { db, syncer })
     }
 
     /// Reads and decodes the value under `key` in the `meta` family.
@@ -144,8 +148,16 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.read_meta(VOTE, StorageIOError::read_vote)
     }
 
+    /// Not synced: the committed index only saves a restarted node some re-replication, and
+    /// a crash that loses the newest one loses nothing else (openraft learns it again).
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
-        self.write_meta(COMMITTED, &committed, StorageIOError::write)
+        let json = serde_json::to_vec(&committed)
+            .map_err(|e| StorageIOError::<NodeId>::write(AnyError::new(&e)))?;
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.db.cf(META)?, COMMITTED, json);
+        self.db
+            .write_unsynced(batch)
+            .map_err(|e| StorageIOError::<NodeId>::write(AnyError::new(&e)).into())
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
@@ -171,12 +183,13 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                 .map_err(|e| StorageIOError::write_log_entry(entry.log_id, &e))?;
             batch.put_cf(logs, index_key(entry.log_id.index), json);
         }
-        // Synced before the callback: openraft counts these entries towards a quorum as soon
-        // as the callback fires, so they must already survive a power cut.
+        // Readable at once (openraft may replicate them before they are durable here), but
+        // reported durable only after a sync that covers them: openraft counts them towards a
+        // quorum as soon as the callback fires, so they must survive a power cut by then.
         self.db
-            .write_synced(batch)
+            .write_unsynced(batch)
             .map_err(|e| StorageIOError::write_logs(&e))?;
-        callback.log_io_completed(Ok(()));
+        self.syncer.completed_after_sync(callback);
         Ok(())
     }
 

@@ -34,6 +34,7 @@
 pub mod grpc_connection;
 pub mod grpc_network;
 pub mod log_store;
+mod log_syncer;
 pub mod membership_error;
 pub mod membership_plan;
 pub mod membership_service;
@@ -74,5 +75,8 @@ pub async fn open_storage(
 ) -> Result<(LogStore, StateMachineStore), type_config::StorageError> {
     let db = RaftDb::open(path)?;
     let state_machine = StateMachineStore::open(db.clone(), empty).await?;
-    Ok((LogStore::new(db), state_machine))
+    let log = LogStore::new(db).map_err(|e| {
+        openraft::StorageIOError::<NodeId>::write(openraft::AnyError::new(&e))
+    })?;
+    Ok((log, state_machine))
 }

@@ -19,8 +19,9 @@ pub(super) const SNAPSHOT: &str = "snapshot";
 /// One RocksDB database with the `logs`, `meta` and `snapshot` column families, shared by a
 /// node's log store and state machine.
 ///
-/// Every write goes through [`RaftDb::write_synced`]: Raft may only count a vote or an entry
-/// once it survives a crash, so writes return after the write-ahead log is on disk.
+/// Raft may only count a vote or an entry once it survives a crash: votes and snapshots go
+/// through [`RaftDb::write_synced`]; log entries are written unsynced and reported durable
+/// only after a [`RaftDb::sync_wal`] that began after them (group commit, `LogSyncer`).
 #[derive(Clone)]
 pub struct RaftDb {
     db: Arc<DB>,
@@ -65,6 +66,27 @@ impl RaftDb {
             )
             .into()
         })
+    }
+
+    /// Writes `batch` atomically into the memtable and the write-ahead log's file, without
+    /// waiting for the disk: durable only after the next [`RaftDb::sync_wal`].
+    pub(super) fn write_unsynced(&self, batch: WriteBatch) -> Result<(), rocksdb::Error> {
+        self.db.write(batch)
+    }
+
+    /// Syncs the write-ahead log to disk: every write made before the call survives a crash.
+    pub(super) fn sync_wal(&self) -> Result<(), rocksdb::Error> {
+        self.db.flush_wal(true)
+    }
+
+    /// A handle that does not keep the database open (a background thread's).
+    pub(super) fn downgrade(&self) -> std::sync::Weak<DB> {
+        Arc::downgrade(&self.db)
+    }
+
+    /// The database behind a [`RaftDb::downgrade`] handle, while it is open.
+    pub(super) fn upgrade(weak: &std::sync::Weak<DB>) -> Option<Self> {
+        weak.upgrade().map(|db| Self { db })
     }
 
     /// Writes `batch` atomically and returns once the write-ahead log is synced to disk.
