@@ -75,8 +75,7 @@ pub async fn open_storage(
 ) -> Result<(LogStore, StateMachineStore), type_config::StorageError> {
     let db = RaftDb::open(path)?;
     let state_machine = StateMachineStore::open(db.clone(), empty).await?;
-    let log = LogStore::new(db).map_err(|e| {
-        openraft::StorageIOError::<NodeId>::write(openraft::AnyError::new(&e))
-    })?;
+    let log = LogStore::new(db)
+        .map_err(|e| openraft::StorageIOError::<NodeId>::write(openraft::AnyError::new(&e)))?;
     Ok((log, state_machine))
 }
