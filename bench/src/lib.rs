@@ -12,10 +12,12 @@
 //! - [`side`]: Packyard and a peer started side by side; [`plot`]: PNG charts of the results.
 //! - [`load`]: the load generator for HTTP servers (`packyard-bench load`).
 //! - [`cold_miss`], [`delta_bench`], [`vs_nginx`], [`vs_etcd`]: the side-by-side runs;
-//!   [`edge_memory`]: an edge's resident set under a long load, scraped or not.
+//!   [`edge_memory`]: an edge's resident set under a long load, scraped or not;
+//!   [`control_soak`]: the control plane's leader killed again and again under writers.
 
 pub mod cache_bench;
 pub mod cold_miss;
+pub mod control_soak;
 pub mod dedup_bench;
 pub mod delta_bench;
 pub mod edge_memory;

@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use packyard_bench::cache_bench::{CacheBenchConfig, run_cache};
 use packyard_bench::cold_miss::{ColdMissArgs, run_cold_miss};
+use packyard_bench::control_soak::{SoakArgs, run_soak};
 use packyard_bench::dedup_bench::{DedupConfig, run_dedup};
 use packyard_bench::delta_bench::{DeltaArgs, run_delta};
 use packyard_bench::edge_memory::{EdgeMemoryArgs, run_edge_memory};
@@ -50,6 +51,9 @@ enum Command {
     Delta(DeltaArgs),
     /// Control-plane writes on 3 packyard nodes against puts on 3 etcd members, fsync on.
     VsEtcd(VsEtcdArgs),
+    /// The control plane's leader SIGKILLed again and again under writers through every node;
+    /// checks that no acknowledged write is lost (exits 1 when one is).
+    ControlSoak(SoakArgs),
     /// An edge's resident memory over a long run of 4 KiB ranges, with and without a scraper.
     EdgeMemory(EdgeMemoryArgs),
 }
@@ -157,6 +161,7 @@ fn main() -> ExitCode {
         Command::EdgeMemory(args) => edge_memory(&args),
         Command::Delta(args) => delta(&args),
         Command::VsEtcd(args) => vs_etcd(&args),
+        Command::ControlSoak(args) => control_soak(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -331,6 +336,16 @@ fn vs_etcd(args: &VsEtcdArgs) -> anyhow::Result<()> {
     let config = args.config(server_cpus)?;
     let report = run_stoppable(run_vs_etcd(&config))?;
     print_report(&report, args.json)
+}
+
+fn control_soak(args: &SoakArgs) -> anyhow::Result<()> {
+    let config = args.config()?;
+    let report = run_stoppable(run_soak(&config))?;
+    print_report(&report, args.json)?;
+    if !report.violations.is_empty() {
+        bail!("{} checks failed", report.violations.len());
+    }
+    Ok(())
 }
 
 fn delta(args: &DeltaArgs) -> anyhow::Result<()> {

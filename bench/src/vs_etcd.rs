@@ -1,14 +1,14 @@
-//! `packyard-bench vs-etcd`: writes to a three-node Packyard control plane against puts to a
-//! three-node etcd cluster, both with fsync on, both pinned to the same core(s), both loaded
+//! `packyard-bench vs-etcd`: writes to a three-node (or five-node) Packyard control plane
+//! against puts to an etcd cluster of as many members, both with fsync on, both pinned to the same core(s), both loaded
 //! over HTTP/1.1 by the same generator (etcd through its JSON gateway), connections spread
-//! over the three nodes (followers forward writes to the leader on both sides).
+//! over every node (followers forward writes to the leader on both sides).
 //!
 //! Packyard's write is `POST /v1/backgroundAssetVersions` (a new version of a pack: one Raft
 //! entry, the admin API's own authentication, validation and JSON:API rendering). etcd's is a
 //! put of a new key with a value of about the same size as that request's body.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +19,7 @@ use crate::load::client::Protocol;
 use crate::load::runner::RunPlan;
 use crate::load::schedule::Pace;
 use crate::machine::Machine;
+use crate::plot::{Chart, Series, line_chart};
 use crate::side::ab::{Comparison, Contender, alternate, fmt_spread};
 use crate::side::control_cluster::{ControlCluster, CreateVersion};
 use crate::side::etcd::{EtcdCluster, EtcdPut};
@@ -43,8 +44,12 @@ pub struct VsEtcdConfig {
     pub server_cpus: Option<String>,
     /// Where the clusters keep their data (fsync goes there).
     pub work_dir: PathBuf,
-    /// Send every client to this node (1 to 3) of each cluster instead of spreading them.
+    /// Send every client to this node (1 to `nodes`) of each cluster instead of spreading them.
     pub node: Option<usize>,
+    /// Nodes (members) of each cluster: 3 or 5.
+    pub nodes: usize,
+    /// Where to draw writes/s and p99 against clients (PNG), when given.
+    pub plot_dir: Option<PathBuf>,
 }
 
 /// Everything `vs-etcd` measured.
@@ -58,8 +63,12 @@ pub struct VsEtcdReport {
     pub seconds: f64,
     /// Rounds.
     pub rounds: usize,
-    /// The one node every client went to, if not spread over all three.
+    /// The one node every client went to, if not spread over all of them.
     pub node: Option<usize>,
+    /// Nodes of each cluster.
+    pub nodes: usize,
+    /// The charts drawn.
+    pub plots: Vec<PathBuf>,
     /// One comparison per client count (A = Packyard, B = etcd).
     pub rows: Vec<Comparison>,
 }
@@ -71,11 +80,13 @@ pub async fn run_vs_etcd(config: &VsEtcdConfig) -> Result<VsEtcdReport, BenchErr
         .tempdir_in(&config.work_dir)
         .map_err(io_err("create a directory in", &config.work_dir))?;
     let cpus = config.server_cpus.as_deref();
-    eprintln!("starting three etcd members …");
-    let etcd = EtcdCluster::start(&config.etcd_bin, &work.path().join("etcd"), cpus).await?;
-    eprintln!("starting three packyard control nodes …");
+    let n = config.nodes;
+    eprintln!("starting {n} etcd members …");
+    let etcd = EtcdCluster::start(&config.etcd_bin, &work.path().join("etcd"), cpus, n).await?;
+    eprintln!("starting {n} packyard control nodes …");
+    let packyard_dir = work.path().join("packyard");
     let control =
-        ControlCluster::start(&config.packyard_bin, &work.path().join("packyard"), cpus).await?;
+        ControlCluster::start_with(&config.packyard_bin, &packyard_dir, cpus, n, None).await?;
     let pack = control.create_pack().await?;
     let packyard_write = CreateVersion { pack };
     // The same payload size on both sides: etcd's value is as long as Packyard's request body.
@@ -90,11 +101,13 @@ pub async fn run_vs_etcd(config: &VsEtcdConfig) -> Result<VsEtcdReport, BenchErr
         name: "packyard".into(),
         servers: pick(&control.admins),
         source: Arc::new(packyard_write),
+        pids: control.pids(),
     };
     let b = Contender {
         name: "etcd".into(),
         servers: pick(&etcd.clients),
         source: Arc::new(EtcdPut { value_len }),
+        pids: etcd.pids(),
     };
     let mut rows = Vec::new();
     for &clients in &config.clients {
@@ -117,21 +130,28 @@ pub async fn run_vs_etcd(config: &VsEtcdConfig) -> Result<VsEtcdReport, BenchErr
     }
     drop(control);
     drop(etcd);
+    let plots = match &config.plot_dir {
+        Some(dir) if rows.len() > 1 => plot(&rows, dir, config.nodes)?,
+        _ => Vec::new(),
+    };
     Ok(VsEtcdReport {
         machine: Machine::current(),
         server_cpus: config.server_cpus.clone(),
         seconds: config.duration.as_secs_f64(),
         rounds: config.rounds,
         node: config.node,
+        nodes: config.nodes,
+        plots,
         rows,
     })
 }
 
 impl fmt::Display for VsEtcdReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.nodes;
         writeln!(
             f,
-            "vs-etcd: 3 packyard control nodes vs 3 etcd members, fsync on; {} rounds of {:.0} s per side; servers on CPUs {}, {} CPUs ({})",
+            "vs-etcd: {n} packyard control nodes vs {n} etcd members, fsync on; {} rounds of {:.0} s per side; servers on CPUs {}, {} CPUs ({})",
             self.rounds,
             self.seconds,
             self.server_cpus.as_deref().unwrap_or("(not pinned)"),
@@ -144,15 +164,18 @@ impl fmt::Display for VsEtcdReport {
         writeln!(f)?;
         writeln!(
             f,
-            "| clients | packyard writes/s | etcd writes/s | packyard ÷ etcd writes/s | packyard p50 ms | etcd p50 ms | packyard p99 ms | etcd p99 ms | packyard ÷ etcd p99 | errors packyard / etcd |"
+            "| clients | packyard writes/s | etcd writes/s | packyard ÷ etcd writes/s | packyard p50 ms | etcd p50 ms | packyard p99 ms | etcd p99 ms | packyard ÷ etcd p99 | CPU µs per write packyard / etcd | errors packyard / etcd |"
         )?;
-        writeln!(f, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+        writeln!(
+            f,
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        )?;
         for c in &self.rows {
             let med = |s: Option<Spread>| s.map_or(0.0, |s| s.median);
             let (ea, eb) = c.errors();
             writeln!(
                 f,
-                "| {} | {:.0} | {:.0} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {ea} / {eb} |",
+                "| {} | {:.0} | {:.0} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {:.0} / {:.0} | {ea} / {eb} |",
                 c.concurrency,
                 med(c.a_requests()),
                 med(c.b_requests()),
@@ -162,10 +185,72 @@ impl fmt::Display for VsEtcdReport {
                 med(c.a_p99_ms()),
                 med(c.b_p99_ms()),
                 fmt_spread(c.ratio_p99, 2),
+                median(&c.a_cpu_us),
+                median(&c.b_cpu_us),
             )?;
+        }
+        for p in &self.plots {
+            writeln!(f, "plot: {}", p.display())?;
         }
         Ok(())
     }
+}
+
+/// Writes/s and p99 against clients, both sides, medians of the rounds: two PNGs in `dir`.
+fn plot(rows: &[Comparison], dir: &Path, nodes: usize) -> Result<Vec<PathBuf>, BenchError> {
+    std::fs::create_dir_all(dir).map_err(io_err("create", dir))?;
+    let series = |f: &dyn Fn(&Comparison) -> Option<(f64, f64)>| -> Vec<Series> {
+        let points = |side: usize| {
+            rows.iter()
+                .filter_map(|c| {
+                    let (a, b) = f(c)?;
+                    Some((c.concurrency as f64, if side == 0 { a } else { b }))
+                })
+                .collect()
+        };
+        vec![
+            Series {
+                name: format!("packyard ({nodes} control nodes)"),
+                points: points(0),
+            },
+            Series {
+                name: format!("etcd ({nodes} members)"),
+                points: points(1),
+            },
+        ]
+    };
+    let writes = series(&|c| Some((c.a_requests()?.median, c.b_requests()?.median)));
+    let p99 = series(&|c| Some((c.a_p99_ms()?.median, c.b_p99_ms()?.median)));
+    let writes_path = dir.join(format!("vs-etcd-{nodes}-nodes-writes.png"));
+    let p99_path = dir.join(format!("vs-etcd-{nodes}-nodes-p99.png"));
+    line_chart(
+        &writes_path,
+        &Chart {
+            title: &format!("{nodes} nodes, fsync on: writes/s against clients (median of rounds)"),
+            x_label: "clients",
+            y_label: "writes/s",
+            log2_x: true,
+        },
+        &writes,
+    )?;
+    line_chart(
+        &p99_path,
+        &Chart {
+            title: &format!(
+                "{nodes} nodes, fsync on: p99 latency against clients (median of rounds)"
+            ),
+            x_label: "clients",
+            y_label: "p99 latency (ms)",
+            log2_x: true,
+        },
+        &p99,
+    )?;
+    Ok(vec![writes_path, p99_path])
+}
+
+/// The median of `values`, 0 when there are none.
+fn median(values: &[f64]) -> f64 {
+    Spread::of(values).map_or(0.0, |s| s.median)
 }
 
 /// Flags of `packyard-bench vs-etcd`.
@@ -192,10 +277,16 @@ pub struct VsEtcdArgs {
     /// Where the clusters keep their data (a temporary directory inside; fsync goes there).
     #[arg(long, env = "TMPDIR", default_value = "/tmp")]
     pub work_dir: PathBuf,
-    /// Send every client to node N (1 to 3) of each cluster instead of spreading them over
-    /// the three (to see a leader's and a follower's latency apart).
-    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3))]
+    /// Send every client to node N (1 to --nodes) of each cluster instead of spreading them
+    /// over all of them (to see a leader's and a follower's latency apart).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=5))]
     pub node: Option<u8>,
+    /// Nodes of each cluster (Packyard control nodes, etcd members).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(3..=5))]
+    pub nodes: u8,
+    /// Draw writes/s and p99 against clients into this folder (with two or more --clients).
+    #[arg(long)]
+    pub plot_dir: Option<PathBuf>,
     /// Core pinning.
     #[command(flatten)]
     pub pin: crate::side::pinning::PinArgs,
@@ -207,6 +298,14 @@ pub struct VsEtcdArgs {
 impl VsEtcdArgs {
     /// The run these flags describe, the servers on `server_cpus`.
     pub fn config(&self, server_cpus: Option<String>) -> Result<VsEtcdConfig, BenchError> {
+        if let Some(node) = self.node
+            && node > self.nodes
+        {
+            return Err(BenchError::Setup(format!(
+                "--node {node} names no node of a {}-node cluster",
+                self.nodes
+            )));
+        }
         if self.clients.is_empty() || self.clients.contains(&0) || self.rounds == 0 {
             return Err(BenchError::Setup(
                 "--clients must each be at least 1, and --rounds at least 1".into(),
@@ -225,6 +324,8 @@ impl VsEtcdArgs {
             server_cpus,
             work_dir: self.work_dir.clone(),
             node: self.node.map(usize::from),
+            nodes: usize::from(self.nodes),
+            plot_dir: self.plot_dir.clone(),
         })
     }
 }

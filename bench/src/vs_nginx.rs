@@ -240,11 +240,14 @@ pub async fn run_vs_nginx(config: &VsNginxConfig) -> Result<VsNginxReport, Bench
                 name: "edge".into(),
                 servers: vec![server(packyard.edge)],
                 source: Arc::new(RangeWorkload::new(edge_targets.clone(), mix.clone())?),
+                pids: packyard.edge_pid().into_iter().collect(),
             },
             Contender {
                 name: "nginx".into(),
                 servers: vec![server(nginx.addr)],
                 source: Arc::new(RangeWorkload::new(nginx_targets.clone(), mix.clone())?),
+                // nginx serves from worker processes the master does not report: not measured.
+                pids: Vec::new(),
             },
         ))
     };

@@ -19,6 +19,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// Every server in the binary allocates per request and per Raft message; mimalloc's
+/// thread-local free lists cost a fraction of glibc's malloc there (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod admin;
 mod cluster;
 mod cluster_tls;

@@ -22,6 +22,9 @@ pub struct Contender {
     pub servers: Vec<Server>,
     /// Its requests (the same workload, spelled for its URLs).
     pub source: Arc<dyn RequestSource>,
+    /// Its server processes, whose CPU time each run charges to its requests (none: not
+    /// measured).
+    pub pids: Vec<u32>,
 }
 
 /// Both sides of one case over every round.
@@ -45,6 +48,10 @@ pub struct Comparison {
     pub ratio_bytes: Option<Spread>,
     /// A ÷ B p99 latency, per round (below 1: A's p99 is lower).
     pub ratio_p99: Option<Spread>,
+    /// A's server CPU time per request, in microseconds, per round (empty: not measured).
+    pub a_cpu_us: Vec<f64>,
+    /// B's.
+    pub b_cpu_us: Vec<f64>,
 }
 
 /// What to pull out of the runs.
@@ -116,18 +123,30 @@ pub async fn alternate(
 ) -> Result<Comparison, BenchError> {
     let mut a_runs = Vec::with_capacity(rounds);
     let mut b_runs = Vec::with_capacity(rounds);
+    let (mut a_cpu_us, mut b_cpu_us) = (Vec::new(), Vec::new());
     for round in 0..rounds {
         let order = if round % 2 == 0 { [a, b] } else { [b, a] };
         for side in order {
             let mut p = plan.clone();
             p.servers = side.servers.clone();
             p.label = format!("{} {case}", side.name);
+            let cpu_before = super::cpu_time::cpu_seconds(&side.pids);
             let report = run(&p, side.source.clone()).await?;
+            let cpu = super::cpu_time::cpu_seconds(&side.pids) - cpu_before;
             eprintln!("  {}", report.table_row());
+            // The warm-up's requests are not counted, but its CPU is: charge the measured
+            // requests with the CPU of the measured part only, in proportion to its length.
+            let measured = plan
+                .duration
+                .map_or(1.0, |d| d.as_secs_f64() / (d + plan.warmup).as_secs_f64());
+            let per_request = (report.requests > 0 && !side.pids.is_empty())
+                .then(|| cpu * measured * 1e6 / report.requests as f64);
             if std::ptr::eq(side, a) {
                 a_runs.push(report);
+                a_cpu_us.extend(per_request);
             } else {
                 b_runs.push(report);
+                b_cpu_us.extend(per_request);
             }
         }
     }
@@ -152,6 +171,8 @@ pub async fn alternate(
         ),
         a_runs,
         b_runs,
+        a_cpu_us,
+        b_cpu_us,
     })
 }
 

@@ -1,4 +1,4 @@
-//! [`EtcdCluster`]: three etcd members started by the benchmark on free ports (fsync on, as
+//! [`EtcdCluster`]: three or five etcd members started by the benchmark on free ports (fsync on, as
 //! etcd always does), and [`EtcdPut`]: puts through etcd's HTTP/JSON gateway
 //! (`POST /v3/kv/put`, keys and values in base64), so the same HTTP client loads both sides.
 
@@ -18,7 +18,7 @@ use crate::load::client::Server;
 use crate::load::workload::{Expect, Planned, RequestSource};
 use crate::noise::Noise;
 
-/// A running three-member etcd cluster.
+/// A running etcd cluster of three or five members.
 #[derive(Debug)]
 pub struct EtcdCluster {
     /// The members' client listeners.
@@ -27,9 +27,14 @@ pub struct EtcdCluster {
 }
 
 impl EtcdCluster {
-    /// Starts three members of `bin`, data under `dir`, pinned to `cpus`; waits until a put
-    /// through the first member commits.
-    pub async fn start(bin: &Path, dir: &Path, cpus: Option<&str>) -> Result<Self, BenchError> {
+    /// Starts `members` members of `bin`, data under `dir`, pinned to `cpus`; waits until a
+    /// put through the first member commits.
+    pub async fn start(
+        bin: &Path,
+        dir: &Path,
+        cpus: Option<&str>,
+        members: usize,
+    ) -> Result<Self, BenchError> {
         std::fs::create_dir_all(dir).map_err(|e| BenchError::Io {
             action: "create",
             path: dir.to_path_buf(),
@@ -37,7 +42,7 @@ impl EtcdCluster {
         })?;
         let mut peers = Vec::new();
         let mut clients = Vec::new();
-        for _ in 0..3 {
+        for _ in 0..members {
             peers.push(free_addr()?);
             clients.push(free_addr()?);
         }
@@ -48,7 +53,7 @@ impl EtcdCluster {
             .collect();
         let initial = initial.join(",");
         let mut procs = Vec::new();
-        for i in 0..3 {
+        for i in 0..members {
             let name = format!("e{}", i + 1);
             let args: Vec<OsString> = [
                 "--name".to_owned(),

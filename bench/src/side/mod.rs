@@ -4,6 +4,7 @@
 //! # Layout
 //!
 //! - [`cluster_tls`]: the cluster certificates the Packyard processes present.
+//! - [`cpu_time`]: the CPU time servers used, for CPU per request.
 //! - [`proc`]: child processes pinned with `taskset`, free ports, waiting for readiness.
 //! - [`http_call`]: one-off HTTP calls for setting servers up (admin API, uploads, /metrics).
 //! - [`packyard`]: control plane + origin + edge as processes, and the admin API flow that
@@ -14,6 +15,7 @@
 pub mod ab;
 pub mod cluster_tls;
 pub mod control_cluster;
+pub mod cpu_time;
 pub mod etcd;
 pub mod http_call;
 pub mod nginx;

@@ -20,7 +20,8 @@ pub struct ChildProc {
 
 impl ChildProc {
     /// Starts `program args…`, under `taskset -c cpus` when `cpus` is given, with `envs` added
-    /// and stdout + stderr in `log_dir/<name>.log`.
+    /// and stdout + stderr appended to `log_dir/<name>.log` (a restarted server adds to the
+    /// log of its earlier lives).
     pub fn spawn(
         name: &str,
         program: &Path,
@@ -30,7 +31,11 @@ impl ChildProc {
         log_dir: &Path,
     ) -> Result<Self, BenchError> {
         let log = log_dir.join(format!("{name}.log"));
-        let out = File::create(&log).map_err(io_err("create", &log))?;
+        let out = File::options()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .map_err(io_err("create", &log))?;
         let err = out.try_clone().map_err(io_err("open", &log))?;
         let mut command = match cpus {
             Some(cpus) => {
@@ -86,6 +91,20 @@ impl ChildProc {
             });
         }
         Ok(())
+    }
+
+    /// Kills the process with SIGKILL and reaps it: no shutdown code runs, as when its machine
+    /// dies. Nothing happens if it is not running.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Whether the process was started and not stopped or killed since.
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
     }
 
     /// Stops the process: SIGTERM so it can shut down cleanly (nginx's master stops its
