@@ -75,11 +75,15 @@ pub struct SoakReport {
     pub acknowledged: usize,
     /// Acknowledged writes per node they were sent to.
     pub acknowledged_per_node: Vec<usize>,
-    /// Writes whose request failed (connection lost, 503 while no node led).
+    /// Writes a running node took but did not acknowledge (503 while no node led, the
+    /// connection lost as the node or its leader died, a timeout).
     pub unacknowledged: usize,
+    /// Writes refused at connect because their node was down (its writers retry every 20 ms).
+    pub to_a_down_node: usize,
     /// Versions each node holds at the end, all packs together.
     pub versions_per_node: Vec<usize>,
-    /// Milliseconds from each kill to the next acknowledged write.
+    /// Milliseconds from each kill to the acknowledgement of the first write sent after it
+    /// (writes already in flight that the old leader had committed do not count).
     pub failover_ms: Option<Spread>,
     /// Every check that failed, each naming what it found; empty when nothing was lost.
     pub violations: Vec<String>,
@@ -94,6 +98,9 @@ struct Ack {
     number: u64,
     id: String,
     node: usize,
+    /// When the write was sent and when its acknowledgement came.
+    sent: Instant,
+    acked: Instant,
 }
 
 /// What the writers share with the killer and the checks.
@@ -102,6 +109,7 @@ struct Ledger {
     acks: Mutex<Vec<Ack>>,
     count: AtomicUsize,
     unacknowledged: AtomicUsize,
+    to_a_down_node: AtomicUsize,
     violations: Mutex<Vec<String>>,
     stop: AtomicBool,
 }
@@ -111,6 +119,17 @@ impl Ledger {
         if let Ok(mut v) = self.violations.lock() {
             v.push(what);
         }
+    }
+
+    /// When the first write sent after `after` was acknowledged, if one has been; only
+    /// acknowledgements from the `from`-th on are looked at.
+    fn first_acked_sent_after(&self, from: usize, after: Instant) -> Option<Instant> {
+        let acks = self.acks.lock().ok()?;
+        acks.get(from..)?
+            .iter()
+            .filter(|a| a.sent > after)
+            .map(|a| a.acked)
+            .min()
     }
 }
 
@@ -192,6 +211,7 @@ pub async fn run_soak(config: &SoakConfig) -> Result<SoakReport, BenchError> {
         acknowledged: acks.len(),
         acknowledged_per_node,
         unacknowledged: ledger.unacknowledged.load(Ordering::SeqCst),
+        to_a_down_node: ledger.to_a_down_node.load(Ordering::SeqCst),
         versions_per_node,
         failover_ms: Spread::of(&failovers),
         violations,
@@ -263,6 +283,7 @@ async fn write_loop(url: String, node: usize, pack: usize, pack_id: String, ledg
     let body = version_body(&pack_id);
     let post = format!("{url}/v1/backgroundAssetVersions");
     while !ledger.stop.load(Ordering::SeqCst) {
+        let sent = Instant::now();
         let answer = tokio::time::timeout(
             STEP_LIMIT,
             call_json(Method::POST, &post, Some(ADMIN_KEY), Some(&body)),
@@ -282,7 +303,14 @@ async fn write_loop(url: String, node: usize, pack: usize, pack_id: String, ledg
                     continue;
                 }
             },
-            // The node is down or restarting, or no node leads for a moment: not acknowledged.
+            // The node is down or restarting.
+            Ok(Err(e)) if e.starts_with("connecting to") => {
+                ledger.to_a_down_node.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+            // No node leads for a moment, or the node or its leader died with the request in
+            // flight: not acknowledged.
             Ok(Ok((503, _)) | Err(_)) | Err(_) => {
                 ledger.unacknowledged.fetch_add(1, Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -297,6 +325,7 @@ async fn write_loop(url: String, node: usize, pack: usize, pack_id: String, ledg
                 continue;
             }
         };
+        let acked = Instant::now();
         if let Some(problem) = read_back(&url, &id, number).await {
             ledger.violation(format!("node {}: read-your-write: {problem}", node + 1));
         }
@@ -306,6 +335,8 @@ async fn write_loop(url: String, node: usize, pack: usize, pack_id: String, ledg
                 number,
                 id,
                 node,
+                sent,
+                acked,
             });
         }
         ledger.count.fetch_add(1, Ordering::SeqCst);
@@ -362,11 +393,15 @@ async fn kill_loop(
             config.kills,
             leader + 1
         );
-        wait_for(cluster, "a write acknowledged after the kill", || async {
-            acks() > before
-        })
+        wait_for(
+            cluster,
+            "a write sent after the kill acknowledged",
+            || async { ledger.first_acked_sent_after(before, killed_at).is_some() },
+        )
         .await?;
-        failovers.push(killed_at.elapsed().as_secs_f64() * 1e3);
+        if let Some(acked) = ledger.first_acked_sent_after(before, killed_at) {
+            failovers.push((acked - killed_at).as_secs_f64() * 1e3);
+        }
         wait_leader(cluster, Some(leader)).await?;
         let after = acks();
         wait_for(cluster, "writes through the new leader", || async {
@@ -513,10 +548,11 @@ impl fmt::Display for SoakReport {
         );
         writeln!(
             f,
-            "| {} | {} | {} | {} | {failover} | {} |",
+            "| {} | {} | {} | {} | {} | {failover} | {} |",
             self.acknowledged,
             list(&self.acknowledged_per_node),
             self.unacknowledged,
+            self.to_a_down_node,
             list(&self.versions_per_node),
             self.violations.len()
         )?;
@@ -600,6 +636,8 @@ mod tests {
             number,
             id: id.into(),
             node: 0,
+            sent: Instant::now(),
+            acked: Instant::now(),
         }
     }
 
