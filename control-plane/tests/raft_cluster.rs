@@ -1,5 +1,6 @@
 //! Three control-plane nodes on loopback agree on the catalog: a write through the leader,
-//! and one forwarded by a follower, are applied on every node.
+//! and one forwarded by a follower, are applied on every node; concurrent writes share log
+//! entries (proposals) and each still gets its own answer.
 
 // Helpers outside `#[test]` functions unwrap too: a panic is a failed test.
 #![allow(clippy::unwrap_used)]
@@ -76,8 +77,8 @@ fn create_user(id: &str) -> Envelope {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_nodes_apply_writes_from_the_leader_and_forwarded_by_followers() {
+/// Three nodes with an elected leader: the nodes, the leader's id, and a follower's id.
+async fn three_nodes() -> (BTreeMap<NodeId, TestNode>, NodeId, NodeId) {
     let mut members = BTreeMap::new();
     let mut listeners = Vec::new();
     for id in 1..=3u64 {
@@ -102,16 +103,19 @@ async fn three_nodes_apply_writes_from_the_leader_and_forwarded_by_followers() {
         .unwrap();
     let leader_id = metrics.current_leader.unwrap();
     let follower_id = (1..=3).find(|id| *id != leader_id).unwrap();
-    let leader = RaftStore::new(
-        nodes[&leader_id].raft.clone(),
-        nodes[&leader_id].catalog.clone(),
-        nodes[&leader_id].peers.clone(),
-    );
-    let follower = RaftStore::new(
-        nodes[&follower_id].raft.clone(),
-        nodes[&follower_id].catalog.clone(),
-        nodes[&follower_id].peers.clone(),
-    );
+    (nodes, leader_id, follower_id)
+}
+
+fn store(node: &TestNode) -> RaftStore {
+    RaftStore::new(node.raft.clone(), node.catalog.clone(), node.peers.clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_apply_writes_from_the_leader_and_forwarded_by_followers() {
+    let (nodes, leader_id, follower_id) = three_nodes().await;
+    let timeout = Some(Duration::from_secs(10));
+    let leader = store(&nodes[&leader_id]);
+    let follower = store(&nodes[&follower_id]);
 
     assert!(leader.write(create_user("alice")).await.unwrap().is_ok());
     assert!(follower.write(create_user("bob")).await.unwrap().is_ok());
@@ -169,6 +173,86 @@ async fn three_nodes_apply_writes_from_the_leader_and_forwarded_by_followers() {
             );
         }
         assert_eq!(*catalog, on_leader, "node {id} differs from the leader");
+    }
+    for node in nodes.values() {
+        node.raft.shutdown().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_through_a_follower_share_log_entries_and_each_gets_its_own_answer() {
+    let (nodes, leader_id, follower_id) = three_nodes().await;
+    let follower = store(&nodes[&follower_id]);
+    for i in 0..16 {
+        let taken = follower.write(create_user(&format!("taken-{i}"))).await;
+        assert!(taken.unwrap().is_ok());
+    }
+    let before = nodes[&leader_id]
+        .raft
+        .metrics()
+        .borrow()
+        .last_log_index
+        .unwrap();
+
+    // 48 new users and 16 that exist already, all at once, through the follower.
+    let mut writes = Vec::new();
+    for i in 0..64 {
+        let name = if i % 4 == 0 {
+            format!("taken-{}", i / 4)
+        } else {
+            format!("new-{i}")
+        };
+        let follower = follower.clone();
+        writes.push(tokio::spawn(async move {
+            (
+                name.clone(),
+                follower.write_at(create_user(&name)).await.unwrap(),
+            )
+        }));
+    }
+    let mut indexes = Vec::new();
+    for write in writes {
+        let (name, (index, applied)) = write.await.unwrap();
+        // Each write gets its own answer: a refusal for the taken name, events for a new one.
+        assert_eq!(
+            applied.is_ok(),
+            name.starts_with("new-"),
+            "{name}: {applied:?}"
+        );
+        indexes.push(index);
+    }
+    let after = nodes[&leader_id]
+        .raft
+        .metrics()
+        .borrow()
+        .last_log_index
+        .unwrap();
+    // Grouped: a handful of log entries carried the 64 writes (at most two proposals in
+    // flight, up to 32 writes each), not one entry each.
+    assert!(
+        after - before <= 8,
+        "64 writes took {} log entries",
+        after - before
+    );
+    indexes.sort_unstable();
+    indexes.dedup();
+    assert!(indexes.len() <= 8, "{indexes:?}");
+
+    let timeout = Some(Duration::from_secs(10));
+    for (id, node) in &nodes {
+        node.raft
+            .wait(timeout)
+            .applied_index_at_least(Some(after), "every write applied")
+            .await
+            .unwrap();
+        let catalog = node.catalog.read().await;
+        for i in (0..64).filter(|i| i % 4 != 0) {
+            let user = format!("new-{i}");
+            assert!(
+                catalog.user(&UserId::from(user.as_str())).is_some(),
+                "node {id} lacks {user}"
+            );
+        }
     }
     for node in nodes.values() {
         node.raft.shutdown().await.unwrap();

@@ -40,6 +40,7 @@ pub mod membership_plan;
 pub mod membership_service;
 pub mod node;
 pub mod peer_channels;
+pub mod proposal;
 pub mod raft_db;
 pub mod raft_service;
 pub mod raft_settings;

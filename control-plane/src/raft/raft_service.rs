@@ -2,7 +2,6 @@
 //! this node's openraft instance.
 
 use openraft::error::{ClientWriteError, RaftError};
-use packyard_core::catalog::Envelope;
 use packyard_net::cluster::{NodeRole, RequireRole, require};
 use packyard_proto::raft::v1::raft_server::{Raft as RaftRpc, RaftServer};
 use packyard_proto::raft::v1::{
@@ -15,6 +14,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status};
 
 use super::grpc_connection::MAX_MESSAGE_BYTES;
+use super::proposal::Proposal;
 use super::type_config::{NodeId, Raft};
 
 /// Serves Raft RPCs from peers, and writes forwarded by followers, for one node.
@@ -85,18 +85,17 @@ impl RaftRpc for RaftService {
         &self,
         request: Request<ClientWriteRequest>,
     ) -> Result<Response<ClientWriteReply>, Status> {
-        let envelope: Envelope = decode(&request.into_inner().command_json)?;
-        let reply = match self.raft.client_write(envelope).await {
-            Ok(written) => {
-                let result = match written.data {
-                    Ok(events) => client_write_reply::Result::EventsJson(to_json(&events)?),
-                    Err(refusal) => client_write_reply::Result::RefusalJson(to_json(&refusal)?),
-                };
-                ClientWriteReply {
-                    log_index: written.log_id.index,
-                    result: Some(result),
-                }
-            }
+        let proposal: Proposal = decode(&request.into_inner().command_json)?;
+        if proposal.0.is_empty() {
+            return Err(Status::invalid_argument("a proposal without a write"));
+        }
+        let reply = match self.raft.client_write(proposal).await {
+            Ok(written) => ClientWriteReply {
+                log_index: written.log_id.index,
+                result: Some(client_write_reply::Result::AnswersJson(to_json(
+                    &written.data,
+                )?)),
+            },
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))) => {
                 // No leader known: no `result`, and the caller treats it as "no leader".
                 let result = match (forward.leader_id, forward.leader_node) {

@@ -3,30 +3,33 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
+use openraft::error::{CheckIsLeaderError, RaftError};
 use packyard_core::catalog::{Catalog, Envelope};
+use packyard_proto::raft::v1::ReadIndexRequest;
 use packyard_proto::raft::v1::raft_client::RaftClient;
-use packyard_proto::raft::v1::{ClientWriteRequest, ReadIndexRequest, client_write_reply};
 use tokio::sync::RwLock;
 use tonic::transport::Channel;
 
 use super::node::Node;
 use super::peer_channels::PeerChannels;
+use super::proposal::Proposer;
 use super::type_config::Raft;
 use crate::store::{Applied, CatalogStore, StoreError};
 
 /// How long a follower waits to catch up with the leader's read index before giving up.
 const READ_WAIT: Duration = Duration::from_secs(5);
 
-/// Writes go through Raft (forwarded to the leader when this node is a follower); reads
-/// are linearizable reads of this node's state machine.
+/// Writes go through Raft in proposals (forwarded to the leader when this node is a
+/// follower); reads are linearizable reads of this node's state machine.
 #[derive(Clone)]
 pub struct RaftStore {
     raft: Raft,
     catalog: Arc<RwLock<Catalog>>,
-    /// The kept channel per leader address: a forwarded write or a read index would
-    /// otherwise pay a TCP and TLS handshake each.
+    /// The kept channel per leader address: a read index would otherwise pay a TCP and TLS
+    /// handshake each.
     peers: PeerChannels,
+    /// Groups this node's concurrent writes into proposals, forwarded when it follows.
+    proposer: Proposer,
 }
 
 impl std::fmt::Debug for RaftStore {
@@ -37,12 +40,15 @@ impl std::fmt::Debug for RaftStore {
 
 impl RaftStore {
     /// A store over `raft`, reading `catalog`, the live catalog of the same node's state
-    /// machine ([`super::StateMachineStore::catalog`]), forwarding through `peers`.
+    /// machine ([`super::StateMachineStore::catalog`]), forwarding through `peers`. Starts
+    /// the store's [`Proposer`] on the current Tokio runtime.
     pub fn new(raft: Raft, catalog: Arc<RwLock<Catalog>>, peers: PeerChannels) -> Self {
+        let proposer = Proposer::start(raft.clone(), peers.clone());
         Self {
             raft,
             catalog,
             peers,
+            proposer,
         }
     }
 
@@ -69,54 +75,12 @@ impl RaftStore {
             .map_err(|e| unavailable(&e))?;
         Ok(reply.into_inner().index)
     }
-
-    /// Hands `envelope` to the leader at `leader` and returns its answer and the index.
-    async fn forward(
-        &self,
-        leader: &Node,
-        envelope: &Envelope,
-    ) -> Result<(u64, Applied), StoreError> {
-        let unavailable = |e: &dyn std::fmt::Display| {
-            StoreError::Unavailable(format!(
-                "forwarding to the leader at {}: {e}",
-                leader.raft_addr
-            ))
-        };
-        let command_json = serde_json::to_vec(envelope).map_err(|e| unavailable(&e))?;
-        let mut client = self.client(leader).map_err(|e| unavailable(&e))?;
-        let reply = client
-            .client_write(ClientWriteRequest { command_json })
-            .await
-            .map_err(|e| unavailable(&e))?
-            .into_inner();
-        let index = reply.log_index;
-        match reply.result {
-            Some(client_write_reply::Result::EventsJson(json)) => Ok((
-                index,
-                Ok(serde_json::from_slice(&json).map_err(|e| unavailable(&e))?),
-            )),
-            Some(client_write_reply::Result::RefusalJson(json)) => Ok((
-                index,
-                Err(serde_json::from_slice(&json).map_err(|e| unavailable(&e))?),
-            )),
-            // Leadership moved while the request travelled; the caller may retry.
-            Some(client_write_reply::Result::ForwardTo(_)) | None => Err(StoreError::NoLeader),
-        }
-    }
 }
 
 impl CatalogStore for RaftStore {
+    /// Grouped with the node's other waiting writes into one proposal ([`Proposer`]).
     async fn write_at(&self, envelope: Envelope) -> Result<(u64, Applied), StoreError> {
-        match self.raft.client_write(envelope.clone()).await {
-            Ok(written) => Ok((written.log_id.index, written.data)),
-            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))) => {
-                match forward.leader_node {
-                    Some(leader) => self.forward(&leader, &envelope).await,
-                    None => Err(StoreError::NoLeader),
-                }
-            }
-            Err(e) => Err(StoreError::Unavailable(e.to_string())),
-        }
+        self.proposer.write(envelope).await
     }
 
     async fn read<R, F>(&self, f: F) -> Result<R, StoreError>

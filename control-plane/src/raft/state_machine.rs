@@ -13,7 +13,7 @@ use super::raft_db::{RaftDb, SNAPSHOT};
 use super::snapshot_builder::CatalogSnapshotBuilder;
 use super::type_config::{Entry, LogId, SnapshotMeta, StorageError, StoredMembership, TypeConfig};
 use crate::store::Applied;
-use crate::watch::{ChangeFeed, apply_and_publish};
+use crate::watch::{ChangeFeed, apply_collecting};
 
 /// Entries with serving changes kept for watchers that reconnect; older ones get a snapshot.
 const FEED_HISTORY: usize = 4_096;
@@ -126,7 +126,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         Ok((self.last_applied, self.last_membership.clone()))
     }
 
-    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Applied>, StorageError>
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Vec<Applied>>, StorageError>
     where
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
@@ -140,17 +140,24 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             let answer = match entry.payload {
                 EntryPayload::Blank => {
                     self.feed.publish(index, Vec::new());
-                    Ok(Vec::new())
+                    Vec::new()
                 }
                 // Published under the catalog's write lock: a reader never sees one without
                 // the other.
-                EntryPayload::Normal(envelope) => {
-                    apply_and_publish(&mut catalog, &self.feed, index, envelope)
+                EntryPayload::Normal(proposal) => {
+                    let mut changes = Vec::new();
+                    let answers = proposal
+                        .0
+                        .into_iter()
+                        .map(|envelope| apply_collecting(&mut catalog, envelope, &mut changes))
+                        .collect();
+                    self.feed.publish(index, changes);
+                    answers
                 }
                 EntryPayload::Membership(membership) => {
                     self.last_membership = StoredMembership::new(Some(entry.log_id), membership);
                     self.feed.publish(index, Vec::new());
-                    Ok(Vec::new())
+                    Vec::new()
                 }
             };
             answers.push(answer);

@@ -2,21 +2,21 @@
 
 use std::io::Cursor;
 
-use packyard_core::catalog::Envelope;
-
 use super::node::Node;
+use super::proposal::Proposal;
 use crate::store::Applied;
 
 /// A control-plane node's id in the Raft cluster.
 pub type NodeId = u64;
 
 openraft::declare_raft_types!(
-    /// Raft for the catalog: log entries carry catalog [`Envelope`]s, and applying one
-    /// answers with what [`packyard_core::catalog::Catalog::apply`] returned (the events, or
-    /// the refusal). Snapshots are the catalog as JSON bytes.
+    /// Raft for the catalog: log entries carry [`Proposal`]s (catalog envelopes that arrived
+    /// together), and applying one answers, per envelope, with what
+    /// [`packyard_core::catalog::Catalog::apply`] returned (the events, or the refusal).
+    /// Snapshots are the catalog as JSON bytes.
     pub TypeConfig:
-        D = Envelope,
-        R = Applied,
+        D = Proposal,
+        R = Vec<Applied>,
         NodeId = NodeId,
         Node = Node,
         SnapshotData = Cursor<Vec<u8>>,

@@ -135,19 +135,31 @@ pub fn apply_and_publish(
     index: u64,
     envelope: Envelope,
 ) -> Applied {
+    let mut changes = Vec::new();
+    let applied = apply_collecting(catalog, envelope, &mut changes);
+    feed.publish(index, changes);
+    applied
+}
+
+/// Applies one envelope to the catalog and adds what it changed for edges to `changes`, for
+/// a log entry of several envelopes that publishes once. The caller holds the catalog
+/// exclusively.
+pub fn apply_collecting(
+    catalog: &mut Catalog,
+    envelope: Envelope,
+    changes: &mut Vec<ServingChange>,
+) -> Applied {
     let touched = catalog.serving_app(&envelope.command);
     let before = touched.as_ref().and_then(|app| catalog.serving_view(app));
     let cluster_before = catalog.cluster_view();
     let applied = catalog.apply(envelope);
-    let mut changes = match (
+    if let (Ok(_), Some(after)) = (
         &applied,
         touched.as_ref().and_then(|app| catalog.serving_view(app)),
     ) {
-        (Ok(_), Some(after)) => catalog.serving_changes(before.as_ref(), &after),
-        _ => Vec::new(),
-    };
+        changes.extend(catalog.serving_changes(before.as_ref(), &after));
+    }
     changes.extend(catalog.cluster_changes(&cluster_before));
-    feed.publish(index, changes);
     applied
 }
 

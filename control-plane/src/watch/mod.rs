@@ -8,5 +8,5 @@
 mod feed;
 mod service;
 
-pub use feed::{ChangeFeed, FeedEntry, Start, apply_and_publish};
+pub use feed::{ChangeFeed, FeedEntry, Start, apply_and_publish, apply_collecting};
 pub use service::WatchService;
