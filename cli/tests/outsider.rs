@@ -90,6 +90,16 @@ fn calls(service: &str, channel: &Channel, version: &str) -> Vec<(&'static str, 
             ));
             let c = ch();
             out.push((
+                "AppendEntriesStream",
+                Box::pin(async move {
+                    // A stream of one request: refused when the call opens, before any
+                    // request is read.
+                    let requests = tokio_stream::iter(vec![payload()]);
+                    ok(RaftClient::new(c).append_entries_stream(requests).await)
+                }),
+            ));
+            let c = ch();
+            out.push((
                 "Vote",
                 Box::pin(async move { ok(RaftClient::new(c).vote(payload()).await) }),
             ));

@@ -1,9 +1,12 @@
 //! [`GrpcNetwork`]: makes a [`GrpcConnection`] for each peer openraft replicates to.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use openraft::RaftNetworkFactory;
 use tonic::transport::Endpoint;
 
-use super::grpc_connection::GrpcConnection;
+use super::grpc_connection::{AppendStreamSlot, GrpcConnection};
 use super::node::Node;
 use super::peer_channels::PeerChannels;
 use super::type_config::{NodeId, TypeConfig};
@@ -14,12 +17,18 @@ use super::type_config::{NodeId, TypeConfig};
 #[derive(Debug, Clone)]
 pub struct GrpcNetwork {
     peers: PeerChannels,
+    /// The `AppendEntriesStream` kept per peer address, shared by every connection openraft
+    /// makes to that peer (it makes one per replication stream and per heartbeat round).
+    streams: Arc<Mutex<HashMap<String, AppendStreamSlot>>>,
 }
 
 impl GrpcNetwork {
     /// A network over `peers`.
     pub fn new(peers: PeerChannels) -> Self {
-        Self { peers }
+        Self {
+            peers,
+            streams: Arc::default(),
+        }
     }
 }
 
@@ -34,6 +43,13 @@ impl RaftNetworkFactory<TypeConfig> for GrpcNetwork {
             tracing::error!(target, addr = %node.raft_addr, error = %e, "bad raft address");
             Endpoint::from_static("http://invalid.invalid:1").connect_lazy()
         });
-        GrpcConnection::new(target, node.clone(), channel)
+        let stream = self
+            .streams
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(node.raft_addr.clone())
+            .or_default()
+            .clone();
+        GrpcConnection::new(target, node.clone(), channel).with_stream(stream)
     }
 }

@@ -1,6 +1,8 @@
 //! [`RaftService`]: the server side of `packyard.raft.v1.Raft`, handing each request to
 //! this node's openraft instance.
 
+use std::pin::Pin;
+
 use openraft::error::{ClientWriteError, RaftError};
 use packyard_net::cluster::{NodeRole, RequireRole, require};
 use packyard_proto::raft::v1::raft_server::{Raft as RaftRpc, RaftServer};
@@ -10,8 +12,11 @@ use packyard_proto::raft::v1::{
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio::sync::mpsc;
+use tokio_stream::Stream;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::service::interceptor::InterceptedService;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response, Status, Streaming};
 
 use super::grpc_connection::MAX_MESSAGE_BYTES;
 use super::proposal::Proposal;
@@ -58,6 +63,10 @@ fn encode<T: Serialize>(answer: &T) -> Result<Response<RaftPayload>, Status> {
         .map_err(|e| Status::internal(format!("cannot encode the answer: {e}")))
 }
 
+/// Requests of one `AppendEntriesStream` answered but not yet sent; the sender waits for each
+/// answer before its next request, so one is all there ever is.
+const STREAM_BACKLOG: usize = 4;
+
 #[tonic::async_trait]
 impl RaftRpc for RaftService {
     async fn append_entries(
@@ -66,6 +75,32 @@ impl RaftRpc for RaftService {
     ) -> Result<Response<RaftPayload>, Status> {
         let rpc = decode(&request.into_inner().json)?;
         encode(&self.raft.append_entries(rpc).await)
+    }
+
+    type AppendEntriesStreamStream =
+        Pin<Box<dyn Stream<Item = Result<RaftPayload, Status>> + Send + 'static>>;
+
+    /// Answers each request in order; an undecodable one ends the stream with its error.
+    async fn append_entries_stream(
+        &self,
+        request: Request<Streaming<RaftPayload>>,
+    ) -> Result<Response<Self::AppendEntriesStreamStream>, Status> {
+        let mut requests = request.into_inner();
+        let (answers, rx) = mpsc::channel(STREAM_BACKLOG);
+        let raft = self.raft.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(payload)) = requests.message().await {
+                let answer = match decode(&payload.json) {
+                    Ok(rpc) => encode(&raft.append_entries(rpc).await).map(Response::into_inner),
+                    Err(status) => Err(status),
+                };
+                let failed = answer.is_err();
+                if answers.send(answer).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 
     async fn vote(&self, request: Request<RaftPayload>) -> Result<Response<RaftPayload>, Status> {
