@@ -114,6 +114,12 @@ fn calls(service: &str, channel: &Channel, version: &str) -> Vec<(&'static str, 
                 ok(RaftClient::new(c).client_write(raft::ClientWriteRequest { command_json }).await)
             })));
             let c = ch();
+            out.push(("ClientWriteStream", Box::pin(async move {
+                let command_json = br#"{"actor":"System","at":1,"command":{"SetTesterTokenSecret":{"secret":[]}}}"#.to_vec();
+                let requests = tokio_stream::iter(vec![raft::ClientWriteRequest { command_json }]);
+                ok(RaftClient::new(c).client_write_stream(requests).await)
+            })));
+            let c = ch();
             out.push((
                 "ReadIndex",
                 Box::pin(async move {

@@ -17,11 +17,9 @@ use packyard_proto::raft::v1::RaftPayload;
 use packyard_proto::raft::v1::raft_client::RaftClient;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::sync::{Mutex, mpsc};
-use tokio_stream::wrappers::ReceiverStream;
-use tonic::Streaming;
 use tonic::transport::Channel;
 
+use super::kept_stream::{StreamSlot, exchange};
 use super::node::Node;
 use super::type_config::{NodeId, TypeConfig};
 
@@ -33,17 +31,8 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 /// The error of one RPC to a peer that answers with openraft error `E`.
 type RpcError<E> = RPCError<NodeId, Node, RaftError<NodeId, E>>;
 
-/// An open `AppendEntriesStream` to one peer: where requests go, and the answers in order.
-#[derive(Debug)]
-pub struct AppendStream {
-    requests: mpsc::Sender<RaftPayload>,
-    answers: Streaming<RaftPayload>,
-}
-
-/// The kept stream to one peer, shared by every connection to it: `None` until first used,
-/// and again after it failed. Whoever holds the lock has the stream to itself for one
-/// request and its answer.
-pub type AppendStreamSlot = Arc<Mutex<Option<AppendStream>>>;
+/// The kept `AppendEntriesStream` to one peer, shared by every connection to it.
+pub type AppendStreamSlot = StreamSlot<RaftPayload, RaftPayload>;
 
 /// A client for one peer. The channel connects lazily and reconnects by itself, so a peer
 /// that is down shows up as an unreachable error on each call, not when this is created.
@@ -75,53 +64,6 @@ impl GrpcConnection {
     pub fn with_stream(mut self, stream: AppendStreamSlot) -> Self {
         self.stream = stream;
         self
-    }
-
-    /// Sends `payload` on the kept stream (opening it if need be) and waits up to `ttl` for
-    /// its answer. A stream that fails, or whose caller gives up mid-way (this future
-    /// dropped), is closed and not reused: a late answer can never be taken for the next
-    /// request's.
-    async fn via_stream(
-        &self,
-        slot: &mut Option<AppendStream>,
-        payload: RaftPayload,
-        ttl: Duration,
-    ) -> Result<RaftPayload, tonic::Status> {
-        let mut stream = match slot.take() {
-            Some(stream) => stream,
-            None => tokio::time::timeout(ttl, self.open_stream())
-                .await
-                .map_err(|_| tonic::Status::unavailable("opening the append stream timed out"))??,
-        };
-        stream
-            .requests
-            .send(payload)
-            .await
-            .map_err(|_| tonic::Status::unavailable("the append stream closed"))?;
-        match tokio::time::timeout(ttl, stream.answers.message()).await {
-            Ok(Ok(Some(answer))) => {
-                *slot = Some(stream);
-                Ok(answer)
-            }
-            Ok(Ok(None)) => Err(tonic::Status::unavailable(
-                "the peer closed the append stream",
-            )),
-            Ok(Err(status)) => Err(status),
-            Err(_) => Err(tonic::Status::deadline_exceeded(
-                "no answer on the append stream in time",
-            )),
-        }
-    }
-
-    async fn open_stream(&self) -> Result<AppendStream, tonic::Status> {
-        let (requests, queued) = mpsc::channel(1);
-        let answers = self
-            .client
-            .clone()
-            .append_entries_stream(ReceiverStream::new(queued))
-            .await?
-            .into_inner();
-        Ok(AppendStream { requests, answers })
     }
 
     /// Encodes `message` as the payload of a request that gives up after `ttl`.
@@ -176,10 +118,13 @@ impl RaftNetwork<TypeConfig> for GrpcConnection {
         let request = Self::request(&rpc, ttl)?;
         let stream = Arc::clone(&self.stream);
         let reply = match stream.try_lock() {
-            Ok(mut slot) => self
-                .via_stream(&mut slot, request.into_inner(), ttl)
-                .await
-                .map(tonic::Response::new),
+            Ok(mut slot) => {
+                let mut client = self.client.clone();
+                let open = |requests| async move { client.append_entries_stream(requests).await };
+                exchange(&mut slot, open, request.into_inner(), ttl)
+                    .await
+                    .map(tonic::Response::new)
+            }
             // Another connection to this peer is using the stream (a heartbeat round for a
             // linearizable read while the replication stream sends): a call of its own.
             Err(_) => self.client.append_entries(request).await,

@@ -33,6 +33,7 @@
 
 pub mod grpc_connection;
 pub mod grpc_network;
+pub mod kept_stream;
 pub mod log_store;
 mod log_syncer;
 pub mod membership_error;

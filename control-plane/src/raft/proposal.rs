@@ -12,17 +12,20 @@
 //! the catalog refuses changes nothing and does not affect the others, and the numbers the
 //! catalog hands out stay gapless (rule R11).
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use openraft::error::{ClientWriteError, RaftError};
 use packyard_core::catalog::Envelope;
 use packyard_proto::raft::v1::raft_client::RaftClient;
-use packyard_proto::raft::v1::{ClientWriteRequest, client_write_reply};
+use packyard_proto::raft::v1::{ClientWriteReply, ClientWriteRequest, client_write_reply};
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
+use super::kept_stream::{StreamSlot, exchange};
 use super::node::Node;
 use super::peer_channels::PeerChannels;
 use super::type_config::Raft;
@@ -36,6 +39,10 @@ pub const IN_FLIGHT: usize = 2;
 /// (`api.max_body_bytes`, 1 MiB by default), so a full proposal stays well inside a Raft
 /// message.
 pub const MAX_BATCH: usize = 32;
+
+/// How long a follower waits for the leader to answer a forwarded proposal before it answers
+/// its clients that the control plane is unavailable.
+pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The envelopes of one log entry, applied in order, each with its own answer.
 ///
@@ -105,7 +112,12 @@ impl Proposer {
     /// Starts the grouping task on the current Tokio runtime.
     pub fn start(raft: Raft, peers: PeerChannels) -> Self {
         let (queue, waiting) = mpsc::unbounded_channel();
-        tokio::spawn(group(waiting, Arc::new(Submitter { raft, peers })));
+        let submitter = Submitter {
+            raft,
+            peers,
+            streams: Mutex::default(),
+        };
+        tokio::spawn(group(waiting, Arc::new(submitter)));
         Self { queue }
     }
 
@@ -152,6 +164,8 @@ async fn group(mut waiting: mpsc::UnboundedReceiver<Pending>, submitter: Arc<Sub
 struct Submitter {
     raft: Raft,
     peers: PeerChannels,
+    /// The kept `ClientWriteStream` per leader address.
+    streams: Mutex<HashMap<String, StreamSlot<ClientWriteRequest, ClientWriteReply>>>,
 }
 
 impl Submitter {
@@ -218,11 +232,32 @@ impl Submitter {
             .peers
             .get(&leader.raft_addr)
             .map_err(|e| unavailable(&e))?;
-        let reply = RaftClient::new(channel)
-            .client_write(ClientWriteRequest { command_json })
-            .await
-            .map_err(|e| unavailable(&e))?
-            .into_inner();
+        let request = ClientWriteRequest { command_json };
+        let mut client = RaftClient::new(channel);
+        let slot = Arc::clone(
+            self.streams
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(leader.raft_addr.clone())
+                .or_default(),
+        );
+        let reply = match slot.try_lock() {
+            Ok(mut stream) => {
+                let mut client = client.clone();
+                let open = |requests| async move { client.client_write_stream(requests).await };
+                exchange(&mut stream, open, request, FORWARD_TIMEOUT).await
+            }
+            // The other proposal in flight has the stream: a call of its own.
+            Err(_) => {
+                let mut call = tonic::Request::new(request);
+                call.set_timeout(FORWARD_TIMEOUT);
+                client
+                    .client_write(call)
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        }
+        .map_err(|e| unavailable(&e))?;
         match reply.result {
             Some(client_write_reply::Result::AnswersJson(json)) => Ok((
                 reply.log_index,

@@ -40,6 +40,38 @@ impl RaftService {
         Self { raft }
     }
 
+    /// Proposes a follower's forwarded proposal and answers once it is applied, or names the
+    /// leader to try.
+    async fn write(&self, request: ClientWriteRequest) -> Result<ClientWriteReply, Status> {
+        let proposal: Proposal = decode(&request.command_json)?;
+        if proposal.0.is_empty() {
+            return Err(Status::invalid_argument("a proposal without a write"));
+        }
+        let reply = match self.raft.client_write(proposal).await {
+            Ok(written) => ClientWriteReply {
+                log_index: written.log_id.index,
+                result: Some(client_write_reply::Result::AnswersJson(to_json(
+                    &written.data,
+                )?)),
+            },
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))) => {
+                // No leader known: no `result`, and the caller treats it as "no leader".
+                let result = match (forward.leader_id, forward.leader_node) {
+                    (Some(id), Some(node)) => {
+                        Some(client_write_reply::Result::ForwardTo(node_info(id, node)))
+                    }
+                    _ => None,
+                };
+                ClientWriteReply {
+                    log_index: 0,
+                    result,
+                }
+            }
+            Err(e) => return Err(Status::unavailable(e.to_string())),
+        };
+        Ok(reply)
+    }
+
     /// The tonic service to add to a server, accepting messages as large as peers send,
     /// from control-plane nodes only (mutual TLS, [`require`]).
     pub fn into_server(self) -> InterceptedService<RaftServer<Self>, RequireRole> {
@@ -120,33 +152,31 @@ impl RaftRpc for RaftService {
         &self,
         request: Request<ClientWriteRequest>,
     ) -> Result<Response<ClientWriteReply>, Status> {
-        let proposal: Proposal = decode(&request.into_inner().command_json)?;
-        if proposal.0.is_empty() {
-            return Err(Status::invalid_argument("a proposal without a write"));
-        }
-        let reply = match self.raft.client_write(proposal).await {
-            Ok(written) => ClientWriteReply {
-                log_index: written.log_id.index,
-                result: Some(client_write_reply::Result::AnswersJson(to_json(
-                    &written.data,
-                )?)),
-            },
-            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))) => {
-                // No leader known: no `result`, and the caller treats it as "no leader".
-                let result = match (forward.leader_id, forward.leader_node) {
-                    (Some(id), Some(node)) => {
-                        Some(client_write_reply::Result::ForwardTo(node_info(id, node)))
-                    }
-                    _ => None,
-                };
-                ClientWriteReply {
-                    log_index: 0,
-                    result,
+        self.write(request.into_inner()).await.map(Response::new)
+    }
+
+    type ClientWriteStreamStream =
+        Pin<Box<dyn Stream<Item = Result<ClientWriteReply, Status>> + Send + 'static>>;
+
+    /// Answers each proposal in order; one that cannot be decoded ends the stream with its
+    /// error.
+    async fn client_write_stream(
+        &self,
+        request: Request<Streaming<ClientWriteRequest>>,
+    ) -> Result<Response<Self::ClientWriteStreamStream>, Status> {
+        let mut requests = request.into_inner();
+        let (answers, rx) = mpsc::channel(STREAM_BACKLOG);
+        let service = self.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(request)) = requests.message().await {
+                let answer = service.write(request).await;
+                let failed = answer.is_err();
+                if answers.send(answer).await.is_err() || failed {
+                    return;
                 }
             }
-            Err(e) => return Err(Status::unavailable(e.to_string())),
-        };
-        Ok(Response::new(reply))
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 
     async fn read_index(
