@@ -103,6 +103,17 @@ async fn three_nodes() -> (BTreeMap<NodeId, TestNode>, NodeId, NodeId) {
         .unwrap();
     let leader_id = metrics.current_leader.unwrap();
     let follower_id = (1..=3).find(|id| *id != leader_id).unwrap();
+    // Every node knows who leads before the test writes through a follower.
+    for node in nodes.values() {
+        node.raft
+            .wait(timeout)
+            .metrics(
+                |m| m.current_leader == Some(leader_id),
+                "the leader is known",
+            )
+            .await
+            .unwrap();
+    }
     (nodes, leader_id, follower_id)
 }
 
