@@ -43,7 +43,7 @@ pub struct ControlConfig {
     /// Per-app limits (rule R9). Default: 100 packs, 200 GB, 8 GB per file, warn at 80 %.
     pub quota: QuotaLimits,
     /// Raft timing and snapshots (the `[raft]` table): heartbeat 250 ms, election timeout
-    /// 1 to 2 s, a snapshot every 5,000 entries.
+    /// 1 to 2 s, a snapshot every 50,000 entries.
     pub raft: RaftSettings,
     /// The admin API: where uploads go, part size, body limit, the edge lease (the `[api]`
     /// table).
@@ -206,7 +206,7 @@ mod tests {
         assert_eq!(c.id, 2);
         assert_eq!(c.admin_addr, "127.0.0.1:9000".parse().unwrap());
         assert_eq!(c.peers.len(), 2);
-        assert_eq!(c.raft.snapshot_every_logs, 5_000);
+        assert_eq!(c.raft.snapshot_every_logs, 50_000);
         assert_eq!(c.api.edge_lease_ms, 30_000);
         with_tls(c).validate().unwrap();
     }

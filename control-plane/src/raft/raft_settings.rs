@@ -16,7 +16,11 @@ pub struct RaftSettings {
     /// Longest such time, in milliseconds. Default 2,000; must exceed the minimum.
     pub election_timeout_max_ms: u64,
     /// Build a snapshot (and let the log before it be purged) every this many applied log
-    /// entries. Default 5,000: a restart replays at most that many entries.
+    /// entries. Default 50,000: a restart replays at most that many entries (in-memory
+    /// applies, well under a second), and the log keeps about that many on disk. A snapshot
+    /// writes the whole catalog, so its cost grows with the catalog: every 5,000 entries, a
+    /// catalog of a few thousand versions spent a noticeable share of a write-heavy node's
+    /// CPU building snapshots (BENCHMARKS.md). etcd's default is 100,000.
     pub snapshot_every_logs: u64,
 }
 
@@ -27,7 +31,7 @@ impl Default for RaftSettings {
             heartbeat_ms: 250,
             election_timeout_min_ms: 1_000,
             election_timeout_max_ms: 2_000,
-            snapshot_every_logs: 5_000,
+            snapshot_every_logs: 50_000,
         }
     }
 }
@@ -52,9 +56,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_settings_are_valid_and_snapshot_every_5000_logs() {
+    fn default_settings_are_valid_and_snapshot_every_50000_logs() {
         let config = RaftSettings::default().to_openraft().unwrap();
-        assert_eq!(config.snapshot_policy, SnapshotPolicy::LogsSinceLast(5_000));
+        assert_eq!(config.snapshot_policy, SnapshotPolicy::LogsSinceLast(50_000));
     }
 
     #[test]
