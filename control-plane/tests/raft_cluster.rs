@@ -238,8 +238,8 @@ async fn concurrent_writes_through_a_follower_share_log_entries_and_each_gets_it
         .borrow()
         .last_log_index
         .unwrap();
-    // Grouped: a handful of log entries carried the 64 writes (at most two proposals in
-    // flight, up to 32 writes each), not one entry each.
+    // Grouped: a handful of log entries carried the 64 writes (one proposal in flight, up
+    // to 32 writes each), not one entry each.
     assert!(
         after - before <= 8,
         "64 writes took {} log entries",

@@ -120,8 +120,9 @@ impl<S: CatalogStore> Api<S> {
     /// first time in [`packyard_core::catalog::KEY_USE_RESOLUTION_MS`] has its use recorded
     /// in the background (`TouchApiKey`), without making the request wait. A request that
     /// will write (`for_write`) checks the key against this node's copy as it is, since the
-    /// catalog checks it again when it applies the write; a request that only reads checks it
-    /// with its one linearizable read.
+    /// catalog checks it again when it applies the write, and refuses a key missing there
+    /// only after a linearizable read; a request that only reads checks it with its one
+    /// linearizable read.
     pub(crate) async fn authenticate(
         api: &Arc<Self>,
         headers: &HeaderMap,
@@ -149,7 +150,13 @@ impl<S: CatalogStore> Api<S> {
                 .map(|k| (k.user.clone(), k.id.clone(), k.use_is_news(at)))
         };
         let found = if for_write {
-            api.store.read_local(lookup).await?
+            match api.store.read_local(lookup).await? {
+                Some(found) => Some(found),
+                // This node's copy may be behind (it has just restarted and not yet
+                // re-applied its log, or it is catching up): only a current read can say a
+                // key is unknown.
+                None => api.read(lookup).await?,
+            }
         } else {
             api.read(lookup).await?
         };

@@ -58,7 +58,10 @@ mod tests {
     #[test]
     fn default_settings_are_valid_and_snapshot_every_50000_logs() {
         let config = RaftSettings::default().to_openraft().unwrap();
-        assert_eq!(config.snapshot_policy, SnapshotPolicy::LogsSinceLast(50_000));
+        assert_eq!(
+            config.snapshot_policy,
+            SnapshotPolicy::LogsSinceLast(50_000)
+        );
     }
 
     #[test]
