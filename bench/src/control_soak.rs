@@ -533,9 +533,9 @@ impl fmt::Display for SoakReport {
         writeln!(f)?;
         writeln!(
             f,
-            "| acknowledged | per node | not acknowledged | versions per node | failover ms median (min–max) | violations |"
+            "| acknowledged | per node | not acknowledged | sent to a down node | versions per node | failover ms median (min–max) | violations |"
         )?;
-        writeln!(f, "|---:|---|---:|---|---|---:|")?;
+        writeln!(f, "|---:|---|---:|---:|---|---|---:|")?;
         let list = |v: &[usize]| {
             v.iter()
                 .map(usize::to_string)

@@ -5,12 +5,43 @@
 //! and a task on the peer; on a stream, a request is one message. Raft appends and forwarded
 //! proposals use it (BENCHMARKS.md, control plane vs etcd).
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Mutex, mpsc};
+use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Status, Streaming};
+
+/// Answers of a stream's requests computed but not yet sent; the sender waits for each
+/// answer before its next request, so one is all there ever is.
+const BACKLOG: usize = 4;
+
+/// The server's side: answers each request of `requests` with `handle`, one at a time and in
+/// order. An error is sent and ends the stream; so does the client going away.
+pub fn answer_in_order<Req, Resp, Handle, Handling>(
+    mut requests: Streaming<Req>,
+    handle: Handle,
+) -> Pin<Box<dyn Stream<Item = Result<Resp, Status>> + Send + 'static>>
+where
+    Req: Send + 'static,
+    Resp: Send + 'static,
+    Handle: Fn(Req) -> Handling + Send + 'static,
+    Handling: Future<Output = Result<Resp, Status>> + Send,
+{
+    let (answers, rx) = mpsc::channel(BACKLOG);
+    tokio::spawn(async move {
+        while let Ok(Some(request)) = requests.message().await {
+            let answer = handle(request).await;
+            let failed = answer.is_err();
+            if answers.send(answer).await.is_err() || failed {
+                return;
+            }
+        }
+    });
+    Box::pin(ReceiverStream::new(rx))
+}
 
 /// An open stream: where requests go, and the answers in order.
 #[derive(Debug)]
@@ -24,7 +55,7 @@ pub struct KeptStream<Req, Resp> {
 /// request and its answer; whoever finds it locked makes a call of its own instead.
 pub type StreamSlot<Req, Resp> = Arc<Mutex<Option<KeptStream<Req, Resp>>>>;
 
-/// Sends `request` on the stream in `slot` (opened with `open` if there is none) and waits
+/// The client's side: sends `request` on the stream in `slot` (opened with `open` if there is none) and waits
 /// up to `ttl` for its answer. A stream that fails, or whose caller gives up mid-way (this
 /// future dropped), is closed and not put back: a late answer can never be taken for the
 /// next request's.

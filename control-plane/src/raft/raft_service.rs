@@ -12,13 +12,12 @@ use packyard_proto::raft::v1::{
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::sync::mpsc;
 use tokio_stream::Stream;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::grpc_connection::MAX_MESSAGE_BYTES;
+use super::kept_stream::answer_in_order;
 use super::proposal::Proposal;
 use super::type_config::{NodeId, Raft};
 
@@ -95,10 +94,6 @@ fn encode<T: Serialize>(answer: &T) -> Result<Response<RaftPayload>, Status> {
         .map_err(|e| Status::internal(format!("cannot encode the answer: {e}")))
 }
 
-/// Requests of one `AppendEntriesStream` answered but not yet sent; the sender waits for each
-/// answer before its next request, so one is all there ever is.
-const STREAM_BACKLOG: usize = 4;
-
 #[tonic::async_trait]
 impl RaftRpc for RaftService {
     async fn append_entries(
@@ -117,22 +112,17 @@ impl RaftRpc for RaftService {
         &self,
         request: Request<Streaming<RaftPayload>>,
     ) -> Result<Response<Self::AppendEntriesStreamStream>, Status> {
-        let mut requests = request.into_inner();
-        let (answers, rx) = mpsc::channel(STREAM_BACKLOG);
         let raft = self.raft.clone();
-        tokio::spawn(async move {
-            while let Ok(Some(payload)) = requests.message().await {
-                let answer = match decode(&payload.json) {
-                    Ok(rpc) => encode(&raft.append_entries(rpc).await).map(Response::into_inner),
-                    Err(status) => Err(status),
-                };
-                let failed = answer.is_err();
-                if answers.send(answer).await.is_err() || failed {
-                    return;
+        Ok(Response::new(answer_in_order(
+            request.into_inner(),
+            move |payload: RaftPayload| {
+                let raft = raft.clone();
+                async move {
+                    let rpc = decode(&payload.json)?;
+                    encode(&raft.append_entries(rpc).await).map(Response::into_inner)
                 }
-            }
-        });
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+            },
+        )))
     }
 
     async fn vote(&self, request: Request<RaftPayload>) -> Result<Response<RaftPayload>, Status> {
@@ -158,25 +148,20 @@ impl RaftRpc for RaftService {
     type ClientWriteStreamStream =
         Pin<Box<dyn Stream<Item = Result<ClientWriteReply, Status>> + Send + 'static>>;
 
-    /// Answers each proposal in order; one that cannot be decoded ends the stream with its
-    /// error.
+    /// Answers each proposal in order; one that cannot be decoded or proposed ends the stream
+    /// with its error.
     async fn client_write_stream(
         &self,
         request: Request<Streaming<ClientWriteRequest>>,
     ) -> Result<Response<Self::ClientWriteStreamStream>, Status> {
-        let mut requests = request.into_inner();
-        let (answers, rx) = mpsc::channel(STREAM_BACKLOG);
         let service = self.clone();
-        tokio::spawn(async move {
-            while let Ok(Some(request)) = requests.message().await {
-                let answer = service.write(request).await;
-                let failed = answer.is_err();
-                if answers.send(answer).await.is_err() || failed {
-                    return;
-                }
-            }
-        });
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        Ok(Response::new(answer_in_order(
+            request.into_inner(),
+            move |request: ClientWriteRequest| {
+                let service = service.clone();
+                async move { service.write(request).await }
+            },
+        )))
     }
 
     async fn read_index(
