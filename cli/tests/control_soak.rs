@@ -12,7 +12,8 @@ const CONFIG: &str = "[raft]\nheartbeat_ms = 100\nelection_timeout_min_ms = 500\
                       election_timeout_max_ms = 1000\nsnapshot_every_logs = 40\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_leader_killed_four_times_under_writers_through_every_node_loses_no_acknowledged_write() {
+async fn r11_a_leader_killed_four_times_under_writers_through_every_node_loses_no_acknowledged_write_and_no_number()
+ {
     let work = tempfile::tempdir().expect("a temporary directory");
     let config = SoakConfig {
         packyard_bin: env!("CARGO_BIN_EXE_packyard").into(),

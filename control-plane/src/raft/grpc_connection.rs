@@ -2,7 +2,6 @@
 //! service.
 
 use std::error::Error;
-use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::error::{
@@ -116,8 +115,7 @@ impl RaftNetwork<TypeConfig> for GrpcConnection {
     ) -> Result<AppendEntriesResponse<NodeId>, RpcError<openraft::error::Infallible>> {
         let ttl = option.hard_ttl();
         let request = Self::request(&rpc, ttl)?;
-        let stream = Arc::clone(&self.stream);
-        let reply = match stream.try_lock() {
+        let reply = match self.stream.try_lock() {
             Ok(mut slot) => {
                 let mut client = self.client.clone();
                 let open = |requests| async move { client.append_entries_stream(requests).await };

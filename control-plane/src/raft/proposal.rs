@@ -202,17 +202,34 @@ impl Submitter {
         }
     }
 
-    /// Proposes through this node's Raft if it leads, else through the leader's.
+    /// Proposes through this node's Raft if it leads, else through the leader's. Who leads is
+    /// read from the node's Raft metrics, so a proposal is neither copied nor tried locally
+    /// first; if leadership moves in between, the writes are answered "no leader" and their
+    /// clients retry, as during any election.
     async fn propose(&self, proposal: Proposal) -> Result<(u64, Vec<Applied>), StoreError> {
-        match self.raft.client_write(proposal.clone()).await {
-            Ok(written) => Ok((written.log_id.index, written.data)),
-            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))) => {
-                match forward.leader_node {
-                    Some(leader) => self.forward(&leader, &proposal).await,
-                    None => Err(StoreError::NoLeader),
+        let (me, leader) = {
+            let metrics = self.raft.metrics();
+            let metrics = metrics.borrow();
+            let leader = metrics.current_leader.map(|id| {
+                let node = metrics
+                    .membership_config
+                    .membership()
+                    .get_node(&id)
+                    .cloned();
+                (id, node)
+            });
+            (metrics.id, leader)
+        };
+        match leader {
+            Some((id, _)) if id == me => match self.raft.client_write(proposal).await {
+                Ok(written) => Ok((written.log_id.index, written.data)),
+                Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => {
+                    Err(StoreError::NoLeader)
                 }
-            }
-            Err(e) => Err(StoreError::Unavailable(e.to_string())),
+                Err(e) => Err(StoreError::Unavailable(e.to_string())),
+            },
+            Some((_, Some(node))) => self.forward(&node, &proposal).await,
+            Some((_, None)) | None => Err(StoreError::NoLeader),
         }
     }
 
