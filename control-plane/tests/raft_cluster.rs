@@ -27,11 +27,14 @@ struct TestNode {
     raft: Raft,
     catalog: Arc<RwLock<Catalog>>,
     peers: PeerChannels,
+    /// Where its Raft service listens.
+    addr: String,
     _dir: TempDir,
 }
 
 async fn start(pki: &TestPki, id: NodeId, listener: TcpListener) -> TestNode {
     let dir = tempfile::tempdir().unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
     let (log, sm) = open_storage(dir.path(), Catalog::new(QuotaLimits::default()))
         .await
         .unwrap();
@@ -58,6 +61,7 @@ async fn start(pki: &TestPki, id: NodeId, listener: TcpListener) -> TestNode {
         raft,
         catalog,
         peers,
+        addr,
         _dir: dir,
     }
 }
@@ -265,6 +269,64 @@ async fn concurrent_writes_through_a_follower_share_log_entries_and_each_gets_it
             );
         }
     }
+    for node in nodes.values() {
+        node.raft.shutdown().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarded_proposal_that_is_empty_or_undecodable_is_refused_and_changes_nothing() {
+    use packyard_proto::raft::v1::ClientWriteRequest;
+    use packyard_proto::raft::v1::raft_client::RaftClient;
+
+    let (nodes, leader_id, follower_id) = three_nodes().await;
+    // A control node's own channel to the leader: the only callers mutual TLS lets in.
+    let channel = nodes[&follower_id]
+        .peers
+        .get(&nodes[&leader_id].addr)
+        .unwrap();
+    let mut leader = RaftClient::new(channel);
+    let before = nodes[&leader_id].raft.metrics().borrow().last_log_index;
+
+    for (what, command_json) in [
+        ("an empty proposal", b"[]".to_vec()),
+        ("not JSON", b"\xff{".to_vec()),
+        ("an array of non-envelopes", br#"[{"actor": 1}]"#.to_vec()),
+    ] {
+        let status = leader
+            .client_write(ClientWriteRequest {
+                command_json: command_json.clone(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            status.code(),
+            tonic::Code::InvalidArgument,
+            "{what}: {status}"
+        );
+        // On the stream the refusal arrives as the answer and ends the stream.
+        let mut answers = leader
+            .client_write_stream(tokio_stream::iter(vec![ClientWriteRequest {
+                command_json,
+            }]))
+            .await
+            .unwrap()
+            .into_inner();
+        let status = answers.message().await.unwrap_err();
+        assert_eq!(
+            status.code(),
+            tonic::Code::InvalidArgument,
+            "{what}: {status}"
+        );
+    }
+    assert_eq!(
+        nodes[&leader_id].raft.metrics().borrow().last_log_index,
+        before,
+        "nothing was proposed"
+    );
+    // And the leader goes on taking writes.
+    let follower = store(&nodes[&follower_id]);
+    assert!(follower.write(create_user("after")).await.unwrap().is_ok());
     for node in nodes.values() {
         node.raft.shutdown().await.unwrap();
     }
