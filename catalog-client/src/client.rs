@@ -1,49 +1,65 @@
 //! [`CatalogClient`]: the gRPC client of the control plane's catalog services.
 
-use packyard_net::cluster::{ChannelError, ClusterTls, NodeRole};
+use packyard_net::cluster::{
+    Addresses, ChannelError, ClusterTls, Member, Members, NodeRole, should_move_on,
+};
 use packyard_proto::catalog::v1 as pb;
 use packyard_proto::catalog::v1::catalog_watch_client::CatalogWatchClient;
 use packyard_proto::catalog::v1::edge_registry_client::EdgeRegistryClient;
+use std::future::Future;
+
 use tonic::transport::Channel;
 use tonic::{Code, Status, Streaming};
 
-/// A connection to any control-plane node. Cheap to clone; reconnects by itself.
+/// A connection to the control plane's members. Cheap to clone; reconnects by itself, and
+/// moves to another member when the one in use fails.
 #[derive(Debug, Clone)]
 pub struct CatalogClient {
-    channel: Channel,
+    members: Members,
 }
 
 impl CatalogClient {
-    /// A lazily connected client of the control node at `addr` (`HOST:PORT`, its
+    /// A lazily connected client of the control nodes at `addrs` (each `HOST:PORT`, its
     /// `raft_addr`), over mutual TLS with `tls`.
-    pub fn connect(tls: &ClusterTls, addr: &str) -> Result<Self, ChannelError> {
+    pub fn connect(tls: &ClusterTls, addrs: &Addresses) -> Result<Self, ChannelError> {
         Ok(Self {
-            channel: tls.channel(addr, NodeRole::Control)?,
+            members: tls.members(addrs, NodeRole::Control)?,
         })
     }
 
-    /// A client over an existing channel (shared with the caller's other services).
-    pub fn from_channel(channel: Channel) -> Self {
-        Self { channel }
+    /// A client over existing members (shared with the caller's other services).
+    pub fn from_members(members: Members) -> Self {
+        Self { members }
     }
 
-    /// The channel, for the caller's other services on the same node.
-    pub fn channel(&self) -> &Channel {
-        &self.channel
+    /// The members, for the caller's other services on the same node.
+    pub fn members(&self) -> &Members {
+        &self.members
     }
 
-    /// The watch stream from `from_index` (0: a snapshot first).
+    /// The watch stream from `from_index` (0: a snapshot first), from the member in use,
+    /// which is returned so that the caller can report it when the stream breaks. A member
+    /// that cannot open it is reported here.
     pub async fn watch(
         &self,
         from_index: u64,
         watcher_id: &str,
-    ) -> Result<Streaming<pb::WatchEvent>, Status> {
-        let mut client = CatalogWatchClient::new(self.channel.clone());
+    ) -> Result<(Member, Streaming<pb::WatchEvent>), Status> {
+        let member = self.members.current();
+        let mut client = CatalogWatchClient::new(member.channel.clone());
         let request = pb::WatchRequest {
             from_index,
             watcher_id: watcher_id.to_owned(),
         };
-        Ok(client.watch(request).await?.into_inner())
+        match client.watch(request).await {
+            Ok(stream) => Ok((member, stream.into_inner())),
+            Err(status) => {
+                if should_move_on(&status) {
+                    self.members.failed(&member, &status);
+                }
+                Err(status)
+            }
+        }
     }
 
     /// Announces an edge (again, after every restart).
@@ -51,8 +67,10 @@ impl CatalogClient {
         &self,
         request: pb::RegisterEdgeRequest,
     ) -> Result<pb::RegisterEdgeReply, Status> {
-        let mut client = EdgeRegistryClient::new(self.channel.clone());
-        Ok(client.register(request).await?.into_inner())
+        self.registry(request, |mut client, request| async move {
+            client.register(request).await
+        })
+        .await
     }
 
     /// The tester token secret in force (for an edge told of a rotation).
@@ -60,8 +78,10 @@ impl CatalogClient {
         &self,
         request: pb::TokenSecretRequest,
     ) -> Result<pb::TokenSecretReply, Status> {
-        let mut client = EdgeRegistryClient::new(self.channel.clone());
-        Ok(client.token_secret(request).await?.into_inner())
+        self.registry(request, |mut client, request| async move {
+            client.token_secret(request).await
+        })
+        .await
     }
 
     /// An edge's heartbeat.
@@ -69,8 +89,28 @@ impl CatalogClient {
         &self,
         request: pb::HeartbeatRequest,
     ) -> Result<pb::HeartbeatReply, Status> {
-        let mut client = EdgeRegistryClient::new(self.channel.clone());
-        Ok(client.heartbeat(request).await?.into_inner())
+        self.registry(request, |mut client, request| async move {
+            client.heartbeat(request).await
+        })
+        .await
+    }
+
+    /// One edge-registry call on the member in use, moving on as [`Members::call`] does.
+    async fn registry<Req, Rep, Fut>(
+        &self,
+        request: Req,
+        call: impl Fn(EdgeRegistryClient<Channel>, Req) -> Fut,
+    ) -> Result<Rep, Status>
+    where
+        Req: Clone,
+        Fut: Future<Output = Result<tonic::Response<Rep>, Status>>,
+    {
+        self.members
+            .call(|channel| {
+                let reply = call(EdgeRegistryClient::new(channel), request.clone());
+                async move { Ok(reply.await?.into_inner()) }
+            })
+            .await
     }
 }
 

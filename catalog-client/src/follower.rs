@@ -64,7 +64,7 @@ pub async fn follow<V: WatchView>(
             opened = client.watch(from, &watcher_id) => opened,
         };
         match opened {
-            Ok(mut stream) => loop {
+            Ok((member, mut stream)) => loop {
                 let next = tokio::select! {
                     () = stop.stopped() => return,
                     next = tokio::time::timeout(timing.silence, stream.message()) => next,
@@ -76,15 +76,20 @@ pub async fn follow<V: WatchView>(
                         applied(out);
                     }
                     Ok(Ok(None)) => {
-                        tracing::info!("the watch stream ended; reconnecting");
+                        tracing::info!(member = %member.addr, "the watch stream ended; reconnecting");
+                        client.members().failed(&member, &"the watch stream ended");
                         break;
                     }
                     Ok(Err(status)) => {
-                        tracing::warn!(error = %status, "the watch stream failed; reconnecting");
+                        tracing::warn!(member = %member.addr, error = %status, "the watch stream failed; reconnecting");
+                        client.members().failed(&member, &status);
                         break;
                     }
                     Err(_silent) => {
-                        tracing::warn!("the watch stream went silent; reconnecting");
+                        tracing::warn!(member = %member.addr, "the watch stream went silent; reconnecting");
+                        client
+                            .members()
+                            .failed(&member, &"the watch stream went silent");
                         break;
                     }
                 }

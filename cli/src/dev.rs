@@ -13,8 +13,8 @@ use packyard_control_plane::ControlConfig;
 use packyard_control_plane::node::{self as control, KeyNotice};
 use packyard_edge::EdgeConfig;
 use packyard_net::cluster::{
-    CertRequest, ClusterCa, ClusterTlsFiles, DEFAULT_CA_VALIDITY, DEFAULT_CERT_VALIDITY, Identity,
-    NodeRole, Validity, write_atomically, write_node_files,
+    Addresses, CertRequest, ClusterCa, ClusterTlsFiles, DEFAULT_CA_VALIDITY, DEFAULT_CERT_VALIDITY,
+    Identity, NodeRole, Validity, write_atomically, write_node_files,
 };
 use packyard_origin::OriginConfig;
 use tokio::sync::watch;
@@ -73,7 +73,7 @@ impl DevArgs {
         };
         let origin = OriginConfig {
             data_dir: self.data.join("origin"),
-            control_plane: control.raft_addr.to_string(),
+            control_plane: Addresses::one(control.raft_addr),
             upload_addr: self.upload_addr,
             grpc_addr: self.origin_grpc_addr,
             cluster_tls: ClusterTlsFiles::in_dir(&tls_dir, "origin-1"),
@@ -83,8 +83,8 @@ impl DevArgs {
         let mut edge = EdgeConfig {
             data_dir: self.data.join("edge"),
             http_addr: self.edge_addr,
-            control_plane: control.raft_addr.to_string(),
-            origin: origin.grpc_addr.to_string(),
+            control_plane: Addresses::one(control.raft_addr),
+            origin: Addresses::one(origin.grpc_addr),
             region: "dev".to_owned(),
             edge_id: "dev".to_owned(),
             cluster_tls: ClusterTlsFiles::in_dir(&tls_dir, "edge-dev"),

@@ -12,6 +12,7 @@ use clap::Args;
 use metrics_exporter_prometheus::PrometheusBuilder;
 use packyard_edge::EdgeConfig;
 use packyard_edge::node::{self, MetricsSink};
+use packyard_net::cluster::Addresses;
 
 /// Flags of `packyard edge`; each overrides the same field of `--config`.
 #[derive(Debug, Args)]
@@ -34,21 +35,22 @@ pub(crate) struct EdgeArgs {
     /// The TLS private key (PEM).
     #[arg(long, value_name = "FILE")]
     tls_key: Option<PathBuf>,
-    /// This edge's id, stable across restarts.
-    #[arg(long)]
+    /// This edge's id, stable across restarts (its cluster certificate names it).
+    #[arg(long, env = "PACKYARD_EDGE_ID")]
     edge_id: Option<String>,
     /// The region this edge serves.
-    #[arg(long)]
+    #[arg(long, env = "PACKYARD_REGION")]
     region: Option<String>,
     /// Where devices reach this edge; repeat for several (http:// and https://).
     #[arg(long = "public-url", value_name = "URL")]
     public_urls: Vec<String>,
-    /// The gRPC address (raft address) of any control-plane node.
-    #[arg(long, value_name = "HOST:PORT", env = "PACKYARD_CONTROL_PLANE")]
-    control_plane: Option<String>,
-    /// The gRPC address of the origin's chunk service.
-    #[arg(long, value_name = "HOST:PORT", env = "PACKYARD_ORIGIN")]
-    origin: Option<String>,
+    /// The gRPC addresses (raft addresses) of the control-plane members, comma separated;
+    /// the node follows one and moves to the next when it fails.
+    #[arg(long, value_name = "HOST:PORT,…", env = "PACKYARD_CONTROL_PLANE")]
+    control_plane: Option<Addresses>,
+    /// The gRPC addresses of the origins' chunk services, comma separated.
+    #[arg(long, value_name = "HOST:PORT,…", env = "PACKYARD_ORIGIN")]
+    origin: Option<Addresses>,
     /// Bytes of chunks kept in memory.
     #[arg(long, value_name = "BYTES")]
     cache_memory_bytes: Option<u64>,

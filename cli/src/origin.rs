@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Args;
+use packyard_net::cluster::Addresses;
 use packyard_origin::OriginConfig;
 use packyard_origin::node;
 
@@ -26,11 +27,12 @@ pub(crate) struct OriginArgs {
     /// Where the chunk service (gRPC) edges fetch from listens.
     #[arg(long, value_name = "HOST:PORT")]
     grpc_addr: Option<SocketAddr>,
-    /// The gRPC address (raft address) of any control-plane node.
-    #[arg(long, value_name = "HOST:PORT", env = "PACKYARD_CONTROL_PLANE")]
-    control_plane: Option<String>,
+    /// The gRPC addresses (raft addresses) of the control-plane members, comma separated;
+    /// the node follows one and moves to the next when it fails.
+    #[arg(long, value_name = "HOST:PORT,…", env = "PACKYARD_CONTROL_PLANE")]
+    control_plane: Option<Addresses>,
     /// This origin's id, stable across restarts (its cluster certificate names it).
-    #[arg(long)]
+    #[arg(long, env = "PACKYARD_ORIGIN_ID")]
     origin_id: Option<String>,
     #[command(flatten)]
     cluster_tls: crate::cluster_tls::ClusterTlsArgs,

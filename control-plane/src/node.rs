@@ -22,7 +22,7 @@ use crate::metrics::{ControlMetrics, RaftGauges};
 use crate::origin_reports::OriginReports;
 use crate::raft::type_config::Raft;
 use crate::raft::{
-    GrpcNetwork, MembershipService, Node, NodeId, PeerChannels, RaftService, RaftStore,
+    GrpcNetwork, MembershipService, Node, NodeId, PeerChannels, RaftService, RaftStore, Standing,
     open_storage,
 };
 use crate::rollout_advancer::advance_due_rollouts;
@@ -145,10 +145,23 @@ pub async fn run(
     let raft_listener = bind(config.raft_addr).await?;
     let reloading = tokio::spawn(tls.clone().watch(config.cluster_tls.clone(), stopped()));
     let edges = EdgeRegistryService::new(store.clone(), feed.clone(), config.api.edge_lease_ms);
+    // Two of the longest election timeouts: an ordinary election sends no watcher away.
+    let standing = Arc::new(Standing::new(
+        raft.clone(),
+        Duration::from_millis(2 * config.raft.election_timeout_max_ms),
+    ));
+    let cut_off: crate::watch::CutOff = Arc::new(move || {
+        let standing = Arc::clone(&standing);
+        Box::pin(async move { standing.cut_off().await })
+    });
     let grpc = tonic::transport::Server::builder()
         .add_service(RaftService::new(raft.clone()).into_server())
         .add_service(MembershipService::new(raft.clone(), peers).into_server())
-        .add_service(WatchService::new(store.clone(), feed.clone(), WATCH_HEARTBEAT).into_server())
+        .add_service(
+            WatchService::new(store.clone(), feed.clone(), WATCH_HEARTBEAT)
+                .with_cut_off(cut_off)
+                .into_server(),
+        )
         .add_service(OriginReports::new(store.clone(), config.api.upload_part_bytes).into_server())
         .add_service(edges.into_server())
         .serve_with_incoming_shutdown(
@@ -241,12 +254,14 @@ async fn form_cluster(raft: &Raft, config: &ControlConfig) -> Result<(), NodeErr
             .peers
             .iter()
             .map(|(id, addr)| {
-                let node = if *id == config.id {
-                    me.clone()
+                // Peers reach this node at the address the list gives, which need not be
+                // the one it binds (`0.0.0.0:7101` in a container, reached by name).
+                let admin = if *id == config.id {
+                    me.admin_addr.clone()
                 } else {
-                    Node::new(addr.clone(), String::new())
+                    String::new()
                 };
-                (*id, node)
+                (*id, Node::new(addr.clone(), admin))
             })
             .collect()
     };

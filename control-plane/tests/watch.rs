@@ -7,10 +7,12 @@
 
 mod api_support;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use api_support::Server;
-use packyard_control_plane::watch::WatchService;
+use packyard_control_plane::watch::{CutOff, WatchService};
 use packyard_net::cluster::NodeRole;
 use packyard_net::cluster::test_support::{TestPki, listen};
 use packyard_proto::catalog::v1::catalog_watch_client::CatalogWatchClient;
@@ -19,8 +21,14 @@ use tonic::Streaming;
 
 /// The API server plus its watch stream on a second port; returns a connected client.
 async fn start() -> (Server, CatalogWatchClient<tonic::transport::Channel>) {
+    start_with(packyard_control_plane::watch::never_cut_off()).await
+}
+
+/// [`start`], the node's standing told by `cut_off`.
+async fn start_with(cut_off: CutOff) -> (Server, CatalogWatchClient<tonic::transport::Channel>) {
     let s = Server::start().await;
-    let service = WatchService::new(s.store.clone(), s.store.feed(), Duration::from_millis(200));
+    let service = WatchService::new(s.store.clone(), s.store.feed(), Duration::from_millis(200))
+        .with_cut_off(cut_off);
     let pki = TestPki::new();
     let (addr, incoming) = listen(pki.node(NodeRole::Control, "1")).await;
     tokio::spawn(
@@ -265,4 +273,54 @@ async fn each_rollout_step_reaches_watchers_and_a_late_snapshot_carries_the_acti
                 && r.state == pb::RolloutState::Completed as i32),
         "{got:?}"
     );
+}
+
+#[tokio::test]
+async fn a_node_cut_off_from_the_majority_ends_its_streams_and_refuses_new_watchers() {
+    let cut = Arc::new(AtomicBool::new(false));
+    let standing = Arc::clone(&cut);
+    let (_s, mut client) = start_with(Arc::new(move || {
+        let why = standing
+            .load(Ordering::SeqCst)
+            .then(|| "this node knows no leader".to_owned());
+        Box::pin(async move { why })
+    }))
+    .await;
+    let mut stream = watch(&mut client, 0).await;
+    assert!(matches!(
+        next_news(&mut stream).await.body,
+        Some(Body::Snapshot(_))
+    ));
+
+    cut.store(true, Ordering::SeqCst);
+    // The open stream ends at its next heartbeat, saying why and where to go.
+    let ended = loop {
+        match tokio::time::timeout(Duration::from_secs(10), stream.message())
+            .await
+            .expect("the stream ends within 10 s")
+        {
+            Ok(Some(e)) => assert!(matches!(e.body, Some(Body::Heartbeat(_))), "{e:?}"),
+            Ok(None) => panic!("the stream ended without saying why"),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(ended.code(), tonic::Code::Unavailable);
+    assert!(ended.message().contains("knows no leader"), "{ended:?}");
+    assert!(
+        ended.message().contains("another control-plane member"),
+        "{ended:?}"
+    );
+    let request = pb::WatchRequest {
+        from_index: 0,
+        watcher_id: "test-edge".into(),
+    };
+    let refused = client.watch(request.clone()).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unavailable);
+
+    cut.store(false, Ordering::SeqCst);
+    let mut back = client.watch(request).await.unwrap().into_inner();
+    assert!(matches!(
+        next_news(&mut back).await.body,
+        Some(Body::Snapshot(_))
+    ));
 }

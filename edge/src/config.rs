@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use packyard_core::device_manifest::DEFAULT_LOCALIZATION_MIN_OS;
 use packyard_core::http_range::RangeLimits;
+use packyard_net::cluster::Addresses;
 use serde::{Deserialize, Serialize};
 
 use crate::http::HttpLimits;
@@ -34,11 +35,14 @@ pub struct EdgeConfig {
     /// point there. Default: none, which means `http://{http_addr}` (and
     /// `https://{https_addr}` when TLS is on).
     pub public_urls: Vec<String>,
-    /// The gRPC address (`HOST:PORT`, its `raft_addr`) of any control-plane node.
-    /// Default: `127.0.0.1:7101`.
-    pub control_plane: String,
-    /// The gRPC address of the origin's chunk service (`HOST:PORT`). Default: `127.0.0.1:7201`.
-    pub origin: String,
+    /// The gRPC addresses (`HOST:PORT`, their `raft_addr`) of the control-plane members: a
+    /// string, a comma-separated string or an array. The edge follows one and moves to the
+    /// next when it fails. Default: `127.0.0.1:7101`.
+    pub control_plane: Addresses,
+    /// The gRPC addresses of the origins' chunk services (`HOST:PORT`), written like
+    /// `control_plane`; chunks are fetched from one, and from the next when it fails.
+    /// Default: `127.0.0.1:7201`.
+    pub origin: Addresses,
     /// Bytes of chunks held in memory. Default: 268,435,456 (256 MiB).
     pub cache_memory_bytes: u64,
     /// Bytes of chunk files kept on disk under `data_dir/cache`; 0 turns the disk tier off.
@@ -69,8 +73,8 @@ impl Default for EdgeConfig {
             edge_id: "edge-1".into(),
             region: "default".into(),
             public_urls: Vec::new(),
-            control_plane: "127.0.0.1:7101".into(),
-            origin: "127.0.0.1:7201".into(),
+            control_plane: Addresses::one("127.0.0.1:7101"),
+            origin: Addresses::one("127.0.0.1:7201"),
             cache_memory_bytes: 256 << 20,
             cache_disk_bytes: 10 << 30,
             prefetch_concurrency: 8,
@@ -129,19 +133,6 @@ impl EdgeConfig {
                 reason: reason.into(),
             })
         };
-        let host_port = |s: &str| {
-            s.rsplit_once(':')
-                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
-        };
-        if !host_port(&self.control_plane) {
-            return invalid(
-                "control_plane",
-                "must be HOST:PORT, the gRPC address of a control-plane node",
-            );
-        }
-        if !host_port(&self.origin) {
-            return invalid("origin", "must be HOST:PORT, the origin's gRPC address");
-        }
         packyard_net::cluster::Identity::new(
             packyard_net::cluster::NodeRole::Edge,
             self.edge_id.clone(),
@@ -231,16 +222,16 @@ mod tests {
     fn a_misspelled_field_is_refused() {
         let err = EdgeConfig::from_toml("edge_idd = \"x\"").unwrap_err();
         assert!(err.to_string().contains("edge_idd"), "{err}");
+        let err = EdgeConfig::from_toml("origin = [\"origin-1:7201\", \":1\"]").unwrap_err();
+        assert!(err.to_string().contains("\":1\" is not HOST:PORT"), "{err}");
     }
 
     #[test]
     fn validate_names_the_field() {
         type Breaker = fn(&mut EdgeConfig);
-        let cases: [(Breaker, &str); 9] = [
+        let cases: [(Breaker, &str); 7] = [
             (|c| c.edge_id = "eu/1".into(), "edge_id:"),
             (|c| c.cluster_tls.key_file = None, "cluster_tls:"),
-            (|c| c.control_plane = "nohost".into(), "control_plane:"),
-            (|c| c.origin = ":1".into(), "origin:"),
             (|c| c.https_addr = Some(c.http_addr), "https_addr:"),
             (|c| c.tls_cert = Some("c.pem".into()), "tls_cert:"),
             (

@@ -117,7 +117,13 @@ async fn a_thousand_concurrent_requests_fetch_each_chunk_from_the_origin_once() 
         ),
     ];
     let edge_tls = pki.node(NodeRole::Edge, "eu-1");
-    let fetcher = Arc::new(OriginFetcher::connect(&edge_tls, &origin_addr).unwrap());
+    let fetcher = Arc::new(
+        OriginFetcher::connect(
+            &edge_tls,
+            &packyard_net::cluster::Addresses::one(&origin_addr),
+        )
+        .unwrap(),
+    );
     let edge = TestEdge::start(&events, fetcher, None).await;
     let url = format!("{}/apps/app1/store/level-1", edge.url);
     let client = support::h2_client();

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use packyard_net::cluster::ClusterTlsFiles;
+use packyard_net::cluster::{Addresses, ClusterTlsFiles};
 use serde::{Deserialize, Serialize};
 
 use crate::chunk_service::ChunkServiceConfig;
@@ -39,10 +39,12 @@ pub struct OriginConfig {
     /// Where the `ChunkStore` gRPC service edges fetch chunks from listens.
     /// Default: `127.0.0.1:7201`.
     pub grpc_addr: SocketAddr,
-    /// The gRPC address (`HOST:PORT`, its `raft_addr`) of any control-plane node: the origin
-    /// follows its watch stream, asks it about upload files and reports processed versions
-    /// to it. Default: `127.0.0.1:7101`, the default `raft_addr` of `packyard control`.
-    pub control_plane: String,
+    /// The gRPC addresses (`HOST:PORT`, their `raft_addr`) of the control-plane members: a
+    /// string, a comma-separated string or an array. The origin follows the watch stream of
+    /// one, asks it about upload files and reports processed versions to it, and moves to
+    /// the next when it fails. Default: `127.0.0.1:7101`, the default `raft_addr` of
+    /// `packyard control`.
+    pub control_plane: Addresses,
     /// The average chunk size of content-defined chunking, in bytes: a power of two from
     /// 64 KiB to 1 MiB; chunks are cut between a quarter of it and four times it.
     /// Default: 65,536 (see `ChunkingParams`). Changing it changes the chunks of new
@@ -115,7 +117,7 @@ impl Default for OriginConfig {
                 ..packyard_net::http::HttpLimits::default()
             },
             grpc_addr: SocketAddr::from(([127, 0, 0, 1], 7201)),
-            control_plane: "127.0.0.1:7101".into(),
+            control_plane: Addresses::one("127.0.0.1:7101"),
             chunk_avg_bytes: ChunkingParams::default().avg(),
             processing_concurrency: 1,
             describe_cache_ms: 1000,
@@ -165,16 +167,6 @@ impl OriginConfig {
                 reason: reason.into(),
             })
         };
-        if self
-            .control_plane
-            .rsplit_once(':')
-            .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
-        {
-            return invalid(
-                "control_plane",
-                "must be HOST:PORT, the gRPC address of a control-plane node",
-            );
-        }
         if self.upload_tls_cert.is_some() != self.upload_tls_key.is_some() {
             return invalid(
                 "upload_tls_cert",
@@ -236,10 +228,13 @@ mod tests {
     fn defaults_are_valid_and_a_file_overrides_only_what_it_names() {
         with_tls(OriginConfig::default()).validate().unwrap();
         let c = OriginConfig::from_toml(
-            "control_plane = \"cp.internal:7101\"\n[gc]\ngrace_secs = 60\n",
+            "control_plane = [\"cp-1.internal:7101\", \"cp-2.internal:7101\"]\n[gc]\ngrace_secs = 60\n",
         )
         .unwrap();
-        assert_eq!(c.control_plane, "cp.internal:7101");
+        assert_eq!(
+            c.control_plane.to_string(),
+            "cp-1.internal:7101,cp-2.internal:7101"
+        );
         assert_eq!(c.gc.grace_secs, 60);
         assert_eq!(c.gc.interval_secs, 600);
         assert_eq!(c.chunking().unwrap(), ChunkingParams::default());
@@ -250,15 +245,19 @@ mod tests {
     fn a_misspelled_field_is_refused() {
         let err = OriginConfig::from_toml("uplaod_addr = \"127.0.0.1:1\"").unwrap_err();
         assert!(err.to_string().contains("uplaod_addr"), "{err}");
+        let err = OriginConfig::from_toml("control_plane = \"cp-1:7101,nohost\"").unwrap_err();
+        assert!(
+            err.to_string().contains("\"nohost\" is not HOST:PORT"),
+            "{err}"
+        );
     }
 
     #[test]
     fn validate_names_the_field() {
         type Breaker = fn(&mut OriginConfig);
-        let cases: [(Breaker, &str); 7] = [
+        let cases: [(Breaker, &str); 6] = [
             (|c| c.origin_id = "a b".into(), "origin_id:"),
             (|c| c.cluster_tls.ca_file = None, "cluster_tls:"),
-            (|c| c.control_plane = "nohost".into(), "control_plane:"),
             (|c| c.grpc_addr = c.upload_addr, "grpc_addr:"),
             (|c| c.chunk_avg_bytes = 1000, "chunk_avg_bytes:"),
             (|c| c.processing_concurrency = 0, "processing_concurrency:"),

@@ -8,10 +8,9 @@ use packyard_core::catalog::{
     VersionMetadata,
 };
 use packyard_core::{Blake3Hash, ChunkList};
-use packyard_net::cluster::{ChannelError, ClusterTls, NodeRole};
+use packyard_net::cluster::{Addresses, ChannelError, ClusterTls, Members, NodeRole};
 use packyard_proto::catalog::v1 as pb;
 use packyard_proto::catalog::v1::origin_coordinator_client::OriginCoordinatorClient;
-use tonic::transport::Channel;
 use tonic::{Code, Status};
 
 use crate::staging::PartLayout;
@@ -63,29 +62,39 @@ pub struct Failure {
     pub errors: Vec<StateDetail>,
 }
 
-/// A connection to any control-plane node. Cheap to clone; reconnects by itself.
+/// A connection to the control plane's members. Cheap to clone; reconnects by itself, and
+/// moves to another member when the one in use fails.
 #[derive(Debug, Clone)]
 pub struct ControlPlane {
-    channel: Channel,
+    members: Members,
 }
 
 impl ControlPlane {
-    /// A lazily connected client of the control node at `addr` (`HOST:PORT`, its
+    /// A lazily connected client of the control nodes at `addrs` (each `HOST:PORT`, its
     /// `raft_addr`), over mutual TLS with `tls`.
-    pub fn connect(tls: &ClusterTls, addr: &str) -> Result<Self, ChannelError> {
+    pub fn connect(tls: &ClusterTls, addrs: &Addresses) -> Result<Self, ChannelError> {
         Ok(Self {
-            channel: tls.channel(addr, NodeRole::Control)?,
+            members: tls.members(addrs, NodeRole::Control)?,
         })
     }
 
     /// Describes upload file `id`; `None` when the control plane knows no such file.
     pub async fn describe_upload(&self, id: &str) -> Result<Option<UploadInfo>, Status> {
-        let mut client = OriginCoordinatorClient::new(self.channel.clone());
         let request = pb::DescribeUploadRequest {
             upload_file_id: id.to_owned(),
         };
-        match client.describe_upload(request).await {
-            Ok(reply) => upload_info(reply.into_inner()).map(Some),
+        let described = self
+            .members
+            .call(|channel| {
+                let request = request.clone();
+                async move {
+                    let mut client = OriginCoordinatorClient::new(channel);
+                    Ok(client.describe_upload(request).await?.into_inner())
+                }
+            })
+            .await;
+        match described {
+            Ok(reply) => upload_info(reply).map(Some),
             Err(status) if status.code() == Code::NotFound => Ok(None),
             Err(status) => Err(status),
         }
@@ -93,14 +102,22 @@ impl ControlPlane {
 
     /// Reports the outcome of processing `version`.
     pub async fn report(&self, version: &VersionId, outcome: &Outcome) -> Result<(), Status> {
-        let mut client = OriginCoordinatorClient::new(self.channel.clone());
-        client.report_processed(report(version, outcome)).await?;
-        Ok(())
+        let request = report(version, outcome);
+        self.members
+            .call(|channel| {
+                let request = request.clone();
+                async move {
+                    let mut client = OriginCoordinatorClient::new(channel);
+                    client.report_processed(request).await?;
+                    Ok(())
+                }
+            })
+            .await
     }
 
-    /// The channel to the control plane, shared with the watch-stream follower.
-    pub fn channel(&self) -> &Channel {
-        &self.channel
+    /// The control plane's members, shared with the watch-stream follower.
+    pub fn members(&self) -> &Members {
+        &self.members
     }
 }
 

@@ -19,6 +19,8 @@
 //! - [`peer_channels`]: [`PeerChannels`], one kept mutual-TLS channel per peer.
 //! - [`raft_service`]: [`RaftService`], the server side of those RPCs and of forwarded writes.
 //! - [`raft_store`]: [`RaftStore`], the [`crate::CatalogStore`] over all of the above.
+//! - [`standing`]: [`Standing`], whether this node is in touch with the majority (the watch
+//!   stream sends its watchers elsewhere when it is not).
 //! - [`membership_service`]: [`MembershipService`], nodes joining and leaving at run time
 //!   (forwarded to the leader from any node), and the membership status.
 //! - [`membership_plan`]: [`JoinPlan`], the pure decisions behind a join or a leave.
@@ -47,6 +49,7 @@ pub mod raft_service;
 pub mod raft_settings;
 pub mod raft_store;
 pub mod snapshot_builder;
+pub mod standing;
 pub mod state_machine;
 pub mod type_config;
 
@@ -66,6 +69,7 @@ pub use raft_service::RaftService;
 pub use raft_settings::RaftSettings;
 pub use raft_store::RaftStore;
 pub use snapshot_builder::CatalogSnapshotBuilder;
+pub use standing::Standing;
 pub use state_machine::StateMachineStore;
 pub use type_config::{NodeId, TypeConfig};
 

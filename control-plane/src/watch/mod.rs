@@ -9,4 +9,4 @@ mod feed;
 mod service;
 
 pub use feed::{ChangeFeed, FeedEntry, Start, apply_and_publish, apply_collecting};
-pub use service::WatchService;
+pub use service::{CutOff, WatchService, never_cut_off};

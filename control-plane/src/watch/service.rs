@@ -1,5 +1,6 @@
 //! [`WatchService`]: the `CatalogWatch` gRPC service edges and origins follow.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,12 +20,32 @@ use crate::store::{CatalogStore, StoreError};
 /// How many events may wait for a slow watcher before it is cut off (and must resume).
 const WATCHER_BUFFER: usize = 256;
 
+/// Whether the node serving a watch stream is cut off from the cluster's majority: `None`
+/// while it is in touch, otherwise why (see `raft::Standing`).
+pub type CutOff =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Option<String>> + Send>> + Send + Sync>;
+
+/// A [`CutOff`] for a node that is never cut off (a single process, a test).
+pub fn never_cut_off() -> CutOff {
+    Arc::new(|| Box::pin(async { None }))
+}
+
 /// Serves the watch stream from one node's [`ChangeFeed`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct WatchService<S> {
     store: S,
     feed: Arc<ChangeFeed>,
     heartbeat: Duration,
+    cut_off: CutOff,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for WatchService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WatchService")
+            .field("store", &self.store)
+            .field("heartbeat", &self.heartbeat)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S: CatalogStore + Clone> WatchService<S> {
@@ -35,7 +56,17 @@ impl<S: CatalogStore + Clone> WatchService<S> {
             store,
             feed,
             heartbeat,
+            cut_off: never_cut_off(),
         }
+    }
+
+    /// Refuses new watchers, and ends the streams of those it has at their next heartbeat,
+    /// with `UNAVAILABLE` while `cut_off` says this node is cut off from the majority: it
+    /// has nothing new to send, and its watchers move to another member.
+    #[must_use]
+    pub fn with_cut_off(mut self, cut_off: CutOff) -> Self {
+        self.cut_off = cut_off;
+        self
     }
 
     /// The tonic server for this service, for edges and origins only.
@@ -64,6 +95,10 @@ fn entry_event(entry: &FeedEntry) -> pb::WatchEvent {
     event(entry.index, Body::Changes(convert::changes(&entry.changes)))
 }
 
+fn move_on(why: &str) -> Status {
+    Status::unavailable(format!("{why}; watch another control-plane member"))
+}
+
 fn unavailable(e: StoreError) -> Status {
     Status::unavailable(e.to_string())
 }
@@ -75,7 +110,7 @@ async fn follow(
     feed: Arc<ChangeFeed>,
     mut live: broadcast::Receiver<Arc<FeedEntry>>,
     mut sent: u64,
-    heartbeat: Duration,
+    (heartbeat, cut_off): (Duration, CutOff),
     tx: mpsc::Sender<Result<pb::WatchEvent, Status>>,
 ) {
     loop {
@@ -90,6 +125,10 @@ async fn follow(
             Err(_quiet) => None,
         };
         let Some(entry) = next else {
+            if let Some(why) = cut_off().await {
+                let _ = tx.send(Err(move_on(&why))).await;
+                return;
+            }
             // Every entry with changes up to `last` was handed to `live` before `last` was
             // published, so drain those first; then `last` is true for this watcher too.
             let last = feed.last_index();
@@ -130,6 +169,9 @@ impl<S: CatalogStore + Clone> CatalogWatch for WatchService<S> {
         request: Request<pb::WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
         let from = request.into_inner().from_index;
+        if let Some(why) = (self.cut_off)().await {
+            return Err(move_on(&why));
+        }
         let (tx, rx) = mpsc::channel(WATCHER_BUFFER);
         let (first, sent, live) = match self.feed.start(from) {
             Start::Snapshot { live } => {
@@ -155,7 +197,8 @@ impl<S: CatalogStore + Clone> CatalogWatch for WatchService<S> {
                 ));
             }
         }
-        tokio::spawn(follow(self.feed.clone(), live, sent, self.heartbeat, tx));
+        let timing = (self.heartbeat, Arc::clone(&self.cut_off));
+        tokio::spawn(follow(self.feed.clone(), live, sent, timing, tx));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 }

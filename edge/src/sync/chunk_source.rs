@@ -6,7 +6,7 @@ use std::pin::Pin;
 use bytes::{Bytes, BytesMut};
 use packyard_core::Blake3Hash;
 use packyard_core::chunk_list::MAX_CHUNK_LEN;
-use packyard_net::cluster::{ChannelError, ClusterTls, NodeRole};
+use packyard_net::cluster::{Addresses, ChannelError, ClusterTls, Members, NodeRole};
 use packyard_proto::chunks::v1 as pb;
 use packyard_proto::chunks::v1::chunk_store_client::ChunkStoreClient;
 use tonic::transport::Channel;
@@ -43,16 +43,34 @@ pub enum FetchError {
 /// cache asks per chunk, and single flight makes each call unique).
 #[derive(Debug, Clone)]
 pub struct OriginFetcher {
-    channel: Channel,
+    origins: Members,
 }
 
 impl OriginFetcher {
-    /// A lazily connected client of the origin at `addr` (`HOST:PORT`, its chunk service),
-    /// over mutual TLS with `tls`.
-    pub fn connect(tls: &ClusterTls, addr: &str) -> Result<Self, ChannelError> {
+    /// A lazily connected client of the origins at `addrs` (each `HOST:PORT`, its chunk
+    /// service), over mutual TLS with `tls`.
+    pub fn connect(tls: &ClusterTls, addrs: &Addresses) -> Result<Self, ChannelError> {
         Ok(Self {
-            channel: tls.channel(addr, NodeRole::Origin)?,
+            origins: tls.members(addrs, NodeRole::Origin)?,
         })
+    }
+
+    /// Chunk `id` from the origin in use; when that one fails or lacks the chunk, from the
+    /// next, each origin at most once. A malformed answer is not retried: it is a fault to
+    /// see, not a node to route around.
+    async fn fetch_any(origins: Members, id: Blake3Hash) -> Result<Bytes, FetchError> {
+        let mut last = FetchError::Missing(id);
+        for _ in 0..origins.len() {
+            let origin = origins.current();
+            match Self::fetch_one(origin.channel.clone(), id).await {
+                Err(e @ (FetchError::Origin(_) | FetchError::Missing(_))) => {
+                    origins.failed(&origin, &e);
+                    last = e;
+                }
+                done => return done,
+            }
+        }
+        Err(last)
     }
 
     async fn fetch_one(channel: Channel, id: Blake3Hash) -> Result<Bytes, FetchError> {
@@ -84,7 +102,7 @@ impl OriginFetcher {
 
 impl ChunkSource for OriginFetcher {
     fn fetch(&self, id: Blake3Hash) -> FetchFuture {
-        Box::pin(Self::fetch_one(self.channel.clone(), id))
+        Box::pin(Self::fetch_any(self.origins.clone(), id))
     }
 }
 

@@ -11,6 +11,8 @@
 //! - [`ClusterTls`]: a node's material, reloaded when its files change; the rustls
 //!   configurations for accepting and dialling.
 //! - [`incoming`]: the mTLS listener for tonic; [`ClusterTls::channel`]: the mTLS connector.
+//! - [`Addresses`], [`Members`]: every node of one role a node may call, and failing over
+//!   between them.
 //! - [`require`]: the per-service role check, and [`caller`] for handlers.
 //! - `peer_verifier`: how a dialling node checks the role of the node it reached.
 
@@ -21,6 +23,7 @@ mod cluster_tls;
 mod files;
 mod identity;
 mod incoming;
+mod members;
 mod peer_verifier;
 mod pki;
 #[cfg(feature = "test-support")]
@@ -32,6 +35,7 @@ pub use cluster_tls::{Acceptance, ClusterTls, ClusterTlsError};
 pub use files::{ClusterTlsFiles, write_atomically, write_node_files};
 pub use identity::{Identity, IdentityError, MAX_ID_LEN, NodeRole};
 pub use incoming::{ClusterConn, ListenerLimits, PeerInfo, incoming};
+pub use members::{Addresses, AddressesError, Member, Members, should_move_on};
 pub use peer_verifier::WrongPeerRole;
 pub use pki::{
     CertRequest, ClusterCa, DEFAULT_CA_VALIDITY, DEFAULT_CERT_VALIDITY, IssuedCert, PkiError,

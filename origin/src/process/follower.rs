@@ -31,7 +31,7 @@ pub async fn follow(
     announce: impl Fn(ProcessingVersion) + Send,
     stop: Stop,
 ) {
-    let client = CatalogClient::from_channel(control.channel().clone());
+    let client = CatalogClient::from_members(control.members().clone());
     let applied = move |versions: Vec<ProcessingVersion>| versions.into_iter().for_each(&announce);
     packyard_catalog_client::follow(
         client,

@@ -294,7 +294,7 @@ impl Origin {
             data_dir: data.to_path_buf(),
             upload_addr: upload.local_addr().unwrap(),
             grpc_addr: grpc,
-            control_plane: control.grpc.to_string(),
+            control_plane: packyard_net::cluster::Addresses::one(control.grpc),
             cluster_tls,
             ..OriginConfig::default()
         };

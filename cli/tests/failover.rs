@@ -1,0 +1,244 @@
+//! No single control node is a point of failure for the nodes that follow the catalog: an
+//! origin and an edge given all three control-plane members start on the first; that node
+//! is SIGKILLed; a pack uploaded through another member is then processed by the origin
+//! (which asks about the upload and reports it to the members left) and served by the edge
+//! (whose watch stream moved to another member), byte for byte.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+#[path = "support/cluster_tls.rs"]
+mod cluster_tls;
+#[path = "support/procs.rs"]
+mod procs;
+
+use procs::{KEY, Proc, free_addrs, wait_for};
+
+/// Runs an admin command against the node at `admin` and returns what it printed.
+fn packyard(admin: &str, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_packyard"))
+        .args(args)
+        .args(["--server", &format!("http://{admin}"), "-q"])
+        .env("PACKYARD_ADMIN_KEY", KEY)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "packyard {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Builds pack `identifier` from a file of `size` bytes made from `seed`; returns its path
+/// and bytes.
+fn build_pack(dir: &Path, identifier: &str, seed: u64, size: usize) -> (String, Vec<u8>) {
+    let src = dir.join(identifier);
+    std::fs::create_dir_all(&src).unwrap();
+    let mut x = seed | 1;
+    let bytes: Vec<u8> = (0..size)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()[0]
+        })
+        .collect();
+    std::fs::write(src.join("level.bin"), bytes).unwrap();
+    let manifest = src.join("Manifest.json");
+    std::fs::write(
+        &manifest,
+        format!(
+            r#"{{"assetPackID": "{identifier}", "downloadPolicy": {{"onDemand": {{}}}},
+                "fileSelectors": [{{"file": "level.bin"}}], "platforms": ["iOS"]}}"#
+        ),
+    )
+    .unwrap();
+    let out = dir.join(format!("{identifier}.tar"));
+    packyard_pack::build(&manifest, None, &out, packyard_pack::NoProgress).unwrap();
+    let archive = std::fs::read(&out).unwrap();
+    (out.to_str().unwrap().to_owned(), archive)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn origin_and_edge_move_to_another_control_node_when_the_one_they_follow_is_killed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    cluster_tls::issue(
+        dir,
+        &[
+            ("control", "1"),
+            ("control", "2"),
+            ("control", "3"),
+            ("origin", "1"),
+            ("edge", "edge-1"),
+        ],
+    );
+    let [a1, a2, a3, r1, r2, r3, upload, chunks, edge_addr] = free_addrs::<9>();
+    let admins = [&a1, &a2, &a3];
+    let peers = format!("1={r1},2={r2},3={r3}");
+    let members = format!("{r1},{r2},{r3}");
+    let origin_url = format!("http://{upload}");
+    let data = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    let mut controls: Vec<Proc> = [(&a1, &r1), (&a2, &r2), (&a3, &r3)]
+        .iter()
+        .enumerate()
+        .map(|(i, (admin, raft))| {
+            let id = (i + 1).to_string();
+            Proc::start(
+                &format!("control-{id}"),
+                dir,
+                &[
+                    "control",
+                    "--id",
+                    &id,
+                    "--data",
+                    &data(&format!("control-{id}")),
+                    "--admin-addr",
+                    admin,
+                    "--raft-addr",
+                    raft,
+                    "--peers",
+                    &peers,
+                    "--origin-url",
+                    &origin_url,
+                ],
+            )
+        })
+        .collect();
+    let origin = Proc::start(
+        "origin",
+        dir,
+        &[
+            "origin",
+            "--data",
+            &data("origin"),
+            "--upload-addr",
+            &upload,
+            "--grpc-addr",
+            &chunks,
+            "--control-plane",
+            &members,
+        ],
+    );
+    let edge = Proc::start(
+        "edge",
+        dir,
+        &[
+            "edge",
+            "--data",
+            &data("edge"),
+            "--http-addr",
+            &edge_addr,
+            "--control-plane",
+            &members,
+            "--origin",
+            &chunks,
+        ],
+    );
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    for admin in admins {
+        let logs = || controls.iter().map(Proc::log).collect::<String>();
+        // Ready, and the bootstrap key written (the first leader does that).
+        wait_for(60, "every control node knows the bootstrap key", logs, || async {
+            http.get(format!("http://{admin}/v1/apps"))
+                .bearer_auth(KEY)
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+        })
+        .await;
+    }
+
+    let app = packyard(
+        &a1,
+        &[
+            "apps",
+            "create",
+            "--name",
+            "Game",
+            "--bundle-id",
+            "com.example.failover",
+            "--primary-language",
+            "en-US",
+        ],
+    );
+    let token = packyard(
+        &a1,
+        &[
+            "tester-tokens",
+            "create",
+            "--app",
+            &app,
+            "--channel",
+            "internal",
+        ],
+    );
+    let serves = |identifier: &str, archive: Vec<u8>, logs: String| {
+        let url = format!("http://{edge_addr}/apps/{app}/internal/{identifier}");
+        let (http, token) = (http.clone(), token.clone());
+        async move {
+            wait_for(
+                60,
+                "the edge serves the pack byte for byte",
+                || logs.clone(),
+                || async {
+                    match http.get(&url).bearer_auth(&token).send().await {
+                        Ok(r) if r.status() == 200 => {
+                            r.bytes().await.is_ok_and(|b| b[..] == archive[..])
+                        }
+                        _ => false,
+                    }
+                },
+            )
+            .await;
+        }
+    };
+
+    let (path, first) = build_pack(dir, "level-1", 1, 600_000);
+    let pack = packyard(&a1, &["packs", "create", "--app", &app, "level-1"]);
+    packyard(&a1, &["versions", "upload", "--pack", &pack, &path]);
+    serves("level-1", first.clone(), edge.log()).await;
+
+    // The first member of both lists, which both started on, dies.
+    drop(controls.remove(0));
+    let logs = || {
+        controls
+            .iter()
+            .chain([&origin, &edge])
+            .map(Proc::log)
+            .collect::<String>()
+    };
+    wait_for(
+        60,
+        "the two control nodes left have a leader",
+        logs,
+        || async {
+            http.get(format!("http://{a2}/readyz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+        },
+    )
+    .await;
+
+    let (path, second) = build_pack(dir, "level-2", 2, 500_000);
+    let pack = packyard(&a2, &["packs", "create", "--app", &app, "level-2"]);
+    // `versions upload` waits until the origin has processed the version: the origin asked
+    // about the upload and reported it through a member it had not used before.
+    packyard(&a2, &["versions", "upload", "--pack", &pack, &path]);
+    serves("level-2", second, logs()).await;
+    serves("level-1", first, logs()).await;
+    for (who, log) in [("origin", origin.log()), ("edge", edge.log())] {
+        assert!(
+            log.contains("moving to another member"),
+            "the {who} says it moved on:\n{log}"
+        );
+    }
+}
