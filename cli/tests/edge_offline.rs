@@ -2,7 +2,8 @@
 //! `packyard edge` on 127.0.0.1. A pack is uploaded through the admin API and the origin,
 //! downloaded once through the edge (which fills its cache), then the origin and the control
 //! plane are killed: the edge still serves everything it holds, byte for byte, with ranges,
-//! and still checks tester tokens.
+//! and still checks tester tokens; and it does so again after it is itself SIGKILLed and
+//! started while the control plane is still down (from the serving state it saved).
 
 // Test helpers outside `#[test]` functions: a failed setup step should fail the test at once.
 #![allow(clippy::unwrap_used)]
@@ -152,7 +153,8 @@ fn rel(kind: &str, id: &str) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_edge_serves_what_it_holds_after_origin_and_control_plane_die() {
+async fn the_edge_serves_what_it_holds_after_origin_and_control_plane_die_and_after_its_own_restart()
+ {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let archive = build_archive(dir);
@@ -195,21 +197,18 @@ async fn the_edge_serves_what_it_holds_after_origin_and_control_plane_die() {
             &raft,
         ],
     );
-    let edge = Proc::start(
+    let edge_args = [
         "edge",
-        dir,
-        &[
-            "edge",
-            "--data",
-            &data("edge"),
-            "--http-addr",
-            &edge_addr,
-            "--control-plane",
-            &raft,
-            "--origin",
-            &chunks,
-        ],
-    );
+        "--data",
+        &data("edge"),
+        "--http-addr",
+        &edge_addr,
+        "--control-plane",
+        &raft,
+        "--origin",
+        &chunks,
+    ];
+    let mut edge = Proc::start("edge", dir, &edge_args);
     let logs = || {
         [&control, &origin, &edge]
             .iter()
@@ -332,36 +331,58 @@ async fn the_edge_serves_what_it_holds_after_origin_and_control_plane_die() {
     origin.kill();
     control.kill();
 
-    let whole = get(None).await.unwrap();
-    assert_eq!(whole.status(), 200);
-    assert_eq!(
-        whole.bytes().await.unwrap(),
-        archive[..],
-        "byte for byte with origin and control plane gone"
-    );
-    let part = get(Some("bytes=1000-199999")).await.unwrap();
-    assert_eq!(part.status(), 206);
-    assert_eq!(part.bytes().await.unwrap(), archive[1000..200_000]);
-    let tail = get(Some("bytes=-4096")).await.unwrap();
-    assert_eq!(tail.bytes().await.unwrap(), archive[archive.len() - 4096..]);
-    let manifest = http
-        .get(format!(
-            "http://{edge_addr}/apps/{app}/internal/manifest?platform=iOS&os=27.0"
-        ))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(manifest.status(), 200);
-    let manifest: Value = manifest.json().await.unwrap();
-    assert_eq!(
-        manifest["assetPacks"][0]["downloadSize"],
-        archive.len() as u64
-    );
-    let no_token = http.get(&pack_url).send().await.unwrap();
-    assert_eq!(
-        no_token.status(),
-        401,
-        "pre-release bytes still need a token while isolated"
-    );
+    // Right after the kills, and again once the edge itself is SIGKILLed and started again
+    // with the control plane still down: it serves from the state it saved, at once.
+    for round in ["after the kills", "after the edge's own restart"] {
+        if round != "after the kills" {
+            edge.kill();
+            edge = Proc::start("edge", dir, &edge_args);
+            let readyz = format!("http://{edge_addr}/readyz");
+            wait_for(
+                20,
+                "the restarted edge is ready",
+                || edge.log(),
+                || async {
+                    http.get(&readyz)
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status() == 200)
+                },
+            )
+            .await;
+        }
+        let whole = get(None).await.unwrap();
+        assert_eq!(whole.status(), 200);
+        assert_eq!(
+            whole.bytes().await.unwrap(),
+            archive[..],
+            "byte for byte with origin and control plane gone, {round}"
+        );
+        let part = get(Some("bytes=1000-199999")).await.unwrap();
+        assert_eq!(part.status(), 206);
+        assert_eq!(part.bytes().await.unwrap(), archive[1000..200_000]);
+        let tail = get(Some("bytes=-4096")).await.unwrap();
+        assert_eq!(tail.bytes().await.unwrap(), archive[archive.len() - 4096..]);
+        let manifest = http
+            .get(format!(
+                "http://{edge_addr}/apps/{app}/internal/manifest?platform=iOS&os=27.0"
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(manifest.status(), 200);
+        let manifest: Value = manifest.json().await.unwrap();
+        assert_eq!(
+            manifest["assetPacks"][0]["downloadSize"],
+            archive.len() as u64
+        );
+        let no_token = http.get(&pack_url).send().await.unwrap();
+        assert_eq!(
+            no_token.status(),
+            401,
+            "pre-release bytes still need a token while isolated, {round}"
+        );
+    }
+    drop((control, origin));
 }

@@ -3,11 +3,13 @@
 //! prefetcher, started from an [`EdgeConfig`] and stopped by the caller's shutdown signal.
 
 use std::future::Future;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use metrics::Recorder;
 use packyard_catalog_client::{CatalogClient, FollowTiming, Stop, follow};
 use packyard_core::device_manifest::ManifestPolicy;
+use packyard_core::tester_token::TokenKey;
 use packyard_net::cluster::{ChannelError, ClusterTls, Identity, NodeRole};
 use tokio::net::TcpListener;
 
@@ -18,8 +20,12 @@ use crate::metrics::{EdgeMetrics, Render};
 use crate::served::ServedCounter;
 use crate::state::ServingState;
 use crate::sync::{
-    Chunks, EdgeView, OriginFetcher, Prefetcher, Registration, RegistrationInfo, TokenSecret,
+    Chunks, EdgeView, OriginFetcher, Prefetcher, Registration, RegistrationInfo, SavedState,
+    TokenSecret, keep_short,
 };
+
+/// How often the saved serving state is checked for a log long enough to compact.
+const SAVED_STATE_CHECK: Duration = Duration::from_secs(60);
 
 /// Why an edge could not start.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +50,14 @@ pub enum NodeError {
     /// The cache could not be opened.
     #[error("chunk cache: {0}")]
     Cache(String),
+    /// The saved serving state could not be opened.
+    #[error("saved serving state in {dir}: {source}")]
+    SavedState {
+        /// Its folder.
+        dir: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// The listeners an edge serves on, bound by the caller (tests bind port 0).
@@ -144,9 +158,11 @@ pub async fn serve(
     let control = CatalogClient::connect(&cluster, &config.control_plane)
         .map_err(invalid("control_plane"))?;
     let chunks = Chunks::new(cache, Arc::new(origin), metrics.clone());
-    let state = Arc::new(RwLock::new(ServingState::for_region(&config.region)));
     let served = ServedCounter::new();
     let secret = TokenSecret::new();
+    let (state, saved) = restore(&config, &secret).await?;
+    let state = Arc::new(RwLock::new(state));
+    let saved = Arc::new(Mutex::new(saved));
     let public_urls = config.effective_public_urls();
     let stop = Stop::new();
 
@@ -162,6 +178,7 @@ pub async fn serve(
         state: Arc::clone(&state),
         chunks: chunks.clone(),
         served: served.clone(),
+        saved: Some(Arc::clone(&saved)),
     };
     let registering = tokio::spawn(registration.run(stop.clone()));
 
@@ -177,10 +194,17 @@ pub async fn serve(
             prefetcher.prefetch(version);
         }
     };
+    let compacting = tokio::spawn(keep_short(
+        control.clone(),
+        format!("edge:{}:saved-state", config.edge_id),
+        Arc::clone(&saved),
+        SAVED_STATE_CHECK,
+        stop.clone(),
+    ));
     let following = tokio::spawn(follow(
         control,
         format!("edge:{}", config.edge_id),
-        Arc::new(std::sync::Mutex::new(EdgeView::new(Arc::clone(&state)))),
+        Arc::new(Mutex::new(EdgeView::saving(Arc::clone(&state), saved))),
         applied,
         FollowTiming::default(),
         stop.clone(),
@@ -226,9 +250,50 @@ pub async fn serve(
     shutdown.await;
     tracing::info!("shutting down");
     stop.stop();
-    let _ = tokio::join!(plain, registering, following, reloading);
+    let _ = tokio::join!(plain, registering, following, reloading, compacting);
     if let Some(secure) = secure {
         let _ = secure.await;
     }
     Ok(())
+}
+
+/// The serving state saved by the last run, replayed, and the saved state to go on
+/// recording into; the saved tester-token secret goes into `secret`. An edge that saved
+/// nothing starts empty and waits for the control plane's snapshot.
+async fn restore(
+    config: &EdgeConfig,
+    secret: &TokenSecret,
+) -> Result<(ServingState, SavedState), NodeError> {
+    let dir = config.data_dir.join("state");
+    let opened = {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || SavedState::open(&dir))
+            .await
+            .map_err(|e| NodeError::Cache(e.to_string()))?
+    };
+    let (saved, replay) = opened.map_err(|source| NodeError::SavedState { dir, source })?;
+    let mut state = ServingState::for_region(&config.region);
+    let mut generation = None;
+    for event in &replay {
+        generation = state.apply(event).token_generation.or(generation);
+    }
+    if let Some((raw, saved_generation)) = saved.secret() {
+        match TokenKey::new(&raw) {
+            Ok(key) => secret.set(key, saved_generation),
+            Err(e) => tracing::warn!(error = %e, "the saved tester-token secret is unusable"),
+        }
+    }
+    // A newer generation than the saved secret's keeps beta channels closed until the
+    // control plane hands the new one over.
+    if let Some(generation) = generation {
+        secret.expect(generation);
+    }
+    if state.is_synced() {
+        tracing::info!(
+            index = state.applied_index(),
+            events = replay.len(),
+            "serving the state saved by the last run until the control plane answers"
+        );
+    }
+    Ok((state, saved))
 }

@@ -43,8 +43,11 @@ pub enum Endpoint {
         /// The version number.
         number: u32,
     },
-    /// `GET /healthz`.
+    /// `GET /healthz`: the process answers.
     Healthz,
+    /// `GET /readyz`: the edge holds a catalog (from the control plane, or saved by its last
+    /// run) and serves devices; 503 until then.
+    Readyz,
     /// `GET /metrics`.
     Metrics,
 }
@@ -79,6 +82,7 @@ impl Endpoint {
         };
         let endpoint = match seg.as_slice() {
             ["healthz"] => Self::Healthz,
+            ["readyz"] => Self::Readyz,
             ["metrics"] => Self::Metrics,
             ["apps", app, "packs", pack, "versions", n] => Self::Version {
                 app: (*app).to_owned(),
@@ -115,6 +119,7 @@ impl Endpoint {
             Self::Version { .. } => "version",
             Self::ChunkList { .. } => "chunk_list",
             Self::Healthz => "healthz",
+            Self::Readyz => "readyz",
             Self::Metrics => "metrics",
         }
     }
@@ -193,6 +198,7 @@ mod tests {
             "chunk_list"
         );
         assert_eq!(get("/healthz").unwrap(), Endpoint::Healthz);
+        assert_eq!(get("/readyz").unwrap(), Endpoint::Readyz);
         for bad in [
             "/",
             "/apps",

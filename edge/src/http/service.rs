@@ -118,6 +118,12 @@ impl EdgeService {
         let device = device_id(&parts.headers, query.device.as_deref());
         match endpoint {
             Endpoint::Healthz => Ok(self.healthz()),
+            Endpoint::Readyz => {
+                if !self.read().is_synced() {
+                    return Err(not_synced());
+                }
+                Ok(self.healthz())
+            }
             Endpoint::Metrics => Ok(text(self.metrics.render())),
             Endpoint::Manifest { app, channel } => {
                 self.authorize_channel(&app, channel, token)?;

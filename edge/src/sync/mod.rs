@@ -12,6 +12,9 @@
 //!   secret from its reply, and a `Heartbeat` every lease / 3.
 //! - [`EdgeView`]: the serving state as a [`WatchView`](packyard_catalog_client::WatchView),
 //!   followed by the follower the origin shares.
+//! - [`SavedState`]: the watch stream's snapshot and events on the edge's disk, replayed at
+//!   start so a restarted edge serves what it holds with the control plane down;
+//!   [`keep_short`] replaces a long log with a newer snapshot.
 //! - [`Prefetcher`]: fetches the chunks of eager versions as soon as a channel serves them,
 //!   and of a rollout's new version as soon as the rollout will reach this edge's region, a
 //!   bounded number at a time.
@@ -21,9 +24,11 @@ mod chunks;
 mod edge_view;
 mod prefetch;
 mod registration;
+mod saved_state;
 
 pub use chunk_source::{ChunkSource, FetchError, FetchFuture, OriginFetcher};
 pub use chunks::Chunks;
 pub use edge_view::EdgeView;
 pub use prefetch::Prefetcher;
 pub use registration::{Registration, RegistrationInfo, TokenSecret};
+pub use saved_state::{COMPACT_AFTER, SavedState, keep_short};

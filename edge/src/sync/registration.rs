@@ -2,7 +2,7 @@
 //! secret, and sends a heartbeat every lease / 3.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -12,7 +12,7 @@ use packyard_core::tester_token::TokenKey;
 use packyard_proto::catalog::v1 as pb;
 use tonic::Code;
 
-use super::Chunks;
+use super::{Chunks, SavedState};
 use crate::served::ServedCounter;
 use crate::state::ServingState;
 
@@ -123,6 +123,8 @@ pub struct Registration {
     pub chunks: Chunks,
     /// What devices were served, per version.
     pub served: ServedCounter,
+    /// Where the secret is saved for the next start, when the edge saves its state.
+    pub saved: Option<Arc<Mutex<SavedState>>>,
 }
 
 impl Registration {
@@ -181,7 +183,11 @@ impl Registration {
             return;
         }
         match TokenKey::new(&reply.tester_token_secret) {
-            Ok(key) => self.secret.set(key, reply.tester_token_generation),
+            Ok(key) => self.hold_secret(
+                key,
+                &reply.tester_token_secret,
+                reply.tester_token_generation,
+            ),
             Err(e) => {
                 tracing::warn!(error = %e, "unusable tester-token secret; beta channels stay closed")
             }
@@ -232,23 +238,35 @@ impl Registration {
             (
                 TokenKey::new(&r.tester_token_secret),
                 r.tester_token_generation,
+                r.tester_token_secret,
             )
         }) {
-            Ok((Ok(key), generation)) => {
-                self.secret.set(key, generation);
+            Ok((Ok(key), generation, raw)) => {
+                self.hold_secret(key, &raw, generation);
                 tracing::info!(
                     generation,
                     "the tester token secret was rotated; fetched the new one"
                 );
                 true
             }
-            Ok((Err(e), _)) => {
+            Ok((Err(e), _, _)) => {
                 tracing::warn!(error = %e, "unusable tester-token secret; beta channels stay closed");
                 stop.sleep(Duration::from_secs(1)).await
             }
             Err(status) => {
                 tracing::warn!(error = %status, "cannot fetch the rotated tester-token secret; retrying");
                 stop.sleep(Duration::from_secs(1)).await
+            }
+        }
+    }
+
+    /// Holds the secret in force and saves it for the next start.
+    fn hold_secret(&self, key: TokenKey, raw: &[u8], generation: u64) {
+        self.secret.set(key, generation);
+        if let Some(saved) = &self.saved {
+            let saved = saved.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Err(e) = saved.save_secret(raw, generation) {
+                tracing::warn!(error = %e, "cannot save the tester-token secret for the next start");
             }
         }
     }
