@@ -25,8 +25,12 @@ pub(crate) struct ControlArgs {
     #[arg(long, env = "PACKYARD_CONFIG")]
     config: Option<PathBuf>,
     /// This node's id, 1 or more.
-    #[arg(long)]
+    #[arg(long, env = "PACKYARD_NODE_ID", conflicts_with = "pod_index")]
     id: Option<u64>,
+    /// The index of this node's pod in a Kubernetes StatefulSet (its
+    /// `apps.kubernetes.io/pod-index` label): the node's id is the index + 1.
+    #[arg(long, value_name = "N", env = "PACKYARD_POD_INDEX")]
+    pod_index: Option<u64>,
     /// Where this node keeps its data.
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
@@ -62,6 +66,11 @@ impl ControlArgs {
         };
         if let Some(id) = self.id {
             config.id = id;
+        }
+        if let Some(index) = self.pod_index {
+            config.id = index
+                .checked_add(1)
+                .context("--pod-index is too large to make a node id")?;
         }
         if let Some(data) = &self.data {
             config.data_dir.clone_from(data);

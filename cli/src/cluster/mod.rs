@@ -113,6 +113,30 @@ enum CertCommand {
         #[arg(long = "ip", value_name = "ADDR")]
         ips: Vec<IpAddr>,
     },
+    /// Make what a new cluster's nodes need, once: the CA in `CA_DIR` unless there is one,
+    /// and for each `--node ROLE:ID` without a certificate yet, one in `OUT/ROLE/` (next to
+    /// `ca.pem`), so each role's folder can be given to its nodes alone. Safe to run again:
+    /// what exists is kept (renew with `cert issue`).
+    Ensure {
+        /// Where the CA is, or is made.
+        #[arg(long, value_name = "DIR", default_value = "packyard-ca")]
+        ca_dir: PathBuf,
+        /// Where each role's folder goes.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// A node, as `control:1`, `origin:1`, `edge:eu-1` or `operator:admin`; repeat, or
+        /// separate with commas.
+        #[arg(
+            long = "node",
+            value_name = "ROLE:ID",
+            value_delimiter = ',',
+            required = true
+        )]
+        nodes: Vec<String>,
+        /// Days each new certificate is valid.
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+    },
 }
 
 /// Runs a cluster command.
@@ -150,5 +174,11 @@ pub(crate) fn run(args: &ClusterArgs) -> anyhow::Result<()> {
             dns_names,
             ips,
         }),
+        ClusterCommand::Cert(CertCommand::Ensure {
+            ca_dir,
+            out,
+            nodes,
+            days,
+        }) => pki::ensure(ca_dir, out, nodes, *days),
     }
 }

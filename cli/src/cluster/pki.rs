@@ -95,3 +95,43 @@ pub(super) fn cert_issue(issue: &Issue<'_>) -> anyhow::Result<()> {
     println!("  CA           {}   (--cluster-ca)", ca_path.display());
     Ok(())
 }
+
+/// `cert ensure`: the CA unless `ca_dir` holds one, then a certificate for each of `nodes`
+/// (`ROLE:ID`) that has none in `out/ROLE/`.
+pub(super) fn ensure(ca_dir: &Path, out: &Path, nodes: &[String], days: u32) -> anyhow::Result<()> {
+    let wanted = nodes
+        .iter()
+        .map(|n| {
+            let (role, id) = n
+                .split_once(':')
+                .with_context(|| format!("--node {n:?} is not ROLE:ID (like edge:eu-1)"))?;
+            let identity = Identity::new(role.parse()?, id)?;
+            Ok(identity)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if !ca_dir.join("ca.pem").exists() {
+        ca_init(ca_dir, "Packyard cluster CA", 3650)?;
+    }
+    for identity in wanted {
+        let role = identity.role.to_string();
+        let dir = out.join(&role);
+        let stem = format!("{role}-{}", identity.id);
+        if dir.join(format!("{stem}.pem")).exists() && dir.join(format!("{stem}.key")).exists() {
+            println!(
+                "{identity}: kept {}",
+                dir.join(format!("{stem}.pem")).display()
+            );
+            continue;
+        }
+        cert_issue(&Issue {
+            role: &role,
+            id: &identity.id,
+            ca_dir,
+            out: &dir,
+            days,
+            dns_names: &[],
+            ips: &[],
+        })?;
+    }
+    Ok(())
+}
