@@ -237,14 +237,40 @@ mod tests {
         assert_eq!(entry_name(&h), b"packyard/manifest.json");
     }
 
+    /// What the fuzz target asserts of any input: a manifest found is exactly the bytes after
+    /// the first header, within the cap; the bytes after it change nothing; one byte fewer is
+    /// `Truncated`.
+    fn found_is_exactly_after_the_header(
+        data: &[u8],
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        if let Ok(Some(manifest)) = embedded_manifest(data) {
+            let need = BLOCK_LEN + manifest.len();
+            proptest::prop_assert!(manifest.len() <= MAX_MANIFEST_BYTES);
+            proptest::prop_assert_eq!(manifest, &data[BLOCK_LEN..need]);
+            proptest::prop_assert_eq!(embedded_manifest(&data[..need]), Ok(Some(manifest)));
+            if !manifest.is_empty() {
+                proptest::prop_assert_eq!(
+                    embedded_manifest(&data[..need - 1]),
+                    Err(ArchiveError::Truncated {
+                        have: need - 1,
+                        need
+                    })
+                );
+            }
+        }
+        Ok(())
+    }
+
     proptest::proptest! {
         #[test]
-        fn never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
-            let _ = embedded_manifest(&bytes);
+        fn a_manifest_found_in_any_bytes_is_exactly_the_bytes_after_the_header(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+        ) {
+            found_is_exactly_after_the_header(&bytes)?;
         }
 
         #[test]
-        fn never_panics_on_valid_headers_with_random_fields(
+        fn valid_headers_with_random_fields_give_exactly_the_bytes_after_them(
             size in proptest::prelude::any::<[u8; 12]>(),
             flag in proptest::prelude::any::<u8>(),
             tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
@@ -254,7 +280,7 @@ mod tests {
             set_checksum(&mut h);
             let mut a = h.to_vec();
             a.extend(tail);
-            let _ = embedded_manifest(&a);
+            found_is_exactly_after_the_header(&a)?;
         }
     }
 }

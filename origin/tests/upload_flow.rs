@@ -201,7 +201,10 @@ async fn an_over_quota_reservation_is_refused_before_any_byte_and_unknown_files_
     let pack = control.pack("com.example.quota", "level-2").await;
     let version = control.version(&pack).await;
     let (s, v) = control.try_reserve(&version, 5_000_000, "ASSET").await;
-    assert!(s == 409 || s == 422, "{s} {v}");
+    assert_eq!(
+        s, 409,
+        "quota is a conflict with what is stored (rule R9): {v}"
+    );
     assert!(
         v["errors"][0]["detail"]
             .as_str()

@@ -125,15 +125,33 @@ fn write_spec(spec: &ByteRangeSpec) -> String {
     }
 }
 
+/// What the fuzz target asserts of any field: if it parses, the set is not empty and its
+/// plain form (`bytes=` and the specs joined by commas) parses to the same specs.
+fn round_trips(header: &str) -> Result<(), proptest::test_runner::TestCaseError> {
+    if let Some(specs) = parse_range(header) {
+        prop_assert!(!specs.is_empty(), "{header:?} parsed to no range");
+        let plain = format!(
+            "bytes={}",
+            specs.iter().map(write_spec).collect::<Vec<_>>().join(",")
+        );
+        prop_assert_eq!(parse_range(&plain), Some(specs));
+    }
+    Ok(())
+}
+
 proptest! {
     #[test]
-    fn parsing_never_panics(header in any::<String>()) {
-        let _ = parse_range(&header);
+    fn any_field_that_parses_is_a_nonempty_set_that_reads_back_from_its_plain_form(
+        header in any::<String>(),
+    ) {
+        round_trips(&header)?;
     }
 
     #[test]
-    fn parsing_never_panics_on_near_misses(header in "[bBytesYTES]{0,6}[= ]{0,2}[0-9, \\t-]{0,40}") {
-        let _ = parse_range(&header);
+    fn near_misses_that_parse_read_back_from_their_plain_form(
+        header in "[bBytesYTES]{0,6}[= ]{0,2}[0-9, \\t-]{0,40}",
+    ) {
+        round_trips(&header)?;
     }
 
     #[test]

@@ -464,7 +464,7 @@ proptest! {
     }
 
     #[test]
-    fn planning_never_panics(
+    fn any_plan_serves_only_bytes_inside_the_archive_sorted_and_apart(
         range in any::<String>(),
         if_range in any::<Option<String>>(),
         if_none_match in any::<Option<String>>(),
@@ -477,6 +477,20 @@ proptest! {
             if_range: if_range.as_deref(),
             range: Some(&range),
         };
-        let _ = plan(&request, len, ETAG, &RangeLimits::default());
+        let limits = RangeLimits::default();
+        match plan(&request, len, ETAG, &limits) {
+            Plan::Partial(r) => prop_assert!(r.first() <= r.last() && r.last() < len, "{r:?} of {len}"),
+            Plan::Multipart(ranges) => {
+                prop_assert!(ranges.len() >= 2 && ranges.len() <= limits.max_ranges);
+                for r in &ranges {
+                    prop_assert!(r.first() <= r.last() && r.last() < len, "{r:?} of {len}");
+                }
+                for pair in ranges.windows(2) {
+                    prop_assert!(pair[0].last() + 1 < pair[1].first(), "{pair:?} touch or overlap");
+                }
+            }
+            Plan::Unsatisfiable => prop_assert!(method_is_head_or_get),
+            Plan::NotModified | Plan::PreconditionFailed | Plan::Full => {}
+        }
     }
 }

@@ -504,8 +504,17 @@ fn arb_json() -> impl Strategy<Value = Value> {
 
 proptest! {
     #[test]
-    fn never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
-        let _ = PackagingManifest::parse(&bytes);
+    fn arbitrary_bytes_are_refused_with_a_reason_or_survive_their_canonical_form(
+        bytes in proptest::collection::vec(any::<u8>(), 0..512),
+    ) {
+        match PackagingManifest::parse(&bytes) {
+            Ok(parsed) => {
+                let canonical = parsed.manifest.to_canonical_json();
+                let again = PackagingManifest::parse(canonical.as_bytes()).unwrap();
+                prop_assert_eq!(again.manifest, parsed.manifest);
+            }
+            Err(e) => prop_assert!(!e.errors().is_empty()),
+        }
     }
 
     #[test]
