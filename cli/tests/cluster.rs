@@ -77,6 +77,14 @@ impl Node {
     fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.admin)
     }
+
+    /// SIGSTOP (`frozen`) or SIGCONT: a frozen node answers nobody, as if cut off.
+    fn freeze(&self, frozen: bool) {
+        let pid = self.child.as_ref().unwrap().id().to_string();
+        let sig = if frozen { "-STOP" } else { "-CONT" };
+        let done = Command::new("kill").args([sig, &pid]).status().unwrap();
+        assert!(done.success(), "kill {sig} {pid}");
+    }
 }
 
 impl Drop for Node {
@@ -456,8 +464,12 @@ async fn three_processes_survive_a_killed_leader_without_losing_an_acknowledged_
         );
         if acked.len() == 15 && killed.is_none() {
             let leader = c.leader().await;
+            let applied = c
+                .metric(leader, "packyard_control_raft_applied_index")
+                .await
+                .unwrap();
             c.nodes[leader].kill();
-            killed = Some(leader);
+            killed = Some((leader, applied));
         }
         if c.nodes[next].child.is_none() {
             next = (next + 1) % 3;
@@ -487,7 +499,7 @@ async fn three_processes_survive_a_killed_leader_without_losing_an_acknowledged_
             Ok((status, v)) => panic!("unexpected {status}: {v}"),
         }
     }
-    let killed = killed.unwrap();
+    let (killed, applied_before_kill) = killed.unwrap();
     let live = (killed + 1) % 3;
 
     // No acknowledged write is lost, and numbers have no gaps (R11).
@@ -506,9 +518,32 @@ async fn three_processes_survive_a_killed_leader_without_losing_an_acknowledged_
         "R11: gapless"
     );
 
-    // The killed node restarts from its own data and catches up.
+    // The killed node restarts from its own data: with the other two frozen, nobody can send
+    // it a snapshot or an entry, yet it applies again everything it had applied.
+    let others = [(killed + 1) % 3, (killed + 2) % 3];
+    for o in others {
+        c.nodes[o].freeze(true);
+    }
     let (config, peers) = (c.config.clone(), c.peers.clone());
     c.nodes[killed].start(&config, &peers);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while c
+        .metric(killed, "packyard_control_raft_applied_index")
+        .await
+        .unwrap_or(0.0)
+        < applied_before_kill
+    {
+        assert!(
+            Instant::now() < deadline,
+            "alone, the restarted node did not apply its own log again (to {applied_before_kill})\n{}",
+            c.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Then, with its peers back, it catches up.
+    for o in others {
+        c.nodes[o].freeze(false);
+    }
     let leader = c.leader().await;
     let target = c
         .metric(leader, "packyard_control_raft_commit_index")
