@@ -146,13 +146,18 @@ async fn origin_and_edge_move_to_another_control_node_when_the_one_they_follow_i
     for admin in admins {
         let logs = || controls.iter().map(Proc::log).collect::<String>();
         // Ready, and the bootstrap key written (the first leader does that).
-        wait_for(60, "every control node knows the bootstrap key", logs, || async {
-            http.get(format!("http://{admin}/v1/apps"))
-                .bearer_auth(KEY)
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == 200)
-        })
+        wait_for(
+            60,
+            "every control node knows the bootstrap key",
+            logs,
+            || async {
+                http.get(format!("http://{admin}/v1/apps"))
+                    .bearer_auth(KEY)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status() == 200)
+            },
+        )
         .await;
     }
 
