@@ -7,7 +7,7 @@
 mod api_support;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -352,11 +352,13 @@ async fn a_slow_endpoint_does_not_hold_back_another() {
     .await;
 }
 
-/// A store that says whether it leads as the test tells it.
+/// A store that says whether it leads as the test tells it, and counts how often it was
+/// asked (each delivery round asks once).
 #[derive(Clone)]
 struct Switchable {
     inner: MemoryStore,
     leader: Arc<AtomicBool>,
+    asked: Arc<AtomicUsize>,
 }
 
 impl CatalogStore for Switchable {
@@ -389,17 +391,20 @@ impl CatalogStore for Switchable {
     }
 
     async fn is_leader(&self) -> bool {
+        self.asked.fetch_add(1, Ordering::SeqCst);
         self.leader.load(Ordering::SeqCst)
     }
 }
 
 #[tokio::test]
-async fn only_the_leader_delivers_and_a_new_leader_sends_what_is_owed() {
+async fn a_node_sends_nothing_while_it_does_not_lead_and_what_is_owed_once_it_does() {
     let s = Server::start_configured(quick_retries(), private_targets_allowed()).await;
     let leader = Arc::new(AtomicBool::new(false));
+    let asked = Arc::new(AtomicUsize::new(0));
     let follower = Switchable {
         inner: s.store.clone(),
         leader: Arc::clone(&leader),
+        asked: Arc::clone(&asked),
     };
     let _deliverer = deliver(follower);
     let (receiver, url) = Receiver::default().start().await;
@@ -415,8 +420,13 @@ async fn only_the_leader_delivers_and_a_new_leader_sends_what_is_owed() {
     let (_, v) = s.pack(&app, &dev, "level-2").await;
     s.complete_version(&id(&v), &dev, 1000).await;
 
-    // A few dozen polls as a follower: nothing is sent, everything stays owed.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Ten delivery rounds after the deliveries exist, as a follower: nothing is sent,
+    // everything stays owed.
+    let after = asked.load(Ordering::SeqCst);
+    eventually("ten delivery rounds as a follower", async || {
+        (asked.load(Ordering::SeqCst) >= after + 10).then_some(())
+    })
+    .await;
     assert!(receiver.received().is_empty());
     let hook_id = WebhookId::new(hook);
     let states = move |c: &Catalog| -> Vec<DeliveryState> {
