@@ -1,0 +1,263 @@
+//! An origin process SIGKILLed while it processes a version: it had stored some of the
+//! version's chunks and reported nothing. Started again on the same data, it processes the
+//! version to the end, and an edge serves the archive byte for byte from its chunks.
+//!
+//! The origin is frozen (SIGSTOP) as soon as its first chunk is on disk, so the test sees a
+//! part-way state however fast the machine is, then killed (SIGKILL: no shutdown code runs).
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+#[path = "support/cluster_tls.rs"]
+mod cluster_tls;
+#[path = "support/procs.rs"]
+mod procs;
+
+use procs::{KEY, Proc, free_addrs, wait_for};
+
+fn packyard(admin: &str, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_packyard"))
+        .args(args)
+        .args(["--server", &format!("http://{admin}"), "-q"])
+        .env("PACKYARD_ADMIN_KEY", KEY)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "packyard {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn files_under(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .map(|p| if p.is_dir() { files_under(&p) } else { 1 })
+        .sum()
+}
+
+async fn state(http: &reqwest::Client, admin: &str, version: &str) -> String {
+    let v: serde_json::Value = http
+        .get(format!(
+            "http://{admin}/v1/backgroundAssetVersions/{version}"
+        ))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["data"]["attributes"]["state"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn signal(pid: u32, sig: &str) {
+    let done = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(done.success(), "kill {sig} {pid}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_origin_killed_while_processing_finishes_the_version_after_its_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    cluster_tls::issue(
+        dir,
+        &[("control", "1"), ("origin", "1"), ("edge", "edge-1")],
+    );
+    let [admin, raft, upload, chunks, edge_addr] = free_addrs::<5>();
+    let data = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    let origin_url = format!("http://{upload}");
+    let control = Proc::start(
+        "control",
+        dir,
+        &[
+            "control",
+            "--data",
+            &data("control"),
+            "--admin-addr",
+            &admin,
+            "--raft-addr",
+            &raft,
+            "--origin-url",
+            &origin_url,
+        ],
+    );
+    let origin_args = [
+        "origin",
+        "--data",
+        &data("origin"),
+        "--upload-addr",
+        &upload,
+        "--grpc-addr",
+        &chunks,
+        "--control-plane",
+        &raft,
+    ];
+    let mut origin = Proc::start("origin", dir, &origin_args);
+    let edge = Proc::start(
+        "edge",
+        dir,
+        &[
+            "edge",
+            "--data",
+            &data("edge"),
+            "--http-addr",
+            &edge_addr,
+            "--control-plane",
+            &raft,
+            "--origin",
+            &chunks,
+        ],
+    );
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    wait_for(
+        60,
+        "the control plane takes the key",
+        || control.log(),
+        || async {
+            http.get(format!("http://{admin}/v1/apps"))
+                .bearer_auth(KEY)
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+        },
+    )
+    .await;
+
+    // 24 MiB that no chunk of which repeats: hundreds of chunks to store.
+    let src = dir.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let bytes: Vec<u8> = (0..24 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()[0]
+        })
+        .collect();
+    std::fs::write(src.join("world.bin"), bytes).unwrap();
+    std::fs::write(
+        src.join("Manifest.json"),
+        r#"{"assetPackID": "world", "downloadPolicy": {"onDemand": {}},
+            "fileSelectors": [{"file": "world.bin"}], "platforms": ["iOS"]}"#,
+    )
+    .unwrap();
+    let archive_path = dir.join("world.tar");
+    packyard_pack::build(
+        &src.join("Manifest.json"),
+        None,
+        &archive_path,
+        packyard_pack::NoProgress,
+    )
+    .unwrap();
+    let archive = std::fs::read(&archive_path).unwrap();
+
+    let app = packyard(
+        &admin,
+        &[
+            "apps",
+            "create",
+            "--name",
+            "World",
+            "--bundle-id",
+            "com.example.crash",
+            "--primary-language",
+            "en",
+        ],
+    );
+    let pack = packyard(&admin, &["packs", "create", "--app", &app, "world"]);
+    let store = dir.join("origin").join("store").join("chunks");
+    assert_eq!(files_under(&store), 0);
+    let version = packyard(
+        &admin,
+        &[
+            "versions",
+            "upload",
+            "--pack",
+            &pack,
+            archive_path.to_str().unwrap(),
+            "--no-wait",
+        ],
+    );
+
+    // Freeze the origin at its first stored chunk, then kill it.
+    let pid = origin.pid();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while files_under(&store) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "no chunk stored\n{}",
+            origin.log()
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    signal(pid, "-STOP");
+    let stored = files_under(&store);
+    assert_eq!(
+        state(&http, &admin, &version).await,
+        "PROCESSING",
+        "caught part-way"
+    );
+    origin.kill();
+    assert_eq!(
+        state(&http, &admin, &version).await,
+        "PROCESSING",
+        "a killed origin reports nothing"
+    );
+
+    origin = Proc::start("origin", dir, &origin_args);
+    let logs = || format!("{}{}{}", control.log(), origin.log(), edge.log());
+    wait_for(
+        120,
+        "the restarted origin completes the version",
+        logs,
+        || async { state(&http, &admin, &version).await == "COMPLETE" },
+    )
+    .await;
+    assert!(
+        files_under(&store) > stored,
+        "processing went on after the {stored} chunks stored before the kill"
+    );
+    let token = packyard(
+        &admin,
+        &[
+            "tester-tokens",
+            "create",
+            "--app",
+            &app,
+            "--channel",
+            "internal",
+        ],
+    );
+    let url = format!("http://{edge_addr}/apps/{app}/internal/world");
+    wait_for(
+        60,
+        "the edge serves the archive byte for byte",
+        logs,
+        || async {
+            match http.get(&url).bearer_auth(&token).send().await {
+                Ok(r) if r.status() == 200 => r.bytes().await.is_ok_and(|b| b[..] == archive[..]),
+                _ => false,
+            }
+        },
+    )
+    .await;
+}
