@@ -27,7 +27,8 @@ pub struct FollowTiming {
     /// A stream that says nothing for this long is taken for dead and reconnected (the
     /// control plane sends a heartbeat every few seconds). Default 30 s.
     pub silence: Duration,
-    /// The first wait after a failure; it doubles up to `backoff_max`. Default 100 ms.
+    /// The first wait after a failure; it doubles up to `backoff_max`, with jitter
+    /// ([`packyard_net::backoff`]). Default 100 ms.
     pub backoff_start: Duration,
     /// The longest wait between attempts. Default 5 s.
     pub backoff_max: Duration,
@@ -56,7 +57,8 @@ pub async fn follow<V: WatchView>(
     stop: Stop,
 ) {
     let lock = || view.lock().unwrap_or_else(PoisonError::into_inner);
-    let mut backoff = timing.backoff_start;
+    let restart = || packyard_net::backoff(timing.backoff_start, timing.backoff_max);
+    let mut delays = restart();
     while !stop.is_stopped() {
         let from = lock().resume_from();
         let opened = tokio::select! {
@@ -71,7 +73,7 @@ pub async fn follow<V: WatchView>(
                 };
                 match next {
                     Ok(Ok(Some(event))) => {
-                        backoff = timing.backoff_start;
+                        delays = restart();
                         let out = lock().apply(&event);
                         applied(out);
                     }
@@ -98,9 +100,11 @@ pub async fn follow<V: WatchView>(
                 tracing::warn!(from, error = %status, "cannot watch the control plane; retrying");
             }
         }
-        if !stop.sleep(backoff).await {
+        if !stop
+            .sleep(delays.next().unwrap_or(timing.backoff_max))
+            .await
+        {
             return;
         }
-        backoff = (backoff * 2).min(timing.backoff_max);
     }
 }

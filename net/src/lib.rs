@@ -5,6 +5,10 @@
 //! - [`cluster`]: the cluster's mutual TLS: node identities in certificates, the CA that
 //!   issues them, reloading, the gRPC listener and connector, the per-service role check.
 //! - [`http`]: the hardened HTTP listener of the edge, the admin API and the upload endpoint.
+//! - [`backoff`]: the delays between attempts of every retry loop.
 
+mod backoff;
 pub mod cluster;
 pub mod http;
+
+pub use backoff::backoff;

@@ -144,6 +144,7 @@ pub(crate) async fn send(
 async fn put_part(client: &AdminClient, op: &Operation, body: Vec<u8>) -> anyhow::Result<()> {
     let body = bytes::Bytes::from(body);
     let mut attempt = 1;
+    let mut delays = packyard_net::backoff(Duration::from_millis(500), Duration::from_secs(8));
     loop {
         let result = client
             .http()
@@ -172,7 +173,7 @@ async fn put_part(client: &AdminClient, op: &Operation, body: Vec<u8>) -> anyhow
             );
         }
         tracing::debug!(part = op.part, attempt, %retry_reason, "sending the part again");
-        tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt))).await;
+        tokio::time::sleep(delays.next().unwrap_or(Duration::from_secs(8))).await;
         attempt += 1;
     }
 }

@@ -130,7 +130,8 @@ pub struct Registration {
 impl Registration {
     /// Runs until `stop`.
     pub async fn run(self, stop: Stop) {
-        let mut backoff = BACKOFF_START;
+        let restart = || packyard_net::backoff(BACKOFF_START, BACKOFF_MAX);
+        let mut delays = restart();
         while !stop.is_stopped() {
             let request = pb::RegisterEdgeRequest {
                 edge_id: self.info.edge_id.clone(),
@@ -144,7 +145,7 @@ impl Registration {
             };
             match registered {
                 Ok(reply) => {
-                    backoff = BACKOFF_START;
+                    delays = restart();
                     self.registered(&reply);
                     let lease = lease(reply.lease_ms);
                     tracing::info!(edge = %self.info.edge_id, ?lease, "registered with the control plane");
@@ -158,16 +159,15 @@ impl Registration {
                         "the control plane does not offer edge registration yet; \
                          serving the store channel and retrying"
                     );
-                    backoff = BACKOFF_MAX;
+                    delays = packyard_net::backoff(BACKOFF_MAX, BACKOFF_MAX);
                 }
                 Err(status) => {
                     tracing::warn!(error = %status, "cannot register with the control plane; retrying");
                 }
             }
-            if !stop.sleep(backoff).await {
+            if !stop.sleep(delays.next().unwrap_or(BACKOFF_MAX)).await {
                 return;
             }
-            backoff = (backoff * 2).min(BACKOFF_MAX);
         }
     }
 

@@ -94,7 +94,7 @@ impl<S: ChunkStore + 'static> Processor<S> {
     /// Retries `ReportProcessed` while the control plane is unavailable. A refusal because
     /// the version is already settled (complete or failed) counts as delivered.
     async fn report(&self, v: &ProcessingVersion, outcome: &Outcome) -> Result<(), ProcessError> {
-        let mut backoff = BACKOFF_START;
+        let mut delays = packyard_net::backoff(BACKOFF_START, BACKOFF_MAX);
         loop {
             match self.control.report(&v.version, outcome).await {
                 Ok(()) => return Ok(()),
@@ -111,25 +111,23 @@ impl<S: ChunkStore + 'static> Processor<S> {
                     return Ok(());
                 }
             }
-            if !self.stop.sleep(backoff).await {
+            if !self.stop.sleep(delays.next().unwrap_or(BACKOFF_MAX)).await {
                 return Err(ProcessError::Stopped);
             }
-            backoff = (backoff * 2).min(BACKOFF_MAX);
         }
     }
 
     async fn describe(&self, f: &CommittedFile) -> Result<Option<UploadInfo>, ProcessError> {
-        let mut backoff = BACKOFF_START;
+        let mut delays = packyard_net::backoff(BACKOFF_START, BACKOFF_MAX);
         loop {
             match self.control.describe_upload(f.id.as_str()).await {
                 Ok(info) => return Ok(info),
                 Err(s) if control::is_transient(&s) => {}
                 Err(s) => return Err(ProcessError::Local(format!("describing {}: {s}", f.id))),
             }
-            if !self.stop.sleep(backoff).await {
+            if !self.stop.sleep(delays.next().unwrap_or(BACKOFF_MAX)).await {
                 return Err(ProcessError::Stopped);
             }
-            backoff = (backoff * 2).min(BACKOFF_MAX);
         }
     }
 
