@@ -14,6 +14,10 @@
 //! - [`cold_miss`], [`delta_bench`], [`vs_nginx`], [`vs_etcd`]: the side-by-side runs;
 //!   [`edge_memory`]: an edge's resident set under a long load, scraped or not;
 //!   [`control_soak`]: the control plane's leader killed again and again under writers.
+//! - [`error`]: [`BenchError`], what a run that cannot go on says.
+//!
+//! Rollout propagation (`packyard-bench propagation`) is in the binary's
+//! `propagation_bench.rs`, not in this library.
 
 pub mod cache_bench;
 pub mod cold_miss;

@@ -1,5 +1,5 @@
 //! The Packyard device client: what an app does to fetch its packs.
 //!
-//! Planned (issues 04-05): fetch the download manifest, download packs with resumable `Range`
-//! requests, and use chunk lists to transfer only what changed. Nothing is implemented here
-//! yet, so this crate exports nothing.
+//! Not written yet: issue 12 (the device client) fills this crate with the manifest fetch,
+//! the download decisions, resumable and delta downloads. Until then it exports nothing, and
+//! devices are played by `curl` and the other HTTP clients the edge tests use.

@@ -9,7 +9,12 @@
 //! - [`http_call`]: one-off HTTP calls for setting servers up (admin API, uploads, /metrics).
 //! - [`packyard`]: control plane + origin + edge as processes, and the admin API flow that
 //!   puts a pack on the edge.
+//! - [`control_cluster`]: a control-plane cluster of n `packyard control` processes, killed
+//!   and restarted by the soak, its leader and metrics read from `/metrics`.
 //! - [`nginx`]: nginx configured as a static file server.
+//! - [`etcd`]: an etcd cluster of the same size, loaded through its HTTP gateway, for
+//!   `vs-etcd`.
+//! - [`pinning`]: which cores the servers get and which the load generator keeps.
 //! - [`ab`]: A/B alternation and ratios with their spread.
 
 pub mod ab;
