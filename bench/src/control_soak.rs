@@ -587,7 +587,7 @@ pub struct SoakArgs {
     /// Acknowledged writes before each kill and after it before the restart.
     #[arg(long, default_value_t = 20)]
     pub acks_between: usize,
-    /// A `control.toml` for every node ([raft] timing, snapshots) [default: the defaults].
+    /// A `control.toml` for every node (`[raft]` timing, snapshots) [default: the defaults].
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Where the nodes keep their data (a temporary directory inside).
