@@ -25,6 +25,8 @@
 //! The release workflow:
 //! - [`role`]: the roles users hold on apps and what each allows (rule R8).
 //! - [`quota`]: per-app limits and the used-bytes arithmetic (rule R9).
+//! - [`upload_parts`]: how an upload file is cut into parts, for the admin API's upload
+//!   operations and the origin's checks alike.
 //! - [`catalog`]: apps, users, packs, versions, release tracks and reviews as one
 //!   deterministic state machine that the control plane applies command by command
 //!   (rules R1-R9, R11, R12).
@@ -45,6 +47,7 @@ pub mod quota;
 pub mod role;
 pub mod rollout;
 pub mod tester_token;
+pub mod upload_parts;
 pub mod webhook_target;
 
 pub use chunk_list::{Blake3Hash, ChunkList, ChunkRef};

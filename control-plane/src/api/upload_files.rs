@@ -7,6 +7,7 @@ use packyard_core::catalog::{
     Actor, AssetType, Command, ResourceType, Sha256Digest, UploadFile, UploadFileId,
     UploadFileState, VersionId,
 };
+use packyard_core::upload_parts::PartLayout;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -146,28 +147,23 @@ fn render_file(config: &ApiConfig, f: &UploadFile) -> Value {
     render::upload_file(f, operations)
 }
 
-/// Where each part of `f` goes: consecutive parts of the configured size, the last shorter.
+/// Where each part of `f` goes, as [`PartLayout`] cuts it.
 fn operations(config: &ApiConfig, f: &UploadFile) -> Vec<Value> {
-    let part = config.upload_part_bytes.max(1);
-    let mut ops = Vec::new();
-    let mut offset = 0u64;
-    let mut number = 1u64;
-    while offset < f.file_size {
-        let length = part.min(f.file_size - offset);
-        ops.push(json!({
-            "method": "PUT",
-            "url": format!("{}/v1/uploads/{}/parts/{number}", config.origin_base_url, f.id),
-            "offset": offset,
-            "length": length,
-            "partNumber": number,
-            "requestHeaders": [
-                { "name": "Content-Type", "value": "application/octet-stream" }
-            ],
-        }));
-        offset += length;
-        number += 1;
-    }
-    ops
+    PartLayout::new(f.file_size, config.upload_part_bytes)
+        .parts()
+        .map(|p| {
+            json!({
+                "method": "PUT",
+                "url": format!("{}/v1/uploads/{}/parts/{}", config.origin_base_url, f.id, p.number),
+                "offset": p.offset,
+                "length": p.len,
+                "partNumber": p.number,
+                "requestHeaders": [
+                    { "name": "Content-Type", "value": "application/octet-stream" }
+                ],
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

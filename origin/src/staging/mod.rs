@@ -10,7 +10,6 @@
 //! a part sent again replaces the previous copy in one rename. [`Staging::open`] deletes
 //! temporary files a crash left behind.
 
-mod layout;
 mod parts_reader;
 
 use std::collections::BTreeMap;
@@ -19,7 +18,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-pub use layout::PartLayout;
+pub use packyard_core::upload_parts::PartLayout;
 pub use parts_reader::PartsReader;
 
 const TMP_PREFIX: &str = ".tmp-";

@@ -1,9 +1,10 @@
-//! [`PartLayout`]: how an upload file is cut into parts, as the control plane cut it.
+//! [`PartLayout`]: how an upload file is cut into parts. One rule for both sides: the admin
+//! API's `uploadOperations` list these parts, and the origin takes and checks exactly these.
 
 use std::collections::BTreeMap;
 
 /// The parts of one upload file: numbered from 1, every one `part_bytes` long but the last,
-/// which holds the rest. The same rule the admin API's `uploadOperations` follow.
+/// which holds the rest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PartLayout {
     /// The file's declared size.
@@ -36,6 +37,18 @@ impl PartLayout {
         Some(self.part_bytes.min(self.file_size - offset))
     }
 
+    /// Every part in order: its number, where it starts in the file and its length.
+    pub fn parts(&self) -> impl Iterator<Item = Part> + '_ {
+        (1..=self.count()).map(|number| {
+            let offset = (number - 1) * self.part_bytes;
+            Part {
+                number,
+                offset,
+                len: self.part_bytes.min(self.file_size - offset),
+            }
+        })
+    }
+
     /// The part numbers `present` (part number → stored length) lacks, in order. A stored
     /// part of the wrong length counts as missing.
     pub fn missing(&self, present: &BTreeMap<u64, u64>) -> Vec<u64> {
@@ -43,6 +56,17 @@ impl PartLayout {
             .filter(|n| present.get(n).copied() != self.expected_len(*n))
             .collect()
     }
+}
+
+/// One part of an upload file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Part {
+    /// Its number, from 1.
+    pub number: u64,
+    /// Where it starts in the file.
+    pub offset: u64,
+    /// Its length in bytes.
+    pub len: u64,
 }
 
 #[cfg(test)]
@@ -57,6 +81,10 @@ mod tests {
         assert_eq!(lens, [None, Some(4), Some(4), Some(2), None]);
         assert_eq!(PartLayout::new(8, 4).expected_len(2), Some(4));
         assert_eq!(PartLayout::new(0, 4).count(), 0);
+        let spans: Vec<(u64, u64, u64)> = l.parts().map(|p| (p.number, p.offset, p.len)).collect();
+        assert_eq!(spans, [(1, 0, 4), (2, 4, 4), (3, 8, 2)]);
+        assert!(PartLayout::new(0, 4).parts().next().is_none());
+        assert_eq!(PartLayout::new(5, 0).count(), 5, "0 is read as 1");
     }
 
     #[test]
