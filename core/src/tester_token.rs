@@ -38,6 +38,37 @@ pub struct Claims {
     pub exp: u64,
 }
 
+/// The longest a token may live, in seconds: a beta test round (90 days).
+pub const MAX_LIFETIME_SECS: u64 = 90 * 24 * 3600;
+/// A token's life when the issuer does not say, in seconds: a week.
+pub const DEFAULT_LIFETIME_SECS: u64 = 7 * 24 * 3600;
+
+/// A lifetime outside 1 s to [`MAX_LIFETIME_SECS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("must be 1 to {MAX_LIFETIME_SECS} (90 days)")]
+pub struct LifetimeError;
+
+impl Claims {
+    /// The claims of a token for `app` and `channel` issued at `now` (Unix seconds) to live
+    /// `lifetime` seconds ([`DEFAULT_LIFETIME_SECS`] when not given), within the limits.
+    pub fn issue(
+        app: &str,
+        channel: BetaChannel,
+        now: u64,
+        lifetime: Option<u64>,
+    ) -> Result<Self, LifetimeError> {
+        let secs = lifetime.unwrap_or(DEFAULT_LIFETIME_SECS);
+        if secs == 0 || secs > MAX_LIFETIME_SECS {
+            return Err(LifetimeError);
+        }
+        Ok(Self {
+            app: app.to_owned(),
+            channel,
+            exp: now.saturating_add(secs),
+        })
+    }
+}
+
 /// The secret tokens are signed with.
 #[derive(Clone)]
 pub struct TokenKey(Vec<u8>);
@@ -138,6 +169,25 @@ impl TokenKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_lives_a_week_unless_told_and_never_more_than_ninety_days() {
+        let week = Claims::issue("app-1", BetaChannel::Internal, 1_000, None).unwrap();
+        assert_eq!(week.exp, 1_000 + DEFAULT_LIFETIME_SECS);
+        let max = Claims::issue(
+            "app-1",
+            BetaChannel::External,
+            1_000,
+            Some(MAX_LIFETIME_SECS),
+        );
+        assert_eq!(max.unwrap().exp, 1_000 + MAX_LIFETIME_SECS);
+        for wrong in [0, MAX_LIFETIME_SECS + 1] {
+            assert_eq!(
+                Claims::issue("app-1", BetaChannel::Internal, 1_000, Some(wrong)),
+                Err(LifetimeError)
+            );
+        }
+    }
 
     fn key(fill: u8) -> TokenKey {
         TokenKey::new(&[fill; 32]).unwrap()

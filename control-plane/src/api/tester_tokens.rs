@@ -16,11 +16,6 @@ use super::error::ApiError;
 use super::not_found;
 use crate::store::{CatalogStore, StoreError};
 
-/// The longest a token may live: a beta test round.
-pub(crate) const MAX_EXPIRES_IN_SECONDS: u64 = 90 * 24 * 3600;
-/// A token's life when the request does not say: a week.
-pub(crate) const DEFAULT_EXPIRES_IN_SECONDS: u64 = 7 * 24 * 3600;
-
 #[derive(Deserialize, Clone, Copy)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 enum Channel {
@@ -49,16 +44,6 @@ pub(crate) async fn create<S: CatalogStore>(
 ) -> Result<Response, ApiError> {
     let input = parse::<TokenAttributes, TokenRelationships>(body, "testerTokens")?;
     let app = AppId::new(input.relationships.app.id("app", "apps")?);
-    let seconds = input
-        .attributes
-        .expires_in_seconds
-        .unwrap_or(DEFAULT_EXPIRES_IN_SECONDS);
-    if seconds == 0 || seconds > MAX_EXPIRES_IN_SECONDS {
-        return Err(ApiError::invalid(
-            "expiresInSeconds",
-            format!("must be 1 to {MAX_EXPIRES_IN_SECONDS} (90 days)"),
-        ));
-    }
     let (channel, action, name) = match input.attributes.channel {
         Channel::Internal => (
             BetaChannel::Internal,
@@ -71,6 +56,13 @@ pub(crate) async fn create<S: CatalogStore>(
             "EXTERNAL",
         ),
     };
+    let claims = Claims::issue(
+        app.as_str(),
+        channel,
+        now().0 / 1_000,
+        input.attributes.expires_in_seconds,
+    )
+    .map_err(|e| ApiError::invalid("expiresInSeconds", e.to_string()))?;
     let actor = actor.clone();
     let wanted = app.clone();
     let key = api
@@ -85,12 +77,8 @@ pub(crate) async fn create<S: CatalogStore>(
                 )))
         })
         .await?;
-    let expires_at = now().0 / 1_000 + seconds;
-    let token = key.sign(&Claims {
-        app: app.to_string(),
-        channel,
-        exp: expires_at,
-    });
+    let token = key.sign(&claims);
+    let expires_at = claims.exp;
     let expiration = packyard_core::catalog::Timestamp(expires_at * 1_000).to_rfc3339();
     let doc = json!({
         "type": "testerTokens",
