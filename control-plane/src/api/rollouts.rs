@@ -19,7 +19,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use packyard_core::catalog::{
     Actor, Catalog, Command, Edge, EdgeStatus, ResourceType, Rollout, RolloutAction, RolloutId,
-    RolloutState, VersionId, edge_status,
+    VersionId, edge_status,
 };
 use packyard_core::role::Action;
 use packyard_core::rollout::{Regions, Stage};
@@ -211,11 +211,6 @@ fn region_status(
     to: u32,
     clock: FleetClock,
 ) -> Value {
-    let percentage = match r.state {
-        RolloutState::Running | RolloutState::Paused => r.current().share(name),
-        RolloutState::Completed => 100,
-        RolloutState::RolledBack => 0,
-    };
     let edges: Vec<&Edge> = c.edges().filter(|e| e.region == name).collect();
     let up = |e: &Edge| edge_status(e, clock.now, clock.lease) == EdgeStatus::Up;
     let holding: Vec<&str> = edges
@@ -235,8 +230,8 @@ fn region_status(
         .collect();
     json!({
         "region": name,
-        "inStage": r.state.is_active() && r.current().regions.contains(name),
-        "percentage": percentage,
+        "inStage": r.in_stage(name),
+        "percentage": r.share(name),
         "edges": edges.len(),
         "edgesUp": edges.iter().filter(|e| up(e)).count(),
         "edgesWithChunks": holding,

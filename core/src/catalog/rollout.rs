@@ -112,6 +112,21 @@ impl Rollout {
             .unwrap_or_else(|| unreachable!("a rollout has at least one stage"))
     }
 
+    /// The share of `region`'s devices (percent) this rollout gives the new version now: the
+    /// current stage's while it runs or is paused, all once completed, none once rolled back.
+    pub fn share(&self, region: &str) -> u32 {
+        match self.state {
+            RolloutState::Running | RolloutState::Paused => self.current().share(region),
+            RolloutState::Completed => 100,
+            RolloutState::RolledBack => 0,
+        }
+    }
+
+    /// Whether `region` is in the stage in force of an active rollout.
+    pub fn in_stage(&self, region: &str) -> bool {
+        self.state.is_active() && self.current().regions.contains(region)
+    }
+
     /// Whether the stage in force is the last.
     pub fn at_last_stage(&self) -> bool {
         usize::try_from(self.stage).is_ok_and(|i| i + 1 >= self.stages.len())
