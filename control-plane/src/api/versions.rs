@@ -41,8 +41,7 @@ pub(crate) async fn create<S: CatalogStore>(
     Ok(respond(StatusCode::CREATED, doc.unwrap_or_default()))
 }
 
-/// The version, if `actor` may see it: members of its app may; so may a Reviewer once it has
-/// been submitted for review (rule R8).
+/// The version, if `actor` may see it (`Catalog::may_see_version`).
 pub(crate) fn visible_version<'c>(
     c: &'c Catalog,
     actor: &Actor,
@@ -51,12 +50,7 @@ pub(crate) fn visible_version<'c>(
     let v = c
         .version(id)
         .ok_or_else(|| not_found(ResourceType::BackgroundAssetVersions, id))?;
-    if let Err(refusal) = c.permits(actor, &v.app, Action::View) {
-        let submitted = c.submissions_of(id).next().is_some();
-        if !submitted || c.permits(actor, &v.app, Action::ViewUnderReview).is_err() {
-            return Err(refusal.into());
-        }
-    }
+    c.may_see_version(actor, v)?;
     Ok(v)
 }
 

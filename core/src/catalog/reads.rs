@@ -108,6 +108,23 @@ impl Catalog {
             .filter(move |s| &s.version == version)
     }
 
+    /// Whether `actor` may see `version`: members of its app may; so may a Reviewer once it
+    /// has been submitted for review (rule R8). The refusal is the member check's.
+    pub fn may_see_version(&self, actor: &Actor, version: &Version) -> Result<(), Refusal> {
+        let Err(refusal) = self.permits(actor, &version.app, Action::View) else {
+            return Ok(());
+        };
+        let submitted = self.submissions_of(&version.id).next().is_some();
+        if submitted
+            && self
+                .permits(actor, &version.app, Action::ViewUnderReview)
+                .is_ok()
+        {
+            return Ok(());
+        }
+        Err(refusal)
+    }
+
     /// The webhook retry and retention policy.
     pub fn webhook_policy(&self) -> &WebhookPolicy {
         &self.webhook_policy
