@@ -99,11 +99,8 @@ struct DecideAttributes {
 /// `PATCH /v1/reviewSubmissions/{id}` (Reviewer): `IN_REVIEW`, then `ACCEPTED` or `REJECTED`
 /// with `reasons`.
 ///
-/// An accepted external beta submission is then made available to external testers at once
-/// (`FinishExternalProcessing`, as Packyard itself): Packyard has no separate processing step
-/// for beta builds yet, so PROCESSING_FOR_TESTING would otherwise never end. It is a second
-/// command; if the store fails between the two, the version stays PROCESSING_FOR_TESTING, a
-/// valid state, and the client sees a 503 it may retry by reading the release.
+/// Accepting an external beta submission also makes the version the one external testers get,
+/// in the same command (see `Catalog::apply`'s `DecideReview`).
 pub(crate) async fn decide<S: CatalogStore>(
     api: &Api<S>,
     actor: &Actor,
@@ -124,22 +121,5 @@ pub(crate) async fn decide<S: CatalogStore>(
         },
     };
     api.propose(actor, command).await?;
-    if matches!(a.state, Decision::Accepted) {
-        let target = id.clone();
-        let external = api
-            .read(move |c| {
-                c.submission(&target)
-                    .filter(|s| s.track == ReviewTrack::ExternalBeta)
-                    .map(|s| s.version.clone())
-            })
-            .await?;
-        if let Some(version) = external {
-            api.propose(
-                &Actor::System,
-                Command::FinishExternalProcessing { version },
-            )
-            .await?;
-        }
-    }
     get(api, actor, id).await
 }

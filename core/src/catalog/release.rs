@@ -113,6 +113,17 @@ impl Catalog {
         version: &VersionId,
     ) -> Result<Vec<Event>, Refusal> {
         self.require_system(&ctx.actor)?;
+        self.ready_for_external_testing(ctx, version)
+    }
+
+    /// An approved external beta version (PROCESSING_FOR_TESTING) becomes the one external
+    /// testers get, superseding the one they had: what `FinishExternalProcessing` does, and
+    /// what accepting an external beta submission does in the same command.
+    pub(super) fn ready_for_external_testing(
+        &mut self,
+        ctx: &Ctx,
+        version: &VersionId,
+    ) -> Result<Vec<Event>, Refusal> {
         let v = self.find_version(version)?;
         self.live_pack(&v.pack)?;
         let records = v.records()?;

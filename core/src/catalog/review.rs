@@ -231,6 +231,14 @@ impl Catalog {
                 Vec::new(),
             )
         };
+        // An accepted external beta build goes to external testers in the same command (no
+        // separate processing step for beta builds): check now what that needs, so nothing
+        // changes unless all of it can.
+        let to_testers = accepted && track == ReviewTrack::ExternalBeta;
+        if to_testers {
+            let pack = self.find_version(&version)?.pack.clone();
+            self.live_pack(&pack)?;
+        }
         if let Some(s) = self.submissions.get_mut(id) {
             s.state = state;
             s.decided_by = Some(ctx.actor.clone());
@@ -240,6 +248,9 @@ impl Catalog {
         for event in &mut events {
             event.detail = Some(detail.clone());
             event.notify.clone_from(&notify);
+        }
+        if to_testers {
+            events.extend(self.ready_for_external_testing(ctx, &version)?);
         }
         Ok(events)
     }

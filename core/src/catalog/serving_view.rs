@@ -178,6 +178,10 @@ impl Catalog {
             C::ChangeRollout { rollout, .. } | C::AutoAdvanceRollout { rollout, .. } => {
                 self.rollouts.get(rollout).map(|r| r.app.clone())
             }
+            // Accepting an external beta submission changes what external testers get.
+            C::DecideReview { submission, .. } => {
+                self.submissions.get(submission).map(|s| s.app.clone())
+            }
             _ => None,
         }
     }

@@ -187,16 +187,11 @@ impl World {
         self.ok(user("reviewer"), decide(submission, accepted, reasons))
     }
 
-    /// Takes `version` through external review into external testing.
+    /// Takes `version` through external review into external testing (the approval does
+    /// both, in one command).
     pub(super) fn in_external_testing(&mut self, version: &VersionId) {
         let s = self.submit(version, ReviewTrack::ExternalBeta);
         self.decide(&s, true);
-        self.ok(
-            Actor::System,
-            Command::FinishExternalProcessing {
-                version: version.clone(),
-            },
-        );
     }
 
     /// Takes `version` through store review to ACCEPTED.

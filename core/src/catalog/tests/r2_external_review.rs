@@ -84,7 +84,7 @@ fn r2_a_version_already_submitted_or_approved_cannot_be_submitted_again() {
         user("manager"),
         submit(&again, &v1, ReviewTrack::ExternalBeta),
     );
-    assert!(conflict(&refusal, None).contains("PROCESSING_FOR_TESTING"));
+    assert!(conflict(&refusal, None).contains("READY_FOR_TESTING"));
 }
 
 #[test]

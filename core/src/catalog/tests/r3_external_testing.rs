@@ -12,20 +12,10 @@ fn r3_an_approved_version_replaces_the_one_in_external_testing() {
     assert_eq!(w.external(&v1), ExternalBetaState::ReadyForTesting);
     assert_eq!(w.served(Channel::External), [("level-2".to_owned(), 1)]);
 
+    // The approval moves v2 through PROCESSING_FOR_TESTING to READY_FOR_TESTING and
+    // supersedes v1, all in one command.
     let s = w.submit(&v2, ReviewTrack::ExternalBeta);
-    w.decide(&s, true);
-    assert_eq!(w.external(&v2), ExternalBetaState::ProcessingForTesting);
-    assert_eq!(
-        w.external(&v1),
-        ExternalBetaState::ReadyForTesting,
-        "still tested"
-    );
-    let events = w.ok(
-        Actor::System,
-        Command::FinishExternalProcessing {
-            version: v2.clone(),
-        },
-    );
+    let events = w.decide(&s, true);
     assert_eq!(w.external(&v1), ExternalBetaState::Superseded);
     assert_eq!(w.external(&v2), ExternalBetaState::ReadyForTesting);
     assert_eq!(w.served(Channel::External), [("level-2".to_owned(), 2)]);
@@ -36,10 +26,34 @@ fn r3_an_approved_version_replaces_the_one_in_external_testing() {
     assert_eq!(
         changes,
         [
+            (v2.to_string(), "PROCESSING_FOR_TESTING".to_owned()),
             (v1.to_string(), "SUPERSEDED".to_owned()),
             (v2.to_string(), "READY_FOR_TESTING".to_owned())
         ]
     );
+}
+
+#[test]
+fn an_external_approval_that_cannot_reach_testers_changes_nothing() {
+    let mut w = World::new();
+    w.build(&[BuildChannel::External]);
+    let pack = w.pack("level-2");
+    let v = w.complete(&pack, 100);
+    let s = w.submit(&v, ReviewTrack::ExternalBeta);
+    w.ok(user("reviewer"), start(&s));
+    // The pack goes while the review is under way (archive is refused during a review, so
+    // the catalog is edited the way only a bug could; the command must still be atomic).
+    w.catalog.packs.get_mut(&pack).unwrap().archived = Some(Archival {
+        by: Actor::System,
+        at: Timestamp(0),
+    });
+    let before = w.catalog.clone();
+    let refusal = w.refused(user("reviewer"), decide(&s, true, Vec::new()));
+    assert!(
+        conflict(&refusal, Some(Rule::R7)).contains("archived"),
+        "{refusal:?}"
+    );
+    assert_eq!(w.catalog, before, "nothing changed");
 }
 
 #[test]

@@ -14,7 +14,9 @@ fn submitted(track: ReviewTrack) -> (World, VersionId, ReviewSubmissionId) {
 fn r5_external_approval_notifies_every_admin() {
     let (mut w, v, s) = submitted(ReviewTrack::ExternalBeta);
     let events = w.decide(&s, true);
-    assert_eq!(events.len(), 1);
+    // The approval, then (in the same command) the version reaching external testers.
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[1].new_state.as_deref(), Some("READY_FOR_TESTING"));
     let e = &events[0];
     assert_eq!(
         e.kind,

@@ -152,14 +152,8 @@ fn each_step_of_a_release_is_one_change_in_order() {
     edge.follow(&changes);
 
     let s = w.submit(&v1, ReviewTrack::ExternalBeta);
-    w.decide(&s, true);
-    let changes = apply_and_diff(
-        &mut w,
-        Actor::System,
-        Command::FinishExternalProcessing {
-            version: v1.clone(),
-        },
-    );
+    w.ok(user("reviewer"), start(&s));
+    let changes = apply_and_diff(&mut w, user("reviewer"), decide(&s, true, Vec::new()));
     assert!(
         matches!(
             &changes[..],

@@ -76,14 +76,14 @@ fn r5_approval_is_delivered_to_the_apps_webhooks() {
     let v = w.complete(&pack, 100);
     let s = w.submit(&v, ReviewTrack::ExternalBeta);
     let events = w.decide(&s, true);
-    let approval = events.last().unwrap();
+    let approval = &events[0];
     assert_eq!(
         approval.new_state.as_deref(),
         Some("PROCESSING_FOR_TESTING")
     );
 
     let queued = log(&w, &h);
-    let last = queued.last().unwrap();
+    let last = &queued[queued.len() - 2];
     assert_eq!(
         last.event, *approval,
         "the delivery carries the emitted event"
@@ -92,7 +92,7 @@ fn r5_approval_is_delivered_to_the_apps_webhooks() {
     assert_eq!(last.next_attempt_at, approval.timestamp, "due at once");
     assert!(w.catalog.due_deliveries(approval.timestamp).contains(&last));
     // Only the external-beta record's states: created on completion, submitted, in
-    // review, approved.
+    // review, approved, and ready for testing (the approval's own follow-up).
     let states: Vec<_> = queued
         .iter()
         .map(|d| d.event.new_state.as_deref().unwrap())
@@ -103,7 +103,8 @@ fn r5_approval_is_delivered_to_the_apps_webhooks() {
             "READY_FOR_BETA_SUBMISSION",
             "WAITING_FOR_REVIEW",
             "IN_REVIEW",
-            "PROCESSING_FOR_TESTING"
+            "PROCESSING_FOR_TESTING",
+            "READY_FOR_TESTING"
         ]
     );
 }
