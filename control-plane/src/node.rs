@@ -32,6 +32,8 @@ use crate::webhook::Deliverer;
 
 /// How often a quiet watch stream says it is alive.
 const WATCH_HEARTBEAT: Duration = Duration::from_secs(5);
+/// How long a stopping node lets open gRPC streams end by themselves before closing them.
+const GRPC_DRAIN: Duration = Duration::from_secs(1);
 /// How often the leader looks for rollouts whose soak time is over (soak times are seconds).
 const ROLLOUT_TICK: Duration = Duration::from_secs(1);
 
@@ -225,7 +227,14 @@ pub async fn run(
     raft.shutdown()
         .await
         .map_err(|e| NodeError::Raft(e.to_string()))?;
-    let _ = grpc.await;
+    // A graceful gRPC shutdown waits for every open stream, and watchers' streams and peers'
+    // kept append streams stay open as long as their other ends live: give them a moment to
+    // end, then close them (the watchers move to another member).
+    let mut grpc = grpc;
+    if tokio::time::timeout(GRPC_DRAIN, &mut grpc).await.is_err() {
+        tracing::info!(?GRPC_DRAIN, "closing the gRPC streams still open");
+        grpc.abort();
+    }
     Ok(())
 }
 
