@@ -16,5 +16,14 @@ cargo fmt --all -- --check
 echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets --locked -- -D warnings
 scripts/fuzz.sh
+echo "== deploy/k8s against the Kubernetes schemas" >&2
+scripts/k8s-validate.sh
+if docker info >/dev/null 2>&1; then
+  echo "== the image, the compose smoke test and the fault tests across containers" >&2
+  scripts/compose-smoke.sh
+  scripts/fault-tests.sh
+else
+  echo "== no Docker engine here: the compose smoke test and the fault tests are skipped" >&2
+fi
 echo "== cargo nextest" >&2
 cargo nextest run --workspace --locked --profile ci
