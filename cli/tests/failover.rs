@@ -7,7 +7,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 #[path = "support/cluster_tls.rs"]
@@ -15,39 +14,14 @@ mod cluster_tls;
 #[path = "support/procs.rs"]
 mod procs;
 
-use procs::{KEY, Proc, free_addrs, wait_for};
-
-/// Runs an admin command against the node at `admin` and returns what it printed.
-fn packyard(admin: &str, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_packyard"))
-        .args(args)
-        .args(["--server", &format!("http://{admin}"), "-q"])
-        .env("PACKYARD_ADMIN_KEY", KEY)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "packyard {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
+use procs::{KEY, Proc, free_addrs, noise, operator, wait_for};
 
 /// Builds pack `identifier` from a file of `size` bytes made from `seed`; returns its path
 /// and bytes.
 fn build_pack(dir: &Path, identifier: &str, seed: u64, size: usize) -> (String, Vec<u8>) {
     let src = dir.join(identifier);
     std::fs::create_dir_all(&src).unwrap();
-    let mut x = seed | 1;
-    let bytes: Vec<u8> = (0..size)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x.to_le_bytes()[0]
-        })
-        .collect();
-    std::fs::write(src.join("level.bin"), bytes).unwrap();
+    std::fs::write(src.join("level.bin"), noise(seed, size)).unwrap();
     let manifest = src.join("Manifest.json");
     std::fs::write(
         &manifest,
@@ -161,7 +135,7 @@ async fn origin_and_edge_move_to_another_control_node_when_the_one_they_follow_i
         .await;
     }
 
-    let app = packyard(
+    let app = operator(
         &a1,
         &[
             "apps",
@@ -174,7 +148,7 @@ async fn origin_and_edge_move_to_another_control_node_when_the_one_they_follow_i
             "en-US",
         ],
     );
-    let token = packyard(
+    let token = operator(
         &a1,
         &[
             "tester-tokens",
@@ -207,8 +181,8 @@ async fn origin_and_edge_move_to_another_control_node_when_the_one_they_follow_i
     };
 
     let (path, first) = build_pack(dir, "level-1", 1, 600_000);
-    let pack = packyard(&a1, &["packs", "create", "--app", &app, "level-1"]);
-    packyard(&a1, &["versions", "upload", "--pack", &pack, &path]);
+    let pack = operator(&a1, &["packs", "create", "--app", &app, "level-1"]);
+    operator(&a1, &["versions", "upload", "--pack", &pack, &path]);
     serves("level-1", first.clone(), edge.log()).await;
 
     // The first member of both lists, which both started on, dies.
@@ -234,10 +208,10 @@ async fn origin_and_edge_move_to_another_control_node_when_the_one_they_follow_i
     .await;
 
     let (path, second) = build_pack(dir, "level-2", 2, 500_000);
-    let pack = packyard(&a2, &["packs", "create", "--app", &app, "level-2"]);
+    let pack = operator(&a2, &["packs", "create", "--app", &app, "level-2"]);
     // `versions upload` waits until the origin has processed the version: the origin asked
     // about the upload and reported it through a member it had not used before.
-    packyard(&a2, &["versions", "upload", "--pack", &pack, &path]);
+    operator(&a2, &["versions", "upload", "--pack", &pack, &path]);
     serves("level-2", second, logs()).await;
     serves("level-1", first, logs()).await;
     for (who, log) in [("origin", origin.log()), ("edge", edge.log())] {

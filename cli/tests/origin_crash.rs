@@ -8,7 +8,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 #[path = "support/cluster_tls.rs"]
@@ -16,22 +15,7 @@ mod cluster_tls;
 #[path = "support/procs.rs"]
 mod procs;
 
-use procs::{KEY, Proc, free_addrs, wait_for};
-
-fn packyard(admin: &str, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_packyard"))
-        .args(args)
-        .args(["--server", &format!("http://{admin}"), "-q"])
-        .env("PACKYARD_ADMIN_KEY", KEY)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "packyard {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
+use procs::{KEY, Proc, free_addrs, noise, operator, signal, wait_for};
 
 fn files_under(dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -60,14 +44,6 @@ async fn state(http: &reqwest::Client, admin: &str, version: &str) -> String {
         .as_str()
         .unwrap()
         .to_owned()
-}
-
-fn signal(pid: u32, sig: &str) {
-    let done = Command::new("kill")
-        .args([sig, &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(done.success(), "kill {sig} {pid}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -144,16 +120,11 @@ async fn an_origin_killed_while_processing_finishes_the_version_after_its_restar
     // 24 MiB that no chunk of which repeats: hundreds of chunks to store.
     let src = dir.join("src");
     std::fs::create_dir_all(&src).unwrap();
-    let mut x = 0x2545_F491_4F6C_DD1Du64;
-    let bytes: Vec<u8> = (0..24 << 20)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x.to_le_bytes()[0]
-        })
-        .collect();
-    std::fs::write(src.join("world.bin"), bytes).unwrap();
+    std::fs::write(
+        src.join("world.bin"),
+        noise(0x2545_F491_4F6C_DD1D, 24 << 20),
+    )
+    .unwrap();
     std::fs::write(
         src.join("Manifest.json"),
         r#"{"assetPackID": "world", "downloadPolicy": {"onDemand": {}},
@@ -170,7 +141,7 @@ async fn an_origin_killed_while_processing_finishes_the_version_after_its_restar
     .unwrap();
     let archive = std::fs::read(&archive_path).unwrap();
 
-    let app = packyard(
+    let app = operator(
         &admin,
         &[
             "apps",
@@ -183,10 +154,10 @@ async fn an_origin_killed_while_processing_finishes_the_version_after_its_restar
             "en",
         ],
     );
-    let pack = packyard(&admin, &["packs", "create", "--app", &app, "world"]);
+    let pack = operator(&admin, &["packs", "create", "--app", &app, "world"]);
     let store = dir.join("origin").join("store").join("chunks");
     assert_eq!(files_under(&store), 0);
-    let version = packyard(
+    let version = operator(
         &admin,
         &[
             "versions",
@@ -236,7 +207,7 @@ async fn an_origin_killed_while_processing_finishes_the_version_after_its_restar
         files_under(&store) > stored,
         "processing went on after the {stored} chunks stored before the kill"
     );
-    let token = packyard(
+    let token = operator(
         &admin,
         &[
             "tester-tokens",

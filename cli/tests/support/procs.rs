@@ -76,6 +76,48 @@ impl Drop for Proc {
     }
 }
 
+/// Runs the operator command `packyard args… --server http://{admin} -q` with the bootstrap
+/// key; it must succeed. Returns what it printed (the ids `-q` prints), trimmed.
+pub(crate) fn operator(admin: &str, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_packyard"))
+        .args(args)
+        .args(["--server", &format!("http://{admin}"), "-q"])
+        .env("PACKYARD_ADMIN_KEY", KEY)
+        .output()
+        .expect("packyard runs");
+    assert!(
+        out.status.success(),
+        "packyard {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("UTF-8")
+        .trim()
+        .to_owned()
+}
+
+/// `len` bytes of xorshift noise from `seed`: no chunk of it repeats another.
+pub(crate) fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()[0]
+        })
+        .collect()
+}
+
+/// Sends `sig` (`-STOP`, `-CONT`, …) to process `pid`.
+pub(crate) fn signal(pid: u32, sig: &str) {
+    let done = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(done.success(), "kill {sig} {pid}");
+}
+
 /// Polls `check` every 100 ms until it holds, failing with `logs()` after `secs`.
 pub(crate) async fn wait_for<F, Fut>(secs: u64, what: &str, logs: impl Fn() -> String, mut check: F)
 where
