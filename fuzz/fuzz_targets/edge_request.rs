@@ -104,6 +104,7 @@ fn render(endpoint: &Endpoint) -> String {
     let e = encode;
     match endpoint {
         Endpoint::Healthz => "/healthz".to_owned(),
+        Endpoint::Readyz => "/readyz".to_owned(),
         Endpoint::Metrics => "/metrics".to_owned(),
         Endpoint::Manifest { app, channel } => format!("/apps/{}/{channel}/manifest", e(app)),
         Endpoint::ChannelPack { app, channel, pack } => {
