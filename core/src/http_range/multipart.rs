@@ -114,11 +114,12 @@ pub fn multipart_layout(
     boundary: &Boundary,
 ) -> MultipartLayout {
     let mut segments = Vec::with_capacity(2 * ranges.len() + 1);
-    for (i, range) in ranges.iter().enumerate() {
-        // The CRLF ending the previous part's bytes belongs to this delimiter (RFC 2046).
-        let lead = if i == 0 { "" } else { "\r\n" };
+    for range in ranges {
+        // The CRLF ending the previous part's bytes belongs to this delimiter (RFC 2046). The
+        // first delimiter gets one too, an empty preamble, as nginx and Apache send it: both
+        // are valid, and some multi-range clients (zsync 0.6) read only this form.
         segments.push(Segment::Literal(format!(
-            "{lead}--{boundary}\r\nContent-Type: {content_type}\r\nContent-Range: {}\r\n\r\n",
+            "\r\n--{boundary}\r\nContent-Type: {content_type}\r\nContent-Range: {}\r\n\r\n",
             range.content_range(len)
         )));
         segments.push(Segment::Bytes(*range));

@@ -44,9 +44,10 @@ fn parse_multipart(content_type: &str, body: &[u8]) -> Vec<Part> {
         .strip_prefix("multipart/byteranges; boundary=")
         .expect("multipart/byteranges content type");
     let delimiter = format!("--{boundary}");
+    // An empty preamble: the body opens with CRLF and the first delimiter, as nginx's does.
     let mut rest = body
-        .strip_prefix(format!("{delimiter}\r\n").as_bytes())
-        .expect("body starts with the first delimiter");
+        .strip_prefix(format!("\r\n{delimiter}\r\n").as_bytes())
+        .expect("body starts with CRLF and the first delimiter");
     let next_delimiter = format!("\r\n{delimiter}");
     let mut parts = Vec::new();
     loop {
@@ -82,7 +83,8 @@ fn the_body_is_exactly_the_rfc_shape() {
     let boundary = Boundary::new("THIS_STRING_SEPARATES").unwrap();
     let layout = multipart_layout(&[r(0, 3), r(6, 7)], 10, "application/x-pack", &boundary);
     let body = render(&layout, b"0123456789");
-    let want = "--THIS_STRING_SEPARATES\r\n\
+    let want = "\r\n\
+                --THIS_STRING_SEPARATES\r\n\
                 Content-Type: application/x-pack\r\n\
                 Content-Range: bytes 0-3/10\r\n\
                 \r\n\
