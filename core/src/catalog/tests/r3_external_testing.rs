@@ -34,7 +34,7 @@ fn r3_an_approved_version_replaces_the_one_in_external_testing() {
 }
 
 #[test]
-fn an_external_approval_that_cannot_reach_testers_changes_nothing() {
+fn r3_an_external_approval_that_cannot_reach_testers_changes_nothing() {
     let mut w = World::new();
     w.build(&[BuildChannel::External]);
     let pack = w.pack("level-2");
