@@ -49,7 +49,13 @@ pass "three control nodes formed a cluster (admin API ready on :7100)"
 for port in 7110 7120; do
   wait_for "control node on :$port" 60 "http://127.0.0.1:$port/readyz"
 done
-pass "every control node answers"
+# Ready is not yet keyed: the leader writes the operator's key once elected, and each node
+# takes it when it applies that entry.
+for port in 7100 7110 7120; do
+  wait_for "control node on :$port takes the operator key" 30 \
+    -H "Authorization: Bearer $PACKYARD_ADMIN_KEY" "http://127.0.0.1:$port/v1/apps"
+done
+pass "every control node answers and takes the operator key"
 
 mkdir -p "$work/demo/Textures"
 head -c 300000 /dev/urandom > "$work/demo/intro.m4v"

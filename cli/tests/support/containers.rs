@@ -186,6 +186,14 @@ impl Project {
                 .wait_ok(120, &format!("{service} answers /readyz"), port, "/readyz")
                 .await;
         }
+        // Ready is not yet keyed: the leader writes the operator's key after it is elected,
+        // and each node takes it when it applies that entry.
+        for (service, port) in CONTROLS {
+            wait_until(30, &format!("{service} takes the operator key"), || {
+                project.keyed(port)
+            })
+            .await;
+        }
         project
             .wait_ok(60, "the origin answers /healthz", ORIGIN.1, "/healthz")
             .await;
@@ -326,6 +334,16 @@ impl Project {
 
     async fn wait_ok(&self, secs: u64, what: &str, port: u16, path: &str) -> Duration {
         wait_until(secs, what, || self.status_is(port, path, 200)).await
+    }
+
+    /// Whether the control node at `port` accepts the operator key (`GET /v1/apps` is 200).
+    async fn keyed(&self, port: u16) -> bool {
+        self.http
+            .get(format!("http://127.0.0.1:{port}/v1/apps"))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
     }
 
     /// Whether `GET http://127.0.0.1:{port}{path}` answers `status`.
