@@ -296,7 +296,9 @@ impl Cluster {
                         id: hash,
                         length: size,
                     }],
-                    download_policy_json: r#"{"onDemand":{}}"#.into(),
+                    download_policy: Some(pb::DownloadPolicy {
+                        policy: Some(pb::download_policy::Policy::OnDemand(pb::OnDemand {})),
+                    }),
                     platforms: vec!["iOS".into()],
                     ..Default::default()
                 },

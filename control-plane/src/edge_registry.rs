@@ -17,9 +17,9 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status};
 
 use crate::api::now;
-use crate::convert;
 use crate::store::{CatalogStore, StoreError};
 use crate::watch::ChangeFeed;
+use packyard_proto::convert::catalog as convert;
 
 /// Registers edges and records their heartbeats in the catalog.
 #[derive(Debug, Clone)]

@@ -30,7 +30,6 @@
 pub mod api;
 #[cfg(feature = "raft")]
 pub mod config;
-mod convert;
 pub mod edge_registry;
 pub mod metrics;
 #[cfg(feature = "raft")]

@@ -17,8 +17,8 @@ use packyard_proto::catalog::v1::origin_coordinator_server::{
 use packyard_proto::catalog::v1::processed_report::Outcome;
 use tonic::{Request, Response, Status};
 
-use crate::convert;
 use crate::store::{CatalogStore, StoreError};
+use packyard_proto::convert::catalog as convert;
 
 /// Applies origins' processing reports to the catalog, and describes upload files to them.
 #[derive(Debug, Clone)]
@@ -79,7 +79,11 @@ impl<S: CatalogStore + Clone> OriginCoordinator for OriginReports<S> {
         let version = VersionId::new(report.version_id);
         let command = match report.outcome {
             Some(Outcome::Completed(v)) => {
-                let (size, chunk_list, metadata) = convert::completed_version(&v)
+                let packyard_core::catalog::VersionContent {
+                    size,
+                    chunk_list,
+                    metadata,
+                } = convert::version_content(&v)
                     .map_err(|e| Status::invalid_argument(e.to_string()))?;
                 Command::ProcessingSucceeded {
                     version,
@@ -128,8 +132,8 @@ impl<S: CatalogStore + Clone> OriginCoordinator for OriginReports<S> {
             version_id: file.version.to_string(),
             file_size: file.file_size,
             part_bytes: self.part_bytes,
-            asset_type: convert::asset_type(file.asset_type).into(),
-            state: convert::upload_state(file.state).into(),
+            asset_type: pb::AssetType::from(file.asset_type).into(),
+            state: pb::UploadState::from(file.state).into(),
         }))
     }
 }

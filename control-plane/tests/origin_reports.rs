@@ -46,7 +46,9 @@ fn completed(version: &str, bytes: &[u8]) -> pb::ProcessedReport {
                 id: hash,
                 length: u32::try_from(bytes.len()).unwrap(),
             }],
-            download_policy_json: r#"{"onDemand":{}}"#.into(),
+            download_policy: Some(pb::DownloadPolicy {
+                policy: Some(pb::download_policy::Policy::OnDemand(pb::OnDemand {})),
+            }),
             platforms: vec!["iOS".into()],
             language: "fr-CA".into(),
             ..Default::default()
@@ -77,9 +79,9 @@ async fn a_report_completes_the_version_and_malformed_ones_name_the_field() {
     cases.push((bad, "platforms"));
     let mut bad = completed(&version, b"hello world");
     if let Some(Outcome::Completed(v)) = &mut bad.outcome {
-        v.download_policy_json = "{".into();
+        v.download_policy = None;
     }
-    cases.push((bad, "download_policy_json"));
+    cases.push((bad, "download_policy"));
     let mut bad = completed(&version, b"hello world");
     if let Some(Outcome::Completed(v)) = &mut bad.outcome {
         v.language = "fr_CA".into();
@@ -90,6 +92,11 @@ async fn a_report_completes_the_version_and_malformed_ones_name_the_field() {
         v.chunks[0].length = 0;
     }
     cases.push((bad, "chunks"));
+    let mut bad = completed(&version, b"hello world");
+    if let Some(Outcome::Completed(v)) = &mut bad.outcome {
+        v.size += 1;
+    }
+    cases.push((bad, "size"));
     cases.push((
         pb::ProcessedReport {
             version_id: version.clone(),

@@ -17,6 +17,8 @@
 //! - [`device_manifest`]: the download manifest a device fetches, and which packs it lists;
 //!   [`language::select`] picks a localized pack's language for a device (rule R10).
 //! - [`tester_token`]: signed, expiring tokens that open a beta channel of one app.
+//! - [`device_access`]: who may fetch a channel or a version's immutable URL (either beta
+//!   channel's tester, when it serves the version), and the `Cache-Control` each answer gets.
 //! - [`webhook_target`]: which addresses a webhook may not be sent to (the cluster's own
 //!   network), unless the operator allows them.
 //! - [`http_range`]: `Range`, `If-Range` and `If-None-Match` on a pack archive (RFC 9110),
@@ -36,6 +38,7 @@
 pub mod archive;
 pub mod catalog;
 pub mod chunk_list;
+pub mod device_access;
 pub mod device_manifest;
 pub mod download_policy;
 pub mod http_range;

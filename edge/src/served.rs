@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::state::ServedVersion;
+use crate::state::CompletedVersion;
 
 /// The most distinct devices remembered per version. Past it, new devices are no longer
 /// told apart (the count stays a lower bound) so memory stays bounded: 8 bytes a device.
@@ -43,10 +43,10 @@ impl ServedCounter {
     }
 
     /// Notes that `version` was served (listed in a manifest, or downloaded) to `device`.
-    pub fn record(&self, version: &ServedVersion, device: Option<&str>) {
+    pub fn record(&self, version: &CompletedVersion, device: Option<&str>) {
         let mut tallies = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         let tally = tallies
-            .entry((version.pack_id.clone(), version.number))
+            .entry((version.pack.to_string(), version.number))
             .or_default();
         tally.requests += 1;
         if let Some(device) = device
@@ -80,21 +80,25 @@ impl ServedCounter {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
+    use packyard_core::catalog::VersionMetadata;
     use packyard_core::{Blake3Hash, ChunkList, ChunkRef, DownloadPolicy};
 
     use super::*;
 
-    fn version(number: u32) -> ServedVersion {
+    fn version(number: u32) -> CompletedVersion {
         let id = Blake3Hash::of(&number.to_le_bytes());
-        ServedVersion {
-            app_id: "a".into(),
-            pack_id: "p".into(),
+        CompletedVersion {
+            app: "a".into(),
+            pack: "p".into(),
             identifier: packyard_core::AssetPackIdentifier::parse("level-1").unwrap(),
             number,
+            size: 4,
             chunk_list: ChunkList::new(id, vec![ChunkRef { id, len: 4 }]).unwrap(),
-            download_policy: DownloadPolicy::OnDemand {},
-            platforms: std::collections::BTreeSet::new(),
-            language: None,
+            metadata: VersionMetadata {
+                download_policy: DownloadPolicy::OnDemand {},
+                platforms: std::collections::BTreeSet::new(),
+                language: None,
+            },
         }
     }
 

@@ -116,19 +116,8 @@ fn parse_ids(ids: &[Vec<u8>], max: usize) -> Result<Vec<Blake3Hash>, Status> {
             ids.len()
         )));
     }
-    ids.iter()
-        .enumerate()
-        .map(|(i, id)| {
-            <[u8; 32]>::try_from(id.as_slice())
-                .map(Blake3Hash::from_bytes)
-                .map_err(|_| {
-                    Status::invalid_argument(format!(
-                        "ids[{i}] is {} bytes; a chunk id is a 32-byte BLAKE3 hash",
-                        id.len()
-                    ))
-                })
-        })
-        .collect()
+    packyard_proto::convert::chunks::chunk_ids(ids)
+        .map_err(|e| Status::invalid_argument(format!("{e}, as a chunk id is")))
 }
 
 /// How store failures reach a gRPC client. Corrupt chunks never get here: `Fetch` reports
@@ -272,7 +261,7 @@ mod tests {
         let e = parse_ids(&[vec![0; 32], vec![0; 31]], 10).unwrap_err();
         assert_eq!(e.code(), tonic::Code::InvalidArgument);
         assert!(
-            e.message().contains("ids[1] is 31 bytes"),
+            e.message().contains("ids[1]: is 31 bytes"),
             "{}",
             e.message()
         );

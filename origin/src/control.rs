@@ -1,16 +1,14 @@
-//! [`ControlPlane`]: the origin's gRPC client of the control plane, and the one place where
-//! `packyard.catalog.v1` messages become the origin's types and back.
+//! [`ControlPlane`]: the origin's gRPC client of the control plane, and its messages as the
+//! origin's types (field conversions in `packyard_proto::convert::catalog`).
 
-use std::collections::BTreeSet;
-
+use packyard_core::Blake3Hash;
 use packyard_core::catalog::{
-    AssetType, CommittedFile, Sha256Digest, StateDetail, UploadFileId, UploadFileState, VersionId,
-    VersionMetadata,
+    AssetType, CommittedFile, StateDetail, UploadFileId, UploadFileState, VersionContent, VersionId,
 };
-use packyard_core::{Blake3Hash, ChunkList};
 use packyard_net::cluster::{Addresses, ChannelError, ClusterTls, Members, NodeRole};
 use packyard_proto::catalog::v1 as pb;
 use packyard_proto::catalog::v1::origin_coordinator_client::OriginCoordinatorClient;
+use packyard_proto::convert::catalog as convert;
 use tonic::{Code, Status};
 
 use crate::staging::PartLayout;
@@ -41,14 +39,7 @@ pub struct ProcessingVersion {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Every chunk is stored; the version may be served.
-    Completed {
-        /// The archive's size in bytes.
-        size: u64,
-        /// Its chunks and BLAKE3.
-        chunk_list: ChunkList,
-        /// What its manifest says.
-        metadata: VersionMetadata,
-    },
+    Completed(VersionContent),
     /// The version cannot be served.
     Failed(Failure),
 }
@@ -122,16 +113,9 @@ impl ControlPlane {
 }
 
 fn upload_info(d: pb::UploadDescription) -> Result<UploadInfo, Status> {
-    let state = match d.state() {
-        pb::UploadState::AwaitingUpload => UploadFileState::AwaitingUpload,
-        pb::UploadState::UploadComplete => UploadFileState::UploadComplete,
-        pb::UploadState::Complete => UploadFileState::Complete,
-        pb::UploadState::Failed => UploadFileState::Failed,
-        pb::UploadState::Unspecified => {
-            return Err(Status::internal("the control plane sent no upload state"));
-        }
-    };
-    let asset_type = asset_type(d.asset_type())
+    let state = convert::upload_state(d.state())
+        .ok_or_else(|| Status::internal("the control plane sent no upload state"))?;
+    let asset_type = convert::asset_type(d.asset_type())
         .ok_or_else(|| Status::internal("the control plane sent no asset type"))?;
     Ok(UploadInfo {
         version: VersionId::new(d.version_id),
@@ -141,14 +125,6 @@ fn upload_info(d: pb::UploadDescription) -> Result<UploadInfo, Status> {
     })
 }
 
-fn asset_type(t: pb::AssetType) -> Option<AssetType> {
-    match t {
-        pb::AssetType::Asset => Some(AssetType::Asset),
-        pb::AssetType::Manifest => Some(AssetType::Manifest),
-        pb::AssetType::Unspecified => None,
-    }
-}
-
 /// A `VersionProcessing` change (or snapshot entry) as the origin's type. Files with an
 /// unknown type or a malformed checksum are kept out; processing then finds the version
 /// incomplete and says so.
@@ -156,15 +132,7 @@ pub(crate) fn processing_version(p: &pb::VersionProcessing) -> ProcessingVersion
     let files = p
         .files
         .iter()
-        .filter_map(|f| {
-            let sha256 = <[u8; 32]>::try_from(f.sha256.as_slice()).ok()?;
-            Some(CommittedFile {
-                id: UploadFileId::new(f.upload_file_id.clone()),
-                asset_type: asset_type(f.asset_type())?,
-                size: f.size,
-                sha256: Sha256Digest(sha256),
-            })
-        })
+        .filter_map(|f| convert::committed_file(f).ok())
         .collect();
     ProcessingVersion {
         version: VersionId::new(p.version_id.clone()),
@@ -174,67 +142,22 @@ pub(crate) fn processing_version(p: &pb::VersionProcessing) -> ProcessingVersion
 
 /// The chunk ids of a completed version; malformed ids are skipped (they name no chunk).
 pub(crate) fn chunk_ids(v: &pb::VersionCompleted) -> Vec<Blake3Hash> {
-    v.chunks
-        .iter()
-        .filter_map(|c| <[u8; 32]>::try_from(c.id.as_slice()).ok())
-        .map(Blake3Hash::from_bytes)
-        .collect()
+    convert::chunk_ids_of(v)
 }
 
 fn report(version: &VersionId, outcome: &Outcome) -> pb::ProcessedReport {
     use pb::processed_report::Outcome as O;
     let outcome = match outcome {
-        Outcome::Completed {
-            size,
-            chunk_list,
-            metadata,
-        } => O::Completed(pb::VersionCompleted {
-            size: *size,
-            archive_hash: chunk_list.archive_hash().as_bytes().to_vec(),
-            chunks: chunk_list
-                .chunks()
-                .iter()
-                .map(|c| pb::Chunk {
-                    id: c.id.as_bytes().to_vec(),
-                    length: c.len,
-                })
-                .collect(),
-            // A download policy always serializes: it is an enum of plain sets.
-            download_policy_json: serde_json::to_string(&metadata.download_policy)
-                .unwrap_or_default(),
-            platforms: platforms(&metadata.platforms),
-            language: metadata
-                .language
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default(),
-            ..pb::VersionCompleted::default()
-        }),
+        Outcome::Completed(content) => O::Completed(content.into()),
         Outcome::Failed(Failure {
             upload_file,
             errors,
-        }) => O::Failed(pb::Failure {
-            upload_file_id: upload_file
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default(),
-            errors: errors
-                .iter()
-                .map(|e| pb::StateDetail {
-                    code: e.code.clone(),
-                    description: e.description.clone(),
-                })
-                .collect(),
-        }),
+        }) => O::Failed(convert::failure(upload_file.as_ref(), errors)),
     };
     pb::ProcessedReport {
         version_id: version.to_string(),
         outcome: Some(outcome),
     }
-}
-
-fn platforms(set: &BTreeSet<packyard_core::Platform>) -> Vec<String> {
-    set.iter().map(|p| p.manifest_name().to_owned()).collect()
 }
 
 pub(crate) use packyard_catalog_client::is_transient;

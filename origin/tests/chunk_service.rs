@@ -170,7 +170,7 @@ async fn ids_that_are_not_32_bytes_or_too_many_are_refused() {
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
     assert!(
-        e.message().contains("ids[1] is 31 bytes"),
+        e.message().contains("ids[1]: is 31 bytes"),
         "{}",
         e.message()
     );
@@ -205,7 +205,7 @@ async fn ids_that_are_not_32_bytes_or_too_many_are_refused() {
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
     assert!(
-        e.message().contains("ids[0] is 64 bytes"),
+        e.message().contains("ids[0]: is 64 bytes"),
         "{}",
         e.message()
     );

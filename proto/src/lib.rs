@@ -1,14 +1,17 @@
 //! Packyard's gRPC contracts, generated from `proto/*.proto` by `build.rs`.
 //!
-//! This is the only crate with generated code. Other crates convert between these messages
-//! and their own domain types in one place per type; the domain never exposes them.
+//! This is the only crate with generated code. [`convert`] turns these messages into
+//! `packyard-core`'s types and back, one module per contract; the domain never exposes them.
 //!
 //! # Layout
 //!
+//! - [`convert`]: the conversions, both ways, inbound ones checking every field.
 //! - [`raft`]: Raft RPCs and membership between control-plane nodes.
 //! - [`catalog`]: the watch stream edges and origins follow, edge registration and
 //!   heartbeats, and the origin's processing reports.
 //! - [`chunks`]: chunk sync from origins to edges.
+
+pub mod convert;
 
 /// Raft between control-plane nodes (`packyard.raft.v1`).
 pub mod raft {

@@ -94,7 +94,7 @@ pub(crate) fn pack(c: &Catalog, p: &Pack) -> Value {
     let serving = |channel| {
         c.serving(&p.app, channel)
             .into_iter()
-            .find(|s| s.pack == p.id)
+            .find(|s| s.completed.pack == p.id)
             .map(|s| s.version.as_str().to_owned())
     };
     let internal = serving(Channel::Internal);

@@ -14,8 +14,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::feed::{ChangeFeed, FeedEntry, Start};
-use crate::convert;
 use crate::store::{CatalogStore, StoreError};
+use packyard_proto::convert::catalog as convert;
 
 /// How many events may wait for a slow watcher before it is cut off (and must resume).
 const WATCHER_BUFFER: usize = 256;

@@ -56,7 +56,7 @@ pub use release::{AppStoreState, ExternalBetaState, InternalBetaState, ReleaseRe
 pub use resource::ResourceType;
 pub use review::{ReviewSubmission, ReviewTrack, SubmissionState};
 pub use rollout::{MAX_SOAK_SECONDS, Rollout, RolloutAction, RolloutState};
-pub use serving::{Channel, ServedVersion};
+pub use serving::{Channel, CompletedVersion, ServedVersion};
 pub use serving_view::{ClusterView, CommittedFile, ServingChange, ServingView};
 pub use tester_secret::TesterTokenSecret;
 pub use upload_file::{AssetType, Sha256Digest, UploadFile, UploadFileState};

@@ -1,4 +1,7 @@
-//! [`ServedVersion`]: what each channel of an app serves to devices, for manifests and edges.
+//! [`Channel`], [`CompletedVersion`] and [`ServedVersion`]: what each channel of an app
+//! serves to devices, for manifests and edges.
+
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -6,6 +9,8 @@ use super::Catalog;
 use super::ids::{AppId, PackId, VersionId};
 use super::release::{AppStoreState, ExternalBetaState, InternalBetaState, ReleaseRecords};
 use super::version::VersionMetadata;
+use crate::device_manifest::ServedPack;
+use crate::tester_token::BetaChannel;
 use crate::{AssetPackIdentifier, ChunkList};
 
 /// A device channel (`{channel}` in device URLs).
@@ -21,6 +26,34 @@ pub enum Channel {
 }
 
 impl Channel {
+    /// Parses the path segment of device URLs (`internal`, `external`, `store`).
+    pub fn from_path(s: &str) -> Option<Self> {
+        match s {
+            "internal" => Some(Self::Internal),
+            "external" => Some(Self::External),
+            "store" => Some(Self::Store),
+            _ => None,
+        }
+    }
+
+    /// The path segment.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Internal => "internal",
+            Self::External => "external",
+            Self::Store => "store",
+        }
+    }
+
+    /// The beta channel a tester token must open, or `None` for the public store channel.
+    pub fn beta(self) -> Option<BetaChannel> {
+        match self {
+            Self::Internal => Some(BetaChannel::Internal),
+            Self::External => Some(BetaChannel::External),
+            Self::Store => None,
+        }
+    }
+
     /// Whether this channel serves the version with these records.
     fn serves(self, r: &ReleaseRecords) -> bool {
         match self {
@@ -31,23 +64,71 @@ impl Channel {
     }
 }
 
-/// One pack as a channel serves it.
+impl From<BetaChannel> for Channel {
+    /// The channel a tester token for `beta` opens.
+    fn from(beta: BetaChannel) -> Self {
+        match beta {
+            BetaChannel::Internal => Self::Internal,
+            BetaChannel::External => Self::External,
+        }
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A COMPLETE version as every edge serves it, whichever channels serve it: its bytes never
+/// change (R12), so an edge may keep its chunks forever. The watch stream carries it to edges
+/// (`ServingChange::VersionCompleted`), and the origin reports it when processing succeeds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ServedVersion {
+pub struct CompletedVersion {
+    /// The app.
+    pub app: AppId,
     /// The pack.
     pub pack: PackId,
-    /// Its identifier (`id` in the download manifest).
+    /// The pack's identifier, as device URLs and the download manifest name it.
     pub identifier: AssetPackIdentifier,
-    /// The version served.
-    pub version: VersionId,
-    /// Its number.
+    /// The version's number.
     pub number: u32,
-    /// Its size in bytes.
+    /// The archive's size in bytes: what its chunks add up to.
     pub size: u64,
-    /// Its chunks and archive hash.
+    /// Its chunks and the BLAKE3 of the whole archive.
     pub chunk_list: ChunkList,
     /// What its manifest says.
     pub metadata: VersionMetadata,
+}
+
+impl CompletedVersion {
+    /// The strong ETag of the archive (R12).
+    pub fn etag(&self) -> String {
+        self.chunk_list.etag()
+    }
+
+    /// The version as a download manifest lists it.
+    pub fn served_pack(&self) -> ServedPack {
+        ServedPack {
+            identifier: self.identifier.clone(),
+            version: self.number,
+            size: self.size,
+            archive_hash: self.chunk_list.archive_hash(),
+            download_policy: self.metadata.download_policy.clone(),
+            platforms: self.metadata.platforms.clone(),
+            language: self.metadata.language.clone(),
+        }
+    }
+}
+
+/// One pack as a channel serves it: the version's id, for the admin API, and what edges
+/// serve of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServedVersion {
+    /// The version served.
+    pub version: VersionId,
+    /// What edges serve.
+    pub completed: CompletedVersion,
 }
 
 impl Catalog {
@@ -66,17 +147,20 @@ impl Catalog {
                     .find(|v| v.releases.as_ref().is_some_and(|r| channel.serves(r)))?;
                 let content = v.content.as_ref()?;
                 Some(ServedVersion {
-                    pack: pack.id.clone(),
-                    identifier: pack.identifier.clone(),
                     version: v.id.clone(),
-                    number: v.number,
-                    size: content.size,
-                    chunk_list: content.chunk_list.clone(),
-                    metadata: content.metadata.clone(),
+                    completed: CompletedVersion {
+                        app: app.clone(),
+                        pack: pack.id.clone(),
+                        identifier: pack.identifier.clone(),
+                        number: v.number,
+                        size: content.size,
+                        chunk_list: content.chunk_list.clone(),
+                        metadata: content.metadata.clone(),
+                    },
                 })
             })
             .collect();
-        served.sort_by(|a, b| a.identifier.cmp(&b.identifier));
+        served.sort_by(|a, b| a.completed.identifier.cmp(&b.completed.identifier));
         served
     }
 }

@@ -14,11 +14,11 @@ use super::Catalog;
 use super::command::Command;
 use super::ids::{AppId, PackId, RolloutId, UploadFileId, VersionId};
 use super::rollout::{Rollout, RolloutState};
-use super::serving::Channel;
+use super::serving::{Channel, CompletedVersion};
 use super::upload_file::{AssetType, Sha256Digest};
-use super::version::{VersionMetadata, VersionState};
+use super::version::VersionState;
+use crate::LanguageTag;
 use crate::rollout::Stage;
-use crate::{AssetPackIdentifier, ChunkList, LanguageTag};
 
 /// Everything about one app that decides what its edges serve.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,22 +79,7 @@ pub enum ServingChange {
         primary_language: LanguageTag,
     },
     /// A version's bytes are final; edges may fetch and keep its chunks.
-    VersionCompleted {
-        /// The app.
-        app: AppId,
-        /// The pack.
-        pack: PackId,
-        /// The pack's identifier, as device URLs name it.
-        identifier: AssetPackIdentifier,
-        /// The version's number.
-        number: u32,
-        /// Its size in bytes.
-        size: u64,
-        /// Its chunks.
-        chunk_list: ChunkList,
-        /// What its manifest says.
-        metadata: VersionMetadata,
-    },
+    VersionCompleted(CompletedVersion),
     /// A channel now serves another version of a pack, or none (`number: None`).
     ChannelUpdated {
         /// The app.
@@ -226,7 +211,8 @@ impl Catalog {
         }
         for channel in CHANNELS {
             for served in self.serving(app, channel) {
-                view.channels.insert((served.pack, channel), served.number);
+                view.channels
+                    .insert((served.completed.pack, channel), served.completed.number);
             }
         }
         for r in self.rollouts.values() {
@@ -393,7 +379,7 @@ impl Catalog {
         let v = self.versions.get(id)?;
         let pack = self.packs.get(&v.pack)?;
         let content = v.content.as_ref()?;
-        Some(ServingChange::VersionCompleted {
+        Some(ServingChange::VersionCompleted(CompletedVersion {
             app: v.app.clone(),
             pack: pack.id.clone(),
             identifier: pack.identifier.clone(),
@@ -401,7 +387,7 @@ impl Catalog {
             size: content.size,
             chunk_list: content.chunk_list.clone(),
             metadata: content.metadata.clone(),
-        })
+        }))
     }
 }
 

@@ -44,7 +44,7 @@ pub(super) fn check_channel(
 }
 
 /// The beta channel a valid token of `app` opens, whichever it is: a version that is not
-/// public opens to a tester of the channel that serves it (the caller checks that).
+/// public opens to a tester of the channel that serves it (`packyard_core::device_access`).
 pub(super) fn beta_channel(
     key: Option<&TokenKey>,
     token: Option<&str>,
@@ -52,14 +52,9 @@ pub(super) fn beta_channel(
     now: u64,
 ) -> Result<BetaChannel, HttpError> {
     let (key, token) = present(key, token)?;
-    match key.verify(token, app, BetaChannel::Internal, now) {
-        Ok(claims) => Ok(claims.channel),
-        Err(TokenError::WrongChannel(other)) => key
-            .verify(token, app, other, now)
-            .map(|claims| claims.channel)
-            .map_err(refusal),
-        Err(e) => Err(refusal(e)),
-    }
+    key.verify_for_app(token, app, now)
+        .map(|claims| claims.channel)
+        .map_err(refusal)
 }
 
 fn present<'a>(

@@ -13,7 +13,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::cache::CacheError;
 use crate::metrics::EdgeMetrics;
-use crate::state::ServedVersion;
+use crate::state::CompletedVersion;
 use crate::sync::Chunks;
 
 /// Every response body the edge sends. A stream that fails half-way (the origin lost a chunk)
@@ -46,7 +46,7 @@ pub(super) const READY_BODY_MAX: u64 = 16 << 20;
 /// [`READY_BODY_MAX`]: then [`stream`] it.
 pub(super) fn ready(
     chunks: &Chunks,
-    version: &ServedVersion,
+    version: &CompletedVersion,
     segments: &[Segment],
     metrics: &EdgeMetrics,
 ) -> Option<ResponseBody> {
@@ -83,7 +83,7 @@ pub(super) fn ready(
 /// fetched and no more than a couple of chunks are held per response.
 pub(super) fn stream(
     chunks: Chunks,
-    version: Arc<ServedVersion>,
+    version: Arc<CompletedVersion>,
     segments: Vec<Segment>,
     metrics: EdgeMetrics,
 ) -> ResponseBody {

@@ -22,6 +22,7 @@ use http::header::{
 };
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use packyard_core::device_access::{self, Audience, Url, VersionRefusal};
 use packyard_core::device_manifest::{self, DeviceQuery, ManifestPolicy, OsVersion, UrlBase};
 use packyard_core::http_range::{self, Boundary, Conditions, Plan, RangeLimits, Segment};
 use packyard_core::{LanguageTag, Platform};
@@ -32,7 +33,7 @@ use super::endpoint::{Endpoint, Query};
 use super::error::HttpError;
 use crate::metrics::EdgeMetrics;
 use crate::served::ServedCounter;
-use crate::state::{Channel, ServedVersion, ServingState};
+use crate::state::{Channel, CompletedVersion, ServingState};
 use crate::sync::{Chunks, TokenSecret};
 
 const OCTET_STREAM: &str = "application/octet-stream";
@@ -40,13 +41,6 @@ const OCTET_STREAM: &str = "application/octet-stream";
 const DEVICE_HEADER: &str = "x-packyard-device";
 /// The longest device id read; a longer one is cut (it still hashes to a stable bucket).
 const MAX_DEVICE_ID: usize = 256;
-/// A version URL the store serves: the same bytes forever (R12), cacheable by anyone.
-const PUBLIC_IMMUTABLE: &str = "public, max-age=31536000, immutable";
-/// A pre-release version URL: immutable too, but only for the tester who holds the token.
-const PRIVATE_IMMUTABLE: &str = "private, max-age=31536000, immutable";
-/// Channel URLs and manifests move when a channel changes version: revalidate every time.
-const PUBLIC_MOVING: &str = "public, no-cache";
-const PRIVATE_MOVING: &str = "private, no-cache";
 
 /// What the edge's HTTP service needs: the state, the chunks, the token secret, settings.
 #[derive(Debug, Clone)]
@@ -136,11 +130,7 @@ impl EdgeService {
                     || format!("the {channel} channel of app {app} serves no pack {pack:?}"),
                 )?;
                 self.served.record(&version, device);
-                let cache = if channel == Channel::Store {
-                    PUBLIC_MOVING
-                } else {
-                    PRIVATE_MOVING
-                };
+                let cache = Audience::of(channel).cache_control(Url::Channel);
                 self.bytes(version, parts, cache).await
             }
             Endpoint::Version { app, pack, number } => {
@@ -178,14 +168,14 @@ impl EdgeService {
     }
 
     /// A version by its immutable URL: public when the store serves it, else for testers of
-    /// the beta channel that serves it.
+    /// the beta channel that serves it (`packyard_core::device_access`).
     fn immutable(
         &self,
         app: &str,
         pack: &str,
         number: u32,
         token: Option<&str>,
-    ) -> Result<(Arc<ServedVersion>, &'static str), HttpError> {
+    ) -> Result<(Arc<CompletedVersion>, &'static str), HttpError> {
         let (version, public) = {
             let state = self.read();
             let version = state.version(app, pack, number);
@@ -193,19 +183,22 @@ impl EdgeService {
             (version, public, state.is_synced())
         }
         .into_found(|| format!("app {app} has no version {number} of pack {pack:?}"))?;
-        if public {
-            return Ok((version, PUBLIC_IMMUTABLE));
-        }
-        let key = self.secret.get();
-        let beta = access::beta_channel(key.as_deref(), token, app, access::now())?;
-        let channel = Channel::from_beta(beta);
-        if !self.read().channel_serves(&version, channel) {
-            return Err(HttpError::Forbidden(format!(
-                "this tester token opens the {channel} channel, which does not serve version \
-                 {number} of pack {pack:?}; ask the {channel} channel's manifest for its version"
-            )));
-        }
-        Ok((version, PRIVATE_IMMUTABLE))
+        let audience = device_access::version_audience(
+            public,
+            || {
+                let key = self.secret.get();
+                access::beta_channel(key.as_deref(), token, app, access::now())
+            },
+            |channel| self.read().channel_serves(&version, channel),
+        )
+        .map_err(|refusal| match refusal {
+            VersionRefusal::Token(e) => e,
+            VersionRefusal::NotServed { opened } => HttpError::Forbidden(format!(
+                "this tester token opens the {opened} channel, which does not serve version \
+                 {number} of pack {pack:?}; ask the {opened} channel's manifest for its version"
+            )),
+        })?;
+        Ok((version, audience.cache_control(Url::Version)))
     }
 
     // ---- resolve ----
@@ -272,11 +265,7 @@ impl EdgeService {
         }
         let doc = serde_json::to_vec(&manifest).map_err(|e| HttpError::NotReady(e.to_string()))?;
         let mut response = json(doc);
-        let cache = if channel == Channel::Store {
-            PUBLIC_MOVING
-        } else {
-            PRIVATE_MOVING
-        };
+        let cache = Audience::of(channel).cache_control(Url::Channel);
         set(response.headers_mut(), CACHE_CONTROL, cache);
         Ok(response)
     }
@@ -295,7 +284,7 @@ impl EdgeService {
 
     async fn bytes(
         &self,
-        version: Arc<ServedVersion>,
+        version: Arc<CompletedVersion>,
         parts: &Parts,
         cache_control: &'static str,
     ) -> Answer {
@@ -306,7 +295,7 @@ impl EdgeService {
             if_range: header(IF_RANGE),
             range: header(RANGE),
         };
-        let len = version.size();
+        let len = version.size;
         let etag = version.etag();
         let plan = http_range::plan(&conditions, len, &etag, &self.settings.range_limits);
         let mut response = Response::new(body::empty());
@@ -375,7 +364,7 @@ impl EdgeService {
     /// cannot provide it gets a clean 502 instead of a cut-off 200.
     async fn first_chunk(
         &self,
-        version: &ServedVersion,
+        version: &CompletedVersion,
         segments: &[Segment],
     ) -> Result<(), HttpError> {
         let first = segments.iter().find_map(|s| match s {
@@ -408,14 +397,14 @@ trait IntoFound {
     fn into_found(
         self,
         what: impl FnOnce() -> String,
-    ) -> Result<(Arc<ServedVersion>, bool), HttpError>;
+    ) -> Result<(Arc<CompletedVersion>, bool), HttpError>;
 }
 
-impl IntoFound for (Option<Arc<ServedVersion>>, bool, bool) {
+impl IntoFound for (Option<Arc<CompletedVersion>>, bool, bool) {
     fn into_found(
         self,
         what: impl FnOnce() -> String,
-    ) -> Result<(Arc<ServedVersion>, bool), HttpError> {
+    ) -> Result<(Arc<CompletedVersion>, bool), HttpError> {
         match self {
             (Some(v), public, _) => Ok((v, public)),
             (None, _, false) => Err(not_synced()),

@@ -5,20 +5,18 @@
 //!
 //! - [`ServingState`]: apps (primary language), every COMPLETE version of every live pack,
 //!   and which version each channel serves; archived packs are dropped from all of it.
-//! - [`ServedVersion`]: one version as the edge needs it (size, chunk list, policy,
-//!   platforms, language), converted from its watch-stream message in one place.
-//! - [`Channel`]: `internal`, `external` or `store`, as device URLs spell them.
+//! - [`CompletedVersion`] (core's): one version as the edge serves it (size, chunk list,
+//!   policy, platforms, language), from its watch-stream message by
+//!   `packyard_proto::convert::catalog::completed_version`.
+//! - [`Channel`] (core's): `internal`, `external` or `store`, as device URLs spell them.
 //! - [`EdgeRollout`]: an active per-region rollout; with the edge's region and the device id
 //!   it decides which version a store request gets (`packyard_core::rollout::gets_new`).
 
-mod channel;
 mod rollout;
 mod serving_state;
 #[cfg(test)]
 mod serving_state_test;
-mod version;
 
-pub use channel::Channel;
+pub use packyard_core::catalog::{Channel, CompletedVersion};
 pub use rollout::{EdgeRollout, RolloutUpdate};
 pub use serving_state::{Applied, ServingState};
-pub use version::{ServedVersion, VersionError};

@@ -9,9 +9,10 @@ use packyard_core::device_manifest::ServedPack;
 use packyard_proto::catalog::v1 as pb;
 use packyard_proto::catalog::v1::change::Change;
 use packyard_proto::catalog::v1::watch_event::Body;
+use packyard_proto::convert::catalog as convert;
 
 use super::rollout::{EdgeRollout, RolloutUpdate};
-use super::{Channel, ServedVersion};
+use super::{Channel, CompletedVersion};
 
 /// The language tag used when an app's primary language is unknown or unreadable: it matches
 /// no pack, so such an app's devices get only the localized packs their own languages pick.
@@ -29,7 +30,7 @@ pub struct ServingState {
     /// Primary language by app id.
     apps: HashMap<String, Option<LanguageTag>>,
     /// Every COMPLETE version of a live pack, by (pack id, number).
-    versions: HashMap<(String, u32), Arc<ServedVersion>>,
+    versions: HashMap<(String, u32), Arc<CompletedVersion>>,
     /// The pack id by (app id, identifier), for device URLs that name the identifier.
     identifiers: HashMap<(String, String), String>,
     /// The version each channel serves, by (app id, pack id, channel).
@@ -47,7 +48,7 @@ pub struct Applied {
     /// Versions a channel started serving whose download policy is essential or prefetch,
     /// and versions a rollout will give devices of this region (whatever their policy): the
     /// edge fetches their chunks before devices ask.
-    pub to_prefetch: Vec<Arc<ServedVersion>>,
+    pub to_prefetch: Vec<Arc<CompletedVersion>>,
     /// The generation of the tester token secret in force, when the event says (a snapshot
     /// of a cluster that has one, or a rotation): a secret of an older generation must no
     /// longer open anything.
@@ -167,21 +168,26 @@ impl ServingState {
         if self.archived.contains(&v.pack_id) {
             return;
         }
-        match ServedVersion::from_proto(v) {
+        match convert::completed_version(v) {
             Ok(version) => {
                 self.identifiers.insert(
-                    (version.app_id.clone(), version.identifier.to_string()),
-                    version.pack_id.clone(),
+                    (version.app.to_string(), version.identifier.to_string()),
+                    version.pack.to_string(),
                 );
-                self.versions
-                    .insert((version.pack_id.clone(), version.number), Arc::new(version));
+                self.versions.insert(
+                    (version.pack.to_string(), version.number),
+                    Arc::new(version),
+                );
             }
-            Err(e) => tracing::warn!(error = %e, "a completed version cannot be served"),
+            Err(e) => tracing::warn!(
+                pack = %v.pack_id, version = v.version, error = %e,
+                "a completed version cannot be served"
+            ),
         }
     }
 
     fn channel(&mut self, c: &pb::ChannelUpdated, applied: &mut Applied) {
-        let Some(channel) = Channel::from_proto(c.channel()) else {
+        let Some(channel) = convert::channel(c.channel()) else {
             return;
         };
         let key = (c.app_id.clone(), c.pack_id.clone(), channel);
@@ -191,7 +197,7 @@ impl ServingState {
         }
         self.channels.insert(key, c.version);
         if let Some(v) = self.versions.get(&(c.pack_id.clone(), c.version))
-            && v.download_policy.is_eager()
+            && v.metadata.download_policy.is_eager()
             && !applied.to_prefetch.contains(v)
         {
             applied.to_prefetch.push(Arc::clone(v));
@@ -259,7 +265,7 @@ impl ServingState {
         app: &str,
         channel: Channel,
         device: Option<&str>,
-    ) -> Vec<Arc<ServedVersion>> {
+    ) -> Vec<Arc<CompletedVersion>> {
         let mut packs: BTreeSet<&str> = self
             .channels
             .keys()
@@ -287,7 +293,7 @@ impl ServingState {
         pack: &str,
         channel: Channel,
         device: Option<&str>,
-    ) -> Option<Arc<ServedVersion>> {
+    ) -> Option<Arc<CompletedVersion>> {
         let pointer = || {
             self.channels
                 .get(&(app.to_owned(), pack.to_owned(), channel))
@@ -307,7 +313,7 @@ impl ServingState {
     }
 
     /// Every version some channel or rollout serves: what the edge holds ready and reports.
-    pub fn served_versions(&self) -> Vec<Arc<ServedVersion>> {
+    pub fn served_versions(&self) -> Vec<Arc<CompletedVersion>> {
         let mut seen = HashSet::new();
         let pointers = self.channels.iter().map(|((_, pack, _), n)| (pack, *n));
         let rollouts = self.rollouts.values().map(|r| (&r.pack_id, r.to));
@@ -325,7 +331,7 @@ impl ServingState {
         channel: Channel,
         identifier: &str,
         device: Option<&str>,
-    ) -> Option<Arc<ServedVersion>> {
+    ) -> Option<Arc<CompletedVersion>> {
         let pack = self
             .identifiers
             .get(&(app.to_owned(), identifier.to_owned()))?;
@@ -333,7 +339,12 @@ impl ServingState {
     }
 
     /// Version `number` of the pack named `identifier` in `app`, if it is COMPLETE and live.
-    pub fn version(&self, app: &str, identifier: &str, number: u32) -> Option<Arc<ServedVersion>> {
+    pub fn version(
+        &self,
+        app: &str,
+        identifier: &str,
+        number: u32,
+    ) -> Option<Arc<CompletedVersion>> {
         let pack = self
             .identifiers
             .get(&(app.to_owned(), identifier.to_owned()))?;
@@ -342,25 +353,25 @@ impl ServingState {
 
     /// Whether `version` is public: the store channel serves it, or a rollout gives it to
     /// store devices somewhere.
-    pub fn is_public(&self, version: &ServedVersion) -> bool {
+    pub fn is_public(&self, version: &CompletedVersion) -> bool {
         let store = self.channels.get(&(
-            version.app_id.clone(),
-            version.pack_id.clone(),
+            version.app.to_string(),
+            version.pack.to_string(),
             Channel::Store,
         )) == Some(&version.number);
         store
             || self
                 .rollouts
-                .get(&version.pack_id)
+                .get(version.pack.as_str())
                 .is_some_and(|r| r.to == version.number)
     }
 
     /// Whether `channel` serves `version` now: what a tester token for that channel opens
     /// (an external tester's token opens the approved version, never one that is only in
     /// internal testing; an internal tester's, the newest processed one).
-    pub fn channel_serves(&self, version: &ServedVersion, channel: Channel) -> bool {
+    pub fn channel_serves(&self, version: &CompletedVersion, channel: Channel) -> bool {
         self.channels
-            .get(&(version.app_id.clone(), version.pack_id.clone(), channel))
+            .get(&(version.app.to_string(), version.pack.to_string(), channel))
             == Some(&version.number)
     }
 

@@ -24,7 +24,10 @@ fn completed(pack: &str, ident: &str, n: u32, policy: &str) -> pb::VersionComple
             id: blake3::hash(&bytes).as_bytes().to_vec(),
             length: u32::try_from(bytes.len()).unwrap(),
         }],
-        download_policy_json: policy.into(),
+        download_policy: Some(pb::DownloadPolicy::from(
+            &serde_json::from_str::<packyard_core::DownloadPolicy>(policy)
+                .expect("a download policy"),
+        )),
         platforms: vec!["iOS".into()],
         language: String::new(),
     }

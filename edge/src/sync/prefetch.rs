@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 use super::Chunks;
-use crate::state::ServedVersion;
+use crate::state::CompletedVersion;
 
 /// Fetches every chunk of the versions it is given through [`Chunks::get`], at most
 /// `concurrency` chunks at a time across all versions. A chunk a device is fetching at the
@@ -29,13 +29,13 @@ impl Prefetcher {
     }
 
     /// Starts fetching `version`'s chunks in the background.
-    pub fn prefetch(&self, version: Arc<ServedVersion>) {
+    pub fn prefetch(&self, version: Arc<CompletedVersion>) {
         let this = self.clone();
         tokio::spawn(async move { this.run(version).await });
     }
 
     /// Fetches `version`'s chunks; returns how many could not be fetched.
-    pub async fn run(&self, version: Arc<ServedVersion>) -> usize {
+    pub async fn run(&self, version: Arc<CompletedVersion>) -> usize {
         let mut seen = HashSet::new();
         let mut tasks = tokio::task::JoinSet::new();
         for &chunk in version.chunk_list.chunks() {

@@ -286,7 +286,7 @@ impl Registration {
                 })
             })
             .map(|v| pb::VersionRef {
-                pack_id: v.pack_id.clone(),
+                pack_id: v.pack.to_string(),
                 version: v.number,
             })
             .collect();

@@ -91,7 +91,10 @@ impl Archive {
                     length: c.len,
                 })
                 .collect(),
-            download_policy_json: policy.into(),
+            download_policy: Some(pb::DownloadPolicy::from(
+                &serde_json::from_str::<packyard_core::DownloadPolicy>(policy)
+                    .expect("a download policy"),
+            )),
             platforms: vec!["iOS".into()],
             language: String::new(),
         }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use packyard_chunk_store::{ChunkStore, ChunkStoreError};
 use packyard_core::Blake3Hash;
 use packyard_core::archive::MAX_PREFIX_LEN;
-use packyard_core::catalog::{AssetType, CommittedFile, Sha256Digest};
+use packyard_core::catalog::{AssetType, CommittedFile, Sha256Digest, VersionContent};
 use packyard_core::manifest::MAX_MANIFEST_BYTES;
 use sha2::{Digest, Sha256};
 use tonic::Code;
@@ -73,8 +73,8 @@ impl<S: ChunkStore + 'static> Processor<S> {
     pub async fn run(&self, v: &ProcessingVersion) -> Result<(), ProcessError> {
         let outcome = self.outcome(v).await?;
         match &outcome {
-            Outcome::Completed { chunk_list, .. } => tracing::info!(
-                version = %v.version, chunks = chunk_list.chunks().len(), "version processed"
+            Outcome::Completed(content) => tracing::info!(
+                version = %v.version, chunks = content.chunk_list.chunks().len(), "version processed"
             ),
             Outcome::Failed(Failure { errors, .. }) => tracing::info!(
                 version = %v.version, reason = ?errors, "version failed processing"
@@ -163,11 +163,11 @@ impl<S: ChunkStore + 'static> Processor<S> {
             .zip(manifest_bytes.as_deref())
             .map(|(m, b)| (&m.id, b));
         match version_metadata(manifest_file, &asset.id, &prefix) {
-            Ok(metadata) => Ok(Outcome::Completed {
+            Ok(metadata) => Ok(Outcome::Completed(VersionContent {
                 size: ingested.size,
                 chunk_list: ingested.chunk_list,
                 metadata,
-            }),
+            })),
             Err(failure) => Ok(Outcome::Failed(failure)),
         }
     }

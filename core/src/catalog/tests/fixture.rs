@@ -235,7 +235,7 @@ impl World {
         self.catalog
             .serving(&app(), channel)
             .into_iter()
-            .map(|s| (s.identifier.to_string(), s.number))
+            .map(|s| (s.completed.identifier.to_string(), s.completed.number))
             .collect()
     }
 }

@@ -38,10 +38,8 @@ impl EdgeModel {
                 } => {
                     self.languages.insert(app.clone(), primary_language.clone());
                 }
-                ServingChange::VersionCompleted {
-                    pack, number, size, ..
-                } => {
-                    self.versions.insert((pack.clone(), *number), *size);
+                ServingChange::VersionCompleted(v) => {
+                    self.versions.insert((v.pack.clone(), v.number), v.size);
                 }
                 ServingChange::ChannelUpdated {
                     pack,
@@ -135,11 +133,11 @@ fn each_step_of_a_release_is_one_change_in_order() {
         matches!(
             &changes[..],
             [
-                ServingChange::VersionCompleted {
+                ServingChange::VersionCompleted(CompletedVersion {
                     number: 1,
                     size: 100,
                     ..
-                },
+                }),
                 ServingChange::ChannelUpdated {
                     channel: Channel::Internal,
                     number: Some(1),
