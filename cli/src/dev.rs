@@ -61,6 +61,54 @@ struct Plan {
     tls_note: Option<String>,
 }
 
+/// Every listener of the three services, bound before any starts, so a port 0 (any free
+/// port) is known before the services are pointed at each other.
+struct Bound {
+    control: control::Listeners,
+    origin: packyard_origin::node::Listeners,
+    edge: packyard_edge::node::Listeners,
+}
+
+impl Bound {
+    async fn bind(args: &DevArgs) -> anyhow::Result<Self> {
+        use packyard_net::listen::bind;
+        let https = match args.edge_tls_addr {
+            Some(addr) => Some(bind("edge-https", addr).await?),
+            None => None,
+        };
+        Ok(Self {
+            control: control::Listeners {
+                raft: bind("raft", args.raft_addr).await?,
+                admin: bind("admin", args.admin_addr).await?,
+            },
+            origin: packyard_origin::node::Listeners {
+                upload: bind("upload", args.upload_addr).await?,
+                grpc: bind("origin-grpc", args.origin_grpc_addr).await?,
+            },
+            edge: packyard_edge::node::Listeners {
+                http: bind("edge-http", args.edge_addr).await?,
+                https,
+            },
+        })
+    }
+
+    /// The addresses bound, in place of the ones asked for.
+    fn args(&self, args: &DevArgs) -> anyhow::Result<DevArgs> {
+        let at = |l: &tokio::net::TcpListener| l.local_addr().context("a bound address");
+        Ok(DevArgs {
+            data: args.data.clone(),
+            admin_addr: at(&self.control.admin)?,
+            upload_addr: at(&self.origin.upload)?,
+            raft_addr: at(&self.control.raft)?,
+            origin_grpc_addr: at(&self.origin.grpc)?,
+            edge_addr: at(&self.edge.http)?,
+            edge_tls_addr: self.edge.https.as_ref().map(at).transpose()?,
+            tls_cert: args.tls_cert.clone(),
+            tls_key: args.tls_key.clone(),
+        })
+    }
+}
+
 impl DevArgs {
     fn plan(&self) -> anyhow::Result<Plan> {
         let tls_dir = self.data.join("cluster-tls");
@@ -178,7 +226,8 @@ fn self_signed(dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
 
 /// Runs the control plane, origin and edge until Ctrl-C or SIGTERM.
 pub(crate) fn run(args: &DevArgs) -> anyhow::Result<()> {
-    let plan = args.plan()?;
+    // The flags are checked before anything is bound or made.
+    args.plan()?;
     cluster_certificates(&args.data.join("cluster-tls"))
         .context("making the dev cluster's certificates")?;
     crate::logging::init();
@@ -192,6 +241,8 @@ pub(crate) fn run(args: &DevArgs) -> anyhow::Result<()> {
     }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
+        let bound = Bound::bind(args).await?;
+        let plan = bound.args(args)?.plan()?;
         let (stop_tx, stop_rx) = watch::channel(false);
         let stopped = move || {
             let mut rx = stop_rx.clone();
@@ -231,19 +282,28 @@ pub(crate) fn run(args: &DevArgs) -> anyhow::Result<()> {
             ),
         };
         println!("Press Ctrl-C to stop.");
-        let raft_addr = plan.control.raft_addr;
-        let control = tokio::spawn(control::run(
+        let control = tokio::spawn(control::serve(
             plan.control,
+            bound.control,
             admin_key,
             control_metrics,
             on_key,
             stopped(),
         ));
-        // The origin and the edge retry until the control plane answers, but each retry logs a
-        // warning: give the control plane a moment to listen first so a newcomer sees none.
-        listening(raft_addr, Duration::from_secs(10)).await;
-        let origin = tokio::spawn(packyard_origin::node::run(plan.origin, stopped()));
-        let edge = tokio::spawn(packyard_edge::node::run(plan.edge, edge_metrics, stopped()));
+        // Every listener is bound already: the origin's and the edge's first calls wait in
+        // the control plane's accept queue rather than fail and retry.
+        let origin = tokio::spawn(packyard_origin::node::serve(
+            plan.origin,
+            bound.origin,
+            packyard_origin::process::ProcessHooks::default(),
+            stopped(),
+        ));
+        let edge = tokio::spawn(packyard_edge::node::serve(
+            plan.edge,
+            bound.edge,
+            edge_metrics,
+            stopped(),
+        ));
         tokio::select! {
             () = crate::signal::shutdown() => {}
             // A service that stops on its own (a port in use, a bad data folder) stops them all.
@@ -257,16 +317,6 @@ pub(crate) fn run(args: &DevArgs) -> anyhow::Result<()> {
         e.context("edge")?.context("edge")?;
         Ok(())
     })
-}
-
-/// Waits until something accepts connections at `addr`, or `patience` has passed.
-async fn listening(addr: SocketAddr, patience: Duration) {
-    let deadline = tokio::time::Instant::now() + patience;
-    while tokio::net::TcpStream::connect(addr).await.is_err()
-        && tokio::time::Instant::now() < deadline
-    {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// Resolves with an error as soon as one of the services ends.

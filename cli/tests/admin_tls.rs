@@ -17,7 +17,7 @@ use std::time::Duration;
 use packyard_net::cluster::{
     CertRequest, ClusterCa, Identity, NodeRole, Validity, write_atomically,
 };
-use procs::{KEY, Proc, free_addrs, wait_for};
+use procs::{ANY, KEY, Proc, free_addrs, wait_for};
 
 /// A server certificate for 127.0.0.1 from a CA of its own, written as `name.pem`/`.key` in
 /// `dir`, with the CA as `public-ca.pem`.
@@ -65,7 +65,8 @@ async fn the_admin_api_and_uploads_speak_https_with_a_private_ca() {
     write_atomically(&dir.join("public-ca.pem"), ca.cert_pem(), false).unwrap();
     server_cert(dir, "admin", &ca);
     server_cert(dir, "upload", &ca);
-    let [admin, raft, upload, chunks] = free_addrs();
+    // The control node names the origin's upload URL before the origin can start.
+    let [upload] = free_addrs();
     let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
     std::fs::write(
         dir.join("control.toml"),
@@ -96,13 +97,14 @@ async fn the_admin_api_and_uploads_speak_https_with_a_private_ca() {
             "--data",
             &path("cp"),
             "--admin-addr",
-            &admin,
+            ANY,
             "--raft-addr",
-            &raft,
+            ANY,
             "--origin-url",
             &origin_url,
         ],
     );
+    let (admin, raft) = (control.addr("admin").await, control.addr("raft").await);
     let origin = Proc::start(
         "origin",
         dir,
@@ -115,7 +117,7 @@ async fn the_admin_api_and_uploads_speak_https_with_a_private_ca() {
             "--upload-addr",
             &upload,
             "--grpc-addr",
-            &chunks,
+            ANY,
             "--control-plane",
             &raft,
         ],

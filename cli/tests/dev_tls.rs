@@ -3,51 +3,25 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// `N` distinct free ports on 127.0.0.1: all held until all are chosen, so none repeats.
-fn free_addrs<const N: usize>() -> [String; N] {
-    let listeners: Vec<_> = (0..N)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    std::array::from_fn(|i| listeners[i].local_addr().unwrap().to_string())
-}
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+#[path = "support/dev.rs"]
+mod dev;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dev_edge_speaks_http2_over_tls_with_its_own_certificate() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("dev");
-    let [admin, edge, tls, upload, raft, grpc] = free_addrs();
-    let log = tmp.path().join("dev.log");
-    let _dev = Killed(
-        Command::new(env!("CARGO_BIN_EXE_packyard"))
-            .args(["dev", "--data", data.to_str().unwrap()])
-            .args(["--admin-addr", &admin, "--edge-addr", &edge])
-            .args(["--edge-tls-addr", &tls, "--upload-addr", &upload])
-            .args(["--raft-addr", &raft, "--origin-grpc-addr", &grpc])
-            .env("PACKYARD_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap(),
-    );
+    let dev = dev::Dev::start(tmp.path(), &["--edge-tls-addr", "127.0.0.1:0"]);
+    let data = &dev.data;
+    let tls = dev.listener("edge-https");
+    let edge = dev.edge.clone();
     let cert_path = data.join("tls").join("cert.pem");
     let deadline = Instant::now() + Duration::from_secs(90);
     while !cert_path.exists() {
         assert!(
             Instant::now() < deadline,
             "no certificate made\n{}",
-            std::fs::read_to_string(&log).unwrap_or_default()
+            dev.log()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -66,7 +40,7 @@ async fn the_dev_edge_speaks_http2_over_tls_with_its_own_certificate() {
                 assert!(
                     Instant::now() < deadline,
                     "no HTTPS answer: {e}\n{}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
+                    dev.log()
                 );
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }

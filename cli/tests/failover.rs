@@ -14,7 +14,7 @@ mod cluster_tls;
 #[path = "support/procs.rs"]
 mod procs;
 
-use procs::{KEY, Proc, free_addrs, noise, operator, wait_for};
+use procs::{ANY, Proc, control_cluster, free_addrs, noise, operator, wait_for};
 
 /// Builds pack `identifier` from a file of `size` bytes made from `seed`; returns its path
 /// and bytes.
@@ -49,40 +49,20 @@ async fn origin_and_edge_move_to_another_control_node_when_the_one_they_follow_i
             ("control", "3"),
             ("origin", "1"),
             ("edge", "edge-1"),
+            ("operator", "test"),
         ],
     );
-    let [a1, a2, a3, r1, r2, r3, upload, chunks, edge_addr] = free_addrs::<9>();
-    let admins = [&a1, &a2, &a3];
-    let peers = format!("1={r1},2={r2},3={r3}");
-    let members = format!("{r1},{r2},{r3}");
+    // Control nodes name the origin's upload URL before the origin can start.
+    let [upload] = free_addrs();
     let origin_url = format!("http://{upload}");
-    let data = |name: &str| dir.join(name).to_str().unwrap().to_owned();
-    let mut controls: Vec<Proc> = [(&a1, &r1), (&a2, &r2), (&a3, &r3)]
+    let mut controls = control_cluster(dir, 3, &["--origin-url", &origin_url]).await;
+    let (a1, a2) = (controls[0].admin.clone(), controls[1].admin.clone());
+    let members = controls
         .iter()
-        .enumerate()
-        .map(|(i, (admin, raft))| {
-            let id = (i + 1).to_string();
-            Proc::start(
-                &format!("control-{id}"),
-                dir,
-                &[
-                    "control",
-                    "--id",
-                    &id,
-                    "--data",
-                    &data(&format!("control-{id}")),
-                    "--admin-addr",
-                    admin,
-                    "--raft-addr",
-                    raft,
-                    "--peers",
-                    &peers,
-                    "--origin-url",
-                    &origin_url,
-                ],
-            )
-        })
-        .collect();
+        .map(|c| c.raft.clone())
+        .collect::<Vec<_>>()
+        .join(",");
+    let data = |name: &str| dir.join(name).to_str().unwrap().to_owned();
     let origin = Proc::start(
         "origin",
         dir,
@@ -93,11 +73,12 @@ async fn origin_and_edge_move_to_another_control_node_when_the_one_they_follow_i
             "--upload-addr",
             &upload,
             "--grpc-addr",
-            &chunks,
+            ANY,
             "--control-plane",
             &members,
         ],
     );
+    let chunks = origin.addr("origin-grpc").await;
     let edge = Proc::start(
         "edge",
         dir,
@@ -106,34 +87,18 @@ async fn origin_and_edge_move_to_another_control_node_when_the_one_they_follow_i
             "--data",
             &data("edge"),
             "--http-addr",
-            &edge_addr,
+            ANY,
             "--control-plane",
             &members,
             "--origin",
             &chunks,
         ],
     );
+    let edge_addr = edge.addr("edge-http").await;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
-    for admin in admins {
-        let logs = || controls.iter().map(Proc::log).collect::<String>();
-        // Ready, and the bootstrap key written (the first leader does that).
-        wait_for(
-            60,
-            "every control node knows the bootstrap key",
-            logs,
-            || async {
-                http.get(format!("http://{admin}/v1/apps"))
-                    .bearer_auth(KEY)
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status() == 200)
-            },
-        )
-        .await;
-    }
 
     let app = operator(
         &a1,
@@ -190,6 +155,7 @@ async fn origin_and_edge_move_to_another_control_node_when_the_one_they_follow_i
     let logs = || {
         controls
             .iter()
+            .map(|c| &c.proc)
             .chain([&origin, &edge])
             .map(Proc::log)
             .collect::<String>()

@@ -148,18 +148,12 @@ async fn a_revoked_bootstrap_key_stays_revoked_after_a_restart() {
 #[test]
 fn a_bootstrap_key_too_short_to_be_a_secret_stops_the_node() {
     let tmp = tempfile::tempdir().unwrap();
-    let [admin, edge, upload, raft, chunks] = dev::free_addrs();
+    // It must refuse before it binds a port: every listener on port 0, none in use.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_packyard"))
         .args(["dev", "--data", tmp.path().join("dev").to_str().unwrap()])
-        .args([
-            "--admin-addr",
-            &admin,
-            "--edge-addr",
-            &edge,
-            "--upload-addr",
-            &upload,
-        ])
-        .args(["--raft-addr", &raft, "--origin-grpc-addr", &chunks])
+        .args(["--admin-addr", "127.0.0.1:0", "--edge-addr", "127.0.0.1:0"])
+        .args(["--upload-addr", "127.0.0.1:0", "--raft-addr", "127.0.0.1:0"])
+        .args(["--origin-grpc-addr", "127.0.0.1:0"])
         .env("PACKYARD_ADMIN_KEY", "admin")
         .output()
         .unwrap();

@@ -15,7 +15,9 @@ mod cluster_tls;
 #[path = "support/procs.rs"]
 mod procs;
 
-use procs::{KEY, Proc, free_addrs, noise, operator, signal, wait_for};
+use procs::{
+    ANY, ControlNode, KEY, Proc, control_cluster, free_addrs, noise, operator, signal, wait_for,
+};
 
 fn files_under(dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -54,24 +56,16 @@ async fn an_origin_killed_while_processing_finishes_the_version_after_its_restar
         dir,
         &[("control", "1"), ("origin", "1"), ("edge", "edge-1")],
     );
-    let [admin, raft, upload, chunks, edge_addr] = free_addrs::<5>();
+    // The control node names the origin's upload URL before the origin can start.
+    let [upload] = free_addrs();
     let data = |name: &str| dir.join(name).to_str().unwrap().to_owned();
     let origin_url = format!("http://{upload}");
-    let control = Proc::start(
-        "control",
-        dir,
-        &[
-            "control",
-            "--data",
-            &data("control"),
-            "--admin-addr",
-            &admin,
-            "--raft-addr",
-            &raft,
-            "--origin-url",
-            &origin_url,
-        ],
-    );
+    let mut controls = control_cluster(dir, 1, &["--origin-url", &origin_url]).await;
+    let ControlNode {
+        proc: control,
+        admin,
+        raft,
+    } = controls.remove(0);
     let origin_args = [
         "origin",
         "--data",
@@ -79,11 +73,12 @@ async fn an_origin_killed_while_processing_finishes_the_version_after_its_restar
         "--upload-addr",
         &upload,
         "--grpc-addr",
-        &chunks,
+        ANY,
         "--control-plane",
         &raft,
     ];
     let mut origin = Proc::start("origin", dir, &origin_args);
+    let chunks = origin.addr("origin-grpc").await;
     let edge = Proc::start(
         "edge",
         dir,
@@ -92,30 +87,18 @@ async fn an_origin_killed_while_processing_finishes_the_version_after_its_restar
             "--data",
             &data("edge"),
             "--http-addr",
-            &edge_addr,
+            ANY,
             "--control-plane",
             &raft,
             "--origin",
             &chunks,
         ],
     );
+    let edge_addr = edge.addr("edge-http").await;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
         .build()
         .unwrap();
-    wait_for(
-        60,
-        "the control plane takes the key",
-        || control.log(),
-        || async {
-            http.get(format!("http://{admin}/v1/apps"))
-                .bearer_auth(KEY)
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == 200)
-        },
-    )
-    .await;
 
     // 24 MiB that no chunk of which repeats: hundreds of chunks to store.
     let src = dir.join("src");
@@ -194,7 +177,8 @@ async fn an_origin_killed_while_processing_finishes_the_version_after_its_restar
         "a killed origin reports nothing"
     );
 
-    origin = Proc::start("origin", dir, &origin_args);
+    // Again on the ports it had: the edge and the control plane know it by them.
+    origin.restart();
     let logs = || format!("{}{}{}", control.log(), origin.log(), edge.log());
     wait_for(
         120,

@@ -216,7 +216,11 @@ fn calls(service: &str, channel: &Channel, version: &str) -> Vec<(&'static str, 
                                 size: 4,
                                 archive_hash: id.clone(),
                                 chunks: vec![catalog::Chunk { id, length: 4 }],
-                                download_policy_json: r#"{"onDemand":{}}"#.into(),
+                                download_policy: Some(catalog::DownloadPolicy {
+                                    policy: Some(catalog::download_policy::Policy::OnDemand(
+                                        catalog::OnDemand {},
+                                    )),
+                                }),
                                 platforms: vec!["iOS".into()],
                                 ..Default::default()
                             },
@@ -343,6 +347,19 @@ async fn an_outsider_gets_a_refusal_and_no_data_from_every_internal_service() {
         .unwrap();
     dev.wait_ready(&http).await;
     let api = |path: &str| format!("http://{}{path}", dev.admin);
+    // The dev node's own edge registers once the cluster has a leader: the list of edges
+    // must hold it, and only it, before and after the outsider's attempts.
+    dev::wait_for(60, "the dev edge registers", &dev, || async {
+        let edges = http.get(api("/v1/edges")).bearer_auth(KEY).send().await;
+        match edges {
+            Ok(r) if r.status() == 200 => r
+                .json::<Value>()
+                .await
+                .is_ok_and(|v| v["data"].as_array().is_some_and(|a| !a.is_empty())),
+            _ => false,
+        }
+    })
+    .await;
 
     // A version awaiting its upload: an admitted ReportProcessed would complete it.
     let app = json_call(&http, reqwest::Method::POST, api("/v1/apps"), json!({"data": {"type": "apps",

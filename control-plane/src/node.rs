@@ -84,10 +84,44 @@ pub enum KeyNotice {
     EnvironmentIgnored,
 }
 
-/// Runs a control-plane node until `shutdown` resolves. `admin_key` is the bootstrap key
-/// (`PACKYARD_ADMIN_KEY`), if given; `on_key` hears, once, where the operator's key is.
+/// The two listeners a control node serves on, bound by the caller or by [`Listeners::bind`].
+#[derive(Debug)]
+pub struct Listeners {
+    /// Raft, membership, the watch stream, origin reports and the edge registry (gRPC).
+    pub raft: TcpListener,
+    /// The admin API (HTTP).
+    pub admin: TcpListener,
+}
+
+impl Listeners {
+    /// Binds the configured addresses (port 0 takes any free port; the node says which).
+    pub async fn bind(config: &ControlConfig) -> Result<Self, NodeError> {
+        Ok(Self {
+            raft: bind("raft", config.raft_addr).await?,
+            admin: bind("admin", config.admin_addr).await?,
+        })
+    }
+}
+
+/// Binds the configured addresses and runs a control-plane node until `shutdown` resolves.
+/// `admin_key` is the bootstrap key (`PACKYARD_ADMIN_KEY`), if given; `on_key` hears, once,
+/// where the operator's key is.
 pub async fn run(
     config: ControlConfig,
+    admin_key: Option<String>,
+    metrics: ControlMetrics,
+    on_key: impl FnOnce(KeyNotice) + Send + 'static,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
+    config.validate()?;
+    let listeners = Listeners::bind(&config).await?;
+    serve(config, listeners, admin_key, metrics, on_key, shutdown).await
+}
+
+/// Runs a control-plane node on `listeners` until `shutdown` resolves (see [`run`]).
+pub async fn serve(
+    config: ControlConfig,
+    listeners: Listeners,
     admin_key: Option<String>,
     metrics: ControlMetrics,
     on_key: impl FnOnce(KeyNotice) + Send + 'static,
@@ -144,7 +178,15 @@ pub async fn run(
 
     // Raft, membership, the watch stream, origin reports and the edge registry share the
     // node's gRPC listener: mutual TLS only, each service admitting the roles it serves.
-    let raft_listener = bind(config.raft_addr).await?;
+    let Listeners {
+        raft: raft_listener,
+        admin: admin_listener,
+    } = listeners;
+    // Given port 0, the kernel picked one: the cluster knows this node by what it got.
+    let bound = Node::new(
+        local(&raft_listener, config.raft_addr),
+        local(&admin_listener, config.admin_addr),
+    );
     let reloading = tokio::spawn(tls.clone().watch(config.cluster_tls.clone(), stopped()));
     let edges = EdgeRegistryService::new(store.clone(), feed.clone(), config.api.edge_lease_ms);
     // Two of the longest election timeouts: an ordinary election sends no watcher away.
@@ -172,9 +214,8 @@ pub async fn run(
         );
     let grpc = tokio::spawn(grpc);
 
-    form_cluster(&raft, &config).await?;
+    form_cluster(&raft, &config, bound).await?;
 
-    let admin_listener = bind(config.admin_addr).await?;
     let admin_tls = match (&config.admin_tls_cert, &config.admin_tls_key) {
         (Some(cert), Some(key)) => Some(
             packyard_net::http::tls_acceptor(cert, key)
@@ -238,16 +279,24 @@ pub async fn run(
     Ok(())
 }
 
-async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener, NodeError> {
-    TcpListener::bind(addr)
+async fn bind(name: &'static str, addr: std::net::SocketAddr) -> Result<TcpListener, NodeError> {
+    packyard_net::listen::bind(name, addr)
         .await
-        .map_err(|source| NodeError::Listen { addr, source })
+        .map_err(|e| NodeError::Listen {
+            addr,
+            source: e.source,
+        })
+}
+
+/// The address `listener` listens on, as peers and clients reach it.
+fn local(listener: &TcpListener, asked: std::net::SocketAddr) -> String {
+    listener.local_addr().unwrap_or(asked).to_string()
 }
 
 /// On a node's very first start: the peers (or this node alone) become the voters. Every
 /// node started with the same peers does this with the same members; whichever comes
 /// second finds the cluster formed, which is fine. A node that will join later waits.
-async fn form_cluster(raft: &Raft, config: &ControlConfig) -> Result<(), NodeError> {
+async fn form_cluster(raft: &Raft, config: &ControlConfig, me: Node) -> Result<(), NodeError> {
     let initialized = raft
         .is_initialized()
         .await
@@ -255,7 +304,6 @@ async fn form_cluster(raft: &Raft, config: &ControlConfig) -> Result<(), NodeErr
     if initialized || config.join {
         return Ok(());
     }
-    let me = Node::new(config.raft_addr.to_string(), config.admin_addr.to_string());
     let members: BTreeMap<NodeId, Node> = if config.peers.is_empty() {
         BTreeMap::from([(config.id, me)])
     } else {

@@ -150,7 +150,8 @@ impl EdgeConfig {
                 return invalid("tls_cert", "tls_cert and tls_key need https_addr");
             }
         }
-        if self.https_addr == Some(self.http_addr) {
+        // Port 0 asks for any free port, a different one for each listener.
+        if self.https_addr == Some(self.http_addr) && self.http_addr.port() != 0 {
             return invalid("https_addr", "must differ from http_addr");
         }
         if let Some(bad) = self

@@ -91,20 +91,23 @@ pub async fn run(
 ) -> Result<(), NodeError> {
     config.validate()?;
     let https = match config.https_addr {
-        Some(addr) => Some(bind(addr).await?),
+        Some(addr) => Some(bind("edge-https", addr).await?),
         None => None,
     };
     let listeners = Listeners {
-        http: bind(config.http_addr).await?,
+        http: bind("edge-http", config.http_addr).await?,
         https,
     };
     serve(config, listeners, metrics, shutdown).await
 }
 
-async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener, NodeError> {
-    TcpListener::bind(addr)
+async fn bind(name: &'static str, addr: std::net::SocketAddr) -> Result<TcpListener, NodeError> {
+    packyard_net::listen::bind(name, addr)
         .await
-        .map_err(|source| NodeError::Listen { addr, source })
+        .map_err(|e| NodeError::Listen {
+            addr,
+            source: e.source,
+        })
 }
 
 /// Runs the edge on `listeners` until `shutdown` resolves; then the listeners close,
@@ -163,7 +166,16 @@ pub async fn serve(
     let (state, saved) = restore(&config, &secret).await?;
     let state = Arc::new(RwLock::new(state));
     let saved = Arc::new(Mutex::new(saved));
-    let public_urls = config.effective_public_urls();
+    // Listeners given port 0 got one from the kernel: default URLs name what they got.
+    let bound = EdgeConfig {
+        http_addr: listeners.http.local_addr().unwrap_or(config.http_addr),
+        https_addr: match &listeners.https {
+            Some(l) => l.local_addr().ok().or(config.https_addr),
+            None => config.https_addr,
+        },
+        ..config.clone()
+    };
+    let public_urls = bound.effective_public_urls();
     let stop = Stop::new();
 
     let registration = Registration {

@@ -6,9 +6,11 @@
 //!   issues them, reloading, the gRPC listener and connector, the per-service role check.
 //! - [`http`]: the hardened HTTP listener of the edge, the admin API and the upload endpoint.
 //! - [`backoff`]: the delays between attempts of every retry loop.
+//! - [`listen`]: binding a listener (port 0 allowed) and saying where it listens.
 
 mod backoff;
 pub mod cluster;
 pub mod http;
+pub mod listen;
 
 pub use backoff::backoff;

@@ -179,7 +179,8 @@ impl OriginConfig {
                 field: "http",
                 reason,
             })?;
-        if self.upload_addr == self.grpc_addr {
+        // Port 0 asks for any free port, a different one for each listener.
+        if self.upload_addr == self.grpc_addr && self.grpc_addr.port() != 0 {
             return invalid("grpc_addr", "must differ from upload_addr");
         }
         self.chunking()?;

@@ -63,16 +63,19 @@ pub async fn run(
 ) -> Result<(), NodeError> {
     config.validate()?;
     let listeners = Listeners {
-        upload: bind(config.upload_addr).await?,
-        grpc: bind(config.grpc_addr).await?,
+        upload: bind("upload", config.upload_addr).await?,
+        grpc: bind("origin-grpc", config.grpc_addr).await?,
     };
     serve(config, listeners, ProcessHooks::default(), shutdown).await
 }
 
-async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener, NodeError> {
-    TcpListener::bind(addr)
+async fn bind(name: &'static str, addr: std::net::SocketAddr) -> Result<TcpListener, NodeError> {
+    packyard_net::listen::bind(name, addr)
         .await
-        .map_err(|source| NodeError::Listen { addr, source })
+        .map_err(|e| NodeError::Listen {
+            addr,
+            source: e.source,
+        })
 }
 
 /// Runs the origin on `listeners` until `shutdown` resolves, then stops every task: requests

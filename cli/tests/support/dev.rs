@@ -1,7 +1,8 @@
 #![allow(dead_code, reason = "each test binary uses a part of it")]
 
-//! `packyard dev` as a process for tests: every listener on a port of its own, the bootstrap
-//! key given, its stderr kept in a log; killed with SIGKILL when dropped.
+//! `packyard dev` as a process for tests: every listener on a port it picks and reports (no
+//! port chosen here and bound there), the bootstrap key given, its stderr kept in a log;
+//! killed with SIGKILL when dropped.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -11,6 +12,8 @@ use std::time::{Duration, Instant};
 pub(crate) const KEY: &str = "pyk_dev-test-bootstrap-key-0123456789abcdef0123";
 
 /// `N` distinct free ports on 127.0.0.1: all held until all are chosen, so none repeats.
+/// Only for a test that needs an address before `packyard dev` starts; [`Dev::start`] gives
+/// every listener port 0 and reads what it bound.
 pub(crate) fn free_addrs<const N: usize>() -> [String; N] {
     let listeners: Vec<_> = (0..N)
         .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port"))
@@ -22,6 +25,7 @@ pub(crate) fn free_addrs<const N: usize>() -> [String; N] {
 pub(crate) struct Dev {
     log: PathBuf,
     out: PathBuf,
+    listen: PathBuf,
     args: Vec<String>,
     child: Child,
     /// Its data folder (`cluster-tls/` holds the CA and the node certificates).
@@ -39,28 +43,31 @@ pub(crate) struct Dev {
 }
 
 impl Dev {
-    /// Starts `packyard dev` with its data in `dir/dev` and `extra` flags.
+    /// Starts `packyard dev` with its data in `dir/dev` and `extra` flags, every listener on
+    /// a free port it picks (port 0) and reports in `dir/dev.listen`; returns once all five
+    /// are bound.
     pub(crate) fn start(dir: &Path, extra: &[&str]) -> Self {
-        let [admin, edge, upload, raft, chunks] = free_addrs();
         let log = dir.join("dev.log");
         let out = dir.join("dev.out");
+        let listen = dir.join("dev.listen");
         let data = dir.join("dev");
         let mut args: Vec<String> = vec!["dev".into(), "--data".into()];
         args.push(data.to_str().expect("a UTF-8 path").to_owned());
-        for (flag, addr) in [
-            ("--admin-addr", &admin),
-            ("--edge-addr", &edge),
-            ("--upload-addr", &upload),
-            ("--raft-addr", &raft),
-            ("--origin-grpc-addr", &chunks),
-        ] {
-            args.extend([flag.to_owned(), addr.clone()]);
+        for (flag, _) in LISTENERS {
+            args.extend([flag.to_owned(), "127.0.0.1:0".to_owned()]);
         }
         args.extend(extra.iter().map(|a| (*a).to_owned()));
-        let child = spawn(&args, &out, &log);
+        let child = spawn(&args, &out, &log, &listen);
+        let [admin, edge, upload, raft, chunks] = bound(&listen, &log);
+        // A restart binds the same ports: clients and saved URLs name them.
+        for (i, (flag, _)) in LISTENERS.iter().enumerate() {
+            let at = args.iter().position(|a| a == flag).expect("the flag") + 1;
+            args[at] = [&admin, &edge, &upload, &raft, &chunks][i].clone();
+        }
         Dev {
             log,
             out,
+            listen,
             args,
             child,
             data,
@@ -77,7 +84,25 @@ impl Dev {
     pub(crate) fn restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.child = spawn(&self.args, &self.out, &self.log);
+        self.child = spawn(&self.args, &self.out, &self.log, &self.listen);
+    }
+
+    /// Where its `listener` listens (`edge-https` when started with `--edge-tls-addr`),
+    /// once the listen file names it (within 60 s).
+    pub(crate) fn listener(&self, listener: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let text = std::fs::read_to_string(&self.listen).unwrap_or_default();
+            if let Some(addr) = packyard_net::listen::read_listen_file(&text).get(listener) {
+                return addr.to_string();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{listener} within 60 s\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// What it logged so far.
@@ -111,7 +136,36 @@ impl Drop for Dev {
     }
 }
 
-fn spawn(args: &[String], out: &Path, log: &Path) -> Child {
+/// The address flags of `packyard dev`, in the order of [`Dev`]'s fields, and the listener
+/// each binds as the listen file names it.
+const LISTENERS: [(&str, &str); 5] = [
+    ("--admin-addr", "admin"),
+    ("--edge-addr", "edge-http"),
+    ("--upload-addr", "upload"),
+    ("--raft-addr", "raft"),
+    ("--origin-grpc-addr", "origin-grpc"),
+];
+
+/// What the five listeners bound, once the listen file names them all (within 60 s).
+fn bound(listen: &Path, log: &Path) -> [String; 5] {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(listen).unwrap_or_default();
+        let bound = packyard_net::listen::read_listen_file(&text);
+        if LISTENERS.iter().all(|(_, l)| bound.contains_key(*l)) {
+            return LISTENERS.map(|(_, l)| bound[l].to_string());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "packyard dev binds its listeners within 60 s\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn spawn(args: &[String], out: &Path, log: &Path, listen: &Path) -> Child {
+    let _ = std::fs::remove_file(listen);
     let append = |path: &Path| {
         std::fs::OpenOptions::new()
             .create(true)
@@ -123,6 +177,7 @@ fn spawn(args: &[String], out: &Path, log: &Path) -> Child {
         .args(args)
         .env("PACKYARD_ADMIN_KEY", KEY)
         .env("PACKYARD_LOG", "warn")
+        .env("PACKYARD_LISTEN_FILE", listen)
         .stdout(append(out))
         .stderr(append(log))
         .spawn()
