@@ -6,8 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use packyard_core::catalog::{
-    AssetType, Channel, Command, EdgeId, PackId, Refusal, RolloutState, ServingChange, StateDetail,
-    StateDetails, UploadFileState, VersionMetadata, check_registration,
+    AssetType, Channel, Command, EdgeHeartbeat, EdgeId, PackId, Refusal, RegisterEdge,
+    RolloutState, ServingChange, StateDetail, StateDetails, UploadFileState, VersionMetadata,
+    check_registration,
 };
 use packyard_core::{Blake3Hash, ChunkList, ChunkRef, DownloadPolicy, LanguageTag, Platform};
 use packyard_proto::catalog::v1 as pb;
@@ -298,12 +299,12 @@ pub(crate) fn register_edge(r: pb::RegisterEdgeRequest) -> Result<Command, Inval
             other => invalid("edge_id", other),
         },
     )?;
-    Ok(Command::RegisterEdge {
+    Ok(Command::RegisterEdge(RegisterEdge {
         id,
         region: r.region,
         public_urls: r.public_urls,
         capacity_bytes: r.cache_capacity_bytes,
-    })
+    }))
 }
 
 /// One version an edge names: a pack id and a number from 1.
@@ -354,12 +355,12 @@ pub(crate) fn edge_heartbeat(h: pb::HeartbeatRequest) -> Result<Command, Invalid
             ));
         }
     }
-    Ok(Command::EdgeHeartbeat {
+    Ok(Command::EdgeHeartbeat(EdgeHeartbeat {
         id: EdgeId::new(h.edge_id),
         applied_index: h.applied_index,
         cached_bytes: h.cached_bytes,
         ready,
         served,
         requests,
-    })
+    }))
 }

@@ -27,28 +27,28 @@ fn samples() -> Vec<(Command, &'static str)> {
     let served = BTreeMap::from([((PackId::from("p1"), 2), 5)]);
     vec![
         (
-            Command::CreateUser {
+            Command::CreateUser(CreateUser {
                 id: UserId::from("u1"),
                 name: "Ann".into(),
                 email: "ann@example.com".into(),
                 roles: vec![(AppId::from("a1"), Role::Developer)],
                 operator: false,
-            },
+            }),
             r#"{"CreateUser":{"id":"u1","name":"Ann","email":"ann@example.com","roles":[["a1","DEVELOPER"]],"operator":false}}"#,
         ),
         (
-            Command::SetNotifications {
+            Command::SetNotifications(SetNotifications {
                 user: UserId::from("u1"),
                 enabled: true,
-            },
+            }),
             r#"{"SetNotifications":{"user":"u1","enabled":true}}"#,
         ),
         (
-            Command::CreateApiKey {
+            Command::CreateApiKey(CreateApiKey {
                 id: ApiKeyId::from("k1"),
                 user: UserId::from("u1"),
                 key_hash: hash,
-            },
+            }),
             r#"{"CreateApiKey":{"id":"k1","user":"u1","key_hash":"ff8e2bab3b26e0c127002127905539b47eb421de85d554e15f55a446459b52b4"}}"#,
         ),
         (
@@ -64,36 +64,36 @@ fn samples() -> Vec<(Command, &'static str)> {
             r#"{"TouchApiKey":{"id":"k1"}}"#,
         ),
         (
-            Command::CreateApp {
+            Command::CreateApp(CreateApp {
                 id: AppId::from("a1"),
                 name: "Game".into(),
                 bundle_id: "com.example.game".into(),
                 primary_language: LanguageTag::parse("fr-CA").unwrap(),
-            },
+            }),
             r#"{"CreateApp":{"id":"a1","name":"Game","bundle_id":"com.example.game","primary_language":"fr-CA"}}"#,
         ),
         (
-            Command::SetTransferInProgress {
+            Command::SetTransferInProgress(SetTransferInProgress {
                 app: AppId::from("a1"),
                 in_progress: true,
-            },
+            }),
             r#"{"SetTransferInProgress":{"app":"a1","in_progress":true}}"#,
         ),
         (
-            Command::RegisterBuild {
+            Command::RegisterBuild(RegisterBuild {
                 id: BuildId::from("b1"),
                 app: AppId::from("a1"),
                 build_number: "42".into(),
                 channels: BTreeSet::from([BuildChannel::Internal, BuildChannel::External]),
-            },
+            }),
             r#"{"RegisterBuild":{"id":"b1","app":"a1","build_number":"42","channels":["INTERNAL","EXTERNAL"]}}"#,
         ),
         (
-            Command::CreatePack {
+            Command::CreatePack(CreatePack {
                 id: PackId::from("p1"),
                 app: AppId::from("a1"),
                 identifier: AssetPackIdentifier::parse("level-2").unwrap(),
-            },
+            }),
             r#"{"CreatePack":{"id":"p1","app":"a1","identifier":"level-2"}}"#,
         ),
         (
@@ -103,47 +103,47 @@ fn samples() -> Vec<(Command, &'static str)> {
             r#"{"ArchivePack":{"pack":"p1"}}"#,
         ),
         (
-            Command::CreateVersion {
+            Command::CreateVersion(CreateVersion {
                 id: VersionId::from("v1"),
                 pack: PackId::from("p1"),
-            },
+            }),
             r#"{"CreateVersion":{"id":"v1","pack":"p1"}}"#,
         ),
         (
-            Command::ReserveUploadFile {
+            Command::ReserveUploadFile(ReserveUploadFile {
                 id: UploadFileId::from("f1"),
                 version: VersionId::from("v1"),
                 file_name: "pack.aar".into(),
                 file_size: 100,
                 asset_type: AssetType::Asset,
-            },
+            }),
             r#"{"ReserveUploadFile":{"id":"f1","version":"v1","file_name":"pack.aar","file_size":100,"asset_type":"ASSET"}}"#,
         ),
         (
-            Command::CommitUploadFile {
+            Command::CommitUploadFile(CommitUploadFile {
                 id: UploadFileId::from("f1"),
                 sha256: Sha256Digest([7; 32]),
-            },
+            }),
             r#"{"CommitUploadFile":{"id":"f1","sha256":"0707070707070707070707070707070707070707070707070707070707070707"}}"#,
         ),
         (
-            Command::ExpireUploadFile {
+            Command::ExpireUploadFile(ExpireUploadFile {
                 id: UploadFileId::from("f1"),
                 ttl_ms: 3_600_000,
-            },
+            }),
             r#"{"ExpireUploadFile":{"id":"f1","ttl_ms":3600000}}"#,
         ),
         (
-            Command::ProcessingSucceeded {
+            Command::ProcessingSucceeded(ProcessingSucceeded {
                 version: VersionId::from("v1"),
                 size: 100,
                 chunk_list,
                 metadata: metadata(),
-            },
+            }),
             r#"{"ProcessingSucceeded":{"version":"v1","size":100,"chunk_list":{"archiveHash":"1ff28929422717d74e648482a67b31b423e83858609e2ae1aef3ab9f77066c5b","size":100,"chunks":[{"id":"6b1d440ada61d0f4e4416c73bcbab3694f96875a3e5df3253075163ffe93cd4d","length":100}]},"metadata":{"download_policy":{"onDemand":{}},"platforms":["iOS"],"language":null}}}"#,
         ),
         (
-            Command::ProcessingFailed {
+            Command::ProcessingFailed(ProcessingFailed {
                 version: VersionId::from("v1"),
                 upload_file: Some(UploadFileId::from("f1")),
                 details: StateDetails {
@@ -153,15 +153,15 @@ fn samples() -> Vec<(Command, &'static str)> {
                     }],
                     ..StateDetails::default()
                 },
-            },
+            }),
             r#"{"ProcessingFailed":{"version":"v1","upload_file":"f1","details":{"errors":[{"code":"CHECKSUM_MISMATCH","description":"the checksum does not match"}],"warnings":[],"infos":[]}}}"#,
         ),
         (
-            Command::SubmitForReview {
+            Command::SubmitForReview(SubmitForReview {
                 id: ReviewSubmissionId::from("s1"),
                 version: VersionId::from("v1"),
                 track: ReviewTrack::AppStore,
-            },
+            }),
             r#"{"SubmitForReview":{"id":"s1","version":"v1","track":"APP_STORE"}}"#,
         ),
         (
@@ -171,11 +171,11 @@ fn samples() -> Vec<(Command, &'static str)> {
             r#"{"StartReview":{"submission":"s1"}}"#,
         ),
         (
-            Command::DecideReview {
+            Command::DecideReview(DecideReview {
                 submission: ReviewSubmissionId::from("s1"),
                 accepted: false,
                 reasons: vec!["It crashes.".into()],
-            },
+            }),
             r#"{"DecideReview":{"submission":"s1","accepted":false,"reasons":["It crashes."]}}"#,
         ),
         (
@@ -197,13 +197,13 @@ fn samples() -> Vec<(Command, &'static str)> {
             r#"{"FinishDistribution":{"version":"v1"}}"#,
         ),
         (
-            Command::CreateWebhook {
+            Command::CreateWebhook(CreateWebhook {
                 id: WebhookId::from("w1"),
                 app: AppId::from("a1"),
                 url: "https://hooks.example.com/packyard".into(),
                 secret: WebhookSecret::new("s".repeat(32)),
                 event_types: BTreeSet::from([EventType::BackgroundAssetArchived]),
-            },
+            }),
             r#"{"CreateWebhook":{"id":"w1","app":"a1","url":"https://hooks.example.com/packyard","secret":"ssssssssssssssssssssssssssssssss","event_types":["BACKGROUND_ASSET_ARCHIVED"]}}"#,
         ),
         (
@@ -213,13 +213,13 @@ fn samples() -> Vec<(Command, &'static str)> {
             r#"{"DeleteWebhook":{"id":"w1"}}"#,
         ),
         (
-            Command::RecordDeliveryAttempt {
+            Command::RecordDeliveryAttempt(RecordDeliveryAttempt {
                 delivery: DeliveryId::from("dlv-000000000001"),
                 outcome: AttemptOutcome::Failed {
                     status: Some(503),
                     error: "unavailable".into(),
                 },
-            },
+            }),
             r#"{"RecordDeliveryAttempt":{"delivery":"dlv-000000000001","outcome":{"result":"failed","status":503,"error":"unavailable"}}}"#,
         ),
         (
@@ -229,27 +229,27 @@ fn samples() -> Vec<(Command, &'static str)> {
             r#"{"SetTesterTokenSecret":{"secret":[9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9]}}"#,
         ),
         (
-            Command::RegisterEdge {
+            Command::RegisterEdge(RegisterEdge {
                 id: EdgeId::from("e1"),
                 region: "eu-west".into(),
                 public_urls: vec!["https://e1.example.com".into()],
                 capacity_bytes: 1 << 30,
-            },
+            }),
             r#"{"RegisterEdge":{"id":"e1","region":"eu-west","public_urls":["https://e1.example.com"],"capacity_bytes":1073741824}}"#,
         ),
         (
-            Command::EdgeHeartbeat {
+            Command::EdgeHeartbeat(EdgeHeartbeat {
                 id: EdgeId::from("e1"),
                 applied_index: 17,
                 cached_bytes: 1_000,
                 ready: BTreeSet::from([(PackId::from("p1"), 2)]),
                 served: served.clone(),
                 requests: served,
-            },
+            }),
             r#"{"EdgeHeartbeat":{"id":"e1","applied_index":17,"cached_bytes":1000,"ready":[["p1",2]],"served":[[["p1",2],5]],"requests":[[["p1",2],5]]}}"#,
         ),
         (
-            Command::StartRollout {
+            Command::StartRollout(StartRollout {
                 id: RolloutId::from("r1"),
                 version: VersionId::from("v1"),
                 stages: vec![
@@ -263,21 +263,21 @@ fn samples() -> Vec<(Command, &'static str)> {
                     },
                 ],
                 soak_seconds: Some(600),
-            },
+            }),
             r#"{"StartRollout":{"id":"r1","version":"v1","stages":[{"regions":["eu-west"],"percentage":10},{"regions":["*"],"percentage":100}],"soak_seconds":600}}"#,
         ),
         (
-            Command::ChangeRollout {
+            Command::ChangeRollout(ChangeRollout {
                 rollout: RolloutId::from("r1"),
                 action: RolloutAction::RollBack,
-            },
+            }),
             r#"{"ChangeRollout":{"rollout":"r1","action":"ROLL_BACK"}}"#,
         ),
         (
-            Command::AutoAdvanceRollout {
+            Command::AutoAdvanceRollout(AutoAdvanceRollout {
                 rollout: RolloutId::from("r1"),
                 stage: 1,
-            },
+            }),
             r#"{"AutoAdvanceRollout":{"rollout":"r1","stage":1}}"#,
         ),
     ]
@@ -351,7 +351,7 @@ fn commands_are_logged_as_before() {
 fn a_heartbeat_without_requests_decodes() {
     let json = r#"{"EdgeHeartbeat":{"id":"e1","applied_index":3,"cached_bytes":0,"ready":[],"served":[]}}"#;
     let read: Command = serde_json::from_str(json).unwrap();
-    let Command::EdgeHeartbeat { requests, .. } = read else {
+    let Command::EdgeHeartbeat(EdgeHeartbeat { requests, .. }) = read else {
         panic!("{read:?} is not a heartbeat");
     };
     assert!(requests.is_empty());
