@@ -8,7 +8,8 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use packyard_core::catalog::{
-    Actor, Command, Envelope, Refusal, Timestamp, UploadFileId, VersionId,
+    Actor, Command, Envelope, ProcessingFailed, ProcessingSucceeded, Refusal, Timestamp,
+    UploadFileId, VersionId,
 };
 use packyard_proto::catalog::v1 as pb;
 use packyard_proto::catalog::v1::origin_coordinator_server::{
@@ -85,19 +86,19 @@ impl<S: CatalogStore + Clone> OriginCoordinator for OriginReports<S> {
                     metadata,
                 } = convert::version_content(&v)
                     .map_err(|e| Status::invalid_argument(e.to_string()))?;
-                Command::ProcessingSucceeded {
+                Command::ProcessingSucceeded(ProcessingSucceeded {
                     version,
                     size,
                     chunk_list,
                     metadata,
-                }
+                })
             }
-            Some(Outcome::Failed(f)) => Command::ProcessingFailed {
+            Some(Outcome::Failed(f)) => Command::ProcessingFailed(ProcessingFailed {
                 version,
                 upload_file: (!f.upload_file_id.is_empty())
                     .then(|| UploadFileId::new(f.upload_file_id.clone())),
                 details: convert::failure_details(&f),
-            },
+            }),
             None => {
                 return Err(Status::invalid_argument(
                     "outcome: completed or failed is required",

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use packyard_core::catalog::{Actor, Command, Envelope};
+use packyard_core::catalog::{Actor, AutoAdvanceRollout, Command, Envelope};
 use tokio::time::MissedTickBehavior;
 
 use crate::api::now;
@@ -43,10 +43,10 @@ pub async fn advance_due_rollouts<S: CatalogStore>(
             let envelope = Envelope {
                 actor: Actor::System,
                 at: now(),
-                command: Command::AutoAdvanceRollout {
+                command: Command::AutoAdvanceRollout(AutoAdvanceRollout {
                     rollout: rollout.clone(),
                     stage,
-                },
+                }),
                 key: None,
             };
             match store.write(envelope).await {

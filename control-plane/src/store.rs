@@ -143,7 +143,7 @@ impl CatalogStore for MemoryStore {
 
 #[cfg(test)]
 mod tests {
-    use packyard_core::catalog::{Actor, AppId, Command, Timestamp, UserId};
+    use packyard_core::catalog::{Actor, AppId, Command, CreateUser, Timestamp, UserId};
     use packyard_core::quota::QuotaLimits;
 
     use super::*;
@@ -154,13 +154,13 @@ mod tests {
         let create_operator = Envelope {
             actor: Actor::System,
             at: Timestamp(1),
-            command: Command::CreateUser {
+            command: Command::CreateUser(CreateUser {
                 id: UserId::from("u1"),
                 name: "Op".into(),
                 email: "op@example.com".into(),
                 roles: vec![],
                 operator: true,
-            },
+            }),
             key: None,
         };
         assert!(store.write(create_operator.clone()).await.unwrap().is_ok());

@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use packyard_core::catalog::{Actor, Command, Envelope};
+use packyard_core::catalog::{Actor, Command, Envelope, ExpireUploadFile};
 use tokio::time::MissedTickBehavior;
 
 use crate::api::now;
@@ -51,10 +51,10 @@ pub async fn expire_stale_uploads<S: CatalogStore>(
             let envelope = Envelope {
                 actor: Actor::System,
                 at: now(),
-                command: Command::ExpireUploadFile {
+                command: Command::ExpireUploadFile(ExpireUploadFile {
                     id: id.clone(),
                     ttl_ms,
-                },
+                }),
                 key: None,
             };
             match store.write(envelope).await {

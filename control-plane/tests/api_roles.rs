@@ -10,7 +10,7 @@ mod api_support;
 
 use api_support::{Server, id};
 use packyard_control_plane::api::EndpointKind;
-use packyard_core::catalog::{Actor, Command, EdgeId, Envelope, Timestamp};
+use packyard_core::catalog::{Actor, Command, EdgeId, Envelope, RegisterEdge, Timestamp};
 use packyard_core::role::{Action, Role, required_roles};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -210,12 +210,12 @@ impl Fixture {
         assert_eq!(st, 201, "{v}");
         let webhook = id(&v);
         // An edge, as the edge registry records one.
-        let register = Command::RegisterEdge {
+        let register = Command::RegisterEdge(RegisterEdge {
             id: EdgeId::from("eu-1"),
             region: "eu".into(),
             public_urls: vec!["https://eu-1.example.com".into()],
             capacity_bytes: 1,
-        };
+        });
         packyard_control_plane::CatalogStore::write(
             &s.store,
             Envelope {

@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use api_support::{Server, error, id};
 use packyard_control_plane::CatalogStore;
 use packyard_control_plane::rollout_advancer::advance_due_rollouts;
-use packyard_core::catalog::{Actor, Command, EdgeId, Envelope, PackId, Timestamp};
+use packyard_core::catalog::{
+    Actor, Command, EdgeHeartbeat, EdgeId, Envelope, PackId, RegisterEdge, Timestamp,
+};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
@@ -39,12 +41,12 @@ impl World {
         for (edge, region) in [("e1", "eu"), ("e2", "eu"), ("e3", "us")] {
             system(
                 &s,
-                Command::RegisterEdge {
+                Command::RegisterEdge(RegisterEdge {
                     id: EdgeId::from(edge),
                     region: region.into(),
                     public_urls: vec![format!("http://{edge}.example.com")],
                     capacity_bytes: 1 << 30,
-                },
+                }),
             )
             .await;
         }
@@ -206,7 +208,7 @@ async fn a_staged_rollout_advances_pauses_resumes_and_rolls_back_through_the_api
     for (edge, devices_v1, devices_v2) in [("e1", 90, 10), ("e2", 80, 12), ("e3", 50, 0)] {
         system(
             &w.s,
-            Command::EdgeHeartbeat {
+            Command::EdgeHeartbeat(EdgeHeartbeat {
                 id: EdgeId::from(edge),
                 applied_index: 1,
                 cached_bytes: 1,
@@ -216,7 +218,7 @@ async fn a_staged_rollout_advances_pauses_resumes_and_rolls_back_through_the_api
                     ((pack.clone(), 2), devices_v2),
                 ]),
                 requests: BTreeMap::from([((pack.clone(), 2), devices_v2 * 3)]),
-            },
+            }),
         )
         .await;
     }

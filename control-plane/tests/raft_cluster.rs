@@ -14,7 +14,7 @@ use packyard_control_plane::raft::type_config::Raft;
 use packyard_control_plane::raft::{
     GrpcNetwork, Node, NodeId, PeerChannels, RaftService, RaftSettings, RaftStore, open_storage,
 };
-use packyard_core::catalog::{Actor, Catalog, Command, Envelope, Timestamp, UserId};
+use packyard_core::catalog::{Actor, Catalog, Command, CreateUser, Envelope, Timestamp, UserId};
 use packyard_core::quota::QuotaLimits;
 use packyard_net::cluster::test_support::TestPki;
 use packyard_net::cluster::{ListenerLimits, NodeRole, incoming};
@@ -70,13 +70,13 @@ fn create_user(id: &str) -> Envelope {
     Envelope {
         actor: Actor::System,
         at: Timestamp(1),
-        command: Command::CreateUser {
+        command: Command::CreateUser(CreateUser {
             id: UserId::from(id),
             name: id.to_owned(),
             email: format!("{id}@example.com"),
             roles: vec![],
             operator: false,
-        },
+        }),
         key: None,
     }
 }

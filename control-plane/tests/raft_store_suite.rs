@@ -32,19 +32,19 @@ fn log_id(term: u64, index: u64) -> openraft::LogId<u64> {
 }
 
 fn create_user(index: u64) -> openraft::Entry<TypeConfig> {
-    use packyard_core::catalog::{Actor, Command, Envelope, Timestamp, UserId};
+    use packyard_core::catalog::{Actor, Command, CreateUser, Envelope, Timestamp, UserId};
     openraft::Entry {
         log_id: log_id(1, index),
         payload: openraft::EntryPayload::Normal(Proposal::from(Envelope {
             actor: Actor::System,
             at: Timestamp(index),
-            command: Command::CreateUser {
+            command: Command::CreateUser(CreateUser {
                 id: UserId::from(format!("u{index}").as_str()),
                 name: format!("User {index}"),
                 email: format!("u{index}@example.com"),
                 roles: vec![],
                 operator: false,
-            },
+            }),
             key: None,
         })),
     }

@@ -187,18 +187,18 @@ async fn archiving_reaches_watchers_and_a_late_snapshot_leaves_the_pack_out() {
 #[tokio::test]
 async fn each_rollout_step_reaches_watchers_and_a_late_snapshot_carries_the_active_rollout() {
     use packyard_control_plane::CatalogStore;
-    use packyard_core::catalog::{Actor, Command, EdgeId, Envelope, Timestamp};
+    use packyard_core::catalog::{Actor, Command, EdgeId, Envelope, RegisterEdge, Timestamp};
     use serde_json::json;
 
     let (s, mut client) = start().await;
     let app = s.app("com.example.rollout-watch").await;
     let reviewer = s.member(&app, "REVIEWER", "rev@example.com").await;
-    let register = Command::RegisterEdge {
+    let register = Command::RegisterEdge(RegisterEdge {
         id: EdgeId::from("eu-1"),
         region: "eu".into(),
         public_urls: vec!["http://eu-1.example.com".into()],
         capacity_bytes: 1 << 20,
-    };
+    });
     let envelope = Envelope {
         actor: Actor::System,
         at: Timestamp(1),

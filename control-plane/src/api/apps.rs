@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 use axum::http::StatusCode;
 use axum::response::Response;
 use packyard_core::LanguageTag;
-use packyard_core::catalog::{Actor, AppId, BuildChannel, BuildId, Command};
+use packyard_core::catalog::{
+    Actor, AppId, BuildChannel, BuildId, Command, CreateApp, RegisterBuild,
+};
 use packyard_core::role::Action;
 use serde::Deserialize;
 
@@ -34,12 +36,12 @@ pub(crate) async fn create<S: CatalogStore>(
     let primary_language = LanguageTag::parse(&a.primary_language)
         .map_err(|e| ApiError::invalid("primaryLanguage", e))?;
     let id = AppId::new(new_id()?);
-    let command = Command::CreateApp {
+    let command = Command::CreateApp(CreateApp {
         id: id.clone(),
         name: a.name,
         bundle_id: a.bundle_id,
         primary_language,
-    };
+    });
     api.propose(actor, command).await?;
     let doc = api
         .read(move |c| c.app(&id).map(|a| render::app(c, a)))
@@ -106,12 +108,12 @@ pub(crate) async fn create_build<S: CatalogStore>(
     let input = parse::<BuildAttributes, BuildRelationships>(body, "builds")?;
     let app = AppId::new(input.relationships.app.id("app", "apps")?);
     let id = BuildId::new(new_id()?);
-    let command = Command::RegisterBuild {
+    let command = Command::RegisterBuild(RegisterBuild {
         id: id.clone(),
         app,
         build_number: input.attributes.build_number,
         channels: input.attributes.channels,
-    };
+    });
     api.propose(actor, command).await?;
     let doc = api.read(move |c| c.build(&id).map(render::build)).await?;
     Ok(respond(StatusCode::CREATED, doc.unwrap_or_default()))

@@ -7,7 +7,9 @@ use std::io::Write;
 use std::path::Path;
 
 use packyard_core::Blake3Hash;
-use packyard_core::catalog::{Actor, ApiKeyId, Command, Envelope, TesterTokenSecret, UserId};
+use packyard_core::catalog::{
+    Actor, ApiKeyId, Command, CreateApiKey, CreateUser, Envelope, TesterTokenSecret, UserId,
+};
 
 use super::context::{new_id, now, random_bytes};
 use super::error::ApiError;
@@ -98,13 +100,13 @@ pub async fn bootstrap<S: CatalogStore>(
     if !exists {
         write(
             store,
-            Command::CreateUser {
+            Command::CreateUser(CreateUser {
                 id: user.clone(),
                 name: "Operator".into(),
                 email: "operator@packyard.invalid".into(),
                 roles: Vec::new(),
                 operator: true,
-            },
+            }),
         )
         .await?;
     }
@@ -114,11 +116,11 @@ pub async fn bootstrap<S: CatalogStore>(
     };
     write(
         store,
-        Command::CreateApiKey {
+        Command::CreateApiKey(CreateApiKey {
             id: ApiKeyId::new(new_id()?),
             user: user.clone(),
             key_hash: Blake3Hash::of(key.as_bytes()),
-        },
+        }),
     )
     .await?;
     Ok(Bootstrapped::Created {
@@ -202,13 +204,13 @@ mod tests {
         // A node that died between creating the operator and its key.
         write(
             &store,
-            Command::CreateUser {
+            Command::CreateUser(CreateUser {
                 id: UserId::from(OPERATOR_ID),
                 name: "Operator".into(),
                 email: "operator@packyard.invalid".into(),
                 roles: Vec::new(),
                 operator: true,
-            },
+            }),
         )
         .await
         .unwrap();

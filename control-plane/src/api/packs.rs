@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use packyard_core::AssetPackIdentifier;
-use packyard_core::catalog::{Actor, AppId, Command, PackId, ResourceType};
+use packyard_core::catalog::{Actor, AppId, Command, CreatePack, PackId, ResourceType};
 use packyard_core::role::Action;
 use serde::Deserialize;
 
@@ -38,11 +38,11 @@ pub(crate) async fn create<S: CatalogStore>(
         .map_err(|e| ApiError::invalid("assetPackIdentifier", e))?;
     let app = AppId::new(input.relationships.app.id("app", "apps")?);
     let id = PackId::new(new_id()?);
-    let command = Command::CreatePack {
+    let command = Command::CreatePack(CreatePack {
         id: id.clone(),
         app,
         identifier,
-    };
+    });
     api.propose(actor, command).await?;
     let doc = api
         .read(move |c| c.pack(&id).map(|p| render::pack(c, p)))

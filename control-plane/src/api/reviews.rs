@@ -4,7 +4,8 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use packyard_core::catalog::{
-    Actor, Command, ResourceType, ReviewSubmissionId, ReviewTrack, VersionId,
+    Actor, Command, DecideReview, ResourceType, ReviewSubmissionId, ReviewTrack, SubmitForReview,
+    VersionId,
 };
 use serde::Deserialize;
 
@@ -45,11 +46,11 @@ pub(crate) async fn submit<S: CatalogStore>(
 ) -> Result<Response, ApiError> {
     let input = parse::<SubmitAttributes, VersionRelationship>(body, "reviewSubmissions")?;
     let id = ReviewSubmissionId::new(new_id()?);
-    let command = Command::SubmitForReview {
+    let command = Command::SubmitForReview(SubmitForReview {
         id: id.clone(),
         version: input.relationships.version()?,
         track: input.attributes.track,
-    };
+    });
     api.propose(actor, command).await?;
     let doc = api
         .read(move |c| c.submission(&id).map(render::submission))
@@ -114,11 +115,11 @@ pub(crate) async fn decide<S: CatalogStore>(
         Decision::InReview => Command::StartReview {
             submission: id.clone(),
         },
-        Decision::Accepted | Decision::Rejected => Command::DecideReview {
+        Decision::Accepted | Decision::Rejected => Command::DecideReview(DecideReview {
             submission: id.clone(),
             accepted: matches!(a.state, Decision::Accepted),
             reasons: a.reasons,
-        },
+        }),
     };
     api.propose(actor, command).await?;
     get(api, actor, id).await

@@ -18,8 +18,8 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use axum::response::Response;
 use packyard_core::catalog::{
-    Actor, Catalog, Command, Edge, EdgeStatus, ResourceType, Rollout, RolloutAction, RolloutId,
-    VersionId, edge_status,
+    Actor, Catalog, ChangeRollout, Command, Edge, EdgeStatus, ResourceType, Rollout, RolloutAction,
+    RolloutId, StartRollout, VersionId, edge_status,
 };
 use packyard_core::role::Action;
 use packyard_core::rollout::{Regions, Stage};
@@ -85,12 +85,12 @@ pub(crate) async fn create<S: CatalogStore>(
     let id = RolloutId::new(new_id()?);
     api.propose(
         actor,
-        Command::StartRollout {
+        Command::StartRollout(StartRollout {
             id: id.clone(),
             version: VersionId::new(version),
             stages,
             soak_seconds: a.soak_seconds,
-        },
+        }),
     )
     .await?;
     let doc = read_rollout(api, actor, id).await?;
@@ -124,10 +124,10 @@ pub(crate) async fn change<S: CatalogStore>(
     check_id(input.id.as_deref(), id.as_str())?;
     api.propose(
         actor,
-        Command::ChangeRollout {
+        Command::ChangeRollout(ChangeRollout {
             rollout: id.clone(),
             action: input.attributes.action,
-        },
+        }),
     )
     .await?;
     get(api, actor, id).await

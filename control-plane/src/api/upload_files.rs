@@ -4,8 +4,8 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use packyard_core::catalog::{
-    Actor, AssetType, Command, ResourceType, Sha256Digest, UploadFile, UploadFileId,
-    UploadFileState, VersionId,
+    Actor, AssetType, Command, CommitUploadFile, ReserveUploadFile, ResourceType, Sha256Digest,
+    UploadFile, UploadFileId, UploadFileState, VersionId,
 };
 use packyard_core::upload_parts::PartLayout;
 use serde::Deserialize;
@@ -47,13 +47,13 @@ pub(crate) async fn reserve<S: CatalogStore>(
     let version = VersionId::new(rel.id("backgroundAssetVersion", "backgroundAssetVersions")?);
     let a = input.attributes;
     let id = UploadFileId::new(new_id()?);
-    let command = Command::ReserveUploadFile {
+    let command = Command::ReserveUploadFile(ReserveUploadFile {
         id: id.clone(),
         version,
         file_name: a.file_name,
         file_size: a.file_size,
         asset_type: a.asset_type,
-    };
+    });
     api.propose(actor, command).await?;
     let config = api.config.clone();
     let doc = api
@@ -134,10 +134,10 @@ pub(crate) async fn commit<S: CatalogStore>(
                 .into(),
         }
     })?;
-    let command = Command::CommitUploadFile {
+    let command = Command::CommitUploadFile(CommitUploadFile {
         id: id.clone(),
         sha256,
-    };
+    });
     api.propose(actor, command).await?;
     get(api, actor, id).await
 }

@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use packyard_core::Blake3Hash;
-use packyard_core::catalog::{Actor, ApiKeyId, AppId, Command, UserId};
+use packyard_core::catalog::{Actor, ApiKeyId, AppId, Command, CreateApiKey, CreateUser, UserId};
 use packyard_core::role::Role;
 use serde::Deserialize;
 
@@ -41,7 +41,7 @@ pub(crate) async fn create_user<S: CatalogStore>(
 ) -> Result<Response, ApiError> {
     let a = parse::<UserAttributes, Nothing>(body, "users")?.attributes;
     let id = UserId::new(new_id()?);
-    let command = Command::CreateUser {
+    let command = Command::CreateUser(CreateUser {
         id: id.clone(),
         name: a.name,
         email: a.email,
@@ -51,7 +51,7 @@ pub(crate) async fn create_user<S: CatalogStore>(
             .map(|g| (AppId::new(g.app), g.role))
             .collect(),
         operator: a.operator,
-    };
+    });
     api.propose(actor, command).await?;
     let doc = api.read(move |c| c.user(&id).map(render::user)).await?;
     Ok(respond(StatusCode::CREATED, doc.unwrap_or_default()))
@@ -79,11 +79,11 @@ pub(crate) async fn create_key<S: CatalogStore>(
     let user = UserId::new(input.relationships.user.id("user", "users")?);
     let key = generate_key()?;
     let id = ApiKeyId::new(new_id()?);
-    let command = Command::CreateApiKey {
+    let command = Command::CreateApiKey(CreateApiKey {
         id: id.clone(),
         user,
         key_hash: Blake3Hash::of(key.as_bytes()),
-    };
+    });
     api.propose(actor, command).await?;
     let doc = api
         .read(move |c| c.api_key(&id).map(|k| render::api_key(k, Some(&key))))

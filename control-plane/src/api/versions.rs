@@ -3,7 +3,9 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use packyard_core::catalog::{Actor, Catalog, Command, PackId, ResourceType, Version, VersionId};
+use packyard_core::catalog::{
+    Actor, Catalog, Command, CreateVersion, PackId, ResourceType, Version, VersionId,
+};
 use packyard_core::role::Action;
 use serde::Deserialize;
 
@@ -30,10 +32,10 @@ pub(crate) async fn create<S: CatalogStore>(
     let rel = &input.relationships.background_asset;
     let pack = PackId::new(rel.id("backgroundAsset", "backgroundAssets")?);
     let id = VersionId::new(new_id()?);
-    let command = Command::CreateVersion {
+    let command = Command::CreateVersion(CreateVersion {
         id: id.clone(),
         pack,
-    };
+    });
     api.propose(actor, command).await?;
     let doc = api
         .read(move |c| c.version(&id).map(render::version))

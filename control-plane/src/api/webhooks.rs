@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use packyard_core::catalog::{
-    Actor, AppId, Catalog, Command, EventType, ResourceType, Webhook, WebhookId, WebhookSecret,
+    Actor, AppId, Catalog, Command, CreateWebhook, EventType, ResourceType, Webhook, WebhookId,
+    WebhookSecret,
 };
 use packyard_core::role::Action;
 use packyard_core::webhook_target::{internal_address, literal_address};
@@ -65,13 +66,13 @@ pub(crate) async fn create<S: CatalogStore>(
     }
     let id = WebhookId::new(new_id()?);
     let secret = generate_secret()?;
-    let command = Command::CreateWebhook {
+    let command = Command::CreateWebhook(CreateWebhook {
         id: id.clone(),
         app,
         url: input.attributes.url,
         secret: secret.clone(),
         event_types: input.attributes.event_types,
-    };
+    });
     api.propose(actor, command).await?;
     let doc = api
         .read(move |c| {

@@ -303,7 +303,7 @@ impl Submitter {
 
 #[cfg(test)]
 mod tests {
-    use packyard_core::catalog::{Actor, Command, Timestamp, UserId};
+    use packyard_core::catalog::{Actor, Command, CreateUser, Timestamp, UserId};
 
     use super::*;
 
@@ -311,13 +311,13 @@ mod tests {
         Envelope {
             actor: Actor::System,
             at: Timestamp(n),
-            command: Command::CreateUser {
+            command: Command::CreateUser(CreateUser {
                 id: UserId::from(format!("u{n}").as_str()),
                 name: format!("User {n}"),
                 email: format!("u{n}@example.com"),
                 roles: vec![],
                 operator: false,
-            },
+            }),
             key: None,
         }
     }

@@ -4,7 +4,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use packyard_core::catalog::{Actor, AttemptOutcome, Command, Envelope, Timestamp, WebhookId};
+use packyard_core::catalog::{
+    Actor, AttemptOutcome, Command, Envelope, RecordDeliveryAttempt, Timestamp, WebhookId,
+};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
@@ -148,10 +150,10 @@ async fn record<S: CatalogStore>(store: &S, job: &Job, outcome: AttemptOutcome, 
     let envelope = Envelope {
         actor: Actor::System,
         at,
-        command: Command::RecordDeliveryAttempt {
+        command: Command::RecordDeliveryAttempt(RecordDeliveryAttempt {
             delivery: job.delivery.clone(),
             outcome,
-        },
+        }),
         key: None,
     };
     match store.write(envelope).await {

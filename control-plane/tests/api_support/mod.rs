@@ -12,7 +12,7 @@ use metrics_exporter_prometheus::PrometheusBuilder;
 use packyard_control_plane::api::{ApiConfig, Bootstrapped, bootstrap, serve};
 use packyard_control_plane::{CatalogStore, ControlMetrics, MemoryStore};
 use packyard_core::catalog::{
-    Actor, Catalog, Command, Envelope, Timestamp, VersionId, VersionMetadata,
+    Actor, Catalog, Command, Envelope, ProcessingSucceeded, Timestamp, VersionId, VersionMetadata,
 };
 use packyard_core::quota::QuotaLimits;
 use packyard_core::{Blake3Hash, ChunkList, ChunkRef, DownloadPolicy, Platform};
@@ -249,7 +249,7 @@ impl Server {
             id: Blake3Hash::of(version.as_bytes()),
             len: size,
         };
-        let command = Command::ProcessingSucceeded {
+        let command = Command::ProcessingSucceeded(ProcessingSucceeded {
             version: VersionId::from(version),
             size: u64::from(size),
             chunk_list: ChunkList::new(Blake3Hash::of(version.as_bytes()), vec![chunk]).unwrap(),
@@ -258,7 +258,7 @@ impl Server {
                 platforms: BTreeSet::from([Platform::Ios]),
                 language: None,
             },
-        };
+        });
         let envelope = Envelope {
             actor: Actor::System,
             at: Timestamp(1),

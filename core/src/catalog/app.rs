@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use super::command::{CreateApp, RegisterBuild, SetTransferInProgress};
 use super::envelope::{Actor, Timestamp};
 use super::event::Event;
 use super::ids::{AppId, BuildId, PackId};
@@ -64,7 +65,17 @@ pub struct App {
 impl Catalog {
     /// `CreateApp`: any known user may create an app and becomes its Account Holder. Packyard
     /// itself may create one too (for bootstrap), which then has no Account Holder yet.
-    pub(super) fn create_app(&mut self, ctx: &Ctx, app: App) -> Result<Vec<Event>, Refusal> {
+    pub(super) fn create_app(&mut self, ctx: &Ctx, new: CreateApp) -> Result<Vec<Event>, Refusal> {
+        let app = App {
+            id: new.id,
+            name: new.name,
+            bundle_id: new.bundle_id,
+            primary_language: new.primary_language,
+            transfer_in_progress: false,
+            created_at: ctx.at,
+            packs: Vec::new(),
+            builds: Vec::new(),
+        };
         if let Actor::User(user) = &ctx.actor {
             self.find_user(user)?;
         }
@@ -101,13 +112,12 @@ impl Catalog {
     pub(super) fn set_transfer_in_progress(
         &mut self,
         ctx: &Ctx,
-        app: &AppId,
-        in_progress: bool,
+        set: SetTransferInProgress,
     ) -> Result<Vec<Event>, Refusal> {
-        self.find_app(app)?;
-        self.authorize(&ctx.actor, app, Action::Transfer)?;
-        if let Some(app) = self.apps.get_mut(app) {
-            app.transfer_in_progress = in_progress;
+        self.find_app(&set.app)?;
+        self.authorize(&ctx.actor, &set.app, Action::Transfer)?;
+        if let Some(app) = self.apps.get_mut(&set.app) {
+            app.transfer_in_progress = set.in_progress;
         }
         Ok(Vec::new())
     }
@@ -116,8 +126,15 @@ impl Catalog {
     pub(super) fn register_build(
         &mut self,
         ctx: &Ctx,
-        build: Build,
+        new: RegisterBuild,
     ) -> Result<Vec<Event>, Refusal> {
+        let build = Build {
+            id: new.id,
+            app: new.app,
+            build_number: new.build_number,
+            channels: new.channels,
+            created_at: ctx.at,
+        };
         let app = self.find_app(&build.app)?;
         self.authorize(&ctx.actor, &build.app, Action::RegisterBuild)?;
         self.unused(&self.builds, &build.id, ResourceType::Builds)?;

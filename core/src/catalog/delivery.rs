@@ -151,15 +151,18 @@ impl Catalog {
     pub(super) fn record_delivery_attempt(
         &mut self,
         ctx: &Ctx,
-        id: &DeliveryId,
-        outcome: AttemptOutcome,
+        attempt: RecordDeliveryAttempt,
     ) -> Result<Vec<Event>, Refusal> {
+        let RecordDeliveryAttempt {
+            delivery: id,
+            outcome,
+        } = attempt;
         self.require_system(&ctx.actor)?;
         let policy = self.webhook_policy.clone();
         let delivery = self
             .deliveries
-            .get_mut(id)
-            .ok_or_else(|| Refusal::not_found(ResourceType::WebhookDeliveries, id))?;
+            .get_mut(&id)
+            .ok_or_else(|| Refusal::not_found(ResourceType::WebhookDeliveries, &id))?;
         if delivery.state != DeliveryState::Pending {
             return Err(Refusal::conflict(format!(
                 "delivery {id} is already {}; it takes no more attempts",

@@ -181,11 +181,14 @@ impl Catalog {
     pub(super) fn register_edge(
         &mut self,
         ctx: &Ctx,
-        id: EdgeId,
-        region: String,
-        public_urls: Vec<String>,
-        capacity_bytes: u64,
+        registration: RegisterEdge,
     ) -> Result<Vec<Event>, Refusal> {
+        let RegisterEdge {
+            id,
+            region,
+            public_urls,
+            capacity_bytes,
+        } = registration;
         self.require_system(&ctx.actor)?;
         check_registration(&id, &region, &public_urls, capacity_bytes)?;
         match self.edges.get_mut(&id) {
@@ -220,7 +223,7 @@ impl Catalog {
     pub(super) fn edge_heartbeat(
         &mut self,
         ctx: &Ctx,
-        report: Heartbeat,
+        report: EdgeHeartbeat,
     ) -> Result<Vec<Event>, Refusal> {
         self.require_system(&ctx.actor)?;
         no_version_zero("ready", report.ready.iter())?;
@@ -271,16 +274,6 @@ fn no_version_zero<'a>(
         )),
         None => Ok(()),
     }
-}
-
-/// What one `EdgeHeartbeat` carries, handed to its handler whole.
-pub(super) struct Heartbeat {
-    pub(super) id: EdgeId,
-    pub(super) applied_index: u64,
-    pub(super) cached_bytes: u64,
-    pub(super) ready: BTreeSet<(PackId, u32)>,
-    pub(super) served: BTreeMap<(PackId, u32), u64>,
-    pub(super) requests: BTreeMap<(PackId, u32), u64>,
 }
 
 /// A map keyed by (pack, number) as a JSON array of `[[pack, number], devices]` pairs: JSON

@@ -6,7 +6,9 @@
 //! caused, or a [`Refusal`]; a refused command leaves the catalog exactly as it was. Every
 //! collection is a `BTreeMap`, so snapshots and event order are the same on every replica.
 //!
-//! One file per record type; each holds that type and the commands that change it.
+//! One file per record type; each holds that type and the handlers of the commands that change
+//! it. The commands themselves, and the payload structs they carry, are in `command.rs`: they
+//! are the Raft log's format.
 
 #[macro_use]
 mod state_enum;
@@ -38,7 +40,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 pub use app::{App, Build, BuildChannel};
-pub use command::Command;
+pub use command::{
+    AutoAdvanceRollout, ChangeRollout, Command, CommitUploadFile, CreateApiKey, CreateApp,
+    CreatePack, CreateUser, CreateVersion, CreateWebhook, DecideReview, EdgeHeartbeat,
+    ExpireUploadFile, ProcessingFailed, ProcessingSucceeded, RecordDeliveryAttempt, RegisterBuild,
+    RegisterEdge, ReserveUploadFile, SetNotifications, SetTransferInProgress, StartRollout,
+    SubmitForReview,
+};
 pub use delivery::{Attempt, AttemptOutcome, Delivery, DeliveryState, WebhookPolicy};
 pub use edge::{
     Edge, EdgeStatus, MAX_EDGE_ID_LEN, MAX_PUBLIC_URLS, MAX_REGION_LEN, check_region,
@@ -209,201 +217,43 @@ impl Catalog {
         Ok(events)
     }
 
+    /// Hands the command to its handler: the payload whole, or a one-field command's value.
     fn dispatch(&mut self, ctx: &Ctx, command: Command) -> Result<Vec<Event>, Refusal> {
         use Command as C;
         match command {
-            C::CreateUser {
-                id,
-                name,
-                email,
-                roles,
-                operator,
-            } => {
-                let new = user::NewUser {
-                    id,
-                    name,
-                    email,
-                    roles,
-                    operator,
-                };
-                self.create_user(ctx, new)
-            }
-            C::SetNotifications { user, enabled } => self.set_notifications(ctx, &user, enabled),
-            C::CreateApiKey { id, user, key_hash } => {
-                let key = ApiKey {
-                    id,
-                    user,
-                    key_hash,
-                    created_at: ctx.at,
-                    revoked_at: None,
-                    last_used_at: None,
-                };
-                self.create_api_key(ctx, key)
-            }
+            C::CreateUser(new) => self.create_user(ctx, new),
+            C::SetNotifications(set) => self.set_notifications(ctx, set),
+            C::CreateApiKey(new) => self.create_api_key(ctx, new),
             C::RevokeApiKey { id } => self.revoke_api_key(ctx, &id),
             C::TouchApiKey { id } => self.touch_api_key(ctx, &id),
-            C::CreateApp {
-                id,
-                name,
-                bundle_id,
-                primary_language,
-            } => {
-                let app = App {
-                    id,
-                    name,
-                    bundle_id,
-                    primary_language,
-                    transfer_in_progress: false,
-                    created_at: ctx.at,
-                    packs: Vec::new(),
-                    builds: Vec::new(),
-                };
-                self.create_app(ctx, app)
-            }
-            C::SetTransferInProgress { app, in_progress } => {
-                self.set_transfer_in_progress(ctx, &app, in_progress)
-            }
-            C::RegisterBuild {
-                id,
-                app,
-                build_number,
-                channels,
-            } => {
-                let build = Build {
-                    id,
-                    app,
-                    build_number,
-                    channels,
-                    created_at: ctx.at,
-                };
-                self.register_build(ctx, build)
-            }
-            C::CreatePack {
-                id,
-                app,
-                identifier,
-            } => self.create_pack(ctx, id, &app, identifier),
+            C::CreateApp(new) => self.create_app(ctx, new),
+            C::SetTransferInProgress(set) => self.set_transfer_in_progress(ctx, set),
+            C::RegisterBuild(new) => self.register_build(ctx, new),
+            C::CreatePack(new) => self.create_pack(ctx, new),
             C::ArchivePack { pack } => self.archive_pack(ctx, &pack),
-            C::CreateVersion { id, pack } => self.create_version(ctx, id, &pack),
-            C::ReserveUploadFile {
-                id,
-                version,
-                file_name,
-                file_size,
-                asset_type,
-            } => {
-                let file = UploadFile {
-                    id,
-                    version,
-                    file_name,
-                    file_size,
-                    asset_type,
-                    state: UploadFileState::AwaitingUpload,
-                    sha256: None,
-                    failure: None,
-                    reserved_at: ctx.at,
-                };
-                self.reserve_upload_file(ctx, file)
-            }
-            C::CommitUploadFile { id, sha256 } => self.commit_upload_file(ctx, &id, sha256),
-            C::ExpireUploadFile { id, ttl_ms } => self.expire_upload_file(ctx, &id, ttl_ms),
-            C::ProcessingSucceeded {
-                version,
-                size,
-                chunk_list,
-                metadata,
-            } => {
-                let content = VersionContent {
-                    size,
-                    chunk_list,
-                    metadata,
-                };
-                self.processing_succeeded(ctx, &version, content)
-            }
-            C::ProcessingFailed {
-                version,
-                upload_file,
-                details,
-            } => self.processing_failed(ctx, &version, upload_file.as_ref(), details),
-            C::SubmitForReview { id, version, track } => {
-                self.submit_for_review(ctx, id, &version, track)
-            }
+            C::CreateVersion(new) => self.create_version(ctx, new),
+            C::ReserveUploadFile(new) => self.reserve_upload_file(ctx, new),
+            C::CommitUploadFile(commit) => self.commit_upload_file(ctx, commit),
+            C::ExpireUploadFile(expire) => self.expire_upload_file(ctx, expire),
+            C::ProcessingSucceeded(report) => self.processing_succeeded(ctx, report),
+            C::ProcessingFailed(report) => self.processing_failed(ctx, report),
+            C::SubmitForReview(new) => self.submit_for_review(ctx, new),
             C::StartReview { submission } => self.start_review(ctx, &submission),
-            C::DecideReview {
-                submission,
-                accepted,
-                reasons,
-            } => self.decide_review(ctx, &submission, accepted, reasons),
+            C::DecideReview(decision) => self.decide_review(ctx, decision),
             C::FinishExternalProcessing { version } => {
                 self.finish_external_processing(ctx, &version)
             }
             C::Release { version } => self.release(ctx, &version),
             C::FinishDistribution { version } => self.finish_distribution(ctx, &version),
-            C::CreateWebhook {
-                id,
-                app,
-                url,
-                secret,
-                event_types,
-            } => {
-                let webhook = Webhook {
-                    id,
-                    app,
-                    url,
-                    secret,
-                    event_types,
-                    created: ctx.at,
-                    created_by: ctx.actor.clone(),
-                };
-                self.create_webhook(ctx, webhook)
-            }
+            C::CreateWebhook(new) => self.create_webhook(ctx, new),
             C::DeleteWebhook { id } => self.delete_webhook(ctx, &id),
-            C::RecordDeliveryAttempt { delivery, outcome } => {
-                self.record_delivery_attempt(ctx, &delivery, outcome)
-            }
+            C::RecordDeliveryAttempt(attempt) => self.record_delivery_attempt(ctx, attempt),
             C::SetTesterTokenSecret { secret } => self.set_tester_token_secret(ctx, secret),
-            C::RegisterEdge {
-                id,
-                region,
-                public_urls,
-                capacity_bytes,
-            } => self.register_edge(ctx, id, region, public_urls, capacity_bytes),
-            C::EdgeHeartbeat {
-                id,
-                applied_index,
-                cached_bytes,
-                ready,
-                served,
-                requests,
-            } => {
-                let report = edge::Heartbeat {
-                    id,
-                    applied_index,
-                    cached_bytes,
-                    ready,
-                    served,
-                    requests,
-                };
-                self.edge_heartbeat(ctx, report)
-            }
-            C::StartRollout {
-                id,
-                version,
-                stages,
-                soak_seconds,
-            } => {
-                let new = rollout::NewRollout {
-                    id,
-                    version,
-                    stages,
-                    soak_seconds,
-                };
-                self.start_rollout(ctx, new)
-            }
-            C::ChangeRollout { rollout, action } => self.change_rollout(ctx, &rollout, action),
-            C::AutoAdvanceRollout { rollout, stage } => {
-                self.auto_advance_rollout(ctx, &rollout, stage)
-            }
+            C::RegisterEdge(registration) => self.register_edge(ctx, registration),
+            C::EdgeHeartbeat(report) => self.edge_heartbeat(ctx, report),
+            C::StartRollout(new) => self.start_rollout(ctx, new),
+            C::ChangeRollout(change) => self.change_rollout(ctx, change),
+            C::AutoAdvanceRollout(advance) => self.auto_advance_rollout(ctx, advance),
         }
     }
 
@@ -413,14 +263,15 @@ impl Catalog {
         let version_app = |v: &VersionId| self.versions.get(v).map(|v| v.app.clone());
         match command {
             C::ArchivePack { pack } => self.packs.get(pack).map(|p| p.app.clone()),
-            C::ProcessingSucceeded { version, .. }
+            C::ProcessingSucceeded(ProcessingSucceeded { version, .. })
             | C::FinishExternalProcessing { version }
-            | C::FinishDistribution { version } => version_app(version),
-            C::DecideReview { submission, .. } => {
+            | C::FinishDistribution { version }
+            | C::StartRollout(StartRollout { version, .. }) => version_app(version),
+            C::DecideReview(DecideReview { submission, .. }) => {
                 self.submissions.get(submission).map(|s| s.app.clone())
             }
-            C::StartRollout { version, .. } => version_app(version),
-            C::ChangeRollout { rollout, .. } | C::AutoAdvanceRollout { rollout, .. } => {
+            C::ChangeRollout(ChangeRollout { rollout, .. })
+            | C::AutoAdvanceRollout(AutoAdvanceRollout { rollout, .. }) => {
                 self.rollouts.get(rollout).map(|r| r.app.clone())
             }
             _ => None,

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::command::CreatePack;
 use super::envelope::{Actor, Timestamp};
 use super::event::{Event, EventType};
 use super::ids::{AppId, PackId, VersionId};
@@ -91,15 +92,18 @@ impl Catalog {
     pub(super) fn create_pack(
         &mut self,
         ctx: &Ctx,
-        id: PackId,
-        app_id: &AppId,
-        identifier: AssetPackIdentifier,
+        new: CreatePack,
     ) -> Result<Vec<Event>, Refusal> {
-        let app = self.find_app(app_id)?;
-        self.authorize(&ctx.actor, app_id, Action::CreatePack)?;
+        let CreatePack {
+            id,
+            app: app_id,
+            identifier,
+        } = new;
+        self.find_app(&app_id)?;
+        self.authorize(&ctx.actor, &app_id, Action::CreatePack)?;
         self.unused(&self.packs, &id, ResourceType::BackgroundAssets)?;
         let mut live = 0;
-        for pack in self.packs_of(app_id) {
+        for pack in self.packs_of(&app_id) {
             if pack.identifier == identifier {
                 return Err(match pack.archived {
                     Some(_) => Refusal::by_rule(
@@ -126,7 +130,6 @@ impl Catalog {
                 ),
             ));
         }
-        let app_id = app.id.clone();
         let pack = Pack {
             id: id.clone(),
             app: app_id.clone(),

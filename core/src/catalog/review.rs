@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::command::{DecideReview, SubmitForReview};
 use super::envelope::{Actor, Timestamp};
 use super::event::Event;
 use super::ids::{AppId, PackId, ReviewSubmissionId, VersionId};
@@ -82,11 +83,14 @@ impl Catalog {
     pub(super) fn submit_for_review(
         &mut self,
         ctx: &Ctx,
-        id: ReviewSubmissionId,
-        version_id: &VersionId,
-        track: ReviewTrack,
+        new: SubmitForReview,
     ) -> Result<Vec<Event>, Refusal> {
-        let version = self.find_version(version_id)?;
+        let SubmitForReview {
+            id,
+            version: version_id,
+            track,
+        } = new;
+        let version = self.find_version(&version_id)?;
         self.authorize(&ctx.actor, &version.app, Action::SubmitForReview)?;
         let pack = self.live_pack(&version.pack)?;
         self.unused(&self.submissions, &id, ResourceType::ReviewSubmissions)?;
@@ -155,7 +159,7 @@ impl Catalog {
             reasons: Vec::new(),
         };
         self.submissions.insert(id, submission);
-        Ok(self.move_track(ctx, version_id, track, TrackStep::Waiting))
+        Ok(self.move_track(ctx, &version_id, track, TrackStep::Waiting))
     }
 
     /// `StartReview`: a reviewer picks up a waiting submission.
@@ -184,11 +188,14 @@ impl Catalog {
     pub(super) fn decide_review(
         &mut self,
         ctx: &Ctx,
-        id: &ReviewSubmissionId,
-        accepted: bool,
-        reasons: Vec<String>,
+        decision: DecideReview,
     ) -> Result<Vec<Event>, Refusal> {
-        let submission = self.find_submission(id)?;
+        let DecideReview {
+            submission: id,
+            accepted,
+            reasons,
+        } = decision;
+        let submission = self.find_submission(&id)?;
         self.authorize(&ctx.actor, &submission.app, Action::Review)?;
         if submission.state != SubmissionState::InReview {
             return Err(Refusal::conflict(format!(
@@ -239,7 +246,7 @@ impl Catalog {
             let pack = self.find_version(&version)?.pack.clone();
             self.live_pack(&pack)?;
         }
-        if let Some(s) = self.submissions.get_mut(id) {
+        if let Some(s) = self.submissions.get_mut(&id) {
             s.state = state;
             s.decided_by = Some(ctx.actor.clone());
             s.reasons = reasons;

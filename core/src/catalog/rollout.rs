@@ -151,14 +151,6 @@ impl Rollout {
     }
 }
 
-/// What `StartRollout` carries, handed to its handler whole.
-pub(super) struct NewRollout {
-    pub(super) id: RolloutId,
-    pub(super) version: VersionId,
-    pub(super) stages: Vec<Stage>,
-    pub(super) soak_seconds: Option<u64>,
-}
-
 impl Catalog {
     /// `StartRollout`: an ACCEPTED store version starts distribution at the plan's first
     /// stage. Refused while another rollout of the pack is active or another version is
@@ -167,7 +159,7 @@ impl Catalog {
     pub(super) fn start_rollout(
         &mut self,
         ctx: &Ctx,
-        new: NewRollout,
+        new: StartRollout,
     ) -> Result<Vec<Event>, Refusal> {
         self.unused(&self.rollouts, &new.id, ResourceType::Rollouts)?;
         let v = self.find_version(&new.version)?;
@@ -262,9 +254,9 @@ impl Catalog {
     pub(super) fn change_rollout(
         &mut self,
         ctx: &Ctx,
-        id: &RolloutId,
-        action: RolloutAction,
+        change: ChangeRollout,
     ) -> Result<Vec<Event>, Refusal> {
+        let (id, action) = (&change.rollout, change.action);
         let r = self.find_rollout(id)?;
         self.authorize(&ctx.actor, &r.app, Action::RollOut)?;
         let refuse = |why: String| {
@@ -339,9 +331,9 @@ impl Catalog {
     pub(super) fn auto_advance_rollout(
         &mut self,
         ctx: &Ctx,
-        id: &RolloutId,
-        stage: u32,
+        advance: AutoAdvanceRollout,
     ) -> Result<Vec<Event>, Refusal> {
+        let (id, stage) = (&advance.rollout, advance.stage);
         self.require_system(&ctx.actor)?;
         let r = self.find_rollout(id)?;
         if r.stage != stage {

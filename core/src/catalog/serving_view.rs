@@ -11,7 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::Catalog;
-use super::command::Command;
+use super::command::{
+    AutoAdvanceRollout, ChangeRollout, Command, CommitUploadFile, CreateApp, DecideReview,
+    ProcessingFailed, ProcessingSucceeded, StartRollout,
+};
 use super::ids::{AppId, PackId, RolloutId, UploadFileId, VersionId};
 use super::rollout::{Rollout, RolloutState};
 use super::serving::{Channel, CompletedVersion};
@@ -149,22 +152,23 @@ impl Catalog {
         use Command as C;
         let version_app = |v: &VersionId| self.versions.get(v).map(|v| v.app.clone());
         match command {
-            C::CreateApp { id, .. } => Some(id.clone()),
+            C::CreateApp(CreateApp { id, .. }) => Some(id.clone()),
             C::ArchivePack { pack } => self.packs.get(pack).map(|p| p.app.clone()),
-            C::CommitUploadFile { id, .. } => self
+            C::CommitUploadFile(CommitUploadFile { id, .. }) => self
                 .upload_files
                 .get(id)
                 .and_then(|f| version_app(&f.version)),
-            C::ProcessingSucceeded { version, .. }
-            | C::ProcessingFailed { version, .. }
+            C::ProcessingSucceeded(ProcessingSucceeded { version, .. })
+            | C::ProcessingFailed(ProcessingFailed { version, .. })
             | C::FinishExternalProcessing { version }
             | C::FinishDistribution { version }
-            | C::StartRollout { version, .. } => version_app(version),
-            C::ChangeRollout { rollout, .. } | C::AutoAdvanceRollout { rollout, .. } => {
+            | C::StartRollout(StartRollout { version, .. }) => version_app(version),
+            C::ChangeRollout(ChangeRollout { rollout, .. })
+            | C::AutoAdvanceRollout(AutoAdvanceRollout { rollout, .. }) => {
                 self.rollouts.get(rollout).map(|r| r.app.clone())
             }
             // Accepting an external beta submission changes what external testers get.
-            C::DecideReview { submission, .. } => {
+            C::DecideReview(DecideReview { submission, .. }) => {
                 self.submissions.get(submission).map(|s| s.app.clone())
             }
             _ => None,

@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::command::{CommitUploadFile, ExpireUploadFile, ProcessingFailed, ReserveUploadFile};
 use super::event::{Event, EventType};
 use super::ids::{UploadFileId, VersionId};
 use super::refusal::{Refusal, Rule};
@@ -124,8 +125,19 @@ impl Catalog {
     pub(super) fn reserve_upload_file(
         &mut self,
         ctx: &Ctx,
-        file: UploadFile,
+        new: ReserveUploadFile,
     ) -> Result<Vec<Event>, Refusal> {
+        let file = UploadFile {
+            id: new.id,
+            version: new.version,
+            file_name: new.file_name,
+            file_size: new.file_size,
+            asset_type: new.asset_type,
+            state: UploadFileState::AwaitingUpload,
+            sha256: None,
+            failure: None,
+            reserved_at: ctx.at,
+        };
         let version = self.find_version(&file.version)?;
         self.authorize(&ctx.actor, &version.app, Action::Upload)?;
         let pack = self.live_pack(&version.pack)?;
@@ -207,14 +219,14 @@ impl Catalog {
     pub(super) fn expire_upload_file(
         &mut self,
         ctx: &Ctx,
-        id: &UploadFileId,
-        ttl_ms: u64,
+        expire: ExpireUploadFile,
     ) -> Result<Vec<Event>, Refusal> {
+        let ExpireUploadFile { id, ttl_ms } = expire;
         self.require_system(&ctx.actor)?;
         let file = self
             .upload_files
-            .get(id)
-            .ok_or_else(|| Refusal::not_found(ResourceType::BackgroundAssetUploadFiles, id))?;
+            .get(&id)
+            .ok_or_else(|| Refusal::not_found(ResourceType::BackgroundAssetUploadFiles, &id))?;
         if file.state != UploadFileState::AwaitingUpload {
             return Err(Refusal::conflict(format!(
                 "upload file {id} is {}; only a file awaiting its upload expires",
@@ -238,8 +250,12 @@ impl Catalog {
             }],
             ..Default::default()
         };
-        let version = file.version.clone();
-        self.processing_failed(ctx, &version, Some(id), details)
+        let failure = ProcessingFailed {
+            version: file.version.clone(),
+            upload_file: Some(id),
+            details,
+        };
+        self.processing_failed(ctx, failure)
     }
 
     /// The bytes an app commits of its quota: each live pack's used bytes or, when more, the
@@ -291,13 +307,13 @@ impl Catalog {
     pub(super) fn commit_upload_file(
         &mut self,
         ctx: &Ctx,
-        id: &UploadFileId,
-        sha256: Sha256Digest,
+        commit: CommitUploadFile,
     ) -> Result<Vec<Event>, Refusal> {
+        let CommitUploadFile { id, sha256 } = commit;
         let file = self
             .upload_files
-            .get(id)
-            .ok_or_else(|| Refusal::not_found(ResourceType::BackgroundAssetUploadFiles, id))?;
+            .get(&id)
+            .ok_or_else(|| Refusal::not_found(ResourceType::BackgroundAssetUploadFiles, &id))?;
         let version = self.find_version(&file.version)?;
         self.authorize(&ctx.actor, &version.app, Action::Upload)?;
         self.live_pack(&version.pack)?;
@@ -315,7 +331,7 @@ impl Catalog {
         }
         let mut has_asset = file.asset_type == AssetType::Asset;
         let mut all_committed = true;
-        for other in version.upload_files.iter().filter(|f| *f != id) {
+        for other in version.upload_files.iter().filter(|f| **f != id) {
             if let Some(other) = self.upload_files.get(other) {
                 has_asset |= other.asset_type == AssetType::Asset;
                 all_committed &= other.state == UploadFileState::UploadComplete;
@@ -323,7 +339,7 @@ impl Catalog {
         }
         let version_id = version.id.clone();
         let app = version.app.clone();
-        if let Some(f) = self.upload_files.get_mut(id) {
+        if let Some(f) = self.upload_files.get_mut(&id) {
             f.state = UploadFileState::UploadComplete;
             f.sha256 = Some(sha256);
         }

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::command::{CreateApiKey, CreateUser, SetNotifications};
 use super::envelope::{Actor, Timestamp};
 use super::event::Event;
 use super::ids::{ApiKeyId, AppId, UserId};
@@ -64,21 +65,16 @@ impl ApiKey {
     }
 }
 
-/// The fields of a `CreateUser` command.
-pub(super) struct NewUser {
-    pub(super) id: UserId,
-    pub(super) name: String,
-    pub(super) email: String,
-    pub(super) roles: Vec<(AppId, Role)>,
-    pub(super) operator: bool,
-}
-
 impl Catalog {
     /// `CreateUser`. Operators (and Packyard itself, for the first operator) create any user.
     /// Otherwise the actor needs Account Holder or Admin on every app the new user gets a role
     /// on, and only an Account Holder grants Account Holder. A user with no role at all, or an
     /// operator, needs an operator. Notifications start enabled.
-    pub(super) fn create_user(&mut self, ctx: &Ctx, new: NewUser) -> Result<Vec<Event>, Refusal> {
+    pub(super) fn create_user(
+        &mut self,
+        ctx: &Ctx,
+        new: CreateUser,
+    ) -> Result<Vec<Event>, Refusal> {
         if new.operator || new.roles.is_empty() {
             self.require_operator(&ctx.actor)?;
         }
@@ -128,23 +124,34 @@ impl Catalog {
     pub(super) fn set_notifications(
         &mut self,
         ctx: &Ctx,
-        user: &UserId,
-        enabled: bool,
+        set: SetNotifications,
     ) -> Result<Vec<Event>, Refusal> {
-        self.find_user(user)?;
-        if ctx.actor != Actor::User(user.clone()) {
+        self.find_user(&set.user)?;
+        if ctx.actor != Actor::User(set.user.clone()) {
             self.require_operator(&ctx.actor)?;
         }
-        if let Some(u) = self.users.get_mut(user) {
-            u.notifications = enabled;
+        if let Some(u) = self.users.get_mut(&set.user) {
+            u.notifications = set.enabled;
         }
         Ok(Vec::new())
     }
 
-    /// `CreateApiKey`: a key for `key.user`, allowed to that user, to operators, and to whoever
+    /// `CreateApiKey`: a key for `new.user`, allowed to that user, to operators, and to whoever
     /// may manage that user (see [`Catalog::may_manage_user`]). Each secret hash is used once,
     /// ever: a revoked key's secret never opens anything again.
-    pub(super) fn create_api_key(&mut self, ctx: &Ctx, key: ApiKey) -> Result<Vec<Event>, Refusal> {
+    pub(super) fn create_api_key(
+        &mut self,
+        ctx: &Ctx,
+        new: CreateApiKey,
+    ) -> Result<Vec<Event>, Refusal> {
+        let key = ApiKey {
+            id: new.id,
+            user: new.user,
+            key_hash: new.key_hash,
+            created_at: ctx.at,
+            revoked_at: None,
+            last_used_at: None,
+        };
         self.may_manage_user(&ctx.actor, &key.user)?;
         self.unused(&self.api_keys, &key.id, ResourceType::ApiKeys)?;
         if let Some(old) = self.api_keys.values().find(|k| k.key_hash == key.key_hash)

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use super::command::{CreateVersion, ProcessingFailed, ProcessingSucceeded};
 use super::event::{Event, EventType};
 use super::ids::{AppId, PackId, UploadFileId, VersionId};
 use super::refusal::{Refusal, Rule};
@@ -128,12 +129,12 @@ impl Catalog {
     pub(super) fn create_version(
         &mut self,
         ctx: &Ctx,
-        id: VersionId,
-        pack_id: &PackId,
+        new: CreateVersion,
     ) -> Result<Vec<Event>, Refusal> {
-        let pack = self.find_pack(pack_id)?;
+        let CreateVersion { id, pack: pack_id } = new;
+        let pack = self.find_pack(&pack_id)?;
         self.authorize(&ctx.actor, &pack.app, Action::CreateVersion)?;
-        self.live_pack(pack_id)?;
+        self.live_pack(&pack_id)?;
         self.unused(&self.versions, &id, ResourceType::BackgroundAssetVersions)?;
         let number = pack.next_number;
         let next = number.checked_add(1).ok_or_else(|| {
@@ -162,7 +163,7 @@ impl Catalog {
             None,
             Some(VersionState::AwaitingUpload.as_str()),
         );
-        if let Some(pack) = self.packs.get_mut(pack_id) {
+        if let Some(pack) = self.packs.get_mut(&pack_id) {
             pack.next_number = next;
             pack.versions.push(id.clone());
         }
@@ -177,11 +178,21 @@ impl Catalog {
     pub(super) fn processing_succeeded(
         &mut self,
         ctx: &Ctx,
-        version_id: &VersionId,
-        content: VersionContent,
+        report: ProcessingSucceeded,
     ) -> Result<Vec<Event>, Refusal> {
+        let ProcessingSucceeded {
+            version: version_id,
+            size,
+            chunk_list,
+            metadata,
+        } = report;
+        let content = VersionContent {
+            size,
+            chunk_list,
+            metadata,
+        };
         self.require_system(&ctx.actor)?;
-        let version = self.find_version(version_id)?;
+        let version = self.find_version(&version_id)?;
         match version.state {
             VersionState::Processing => {}
             VersionState::Complete => {
@@ -225,7 +236,7 @@ impl Catalog {
                 f.state = UploadFileState::Complete;
             }
         }
-        if let Some(v) = self.versions.get_mut(version_id) {
+        if let Some(v) = self.versions.get_mut(&version_id) {
             v.state = VersionState::Complete;
             v.content = Some(content);
             v.releases = Some(ReleaseRecords::new());
@@ -275,12 +286,15 @@ impl Catalog {
     pub(super) fn processing_failed(
         &mut self,
         ctx: &Ctx,
-        version_id: &VersionId,
-        upload_file: Option<&UploadFileId>,
-        details: StateDetails,
+        report: ProcessingFailed,
     ) -> Result<Vec<Event>, Refusal> {
+        let ProcessingFailed {
+            version: version_id,
+            upload_file,
+            details,
+        } = report;
         self.require_system(&ctx.actor)?;
-        let version = self.find_version(version_id)?;
+        let version = self.find_version(&version_id)?;
         let from = version.state;
         match from {
             VersionState::AwaitingUpload | VersionState::Processing => {}
@@ -306,7 +320,7 @@ impl Catalog {
                 "is empty; a failed version needs at least one error that says why",
             ));
         };
-        if let Some(file) = upload_file
+        if let Some(file) = &upload_file
             && !version.upload_files.contains(file)
         {
             return Err(Refusal::invalid(
@@ -316,11 +330,11 @@ impl Catalog {
         }
         let reason = first_error.description.clone();
         let app = version.app.clone();
-        if let Some(f) = upload_file.and_then(|file| self.upload_files.get_mut(file)) {
+        if let Some(f) = upload_file.and_then(|file| self.upload_files.get_mut(&file)) {
             f.state = UploadFileState::Failed;
             f.failure = Some(reason);
         }
-        if let Some(v) = self.versions.get_mut(version_id) {
+        if let Some(v) = self.versions.get_mut(&version_id) {
             v.state = VersionState::Failed;
             v.state_details = details;
         }

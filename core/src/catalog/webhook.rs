@@ -77,8 +77,17 @@ impl Catalog {
     pub(super) fn create_webhook(
         &mut self,
         ctx: &Ctx,
-        webhook: Webhook,
+        new: CreateWebhook,
     ) -> Result<Vec<Event>, Refusal> {
+        let webhook = Webhook {
+            id: new.id,
+            app: new.app,
+            url: new.url,
+            secret: new.secret,
+            event_types: new.event_types,
+            created: ctx.at,
+            created_by: ctx.actor.clone(),
+        };
         self.find_app(&webhook.app)?;
         self.authorize(&ctx.actor, &webhook.app, Action::ManageWebhooks)?;
         self.unused(&self.webhooks, &webhook.id, ResourceType::Webhooks)?;

@@ -5,9 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use packyard_core::catalog::{
-    AppId, AssetType, Channel, Command, CommittedFile, CompletedVersion, EdgeId, PackId, Refusal,
-    RolloutState, ServingChange, Sha256Digest, StateDetail, StateDetails, UploadFileId,
-    UploadFileState, VersionContent, VersionMetadata, check_registration,
+    AppId, AssetType, Channel, Command, CommittedFile, CompletedVersion, EdgeHeartbeat, EdgeId,
+    PackId, Refusal, RegisterEdge, RolloutState, ServingChange, Sha256Digest, StateDetail,
+    StateDetails, UploadFileId, UploadFileState, VersionContent, VersionMetadata,
+    check_registration,
 };
 use packyard_core::{
     AssetPackIdentifier, ChunkList, ChunkRef, DownloadPolicy, InstallationEventType, LanguageTag,
@@ -485,12 +486,12 @@ pub fn register_edge(r: pb::RegisterEdgeRequest) -> Result<Command, Invalid> {
             other => Invalid::new("edge_id", other),
         },
     )?;
-    Ok(Command::RegisterEdge {
+    Ok(Command::RegisterEdge(RegisterEdge {
         id,
         region: r.region,
         public_urls: r.public_urls,
         capacity_bytes: r.cache_capacity_bytes,
-    })
+    }))
 }
 
 /// One version an edge names: a pack id and a number from 1.
@@ -541,14 +542,14 @@ pub fn edge_heartbeat(h: pb::HeartbeatRequest) -> Result<Command, Invalid> {
             ));
         }
     }
-    Ok(Command::EdgeHeartbeat {
+    Ok(Command::EdgeHeartbeat(EdgeHeartbeat {
         id: EdgeId::new(h.edge_id),
         applied_index: h.applied_index,
         cached_bytes: h.cached_bytes,
         ready,
         served,
         requests,
-    })
+    }))
 }
 
 #[cfg(test)]

@@ -67,10 +67,10 @@ fn command(catalog: &Catalog, step: Step, fresh: usize) -> (Command, &'static st
             "dev",
         ),
         1 if a % 2 == 0 => (
-            Command::CreateVersion {
+            Command::CreateVersion(CreateVersion {
                 id: new_version,
                 pack,
-            },
+            }),
             "dev",
         ),
         2 => (reserve(&new_file, &version, bytes, asset_type), "dev"),
@@ -92,10 +92,10 @@ fn command(catalog: &Catalog, step: Step, fresh: usize) -> (Command, &'static st
         10 => (finish_distribution(&version), "system"),
         11 if size % 8 == 0 => (archive(&pack), "manager"),
         12 if size % 8 == 0 => {
-            let transfer = Command::SetTransferInProgress {
+            let transfer = Command::SetTransferInProgress(SetTransferInProgress {
                 app: app(),
                 in_progress: flag,
-            };
+            });
             (transfer, "holder")
         }
         0 | 11 => (start(&submission), "reviewer"),
@@ -131,12 +131,12 @@ fn command(catalog: &Catalog, step: Step, fresh: usize) -> (Command, &'static st
 
 /// Registers (or re-registers) one of a few edges; some regions and capacities are refused.
 fn register_edge(a: usize, b: usize, size: usize) -> Command {
-    Command::RegisterEdge {
+    Command::RegisterEdge(RegisterEdge {
         id: EdgeId::new(format!("e{}", a % 3)),
         region: ["eu-west", "us-east", "-bad", ""][b % 4].to_owned(),
         public_urls: vec![format!("https://e{}.example.com", a % 3)],
         capacity_bytes: [0, 1_000, 5_000][size % 3],
-    }
+    })
 }
 
 /// A heartbeat from one of a few edges (maybe never registered), holding versions that exist.
@@ -147,14 +147,14 @@ fn heartbeat_edge(catalog: &Catalog, a: usize, b: usize, flag: bool) -> Command 
         .map(|v| (v.pack.clone(), v.number))
         .take(b)
         .collect();
-    Command::EdgeHeartbeat {
+    Command::EdgeHeartbeat(EdgeHeartbeat {
         id: EdgeId::new(format!("e{}", a % 4)),
         applied_index: u64::try_from(a).unwrap_or(0),
         cached_bytes: 100,
         ready: held.iter().cloned().collect(),
         served: held.iter().map(|k| (k.clone(), u64::from(flag))).collect(),
         requests: held.into_iter().map(|k| (k, 3)).collect(),
-    }
+    })
 }
 
 /// Starts a rollout of `version` with one of a few plans, some refused (unknown region,
@@ -175,12 +175,12 @@ fn start_rollout(version: &VersionId, id: RolloutId, a: usize, size: usize) -> C
         3 => vec![stage(&["mars"], 10), stage(&["*"], 100)],
         _ => vec![stage(&["*"], 50), stage(&["*"], 20)],
     };
-    Command::StartRollout {
+    Command::StartRollout(StartRollout {
         id,
         version: version.clone(),
         stages,
         soak_seconds: [None, Some(1), Some(0)][size % 3],
-    }
+    })
 }
 
 fn rollout_ids(catalog: &Catalog) -> Vec<RolloutId> {
@@ -204,21 +204,21 @@ fn change_rollout(catalog: &Catalog, a: usize, b: usize) -> Command {
         RolloutAction::Resume,
         RolloutAction::RollBack,
     ][b % 4];
-    Command::ChangeRollout { rollout, action }
+    Command::ChangeRollout(ChangeRollout { rollout, action })
 }
 
 /// The leader's automatic advance, with the stage in force or a stale one.
 fn auto_advance(catalog: &Catalog, a: usize, b: usize) -> Command {
     let rollout = pick(&rollout_ids(catalog), a, || RolloutId::new("unknown"));
     let current = catalog.rollout(&rollout).map_or(0, |r| r.stage);
-    Command::AutoAdvanceRollout {
+    Command::AutoAdvanceRollout(AutoAdvanceRollout {
         rollout,
         stage: if b.is_multiple_of(3) {
             current.saturating_sub(1)
         } else {
             current
         },
-    }
+    })
 }
 
 fn actor(name: &str) -> Actor {

@@ -9,16 +9,16 @@ use super::serving_changes::{apply_and_diff, views};
 use crate::catalog::*;
 
 fn register(id: &str, region: &str) -> Command {
-    Command::RegisterEdge {
+    Command::RegisterEdge(RegisterEdge {
         id: EdgeId::from(id),
         region: region.into(),
         public_urls: vec![format!("https://{id}.example.com")],
         capacity_bytes: 1 << 30,
-    }
+    })
 }
 
 fn heartbeat(id: &str, ready: &[(&PackId, u32)], served: &[(&PackId, u32, u64)]) -> Command {
-    Command::EdgeHeartbeat {
+    Command::EdgeHeartbeat(EdgeHeartbeat {
         id: EdgeId::from(id),
         applied_index: 42,
         cached_bytes: 1_000,
@@ -31,7 +31,7 @@ fn heartbeat(id: &str, ready: &[(&PackId, u32)], served: &[(&PackId, u32, u64)])
             .iter()
             .map(|(p, n, d)| (((*p).clone(), *n), *d * 2))
             .collect(),
-    }
+    })
 }
 
 fn field_of(refusal: &Refusal) -> &str {
@@ -50,7 +50,7 @@ fn registering_again_updates_the_edge_so_a_move_to_another_region_shows() {
     assert_eq!(first.last_heartbeat_at, None);
     w.ok(
         Actor::System,
-        Command::RegisterEdge {
+        Command::RegisterEdge(RegisterEdge {
             id: "edge-1".into(),
             region: "us-east-1".into(),
             public_urls: vec![
@@ -58,7 +58,7 @@ fn registering_again_updates_the_edge_so_a_move_to_another_region_shows() {
                 "https://e1.example.com".into(),
             ],
             capacity_bytes: 5,
-        },
+        }),
     );
     let moved = w.catalog.edge(&"edge-1".into()).unwrap();
     assert_eq!(moved.region, "us-east-1");
@@ -113,11 +113,13 @@ fn a_region_that_is_not_a_dns_label_is_refused_naming_the_rule() {
 #[test]
 fn an_edge_needs_an_id_an_http_url_and_cache_room() {
     let mut w = World::new();
-    let with = |id: &str, urls: &[&str], capacity| Command::RegisterEdge {
-        id: EdgeId::from(id),
-        region: "eu".into(),
-        public_urls: urls.iter().map(|u| (*u).to_owned()).collect(),
-        capacity_bytes: capacity,
+    let with = |id: &str, urls: &[&str], capacity| {
+        Command::RegisterEdge(RegisterEdge {
+            id: EdgeId::from(id),
+            region: "eu".into(),
+            public_urls: urls.iter().map(|u| (*u).to_owned()).collect(),
+            capacity_bytes: capacity,
+        })
     };
     let cases: [(Command, &str); 7] = [
         (with("", &["https://e.example.com"], 1), "edge_id"),
@@ -143,12 +145,12 @@ fn an_edge_needs_an_id_an_http_url_and_cache_room() {
         .collect();
     let refusal = w.refused(
         Actor::System,
-        Command::RegisterEdge {
+        Command::RegisterEdge(RegisterEdge {
             id: "e".into(),
             region: "eu".into(),
             public_urls: many,
             capacity_bytes: 1,
-        },
+        }),
     );
     assert_eq!(field_of(&refusal), "public_urls");
 }

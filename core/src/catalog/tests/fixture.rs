@@ -44,12 +44,12 @@ impl World {
         w.ok(user("op"), new_user("holder", &[], false));
         w.ok(
             user("holder"),
-            Command::CreateApp {
+            Command::CreateApp(CreateApp {
                 id: app(),
                 name: "Game".into(),
                 bundle_id: "com.example.game".into(),
                 primary_language: LanguageTag::parse("en").unwrap(),
-            },
+            }),
         );
         for (name, role) in [
             ("admin", Role::Admin),
@@ -62,12 +62,12 @@ impl World {
         }
         w.ok(
             user("op"),
-            Command::CreateApp {
+            Command::CreateApp(CreateApp {
                 id: AppId::from("other-app"),
                 name: "Other".into(),
                 bundle_id: "com.example.other".into(),
                 primary_language: LanguageTag::parse("fr").unwrap(),
-            },
+            }),
         );
         w.ok(
             user("op"),
@@ -118,12 +118,12 @@ impl World {
         let id = self.id("build");
         self.ok(
             user("manager"),
-            Command::RegisterBuild {
+            Command::RegisterBuild(RegisterBuild {
                 id: BuildId::new(id.clone()),
                 app: app(),
                 build_number: id,
                 channels: channels.iter().copied().collect(),
-            },
+            }),
         );
     }
 
@@ -139,10 +139,10 @@ impl World {
         let id = VersionId::new(self.id("version"));
         self.ok(
             user("dev"),
-            Command::CreateVersion {
+            Command::CreateVersion(CreateVersion {
                 id: id.clone(),
                 pack: pack.clone(),
-            },
+            }),
         );
         id
     }
@@ -241,38 +241,38 @@ impl World {
 }
 
 pub(super) fn new_user(name: &str, roles: &[(&str, Role)], operator: bool) -> Command {
-    Command::CreateUser {
+    Command::CreateUser(CreateUser {
         id: UserId::from(name),
         name: name.to_owned(),
         email: format!("{name}@example.com"),
         roles: roles.iter().map(|(a, r)| (AppId::from(*a), *r)).collect(),
         operator,
-    }
+    })
 }
 
 pub(super) fn create_pack(id: &PackId, identifier: &str) -> Command {
-    Command::CreatePack {
+    Command::CreatePack(CreatePack {
         id: id.clone(),
         app: app(),
         identifier: AssetPackIdentifier::parse(identifier).unwrap(),
-    }
+    })
 }
 
 pub(super) fn reserve(id: &UploadFileId, version: &VersionId, size: u64, t: AssetType) -> Command {
-    Command::ReserveUploadFile {
+    Command::ReserveUploadFile(ReserveUploadFile {
         id: id.clone(),
         version: version.clone(),
         file_name: "pack.aar".into(),
         file_size: size,
         asset_type: t,
-    }
+    })
 }
 
 pub(super) fn commit(id: &UploadFileId) -> Command {
-    Command::CommitUploadFile {
+    Command::CommitUploadFile(CommitUploadFile {
         id: id.clone(),
         sha256: Sha256Digest([7; 32]),
-    }
+    })
 }
 
 /// A chunk list of `size` bytes, named after `size` so different sizes differ.
@@ -300,16 +300,16 @@ pub(super) fn metadata() -> VersionMetadata {
 }
 
 pub(super) fn succeeded(version: &VersionId, size: u64) -> Command {
-    Command::ProcessingSucceeded {
+    Command::ProcessingSucceeded(ProcessingSucceeded {
         version: version.clone(),
         size,
         chunk_list: chunks(size),
         metadata: metadata(),
-    }
+    })
 }
 
 pub(super) fn failed(version: &VersionId, file: Option<&UploadFileId>, why: &str) -> Command {
-    Command::ProcessingFailed {
+    Command::ProcessingFailed(ProcessingFailed {
         version: version.clone(),
         upload_file: file.cloned(),
         details: StateDetails {
@@ -319,15 +319,15 @@ pub(super) fn failed(version: &VersionId, file: Option<&UploadFileId>, why: &str
             }],
             ..StateDetails::default()
         },
-    }
+    })
 }
 
 pub(super) fn submit(id: &ReviewSubmissionId, version: &VersionId, track: ReviewTrack) -> Command {
-    Command::SubmitForReview {
+    Command::SubmitForReview(SubmitForReview {
         id: id.clone(),
         version: version.clone(),
         track,
-    }
+    })
 }
 
 pub(super) fn start(submission: &ReviewSubmissionId) -> Command {
@@ -341,11 +341,11 @@ pub(super) fn decide(
     accepted: bool,
     reasons: Vec<String>,
 ) -> Command {
-    Command::DecideReview {
+    Command::DecideReview(DecideReview {
         submission: submission.clone(),
         accepted,
         reasons,
-    }
+    })
 }
 
 pub(super) fn release(version: &VersionId) -> Command {

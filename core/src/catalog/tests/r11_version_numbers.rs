@@ -35,10 +35,10 @@ fn r11_an_id_already_used_is_refused() {
     let mut w = World::new();
     let pack = w.pack("level-2");
     let v = w.version(&pack);
-    let again = Command::CreateVersion {
+    let again = Command::CreateVersion(CreateVersion {
         id: v.clone(),
         pack: pack.clone(),
-    };
+    });
     let refusal = w.refused(user("dev"), again);
     assert_eq!(
         refusal.to_string(),
@@ -46,10 +46,10 @@ fn r11_an_id_already_used_is_refused() {
     );
     let refusal = w.refused(user("dev"), create_pack(&pack, "level-9"));
     assert!(conflict(&refusal, None).contains("already used"));
-    let unknown = Command::CreateVersion {
+    let unknown = Command::CreateVersion(CreateVersion {
         id: VersionId::from("v"),
         pack: PackId::from("nope"),
-    };
+    });
     assert_eq!(
         w.refused(user("dev"), unknown).kind(),
         RefusalKind::NotFound

@@ -36,12 +36,12 @@ fn r12_the_reported_size_must_match_the_chunk_list() {
     let mut w = World::new();
     let pack = w.pack("level-2");
     let v = w.processing(&pack, 100);
-    let lying = Command::ProcessingSucceeded {
+    let lying = Command::ProcessingSucceeded(ProcessingSucceeded {
         version: v.clone(),
         size: 101,
         chunk_list: chunks(100),
         metadata: metadata(),
-    };
+    });
     let refusal = w.refused(Actor::System, lying);
     assert_eq!(
         refusal.to_string(),

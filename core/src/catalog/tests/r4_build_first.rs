@@ -36,11 +36,13 @@ fn r4_store_submission_needs_no_external_build() {
 #[test]
 fn r4_builds_need_a_number_a_channel_and_a_manager() {
     let mut w = World::new();
-    let build = |number: &str, channels: &[BuildChannel]| Command::RegisterBuild {
-        id: BuildId::from("b"),
-        app: app(),
-        build_number: number.to_owned(),
-        channels: channels.iter().copied().collect(),
+    let build = |number: &str, channels: &[BuildChannel]| {
+        Command::RegisterBuild(RegisterBuild {
+            id: BuildId::from("b"),
+            app: app(),
+            build_number: number.to_owned(),
+            channels: channels.iter().copied().collect(),
+        })
     };
     let refusal = w.refused(user("manager"), build("", &[BuildChannel::External]));
     assert!(matches!(refusal, Refusal::Invalid { ref field, .. } if field == "buildNumber"));
@@ -49,12 +51,12 @@ fn r4_builds_need_a_number_a_channel_and_a_manager() {
     let refusal = w.refused(user("dev"), build("42", &[BuildChannel::External]));
     assert_eq!(refusal.kind(), RefusalKind::Forbidden);
     w.ok(user("manager"), build("42", &[BuildChannel::External]));
-    let again = Command::RegisterBuild {
+    let again = Command::RegisterBuild(RegisterBuild {
         id: BuildId::from("b2"),
         app: app(),
         build_number: "42".into(),
         channels: [BuildChannel::Internal].into(),
-    };
+    });
     let refusal = w.refused(user("manager"), again);
     assert!(conflict(&refusal, None).contains("already has build number 42"));
 }

@@ -35,10 +35,10 @@ fn r7_members_with_notifications_are_told_who_archived_the_pack() {
     let pack = w.pack("level-2");
     w.ok(
         user("admin2"),
-        Command::SetNotifications {
+        Command::SetNotifications(SetNotifications {
             user: UserId::from("admin2"),
             enabled: false,
-        },
+        }),
     );
     let events = w.ok(user("admin"), archive(&pack));
     let e = &events[0];
@@ -69,11 +69,11 @@ fn r7_the_same_identifier_is_fine_in_another_app() {
     w.ok(user("manager"), archive(&pack));
     w.ok(
         user("stranger"),
-        Command::CreatePack {
+        Command::CreatePack(CreatePack {
             id: PackId::from("p-other"),
             app: AppId::from("other-app"),
             identifier: crate::AssetPackIdentifier::parse("level-2").unwrap(),
-        },
+        }),
     );
 }
 
@@ -140,9 +140,11 @@ fn r7_archive_is_refused_in_every_blocking_store_state() {
 fn r7_archive_is_refused_during_an_app_transfer() {
     let mut w = World::new();
     let pack = w.pack("level-2");
-    let transfer = |on| Command::SetTransferInProgress {
-        app: app(),
-        in_progress: on,
+    let transfer = |on| {
+        Command::SetTransferInProgress(SetTransferInProgress {
+            app: app(),
+            in_progress: on,
+        })
     };
     let refusal = w.refused(user("admin"), transfer(true));
     assert_eq!(
@@ -167,10 +169,10 @@ fn r7_archiving_cannot_be_undone_or_repeated_and_freezes_the_pack() {
     w.ok(user("manager"), archive(&pack));
     let refusal = w.refused(user("manager"), archive(&pack));
     assert!(conflict(&refusal, None).contains("already archived"));
-    let new_version = Command::CreateVersion {
+    let new_version = Command::CreateVersion(CreateVersion {
         id: VersionId::from("late"),
         pack: pack.clone(),
-    };
+    });
     let refusal = w.refused(user("dev"), new_version);
     assert!(conflict(&refusal, Some(Rule::R7)).contains("archived"));
     let file = UploadFileId::from("late-file");

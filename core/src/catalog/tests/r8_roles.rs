@@ -44,10 +44,10 @@ fn r8_a_reviewer_cannot_create_upload_or_archive() {
     let pack = w.pack("level-2");
     let refusal = w.refused(user("reviewer"), create_pack(&PackId::from("p"), "x"));
     assert_eq!(refusal.kind(), RefusalKind::Forbidden);
-    let version = Command::CreateVersion {
+    let version = Command::CreateVersion(CreateVersion {
         id: VersionId::from("v"),
         pack: pack.clone(),
-    };
+    });
     assert_eq!(
         w.refused(user("reviewer"), version).kind(),
         RefusalKind::Forbidden
@@ -62,10 +62,10 @@ fn r8_a_reviewer_cannot_create_upload_or_archive() {
 fn r8_a_member_of_another_app_has_no_role_here() {
     let mut w = World::new();
     let pack = w.pack("level-2");
-    let version = Command::CreateVersion {
+    let version = Command::CreateVersion(CreateVersion {
         id: VersionId::from("v"),
         pack,
-    };
+    });
     let refusal = w.refused(user("stranger"), version);
     assert!(matches!(
         refusal,
@@ -140,12 +140,12 @@ fn r8_creating_an_app_makes_the_caller_its_account_holder() {
     let mut w = World::new();
     w.ok(
         user("dev"),
-        Command::CreateApp {
+        Command::CreateApp(CreateApp {
             id: AppId::from("mine"),
             name: "Mine".into(),
             bundle_id: "com.example.mine".into(),
             primary_language: crate::LanguageTag::parse("de").unwrap(),
-        },
+        }),
     );
     let roles = &w.catalog.user(&UserId::from("dev")).unwrap().roles;
     assert_eq!(roles[&AppId::from("mine")], [Role::AccountHolder].into());

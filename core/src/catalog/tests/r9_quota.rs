@@ -187,10 +187,10 @@ fn r9_a_reservation_never_committed_expires_and_frees_its_quota() {
     let ttl = 60_000;
     let early = w.refused(
         Actor::System,
-        Command::ExpireUploadFile {
+        Command::ExpireUploadFile(ExpireUploadFile {
             id: file.clone(),
             ttl_ms: ttl,
-        },
+        }),
     );
     assert!(
         conflict(&early, None).contains("reserved less than"),
@@ -208,18 +208,18 @@ fn r9_a_reservation_never_committed_expires_and_frees_its_quota() {
     );
     let refusal = w.refused(
         user("op"),
-        Command::ExpireUploadFile {
+        Command::ExpireUploadFile(ExpireUploadFile {
             id: file.clone(),
             ttl_ms: ttl,
-        },
+        }),
     );
     assert_eq!(refusal.kind(), RefusalKind::Forbidden);
     let events = w.ok(
         Actor::System,
-        Command::ExpireUploadFile {
+        Command::ExpireUploadFile(ExpireUploadFile {
             id: file.clone(),
             ttl_ms: ttl,
-        },
+        }),
     );
     assert_eq!(events.len(), 1);
     let version = w.v(&v);
@@ -236,10 +236,10 @@ fn r9_a_reservation_never_committed_expires_and_frees_its_quota() {
     );
     let again = w.refused(
         Actor::System,
-        Command::ExpireUploadFile {
+        Command::ExpireUploadFile(ExpireUploadFile {
             id: file,
             ttl_ms: ttl,
-        },
+        }),
     );
     assert_eq!(again.kind(), RefusalKind::Conflict);
     w.ok(

@@ -23,26 +23,26 @@ fn three_stages() -> Vec<Stage> {
 }
 
 fn start(id: &str, version: &VersionId, stages: Vec<Stage>, soak: Option<u64>) -> Command {
-    Command::StartRollout {
+    Command::StartRollout(StartRollout {
         id: RolloutId::from(id),
         version: version.clone(),
         stages,
         soak_seconds: soak,
-    }
+    })
 }
 
 fn change(id: &str, action: RolloutAction) -> Command {
-    Command::ChangeRollout {
+    Command::ChangeRollout(ChangeRollout {
         rollout: RolloutId::from(id),
         action,
-    }
+    })
 }
 
 fn auto(id: &str, stage: u32) -> Command {
-    Command::AutoAdvanceRollout {
+    Command::AutoAdvanceRollout(AutoAdvanceRollout {
         rollout: RolloutId::from(id),
         stage,
-    }
+    })
 }
 
 /// Edges in `eu` and `us`, version 1 live in the store, version 2 ACCEPTED.
@@ -51,12 +51,12 @@ fn world() -> (World, PackId, VersionId, VersionId) {
     for (id, region) in [("e1", "eu"), ("e2", "eu"), ("e3", "us")] {
         w.ok(
             Actor::System,
-            Command::RegisterEdge {
+            Command::RegisterEdge(RegisterEdge {
                 id: EdgeId::from(id),
                 region: region.into(),
                 public_urls: vec![format!("http://{id}.example.com")],
                 capacity_bytes: 1 << 20,
-            },
+            }),
         );
     }
     let pack = w.pack("level-2");

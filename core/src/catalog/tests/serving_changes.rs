@@ -198,12 +198,12 @@ fn a_new_app_is_announced_with_its_primary_language() {
     let changes = apply_and_diff(
         &mut w,
         user("op"),
-        Command::CreateApp {
+        Command::CreateApp(CreateApp {
             id: AppId::from("app-new"),
             name: "New".into(),
             bundle_id: "com.example.new".into(),
             primary_language: LanguageTag::parse("de-AT").unwrap(),
-        },
+        }),
     );
     assert_eq!(
         changes,

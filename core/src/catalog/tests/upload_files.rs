@@ -102,13 +102,13 @@ fn empty_names_and_sizes_are_invalid() {
         refusal.to_string(),
         "fileSize: is 0; a file holds at least one byte"
     );
-    let nameless = Command::ReserveUploadFile {
+    let nameless = Command::ReserveUploadFile(ReserveUploadFile {
         id: UploadFileId::from("f"),
         version: v,
         file_name: " ".into(),
         file_size: 1,
         asset_type: AssetType::Asset,
-    };
+    });
     assert_eq!(
         w.refused(user("dev"), nameless).kind(),
         RefusalKind::Invalid
@@ -141,11 +141,11 @@ fn a_failure_needs_an_error_and_a_file_of_that_version() {
     let mut w = World::new();
     let pack = w.pack("level-2");
     let v = w.processing(&pack, 100);
-    let silent = Command::ProcessingFailed {
+    let silent = Command::ProcessingFailed(ProcessingFailed {
         version: v.clone(),
         upload_file: None,
         details: StateDetails::default(),
-    };
+    });
     let refusal = w.refused(Actor::System, silent);
     assert!(
         matches!(refusal, Refusal::Invalid { ref field, .. } if field == "stateDetails.errors")

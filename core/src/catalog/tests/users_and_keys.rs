@@ -4,11 +4,11 @@ use crate::catalog::*;
 use crate::role::{Action, Role};
 
 fn key(id: &str, user: &str, secret: &[u8]) -> Command {
-    Command::CreateApiKey {
+    Command::CreateApiKey(CreateApiKey {
         id: ApiKeyId::from(id),
         user: UserId::from(user),
         key_hash: Blake3Hash::of(secret),
-    }
+    })
 }
 
 #[test]
@@ -122,19 +122,19 @@ fn users_need_a_name_and_a_unique_email() {
     let mut w = World::new();
     let mut cmd = new_user("dev", &[(APP, Role::Developer)], false);
     assert!(conflict(&w.refused(user("op"), cmd.clone()), None).contains("already used"));
-    if let Command::CreateUser { id, email, .. } = &mut cmd {
+    if let Command::CreateUser(CreateUser { id, email, .. }) = &mut cmd {
         *id = UserId::from("dev-again");
         *email = "dev@example.com".into();
     }
     assert!(conflict(&w.refused(user("op"), cmd.clone()), None).contains("already belongs"));
-    if let Command::CreateUser { email, .. } = &mut cmd {
+    if let Command::CreateUser(CreateUser { email, .. }) = &mut cmd {
         *email = "not-an-address".into();
     }
     assert_eq!(
         w.refused(user("op"), cmd.clone()).kind(),
         RefusalKind::Invalid
     );
-    if let Command::CreateUser { name, email, .. } = &mut cmd {
+    if let Command::CreateUser(CreateUser { name, email, .. }) = &mut cmd {
         *email = "new@example.com".into();
         *name = String::new();
     }
@@ -144,9 +144,11 @@ fn users_need_a_name_and_a_unique_email() {
 #[test]
 fn users_set_their_own_notifications() {
     let mut w = World::new();
-    let off = |who: &str| Command::SetNotifications {
-        user: UserId::from(who),
-        enabled: false,
+    let off = |who: &str| {
+        Command::SetNotifications(SetNotifications {
+            user: UserId::from(who),
+            enabled: false,
+        })
     };
     assert!(w.catalog.user(&UserId::from("dev")).unwrap().notifications);
     w.ok(user("dev"), off("dev"));
@@ -159,11 +161,13 @@ fn users_set_their_own_notifications() {
 #[test]
 fn bundle_ids_are_unique_and_apps_need_names() {
     let mut w = World::new();
-    let create = |id: &str, name: &str, bundle: &str| Command::CreateApp {
-        id: AppId::from(id),
-        name: name.into(),
-        bundle_id: bundle.into(),
-        primary_language: crate::LanguageTag::parse("en").unwrap(),
+    let create = |id: &str, name: &str, bundle: &str| {
+        Command::CreateApp(CreateApp {
+            id: AppId::from(id),
+            name: name.into(),
+            bundle_id: bundle.into(),
+            primary_language: crate::LanguageTag::parse("en").unwrap(),
+        })
     };
     let refusal = w.refused(user("dev"), create("a2", "Game 2", "com.example.game"));
     assert!(conflict(&refusal, None).contains("already belongs to app Game (app-1)"));
@@ -252,11 +256,11 @@ fn a_command_whose_key_was_revoked_before_it_is_applied_is_refused() {
     let create = |key: &str| Envelope {
         actor: user("dev"),
         at: Timestamp(9_000_000),
-        command: Command::CreatePack {
+        command: Command::CreatePack(CreatePack {
             id: PackId::from(format!("p-{key}").as_str()),
             app: app(),
             identifier: crate::AssetPackIdentifier::parse(&format!("pack-{key}")).unwrap(),
-        },
+        }),
         key: Some(ApiKeyId::from(key)),
     };
     // Authenticated with a live key of the actor's: applied.

@@ -12,13 +12,13 @@ fn create(id: &str, url: &str, secret: &str, types: &[EventType]) -> Command {
 }
 
 fn create_in(app: &AppId, id: &str, url: &str, secret: &str, types: &[EventType]) -> Command {
-    Command::CreateWebhook {
+    Command::CreateWebhook(CreateWebhook {
         id: WebhookId::from(id),
         app: app.clone(),
         url: url.to_owned(),
         secret: WebhookSecret::new(secret),
         event_types: types.iter().copied().collect(),
-    }
+    })
 }
 
 /// A webhook on the app created by its Admin, for `types` (empty: every type).
@@ -35,20 +35,20 @@ fn log(w: &World, webhook: &WebhookId) -> Vec<Delivery> {
 }
 
 fn failed(delivery: &DeliveryId, status: Option<u16>) -> Command {
-    Command::RecordDeliveryAttempt {
+    Command::RecordDeliveryAttempt(RecordDeliveryAttempt {
         delivery: delivery.clone(),
         outcome: AttemptOutcome::Failed {
             status,
             error: "the endpoint answered 503".into(),
         },
-    }
+    })
 }
 
 fn delivered(delivery: &DeliveryId) -> Command {
-    Command::RecordDeliveryAttempt {
+    Command::RecordDeliveryAttempt(RecordDeliveryAttempt {
         delivery: delivery.clone(),
         outcome: AttemptOutcome::Delivered { status: 204 },
-    }
+    })
 }
 
 /// A world with one webhook for every event type and pending deliveries for it; returns the
