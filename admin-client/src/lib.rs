@@ -42,5 +42,5 @@ pub use resources::resource::{App, Build, Pack, Resource, User};
 pub use resources::reviews::Submission;
 pub use resources::rollouts::{NewRollout, Rollout, Stage};
 pub use resources::upload_files::{NewUploadFile, UploadFile};
-pub use resources::versions::{Track, Version};
+pub use resources::versions::{Track, Version, new_version_document};
 pub use upload::{NoProgress, Operation, Progress, SendPlan};
