@@ -1,8 +1,9 @@
 //! [`Resource`]: a created or fetched resource's id, with its whole document.
 
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::document::id_of;
+use crate::document::{attribute, id_of};
 use crate::error::AdminError;
 
 /// A resource whose callers need its id (apps, packs, builds, users); the whole document
@@ -27,6 +28,28 @@ impl Resource {
     /// `data.attributes`.
     pub fn attributes(&self) -> &Value {
         &self.document["data"]["attributes"]
+    }
+}
+
+/// A resource whose callers follow its `state` (review submissions, rollouts).
+#[derive(Debug, Clone)]
+pub struct Stateful<S> {
+    /// `data.id`.
+    pub id: String,
+    /// `data.attributes.state`.
+    pub state: S,
+    /// The document the API answered.
+    pub document: Value,
+}
+
+impl<S: DeserializeOwned> Stateful<S> {
+    /// The resource of a single-resource document.
+    pub fn from_document(document: Value) -> Result<Self, AdminError> {
+        Ok(Self {
+            id: id_of(&document)?,
+            state: attribute(&document, "state")?,
+            document,
+        })
     }
 }
 

@@ -4,31 +4,13 @@
 use packyard_core::catalog::{ReviewTrack, SubmissionState};
 use serde_json::{Value, json};
 
+use super::resource::Stateful;
 use crate::client::AdminClient;
-use crate::document::{attribute, id_of, to_one};
+use crate::document::to_one;
 use crate::error::AdminError;
 
 /// A review submission, with its state.
-#[derive(Debug, Clone)]
-pub struct Submission {
-    /// `data.id`.
-    pub id: String,
-    /// Where the review is.
-    pub state: SubmissionState,
-    /// The document the API answered.
-    pub document: Value,
-}
-
-impl Submission {
-    /// The submission of a single-resource document.
-    pub fn from_document(document: Value) -> Result<Self, AdminError> {
-        Ok(Self {
-            id: id_of(&document)?,
-            state: attribute(&document, "state")?,
-            document,
-        })
-    }
-}
+pub type Submission = Stateful<SubmissionState>;
 
 /// The body of `POST /v1/reviewSubmissions`.
 pub fn submission_document(version: &str, track: ReviewTrack) -> Value {

@@ -4,8 +4,9 @@
 use packyard_core::catalog::{RolloutAction, RolloutState};
 use serde_json::{Value, json};
 
+use super::resource::Stateful;
 use crate::client::AdminClient;
-use crate::document::{attribute, id_of, to_one};
+use crate::document::to_one;
 use crate::error::AdminError;
 
 /// One stage of a plan: these regions (`*` for every one), this share of their devices.
@@ -77,26 +78,7 @@ impl NewRollout {
 }
 
 /// A rollout, with its state.
-#[derive(Debug, Clone)]
-pub struct Rollout {
-    /// `data.id`.
-    pub id: String,
-    /// Where it is.
-    pub state: RolloutState,
-    /// The document the API answered (stages, regions, what devices were served).
-    pub document: Value,
-}
-
-impl Rollout {
-    /// The rollout of a single-resource document.
-    pub fn from_document(document: Value) -> Result<Self, AdminError> {
-        Ok(Self {
-            id: id_of(&document)?,
-            state: attribute(&document, "state")?,
-            document,
-        })
-    }
-}
+pub type Rollout = Stateful<RolloutState>;
 
 /// The `PATCH` that asks `action` of a rollout.
 pub fn action_document(id: &str, action: RolloutAction) -> Value {
