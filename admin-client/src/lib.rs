@@ -40,7 +40,7 @@ pub use resources::apps::{NewApp, NewBuild};
 pub use resources::packs::NewPack;
 pub use resources::resource::{App, Build, Pack, Resource, Stateful, User};
 pub use resources::reviews::{Submission, submission_document};
-pub use resources::rollouts::{NewRollout, Rollout, Stage};
+pub use resources::rollouts::{NewRollout, Rollout, Stage, action_document};
 pub use resources::upload_files::{NewUploadFile, UploadFile, commit_document};
 pub use resources::versions::{Track, Version, new_version_document};
 pub use upload::{NoProgress, Operation, Progress, SendPlan};
