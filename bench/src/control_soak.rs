@@ -31,8 +31,9 @@ use crate::error::{BenchError, io_err};
 use crate::machine::Machine;
 use crate::side::control_cluster::ControlCluster;
 use crate::side::http_call::call_json;
-use crate::side::packyard::{ADMIN_KEY, version_body};
+use crate::side::packyard::ADMIN_KEY;
 use crate::spread::Spread;
+use packyard_admin_client::new_version_document as version_body;
 
 /// How long any one step (a failover, a catch-up, a request) may take before the soak stops
 /// and says which step stalled.

@@ -36,6 +36,9 @@ pub enum BenchError {
     /// Setting a side-by-side run up failed (a server did not start, an API call failed).
     #[error("{0}")]
     Setup(String),
+    /// An admin API call, upload or wait failed.
+    #[error(transparent)]
+    Admin(#[from] packyard_admin_client::AdminError),
     /// A load run could not go.
     #[error(transparent)]
     Load(#[from] crate::load::LoadError),

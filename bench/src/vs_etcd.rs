@@ -90,7 +90,7 @@ pub async fn run_vs_etcd(config: &VsEtcdConfig) -> Result<VsEtcdReport, BenchErr
     let pack = control.create_pack().await?;
     let packyard_write = CreateVersion { pack };
     // The same payload size on both sides: etcd's value is as long as Packyard's request body.
-    let value_len = crate::side::packyard::version_body(&packyard_write.pack)
+    let value_len = packyard_admin_client::new_version_document(&packyard_write.pack)
         .to_string()
         .len();
     let pick = |servers: &[crate::load::client::Server]| match config.node {

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use packyard_admin_client::{AdminClient, NewUploadFile};
 use packyard_core::Blake3Hash;
 use packyard_proto::catalog::v1 as pb;
 use packyard_proto::catalog::v1::origin_coordinator_client::OriginCoordinatorClient;
@@ -176,6 +177,11 @@ impl Cluster {
             .collect()
     }
 
+    /// The admin API of `node` as the operator.
+    fn admin(&self, node: usize) -> AdminClient {
+        AdminClient::with_http(self.http.clone(), &self.nodes[node].url(""), KEY)
+    }
+
     async fn call(
         &self,
         node: usize,
@@ -318,47 +324,26 @@ fn rel(kind: &str, id: &str) -> Value {
 
 /// Creates a version of `pack` through `node` and takes it to COMPLETE.
 async fn complete_version(c: &Cluster, node: usize, pack: &str) -> String {
-    let v = c
-        .must(node, Method::POST, "/v1/backgroundAssetVersions",
-            Some(json!({"data": {"type": "backgroundAssetVersions", "relationships": {"backgroundAsset": rel("backgroundAssets", pack)}}})), 201)
-        .await;
-    let version = id(&v);
-    let f = c
-        .must(node, Method::POST, "/v1/backgroundAssetUploadFiles",
-            Some(json!({"data": {"type": "backgroundAssetUploadFiles",
-                "attributes": {"fileName": "pack.aar", "fileSize": 1000, "assetType": "ASSET"},
-                "relationships": {"backgroundAssetVersion": rel("backgroundAssetVersions", &version)}}})), 201)
-        .await;
-    let file = id(&f);
-    c.must(node, Method::PATCH, &format!("/v1/backgroundAssetUploadFiles/{file}"),
-        Some(json!({"data": {"type": "backgroundAssetUploadFiles", "id": file, "attributes": {
-            "uploaded": true, "sourceFileChecksums": {"file": {"hash": "ab".repeat(32), "algorithm": "SHA_256"}}}}})), 200)
-        .await;
+    let api = c.admin(node);
+    let version = api.create_version(pack).await.unwrap().id;
+    let file = NewUploadFile::asset(&version, "pack.aar", 1000);
+    let file = api.reserve_upload(&file).await.unwrap();
+    api.commit_upload(&file.id, &"ab".repeat(32)).await.unwrap();
     c.origin_completes(&version, 1000).await;
     version
 }
 
 /// Every version of `pack` as (number, id), read through `node`, following `links.next`.
 async fn versions(c: &Cluster, node: usize, pack: &str) -> BTreeMap<u64, String> {
-    let mut out = BTreeMap::new();
-    let mut path = format!("/v1/backgroundAssets/{pack}/versions?limit=200");
-    loop {
-        let v = c.must(node, Method::GET, &path, None, 200).await;
-        for d in v["data"].as_array().unwrap() {
-            out.insert(
-                d["attributes"]["version"].as_u64().unwrap(),
-                d["id"].as_str().unwrap().to_owned(),
-            );
-        }
-        match v["links"]["next"].as_str() {
-            Some(next) => {
-                path = next
-                    .trim_start_matches(&format!("http://{}", c.nodes[node].admin))
-                    .to_owned()
-            }
-            None => return out,
-        }
-    }
+    let path = format!("/v1/backgroundAssets/{pack}/versions?limit=200");
+    let items = c.admin(node).get_all(&path).await.unwrap();
+    items
+        .iter()
+        .map(|d| {
+            let number = d["attributes"]["version"].as_u64().unwrap();
+            (number, d["id"].as_str().unwrap().to_owned())
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

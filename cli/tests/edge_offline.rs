@@ -16,9 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use reqwest::Method;
-use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
+use packyard_admin_client::{AdminClient, BetaChannel, NewApp, NewPack, NewTesterToken};
+use serde_json::Value;
 
 #[path = "support/cluster_tls.rs"]
 mod cluster_tls;
@@ -116,21 +115,6 @@ fn build_archive(dir: &Path) -> Vec<u8> {
     std::fs::read(out).unwrap()
 }
 
-async fn call(
-    http: &reqwest::Client,
-    method: Method,
-    url: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = http.request(method, url).bearer_auth(KEY);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
 /// Polls `check` every 100 ms until it holds, failing with the logs after `secs`.
 async fn wait_for<F, Fut>(secs: u64, what: &str, logs: impl Fn() -> String, mut check: F)
 where
@@ -146,10 +130,6 @@ where
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-fn rel(kind: &str, id: &str) -> Value {
-    json!({"data": {"type": kind, "id": id}})
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -231,33 +211,11 @@ async fn the_edge_serves_what_it_holds_after_origin_and_control_plane_die_and_af
     .await;
 
     // Upload a pack through the admin API and the origin.
-    let (s, v) = call(&http, Method::POST, &api("/v1/apps"), Some(json!({"data": {"type": "apps",
-        "attributes": {"name": "Game", "bundleId": "com.example.offline", "primaryLanguage": "en-US"}}}))).await;
-    assert_eq!(s, 201, "{v}");
-    let app = v["data"]["id"].as_str().unwrap().to_owned();
-    let (_, v) = call(&http, Method::POST, &api("/v1/backgroundAssets"), Some(json!({"data": {"type": "backgroundAssets",
-        "attributes": {"assetPackIdentifier": "level-2"}, "relationships": {"app": rel("apps", &app)}}}))).await;
-    let pack = v["data"]["id"].as_str().unwrap().to_owned();
-    let (_, v) = call(
-        &http,
-        Method::POST,
-        &api("/v1/backgroundAssetVersions"),
-        Some(json!({"data": {"type": "backgroundAssetVersions",
-        "relationships": {"backgroundAsset": rel("backgroundAssets", &pack)}}})),
-    )
-    .await;
-    let version = v["data"]["id"].as_str().unwrap().to_owned();
-    let (s, file) = call(
-        &http,
-        Method::POST,
-        &api("/v1/backgroundAssetUploadFiles"),
-        Some(json!({"data": {"type": "backgroundAssetUploadFiles",
-        "attributes": {"fileName": "level-2.tar", "fileSize": archive.len(), "assetType": "ASSET"},
-        "relationships": {"backgroundAssetVersion": rel("backgroundAssetVersions", &version)}}})),
-    )
-    .await;
-    assert_eq!(s, 201, "{file}");
-    let file_id = file["data"]["id"].as_str().unwrap().to_owned();
+    let admin = AdminClient::with_http(http.clone(), &format!("http://{admin}"), KEY);
+    let app = NewApp::new("Game", "com.example.offline");
+    let app = admin.create_app(&app).await.unwrap().id;
+    let pack = NewPack::new(&app, "level-2");
+    let pack = admin.create_pack(&pack).await.unwrap().id;
     wait_for(30, "the origin is up", logs, || async {
         http.get(format!("http://{upload}/healthz"))
             .send()
@@ -265,51 +223,17 @@ async fn the_edge_serves_what_it_holds_after_origin_and_control_plane_die_and_af
             .is_ok_and(|r| r.status() == 200)
     })
     .await;
-    for op in file["data"]["attributes"]["uploadOperations"]
-        .as_array()
-        .unwrap()
-    {
-        let (offset, length) = (
-            op["offset"].as_u64().unwrap() as usize,
-            op["length"].as_u64().unwrap() as usize,
-        );
-        let resp = http
-            .put(op["url"].as_str().unwrap())
-            .body(archive[offset..offset + length].to_vec())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200);
-    }
-    let sha = hex::encode(Sha256::digest(&archive));
-    let (s, v) = call(
-        &http,
-        Method::PATCH,
-        &api(&format!("/v1/backgroundAssetUploadFiles/{file_id}")),
-        Some(json!({"data": {
-        "type": "backgroundAssetUploadFiles", "id": file_id, "attributes": {"uploaded": true,
-        "sourceFileChecksums": {"file": {"hash": sha, "algorithm": "SHA_256"}}}}})),
-    )
-    .await;
-    assert_eq!(s, 200, "{v}");
-    wait_for(60, "the version is COMPLETE", logs, || async {
-        let (_, v) = call(
-            &http,
-            Method::GET,
-            &api(&format!("/v1/backgroundAssetVersions/{version}")),
-            None,
-        )
-        .await;
-        v["data"]["attributes"]["state"] == "COMPLETE"
-    })
-    .await;
-    let (s, v) = call(&http, Method::POST, &api("/v1/testerTokens"), Some(json!({"data": {"type": "testerTokens",
-        "attributes": {"channel": "INTERNAL", "expiresInSeconds": 3600}, "relationships": {"app": rel("apps", &app)}}}))).await;
-    assert_eq!(s, 201, "{v}");
-    let token = v["data"]["attributes"]["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let timeout = Duration::from_secs(60);
+    let uploaded = admin.upload_complete(&pack, "level-2.tar", &archive, timeout);
+    uploaded
+        .await
+        .unwrap_or_else(|e| panic!("the version is COMPLETE: {e}\n{}", logs()));
+    let token = NewTesterToken {
+        app: app.clone(),
+        channel: BetaChannel::Internal,
+        expires_in_seconds: Some(3600),
+    };
+    let token = admin.create_tester_token(&token).await.unwrap().token;
 
     // Fill the edge with one full download (the edge learns of the version and its token
     // secret from the control plane, and its chunks from the origin).

@@ -13,75 +13,42 @@ mod procs;
 use std::path::Path;
 use std::time::Duration;
 
+use packyard_admin_client::{AdminClient, NewApp, NewPack, NewUploadFile};
 use procs::{KEY, Proc, free_addrs, wait_for};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// The admin API of one control-plane node.
 #[derive(Clone)]
 struct Admin {
-    http: reqwest::Client,
-    base: String,
+    client: AdminClient,
 }
 
 impl Admin {
     async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(KEY);
-        if !body.is_null() {
-            request = request.json(&body);
-        }
-        match request.send().await {
-            Ok(r) => {
-                let status = r.status().as_u16();
-                (status, r.json().await.unwrap_or(Value::Null))
-            }
+        let body = (!body.is_null()).then_some(body);
+        match self.client.send(method, path, body).await {
+            Ok(answer) => (answer.status, answer.document),
             Err(_) => (0, Value::Null),
         }
     }
 
-    async fn created(&self, path: &str, body: Value) -> String {
-        let (status, doc) = self.call(reqwest::Method::POST, path, body).await;
-        assert_eq!(status, 201, "{path}: {doc}");
-        doc["data"]["id"].as_str().unwrap().to_owned()
-    }
-
     async fn pack(&self, bundle: &str) -> String {
-        let app = self
-            .created(
-                "/v1/apps",
-                json!({"data": {"type": "apps", "attributes": {
-                "name": "Game", "bundleId": bundle, "primaryLanguage": "en-US"}}}),
-            )
-            .await;
-        self.created(
-            "/v1/backgroundAssets",
-            json!({"data": {"type": "backgroundAssets",
-            "attributes": {"assetPackIdentifier": "level-1"},
-            "relationships": {"app": {"data": {"type": "apps", "id": app}}}}}),
-        )
-        .await
+        let app = NewApp::new("Game", bundle);
+        let app = self.client.create_app(&app).await.unwrap().id;
+        let pack = NewPack::new(app, "level-1");
+        self.client.create_pack(&pack).await.unwrap().id
     }
 
     async fn version(&self, pack: &str) -> String {
-        self.created("/v1/backgroundAssetVersions", json!({"data": {
-            "type": "backgroundAssetVersions",
-            "relationships": {"backgroundAsset": {"data": {"type": "backgroundAssets", "id": pack}}}}}))
-            .await
+        self.client.create_version(pack).await.unwrap().id
     }
 
+    /// Reserves `size` bytes for `version`; the raw answer (quota refusals are checked).
     async fn reserve(&self, version: &str, size: u64) -> (u16, Value) {
-        self.call(
-            reqwest::Method::POST,
-            "/v1/backgroundAssetUploadFiles",
-            json!({"data": {
-            "type": "backgroundAssetUploadFiles",
-            "attributes": {"fileName": "pack.aar", "fileSize": size, "assetType": "ASSET"},
-            "relationships": {"backgroundAssetVersion": {"data": {
-                "type": "backgroundAssetVersions", "id": version}}}}}),
-        )
-        .await
+        let file = NewUploadFile::asset(version, "pack.aar", size);
+        let path = "/v1/backgroundAssetUploadFiles";
+        self.call(reqwest::Method::POST, path, file.document())
+            .await
     }
 }
 
@@ -117,12 +84,12 @@ fn control(dir: &Path, config: &str) -> Control {
             &origin_url,
         ],
     );
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
     let admin = Admin {
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap(),
-        base: format!("http://{admin}"),
+        client: AdminClient::with_http(http, &format!("http://{admin}"), KEY),
     };
     Control {
         proc,

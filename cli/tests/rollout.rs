@@ -21,10 +21,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use packyard_admin_client::{
+    AdminClient, NewApp, NewPack, ReviewTrack, Role, RolloutAction, action_document,
+};
 use packyard_core::rollout::bucket;
 use reqwest::Method;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 #[path = "support/cluster_tls.rs"]
 mod cluster_tls;
@@ -184,8 +186,7 @@ fn cli(args: &[&str]) -> (bool, String) {
 
 /// The admin API as the operator (and, for reviews, as a Reviewer).
 struct Admin {
-    http: reqwest::Client,
-    base: String,
+    client: AdminClient,
 }
 
 impl Admin {
@@ -196,18 +197,8 @@ impl Admin {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(key);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        match req.send().await {
-            Ok(resp) => {
-                let status = resp.status().as_u16();
-                (status, resp.json().await.unwrap_or(Value::Null))
-            }
+        match self.client.with_key(key).send(method, path, body).await {
+            Ok(answer) => (answer.status, answer.document),
             Err(e) => (0, json!(e.to_string())),
         }
     }
@@ -226,97 +217,26 @@ impl Admin {
 
     /// Uploads `archive` as a new version of `pack` and waits until it is COMPLETE.
     async fn upload(&self, pack: &str, archive: &[u8], logs: &dyn Fn() -> String) -> String {
-        let v = self
-            .ok(
-                Method::POST,
-                "/v1/backgroundAssetVersions",
-                json!({"data": {"type": "backgroundAssetVersions",
-                    "relationships": {"backgroundAsset": rel("backgroundAssets", pack)}}}),
-            )
-            .await;
-        let version = v["data"]["id"].as_str().unwrap().to_owned();
-        let file = self
-            .ok(
-                Method::POST,
-                "/v1/backgroundAssetUploadFiles",
-                json!({"data": {"type": "backgroundAssetUploadFiles",
-                    "attributes": {"fileName": "level-2.tar", "fileSize": archive.len(), "assetType": "ASSET"},
-                    "relationships": {"backgroundAssetVersion": rel("backgroundAssetVersions", &version)}}}),
-            )
-            .await;
-        let file_id = file["data"]["id"].as_str().unwrap().to_owned();
-        for op in file["data"]["attributes"]["uploadOperations"]
-            .as_array()
-            .unwrap()
-        {
-            let (offset, length) = (
-                op["offset"].as_u64().unwrap() as usize,
-                op["length"].as_u64().unwrap() as usize,
-            );
-            let resp = self
-                .http
-                .put(op["url"].as_str().unwrap())
-                .body(archive[offset..offset + length].to_vec())
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(resp.status(), 200);
-        }
-        let sha = hex::encode(Sha256::digest(archive));
-        self.ok(
-            Method::PATCH,
-            &format!("/v1/backgroundAssetUploadFiles/{file_id}"),
-            json!({"data": {"type": "backgroundAssetUploadFiles", "id": file_id, "attributes": {
-                "uploaded": true, "sourceFileChecksums": {"file": {"hash": sha, "algorithm": "SHA_256"}}}}}),
-        )
-        .await;
-        wait_for(90, "the version is COMPLETE", logs, || async {
-            let v = self
-                .get(&format!("/v1/backgroundAssetVersions/{version}"))
-                .await;
-            match v["data"]["attributes"]["state"].as_str() {
-                Some("COMPLETE") => Ok(()),
-                other => Err(format!("{other:?}")),
-            }
-        })
-        .await;
-        version
+        let timeout = Duration::from_secs(90);
+        let upload = self
+            .client
+            .upload_complete(pack, "level-2.tar", archive, timeout);
+        upload
+            .await
+            .unwrap_or_else(|e| panic!("the version is COMPLETE: {e}\n{}", logs()))
+            .id
     }
 
     /// Takes `version` through store review to ACCEPTED.
-    async fn accept(&self, version: &str, reviewer: &str) {
-        let v = self
-            .ok(
-                Method::POST,
-                "/v1/reviewSubmissions",
-                json!({"data": {"type": "reviewSubmissions", "attributes": {"track": "APP_STORE"},
-                    "relationships": {"backgroundAssetVersion": rel("backgroundAssetVersions", version)}}}),
-            )
-            .await;
-        let sub = v["data"]["id"].as_str().unwrap().to_owned();
-        for state in ["IN_REVIEW", "ACCEPTED"] {
-            let (s, v) = self
-                .call(
-                    reviewer,
-                    Method::PATCH,
-                    &format!("/v1/reviewSubmissions/{sub}"),
-                    Some(json!({"data": {"type": "reviewSubmissions", "id": sub,
-                        "attributes": {"state": state}}})),
-                )
-                .await;
-            assert_eq!(s, 200, "{v}");
-        }
+    async fn accept(&self, version: &str, reviewer: &AdminClient) {
+        let accepted = self.client.accept(reviewer, version, ReviewTrack::AppStore);
+        accepted.await.unwrap();
     }
 
-    async fn act(&self, rollout: &str, action: &str) -> (u16, Value) {
-        self.call(
-            KEY,
-            Method::PATCH,
-            &format!("/v1/rollouts/{rollout}"),
-            Some(json!({"data": {"type": "rollouts", "id": rollout,
-                "attributes": {"action": action}}})),
-        )
-        .await
+    async fn act(&self, rollout: &str, action: RolloutAction) -> (u16, Value) {
+        let path = format!("/v1/rollouts/{rollout}");
+        let body = action_document(rollout, action);
+        self.call(KEY, Method::PATCH, &path, Some(body)).await
     }
 }
 
@@ -527,8 +447,7 @@ async fn devices_get_versions_by_region_and_bucket_through_a_three_stage_rollout
         .build()
         .unwrap();
     let admin = Admin {
-        http: http.clone(),
-        base: format!("http://{admin_addr}"),
+        client: AdminClient::with_http(http.clone(), &format!("http://{admin_addr}"), KEY),
     };
     let snapshot_logs = || String::new();
     wait_for(60, "the control plane answers", &snapshot_logs, || async {
@@ -565,41 +484,14 @@ async fn devices_get_versions_by_region_and_bucket_through_a_three_stage_rollout
     .await;
 
     // An app, a Reviewer, a pack with two accepted versions; version 1 released everywhere.
-    let v = admin
-        .ok(
-            Method::POST,
-            "/v1/apps",
-            json!({"data": {"type": "apps", "attributes": {
-                "name": "Game", "bundleId": "com.example.rollout", "primaryLanguage": "en-US"}}}),
-        )
-        .await;
-    let app = v["data"]["id"].as_str().unwrap().to_owned();
-    let v = admin
-        .ok(
-            Method::POST,
-            "/v1/users",
-            json!({"data": {"type": "users", "attributes": {"name": "Rev", "email": "rev@example.com",
-                "roles": [{"app": app, "role": "REVIEWER"}]}}}),
-        )
-        .await;
-    let user = v["data"]["id"].as_str().unwrap().to_owned();
-    let v = admin
-        .ok(
-            Method::POST,
-            "/v1/apiKeys",
-            json!({"data": {"type": "apiKeys", "relationships": {"user": rel("users", &user)}}}),
-        )
-        .await;
-    let reviewer = v["data"]["attributes"]["key"].as_str().unwrap().to_owned();
-    let v = admin
-        .ok(
-            Method::POST,
-            "/v1/backgroundAssets",
-            json!({"data": {"type": "backgroundAssets", "attributes": {"assetPackIdentifier": "level-2"},
-                "relationships": {"app": rel("apps", &app)}}}),
-        )
-        .await;
-    let pack = v["data"]["id"].as_str().unwrap().to_owned();
+    let app = NewApp::new("Game", "com.example.rollout");
+    let app = admin.client.create_app(&app).await.unwrap().id;
+    let reviewer = admin
+        .client
+        .member(&app, Role::Reviewer, "Rev", "rev@example.com");
+    let reviewer = reviewer.await.unwrap();
+    let pack = NewPack::new(&app, "level-2");
+    let pack = admin.client.create_pack(&pack).await.unwrap().id;
     let logs = || logs_of(&procs);
     let v1 = admin.upload(&pack, &v1_archive, &logs).await;
     let v2 = admin.upload(&pack, &v2_archive, &logs).await;
@@ -672,7 +564,7 @@ async fn devices_get_versions_by_region_and_bucket_through_a_three_stage_rollout
     .await;
 
     // Stage 2: eu and us at 60 %. No device that had version 2 goes back.
-    let (s, v) = admin.act(&rollout, "ADVANCE").await;
+    let (s, v) = admin.act(&rollout, RolloutAction::Advance).await;
     assert_eq!(s, 200, "{v}");
     let stage2 = Expectation::from([("eu", 60), ("us", 60)]);
     let counts = devices
@@ -739,15 +631,15 @@ async fn devices_get_versions_by_region_and_bucket_through_a_three_stage_rollout
     .await;
 
     // Resumed, then rolled back: every device is on version 1 again.
-    let (s, v) = admin.act(&rollout, "RESUME").await;
+    let (s, v) = admin.act(&rollout, RolloutAction::Resume).await;
     assert_eq!(s, 200, "{v}");
-    let (s, v) = admin.act(&rollout, "ROLL_BACK").await;
+    let (s, v) = admin.act(&rollout, RolloutAction::RollBack).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["data"]["attributes"]["state"], "ROLLED_BACK");
     devices
         .expect("every device back on version 1", &everyone_v1, &logs)
         .await;
-    let (s, _) = admin.act(&rollout, "ROLL_BACK").await;
+    let (s, _) = admin.act(&rollout, RolloutAction::RollBack).await;
     assert_eq!(s, 409);
 
     // Rolled out again (through `packyard rollout start`, the same plan as flags) and
@@ -773,7 +665,7 @@ async fn devices_get_versions_by_region_and_bucket_through_a_three_stage_rollout
     let again = v["data"]["id"].as_str().unwrap().to_owned();
     let (ok, out) = cli(&["rollout", "--server", &server, "advance", &again]);
     assert!(ok && out.contains("stage 2 of 3"), "{out}");
-    let (s, v) = admin.act(&again, "ADVANCE").await;
+    let (s, v) = admin.act(&again, RolloutAction::Advance).await;
     assert_eq!(s, 200, "{v}");
     let everyone_v2 = Expectation::from([("eu", 100), ("us", 100)]);
     devices

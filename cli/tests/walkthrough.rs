@@ -16,7 +16,8 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use packyard_admin_client::{AdminClient, NewUploadFile};
+use serde_json::Value;
 
 #[path = "support/dev.rs"]
 mod dev;
@@ -524,43 +525,16 @@ async fn an_interrupted_upload_resumes_with_the_missing_parts_only() {
     let file = build_pack(&cli, "level-3", None, 7, 9 << 20);
     let bytes = std::fs::read(&file).unwrap();
 
-    // An upload that stopped after its first part: made by hand through the API.
-    let rel = |kind: &str, id: &str| json!({"data": {"type": kind, "id": id}});
-    let post = |path: &str, body: Value| {
-        let http = http.clone();
-        let url = format!("http://{}{path}", dev.admin);
-        async move {
-            let r = http
-                .post(url)
-                .bearer_auth(KEY)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 201);
-            r.json::<Value>().await.unwrap()
-        }
-    };
-    let version = post(
-        "/v1/backgroundAssetVersions",
-        json!({"data": {"type": "backgroundAssetVersions",
-            "relationships": {"backgroundAsset": rel("backgroundAssets", &pack)}}}),
-    )
-    .await;
-    let version = version["data"]["id"].as_str().unwrap().to_owned();
-    let upload = post(
-        "/v1/backgroundAssetUploadFiles",
-        json!({"data": {"type": "backgroundAssetUploadFiles",
-            "attributes": {"fileName": "level-3.tar", "fileSize": bytes.len(), "assetType": "ASSET"},
-            "relationships": {"backgroundAssetVersion": rel("backgroundAssetVersions", &version)}}}),
-    )
-    .await;
-    let upload_id = upload["data"]["id"].as_str().unwrap().to_owned();
-    let first = &upload["data"]["attributes"]["uploadOperations"][0];
-    let length = first["length"].as_u64().unwrap() as usize;
+    // An upload that stopped after its first part: reserved through the API, one part sent.
+    let api = AdminClient::with_http(http.clone(), &format!("http://{}", dev.admin), KEY);
+    let version = api.create_version(&pack).await.unwrap().id;
+    let reserve = NewUploadFile::asset(&version, "level-3.tar", bytes.len() as u64);
+    let upload = api.reserve_upload(&reserve).await.unwrap();
+    let upload_id = upload.id.clone();
+    let first = &upload.operations[0];
     let r = http
-        .put(first["url"].as_str().unwrap())
-        .body(bytes[..length].to_vec())
+        .put(&first.url)
+        .body(first.slice(&bytes).to_vec())
         .send()
         .await
         .unwrap();

@@ -11,12 +11,13 @@ use packyard_net::cluster::NodeRole;
 use serde_json::json;
 
 use super::http_call::{call, call_json, prometheus_value};
-use super::packyard::{ADMIN_KEY, version_body};
+use super::packyard::ADMIN_KEY;
 use super::proc::{ChildProc, free_addr, wait_until};
 use crate::error::{BenchError, io_err};
 use crate::load::client::Server;
 use crate::load::workload::{Expect, Planned, RequestSource};
 use crate::noise::Noise;
+use packyard_admin_client::new_version_document as version_body;
 
 /// A running control plane of three or five nodes.
 #[derive(Debug)]

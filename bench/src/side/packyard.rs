@@ -1,6 +1,6 @@
 //! [`Packyard`]: a control plane, an origin and an edge started as `packyard` processes on free
 //! ports, and the admin API calls that put packs on the edge (upload, wait for COMPLETE,
-//! review, release to the store), as an operator would make them.
+//! review, release to the store), made with `packyard-admin-client` as an operator would.
 
 use std::ffi::OsString;
 use std::net::SocketAddr;
@@ -9,9 +9,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::Method;
+use packyard_admin_client::{AdminClient, NewApp, NewPack, Role};
 use packyard_net::cluster::NodeRole;
-use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use super::http_call::{call, call_json, prometheus_value};
 use super::proc::{ChildProc, free_addr, wait_until};
@@ -39,7 +38,10 @@ pub struct Packyard {
     control: ChildProc,
     origin: ChildProc,
     edge_proc: ChildProc,
-    reviewer_key: Option<String>,
+    /// The admin API as the operator.
+    client: AdminClient,
+    /// The admin API as a Reviewer of the app whose versions are released, once there is one.
+    reviewer: Option<AdminClient>,
 }
 
 fn s(p: &Path) -> OsString {
@@ -48,28 +50,6 @@ fn s(p: &Path) -> OsString {
 
 fn setup_err(what: &str) -> impl FnOnce(String) -> BenchError + '_ {
     move |reason| BenchError::Setup(format!("{what}: {reason}"))
-}
-
-/// Fails with the API's answer unless the status is `want`.
-fn expect_status(what: &str, want: u16, (got, body): (u16, Value)) -> Result<Value, BenchError> {
-    if got == want {
-        Ok(body)
-    } else {
-        Err(BenchError::Setup(format!(
-            "{what}: the admin API answered {got} (expected {want}): {body}"
-        )))
-    }
-}
-
-fn rel(kind: &str, id: &str) -> Value {
-    json!({"data": {"type": kind, "id": id}})
-}
-
-fn id_of(v: &Value) -> Result<String, BenchError> {
-    v["data"]["id"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| BenchError::Setup(format!("no data.id in {v}")))
 }
 
 impl Packyard {
@@ -140,15 +120,15 @@ impl Packyard {
             edge.cpus.as_deref(),
             dir,
         )?;
-        let apps = format!("http://{admin}/v1/apps");
+        let client = AdminClient::new(&format!("http://{admin}"), ADMIN_KEY, None)?;
         wait_until(
             "the control plane's admin API answers",
             Duration::from_secs(60),
             &mut [&mut control, &mut origin, &mut edge_proc],
             || async {
                 matches!(
-                    call_json(Method::GET, &apps, Some(ADMIN_KEY), None).await,
-                    Ok((200, _))
+                    client.send(Method::GET, "/v1/apps", None).await,
+                    Ok(answer) if answer.status == 200
                 )
             },
         )
@@ -172,7 +152,8 @@ impl Packyard {
             control,
             origin,
             edge_proc,
-            reviewer_key: None,
+            client,
+            reviewer: None,
         })
     }
 
@@ -187,229 +168,51 @@ impl Packyard {
         self.control.stop();
     }
 
-    async fn api(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<(u16, Value), BenchError> {
-        self.api_as(ADMIN_KEY, method, path, body).await
-    }
-
-    async fn api_as(
-        &self,
-        key: &str,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<(u16, Value), BenchError> {
-        let url = format!("http://{}{path}", self.admin);
-        call_json(method, &url, Some(key), body.as_ref())
-            .await
-            .map_err(setup_err(path))
-    }
-
     /// Creates an app; returns its id.
     pub async fn create_app(&self, bundle_id: &str) -> Result<String, BenchError> {
-        let v = self
-            .api(
-                Method::POST,
-                "/v1/apps",
-                Some(
-                    json!({"data": {"type": "apps", "attributes": {"name": bundle_id,
-                    "bundleId": bundle_id, "primaryLanguage": "en-US"}}}),
-                ),
-            )
-            .await?;
-        id_of(&expect_status("creating an app", 201, v)?)
+        let app = NewApp::new(bundle_id, bundle_id);
+        Ok(self.client.create_app(&app).await?.id)
     }
 
     /// Creates a pack `ident` in `app`; returns its id.
     pub async fn create_pack(&self, app: &str, ident: &str) -> Result<String, BenchError> {
-        let v = self
-            .api(
-                Method::POST,
-                "/v1/backgroundAssets",
-                Some(json!({"data": {"type": "backgroundAssets",
-                    "attributes": {"assetPackIdentifier": ident},
-                    "relationships": {"app": rel("apps", app)}}})),
-            )
-            .await?;
-        id_of(&expect_status("creating a pack", 201, v)?)
-    }
-
-    /// Creates a version of `pack`; returns its id. The write `vs-etcd` measures.
-    pub async fn create_version(&self, pack: &str) -> Result<String, BenchError> {
-        let v = self
-            .api(
-                Method::POST,
-                "/v1/backgroundAssetVersions",
-                Some(version_body(pack)),
-            )
-            .await?;
-        id_of(&expect_status("creating a version", 201, v)?)
+        Ok(self.client.create_pack(&NewPack::new(app, ident)).await?.id)
     }
 
     /// Uploads `archive` as a new version of `pack` and waits until it is COMPLETE; returns the
     /// version's id and number.
     pub async fn upload(&self, pack: &str, archive: &Path) -> Result<(String, u64), BenchError> {
-        let bytes = Bytes::from(std::fs::read(archive).map_err(io_err("read", archive))?);
-        let version = self.create_version(pack).await?;
+        let bytes = std::fs::read(archive).map_err(io_err("read", archive))?;
         let name = archive.file_name().map_or_else(
             || "pack.tar".to_owned(),
             |n| n.to_string_lossy().into_owned(),
         );
-        let file = self
-            .api(
-                Method::POST,
-                "/v1/backgroundAssetUploadFiles",
-                Some(json!({"data": {"type": "backgroundAssetUploadFiles",
-                    "attributes": {"fileName": name, "fileSize": bytes.len(), "assetType": "ASSET"},
-                    "relationships": {"backgroundAssetVersion": rel("backgroundAssetVersions", &version)}}})),
-            )
+        let version = self
+            .client
+            .upload_complete(pack, &name, &bytes, Duration::from_secs(120))
             .await?;
-        let file = expect_status("reserving the upload", 201, file)?;
-        let file_id = id_of(&file)?;
-        let ops = file["data"]["attributes"]["uploadOperations"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        for op in ops {
-            let (Some(url), Some(offset), Some(length)) = (
-                op["url"].as_str(),
-                op["offset"].as_u64(),
-                op["length"].as_u64(),
-            ) else {
-                return Err(BenchError::Setup(format!("odd upload operation {op}")));
-            };
-            let start = usize::try_from(offset)
-                .unwrap_or(usize::MAX)
-                .min(bytes.len());
-            let end = usize::try_from(offset + length)
-                .unwrap_or(usize::MAX)
-                .min(bytes.len());
-            let (status, body) = call(Method::PUT, url, None, bytes.slice(start..end), false)
-                .await
-                .map_err(setup_err("uploading a part"))?;
-            if status != 200 {
-                return Err(BenchError::Setup(format!(
-                    "uploading a part: {status} {}",
-                    String::from_utf8_lossy(&body)
-                )));
-            }
-        }
-        let sha = hex::encode(Sha256::digest(&bytes));
-        let v = self
-            .api(
-                Method::PATCH,
-                &format!("/v1/backgroundAssetUploadFiles/{file_id}"),
-                Some(
-                    json!({"data": {"type": "backgroundAssetUploadFiles", "id": file_id,
-                    "attributes": {"uploaded": true,
-                    "sourceFileChecksums": {"file": {"hash": sha, "algorithm": "SHA_256"}}}}}),
-                ),
-            )
-            .await?;
-        expect_status("committing the upload", 200, v)?;
-        let path = format!("/v1/backgroundAssetVersions/{version}");
-        let mut number = 0;
-        for _ in 0..1200 {
-            let (_, v) = self.api(Method::GET, &path, None).await?;
-            match v["data"]["attributes"]["state"].as_str() {
-                Some("COMPLETE") => {
-                    number = v["data"]["attributes"]["version"]
-                        .as_u64()
-                        .or_else(|| v["data"]["attributes"]["version"].as_str()?.parse().ok())
-                        .unwrap_or(0);
-                    break;
-                }
-                Some("FAILED") => {
-                    return Err(BenchError::Setup(format!("the version FAILED: {v}")));
-                }
-                _ => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
-        }
-        if number == 0 {
-            return Err(BenchError::Setup(format!(
-                "version {version} did not become COMPLETE within 2 minutes"
-            )));
-        }
-        Ok((version, number))
+        Ok((version.id, version.number))
     }
 
-    /// A user with the Reviewer role on `app`, and its key (reviewing needs that role).
-    async fn reviewer(&mut self, app: &str) -> Result<String, BenchError> {
-        if let Some(key) = &self.reviewer_key {
-            return Ok(key.clone());
-        }
-        let v = self
-            .api(
-                Method::POST,
-                "/v1/users",
-                Some(json!({"data": {"type": "users", "attributes": {"name": "Bench Reviewer",
-                    "email": "reviewer@bench.invalid", "roles": [{"app": app, "role": "REVIEWER"}]}}})),
-            )
-            .await?;
-        let user = id_of(&expect_status("creating a reviewer", 201, v)?)?;
-        let v = self
-            .api(
-                Method::POST,
-                "/v1/apiKeys",
-                Some(json!({"data": {"type": "apiKeys", 
-                    "relationships": {"user": rel("users", &user)}}})),
-            )
-            .await?;
-        let v = expect_status("creating the reviewer's key", 201, v)?;
-        let key = v["data"]["attributes"]["key"]
-            .as_str()
-            .ok_or_else(|| BenchError::Setup(format!("no key in {v}")))?
-            .to_owned();
-        self.reviewer_key = Some(key.clone());
-        Ok(key)
-    }
-
-    /// Submits `version` for store review, has it accepted, and releases it to the store in
-    /// every region, so that its immutable URL is public.
+    /// Submits `version` for store review, has it accepted by a Reviewer of `app`, and
+    /// releases it to the store in every region, so that its immutable URL is public.
     pub async fn release_to_store(&mut self, app: &str, version: &str) -> Result<(), BenchError> {
-        let reviewer = self.reviewer(app).await?;
-        let v = self
-            .api(
-                Method::POST,
-                "/v1/reviewSubmissions",
-                Some(json!({"data": {"type": "reviewSubmissions", "attributes": {"track": "APP_STORE"},
-                    "relationships": {"backgroundAssetVersion": rel("backgroundAssetVersions", version)}}})),
-            )
-            .await?;
-        let submission = id_of(&expect_status("submitting for review", 201, v)?)?;
-        for state in ["IN_REVIEW", "ACCEPTED"] {
-            let v = self
-                .api_as(
-                    &reviewer,
-                    Method::PATCH,
-                    &format!("/v1/reviewSubmissions/{submission}"),
-                    Some(
-                        json!({"data": {"type": "reviewSubmissions", "id": submission,
-                        "attributes": {"state": state}}}),
-                    ),
-                )
-                .await?;
-            expect_status(&format!("moving the review to {state}"), 200, v)?;
-        }
-        let v = self
-            .api(
-                Method::POST,
-                "/v1/rollouts",
-                Some(json!({"data": {"type": "rollouts", "attributes": {},
-                    "relationships": {"backgroundAssetVersion": rel("backgroundAssetVersions", version)}}})),
-            )
-            .await?;
-        let (status, body) = v;
-        if status != 201 && status != 200 {
-            return Err(BenchError::Setup(format!(
-                "releasing to the store: {status} {body}"
-            )));
-        }
-        Ok(())
+        let reviewer = match &self.reviewer {
+            Some(reviewer) => reviewer.clone(),
+            None => {
+                let reviewer = self
+                    .client
+                    .member(
+                        app,
+                        Role::Reviewer,
+                        "Bench Reviewer",
+                        "reviewer@bench.invalid",
+                    )
+                    .await?;
+                self.reviewer.insert(reviewer).clone()
+            }
+        };
+        Ok(self.client.release_to_store(&reviewer, version).await?)
     }
 
     /// Waits until the edge serves `path` (HEAD 200) without a token.
@@ -455,12 +258,6 @@ impl Packyard {
             .map_err(setup_err("reading the edge's /metrics"))?;
         Ok(prometheus_value(&String::from_utf8_lossy(&page), name).unwrap_or(0.0))
     }
-}
-
-/// The body of `POST /v1/backgroundAssetVersions` for `pack`.
-pub fn version_body(pack: &str) -> Value {
-    json!({"data": {"type": "backgroundAssetVersions",
-        "relationships": {"backgroundAsset": rel("backgroundAssets", pack)}}})
 }
 
 /// The immutable URL path of version `number` of pack `ident` in `app`.

@@ -3,11 +3,12 @@
 
 use anyhow::bail;
 use clap::{Args, Subcommand, ValueEnum};
-use serde_json::{Value, json};
+use packyard_admin_client::{NewTesterToken, NewUser};
+use serde_json::Value;
 
 use super::connection::Connection;
 use super::output::{Table, cell, record};
-use super::{Session, path_id, run, to_one};
+use super::{Session, path_id, run};
 
 /// `packyard users …`
 #[derive(Debug, Args)]
@@ -38,13 +39,13 @@ enum UsersCommand {
     },
 }
 
-/// `APP:ROLE` as the API's role grant.
-fn role_grant(text: &str) -> anyhow::Result<Value> {
+/// `APP:ROLE` as the API's role grant, `(app, ROLE)`.
+fn role_grant(text: &str) -> anyhow::Result<(String, String)> {
     let Some((app, role)) = text.split_once(':') else {
         bail!("--role {text:?} should be APP:ROLE, for example a1:DEVELOPER");
     };
     let app = path_id("app", app)?;
-    Ok(json!({"app": app, "role": role.to_ascii_uppercase()}))
+    Ok((app.to_owned(), role.to_ascii_uppercase()))
 }
 
 impl UsersArgs {
@@ -60,10 +61,14 @@ impl UsersArgs {
             .map(|r| role_grant(r))
             .collect::<anyhow::Result<Vec<_>>>()?;
         run(&self.connection, |s| async move {
-            let body = json!({"data": {"type": "users", "attributes": {
-                "name": name, "email": email, "roles": roles, "operator": operator}}});
-            let doc = s.client.post("/v1/users", body).await?;
-            s.show(&doc, record);
+            let user = NewUser {
+                name: name.clone(),
+                email: email.clone(),
+                roles,
+                operator: *operator,
+            };
+            let user = s.client.create_user(&user).await?;
+            s.show(&user.document, record);
             Ok(())
         })
     }
@@ -101,24 +106,20 @@ impl KeysArgs {
         run(&self.connection, |s: Session| async move {
             match &self.command {
                 KeysCommand::Create { user } => {
-                    let body = json!({"data": {"type": "apiKeys", "relationships": {
-                        "user": to_one("users", path_id("user", user)?)}}});
-                    let doc = s.client.post("/v1/apiKeys", body).await?;
+                    let key = s.client.create_api_key(path_id("user", user)?).await?;
                     if s.quiet {
                         // The secret is what a script needs from a new key.
-                        println!("{}", cell(&doc["data"]["attributes"]["key"]));
+                        println!("{}", key.secret);
                     } else {
-                        s.show(&doc, record);
+                        s.show(&key.document, record);
                     }
                 }
                 KeysCommand::List => {
-                    let doc = s.client.get("/v1/apiKeys").await?;
+                    let doc = s.client.api_keys().await?;
                     s.show(&doc, key_table);
                 }
                 KeysCommand::Delete { key } => {
-                    s.client
-                        .delete(&format!("/v1/apiKeys/{}", path_id("key", key)?))
-                        .await?;
+                    s.client.revoke_api_key(path_id("key", key)?).await?;
                     if !s.quiet {
                         println!("key {key} revoked");
                     }
@@ -168,12 +169,11 @@ impl TesterTokensArgs {
         run(&self.connection, |s| async move {
             let (app, channel, expires_in) = match &self.command {
                 TesterTokensCommand::RotateSecret => {
-                    let body = json!({"data": {"type": "testerTokenSecrets"}});
-                    let doc = s.client.post("/v1/testerTokenSecrets", body).await?;
+                    let secret = s.client.rotate_tester_token_secret().await?;
                     if s.quiet {
-                        println!("{}", cell(&doc["data"]["id"]));
+                        println!("{}", secret.id);
                     } else {
-                        s.show(&doc, record);
+                        s.show(&secret.document, record);
                     }
                     return Ok(());
                 }
@@ -183,21 +183,19 @@ impl TesterTokensArgs {
                     expires_in,
                 } => (app, channel, expires_in),
             };
-            let channel = match channel {
-                BetaChannel::Internal => "INTERNAL",
-                BetaChannel::External => "EXTERNAL",
+            let token = NewTesterToken {
+                app: path_id("app", app)?.to_owned(),
+                channel: match channel {
+                    BetaChannel::Internal => packyard_admin_client::BetaChannel::Internal,
+                    BetaChannel::External => packyard_admin_client::BetaChannel::External,
+                },
+                expires_in_seconds: *expires_in,
             };
-            let mut attributes = json!({ "channel": channel });
-            if let Some(seconds) = expires_in {
-                attributes["expiresInSeconds"] = json!(seconds);
-            }
-            let body = json!({"data": {"type": "testerTokens", "attributes": attributes,
-                "relationships": {"app": to_one("apps", path_id("app", app)?)}}});
-            let doc = s.client.post("/v1/testerTokens", body).await?;
+            let token = s.client.create_tester_token(&token).await?;
             if s.quiet {
-                println!("{}", cell(&doc["data"]["attributes"]["token"]));
+                println!("{}", token.token);
             } else {
-                s.show(&doc, token_table);
+                s.show(&token.document, token_table);
             }
             Ok(())
         })
@@ -236,7 +234,7 @@ mod tests {
     fn role_grants_name_what_is_wrong() {
         assert_eq!(
             role_grant("a1:reviewer").unwrap(),
-            json!({"app": "a1", "role": "REVIEWER"})
+            ("a1".to_owned(), "REVIEWER".to_owned())
         );
         assert!(
             role_grant("a1")

@@ -1,11 +1,12 @@
 //! `packyard apps …` and `packyard builds …`.
 
 use clap::{Args, Subcommand, ValueEnum};
-use serde_json::{Value, json};
+use packyard_admin_client::{NewApp, NewBuild};
+use serde_json::Value;
 
 use super::connection::Connection;
 use super::output::{Table, cell, record};
-use super::{Session, path_id, run, to_one};
+use super::{Session, path_id, run};
 
 /// `packyard apps …`
 #[derive(Debug, Args)]
@@ -44,7 +45,7 @@ impl AppsArgs {
         run(&self.connection, |s| async move {
             match &self.command {
                 AppsCommand::List => {
-                    let apps = s.client.get_all("/v1/apps").await?;
+                    let apps = s.client.apps().await?;
                     s.show_list(apps, apps_table);
                 }
                 AppsCommand::Create {
@@ -52,17 +53,13 @@ impl AppsArgs {
                     bundle_id,
                     primary_language,
                 } => {
-                    let body = json!({"data": {"type": "apps", "attributes": {
-                        "name": name, "bundleId": bundle_id, "primaryLanguage": primary_language}}});
-                    let doc = s.client.post("/v1/apps", body).await?;
-                    s.show(&doc, record);
+                    let app = NewApp::new(name, bundle_id).primary_language(primary_language);
+                    let app = s.client.create_app(&app).await?;
+                    s.show(&app.document, record);
                 }
                 AppsCommand::Show { app } => {
-                    let doc = s
-                        .client
-                        .get(&format!("/v1/apps/{}", path_id("app", app)?))
-                        .await?;
-                    s.show(&doc, record);
+                    let app = s.client.app(path_id("app", app)?).await?;
+                    s.show(&app.document, record);
                 }
             }
             Ok(())
@@ -119,11 +116,12 @@ enum BuildChannel {
 }
 
 impl BuildChannel {
-    fn api_name(self) -> &'static str {
+    fn api(self) -> packyard_admin_client::BuildChannel {
+        use packyard_admin_client::BuildChannel as Api;
         match self {
-            Self::Internal => "INTERNAL",
-            Self::External => "EXTERNAL",
-            Self::Store => "APP_STORE",
+            Self::Internal => Api::Internal,
+            Self::External => Api::External,
+            Self::Store => Api::AppStore,
         }
     }
 }
@@ -136,12 +134,13 @@ impl BuildsArgs {
                 number,
                 channels,
             } = &self.command;
-            let channels: Vec<&str> = channels.iter().map(|c| c.api_name()).collect();
-            let body = json!({"data": {"type": "builds",
-                "attributes": {"buildNumber": number, "channels": channels},
-                "relationships": {"app": to_one("apps", path_id("app", app)?)}}});
-            let doc = s.client.post("/v1/builds", body).await?;
-            s.show(&doc, record);
+            let build = NewBuild {
+                app: path_id("app", app)?.to_owned(),
+                number: number.clone(),
+                channels: channels.iter().map(|c| c.api()).collect(),
+            };
+            let build = s.client.create_build(&build).await?;
+            s.show(&build.document, record);
             Ok(())
         })
     }

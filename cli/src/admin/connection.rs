@@ -8,13 +8,16 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use serde::Deserialize;
 
-use super::client::AdminClient;
+use packyard_admin_client::{AdminClient, AdminError};
 
 /// The admin API a command talks to when nothing else says.
 const DEFAULT_SERVER: &str = "http://127.0.0.1:7100";
 
 /// The key file `packyard dev` writes with its default `--data`.
 const DEV_KEY_FILE: &str = "packyard-dev/control/admin-key";
+
+/// Where a key comes from, said when the API refuses one without saying why.
+const KEY_HINT: &str = "pass --key, set PACKYARD_ADMIN_KEY, or put key in the config file";
 
 /// Flags every operator command shares.
 #[derive(Debug, Clone, Args)]
@@ -91,7 +94,13 @@ impl Connection {
             }
             None => None,
         };
-        AdminClient::new(&server, key, ca.as_deref())
+        let client = AdminClient::new(&server, key, ca.as_deref()).map_err(|e| match e {
+            AdminError::CaBundle(source) => {
+                anyhow::Error::new(source).context("the --ca-cert file holds no PEM certificate")
+            }
+            other => other.into(),
+        })?;
+        Ok(client.key_hint(KEY_HINT))
     }
 
     fn config_file(&self) -> anyhow::Result<ConfigFile> {

@@ -1,24 +1,24 @@
-//! The operator commands: the release workflow against any cluster's admin API.
+//! The operator commands: the release workflow against any cluster's admin API. The calls,
+//! uploads and waits are `packyard-admin-client`'s; these files turn flags into its requests
+//! and its answers into tables.
 //!
 //! # Layout
 //!
 //! - `connection.rs`: `--server`, `--key`, `--config`, `--json`, `--quiet`, and how they resolve.
-//! - `client.rs`: JSON:API calls and API errors worded for the terminal.
 //! - `output.rs`: tables for people, JSON for scripts.
-//! - `upload.rs`: resumable part uploads with a progress bar and the SHA-256 they commit.
+//! - `progress.rs`: an upload's progress bar.
 //! - `apps.rs` (apps, builds), `packs.rs`, `versions.rs`, `review.rs` (review, release),
 //!   `access.rs` (users, keys, tester tokens), `rollout.rs` (per-region rollouts): one
 //!   command family each.
 
 mod access;
 mod apps;
-mod client;
 mod connection;
 mod output;
 mod packs;
+mod progress;
 mod review;
 mod rollout;
-mod upload;
 mod versions;
 
 use anyhow::Context as _;
@@ -31,8 +31,8 @@ pub(crate) use review::{ReleaseArgs, ReviewArgs};
 pub(crate) use rollout::{RolloutArgs, run as run_rollout};
 pub(crate) use versions::VersionsArgs;
 
-use client::AdminClient;
 use connection::Connection;
+use packyard_admin_client::AdminClient;
 
 /// What every command runs with: the client and how to print.
 pub(crate) struct Session {
@@ -80,11 +80,6 @@ where
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(body(session))
-}
-
-/// A JSON:API to-one relationship object.
-fn to_one(kind: &str, id: &str) -> Value {
-    serde_json::json!({ "data": { "type": kind, "id": id } })
 }
 
 /// An id given on the command line, refused when it could not be one (before any request).

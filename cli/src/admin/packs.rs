@@ -1,11 +1,12 @@
 //! `packyard packs …`: create, list, show and archive asset packs.
 
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
+use packyard_admin_client::NewPack;
+use serde_json::Value;
 
 use super::connection::Connection;
 use super::output::{Table, cell, record};
-use super::{path_id, run, to_one};
+use super::{path_id, run};
 
 /// `packyard packs …`
 #[derive(Debug, Args)]
@@ -53,34 +54,21 @@ impl PacksArgs {
         run(&self.connection, |s| async move {
             match &self.command {
                 PacksCommand::Create { app, identifier } => {
-                    let body = json!({"data": {"type": "backgroundAssets",
-                        "attributes": {"assetPackIdentifier": identifier},
-                        "relationships": {"app": to_one("apps", path_id("app", app)?)}}});
-                    let doc = s.client.post("/v1/backgroundAssets", body).await?;
-                    s.show(&doc, record);
+                    let pack = NewPack::new(path_id("app", app)?, identifier);
+                    let pack = s.client.create_pack(&pack).await?;
+                    s.show(&pack.document, record);
                 }
                 PacksCommand::List { app, archived } => {
-                    let path = format!(
-                        "/v1/apps/{}/backgroundAssets?filter[archived]={archived}",
-                        path_id("app", app)?
-                    );
-                    let packs = s.client.get_all(&path).await?;
+                    let packs = s.client.packs(path_id("app", app)?, *archived).await?;
                     s.show_list(packs, packs_table);
                 }
                 PacksCommand::Show { pack } => {
-                    let path = format!("/v1/backgroundAssets/{}", path_id("pack", pack)?);
-                    let doc = s.client.get(&path).await?;
-                    s.show(&doc, pack_record);
+                    let pack = s.client.pack(path_id("pack", pack)?).await?;
+                    s.show(&pack.document, pack_record);
                 }
                 PacksCommand::Archive { pack } => {
-                    let pack = path_id("pack", pack)?;
-                    let body = json!({"data": {"type": "backgroundAssets", "id": pack,
-                        "attributes": {"archived": true}}});
-                    let doc = s
-                        .client
-                        .patch(&format!("/v1/backgroundAssets/{pack}"), body)
-                        .await?;
-                    s.show(&doc, pack_record);
+                    let pack = s.client.archive_pack(path_id("pack", pack)?).await?;
+                    s.show(&pack.document, pack_record);
                 }
             }
             Ok(())

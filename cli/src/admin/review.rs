@@ -1,11 +1,11 @@
 //! `packyard review …` (submit, start, approve, reject, show) and `packyard release`.
 
 use clap::{Args, Subcommand, ValueEnum};
-use serde_json::{Value, json};
+use packyard_admin_client::{NewRollout, Submission, SubmissionState};
 
 use super::connection::Connection;
 use super::output::record;
-use super::{Session, path_id, run, to_one};
+use super::{Session, path_id, run};
 
 /// `packyard review …`
 #[derive(Debug, Args)]
@@ -63,46 +63,37 @@ enum ReviewTrack {
 impl ReviewArgs {
     pub(crate) fn run(&self) -> anyhow::Result<()> {
         run(&self.connection, |s| async move {
-            let doc = match &self.command {
+            let submission = match &self.command {
                 ReviewCommand::Submit { version, track } => {
                     let track = match track {
-                        ReviewTrack::External => "EXTERNAL_BETA",
-                        ReviewTrack::Store => "APP_STORE",
+                        ReviewTrack::External => packyard_admin_client::ReviewTrack::ExternalBeta,
+                        ReviewTrack::Store => packyard_admin_client::ReviewTrack::AppStore,
                     };
-                    let body = json!({"data": {"type": "reviewSubmissions",
-                        "attributes": {"track": track},
-                        "relationships": {"backgroundAssetVersion":
-                            to_one("backgroundAssetVersions", path_id("version", version)?)}}});
-                    s.client.post("/v1/reviewSubmissions", body).await?
+                    s.client
+                        .submit_review(path_id("version", version)?, track)
+                        .await?
                 }
                 ReviewCommand::Start { submission } => {
-                    decide(&s, submission, json!({"state": "IN_REVIEW"})).await?
+                    decide(&s, submission, SubmissionState::InReview, &[]).await?
                 }
                 ReviewCommand::Approve { submission } => {
                     into_review(&s, submission).await?;
-                    decide(&s, submission, json!({"state": "ACCEPTED"})).await?
+                    decide(&s, submission, SubmissionState::Accepted, &[]).await?
                 }
                 ReviewCommand::Reject {
                     submission,
                     reasons,
                 } => {
                     into_review(&s, submission).await?;
-                    decide(
-                        &s,
-                        submission,
-                        json!({"state": "REJECTED", "reasons": reasons}),
-                    )
-                    .await?
+                    decide(&s, submission, SubmissionState::Rejected, reasons).await?
                 }
                 ReviewCommand::Show { submission } => {
-                    let path = format!(
-                        "/v1/reviewSubmissions/{}",
-                        path_id("submission", submission)?
-                    );
-                    s.client.get(&path).await?
+                    s.client
+                        .submission(path_id("submission", submission)?)
+                        .await?
                 }
             };
-            s.show(&doc, record);
+            s.show(&submission.document, record);
             Ok(())
         })
     }
@@ -110,24 +101,24 @@ impl ReviewArgs {
 
 /// Takes a submission still waiting into review, so a decision can follow.
 async fn into_review(s: &Session, submission: &str) -> anyhow::Result<()> {
-    let path = format!(
-        "/v1/reviewSubmissions/{}",
-        path_id("submission", submission)?
-    );
-    let current = s.client.get(&path).await?;
-    if current["data"]["attributes"]["state"] == "WAITING_FOR_REVIEW" {
-        decide(s, submission, json!({"state": "IN_REVIEW"})).await?;
+    let current = s
+        .client
+        .submission(path_id("submission", submission)?)
+        .await?;
+    if current.state == SubmissionState::WaitingForReview {
+        decide(s, submission, SubmissionState::InReview, &[]).await?;
     }
     Ok(())
 }
 
-async fn decide(s: &Session, submission: &str, attributes: Value) -> anyhow::Result<Value> {
+async fn decide(
+    s: &Session,
+    submission: &str,
+    state: SubmissionState,
+    reasons: &[String],
+) -> anyhow::Result<Submission> {
     let submission = path_id("submission", submission)?;
-    let body = json!({"data": {"type": "reviewSubmissions", "id": submission,
-        "attributes": attributes}});
-    s.client
-        .patch(&format!("/v1/reviewSubmissions/{submission}"), body)
-        .await
+    Ok(s.client.decide(submission, state, reasons).await?)
 }
 
 /// `packyard release VERSION`: release a store-approved version to every device.
@@ -142,11 +133,9 @@ pub(crate) struct ReleaseArgs {
 impl ReleaseArgs {
     pub(crate) fn run(&self) -> anyhow::Result<()> {
         run(&self.connection, |s| async move {
-            let body = json!({"data": {"type": "rollouts", "relationships": {
-                "backgroundAssetVersion":
-                    to_one("backgroundAssetVersions", path_id("version", &self.version)?)}}});
-            let doc = s.client.post("/v1/rollouts", body).await?;
-            s.show(&doc, record);
+            let release = NewRollout::everywhere(path_id("version", &self.version)?);
+            let rollout = s.client.create_rollout(&release).await?;
+            s.show(&rollout.document, record);
             Ok(())
         })
     }

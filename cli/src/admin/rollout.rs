@@ -3,7 +3,8 @@
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
+use packyard_admin_client::{NewRollout, Rollout, RolloutAction, Stage};
+use serde_json::Value;
 
 use super::connection::Connection;
 use super::{Session, path_id, run as run_command};
@@ -65,39 +66,30 @@ enum RolloutCommand {
 /// Runs a rollout command and prints the rollout that results.
 pub(crate) fn run(args: &RolloutArgs) -> anyhow::Result<()> {
     run_command(&args.connection, |s| async move {
-        let doc = match &args.command {
+        let rollout = match &args.command {
             RolloutCommand::Start {
                 version,
                 stages,
                 soak_seconds,
             } => {
-                let mut attributes = json!({});
-                if !stages.is_empty() {
-                    let stages = stages
-                        .iter()
-                        .map(|s| parse_stage(s))
-                        .collect::<anyhow::Result<Vec<_>>>()?;
-                    attributes["stages"] = Value::Array(stages);
-                }
-                if let Some(soak) = soak_seconds {
-                    attributes["soakSeconds"] = json!(soak);
-                }
-                let body = json!({"data": {"type": "rollouts", "attributes": attributes,
-                    "relationships": {"backgroundAssetVersion": {
-                        "data": {"type": "backgroundAssetVersions",
-                            "id": path_id("version", version)?}}}}});
-                s.client.post("/v1/rollouts", body).await?
+                let stages = stages
+                    .iter()
+                    .map(|s| parse_stage(s))
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                let rollout = NewRollout {
+                    version: path_id("version", version)?.to_owned(),
+                    stages,
+                    soak_seconds: *soak_seconds,
+                };
+                s.client.create_rollout(&rollout).await?
             }
-            RolloutCommand::Status { id } => {
-                s.client
-                    .get(&format!("/v1/rollouts/{}", path_id("rollout", id)?))
-                    .await?
-            }
-            RolloutCommand::Advance { id } => act(&s, id, "ADVANCE").await?,
-            RolloutCommand::Pause { id } => act(&s, id, "PAUSE").await?,
-            RolloutCommand::Resume { id } => act(&s, id, "RESUME").await?,
-            RolloutCommand::Rollback { id } => act(&s, id, "ROLL_BACK").await?,
+            RolloutCommand::Status { id } => s.client.rollout(path_id("rollout", id)?).await?,
+            RolloutCommand::Advance { id } => act(&s, id, RolloutAction::Advance).await?,
+            RolloutCommand::Pause { id } => act(&s, id, RolloutAction::Pause).await?,
+            RolloutCommand::Resume { id } => act(&s, id, RolloutAction::Resume).await?,
+            RolloutCommand::Rollback { id } => act(&s, id, RolloutAction::RollBack).await?,
         };
+        let doc = rollout.document;
         if s.quiet {
             println!("{}", super::output::cell(&doc["data"]["id"]));
         } else if s.json {
@@ -109,14 +101,14 @@ pub(crate) fn run(args: &RolloutArgs) -> anyhow::Result<()> {
     })
 }
 
-async fn act(s: &Session, id: &str, action: &str) -> anyhow::Result<Value> {
-    let id = path_id("rollout", id)?;
-    let body = json!({"data": {"type": "rollouts", "id": id, "attributes": {"action": action}}});
-    s.client.patch(&format!("/v1/rollouts/{id}"), body).await
+async fn act(s: &Session, id: &str, action: RolloutAction) -> anyhow::Result<Rollout> {
+    Ok(s.client
+        .steer_rollout(path_id("rollout", id)?, action)
+        .await?)
 }
 
 /// `eu,us=50` → `{"regions": ["eu", "us"], "percentage": 50}`.
-fn parse_stage(spec: &str) -> anyhow::Result<Value> {
+fn parse_stage(spec: &str) -> anyhow::Result<Stage> {
     let Some((regions, percent)) = spec.rsplit_once('=') else {
         bail!("--stage {spec:?}: write REGIONS=PERCENT, such as eu,us=50 or '*=100'");
     };
@@ -131,7 +123,7 @@ fn parse_stage(spec: &str) -> anyhow::Result<Value> {
     let percentage: u32 = percent.trim().parse().with_context(|| {
         format!("--stage {spec:?}: the percentage {percent:?} is not a whole number")
     })?;
-    Ok(json!({"regions": regions, "percentage": percentage}))
+    Ok(Stage::new(regions, percentage))
 }
 
 /// A rollout document as a short summary and a table of regions.
@@ -225,16 +217,18 @@ fn table(r: &Value) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
+    use serde_json::json;
+
     use super::*;
 
     #[test]
     fn stages_parse_from_regions_and_a_percentage() {
         assert_eq!(
-            parse_stage("eu,us=50").unwrap(),
+            parse_stage("eu,us=50").unwrap().document(),
             json!({"regions": ["eu", "us"], "percentage": 50})
         );
         assert_eq!(
-            parse_stage("*=100").unwrap(),
+            parse_stage("*=100").unwrap().document(),
             json!({"regions": ["*"], "percentage": 100})
         );
         for bad in ["eu", "=10", "eu=ten", "eu=-1"] {

@@ -2,16 +2,19 @@
 //! state on every release track, show one.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context as _, anyhow, bail};
+use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
+use packyard_admin_client::{
+    AdminClient, AdminError, AssetType, NewUploadFile, Track, UploadFile, UploadFileState, Version,
+};
 use serde_json::{Value, json};
 
-use super::client::AdminClient;
 use super::connection::Connection;
 use super::output::{Table, cell, record};
-use super::{Session, path_id, run, to_one, upload};
+use super::progress::Bar;
+use super::{Session, path_id, run};
 
 /// `packyard versions …`
 #[derive(Debug, Args)]
@@ -78,31 +81,25 @@ impl VersionsArgs {
                         }
                         (None, None) => bail!("--pack is required (or --resume)"),
                     };
-                    let doc = if *no_wait {
-                        s.client
-                            .get(&format!("/v1/backgroundAssetVersions/{version}"))
-                            .await?
+                    let version = if *no_wait {
+                        s.client.version(&version).await?
                     } else {
                         wait_processed(&s.client, &version, Duration::from_secs(*wait_timeout))
                             .await?
                     };
-                    let doc = with_tracks(&s.client, doc).await?;
+                    let doc = with_tracks(&s.client, version.document).await?;
                     s.show(&doc, version_record);
                 }
                 VersionsCommand::List { pack } => {
-                    let path = format!("/v1/backgroundAssets/{}/versions", path_id("pack", pack)?);
                     let mut versions = Vec::new();
-                    for v in s.client.get_all(&path).await? {
+                    for v in s.client.versions(path_id("pack", pack)?).await? {
                         versions.push(tracks_of(&s.client, v).await?);
                     }
                     s.show_list(versions, versions_table);
                 }
                 VersionsCommand::Show { version } => {
-                    let path = format!(
-                        "/v1/backgroundAssetVersions/{}",
-                        path_id("version", version)?
-                    );
-                    let doc = with_tracks(&s.client, s.client.get(&path).await?).await?;
+                    let version = s.client.version(path_id("version", version)?).await?;
+                    let doc = with_tracks(&s.client, version.document).await?;
                     s.show(&doc, version_record);
                 }
             }
@@ -142,112 +139,96 @@ async fn start_upload(
 ) -> anyhow::Result<String> {
     let size = file_size(file)?;
     let manifest_size = manifest.map(file_size).transpose()?;
-    let body = json!({"data": {"type": "backgroundAssetVersions", "relationships": {
-        "backgroundAsset": to_one("backgroundAssets", path_id("pack", pack)?)}}});
-    let doc = s.client.post("/v1/backgroundAssetVersions", body).await?;
-    let version = id_of(&doc)?;
-    let number = cell(&doc["data"]["attributes"]["version"]);
-    let reserve = |name: String, size: u64, kind: &'static str| {
-        let body = json!({"data": {"type": "backgroundAssetUploadFiles",
-            "attributes": {"fileName": name, "fileSize": size, "assetType": kind},
-            "relationships": {"backgroundAssetVersion":
-                to_one("backgroundAssetVersions", &version)}}});
-        s.client.post("/v1/backgroundAssetUploadFiles", body)
+    let version = s.client.create_version(path_id("pack", pack)?).await?;
+    let reserve = |name: String, size: u64, asset_type: AssetType| {
+        let file = NewUploadFile {
+            version: version.id.clone(),
+            file_name: name,
+            file_size: size,
+            asset_type,
+        };
+        async move { s.client.reserve_upload(&file).await }
     };
-    let asset = reserve(file_name(file), size, "ASSET").await?;
-    let asset_id = id_of(&asset)?;
+    let asset = reserve(file_name(file), size, AssetType::Asset).await?;
     eprintln!(
-        "version {number} ({version}): uploading {} bytes as upload file {asset_id}; if this \
-         stops, continue with: packyard versions upload --resume {asset_id} {}",
+        "version {} ({}): uploading {} bytes as upload file {}; if this stops, continue \
+         with: packyard versions upload --resume {} {}",
+        version.number,
+        version.id,
         size,
+        asset.id,
+        asset.id,
         file.display()
     );
     if let (Some(path), Some(len)) = (manifest, manifest_size) {
-        let doc = reserve(file_name(path), len, "MANIFEST").await?;
-        send_and_commit(s, &doc, path, len).await?;
+        let manifest_file = reserve(file_name(path), len, AssetType::Manifest).await?;
+        send_and_commit(s, &manifest_file, path, len).await?;
     }
     send_and_commit(s, &asset, file, size).await?;
-    Ok(version)
+    Ok(version.id)
 }
 
 /// Continues an upload file's upload; returns its version's id.
 async fn resume_upload(s: &Session, upload_file: &str, file: &Path) -> anyhow::Result<String> {
     let size = file_size(file)?;
-    let path = format!(
-        "/v1/backgroundAssetUploadFiles/{}",
-        path_id("upload file", upload_file)?
-    );
-    let doc = s.client.get(&path).await?;
-    let version = doc["data"]["relationships"]["backgroundAssetVersion"]["data"]["id"]
-        .as_str()
-        .ok_or_else(|| anyhow!("upload file {upload_file} names no version"))?
-        .to_owned();
-    let state = cell(&doc["data"]["attributes"]["state"]);
-    if state != "AWAITING_UPLOAD" {
-        eprintln!("upload file {upload_file} is already {state}; nothing to send");
-        return Ok(version);
+    let reserved = s
+        .client
+        .upload_file(path_id("upload file", upload_file)?)
+        .await?;
+    if reserved.state != UploadFileState::AwaitingUpload {
+        eprintln!(
+            "upload file {upload_file} is already {}; nothing to send",
+            reserved.state
+        );
+        return Ok(reserved.version);
     }
-    let expected = doc["data"]["attributes"]["fileSize"].as_u64().unwrap_or(0);
-    if expected != size {
+    if reserved.file_size != size {
         bail!(
-            "{} has {size} bytes but upload file {upload_file} was reserved for {expected}; \
+            "{} has {size} bytes but upload file {upload_file} was reserved for {}; \
              is it the same file?",
-            file.display()
+            file.display(),
+            reserved.file_size
         );
     }
-    send_and_commit(s, &doc, file, size).await?;
-    Ok(version)
+    send_and_commit(s, &reserved, file, size).await?;
+    Ok(reserved.version)
 }
 
 async fn send_and_commit(
     s: &Session,
-    upload_file: &Value,
+    upload_file: &UploadFile,
     file: &Path,
     size: u64,
 ) -> anyhow::Result<()> {
-    let id = id_of(upload_file)?;
-    let ops = upload::operations(upload_file)?;
-    let sha256 = upload::send(&s.client, file, size, &ops).await?;
+    let sent = s
+        .client
+        .send_file(file, size, &upload_file.operations, &mut Bar::new(file))
+        .await;
+    let sha256 = match sent {
+        Err(e @ AdminError::PartFailed { .. }) => {
+            bail!("{e}; run the same command with --resume to send only the missing parts")
+        }
+        other => other?,
+    };
     s.client
-        .patch(
-            &format!("/v1/backgroundAssetUploadFiles/{id}"),
-            upload::commit_body(&id, &sha256),
-        )
+        .commit_upload(&upload_file.id, &sha256)
         .await
         .with_context(|| format!("committing {} (SHA-256 {sha256})", file.display()))?;
     eprintln!("committed {} (SHA-256 {sha256})", file.display());
     Ok(())
 }
 
-/// Polls the version until processing ends; a FAILED version is an error naming why.
+/// Waits until processing ends; a FAILED version is an error naming why.
 async fn wait_processed(
     client: &AdminClient,
     version: &str,
     timeout: Duration,
-) -> anyhow::Result<Value> {
-    let started = Instant::now();
-    let path = format!("/v1/backgroundAssetVersions/{version}");
-    loop {
-        let doc = client.get(&path).await?;
-        let attributes = &doc["data"]["attributes"];
-        match attributes["state"].as_str() {
-            Some("COMPLETE") => return Ok(doc),
-            Some("FAILED") => {
-                let errors: Vec<String> = attributes["stateDetails"]["errors"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|e| format!("{}: {}", cell(&e["code"]), cell(&e["description"])))
-                    .collect();
-                bail!("version {version} FAILED: {}", errors.join("; "));
-            }
-            _ if started.elapsed() > timeout => bail!(
-                "version {version} is still {} after {}s; see `packyard versions show {version}`",
-                cell(&attributes["state"]),
-                timeout.as_secs()
-            ),
-            _ => tokio::time::sleep(Duration::from_millis(250)).await,
+) -> anyhow::Result<Version> {
+    match client.wait_processed(version, timeout).await {
+        Err(e @ AdminError::StillProcessing { .. }) => {
+            bail!("{e}; see `packyard versions show {version}`")
         }
+        other => Ok(other?),
     }
 }
 
@@ -255,30 +236,17 @@ async fn wait_processed(
 async fn tracks_of(client: &AdminClient, mut version: Value) -> anyhow::Result<Value> {
     let id = cell(&version["id"]);
     let mut tracks = serde_json::Map::new();
-    for (track, relationship, path) in [
-        (
-            "internal",
-            "internalBetaRelease",
-            "backgroundAssetVersionInternalBetaReleases",
-        ),
-        (
-            "external",
-            "externalBetaRelease",
-            "backgroundAssetVersionExternalBetaReleases",
-        ),
-        (
-            "store",
-            "appStoreRelease",
-            "backgroundAssetVersionAppStoreReleases",
-        ),
-    ] {
-        let state = if version["relationships"][relationship]["data"].is_null() {
+    for (name, track) in ["internal", "external", "store"]
+        .into_iter()
+        .zip(Track::ALL)
+    {
+        let state = if version["relationships"][track.relationship()]["data"].is_null() {
             Value::Null
         } else {
-            let doc = client.get(&format!("/v1/{path}/{id}")).await?;
+            let doc = client.release(track, &id).await?;
             doc["data"]["attributes"]["state"].clone()
         };
-        tracks.insert(track.to_owned(), state);
+        tracks.insert(name.to_owned(), state);
     }
     version["meta"] = json!({ "tracks": tracks });
     Ok(version)
@@ -287,13 +255,6 @@ async fn tracks_of(client: &AdminClient, mut version: Value) -> anyhow::Result<V
 async fn with_tracks(client: &AdminClient, mut doc: Value) -> anyhow::Result<Value> {
     doc["data"] = tracks_of(client, doc["data"].take()).await?;
     Ok(doc)
-}
-
-fn id_of(doc: &Value) -> anyhow::Result<String> {
-    doc["data"]["id"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow!("the answer has no data.id: {doc}"))
 }
 
 fn versions_table(doc: &Value) -> Table {

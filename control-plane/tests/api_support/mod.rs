@@ -1,4 +1,5 @@
-//! A served admin API over a `MemoryStore` on 127.0.0.1, and a small JSON client for it.
+//! A served admin API over a `MemoryStore` on 127.0.0.1; raw requests for checking its own
+//! answers, and `packyard-admin-client` for the flows tests only need done.
 
 // Each test binary that includes this module uses a different subset of it.
 #![allow(dead_code)]
@@ -9,6 +10,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusBuilder;
+use packyard_admin_client::{
+    AdminClient, NewApp, NewPack, NewUploadFile, NewUser, UploadFileState, VersionState,
+    submission_document,
+};
 use packyard_control_plane::api::{ApiConfig, Bootstrapped, bootstrap, serve};
 use packyard_control_plane::{CatalogStore, ControlMetrics, MemoryStore};
 use packyard_core::catalog::{
@@ -26,6 +31,8 @@ pub(crate) struct Server {
     pub(crate) store: MemoryStore,
     pub(crate) admin: String,
     client: reqwest::Client,
+    /// The admin API as the operator.
+    pub(crate) api: AdminClient,
     _stop: oneshot::Sender<()>,
 }
 
@@ -62,8 +69,10 @@ impl Server {
                 let _ = stopped.await;
             },
         ));
+        let base = format!("http://{addr}");
         Self {
-            base: format!("http://{addr}"),
+            api: AdminClient::new(&base, key.clone(), None).unwrap(),
+            base,
             store,
             admin: key,
             client: reqwest::Client::new(),
@@ -130,54 +139,29 @@ impl Server {
         self.call(Method::PATCH, path, key, body).await
     }
 
+    /// The admin API under `key`.
+    pub(crate) fn as_key(&self, key: &str) -> AdminClient {
+        self.api.with_key(key)
+    }
+
     /// Creates an app as the operator; returns its id.
     pub(crate) async fn app(&self, bundle_id: &str) -> String {
-        let (s, v) = self
-            .post(
-                "/v1/apps",
-                &self.admin,
-                json!({"data": {"type": "apps", "attributes": {
-                    "name": "Game", "bundleId": bundle_id, "primaryLanguage": "en-US"}}}),
-            )
-            .await;
-        assert_eq!(s, 201, "{v}");
-        id(&v)
+        let app = NewApp::new("Game", bundle_id);
+        self.api.create_app(&app).await.unwrap().id
     }
 
     /// Creates a user with one role on `app` and a key for them; returns the key.
     pub(crate) async fn member(&self, app: &str, role: &str, email: &str) -> String {
-        let (s, v) = self
-            .post(
-                "/v1/users",
-                &self.admin,
-                json!({"data": {"type": "users", "attributes": {
-                    "name": role, "email": email, "roles": [{"app": app, "role": role}]}}}),
-            )
-            .await;
-        assert_eq!(s, 201, "{v}");
-        let user = id(&v);
-        let (s, v) = self
-            .post(
-                "/v1/apiKeys",
-                &self.admin,
-                json!({"data": {"type": "apiKeys", "relationships": {
-                    "user": {"data": {"type": "users", "id": user}}}}}),
-            )
-            .await;
-        assert_eq!(s, 201, "{v}");
-        v["data"]["attributes"]["key"].as_str().unwrap().to_owned()
+        let user = NewUser::new(role, email).role_named(app, role);
+        let user = self.api.create_user(&user).await.unwrap();
+        self.api.create_api_key(&user.id).await.unwrap().secret
     }
 
-    /// Creates a pack; returns its id.
+    /// Creates a pack; returns the raw answer.
     pub(crate) async fn pack(&self, app: &str, key: &str, identifier: &str) -> (u16, Value) {
-        self.post(
-            "/v1/backgroundAssets",
-            key,
-            json!({"data": {"type": "backgroundAssets",
-                "attributes": {"assetPackIdentifier": identifier},
-                "relationships": {"app": {"data": {"type": "apps", "id": app}}}}}),
-        )
-        .await
+        let pack = NewPack::new(app, identifier);
+        self.post("/v1/backgroundAssets", key, pack.document())
+            .await
     }
 
     /// Creates a version, reserves and commits its archive through the API, then plays the
@@ -191,57 +175,22 @@ impl Server {
     /// Creates a version and reserves and commits its archive through the API, leaving it
     /// PROCESSING, as the origin finds it. Returns the version id.
     pub(crate) async fn processing_version(&self, pack: &str, key: &str, size: u32) -> String {
-        let (s, v) = self
-            .post(
-                "/v1/backgroundAssetVersions",
-                key,
-                json!({"data": {"type": "backgroundAssetVersions", "relationships": {
-                    "backgroundAsset": {"data": {"type": "backgroundAssets", "id": pack}}}}}),
-            )
-            .await;
-        assert_eq!(s, 201, "{v}");
-        assert_eq!(v["data"]["attributes"]["state"], "AWAITING_UPLOAD");
-        let version = id(&v);
-        let (s, v) = self
-            .post(
-                "/v1/backgroundAssetUploadFiles",
-                key,
-                json!({"data": {"type": "backgroundAssetUploadFiles",
-                    "attributes": {"fileName": "pack.aar", "fileSize": size, "assetType": "ASSET"},
-                    "relationships": {"backgroundAssetVersion": {
-                        "data": {"type": "backgroundAssetVersions", "id": version}}}}}),
-            )
-            .await;
-        assert_eq!(s, 201, "{v}");
-        let ops = v["data"]["attributes"]["uploadOperations"]
-            .as_array()
-            .unwrap();
-        assert_eq!(ops[0]["method"], "PUT");
-        assert_eq!(ops[0]["offset"], 0);
-        assert_eq!(ops[0]["length"], size);
-        let file = id(&v);
-        assert!(
-            ops[0]["url"]
-                .as_str()
-                .unwrap()
-                .starts_with("http://origin.test:9000/")
+        let api = self.as_key(key);
+        let version = api.create_version(pack).await.unwrap();
+        assert_eq!(version.state, VersionState::AwaitingUpload);
+        let file = NewUploadFile::asset(&version.id, "pack.aar", u64::from(size));
+        let file = api.reserve_upload(&file).await.unwrap();
+        let op = &file.operations[0];
+        assert_eq!(
+            (op.method.as_str(), op.offset, op.length),
+            ("PUT", 0, u64::from(size))
         );
-        let (s, v) = self
-            .patch(
-                &format!("/v1/backgroundAssetUploadFiles/{file}"),
-                key,
-                json!({"data": {"type": "backgroundAssetUploadFiles", "id": file, "attributes": {
-                    "uploaded": true,
-                    "sourceFileChecksums": {"file": {"hash": "ab".repeat(32), "algorithm": "SHA_256"}}}}}),
-            )
-            .await;
-        assert_eq!(s, 200, "{v}");
-        assert_eq!(v["data"]["attributes"]["state"], "UPLOAD_COMPLETE");
-        let (_, v) = self
-            .get(&format!("/v1/backgroundAssetVersions/{version}"), key)
-            .await;
-        assert_eq!(v["data"]["attributes"]["state"], "PROCESSING");
-        version
+        assert!(op.url.starts_with("http://origin.test:9000/"), "{}", op.url);
+        let committed = api.commit_upload(&file.id, &"ab".repeat(32)).await.unwrap();
+        assert_eq!(committed.state, UploadFileState::UploadComplete);
+        let version = api.version(&version.id).await.unwrap();
+        assert_eq!(version.state, VersionState::Processing);
+        version.id
     }
 
     pub(crate) async fn origin_reports_success(&self, version: &str, size: u32) {
@@ -268,15 +217,11 @@ impl Server {
         self.store.write(envelope).await.unwrap().unwrap();
     }
 
+    /// Submits a version for review on `track`; returns the raw answer.
     pub(crate) async fn submit(&self, version: &str, key: &str, track: &str) -> (u16, Value) {
-        self.post(
-            "/v1/reviewSubmissions",
-            key,
-            json!({"data": {"type": "reviewSubmissions", "attributes": {"track": track},
-                "relationships": {"backgroundAssetVersion": {
-                    "data": {"type": "backgroundAssetVersions", "id": version}}}}}),
-        )
-        .await
+        let track = serde_json::from_value(json!(track)).unwrap();
+        let body = submission_document(version, track);
+        self.post("/v1/reviewSubmissions", key, body).await
     }
 
     pub(crate) async fn review(

@@ -1,6 +1,6 @@
 //! A real control plane in-process on 127.0.0.1 (memory store, admin API, watch stream,
-//! origin reports) next to a real origin, and a small client that follows the admin API's
-//! upload flow over HTTP.
+//! origin reports) next to a real origin, and the admin API's upload flow through
+//! `packyard-admin-client`, each step's answer at hand for the tests to check.
 
 // Each test binary that includes this module uses a different subset of it.
 #![allow(dead_code)]
@@ -13,6 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusBuilder;
+use packyard_admin_client::{
+    AdminClient, AssetType, NewApp, NewPack, NewUploadFile, commit_document,
+};
 use packyard_control_plane::api::{ApiConfig, Bootstrapped, bootstrap, serve};
 use packyard_control_plane::origin_reports::OriginReports;
 use packyard_control_plane::watch::WatchService;
@@ -26,6 +29,9 @@ use packyard_origin::node::{Listeners, serve as serve_origin};
 use packyard_origin::process::ProcessHooks;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+
+/// A reserved upload file, with its operations.
+pub(crate) type Reserved = packyard_admin_client::UploadFile;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -41,7 +47,8 @@ pub(crate) struct ControlPlane {
     pub(crate) store: MemoryStore,
     /// The cluster's CA: the origin gets its certificate from it.
     pub(crate) pki: TestPki,
-    client: reqwest::Client,
+    /// The admin API as the operator.
+    pub(crate) client: AdminClient,
     _stop: oneshot::Sender<()>,
 }
 
@@ -85,73 +92,39 @@ impl ControlPlane {
                 .serve_with_incoming(incoming),
         );
         Self {
+            client: AdminClient::new(&api, key.clone(), None).unwrap(),
             api,
             grpc,
             admin: key,
             store,
             pki,
-            client: reqwest::Client::new(),
             _stop: stop,
         }
     }
 
+    /// One admin API call as the operator; the status and the document, whatever they are.
     pub(crate) async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Value,
     ) -> (u16, Value) {
-        let mut req = self
-            .client
-            .request(method, format!("{}{path}", self.api))
-            .bearer_auth(&self.admin);
-        if !body.is_null() {
-            req = req.json(&body);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.unwrap();
-        let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        (status, value)
+        let body = (!body.is_null()).then_some(body);
+        let answer = self.client.send(method, path, body).await.unwrap();
+        (answer.status, answer.document)
     }
 
     /// An app and a pack in it; returns the pack's id.
     pub(crate) async fn pack(&self, bundle: &str, identifier: &str) -> String {
-        let (s, v) = self
-            .call(
-                reqwest::Method::POST,
-                "/v1/apps",
-                json!({"data": {"type": "apps", "attributes": {
-                    "name": "Game", "bundleId": bundle, "primaryLanguage": "en-US"}}}),
-            )
-            .await;
-        assert_eq!(s, 201, "{v}");
-        let app = v["data"]["id"].as_str().unwrap().to_owned();
-        let (s, v) = self
-            .call(
-                reqwest::Method::POST,
-                "/v1/backgroundAssets",
-                json!({"data": {"type": "backgroundAssets",
-                    "attributes": {"assetPackIdentifier": identifier},
-                    "relationships": {"app": {"data": {"type": "apps", "id": app}}}}}),
-            )
-            .await;
-        assert_eq!(s, 201, "{v}");
-        v["data"]["id"].as_str().unwrap().to_owned()
+        let app = NewApp::new("Game", bundle);
+        let app = self.client.create_app(&app).await.unwrap().id;
+        let pack = NewPack::new(app, identifier);
+        self.client.create_pack(&pack).await.unwrap().id
     }
 
     /// A new version of `pack`; returns its id.
     pub(crate) async fn version(&self, pack: &str) -> String {
-        let (s, v) = self
-            .call(
-                reqwest::Method::POST,
-                "/v1/backgroundAssetVersions",
-                json!({"data": {"type": "backgroundAssetVersions", "relationships": {
-                    "backgroundAsset": {"data": {"type": "backgroundAssets", "id": pack}}}}}),
-            )
-            .await;
-        assert_eq!(s, 201, "{v}");
-        v["data"]["id"].as_str().unwrap().to_owned()
+        self.client.create_version(pack).await.unwrap().id
     }
 
     /// Reserves a file; returns the raw answer.
@@ -161,102 +134,49 @@ impl ControlPlane {
         size: u64,
         asset_type: &str,
     ) -> (u16, Value) {
-        self.call(
-            reqwest::Method::POST,
-            "/v1/backgroundAssetUploadFiles",
-            json!({"data": {"type": "backgroundAssetUploadFiles",
-                "attributes": {"fileName": "pack.bin", "fileSize": size, "assetType": asset_type},
-                "relationships": {"backgroundAssetVersion": {
-                    "data": {"type": "backgroundAssetVersions", "id": version}}}}}),
-        )
-        .await
+        let file = NewUploadFile {
+            asset_type: serde_json::from_value(json!(asset_type)).unwrap(),
+            ..NewUploadFile::asset(version, "pack.bin", size)
+        };
+        let path = "/v1/backgroundAssetUploadFiles";
+        self.call(reqwest::Method::POST, path, file.document())
+            .await
     }
 
     /// Reserves a file; returns it with its upload operations.
     pub(crate) async fn reserve(&self, version: &str, size: u64, asset_type: &str) -> Reserved {
-        let (s, v) = self.try_reserve(version, size, asset_type).await;
-        assert_eq!(s, 201, "{v}");
-        let ops = v["data"]["attributes"]["uploadOperations"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|o| Operation {
-                url: o["url"].as_str().unwrap().to_owned(),
-                offset: o["offset"].as_u64().unwrap(),
-                length: o["length"].as_u64().unwrap(),
-                part: o["partNumber"].as_u64().unwrap(),
-            })
-            .collect();
-        Reserved {
-            id: v["data"]["id"].as_str().unwrap().to_owned(),
-            operations: ops,
-        }
+        let asset_type: AssetType = serde_json::from_value(json!(asset_type)).unwrap();
+        let file = NewUploadFile {
+            asset_type,
+            ..NewUploadFile::asset(version, "pack.bin", size)
+        };
+        self.client.reserve_upload(&file).await.unwrap()
     }
 
-    /// Commits a file with the SHA-256 of `bytes`.
+    /// Commits a file with the SHA-256 of `bytes`; returns the raw answer.
     pub(crate) async fn commit(&self, file: &str, bytes: &[u8]) -> (u16, Value) {
         self.commit_hex(file, &hex::encode(Sha256::digest(bytes)))
             .await
     }
 
+    /// Commits a file with `sha256_hex`, right or wrong; returns the raw answer.
     pub(crate) async fn commit_hex(&self, file: &str, sha256_hex: &str) -> (u16, Value) {
-        self.call(
-            reqwest::Method::PATCH,
-            &format!("/v1/backgroundAssetUploadFiles/{file}"),
-            json!({"data": {"type": "backgroundAssetUploadFiles", "id": file, "attributes": {
-                "uploaded": true,
-                "sourceFileChecksums": {"file": {"hash": sha256_hex, "algorithm": "SHA_256"}}}}}),
-        )
-        .await
+        let path = format!("/v1/backgroundAssetUploadFiles/{file}");
+        let body = commit_document(file, sha256_hex);
+        self.call(reqwest::Method::PATCH, &path, body).await
     }
 
     /// The version's attributes.
     pub(crate) async fn version_attributes(&self, version: &str) -> Value {
-        let (s, v) = self
-            .call(
-                reqwest::Method::GET,
-                &format!("/v1/backgroundAssetVersions/{version}"),
-                Value::Null,
-            )
-            .await;
-        assert_eq!(s, 200, "{v}");
-        v["data"]["attributes"].clone()
+        let version = self.client.version(version).await.unwrap();
+        version.attributes().clone()
     }
 
     /// Waits (up to 60 s) until the version is COMPLETE or FAILED; returns its attributes.
     pub(crate) async fn settled(&self, version: &str) -> Value {
-        for _ in 0..600 {
-            let a = self.version_attributes(version).await;
-            if a["state"] == "COMPLETE" || a["state"] == "FAILED" {
-                return a;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("version {version} did not settle within 60 s");
+        let settled = self.client.wait_settled(version, Duration::from_secs(60));
+        settled.await.unwrap().attributes().clone()
     }
-}
-
-/// One entry of `uploadOperations`.
-#[derive(Debug, Clone)]
-pub(crate) struct Operation {
-    pub(crate) url: String,
-    pub(crate) offset: u64,
-    pub(crate) length: u64,
-    pub(crate) part: u64,
-}
-
-impl Operation {
-    pub(crate) fn slice<'a>(&self, bytes: &'a [u8]) -> &'a [u8] {
-        let start = usize::try_from(self.offset).unwrap();
-        &bytes[start..start + usize::try_from(self.length).unwrap()]
-    }
-}
-
-/// A reserved upload file.
-#[derive(Debug, Clone)]
-pub(crate) struct Reserved {
-    pub(crate) id: String,
-    pub(crate) operations: Vec<Operation>,
 }
 
 /// A running origin.
