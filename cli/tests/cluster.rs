@@ -10,7 +10,6 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use packyard_admin_client::{AdminClient, NewUploadFile};
@@ -23,96 +22,17 @@ use tempfile::TempDir;
 
 #[path = "support/cluster_tls.rs"]
 mod cluster_tls;
+#[path = "support/procs.rs"]
+mod procs;
 
-const KEY: &str = "pyk_cluster-test-bootstrap-key-0123456789abcdef";
+use procs::{ControlNode, KEY, control_cluster, signal};
 
 /// Fast elections and frequent snapshots, so the test exercises log compaction too.
 const CONFIG: &str = "[raft]\nheartbeat_ms = 100\nelection_timeout_min_ms = 500\n\
                       election_timeout_max_ms = 1000\nsnapshot_every_logs = 40\n";
 
-struct Node {
-    id: u64,
-    admin: String,
-    raft: String,
-    dir: PathBuf,
-    child: Option<Child>,
-}
-
-impl Node {
-    fn start(&mut self, config: &PathBuf, peers: &str) {
-        let log = std::fs::File::create(self.dir.with_extension("log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_packyard"))
-            .args(["control", "--config"])
-            .arg(config)
-            .args(["--id", &self.id.to_string(), "--data"])
-            .arg(&self.dir)
-            .args([
-                "--raft-addr",
-                &self.raft,
-                "--admin-addr",
-                &self.admin,
-                "--peers",
-                peers,
-            ])
-            .env("PACKYARD_ADMIN_KEY", KEY)
-            .env(
-                "PACKYARD_CLUSTER_TLS_DIR",
-                self.dir.parent().unwrap().join("cluster-tls"),
-            )
-            .env("PACKYARD_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-    }
-
-    /// SIGKILL: no shutdown hook runs, as when a machine dies.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.admin)
-    }
-
-    /// SIGSTOP (`frozen`) or SIGCONT: a frozen node answers nobody, as if cut off.
-    fn freeze(&self, frozen: bool) {
-        let pid = self.child.as_ref().unwrap().id().to_string();
-        let sig = if frozen { "-STOP" } else { "-CONT" };
-        let done = Command::new("kill").args([sig, &pid]).status().unwrap();
-        assert!(done.success(), "kill {sig} {pid}");
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// A free port on 127.0.0.1, never one this test process handed out before (the OS may
-/// offer a just-released port again).
-fn free_addr() -> String {
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    let mut given = GIVEN.lock().unwrap();
-    loop {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = l.local_addr().unwrap();
-        if !given.contains(&addr.port()) {
-            given.push(addr.port());
-            return addr.to_string();
-        }
-    }
-}
-
 struct Cluster {
-    nodes: Vec<Node>,
-    peers: String,
-    config: PathBuf,
+    nodes: Vec<ControlNode>,
     http: reqwest::Client,
     /// The folder of the cluster's certificates.
     tls: PathBuf,
@@ -120,7 +40,7 @@ struct Cluster {
 }
 
 impl Cluster {
-    fn start() -> Self {
+    async fn start() -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let config = tmp.path().join("control.toml");
         std::fs::write(&config, CONFIG).unwrap();
@@ -131,55 +51,42 @@ impl Cluster {
                 ("control", "2"),
                 ("control", "3"),
                 ("origin", "1"),
+                ("operator", "test"),
             ],
         );
-        let mut nodes: Vec<Node> = (1..=3)
-            .map(|id| Node {
-                id,
-                admin: free_addr(),
-                raft: free_addr(),
-                dir: tmp.path().join(format!("node-{id}")),
-                child: None,
-            })
-            .collect();
-        let peers = nodes
-            .iter()
-            .map(|n| format!("{}={}", n.id, n.raft))
-            .collect::<Vec<_>>()
-            .join(",");
-        for n in &mut nodes {
-            n.start(&config, &peers);
-        }
+        let flags = ["--config", config.to_str().unwrap()];
+        let nodes = control_cluster(tmp.path(), 3, &flags).await;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap();
         Cluster {
             nodes,
-            peers,
-            config,
             http,
             tls,
             _tmp: tmp,
         }
     }
 
-    fn logs(&self) -> String {
-        self.nodes
-            .iter()
-            .map(|n| {
-                format!(
-                    "--- node {}:\n{}",
-                    n.id,
-                    std::fs::read_to_string(n.dir.with_extension("log")).unwrap_or_default()
-                )
-            })
-            .collect()
+    /// `http://{admin of node}{path}`.
+    fn url(&self, node: usize, path: &str) -> String {
+        format!("http://{}{path}", self.nodes[node].admin)
     }
 
-    /// The admin API of `node` as the operator.
+    /// SIGSTOP (`frozen`) or SIGCONT: a frozen node answers nobody, as if cut off.
+    fn freeze(&self, node: usize, frozen: bool) {
+        signal(
+            self.nodes[node].proc.pid(),
+            if frozen { "-STOP" } else { "-CONT" },
+        );
+    }
+
+    fn logs(&self) -> String {
+        self.nodes.iter().map(|n| n.proc.log()).collect()
+    }
+
     fn admin(&self, node: usize) -> AdminClient {
-        AdminClient::with_http(self.http.clone(), &self.nodes[node].url(""), KEY)
+        AdminClient::with_http(self.http.clone(), &self.url(node, ""), KEY)
     }
 
     async fn call(
@@ -202,7 +109,7 @@ impl Cluster {
     ) -> Result<(u16, Value), reqwest::Error> {
         let mut req = self
             .http
-            .request(method, self.nodes[node].url(path))
+            .request(method, self.url(node, path))
             .bearer_auth(key);
         if let Some(body) = body {
             req = req.json(&body);
@@ -230,7 +137,7 @@ impl Cluster {
     async fn metric(&self, node: usize, name: &str) -> Option<f64> {
         let page = self
             .http
-            .get(self.nodes[node].url("/metrics"))
+            .get(self.url(node, "/metrics"))
             .send()
             .await
             .ok()?
@@ -246,7 +153,7 @@ impl Cluster {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             for (i, n) in self.nodes.iter().enumerate() {
-                if n.child.is_some()
+                if n.proc.is_running()
                     && self.metric(i, "packyard_control_raft_is_leader").await == Some(1.0)
                 {
                     return i;
@@ -348,7 +255,7 @@ async fn versions(c: &Cluster, node: usize, pack: &str) -> BTreeMap<u64, String>
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_processes_survive_a_killed_leader_without_losing_an_acknowledged_write() {
-    let mut c = Cluster::start();
+    let mut c = Cluster::start().await;
     c.ready().await;
     let leader = c.leader().await;
     let f = (leader + 1) % 3; // a follower: every write below is forwarded to the leader
@@ -455,10 +362,10 @@ async fn three_processes_survive_a_killed_leader_without_losing_an_acknowledged_
                 .metric(leader, "packyard_control_raft_applied_index")
                 .await
                 .unwrap();
-            c.nodes[leader].kill();
+            c.nodes[leader].proc.kill();
             killed = Some((leader, applied));
         }
-        if c.nodes[next].child.is_none() {
+        if !c.nodes[next].proc.is_running() {
             next = (next + 1) % 3;
             continue;
         }
@@ -509,10 +416,9 @@ async fn three_processes_survive_a_killed_leader_without_losing_an_acknowledged_
     // it a snapshot or an entry, yet it applies again everything it had applied.
     let others = [(killed + 1) % 3, (killed + 2) % 3];
     for o in others {
-        c.nodes[o].freeze(true);
+        c.freeze(o, true);
     }
-    let (config, peers) = (c.config.clone(), c.peers.clone());
-    c.nodes[killed].start(&config, &peers);
+    c.nodes[killed].proc.restart();
     let deadline = Instant::now() + Duration::from_secs(60);
     while c
         .metric(killed, "packyard_control_raft_applied_index")
@@ -529,7 +435,7 @@ async fn three_processes_survive_a_killed_leader_without_losing_an_acknowledged_
     }
     // Then, with its peers back, it catches up.
     for o in others {
-        c.nodes[o].freeze(false);
+        c.freeze(o, false);
     }
     let leader = c.leader().await;
     let target = c

@@ -12,80 +12,18 @@
     reason = "test archives are a few MiB"
 )]
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
 use packyard_admin_client::{AdminClient, BetaChannel, NewApp, NewPack, NewTesterToken};
 use serde_json::Value;
 
 #[path = "support/cluster_tls.rs"]
 mod cluster_tls;
+#[path = "support/procs.rs"]
+mod procs;
 
-const KEY: &str = "pyk_edge-offline-test-key-0123456789abcdef";
-
-/// A free port on 127.0.0.1, never one this test process handed out before (the OS may
-/// offer a just-released port again).
-fn free_addr() -> String {
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    let mut given = GIVEN.lock().unwrap();
-    loop {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = l.local_addr().unwrap();
-        if !given.contains(&addr.port()) {
-            given.push(addr.port());
-            return addr.to_string();
-        }
-    }
-}
-
-/// A child process killed with SIGKILL when dropped, its stderr kept in a log file.
-struct Proc {
-    name: &'static str,
-    log: PathBuf,
-    child: Option<Child>,
-}
-
-impl Proc {
-    fn start(name: &'static str, dir: &Path, args: &[&str]) -> Self {
-        let log = dir.join(format!("{name}.log"));
-        let child = Command::new(env!("CARGO_BIN_EXE_packyard"))
-            .args(args)
-            .env("PACKYARD_ADMIN_KEY", KEY)
-            .env("PACKYARD_CLUSTER_TLS_DIR", dir.join("cluster-tls"))
-            .env("PACKYARD_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        Proc {
-            name,
-            log,
-            child: Some(child),
-        }
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-        }
-    }
-
-    fn log(&self) -> String {
-        format!(
-            "--- {}:\n{}",
-            self.name,
-            std::fs::read_to_string(&self.log).unwrap_or_default()
-        )
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
+use procs::{ANY, ControlNode, KEY, Proc, control_cluster, free_addrs, wait_for};
 
 /// Builds a deterministic pack archive of a few MiB from real files; returns its bytes.
 fn build_archive(dir: &Path) -> Vec<u8> {
@@ -115,23 +53,6 @@ fn build_archive(dir: &Path) -> Vec<u8> {
     std::fs::read(out).unwrap()
 }
 
-/// Polls `check` every 100 ms until it holds, failing with the logs after `secs`.
-async fn wait_for<F, Fut>(secs: u64, what: &str, logs: impl Fn() -> String, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !check().await {
-        assert!(
-            Instant::now() < deadline,
-            "{what} within {secs} s\n{}",
-            logs()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_edge_serves_what_it_holds_after_origin_and_control_plane_die_and_after_its_own_restart()
  {
@@ -142,26 +63,16 @@ async fn the_edge_serves_what_it_holds_after_origin_and_control_plane_die_and_af
         dir,
         &[("control", "1"), ("origin", "1"), ("edge", "edge-1")],
     );
-    let (admin, raft) = (free_addr(), free_addr());
-    let (upload, chunks) = (free_addr(), free_addr());
-    let edge_addr = free_addr();
+    // The control node names the origin's upload URL before the origin can start.
+    let [upload] = free_addrs();
     let data = |name: &str| dir.join(name).to_str().unwrap().to_owned();
     let origin_url = format!("http://{upload}");
-    let mut control = Proc::start(
-        "control",
-        dir,
-        &[
-            "control",
-            "--data",
-            &data("control"),
-            "--admin-addr",
-            &admin,
-            "--raft-addr",
-            &raft,
-            "--origin-url",
-            &origin_url,
-        ],
-    );
+    let mut controls = control_cluster(dir, 1, &["--origin-url", &origin_url]).await;
+    let ControlNode {
+        proc: mut control,
+        admin,
+        raft,
+    } = controls.remove(0);
     let mut origin = Proc::start(
         "origin",
         dir,
@@ -172,23 +83,28 @@ async fn the_edge_serves_what_it_holds_after_origin_and_control_plane_die_and_af
             "--upload-addr",
             &upload,
             "--grpc-addr",
-            &chunks,
+            ANY,
             "--control-plane",
             &raft,
         ],
     );
-    let edge_args = [
+    let chunks = origin.addr("origin-grpc").await;
+    let mut edge = Proc::start(
         "edge",
-        "--data",
-        &data("edge"),
-        "--http-addr",
-        &edge_addr,
-        "--control-plane",
-        &raft,
-        "--origin",
-        &chunks,
-    ];
-    let mut edge = Proc::start("edge", dir, &edge_args);
+        dir,
+        &[
+            "edge",
+            "--data",
+            &data("edge"),
+            "--http-addr",
+            ANY,
+            "--control-plane",
+            &raft,
+            "--origin",
+            &chunks,
+        ],
+    );
+    let edge_addr = edge.addr("edge-http").await;
     let logs = || {
         [&control, &origin, &edge]
             .iter()
@@ -259,8 +175,8 @@ async fn the_edge_serves_what_it_holds_after_origin_and_control_plane_die_and_af
     // with the control plane still down: it serves from the state it saved, at once.
     for round in ["after the kills", "after the edge's own restart"] {
         if round != "after the kills" {
-            edge.kill();
-            edge = Proc::start("edge", dir, &edge_args);
+            // On the port it had: devices know it by its address.
+            edge.restart();
             let readyz = format!("http://{edge_addr}/readyz");
             wait_for(
                 20,

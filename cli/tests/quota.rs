@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use packyard_admin_client::{AdminClient, NewApp, NewPack, NewUploadFile};
-use procs::{KEY, Proc, free_addrs, wait_for};
+use procs::{ANY, KEY, Proc, free_addrs, wait_for};
 use serde_json::Value;
 
 /// The admin API of one control-plane node.
@@ -60,9 +60,10 @@ struct Control {
     upload: String,
 }
 
-fn control(dir: &Path, config: &str) -> Control {
+async fn control(dir: &Path, config: &str) -> Control {
     cluster_tls::issue(dir, &[("control", "1"), ("origin", "1")]);
-    let [admin, raft, upload] = free_addrs();
+    // The control node names the origin's upload URL before the origin can start.
+    let [upload] = free_addrs();
     let config_path = dir.join("control.toml");
     std::fs::write(&config_path, config).unwrap();
     let data = dir.join("control");
@@ -77,13 +78,14 @@ fn control(dir: &Path, config: &str) -> Control {
             "--data",
             data.to_str().unwrap(),
             "--admin-addr",
-            &admin,
+            ANY,
             "--raft-addr",
-            &raft,
+            ANY,
             "--origin-url",
             &origin_url,
         ],
     );
+    let (admin, raft) = (proc.addr("admin").await, proc.addr("raft").await);
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
@@ -107,7 +109,7 @@ const FIT: usize = 25;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reservations_are_accepted_only_while_they_fit_one_after_another_or_all_at_once() {
     let tmp = tempfile::tempdir().unwrap();
-    let Control { proc, admin, .. } = control(tmp.path(), QUOTA);
+    let Control { proc, admin, .. } = control(tmp.path(), QUOTA).await;
     let logs = || proc.log();
     wait_for(
         60,
@@ -184,7 +186,7 @@ async fn a_reservation_never_committed_expires_frees_its_quota_and_loses_its_par
         admin,
         raft,
         upload,
-    } = control(dir, config);
+    } = control(dir, config).await;
     let origin_config = dir.join("origin.toml");
     std::fs::write(&origin_config, "[gc]\nstaging_sweep_secs = 1\n").unwrap();
     let logs = || control_proc.log();
@@ -211,7 +213,6 @@ async fn a_reservation_never_committed_expires_frees_its_quota_and_loses_its_par
         .unwrap()
         .to_owned();
 
-    let [chunks] = free_addrs();
     let origin_data = dir.join("origin");
     let origin = Proc::start(
         "origin",
@@ -225,7 +226,7 @@ async fn a_reservation_never_committed_expires_frees_its_quota_and_loses_its_par
             "--upload-addr",
             &upload,
             "--grpc-addr",
-            &chunks,
+            ANY,
             "--control-plane",
             &raft,
         ],

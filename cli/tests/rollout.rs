@@ -17,8 +17,8 @@
 )]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use packyard_admin_client::{
@@ -30,89 +30,13 @@ use serde_json::{Value, json};
 
 #[path = "support/cluster_tls.rs"]
 mod cluster_tls;
+#[path = "support/procs.rs"]
+mod procs;
 
-const KEY: &str = "pyk_rollout-test-key-0123456789abcdef0123";
+use procs::{ANY, ControlNode, KEY, Proc, control_cluster, free_addrs};
+
 /// How many device ids ask each edge at each step.
 const DEVICES: usize = 150;
-
-/// A free port on 127.0.0.1, never one this test process handed out before (the OS may
-/// offer a just-released port again).
-fn free_addr() -> String {
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    let mut given = GIVEN.lock().unwrap();
-    loop {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = l.local_addr().unwrap();
-        if !given.contains(&addr.port()) {
-            given.push(addr.port());
-            return addr.to_string();
-        }
-    }
-}
-
-/// A child process killed with SIGKILL when dropped, its stderr kept in a log file.
-struct Proc {
-    name: String,
-    args: Vec<String>,
-    dir: PathBuf,
-    child: Option<Child>,
-}
-
-impl Proc {
-    fn start(name: &str, dir: &Path, args: &[&str]) -> Self {
-        let mut p = Proc {
-            name: name.to_owned(),
-            args: args.iter().map(|a| (*a).to_owned()).collect(),
-            dir: dir.to_owned(),
-            child: None,
-        };
-        p.spawn();
-        p
-    }
-
-    fn log_path(&self) -> PathBuf {
-        self.dir.join(format!("{}.log", self.name))
-    }
-
-    fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log_path())
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_packyard"))
-            .args(&self.args)
-            .env("PACKYARD_ADMIN_KEY", KEY)
-            .env("PACKYARD_CLUSTER_TLS_DIR", self.dir.join("cluster-tls"))
-            .env("PACKYARD_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-        }
-    }
-
-    fn log(&self) -> String {
-        format!(
-            "--- {}:\n{}",
-            self.name,
-            std::fs::read_to_string(self.log_path()).unwrap_or_default()
-        )
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 /// Builds a deterministic pack archive of a few MiB; `variant` changes one of its files, so
 /// two variants share most chunks, as consecutive versions do.
@@ -373,73 +297,66 @@ async fn devices_get_versions_by_region_and_bucket_through_a_three_stage_rollout
             ("edge", "us-1"),
         ],
     );
-    let (admin_addr, raft) = (free_addr(), free_addr());
-    let (upload, chunks) = (free_addr(), free_addr());
+    // The control node names the origin's upload URL before the origin can start.
+    let [upload] = free_addrs();
     let data = |name: &str| dir.join(name).to_str().unwrap().to_owned();
     // A short edge lease, so heartbeats (every lease / 3) show up in the status quickly.
     let config = dir.join("control.toml");
     std::fs::write(&config, "[api]\nedge_lease_ms = 1500\n").unwrap();
     let origin_url = format!("http://{upload}");
-    let mut procs = vec![
-        Proc::start(
-            "control",
-            dir,
-            &[
-                "control",
-                "--config",
-                config.to_str().unwrap(),
-                "--data",
-                &data("control"),
-                "--admin-addr",
-                &admin_addr,
-                "--raft-addr",
-                &raft,
-                "--origin-url",
-                &origin_url,
-            ],
-        ),
-        Proc::start(
-            "origin",
-            dir,
-            &[
-                "origin",
-                "--data",
-                &data("origin"),
-                "--upload-addr",
-                &upload,
-                "--grpc-addr",
-                &chunks,
-                "--control-plane",
-                &raft,
-            ],
-        ),
+    let control_flags = [
+        "--config",
+        config.to_str().unwrap(),
+        "--origin-url",
+        &origin_url,
     ];
-    let edges =
-        [("eu-1", "eu"), ("eu-2", "eu"), ("us-1", "us")].map(|(name, region)| EdgeUnderTest {
+    let mut controls = control_cluster(dir, 1, &control_flags).await;
+    let ControlNode {
+        proc: control,
+        admin: admin_addr,
+        raft,
+    } = controls.remove(0);
+    let origin = Proc::start(
+        "origin",
+        dir,
+        &[
+            "origin",
+            "--data",
+            &data("origin"),
+            "--upload-addr",
+            &upload,
+            "--grpc-addr",
+            ANY,
+            "--control-plane",
+            &raft,
+        ],
+    );
+    let chunks = origin.addr("origin-grpc").await;
+    let mut procs = vec![control, origin];
+    let mut edges = Vec::new();
+    for (name, region) in [("eu-1", "eu"), ("eu-2", "eu"), ("us-1", "us")] {
+        let edge = Proc::start(
             name,
-            region,
-            addr: free_addr(),
-        });
-    for e in &edges {
-        procs.push(Proc::start(
-            e.name,
             dir,
             &[
                 "edge",
                 "--data",
-                &data(e.name),
+                &data(name),
                 "--http-addr",
-                &e.addr,
+                ANY,
                 "--edge-id",
-                e.name,
+                name,
                 "--region",
-                e.region,
+                region,
                 "--control-plane",
                 &raft,
                 "--origin",
                 &chunks,
             ],
-        ));
+        );
+        let addr = edge.addr("edge-http").await;
+        edges.push(EdgeUnderTest { name, region, addr });
+        procs.push(edge);
     }
     let logs_of = |procs: &[Proc]| procs.iter().map(Proc::log).collect::<String>();
     let http = reqwest::Client::builder()
@@ -602,9 +519,9 @@ async fn devices_get_versions_by_region_and_bucket_through_a_three_stage_rollout
     devices.expect("paused at stage 2", &stage2, &logs).await;
 
     // An edge restarts mid-rollout: it comes back serving the stage in force.
-    let eu2 = procs.iter_mut().find(|p| p.name == "eu-2").unwrap();
-    eu2.kill();
-    eu2.spawn();
+    // On the port it had: devices know it by its address.
+    let eu2 = procs.iter_mut().find(|p| p.name() == "eu-2").unwrap();
+    eu2.restart();
     let logs = || logs_of(&procs);
     devices
         .expect("stage 2 after eu-2 restarts", &stage2, &logs)

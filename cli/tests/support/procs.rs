@@ -132,6 +132,16 @@ impl Proc {
         }
     }
 
+    /// The name it was started with.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether it runs (it was not killed, or was started again).
+    pub(crate) fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
     /// Its process id.
     pub(crate) fn pid(&self) -> u32 {
         self.child.as_ref().expect("running").id()
