@@ -105,23 +105,8 @@ async fn the_admin_api_and_uploads_speak_https_with_a_private_ca() {
         ],
     );
     let (admin, raft) = (control.addr("admin").await, control.addr("raft").await);
-    let origin = Proc::start(
-        "origin",
-        dir,
-        &[
-            "origin",
-            "--config",
-            &path("origin.toml"),
-            "--data",
-            &path("origin"),
-            "--upload-addr",
-            &upload,
-            "--grpc-addr",
-            ANY,
-            "--control-plane",
-            &raft,
-        ],
-    );
+    let origin_config = path("origin.toml");
+    let (origin, _) = procs::origin(dir, &upload, &raft, &["--config", &origin_config]).await;
     let logs = || format!("{}{}", control.log(), origin.log());
     let server = format!("https://{admin}");
     wait_for(60, "the HTTPS admin API answers the CLI", &logs, || async {

@@ -23,7 +23,7 @@ mod cluster_tls;
 #[path = "support/procs.rs"]
 mod procs;
 
-use procs::{ANY, ControlNode, KEY, Proc, control_cluster, free_addrs, wait_for};
+use procs::{ControlNode, KEY, control_cluster, free_addrs, wait_for};
 
 /// Builds a deterministic pack archive of a few MiB from real files; returns its bytes.
 fn build_archive(dir: &Path) -> Vec<u8> {
@@ -65,7 +65,6 @@ async fn the_edge_serves_what_it_holds_after_origin_and_control_plane_die_and_af
     );
     // The control node names the origin's upload URL before the origin can start.
     let [upload] = free_addrs();
-    let data = |name: &str| dir.join(name).to_str().unwrap().to_owned();
     let origin_url = format!("http://{upload}");
     let mut controls = control_cluster(dir, 1, &["--origin-url", &origin_url]).await;
     let ControlNode {
@@ -73,38 +72,8 @@ async fn the_edge_serves_what_it_holds_after_origin_and_control_plane_die_and_af
         admin,
         raft,
     } = controls.remove(0);
-    let mut origin = Proc::start(
-        "origin",
-        dir,
-        &[
-            "origin",
-            "--data",
-            &data("origin"),
-            "--upload-addr",
-            &upload,
-            "--grpc-addr",
-            ANY,
-            "--control-plane",
-            &raft,
-        ],
-    );
-    let chunks = origin.addr("origin-grpc").await;
-    let mut edge = Proc::start(
-        "edge",
-        dir,
-        &[
-            "edge",
-            "--data",
-            &data("edge"),
-            "--http-addr",
-            ANY,
-            "--control-plane",
-            &raft,
-            "--origin",
-            &chunks,
-        ],
-    );
-    let edge_addr = edge.addr("edge-http").await;
+    let (mut origin, chunks) = procs::origin(dir, &upload, &raft, &[]).await;
+    let (mut edge, edge_addr) = procs::edge(dir, "edge", &raft, &chunks, &[]).await;
     let logs = || {
         [&control, &origin, &edge]
             .iter()

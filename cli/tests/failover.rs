@@ -14,7 +14,7 @@ mod cluster_tls;
 #[path = "support/procs.rs"]
 mod procs;
 
-use procs::{ANY, Proc, control_cluster, free_addrs, noise, operator, wait_for};
+use procs::{Proc, control_cluster, free_addrs, noise, operator, wait_for};
 
 /// Builds pack `identifier` from a file of `size` bytes made from `seed`; returns its path
 /// and bytes.
@@ -62,39 +62,8 @@ async fn origin_and_edge_move_to_another_control_node_when_the_one_they_follow_i
         .map(|c| c.raft.clone())
         .collect::<Vec<_>>()
         .join(",");
-    let data = |name: &str| dir.join(name).to_str().unwrap().to_owned();
-    let origin = Proc::start(
-        "origin",
-        dir,
-        &[
-            "origin",
-            "--data",
-            &data("origin"),
-            "--upload-addr",
-            &upload,
-            "--grpc-addr",
-            ANY,
-            "--control-plane",
-            &members,
-        ],
-    );
-    let chunks = origin.addr("origin-grpc").await;
-    let edge = Proc::start(
-        "edge",
-        dir,
-        &[
-            "edge",
-            "--data",
-            &data("edge"),
-            "--http-addr",
-            ANY,
-            "--control-plane",
-            &members,
-            "--origin",
-            &chunks,
-        ],
-    );
-    let edge_addr = edge.addr("edge-http").await;
+    let (origin, chunks) = procs::origin(dir, &upload, &members, &[]).await;
+    let (edge, edge_addr) = procs::edge(dir, "edge", &members, &chunks, &[]).await;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()

@@ -15,9 +15,7 @@ mod cluster_tls;
 #[path = "support/procs.rs"]
 mod procs;
 
-use procs::{
-    ANY, ControlNode, KEY, Proc, control_cluster, free_addrs, noise, operator, signal, wait_for,
-};
+use procs::{ControlNode, KEY, control_cluster, free_addrs, noise, operator, signal, wait_for};
 
 fn files_under(dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -58,7 +56,6 @@ async fn an_origin_killed_while_processing_finishes_the_version_after_its_restar
     );
     // The control node names the origin's upload URL before the origin can start.
     let [upload] = free_addrs();
-    let data = |name: &str| dir.join(name).to_str().unwrap().to_owned();
     let origin_url = format!("http://{upload}");
     let mut controls = control_cluster(dir, 1, &["--origin-url", &origin_url]).await;
     let ControlNode {
@@ -66,35 +63,8 @@ async fn an_origin_killed_while_processing_finishes_the_version_after_its_restar
         admin,
         raft,
     } = controls.remove(0);
-    let origin_args = [
-        "origin",
-        "--data",
-        &data("origin"),
-        "--upload-addr",
-        &upload,
-        "--grpc-addr",
-        ANY,
-        "--control-plane",
-        &raft,
-    ];
-    let mut origin = Proc::start("origin", dir, &origin_args);
-    let chunks = origin.addr("origin-grpc").await;
-    let edge = Proc::start(
-        "edge",
-        dir,
-        &[
-            "edge",
-            "--data",
-            &data("edge"),
-            "--http-addr",
-            ANY,
-            "--control-plane",
-            &raft,
-            "--origin",
-            &chunks,
-        ],
-    );
-    let edge_addr = edge.addr("edge-http").await;
+    let (mut origin, chunks) = procs::origin(dir, &upload, &raft, &[]).await;
+    let (edge, edge_addr) = procs::edge(dir, "edge", &raft, &chunks, &[]).await;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
         .build()

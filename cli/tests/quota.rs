@@ -213,24 +213,8 @@ async fn a_reservation_never_committed_expires_frees_its_quota_and_loses_its_par
         .unwrap()
         .to_owned();
 
-    let origin_data = dir.join("origin");
-    let origin = Proc::start(
-        "origin",
-        dir,
-        &[
-            "origin",
-            "--config",
-            origin_config.to_str().unwrap(),
-            "--data",
-            origin_data.to_str().unwrap(),
-            "--upload-addr",
-            &upload,
-            "--grpc-addr",
-            ANY,
-            "--control-plane",
-            &raft,
-        ],
-    );
+    let origin_flags = ["--config", origin_config.to_str().unwrap()];
+    let (origin, _) = procs::origin(dir, &upload, &raft, &origin_flags).await;
     let logs = || format!("{}{}", control_proc.log(), origin.log());
     // The first part arrives; the second never does.
     let part = vec![7u8; 1_048_576];
@@ -243,7 +227,7 @@ async fn a_reservation_never_committed_expires_frees_its_quota_and_loses_its_par
             .is_ok_and(|r| r.status() == 200)
     })
     .await;
-    let staged = origin_data.join("staging").join(&file_id);
+    let staged = dir.join("origin").join("staging").join(&file_id);
     assert!(staged.join("1").exists(), "the part is staged");
 
     let version_path = format!("/v1/backgroundAssetVersions/{version}");

@@ -33,7 +33,7 @@ mod cluster_tls;
 #[path = "support/procs.rs"]
 mod procs;
 
-use procs::{ANY, ControlNode, KEY, Proc, control_cluster, free_addrs};
+use procs::{ControlNode, KEY, Proc, control_cluster, free_addrs};
 
 /// How many device ids ask each edge at each step.
 const DEVICES: usize = 150;
@@ -299,7 +299,6 @@ async fn devices_get_versions_by_region_and_bucket_through_a_three_stage_rollout
     );
     // The control node names the origin's upload URL before the origin can start.
     let [upload] = free_addrs();
-    let data = |name: &str| dir.join(name).to_str().unwrap().to_owned();
     // A short edge lease, so heartbeats (every lease / 3) show up in the status quickly.
     let config = dir.join("control.toml");
     std::fs::write(&config, "[api]\nedge_lease_ms = 1500\n").unwrap();
@@ -316,45 +315,12 @@ async fn devices_get_versions_by_region_and_bucket_through_a_three_stage_rollout
         admin: admin_addr,
         raft,
     } = controls.remove(0);
-    let origin = Proc::start(
-        "origin",
-        dir,
-        &[
-            "origin",
-            "--data",
-            &data("origin"),
-            "--upload-addr",
-            &upload,
-            "--grpc-addr",
-            ANY,
-            "--control-plane",
-            &raft,
-        ],
-    );
-    let chunks = origin.addr("origin-grpc").await;
+    let (origin, chunks) = procs::origin(dir, &upload, &raft, &[]).await;
     let mut procs = vec![control, origin];
     let mut edges = Vec::new();
     for (name, region) in [("eu-1", "eu"), ("eu-2", "eu"), ("us-1", "us")] {
-        let edge = Proc::start(
-            name,
-            dir,
-            &[
-                "edge",
-                "--data",
-                &data(name),
-                "--http-addr",
-                ANY,
-                "--edge-id",
-                name,
-                "--region",
-                region,
-                "--control-plane",
-                &raft,
-                "--origin",
-                &chunks,
-            ],
-        );
-        let addr = edge.addr("edge-http").await;
+        let flags = ["--edge-id", name, "--region", region];
+        let (edge, addr) = procs::edge(dir, name, &raft, &chunks, &flags).await;
         edges.push(EdgeUnderTest { name, region, addr });
         procs.push(edge);
     }

@@ -340,3 +340,58 @@ pub(crate) async fn keyed(http: &reqwest::Client, admin: &str) -> bool {
         .await
         .is_ok_and(|r| r.status() == 200)
 }
+
+/// Starts `packyard origin` (named `origin`, its data in `dir/origin`) taking uploads at
+/// `upload`, following the control nodes `control_plane` (`HOST:PORT,…`), with `extra`
+/// flags; its chunk service on [`ANY`]. Returns it and where its chunk service listens.
+pub(crate) async fn origin(
+    dir: &Path,
+    upload: &str,
+    control_plane: &str,
+    extra: &[&str],
+) -> (Proc, String) {
+    let data = dir.join("origin");
+    let mut args = vec![
+        "origin",
+        "--data",
+        data.to_str().expect("UTF-8"),
+        "--upload-addr",
+        upload,
+        "--grpc-addr",
+        ANY,
+        "--control-plane",
+        control_plane,
+    ];
+    args.extend(extra);
+    let proc = Proc::start("origin", dir, &args);
+    let chunks = proc.addr("origin-grpc").await;
+    (proc, chunks)
+}
+
+/// Starts `packyard edge` named `name` (its data in `dir/{name}`) on [`ANY`] port,
+/// following `control_plane` and fetching from `origin`, with `extra` flags (`--edge-id`,
+/// `--region`, …). Returns it and where it serves devices.
+pub(crate) async fn edge(
+    dir: &Path,
+    name: &str,
+    control_plane: &str,
+    origin: &str,
+    extra: &[&str],
+) -> (Proc, String) {
+    let data = dir.join(name);
+    let mut args = vec![
+        "edge",
+        "--data",
+        data.to_str().expect("UTF-8"),
+        "--http-addr",
+        ANY,
+        "--control-plane",
+        control_plane,
+        "--origin",
+        origin,
+    ];
+    args.extend(extra);
+    let proc = Proc::start(name, dir, &args);
+    let addr = proc.addr("edge-http").await;
+    (proc, addr)
+}

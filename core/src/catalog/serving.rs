@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::Catalog;
 use super::ids::{AppId, PackId, VersionId};
+use super::pack::Pack;
 use super::release::{AppStoreState, ExternalBetaState, InternalBetaState, ReleaseRecords};
-use super::version::VersionMetadata;
+use super::version::{Version, VersionMetadata};
 use crate::device_manifest::ServedPack;
 use crate::tester_token::BetaChannel;
 use crate::{AssetPackIdentifier, ChunkList};
@@ -102,6 +103,20 @@ pub struct CompletedVersion {
 }
 
 impl CompletedVersion {
+    /// Version `v` of `pack` as edges serve it, if it is COMPLETE.
+    pub(crate) fn of(pack: &Pack, v: &Version) -> Option<Self> {
+        let content = v.content.as_ref()?;
+        Some(Self {
+            app: v.app.clone(),
+            pack: pack.id.clone(),
+            identifier: pack.identifier.clone(),
+            number: v.number,
+            size: content.size,
+            chunk_list: content.chunk_list.clone(),
+            metadata: content.metadata.clone(),
+        })
+    }
+
     /// The strong ETag of the archive (R12).
     pub fn etag(&self) -> String {
         self.chunk_list.etag()
@@ -145,18 +160,9 @@ impl Catalog {
                     .rev()
                     .filter_map(|v| self.versions.get(v))
                     .find(|v| v.releases.as_ref().is_some_and(|r| channel.serves(r)))?;
-                let content = v.content.as_ref()?;
                 Some(ServedVersion {
                     version: v.id.clone(),
-                    completed: CompletedVersion {
-                        app: app.clone(),
-                        pack: pack.id.clone(),
-                        identifier: pack.identifier.clone(),
-                        number: v.number,
-                        size: content.size,
-                        chunk_list: content.chunk_list.clone(),
-                        metadata: content.metadata.clone(),
-                    },
+                    completed: CompletedVersion::of(pack, v)?,
                 })
             })
             .collect();

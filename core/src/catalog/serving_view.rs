@@ -382,16 +382,7 @@ impl Catalog {
     fn version_completed(&self, id: &VersionId) -> Option<ServingChange> {
         let v = self.versions.get(id)?;
         let pack = self.packs.get(&v.pack)?;
-        let content = v.content.as_ref()?;
-        Some(ServingChange::VersionCompleted(CompletedVersion {
-            app: v.app.clone(),
-            pack: pack.id.clone(),
-            identifier: pack.identifier.clone(),
-            number: v.number,
-            size: content.size,
-            chunk_list: content.chunk_list.clone(),
-            metadata: content.metadata.clone(),
-        }))
+        CompletedVersion::of(pack, v).map(ServingChange::VersionCompleted)
     }
 }
 

@@ -75,29 +75,20 @@ impl Archive {
 
     /// The watch-stream message announcing this archive as `pack` version `n`.
     pub fn completed(&self, pack: &str, ident: &str, n: u32, policy: &str) -> pb::VersionCompleted {
-        pb::VersionCompleted {
-            app_id: APP.into(),
-            pack_id: pack.into(),
-            asset_pack_identifier: ident.into(),
-            version: n,
+        let version = packyard_core::catalog::CompletedVersion {
+            app: APP.into(),
+            pack: pack.into(),
+            identifier: packyard_core::AssetPackIdentifier::parse(ident).expect("an identifier"),
+            number: n,
             size: self.bytes.len() as u64,
-            archive_hash: self.list.archive_hash().as_bytes().to_vec(),
-            chunks: self
-                .list
-                .chunks()
-                .iter()
-                .map(|c| pb::Chunk {
-                    id: c.id.as_bytes().to_vec(),
-                    length: c.len,
-                })
-                .collect(),
-            download_policy: Some(pb::DownloadPolicy::from(
-                &serde_json::from_str::<packyard_core::DownloadPolicy>(policy)
-                    .expect("a download policy"),
-            )),
-            platforms: vec!["iOS".into()],
-            language: String::new(),
-        }
+            chunk_list: self.list.clone(),
+            metadata: packyard_core::catalog::VersionMetadata {
+                download_policy: serde_json::from_str(policy).expect("a download policy"),
+                platforms: [packyard_core::Platform::Ios].into(),
+                language: None,
+            },
+        };
+        pb::VersionCompleted::from(&version)
     }
 
     pub fn etag(&self) -> String {
