@@ -209,12 +209,7 @@ fn ingest(args: &IngestArgs) -> anyhow::Result<()> {
         scratch: (!args.no_write).then(|| work.path().to_path_buf()),
     };
     let report = run_ingest(&config)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{report}");
-    }
-    Ok(())
+    print_report(&report, args.json)
 }
 
 fn dedup(args: &DedupArgs) -> anyhow::Result<()> {
@@ -239,12 +234,7 @@ fn dedup(args: &DedupArgs) -> anyhow::Result<()> {
         seed: args.seed,
     };
     let report = run_dedup(&config, &args.work_dir)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{report}");
-    }
-    Ok(())
+    print_report(&report, args.json)
 }
 
 fn cache(args: &CacheArgs) -> anyhow::Result<()> {
@@ -262,12 +252,7 @@ fn cache(args: &CacheArgs) -> anyhow::Result<()> {
         seed: args.seed,
     };
     let report = run_cache(&config);
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{report}");
-    }
-    Ok(())
+    print_report(&report, args.json)
 }
 
 /// A multi-threaded Tokio runtime for the commands that do network I/O.
@@ -296,12 +281,7 @@ fn run_stoppable<T>(
 
 fn load(args: &LoadArgs) -> anyhow::Result<()> {
     let report = runtime()?.block_on(args.run())?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{report}");
-    }
-    Ok(())
+    print_report(&report, args.json)
 }
 
 fn vs_nginx(args: &VsNginxArgs) -> anyhow::Result<()> {
@@ -309,12 +289,7 @@ fn vs_nginx(args: &VsNginxArgs) -> anyhow::Result<()> {
     let server_cpus = args.pin.apply()?;
     let config = args.config(server_cpus)?;
     let report = run_stoppable(run_vs_nginx(&config))?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{report}");
-    }
-    Ok(())
+    print_report(&report, args.json)
 }
 
 fn cold_miss(args: &ColdMissArgs) -> anyhow::Result<()> {

@@ -118,5 +118,5 @@ pub fn app_used_bytes(packs: impl IntoIterator<Item = u64>) -> u64 {
 }
 
 #[cfg(test)]
-#[path = "quota_tests.rs"]
+#[path = "quota_test.rs"]
 mod tests;

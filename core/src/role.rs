@@ -182,5 +182,5 @@ pub fn allowed<'a>(roles: impl IntoIterator<Item = &'a Role>, action: Action) ->
 }
 
 #[cfg(test)]
-#[path = "role_tests.rs"]
+#[path = "role_test.rs"]
 mod tests;

@@ -274,5 +274,5 @@ fn check_widens(i: usize, prev: &Stage, stage: &Stage) -> Result<(), PlanError> 
 }
 
 #[cfg(test)]
-#[path = "rollout_tests.rs"]
+#[path = "rollout_test.rs"]
 mod tests;
