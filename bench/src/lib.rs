@@ -15,9 +15,8 @@
 //!   [`edge_memory`]: an edge's resident set under a long load, scraped or not;
 //!   [`control_soak`]: the control plane's leader killed again and again under writers.
 //! - [`error`]: [`BenchError`], what a run that cannot go on says.
-//!
-//! Rollout propagation (`packyard-bench propagation`) is in the binary's
-//! `propagation_bench.rs`, not in this library.
+//! - [`propagation`]: a rollout step from its commit until every edge serves it, over real
+//!   `packyard` processes (`packyard-bench propagation`).
 
 pub mod cache_bench;
 pub mod cold_miss;
@@ -31,6 +30,7 @@ pub mod load;
 pub mod machine;
 pub mod noise;
 pub mod plot;
+pub mod propagation;
 pub mod side;
 pub mod spread;
 pub mod units;

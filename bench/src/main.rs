@@ -16,12 +16,12 @@ use packyard_bench::edge_memory::{EdgeMemoryArgs, run_edge_memory};
 use packyard_bench::ingest_bench::{IngestConfig, run_ingest};
 use packyard_bench::load::args::LoadArgs;
 use packyard_bench::noise::write_noise_file;
+use packyard_bench::propagation::{PropagationConfig, run_propagation};
+use packyard_bench::side::packyard::find_packyard;
 use packyard_bench::units::{ByteSize, Percent};
 use packyard_bench::vs_etcd::{VsEtcdArgs, run_vs_etcd};
 use packyard_bench::vs_nginx::{VsNginxArgs, run_vs_nginx};
 use packyard_origin::ingest::ChunkingParams;
-
-mod propagation_bench;
 
 /// Packyard's benchmarks, each measured side by side with its peer.
 #[derive(Debug, Parser)]
@@ -40,7 +40,7 @@ enum Command {
     /// Hit ratios of the edge cache's eviction policy (S3-FIFO) against LRU, Zipf workload.
     Cache(CacheArgs),
     /// A rollout step's propagation from its commit to every edge serving it, 3 and 20 edges.
-    Propagation(propagation_bench::PropagationArgs),
+    Propagation(PropagationArgs),
     /// Load any HTTP server with range requests: closed or open loop, latency percentiles.
     Load(LoadArgs),
     /// The edge with a hot cache against nginx on the same files, cores and workload.
@@ -56,6 +56,26 @@ enum Command {
     ControlSoak(SoakArgs),
     /// An edge's resident memory over a long run of 4 KiB ranges, with and without a scraper.
     EdgeMemory(EdgeMemoryArgs),
+}
+
+/// Flags of `packyard-bench propagation`.
+#[derive(Debug, Args)]
+struct PropagationArgs {
+    /// Fleet sizes to measure (repeat the flag).
+    #[arg(long = "edges", default_values_t = [3, 20])]
+    edges: Vec<usize>,
+    /// Measured rollout steps per fleet size (start, advance and roll back, in turn).
+    #[arg(long, default_value_t = 60)]
+    steps: usize,
+    /// The `packyard` binary [default: next to this one, else the release build].
+    #[arg(long)]
+    packyard: Option<PathBuf>,
+    /// Where the processes keep their data (a temporary directory inside it).
+    #[arg(long, env = "TMPDIR", default_value = "/tmp")]
+    work_dir: PathBuf,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -154,7 +174,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => ingest(&args),
         Command::Dedup(args) => dedup(&args),
         Command::Cache(args) => cache(&args),
-        Command::Propagation(args) => propagation_bench::run(&args),
+        Command::Propagation(args) => propagation(&args),
         Command::Load(args) => load(&args),
         Command::VsNginx(args) => vs_nginx(&args),
         Command::ColdMiss(args) => cold_miss(&args),
@@ -277,6 +297,17 @@ fn run_stoppable<T>(
             _ = term.recv() => bail!("terminated; the servers started are stopped"),
         }
     })
+}
+
+fn propagation(args: &PropagationArgs) -> anyhow::Result<()> {
+    let config = PropagationConfig {
+        edges: args.edges.clone(),
+        steps: args.steps,
+        packyard: find_packyard(args.packyard.as_deref())?,
+        work_dir: args.work_dir.clone(),
+    };
+    let report = run_stoppable(run_propagation(&config))?;
+    print_report(&report, args.json)
 }
 
 fn load(args: &LoadArgs) -> anyhow::Result<()> {

@@ -272,6 +272,13 @@ pub fn find_packyard(explicit: Option<&Path>) -> Result<PathBuf, BenchError> {
         Some(p) => vec![p.to_path_buf()],
         None => {
             let mut v = Vec::new();
+            // An installed bench sits next to the packyard it measures.
+            if let Some(dir) = std::env::current_exe()
+                .ok()
+                .and_then(|e| e.parent().map(Path::to_path_buf))
+            {
+                v.push(dir.join("packyard"));
+            }
             if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
                 v.push(PathBuf::from(dir).join("release/packyard"));
             }

@@ -1,5 +1,5 @@
-//! `packyard-bench propagation`: how long a rollout step takes from its commit to every edge
-//! serving accordingly, for a few fleet sizes, on loopback.
+//! [`run_propagation`] (`packyard-bench propagation`): how long a rollout step takes from its
+//! commit to every edge serving accordingly, for a few fleet sizes, on loopback.
 //!
 //! It starts the `packyard` binary as processes (one control-plane node, one origin, N
 //! edges alternating between regions `eu` and `us`), uploads two versions of a pack through
@@ -14,29 +14,31 @@
 //! (the command is committed and applied on the leader) and from the moment the request was
 //! sent (which adds the Raft commit itself: a synced RocksDB write).
 //!
-//! The admin API is driven with `packyard-admin-client`; the edges are polled with one fresh
-//! HTTP/1.1 connection per request (`side::http_call`), as a device without keep-alive
-//! would. Neither needs the control-plane crate (which links RocksDB).
+//! The processes are [`ChildProc`]s; the admin API is driven with `packyard-admin-client`;
+//! the edges are polled with one fresh HTTP/1.1 connection per request (`side::http_call`),
+//! as a device without keep-alive would.
 
+use std::ffi::OsString;
+use std::fmt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
 use bytes::Bytes;
-use clap::Args;
 use http::Method;
 use packyard_admin_client::{
     AdminClient, NewApp, NewPack, NewRollout, ReviewTrack, Role, RolloutAction, Stage,
 };
-use packyard_bench::machine::Machine;
-use packyard_bench::side::http_call::call;
 use packyard_core::rollout::bucket;
 use packyard_net::cluster::NodeRole;
 use serde::Serialize;
 use serde_json::Value;
+
+use crate::error::{BenchError, io_err};
+use crate::machine::Machine;
+use crate::side::http_call::call;
+use crate::side::proc::{ChildProc, free_addr, wait_until};
 
 const KEY: &str = "pyk_propagation-bench-0123456789abcdef01234";
 /// How long one step may take before the bench gives up on it.
@@ -44,43 +46,43 @@ const STEP_DEADLINE: Duration = Duration::from_secs(30);
 /// How long an edge poller waits between two requests.
 const POLL_GAP: Duration = Duration::from_millis(2);
 
-/// Flags of `packyard-bench propagation`.
-#[derive(Debug, Args)]
-pub(crate) struct PropagationArgs {
-    /// Fleet sizes to measure (repeat the flag).
-    #[arg(long = "edges", default_values_t = [3, 20])]
-    edges: Vec<usize>,
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct PropagationConfig {
+    /// Fleet sizes (edges per run).
+    pub edges: Vec<usize>,
     /// Measured rollout steps per fleet size (start, advance and roll back, in turn).
-    #[arg(long, default_value_t = 60)]
-    steps: usize,
-    /// The `packyard` binary [default: next to this one, else on PATH].
-    #[arg(long)]
-    packyard: Option<PathBuf>,
+    pub steps: usize,
+    /// The `packyard` binary.
+    pub packyard: PathBuf,
     /// Where the processes keep their data (a temporary directory inside it).
-    #[arg(long, env = "TMPDIR", default_value = "/tmp")]
-    work_dir: PathBuf,
-    /// Print JSON instead of a table.
-    #[arg(long)]
-    json: bool,
+    pub work_dir: PathBuf,
 }
 
 /// One fleet size's result, in milliseconds.
 #[derive(Debug, Clone, Serialize)]
-struct Row {
-    edges: usize,
-    steps: usize,
+pub struct Row {
+    /// Edges in the fleet.
+    pub edges: usize,
+    /// Steps measured.
+    pub steps: usize,
     /// From the acknowledged commit to every edge serving the step.
-    from_commit: Percentiles,
+    pub from_commit: Percentiles,
     /// From the request being sent (commit included).
-    from_request: Percentiles,
+    pub from_request: Percentiles,
 }
 
+/// Nearest-rank percentiles of step times, in milliseconds.
 #[derive(Debug, Clone, Serialize)]
-struct Percentiles {
-    p50: f64,
-    p90: f64,
-    p99: f64,
-    max: f64,
+pub struct Percentiles {
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// The slowest step.
+    pub max: f64,
 }
 
 impl Percentiles {
@@ -100,123 +102,94 @@ impl Percentiles {
     }
 }
 
+/// What [`run_propagation`] measured.
 #[derive(Debug, Serialize)]
-struct Report {
-    machine: Machine,
-    rows: Vec<Row>,
+pub struct PropagationReport {
+    /// Where it ran.
+    pub machine: Machine,
+    /// One row per fleet size.
+    pub rows: Vec<Row>,
 }
 
-/// Runs the benchmark and prints its table.
-pub(crate) fn run(args: &PropagationArgs) -> anyhow::Result<()> {
-    if args.steps == 0 || args.edges.contains(&0) {
-        bail!("--steps and every --edges must be at least 1");
-    }
-    let packyard = match &args.packyard {
-        Some(p) => p.clone(),
-        None => find_packyard().context(
-            "packyard not found next to packyard-bench or on PATH; build it with \
-             `cargo build --release -p packyard-cli` or pass --packyard",
-        )?,
-    };
-    let runtime = crate::runtime()?;
-    let mut rows = Vec::new();
-    for &edges in &args.edges {
-        eprintln!(
-            "measuring {} rollout steps with {edges} edges …",
-            args.steps
-        );
-        rows.push(runtime.block_on(measure(&packyard, edges, args.steps, &args.work_dir))?);
-    }
-    let report = Report {
-        machine: Machine::current(),
-        rows,
-    };
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{}", table(&report));
-    }
-    Ok(())
-}
-
-fn table(report: &Report) -> String {
-    let mut out = format!(
-        "Rollout propagation: a committed rollout step until every edge serves it \
-         (loopback; 1 control node, 1 origin; {} CPUs, {})\n\n",
-        report.machine.cpus, report.machine.cpu_model
-    );
-    out.push_str(
-        "| edges | steps | p50 ms | p90 ms | p99 ms | max ms | p50 ms incl. commit | p99 ms incl. commit |\n\
-         |---:|---:|---:|---:|---:|---:|---:|---:|\n",
-    );
-    for r in &report.rows {
-        let c = &r.from_commit;
-        let q = &r.from_request;
-        out.push_str(&format!(
-            "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |\n",
-            r.edges, r.steps, c.p50, c.p90, c.p99, c.max, q.p50, q.p99
+/// Starts a fleet per size in `config.edges` and measures `config.steps` rollout steps on it.
+pub async fn run_propagation(config: &PropagationConfig) -> Result<PropagationReport, BenchError> {
+    if config.steps == 0 || config.edges.contains(&0) {
+        return Err(BenchError::Setup(
+            "--steps and every --edges must be at least 1".into(),
         ));
     }
-    out
-}
-
-fn find_packyard() -> Option<PathBuf> {
-    let here = std::env::current_exe().ok()?;
-    let sibling = here.parent()?.join("packyard");
-    if sibling.is_file() {
-        return Some(sibling);
+    let mut rows = Vec::new();
+    for &edges in &config.edges {
+        eprintln!(
+            "measuring {} rollout steps with {edges} edges …",
+            config.steps
+        );
+        rows.push(measure(&config.packyard, edges, config.steps, &config.work_dir).await?);
     }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("packyard"))
-        .find(|candidate| candidate.is_file())
+    Ok(PropagationReport {
+        machine: Machine::current(),
+        rows,
+    })
 }
 
-fn free_addr() -> anyhow::Result<String> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(l.local_addr()?.to_string())
-}
-
-/// The processes of one fleet, killed when dropped.
-struct Fleet {
-    children: Vec<Child>,
-    /// The folder of the processes' cluster certificates.
-    tls: PathBuf,
-}
-
-impl Drop for Fleet {
-    fn drop(&mut self) {
-        for child in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
+impl fmt::Display for PropagationReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "Rollout propagation: a committed rollout step until every edge serves it \
+             (loopback; 1 control node, 1 origin; {} CPUs, {})\n",
+            self.machine.cpus, self.machine.cpu_model
+        )?;
+        writeln!(
+            f,
+            "| edges | steps | p50 ms | p90 ms | p99 ms | max ms | p50 ms incl. commit | p99 ms incl. commit |\n\
+             |---:|---:|---:|---:|---:|---:|---:|---:|"
+        )?;
+        for r in &self.rows {
+            let (c, q) = (&r.from_commit, &r.from_request);
+            writeln!(
+                f,
+                "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+                r.edges, r.steps, c.p50, c.p90, c.p99, c.max, q.p50, q.p99
+            )?;
         }
-    }
-}
-
-impl Fleet {
-    fn spawn(&mut self, packyard: &Path, log: &Path, args: &[&str]) -> anyhow::Result<()> {
-        let log = std::fs::File::create(log)?;
-        let child = Command::new(packyard)
-            .args(args)
-            .env("PACKYARD_ADMIN_KEY", KEY)
-            .env("PACKYARD_CLUSTER_TLS_DIR", &self.tls)
-            .env("PACKYARD_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .with_context(|| format!("starting {}", packyard.display()))?;
-        self.children.push(child);
         Ok(())
     }
 }
 
-async fn measure(packyard: &Path, n: usize, steps: usize, work: &Path) -> anyhow::Result<Row> {
+/// The processes of one fleet, stopped when dropped.
+struct Fleet {
+    procs: Vec<ChildProc>,
+    /// The folder of the processes' cluster certificates.
+    tls: PathBuf,
+    /// Where their logs go.
+    dir: PathBuf,
+}
+
+impl Fleet {
+    fn spawn(&mut self, packyard: &Path, name: &str, args: &[&str]) -> Result<(), BenchError> {
+        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        let tls = self.tls.to_string_lossy().into_owned();
+        let envs = [
+            ("PACKYARD_ADMIN_KEY", KEY),
+            ("PACKYARD_CLUSTER_TLS_DIR", tls.as_str()),
+            ("PACKYARD_LOG", "warn"),
+        ];
+        let proc = ChildProc::spawn(name, packyard, &args, &envs, None, &self.dir)?;
+        self.procs.push(proc);
+        Ok(())
+    }
+}
+
+async fn measure(packyard: &Path, n: usize, steps: usize, work: &Path) -> Result<Row, BenchError> {
     let dir = tempfile::Builder::new()
         .prefix("packyard-bench-propagation-")
-        .tempdir_in(work)?;
+        .tempdir_in(work)
+        .map_err(io_err("create a folder in", work))?;
     let d = dir.path();
     let path = |name: &str| d.join(name).to_string_lossy().into_owned();
-    let (admin, raft, upload, chunks) = (free_addr()?, free_addr()?, free_addr()?, free_addr()?);
+    let (admin, raft) = (free_addr()?.to_string(), free_addr()?.to_string());
+    let (upload, chunks) = (free_addr()?.to_string(), free_addr()?.to_string());
     let mut nodes = vec![
         (NodeRole::Control, "1".to_owned()),
         (NodeRole::Origin, "1".to_owned()),
@@ -224,13 +197,14 @@ async fn measure(packyard: &Path, n: usize, steps: usize, work: &Path) -> anyhow
     nodes.extend((0..n).map(|i| (NodeRole::Edge, format!("edge-{i}"))));
     let nodes: Vec<(NodeRole, &str)> = nodes.iter().map(|(r, id)| (*r, id.as_str())).collect();
     let mut fleet = Fleet {
-        children: Vec::new(),
-        tls: packyard_bench::side::cluster_tls::issue(d, &nodes)?,
+        procs: Vec::new(),
+        tls: crate::side::cluster_tls::issue(d, &nodes)?,
+        dir: d.to_path_buf(),
     };
     let origin_url = format!("http://{upload}");
     fleet.spawn(
         packyard,
-        &d.join("control.log"),
+        "control",
         &[
             "control",
             "--data",
@@ -245,7 +219,7 @@ async fn measure(packyard: &Path, n: usize, steps: usize, work: &Path) -> anyhow
     )?;
     fleet.spawn(
         packyard,
-        &d.join("origin.log"),
+        "origin",
         &[
             "origin",
             "--data",
@@ -260,11 +234,11 @@ async fn measure(packyard: &Path, n: usize, steps: usize, work: &Path) -> anyhow
     )?;
     let mut edges = Vec::new();
     for i in 0..n {
-        let addr = free_addr()?;
+        let addr = free_addr()?.to_string();
         let (id, region) = (format!("edge-{i}"), ["eu", "us"][i % 2]);
         fleet.spawn(
             packyard,
-            &d.join(format!("{id}.log")),
+            &id,
             &[
                 "edge",
                 "--data",
@@ -284,21 +258,26 @@ async fn measure(packyard: &Path, n: usize, steps: usize, work: &Path) -> anyhow
         edges.push(addr);
     }
     let api = AdminClient::new(&format!("http://{admin}"), KEY, None)?;
-    wait("the control plane answers", || async {
-        Ok(api.send(Method::GET, "/v1/apps", None).await?.status == 200)
+    let minute = Duration::from_secs(60);
+    let mut procs: Vec<&mut ChildProc> = fleet.procs.iter_mut().collect();
+    wait_until("the control plane answers", minute, &mut procs, || async {
+        api.send(Method::GET, "/v1/apps", None)
+            .await
+            .is_ok_and(|r| r.status == 200)
     })
     .await?;
-    wait("every edge registers", || async {
-        let edges = api.get("/v1/edges").await?;
-        Ok(edges["data"].as_array().map_or(0, Vec::len) == n)
+    wait_until("every edge registers", minute, &mut procs, || async {
+        api.get("/v1/edges")
+            .await
+            .is_ok_and(|e| e["data"].as_array().map_or(0, Vec::len) == n)
     })
     .await?;
     let health = format!("http://{upload}/healthz");
-    wait("the origin is up", || async {
-        Ok(matches!(
+    wait_until("the origin is up", minute, &mut procs, || async {
+        matches!(
             call(Method::GET, &health, None, Bytes::new(), false).await,
             Ok((200, _))
-        ))
+        )
     })
     .await?;
     let setup = Setup::create(&api, d).await?;
@@ -377,7 +356,7 @@ async fn await_everywhere(
     device: &str,
     version: u64,
     since: Instant,
-) -> anyhow::Result<Instant> {
+) -> Result<Instant, BenchError> {
     let failed = Arc::new(AtomicBool::new(false));
     let pollers: Vec<_> = edges
         .iter()
@@ -411,27 +390,11 @@ async fn await_everywhere(
     }
     match seen.into_iter().collect::<Option<Vec<Instant>>>() {
         Some(all) => Ok(all.into_iter().max().unwrap_or(since)),
-        None => bail!(
+        None => Err(BenchError::Setup(format!(
             "not every edge served version {version} to {device} within {} s",
             STEP_DEADLINE.as_secs()
-        ),
+        ))),
     }
-}
-
-/// Polls `check` every 100 ms for up to a minute.
-async fn wait<F, Fut>(what: &str, mut check: F) -> anyhow::Result<()>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = anyhow::Result<bool>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if check().await.unwrap_or(false) {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    bail!("{what}: not within 60 s")
 }
 
 /// An app with a Reviewer and a pack with two COMPLETE, ACCEPTED versions.
@@ -443,7 +406,7 @@ struct Setup {
 }
 
 impl Setup {
-    async fn create(api: &AdminClient, dir: &Path) -> anyhow::Result<Self> {
+    async fn create(api: &AdminClient, dir: &Path) -> Result<Self, BenchError> {
         let app = NewApp::new("Bench", "com.example.propagation").primary_language("en");
         let app = api.create_app(&app).await?.id;
         let reviewer = api
@@ -469,17 +432,19 @@ impl Setup {
 }
 
 /// A small pack archive; each variant has different bytes.
-fn archive(dir: &Path, variant: u8) -> anyhow::Result<Vec<u8>> {
+fn archive(dir: &Path, variant: u8) -> Result<Vec<u8>, BenchError> {
     let src = dir.join(format!("src-{variant}"));
-    std::fs::create_dir_all(&src)?;
-    std::fs::write(src.join("data.bin"), vec![variant; 256 * 1024])?;
+    std::fs::create_dir_all(&src).map_err(io_err("create", &src))?;
+    let data = src.join("data.bin");
+    std::fs::write(&data, vec![variant; 256 * 1024]).map_err(io_err("write", &data))?;
     let manifest = src.join("Manifest.json");
     std::fs::write(
         &manifest,
         r#"{"assetPackID": "level-1", "downloadPolicy": {"onDemand": {}},
             "fileSelectors": [{"file": "data.bin"}], "platforms": ["iOS"]}"#,
-    )?;
+    )
+    .map_err(io_err("write", &manifest))?;
     let out = dir.join(format!("pack-{variant}.tar"));
     packyard_pack::build(&manifest, None, &out, packyard_pack::NoProgress)?;
-    Ok(std::fs::read(out)?)
+    std::fs::read(&out).map_err(io_err("read", &out))
 }
