@@ -4,12 +4,17 @@
 # protoc needs no install: the proto crate uses a vendored binary.
 set -euo pipefail
 
-# RocksDB's Rust bindings are generated with bindgen, which needs libclang.
-if ! dpkg-query -W -f='${Status}' libclang-dev 2>/dev/null | grep -q "install ok installed"; then
+# From Debian: libclang for RocksDB's bindings (bindgen); zsync, the real multi-range delta
+# client the edge is tested with (cli/tests/zsync.rs).
+missing=()
+dpkg-query -W -f='${Status}' libclang-dev 2>/dev/null | grep -q "install ok installed" ||
+  missing+=(libclang-dev)
+command -v zsync >/dev/null 2>&1 && command -v zsyncmake >/dev/null 2>&1 || missing+=(zsync)
+if [ "${#missing[@]}" -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends libclang-dev
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then

@@ -1,0 +1,176 @@
+//! A real multi-range delta client against the edge: zsync 0.6.2 (Debian's), seeded with
+//! version 1 of a pack, builds version 2 from the edge's immutable URL. zsync asks for
+//! several ranges per request and reads the `multipart/byteranges` answer; it loops forever
+//! on a body that does not open with CRLF before the first boundary (nginx sends one), so
+//! this test runs it under a deadline and checks the bytes it built.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use packyard_admin_client::{AdminClient, BetaChannel, NewApp, NewPack, NewTesterToken};
+
+#[path = "support/dev.rs"]
+mod dev;
+#[path = "support/procs.rs"]
+mod procs;
+
+use dev::{Dev, KEY};
+
+/// Files of the pack, and which of them version 2 rewrites: spread through the archive, so
+/// version 2 differs from version 1 in several separate byte ranges.
+const FILES: u64 = 40;
+const REWRITTEN: [u64; 4] = [3, 14, 25, 36];
+
+/// Builds the pack with every file from `seed`, except the rewritten ones in version 2.
+fn build(dir: &Path, version: u64) -> Vec<u8> {
+    let src = dir.join(format!("src-{version}"));
+    std::fs::create_dir_all(&src).unwrap();
+    for i in 0..FILES {
+        let seed = if version == 2 && REWRITTEN.contains(&i) {
+            1_000 + i
+        } else {
+            i + 1
+        };
+        let len = 40_000 + (i as usize * 1_777) % 60_000;
+        std::fs::write(
+            src.join(format!("file-{i:02}.bin")),
+            procs::noise(seed, len),
+        )
+        .unwrap();
+    }
+    let manifest = src.join("Manifest.json");
+    std::fs::write(
+        &manifest,
+        r#"{"assetPackID": "level-1", "downloadPolicy": {"onDemand": {}},
+            "fileSelectors": [{"directory": "."}], "platforms": ["iOS"]}"#,
+    )
+    .unwrap();
+    let out = dir.join(format!("v{version}.tar"));
+    packyard_pack::build(&manifest, None, &out, packyard_pack::NoProgress).unwrap();
+    std::fs::read(out).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zsync_seeded_with_version_1_builds_version_2_from_the_edge_with_multi_range_requests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (v1, v2) = (build(dir, 1), build(dir, 2));
+    let dev = Dev::start(dir, &[]);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    dev.wait_ready(&http).await;
+    let admin = AdminClient::with_http(http.clone(), &format!("http://{}", dev.admin), KEY);
+    let app = NewApp::new("Game", "com.example.zsync");
+    let app = admin.create_app(&app).await.unwrap().id;
+    let pack = admin
+        .create_pack(&NewPack::new(&app, "level-1"))
+        .await
+        .unwrap()
+        .id;
+    for (name, bytes) in [("v1.tar", &v1), ("v2.tar", &v2)] {
+        admin
+            .upload_complete(&pack, name, bytes, Duration::from_secs(60))
+            .await
+            .unwrap_or_else(|e| panic!("{name} is COMPLETE: {e}\n{}", dev.log()));
+    }
+    let token = NewTesterToken {
+        app: app.clone(),
+        channel: BetaChannel::Internal,
+        expires_in_seconds: Some(3600),
+    };
+    let token = admin.create_tester_token(&token).await.unwrap().token;
+    // Version 2's immutable URL; the internal channel serves it to the token's holder.
+    let url = format!(
+        "http://{}/apps/{app}/packs/level-1/versions/2?token={token}",
+        dev.edge
+    );
+    dev::wait_for(60, "the edge serves version 2", &dev, || async {
+        http.head(&url)
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+
+    let control = dir.join("v2.tar.zsync");
+    let made = Command::new("zsyncmake")
+        .arg("-u")
+        .arg(&url)
+        .arg("-o")
+        .arg(&control)
+        .arg(dir.join("v2.tar"))
+        .output()
+        .expect("zsyncmake runs (scripts/install-deps.sh installs it)");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let out = dir.join("built.tar");
+    let bytes = "packyard_edge_bytes_served_total";
+    let served_before = metric(&http, &dev, bytes, "").await;
+    // zsync that cannot read the answer repeats the same request forever: a deadline.
+    let run = Command::new("timeout")
+        .arg("60")
+        .arg("zsync")
+        .arg("-i")
+        .arg(dir.join("v1.tar"))
+        .arg("-o")
+        .arg(&out)
+        .arg(&control)
+        .current_dir(dir)
+        .output()
+        .expect("zsync runs (scripts/install-deps.sh installs it)");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        run.status.success(),
+        "zsync finishes: {said}\n{}",
+        dev.log()
+    );
+    assert!(
+        std::fs::read(&out).unwrap() == v2,
+        "zsync built version 2 byte for byte: {said}"
+    );
+    let served_after = metric(&http, &dev, bytes, "").await;
+
+    // It fetched only what version 1 lacks: a small part of version 2, as ranges (206).
+    let served = served_after - served_before;
+    assert!(
+        served > 0.0 && served < v2.len() as f64 / 2.0,
+        "zsync fetched {served} of {} bytes: {said}",
+        v2.len()
+    );
+    let partial = metric(
+        &http,
+        &dev,
+        "packyard_edge_requests_total",
+        "status=\"206\"",
+    )
+    .await;
+    assert!(partial >= 1.0, "zsync's requests were answered 206: {said}");
+}
+
+/// The sum of the edge's metric `name` over the series whose labels contain `label`.
+async fn metric(http: &reqwest::Client, dev: &Dev, name: &str, label: &str) -> f64 {
+    let page = http
+        .get(format!("http://{}/metrics", dev.edge))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    page.lines()
+        .filter(|l| l.starts_with(name) && l.contains(label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
