@@ -34,7 +34,7 @@ fn build(dir: &Path, version: u64) -> Vec<u8> {
         } else {
             i + 1
         };
-        let len = 40_000 + (i as usize * 1_777) % 60_000;
+        let len = 40_000 + usize::try_from(i * 1_777 % 60_000).unwrap();
         std::fs::write(
             src.join(format!("file-{i:02}.bin")),
             procs::noise(seed, len),
