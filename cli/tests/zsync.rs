@@ -97,6 +97,25 @@ async fn zsync_seeded_with_version_1_builds_version_2_from_the_edge_with_multi_r
     })
     .await;
 
+    // The device client reads the edge's own manifest: version 2, its size and hash.
+    let manifest = http
+        .get(format!(
+            "http://{}/apps/{app}/internal/manifest?platform=iOS&os=27.0",
+            dev.edge
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let manifest = packyard_client::DeviceManifest::from_json(&manifest).unwrap();
+    let listed = manifest.pack("level-1").unwrap();
+    assert_eq!(listed.version, 2);
+    assert_eq!(listed.download_size, v2.len() as u64);
+    assert_eq!(listed.archive_hash, packyard_core::Blake3Hash::of(&v2));
+
     let control = dir.join("v2.tar.zsync");
     let made = Command::new("zsyncmake")
         .arg("-u")
