@@ -29,6 +29,7 @@ mod cluster;
 mod cluster_tls;
 mod control;
 mod dev;
+mod device;
 mod edge;
 mod logging;
 mod origin;
@@ -78,6 +79,9 @@ enum Command {
     TesterTokens(admin::TesterTokensArgs),
     /// Start, show, advance, pause, resume or roll back a per-region rollout.
     Rollout(admin::RolloutArgs),
+    /// Play a device: sync a folder of packs with an edge (manifest, policies, delta updates).
+    #[command(subcommand)]
+    Device(device::DeviceCommand),
 }
 
 /// How often a recorder's histograms are drained into their summaries or buckets.
@@ -120,6 +124,7 @@ fn main() -> ExitCode {
         Command::Keys(args) => args.run(),
         Command::TesterTokens(args) => args.run(),
         Command::Rollout(args) => admin::run_rollout(&args),
+        Command::Device(command) => device::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

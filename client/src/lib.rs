@@ -8,12 +8,19 @@
 //!   platform's words (`downloadAvailable`, `updateAvailable`, `upToDate`, `outOfDate`,
 //!   `obsolete`).
 //!
-//! Downloading itself (parallel ranges, resume, delta updates from the chunk list, repair)
-//! and `packyard device sync` come next (issue 12); until then a device is played by the
-//! HTTP clients the edge tests use.
+//! - [`device`]: a device's packs on disk kept in step with an edge: the sync, downloads by
+//!   parallel multi-range requests that resume without fetching anything twice, delta
+//!   updates that reuse every chunk the held version has, verification and repair.
+//! - [`error`]: what failed, in words an app can act on (token expired, pack not served,
+//!   disk full, edge unreachable).
 
+pub mod device;
+pub mod error;
+mod fetch;
 pub mod manifest;
 pub mod plan;
 
+pub use device::{Device, DeviceConfig, PackReport, Progress, Quiet, SyncReport, Transfer};
+pub use error::ClientError;
 pub use manifest::{DeviceManifest, ManifestError, ManifestPack};
 pub use plan::{Held, Occasion, PackState, Step, plan, state};

@@ -1,0 +1,157 @@
+//! `packyard device sync`: the device client as a command. Fetches the download manifest,
+//! repairs, removes and downloads as the platform's managed downloader would for the
+//! installation event given (and the packs asked for), then prints each pack's state.
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use packyard_client::{Device, DeviceConfig, Occasion, Progress, SyncReport};
+use packyard_core::InstallationEventType;
+
+/// `packyard device …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum DeviceCommand {
+    /// Bring a folder of packs in step with an edge's download manifest.
+    Sync(SyncArgs),
+}
+
+/// Flags of `packyard device sync`.
+#[derive(Debug, Args)]
+pub(crate) struct SyncArgs {
+    /// The edge's base URL.
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:7300")]
+    edge: String,
+    /// The app's id.
+    #[arg(long)]
+    app: String,
+    /// `internal`, `external` or `store`.
+    #[arg(long, default_value = "store")]
+    channel: String,
+    /// Where the device keeps its packs.
+    #[arg(long, value_name = "DIR")]
+    dir: PathBuf,
+    /// The tester token, for a beta channel.
+    #[arg(long, env = "PACKYARD_TESTER_TOKEN")]
+    token: Option<String>,
+    /// The device's platform.
+    #[arg(long, default_value = "iOS")]
+    platform: String,
+    /// The device's OS version.
+    #[arg(long, default_value = "27.0")]
+    os: String,
+    /// Preferred languages, most preferred first, comma separated.
+    #[arg(long, value_delimiter = ',')]
+    lang: Vec<String>,
+    /// A stable device id (rollouts pick devices by it).
+    #[arg(long)]
+    device_id: Option<String>,
+    /// The installation event this sync runs for: `firstInstallation` or `subsequentUpdate`.
+    #[arg(long, value_parser = event)]
+    event: Option<InstallationEventType>,
+    /// A pack the app asks for now (repeat the flag); on-demand packs download only so.
+    #[arg(long = "pack", value_name = "ID")]
+    packs: Vec<String>,
+    /// Range requests in flight at once.
+    #[arg(long, default_value_t = 4)]
+    parallel: usize,
+    /// Ranges in one request at most.
+    #[arg(long, default_value_t = 16)]
+    max_ranges: usize,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn event(s: &str) -> Result<InstallationEventType, String> {
+    InstallationEventType::ALL
+        .iter()
+        .find(|(_, name)| *name == s)
+        .map(|(e, _)| *e)
+        .ok_or_else(|| format!("{s:?}: the events are firstInstallation and subsequentUpdate"))
+}
+
+/// A bar per pack on a terminal; nothing otherwise.
+struct Bars(Mutex<Option<(String, ProgressBar)>>);
+
+impl Progress for Bars {
+    fn advanced(&self, id: &str, done: u64, total: u64) {
+        if !std::io::stderr().is_terminal() {
+            return;
+        }
+        let mut bar = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if bar.as_ref().is_none_or(|(current, _)| current != id) {
+            if let Some((_, old)) = bar.take() {
+                old.finish();
+            }
+            let b = ProgressBar::new(total).with_message(id.to_owned());
+            if let Ok(style) = ProgressStyle::with_template(
+                "{msg:20} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}",
+            ) {
+                b.set_style(style);
+            }
+            *bar = Some((id.to_owned(), b));
+        }
+        if let Some((_, b)) = bar.as_ref() {
+            b.set_position(done);
+            if done >= total {
+                b.finish();
+            }
+        }
+    }
+}
+
+pub(crate) fn run(command: DeviceCommand) -> anyhow::Result<()> {
+    let DeviceCommand::Sync(args) = command;
+    let device = Device::new(DeviceConfig {
+        edge: args.edge.clone(),
+        app: args.app.clone(),
+        channel: args.channel.clone(),
+        token: args.token.clone(),
+        platform: args.platform.clone(),
+        os: args.os.clone(),
+        languages: args.lang.clone(),
+        device_id: args.device_id.clone(),
+        dir: args.dir.clone(),
+        parallel: args.parallel,
+        max_ranges: args.max_ranges,
+    })?;
+    let occasion = Occasion {
+        event: args.event,
+        requested: args.packs.clone(),
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let report = runtime.block_on(device.sync(&occasion, &Bars(Mutex::new(None))))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", table(&report));
+    }
+    Ok(())
+}
+
+fn table(report: &SyncReport) -> String {
+    let mut out = format!(
+        "{:<24} {:>7}  {:<18} {}\n",
+        "PACK", "VERSION", "STATE", "DONE"
+    );
+    for p in &report.packs {
+        let version = p.version.map_or_else(|| "-".to_owned(), |v| v.to_string());
+        out.push_str(&format!(
+            "{:<24} {:>7}  {:<18} {}\n",
+            p.id, version, p.state, p.action
+        ));
+    }
+    let t = &report.transfer;
+    out.push_str(&format!(
+        "fetched {} bytes in {} requests; reused {} bytes held, {} from an interrupted download\n",
+        t.fetched, t.requests, t.reused, t.resumed
+    ));
+    out
+}

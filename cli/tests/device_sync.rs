@@ -1,0 +1,294 @@
+//! `packyard device sync` against a real `packyard dev`: a first install downloads the
+//! essential and prefetch packs and not the on-demand one; an update of a pack with a few
+//! files changed is built from the held version and a few ranges, byte for byte; a flipped
+//! byte in the local copy is found and repaired; an archived pack is removed as obsolete; an
+//! expired tester token is a clear error that keeps what was downloaded.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use packyard_admin_client::{AdminClient, BetaChannel, NewApp, NewPack, NewTesterToken};
+use serde_json::Value;
+
+#[path = "support/dev.rs"]
+mod dev;
+#[path = "support/procs.rs"]
+mod procs;
+
+use dev::{Dev, KEY};
+
+/// Builds pack `id` with `files` files under `policy`; the files listed in `rewritten` get
+/// other bytes (`variant`), the rest are the same in every variant.
+fn build(
+    dir: &Path,
+    id: &str,
+    policy: &str,
+    files: u64,
+    rewritten: &[u64],
+    variant: u64,
+) -> Vec<u8> {
+    let src = dir.join(format!("src-{id}-{variant}"));
+    std::fs::create_dir_all(&src).unwrap();
+    for i in 0..files {
+        let seed = if rewritten.contains(&i) {
+            variant * 10_000 + i
+        } else {
+            i + 1
+        };
+        let len = 20_000 + usize::try_from(i * 7_919 % 40_000).unwrap();
+        std::fs::write(src.join(format!("f{i:03}.bin")), procs::noise(seed, len)).unwrap();
+    }
+    let manifest = src.join("Manifest.json");
+    std::fs::write(
+        &manifest,
+        format!(
+            r#"{{"assetPackID": "{id}", "downloadPolicy": {policy},
+                "fileSelectors": [{{"directory": "."}}], "platforms": ["iOS"]}}"#
+        ),
+    )
+    .unwrap();
+    let out = dir.join(format!("{id}-{variant}.tar"));
+    packyard_pack::build(&manifest, None, &out, packyard_pack::NoProgress).unwrap();
+    std::fs::read(out).unwrap()
+}
+
+/// Runs `packyard device sync … --json` for the test's device; its report, or what it said.
+fn sync(dev: &Dev, dir: &Path, app: &str, token: &str, extra: &[&str]) -> Result<Value, String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_packyard"))
+        .args(["device", "sync", "--edge", &format!("http://{}", dev.edge)])
+        .args(["--app", app, "--channel", "internal", "--token", token])
+        .arg("--dir")
+        .arg(dir)
+        .args(["--json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(serde_json::from_slice(&out.stdout).unwrap())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// The state and action the report gives pack `id`.
+fn of<'a>(report: &'a Value, id: &str) -> (&'a str, &'a str) {
+    let p = report["packs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == id)
+        .unwrap_or_else(|| panic!("{id} in {report}"));
+    (p["state"].as_str().unwrap(), p["action"].as_str().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_installs_updates_by_delta_repairs_and_drops_obsolete_packs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let on_first = r#"{"installationEventTypes": ["firstInstallation"]}"#;
+    let essential = build(
+        dir,
+        "essential",
+        &format!(r#"{{"essential": {on_first}}}"#),
+        8,
+        &[],
+        1,
+    );
+    let v1 = build(
+        dir,
+        "world",
+        &format!(r#"{{"prefetch": {on_first}}}"#),
+        100,
+        &[],
+        1,
+    );
+    let v2 = build(
+        dir,
+        "world",
+        &format!(r#"{{"prefetch": {on_first}}}"#),
+        100,
+        &[7, 31, 58, 77, 93],
+        2,
+    );
+    let demand = build(dir, "extras", r#"{"onDemand": {}}"#, 6, &[], 1);
+
+    let dev = Dev::start(dir, &[]);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    dev.wait_ready(&http).await;
+    let admin = AdminClient::with_http(http.clone(), &format!("http://{}", dev.admin), KEY);
+    let app = admin
+        .create_app(&NewApp::new("Game", "com.example.device"))
+        .await
+        .unwrap()
+        .id;
+    let mut packs = Vec::new();
+    for (id, bytes) in [
+        ("essential", &essential),
+        ("world", &v1),
+        ("extras", &demand),
+    ] {
+        let pack = admin.create_pack(&NewPack::new(&app, id)).await.unwrap().id;
+        admin
+            .upload_complete(&pack, "pack.tar", bytes, Duration::from_secs(60))
+            .await
+            .unwrap_or_else(|e| panic!("{id} is COMPLETE: {e}\n{}", dev.log()));
+        packs.push(pack);
+    }
+    let new_token = |secs| NewTesterToken {
+        app: app.clone(),
+        channel: BetaChannel::Internal,
+        expires_in_seconds: Some(secs),
+    };
+    let token = admin
+        .create_tester_token(&new_token(3600))
+        .await
+        .unwrap()
+        .token;
+    let device = dir.join("device");
+    let manifest_lists = |want: usize| {
+        let url = format!(
+            "http://{}/apps/{app}/internal/manifest?platform=iOS&os=27.0",
+            dev.edge
+        );
+        let (http, token) = (http.clone(), token.clone());
+        async move {
+            let got = http.get(&url).bearer_auth(&token).send().await;
+            match got {
+                Ok(r) if r.status() == 200 => r
+                    .json::<Value>()
+                    .await
+                    .is_ok_and(|m| m["assetPacks"].as_array().is_some_and(|a| a.len() == want)),
+                _ => false,
+            }
+        }
+    };
+    dev::wait_for(60, "the edge lists the three packs", &dev, || {
+        manifest_lists(3)
+    })
+    .await;
+
+    // First install: the essential and prefetch packs, not the on-demand one.
+    let report = sync(
+        &dev,
+        &device,
+        &app,
+        &token,
+        &["--event", "firstInstallation"],
+    )
+    .unwrap();
+    assert_eq!(
+        of(&report, "essential"),
+        ("upToDate", "downloaded"),
+        "{report}"
+    );
+    assert_eq!(of(&report, "world"), ("upToDate", "downloaded"), "{report}");
+    assert_eq!(of(&report, "extras"), ("downloadAvailable", ""), "{report}");
+    assert!(std::fs::read(device.join("essential/pack")).unwrap() == essential);
+    assert!(std::fs::read(device.join("world/pack")).unwrap() == v1);
+    assert!(!device.join("extras").exists());
+
+    // Version 2 of the world pack: five of its hundred files rewritten.
+    admin
+        .upload_complete(&packs[1], "pack.tar", &v2, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let listed_v2 = || {
+        let url = format!(
+            "http://{}/apps/{app}/internal/manifest?platform=iOS&os=27.0",
+            dev.edge
+        );
+        let (http, token) = (http.clone(), token.clone());
+        async move {
+            let got = http.get(&url).bearer_auth(&token).send().await;
+            match got {
+                Ok(r) => r.json::<Value>().await.is_ok_and(|m| {
+                    m["assetPacks"]
+                        .as_array()
+                        .is_some_and(|a| a.iter().any(|p| p["id"] == "world" && p["version"] == 2))
+                }),
+                Err(_) => false,
+            }
+        }
+    };
+    dev::wait_for(60, "the edge lists version 2", &dev, listed_v2).await;
+    let report = sync(&dev, &device, &app, &token, &[]).unwrap();
+    assert_eq!(of(&report, "world"), ("upToDate", "updated"), "{report}");
+    assert!(
+        std::fs::read(device.join("world/pack")).unwrap() == v2,
+        "byte for byte"
+    );
+    let fetched = report["transfer"]["fetched"].as_u64().unwrap();
+    let reused = report["transfer"]["reused"].as_u64().unwrap();
+    eprintln!(
+        "update: fetched {fetched}, reused {reused} of {} bytes",
+        v2.len()
+    );
+    assert!(
+        fetched < v2.len() as u64 / 4 && reused > v2.len() as u64 / 2,
+        "the update fetched {fetched} and reused {reused} of {} bytes",
+        v2.len()
+    );
+
+    // A flipped byte in the local copy: found, and only its chunk fetched again.
+    let held = device.join("world/pack");
+    let mut bytes = std::fs::read(&held).unwrap();
+    bytes[v2.len() / 2] ^= 0x40;
+    std::fs::write(&held, &bytes).unwrap();
+    let report = sync(&dev, &device, &app, &token, &[]).unwrap();
+    assert_eq!(of(&report, "world"), ("upToDate", "repaired"), "{report}");
+    assert!(
+        std::fs::read(&held).unwrap() == v2,
+        "repaired byte for byte"
+    );
+    let fetched = report["transfer"]["fetched"].as_u64().unwrap();
+    assert!(
+        fetched < v2.len() as u64 / 10,
+        "the repair fetched {fetched}"
+    );
+
+    // The on-demand pack when the app asks; archived, it is removed as obsolete.
+    let report = sync(&dev, &device, &app, &token, &["--pack", "extras"]).unwrap();
+    assert_eq!(
+        of(&report, "extras"),
+        ("upToDate", "downloaded"),
+        "{report}"
+    );
+    assert!(std::fs::read(device.join("extras/pack")).unwrap() == demand);
+    admin.archive_pack(&packs[2]).await.unwrap();
+    dev::wait_for(60, "the edge drops the archived pack", &dev, || {
+        manifest_lists(2)
+    })
+    .await;
+    let report = sync(&dev, &device, &app, &token, &[]).unwrap();
+    assert_eq!(of(&report, "extras"), ("removed", "removed"), "{report}");
+    assert!(!device.join("extras").exists());
+
+    // An expired token: a clear error, and what was downloaded stays.
+    let short = admin
+        .create_tester_token(&new_token(1))
+        .await
+        .unwrap()
+        .token;
+    let probe = format!(
+        "http://{}/apps/{app}/internal/manifest?platform=iOS&os=27.0",
+        dev.edge
+    );
+    dev::wait_for(30, "the short token expires", &dev, || async {
+        http.get(&probe)
+            .bearer_auth(&short)
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 401)
+    })
+    .await;
+    let err = sync(&dev, &device, &app, &short, &[]).unwrap_err();
+    assert!(err.contains("tester token expired"), "{err}");
+    assert!(std::fs::read(device.join("world/pack")).unwrap() == v2);
+    assert!(std::fs::read(device.join("essential/pack")).unwrap() == essential);
+}

@@ -1,0 +1,487 @@
+//! [`Device`]: one device's packs on disk, kept in step with an edge.
+//!
+//! Each pack has a folder `DIR/{id}/`: `pack` (the verified archive of the version held),
+//! `held.json` (that version and its chunk list), and while a download runs `next.partial`
+//! (the new archive, written in place) with `next.json` (the version it is becoming).
+//!
+//! A download fetches the new version's chunk list, then fills `next.partial` chunk by chunk:
+//! a chunk whose bytes there already hash to its id is done (a resumed download sends nothing
+//! twice), a chunk the held version has is copied from `pack` (a delta update), and the
+//! rest is asked of the edge as byte ranges, several per request, several requests at once.
+//! When every chunk verifies and the whole file hashes to the manifest's `archiveHash`, it
+//! replaces `pack` by a rename. A held copy that no longer hashes right is downloaded again,
+//! its good chunks reused.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Write as _;
+use std::ops::Range;
+use std::os::unix::fs::FileExt as _;
+use std::path::{Path, PathBuf};
+
+use packyard_core::{AssetPackIdentifier, Blake3Hash, ChunkList};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ClientError;
+use crate::fetch;
+use crate::manifest::{DeviceManifest, ManifestPack};
+use crate::plan::{Held, Occasion, PackState, Step, plan, state};
+
+/// Who the device is and where it keeps its packs.
+#[derive(Debug, Clone)]
+pub struct DeviceConfig {
+    /// The edge's base URL (`https://edge.example.com`).
+    pub edge: String,
+    /// The app's id.
+    pub app: String,
+    /// `internal`, `external` or `store`.
+    pub channel: String,
+    /// The tester token, for a beta channel.
+    pub token: Option<String>,
+    /// `iOS`, `iPadOS`, `macOS`, `tvOS` or `visionOS`.
+    pub platform: String,
+    /// The OS version (`27.0`).
+    pub os: String,
+    /// Preferred languages, most preferred first (`fr-CA`, `fr`).
+    pub languages: Vec<String>,
+    /// A stable device id (rollouts bucket devices by it).
+    pub device_id: Option<String>,
+    /// Where the packs are kept.
+    pub dir: PathBuf,
+    /// Range requests in flight at once.
+    pub parallel: usize,
+    /// Ranges in one request at most.
+    pub max_ranges: usize,
+}
+
+/// What a download did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Transfer {
+    /// Bytes received from the edge: the chunk list and the ranges.
+    pub fetched: u64,
+    /// Bytes copied from the version held before.
+    pub reused: u64,
+    /// Bytes already in place from an interrupted download.
+    pub resumed: u64,
+    /// Requests sent.
+    pub requests: u64,
+}
+
+impl Transfer {
+    fn add(&mut self, other: Transfer) {
+        self.fetched += other.fetched;
+        self.reused += other.reused;
+        self.resumed += other.resumed;
+        self.requests += other.requests;
+    }
+}
+
+/// Told how a download advances.
+pub trait Progress: Send + Sync {
+    /// `done` of `total` bytes of pack `id` are in place.
+    fn advanced(&self, id: &str, done: u64, total: u64);
+}
+
+/// A progress nobody watches.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn advanced(&self, _: &str, _: u64, _: u64) {}
+}
+
+/// What one sync did to one pack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PackReport {
+    /// The pack's identifier.
+    pub id: String,
+    /// The version held now, if any.
+    pub version: Option<u32>,
+    /// Its state against the manifest, in the platform's words, after the sync.
+    pub state: &'static str,
+    /// `downloaded`, `updated`, `repaired`, `removed`, or empty when nothing was done.
+    pub action: &'static str,
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncReport {
+    /// Every pack listed or held, by identifier.
+    pub packs: Vec<PackReport>,
+    /// Bytes and requests, the manifest's included.
+    pub transfer: Transfer,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Record {
+    version: u32,
+    chunks: ChunkList,
+}
+
+/// One device's packs, kept in step with an edge.
+#[derive(Debug, Clone)]
+pub struct Device {
+    config: DeviceConfig,
+    http: reqwest::Client,
+}
+
+impl Device {
+    /// A device with `config`; its folder is made on first use.
+    pub fn new(config: DeviceConfig) -> Result<Self, ClientError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .timeout(std::time::Duration::from_secs(120))
+            .build()
+            .map_err(|e| ClientError::unreachable(&config.edge, &e))?;
+        Ok(Self { config, http })
+    }
+
+    fn get(&self, url: &str) -> reqwest::RequestBuilder {
+        let request = self.http.get(url);
+        let request = match &self.config.token {
+            Some(t) => request.bearer_auth(t),
+            None => request,
+        };
+        match &self.config.device_id {
+            Some(d) => request.header("x-packyard-device", d),
+            None => request,
+        }
+    }
+
+    /// Fetches the download manifest for this device; also the byte count it cost.
+    pub async fn manifest(&self) -> Result<(DeviceManifest, u64), ClientError> {
+        let c = &self.config;
+        let mut url = format!(
+            "{}/apps/{}/{}/manifest?platform={}&os={}",
+            c.edge.trim_end_matches('/'),
+            c.app,
+            c.channel,
+            c.platform,
+            c.os
+        );
+        if !c.languages.is_empty() {
+            url.push_str(&format!("&lang={}", c.languages.join(",")));
+        }
+        let bytes = self.body(&url).await?;
+        Ok((DeviceManifest::from_json(&bytes)?, bytes.len() as u64))
+    }
+
+    async fn body(&self, url: &str) -> Result<Vec<u8>, ClientError> {
+        let response = self
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| ClientError::unreachable(url, &e))?;
+        let status = response.status().as_u16();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| ClientError::unreachable(url, &e))?;
+        if status != 200 {
+            return Err(ClientError::refused(
+                url,
+                status,
+                &String::from_utf8_lossy(&bytes),
+            ));
+        }
+        Ok(bytes.to_vec())
+    }
+
+    /// The folder of pack `id`; an id that is not a pack identifier (`../x`) is refused.
+    fn folder(&self, id: &str) -> Result<PathBuf, ClientError> {
+        AssetPackIdentifier::parse(id)
+            .map_err(|e| ClientError::Protocol(format!("pack id {id:?}: {e}")))?;
+        Ok(self.config.dir.join(id))
+    }
+
+    fn record(path: &Path) -> Option<Record> {
+        serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+    }
+
+    /// The packs held, verified or not, from their `held.json`.
+    pub fn held(&self) -> Result<Vec<Held>, ClientError> {
+        let dir = &self.config.dir;
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(ClientError::disk("read", dir, 0)(e)),
+        };
+        let mut held: Vec<Held> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let id = e.file_name().into_string().ok()?;
+                let r = Self::record(&e.path().join("held.json"))?;
+                e.path().join("pack").is_file().then_some(Held {
+                    id,
+                    version: r.version,
+                })
+            })
+            .collect();
+        held.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(held)
+    }
+
+    /// Whether the held copy of `id` hashes to its version's archive hash.
+    pub fn verify(&self, id: &str) -> Result<bool, ClientError> {
+        let folder = self.folder(id)?;
+        let Some(record) = Self::record(&folder.join("held.json")) else {
+            return Ok(false);
+        };
+        let pack = folder.join("pack");
+        let mut hasher = blake3::Hasher::new();
+        match File::open(&pack) {
+            Ok(f) => {
+                hasher
+                    .update_reader(f)
+                    .map_err(ClientError::disk("read", &pack, 0))?;
+            }
+            Err(_) => return Ok(false),
+        }
+        let got = Blake3Hash::from_bytes(*hasher.finalize().as_bytes());
+        Ok(got == record.chunks.archive_hash())
+    }
+
+    /// Runs one sync: fetches the manifest, repairs held copies that fail verification,
+    /// removes obsolete packs, downloads what [`plan`] says for `occasion`.
+    pub async fn sync(
+        &self,
+        occasion: &Occasion,
+        progress: &dyn Progress,
+    ) -> Result<SyncReport, ClientError> {
+        let (manifest, manifest_bytes) = self.manifest().await?;
+        let mut transfer = Transfer {
+            fetched: manifest_bytes,
+            requests: 1,
+            ..Transfer::default()
+        };
+        let mut held = Vec::new();
+        let mut broken = Vec::new();
+        for h in self.held()? {
+            if self.verify(&h.id)? {
+                held.push(h);
+            } else {
+                tracing::warn!(pack = %h.id, "the held copy is corrupt; downloading it again");
+                broken.push(h);
+            }
+        }
+        let mut actions: HashMap<String, &'static str> = HashMap::new();
+        // A corrupt copy is not held: the plan downloads it again where the manifest lists
+        // it, reusing its good chunks.
+        let mut steps = plan(&manifest, &held, occasion);
+        for b in &broken {
+            match manifest.pack(&b.id) {
+                Some(p)
+                    if !steps
+                        .iter()
+                        .any(|s| matches!(s, Step::Download { pack, .. } if pack.id == b.id)) =>
+                {
+                    steps.push(Step::Download {
+                        pack: p.clone(),
+                        from: Some(b.version),
+                    });
+                }
+                None => steps.insert(
+                    0,
+                    Step::Remove {
+                        id: b.id.clone(),
+                        version: b.version,
+                    },
+                ),
+                Some(_) => {}
+            }
+            actions.insert(b.id.clone(), "repaired");
+        }
+        for step in &steps {
+            match step {
+                Step::Remove { id, .. } => {
+                    let folder = self.folder(id)?;
+                    std::fs::remove_dir_all(&folder)
+                        .map_err(ClientError::disk("remove", &folder, 0))?;
+                    actions.insert(id.clone(), "removed");
+                }
+                Step::Download { pack, from } => {
+                    transfer.add(self.download(pack, progress).await?);
+                    let action = match from {
+                        None => "downloaded",
+                        Some(_) => "updated",
+                    };
+                    actions.entry(pack.id.clone()).or_insert(action);
+                }
+            }
+        }
+        let held = self.held()?;
+        let mut ids: Vec<&str> = manifest
+            .asset_packs
+            .iter()
+            .map(|p| p.id.as_str())
+            .chain(held.iter().map(|h| h.id.as_str()))
+            .chain(actions.keys().map(String::as_str))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let packs = ids
+            .into_iter()
+            .map(|id| {
+                let h = held.iter().find(|h| h.id == id);
+                PackReport {
+                    id: id.to_owned(),
+                    version: h.map(|h| h.version),
+                    state: state(manifest.pack(id), h).map_or("removed", PackState::as_str),
+                    action: actions.get(id).copied().unwrap_or(""),
+                }
+            })
+            .collect();
+        Ok(SyncReport { packs, transfer })
+    }
+
+    /// Downloads `pack`'s listed version into its folder, reusing every chunk the held
+    /// version has and every chunk an interrupted download left in place.
+    pub async fn download(
+        &self,
+        pack: &ManifestPack,
+        progress: &dyn Progress,
+    ) -> Result<Transfer, ClientError> {
+        let folder = self.folder(&pack.id)?;
+        let size = pack.download_size;
+        std::fs::create_dir_all(&folder).map_err(ClientError::disk("create", &folder, size))?;
+        let chunk_bytes = self.body(&pack.chunks_url).await?;
+        let mut transfer = Transfer {
+            fetched: chunk_bytes.len() as u64,
+            requests: 1,
+            ..Transfer::default()
+        };
+        let chunks: ChunkList = serde_json::from_slice(&chunk_bytes)
+            .map_err(|e| ClientError::Protocol(format!("the chunk list: {e}")))?;
+        if chunks.archive_hash() != pack.archive_hash || chunks.size() != size {
+            return Err(ClientError::Protocol(
+                "the chunk list is not the manifest's version".into(),
+            ));
+        }
+        let next = Record {
+            version: pack.version,
+            chunks,
+        };
+        let (partial, next_json) = (folder.join("next.partial"), folder.join("next.json"));
+        let resuming = Self::record(&next_json).is_some_and(|r| {
+            r.version == next.version && r.chunks.archive_hash() == next.chunks.archive_hash()
+        });
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(!resuming)
+            .read(true)
+            .write(true)
+            .open(&partial)
+            .map_err(ClientError::disk("create", &partial, size))?;
+        out.set_len(size)
+            .map_err(ClientError::disk("size", &partial, size))?;
+        if !resuming {
+            write_atomically(
+                &next_json,
+                &serde_json::to_vec(&next).unwrap_or_default(),
+                size,
+            )?;
+        }
+        // What the held version (even a corrupt one: its chunks are checked) offers.
+        let seed_file = File::open(folder.join("pack")).ok();
+        let seed: HashMap<Blake3Hash, u64> = Self::record(&folder.join("held.json"))
+            .map(|r| offsets(&r.chunks).collect())
+            .unwrap_or_default();
+        let mut missing: Vec<Range<u64>> = Vec::new();
+        let mut done = 0u64;
+        for (id, at, len) in layout(&next.chunks) {
+            let mut buf = vec![0u8; len];
+            if resuming && out.read_exact_at(&mut buf, at).is_ok() && Blake3Hash::of(&buf) == id {
+                transfer.resumed += len as u64;
+            } else if let (Some(file), Some(&from)) = (&seed_file, seed.get(&id))
+                && file.read_exact_at(&mut buf, from).is_ok()
+                && Blake3Hash::of(&buf) == id
+            {
+                out.write_all_at(&buf, at)
+                    .map_err(ClientError::disk("write", &partial, size))?;
+                transfer.reused += len as u64;
+            } else {
+                match missing.last_mut() {
+                    Some(last) if last.end == at => last.end = at + len as u64,
+                    _ => missing.push(at..at + len as u64),
+                }
+                continue;
+            }
+            done += len as u64;
+        }
+        progress.advanced(&pack.id, done, size);
+        let etag = next.chunks.etag();
+        let batches: Vec<Vec<Range<u64>>> = missing
+            .chunks(self.config.max_ranges.max(1))
+            .map(<[Range<u64>]>::to_vec)
+            .collect();
+        let mut running = tokio::task::JoinSet::new();
+        let mut queue = batches.into_iter();
+        loop {
+            while running.len() < self.config.parallel.max(1) {
+                let Some(batch) = queue.next() else { break };
+                // A beta manifest's pack URL carries the tester token in its query.
+                let (http, url, etag) = (self.http.clone(), pack.url.clone(), etag.clone());
+                running.spawn(async move { fetch::ranges(&http, &url, &etag, &batch).await });
+            }
+            let Some(joined) = running.join_next().await else {
+                break;
+            };
+            let parts = joined
+                .map_err(|e| ClientError::Protocol(format!("a download task failed: {e}")))??;
+            transfer.requests += 1;
+            for (range, bytes) in parts {
+                out.write_all_at(&bytes, range.start)
+                    .map_err(ClientError::disk("write", &partial, size))?;
+                transfer.fetched += bytes.len() as u64;
+                done += bytes.len() as u64;
+            }
+            progress.advanced(&pack.id, done.min(size), size);
+        }
+        out.sync_all()
+            .map_err(ClientError::disk("sync", &partial, size))?;
+        drop(out);
+        let mut hasher = blake3::Hasher::new();
+        hasher
+            .update_reader(File::open(&partial).map_err(ClientError::disk("open", &partial, size))?)
+            .map_err(ClientError::disk("read", &partial, size))?;
+        if Blake3Hash::from_bytes(*hasher.finalize().as_bytes()) != pack.archive_hash {
+            // The next sync finds which chunks are wrong and fetches only those.
+            return Err(ClientError::Corrupt {
+                what: format!("version {} of pack {}", pack.version, pack.id),
+            });
+        }
+        let held_json = folder.join("held.json");
+        std::fs::rename(&partial, folder.join("pack"))
+            .map_err(ClientError::disk("rename", &partial, size))?;
+        std::fs::rename(&next_json, &held_json)
+            .map_err(ClientError::disk("rename", &next_json, size))?;
+        Ok(transfer)
+    }
+}
+
+/// Each chunk with its offset in the archive.
+fn offsets(list: &ChunkList) -> impl Iterator<Item = (Blake3Hash, u64)> + '_ {
+    layout(list).map(|(id, at, _)| (id, at))
+}
+
+/// Each chunk: its id, offset and length.
+fn layout(list: &ChunkList) -> impl Iterator<Item = (Blake3Hash, u64, usize)> + '_ {
+    list.chunks().iter().scan(0u64, |at, c| {
+        let here = *at;
+        *at += u64::from(c.len);
+        Some((c.id, here, c.len as usize))
+    })
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename.
+fn write_atomically(path: &Path, bytes: &[u8], needed: u64) -> Result<(), ClientError> {
+    let tmp = path.with_extension("tmp");
+    let mut f = File::create(&tmp).map_err(ClientError::disk("create", &tmp, needed))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(ClientError::disk("write", &tmp, needed))?;
+    std::fs::rename(&tmp, path).map_err(ClientError::disk("rename", &tmp, needed))
+}
