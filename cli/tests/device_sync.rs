@@ -1,7 +1,8 @@
 //! `packyard device sync` against a real `packyard dev`: a first install downloads the
 //! essential and prefetch packs and not the on-demand one; an update of a pack with a few
-//! files changed is built from the held version and a few ranges, byte for byte; a flipped
-//! byte in the local copy is found and repaired; an archived pack is removed as obsolete; an
+//! files changed is built from the held version and a few ranges, byte for byte; a download
+//! left half done resumes without fetching its first half again; a flipped byte in the local
+//! copy is found and repaired; an archived pack is removed as obsolete; an
 //! expired tester token is a clear error that keeps what was downloaded.
 
 #![allow(clippy::unwrap_used)]
@@ -232,6 +233,57 @@ async fn a_device_installs_updates_by_delta_repairs_and_drops_obsolete_packs() {
     assert!(
         fetched < v2.len() as u64 / 4 && reused > v2.len() as u64 / 2,
         "the update fetched {fetched} and reused {reused} of {} bytes",
+        v2.len()
+    );
+
+    // A download left half done (its process killed): a fresh device holding the first half
+    // of version 2 in place resumes and fetches only what is missing.
+    let fresh = dir.join("fresh");
+    std::fs::create_dir_all(fresh.join("world")).unwrap();
+    let chunks = http
+        .get(format!(
+            "http://{}/apps/{app}/packs/world/versions/2/chunks",
+            dev.edge
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let half = v2.len() / 2;
+    let mut partial = v2[..half].to_vec();
+    partial.resize(v2.len(), 0);
+    std::fs::write(fresh.join("world/next.partial"), &partial).unwrap();
+    let next = serde_json::json!({"version": 2, "chunks": chunks});
+    std::fs::write(fresh.join("world/next.json"), next.to_string()).unwrap();
+    let report = sync(
+        &dev,
+        &fresh,
+        &app,
+        &token,
+        &["--event", "firstInstallation"],
+    )
+    .unwrap();
+    assert_eq!(of(&report, "world"), ("upToDate", "downloaded"), "{report}");
+    assert!(
+        std::fs::read(fresh.join("world/pack")).unwrap() == v2,
+        "byte for byte"
+    );
+    let t = &report["transfer"];
+    let (resumed, fetched) = (
+        t["resumed"].as_u64().unwrap(),
+        t["fetched"].as_u64().unwrap(),
+    );
+    let essential_len = essential.len() as u64;
+    assert!(
+        resumed > half as u64 - 70_000 && resumed <= half as u64,
+        "the chunks wholly in the first half are kept: {resumed}"
+    );
+    assert!(
+        fetched < v2.len() as u64 - resumed + essential_len + 20_000,
+        "nothing fetched twice: {fetched} with {resumed} resumed of {}",
         v2.len()
     );
 
