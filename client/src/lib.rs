@@ -7,7 +7,6 @@
 //! - [`plan`]: what a sync downloads, keeps and removes, and each pack's state in the
 //!   platform's words (`downloadAvailable`, `updateAvailable`, `upToDate`, `outOfDate`,
 //!   `obsolete`).
-//!
 //! - [`device`]: a device's packs on disk kept in step with an edge: the sync, downloads by
 //!   parallel multi-range requests that resume without fetching anything twice, delta
 //!   updates that reuse every chunk the held version has, verification and repair.
