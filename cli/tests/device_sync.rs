@@ -344,3 +344,131 @@ async fn a_device_installs_updates_by_delta_repairs_and_drops_obsolete_packs() {
     assert!(std::fs::read(device.join("world/pack")).unwrap() == v2);
     assert!(std::fs::read(device.join("essential/pack")).unwrap() == essential);
 }
+
+/// The sum of the edge's `packyard_edge_bytes_served_total`: archive bytes sent to devices.
+async fn served(http: &reqwest::Client, dev: &Dev) -> u64 {
+    let Ok(page) = http
+        .get(format!("http://{}/metrics", dev.edge))
+        .send()
+        .await
+    else {
+        return 0;
+    };
+    let page = page.text().await.unwrap_or_default();
+    page.lines()
+        .filter(|l| l.starts_with("packyard_edge_bytes_served_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_cut_by_the_edge_dying_resumes_after_its_restart_and_sends_nothing_twice() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // Large enough that one range at a time takes many requests.
+    let archive = build(dir, "movie", r#"{"onDemand": {}}"#, 400, &[], 1);
+    let mut dev = Dev::start(dir, &[]);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    dev.wait_ready(&http).await;
+    let admin = AdminClient::with_http(http.clone(), &format!("http://{}", dev.admin), KEY);
+    let app = admin
+        .create_app(&NewApp::new("Game", "com.example.resume"))
+        .await
+        .unwrap()
+        .id;
+    let pack = admin
+        .create_pack(&NewPack::new(&app, "movie"))
+        .await
+        .unwrap()
+        .id;
+    admin
+        .upload_complete(&pack, "pack.tar", &archive, Duration::from_secs(120))
+        .await
+        .unwrap();
+    let token = NewTesterToken {
+        app: app.clone(),
+        channel: BetaChannel::Internal,
+        expires_in_seconds: Some(3600),
+    };
+    let token = admin.create_tester_token(&token).await.unwrap().token;
+    let pack_url = format!("http://{}/apps/{app}/internal/movie", dev.edge);
+    dev::wait_for(60, "the edge serves the pack", &dev, || async {
+        http.head(&pack_url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    let before = served(&http, &dev).await;
+
+    // One range per request, one request at a time; the edge dies part-way.
+    let device = dir.join("device");
+    let child = Command::new(env!("CARGO_BIN_EXE_packyard"))
+        .args(["device", "sync", "--edge", &format!("http://{}", dev.edge)])
+        .args(["--app", &app, "--channel", "internal", "--token", &token])
+        .arg("--dir")
+        .arg(&device)
+        .args(["--pack", "movie", "--parallel", "1", "--max-ranges", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let size = archive.len() as u64;
+    // Watched closely (the whole download takes a second or so): cut after a tenth.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while served(&http, &dev).await.saturating_sub(before) <= size / 10 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing sent\n{}",
+            dev.log()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let sent_before_kill = served(&http, &dev).await - before;
+    dev.restart();
+    let out = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the first sync was cut: {said}");
+    assert!(
+        said.contains("unreachable"),
+        "it says the edge went away: {said}"
+    );
+    assert!(
+        sent_before_kill < size,
+        "cut before the end: {sent_before_kill} of {size}"
+    );
+
+    dev.wait_ready(&http).await;
+    dev::wait_for(60, "the restarted edge serves the pack", &dev, || async {
+        http.head(&pack_url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    let report = sync(&dev, &device, &app, &token, &["--pack", "movie"]).unwrap();
+    assert_eq!(of(&report, "movie"), ("upToDate", "downloaded"), "{report}");
+    assert!(
+        std::fs::read(device.join("movie/pack")).unwrap() == archive,
+        "byte for byte"
+    );
+    let resumed = report["transfer"]["resumed"].as_u64().unwrap();
+    let sent_after = served(&http, &dev).await;
+    assert!(resumed > 0, "it kept what it had: {report}");
+    // The restarted edge counts from zero: what it sent is only what the device lacked; the
+    // one request under way at the cut (4 MiB at most) is all that was sent twice.
+    assert_eq!(
+        resumed + sent_after,
+        size,
+        "only what was missing: {report}"
+    );
+    assert!(
+        sent_before_kill + sent_after <= size + (4 << 20),
+        "sent {sent_before_kill} before the cut and {sent_after} after, of {size}"
+    );
+}

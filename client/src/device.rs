@@ -403,8 +403,11 @@ impl Device {
                     .map_err(ClientError::disk("write", &partial, size))?;
                 transfer.reused += len as u64;
             } else {
+                // Neighbouring chunks share a range, up to a size whose loss a cut costs little.
                 match missing.last_mut() {
-                    Some(last) if last.end == at => last.end = at + len as u64,
+                    Some(last) if last.end == at && last.end - last.start < MAX_RANGE_BYTES => {
+                        last.end = at + len as u64;
+                    }
                     _ => missing.push(at..at + len as u64),
                 }
                 continue;
@@ -413,10 +416,7 @@ impl Device {
         }
         progress.advanced(&pack.id, done, size);
         let etag = next.chunks.etag();
-        let batches: Vec<Vec<Range<u64>>> = missing
-            .chunks(self.config.max_ranges.max(1))
-            .map(<[Range<u64>]>::to_vec)
-            .collect();
+        let batches = batches(missing, self.config.max_ranges.max(1));
         let mut running = tokio::task::JoinSet::new();
         let mut queue = batches.into_iter();
         loop {
@@ -462,6 +462,32 @@ impl Device {
     }
 }
 
+/// A range grows over neighbouring missing chunks until it holds this much.
+const MAX_RANGE_BYTES: u64 = 1 << 20;
+/// A request asks for this much at most: what is received is written when the answer has
+/// arrived, so a cut connection loses at most one request's bytes.
+const MAX_REQUEST_BYTES: u64 = 4 << 20;
+
+/// `ranges` in requests of at most `max_ranges` ranges and [`MAX_REQUEST_BYTES`] each.
+fn batches(ranges: Vec<Range<u64>>, max_ranges: usize) -> Vec<Vec<Range<u64>>> {
+    let mut out: Vec<Vec<Range<u64>>> = Vec::new();
+    let mut bytes = 0;
+    for r in ranges {
+        let len = r.end - r.start;
+        match out.last_mut() {
+            Some(batch) if batch.len() < max_ranges && bytes + len <= MAX_REQUEST_BYTES => {
+                bytes += len;
+                batch.push(r);
+            }
+            _ => {
+                bytes = len;
+                out.push(vec![r]);
+            }
+        }
+    }
+    out
+}
+
 /// Each chunk with its offset in the archive.
 fn offsets(list: &ChunkList) -> impl Iterator<Item = (Blake3Hash, u64)> + '_ {
     layout(list).map(|(id, at, _)| (id, at))
@@ -484,4 +510,23 @@ fn write_atomically(path: &Path, bytes: &[u8], needed: u64) -> Result<(), Client
         .and_then(|()| f.sync_all())
         .map_err(ClientError::disk("write", &tmp, needed))?;
     std::fs::rename(&tmp, path).map_err(ClientError::disk("rename", &tmp, needed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_hold_at_most_so_many_ranges_and_bytes() {
+        let mb = 1 << 20;
+        let ranges: Vec<Range<u64>> = (0..10).map(|i| i * 2 * mb..i * 2 * mb + mb).collect();
+        let b = batches(ranges.clone(), 3);
+        assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), [3, 3, 3, 1]);
+        let b = batches(ranges, 16);
+        assert!(
+            b.iter()
+                .all(|r| r.iter().map(|r| r.end - r.start).sum::<u64>() <= MAX_REQUEST_BYTES)
+        );
+        assert_eq!(b.len(), 3, "4 MiB a request");
+    }
 }
