@@ -11,7 +11,6 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use packyard_admin_client::{AdminClient, BetaChannel, NewApp, NewPack, NewTesterToken};
 use serde_json::Value;
 
 #[path = "support/dev.rs"]
@@ -19,7 +18,7 @@ mod dev;
 #[path = "support/procs.rs"]
 mod procs;
 
-use dev::{Dev, KEY};
+use dev::{Dev, TestApp};
 
 /// Builds pack `id` with `files` files under `policy`; the files listed in `rewritten` get
 /// other bytes (`variant`), the rest are the same in every variant.
@@ -117,40 +116,18 @@ async fn a_device_installs_updates_by_delta_repairs_and_drops_obsolete_packs() {
     let demand = build(dir, "extras", r#"{"onDemand": {}}"#, 6, &[], 1);
 
     let dev = Dev::start(dir, &[]);
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
-    dev.wait_ready(&http).await;
-    let admin = AdminClient::with_http(http.clone(), &format!("http://{}", dev.admin), KEY);
-    let app = admin
-        .create_app(&NewApp::new("Game", "com.example.device"))
-        .await
-        .unwrap()
-        .id;
+    let t = TestApp::new(&dev, "com.example.device").await;
+    let (admin, http, app, token) = (&t.admin, t.http.clone(), t.id.clone(), t.token.clone());
     let mut packs = Vec::new();
     for (id, bytes) in [
         ("essential", &essential),
         ("world", &v1),
         ("extras", &demand),
     ] {
-        let pack = admin.create_pack(&NewPack::new(&app, id)).await.unwrap().id;
-        admin
-            .upload_complete(&pack, "pack.tar", bytes, Duration::from_secs(60))
-            .await
-            .unwrap_or_else(|e| panic!("{id} is COMPLETE: {e}\n{}", dev.log()));
+        let pack = t.pack(id).await;
+        t.upload(&dev, &pack, bytes).await;
         packs.push(pack);
     }
-    let new_token = |secs| NewTesterToken {
-        app: app.clone(),
-        channel: BetaChannel::Internal,
-        expires_in_seconds: Some(secs),
-    };
-    let token = admin
-        .create_tester_token(&new_token(3600))
-        .await
-        .unwrap()
-        .token;
     let device = dir.join("device");
     let manifest_lists = |want: usize| {
         let url = format!(
@@ -195,10 +172,7 @@ async fn a_device_installs_updates_by_delta_repairs_and_drops_obsolete_packs() {
     assert!(!device.join("extras").exists());
 
     // Version 2 of the world pack: five of its hundred files rewritten.
-    admin
-        .upload_complete(&packs[1], "pack.tar", &v2, Duration::from_secs(60))
-        .await
-        .unwrap();
+    t.upload(&dev, &packs[1], &v2).await;
     let listed_v2 = || {
         let url = format!(
             "http://{}/apps/{app}/internal/manifest?platform=iOS&os=27.0",
@@ -271,10 +245,10 @@ async fn a_device_installs_updates_by_delta_repairs_and_drops_obsolete_packs() {
         std::fs::read(fresh.join("world/pack")).unwrap() == v2,
         "byte for byte"
     );
-    let t = &report["transfer"];
+    let moved = &report["transfer"];
     let (resumed, fetched) = (
-        t["resumed"].as_u64().unwrap(),
-        t["fetched"].as_u64().unwrap(),
+        moved["resumed"].as_u64().unwrap(),
+        moved["fetched"].as_u64().unwrap(),
     );
     let essential_len = essential.len() as u64;
     assert!(
@@ -322,11 +296,7 @@ async fn a_device_installs_updates_by_delta_repairs_and_drops_obsolete_packs() {
     assert!(!device.join("extras").exists());
 
     // An expired token: a clear error, and what was downloaded stays.
-    let short = admin
-        .create_tester_token(&new_token(1))
-        .await
-        .unwrap()
-        .token;
+    let short = t.tester_token(1).await;
     let probe = format!(
         "http://{}/apps/{app}/internal/manifest?platform=iOS&os=27.0",
         dev.edge
@@ -368,32 +338,10 @@ async fn a_download_cut_by_the_edge_dying_resumes_after_its_restart_and_sends_no
     // Large enough that one range at a time takes many requests.
     let archive = build(dir, "movie", r#"{"onDemand": {}}"#, 400, &[], 1);
     let mut dev = Dev::start(dir, &[]);
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
-    dev.wait_ready(&http).await;
-    let admin = AdminClient::with_http(http.clone(), &format!("http://{}", dev.admin), KEY);
-    let app = admin
-        .create_app(&NewApp::new("Game", "com.example.resume"))
-        .await
-        .unwrap()
-        .id;
-    let pack = admin
-        .create_pack(&NewPack::new(&app, "movie"))
-        .await
-        .unwrap()
-        .id;
-    admin
-        .upload_complete(&pack, "pack.tar", &archive, Duration::from_secs(120))
-        .await
-        .unwrap();
-    let token = NewTesterToken {
-        app: app.clone(),
-        channel: BetaChannel::Internal,
-        expires_in_seconds: Some(3600),
-    };
-    let token = admin.create_tester_token(&token).await.unwrap().token;
+    let t = TestApp::new(&dev, "com.example.resume").await;
+    let (http, app, token) = (t.http.clone(), t.id.clone(), t.token.clone());
+    let pack = t.pack("movie").await;
+    t.upload(&dev, &pack, &archive).await;
     let pack_url = format!("http://{}/apps/{app}/internal/movie", dev.edge);
     dev::wait_for(60, "the edge serves the pack", &dev, || async {
         http.head(&pack_url)

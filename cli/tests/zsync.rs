@@ -8,16 +8,13 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
-
-use packyard_admin_client::{AdminClient, BetaChannel, NewApp, NewPack, NewTesterToken};
 
 #[path = "support/dev.rs"]
 mod dev;
 #[path = "support/procs.rs"]
 mod procs;
 
-use dev::{Dev, KEY};
+use dev::{Dev, TestApp};
 
 /// Files of the pack, and which of them version 2 rewrites: spread through the archive, so
 /// version 2 differs from version 1 in several separate byte ranges.
@@ -59,31 +56,12 @@ async fn zsync_seeded_with_version_1_builds_version_2_from_the_edge_with_multi_r
     let dir = tmp.path();
     let (v1, v2) = (build(dir, 1), build(dir, 2));
     let dev = Dev::start(dir, &[]);
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
-    dev.wait_ready(&http).await;
-    let admin = AdminClient::with_http(http.clone(), &format!("http://{}", dev.admin), KEY);
-    let app = NewApp::new("Game", "com.example.zsync");
-    let app = admin.create_app(&app).await.unwrap().id;
-    let pack = admin
-        .create_pack(&NewPack::new(&app, "level-1"))
-        .await
-        .unwrap()
-        .id;
-    for (name, bytes) in [("v1.tar", &v1), ("v2.tar", &v2)] {
-        admin
-            .upload_complete(&pack, name, bytes, Duration::from_secs(60))
-            .await
-            .unwrap_or_else(|e| panic!("{name} is COMPLETE: {e}\n{}", dev.log()));
+    let t = TestApp::new(&dev, "com.example.zsync").await;
+    let (http, app, token) = (t.http.clone(), t.id.clone(), t.token.clone());
+    let pack = t.pack("level-1").await;
+    for bytes in [&v1, &v2] {
+        t.upload(&dev, &pack, bytes).await;
     }
-    let token = NewTesterToken {
-        app: app.clone(),
-        channel: BetaChannel::Internal,
-        expires_in_seconds: Some(3600),
-    };
-    let token = admin.create_tester_token(&token).await.unwrap().token;
     // Version 2's immutable URL; the internal channel serves it to the token's holder.
     let url = format!(
         "http://{}/apps/{app}/packs/level-1/versions/2?token={token}",

@@ -200,3 +200,70 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// An app on a running `packyard dev`, for device tests: made through the admin API with
+/// an internal tester token.
+pub(crate) struct TestApp {
+    /// The admin API, as the operator.
+    pub(crate) admin: packyard_admin_client::AdminClient,
+    /// The HTTP client the test uses for the edge too.
+    pub(crate) http: reqwest::Client,
+    /// The app's id.
+    pub(crate) id: String,
+    /// An internal tester token for it, valid for an hour.
+    pub(crate) token: String,
+}
+
+impl TestApp {
+    /// Waits until `dev` takes requests, then makes an app with bundle id `bundle`.
+    pub(crate) async fn new(dev: &Dev, bundle: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("an HTTP client");
+        dev.wait_ready(&http).await;
+        let admin = packyard_admin_client::AdminClient::with_http(
+            http.clone(),
+            &format!("http://{}", dev.admin),
+            KEY,
+        );
+        let app = packyard_admin_client::NewApp::new("Game", bundle);
+        let id = admin.create_app(&app).await.expect("an app").id;
+        let mut app = TestApp {
+            admin,
+            http,
+            id,
+            token: String::new(),
+        };
+        app.token = app.tester_token(3600).await;
+        app
+    }
+
+    /// A new internal tester token living `secs` seconds.
+    pub(crate) async fn tester_token(&self, secs: u64) -> String {
+        let token = packyard_admin_client::NewTesterToken {
+            app: self.id.clone(),
+            channel: packyard_admin_client::BetaChannel::Internal,
+            expires_in_seconds: Some(secs),
+        };
+        self.admin
+            .create_tester_token(&token)
+            .await
+            .expect("a tester token")
+            .token
+    }
+
+    /// Creates pack `identifier`; returns its id.
+    pub(crate) async fn pack(&self, identifier: &str) -> String {
+        let pack = packyard_admin_client::NewPack::new(&self.id, identifier);
+        self.admin.create_pack(&pack).await.expect("a pack").id
+    }
+
+    /// Uploads `archive` as the next version of `pack` and waits until it is COMPLETE.
+    pub(crate) async fn upload(&self, dev: &Dev, pack: &str, archive: &[u8]) {
+        self.admin
+            .upload_complete(pack, "pack.tar", archive, Duration::from_secs(120))
+            .await
+            .unwrap_or_else(|e| panic!("the version is COMPLETE: {e}\n{}", dev.log()));
+    }
+}
