@@ -15,6 +15,8 @@
 //!   [`edge_memory`]: an edge's resident set under a long load, scraped or not;
 //!   [`control_soak`]: the control plane's leader killed again and again under writers.
 //! - [`error`]: [`BenchError`], what a run that cannot go on says.
+//! - [`fleet`]: N simulated devices on the device client installing, then updating, a pack
+//!   from one edge (`packyard-bench fleet`).
 //! - [`propagation`]: a rollout step from its commit until every edge serves it, over real
 //!   `packyard` processes (`packyard-bench propagation`).
 
@@ -25,6 +27,7 @@ pub mod dedup_bench;
 pub mod delta_bench;
 pub mod edge_memory;
 pub mod error;
+pub mod fleet;
 pub mod ingest_bench;
 pub mod load;
 pub mod machine;

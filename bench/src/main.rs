@@ -13,6 +13,7 @@ use packyard_bench::control_soak::{SoakArgs, run_soak};
 use packyard_bench::dedup_bench::{DedupConfig, run_dedup};
 use packyard_bench::delta_bench::{DeltaArgs, run_delta};
 use packyard_bench::edge_memory::{EdgeMemoryArgs, run_edge_memory};
+use packyard_bench::fleet::{FleetConfig, run_fleet};
 use packyard_bench::ingest_bench::{IngestConfig, run_ingest};
 use packyard_bench::load::args::LoadArgs;
 use packyard_bench::noise::write_noise_file;
@@ -41,6 +42,8 @@ enum Command {
     Cache(CacheArgs),
     /// A rollout step's propagation from its commit to every edge serving it, 3 and 20 edges.
     Propagation(PropagationArgs),
+    /// N simulated devices on the device client: install a pack, then update it by delta.
+    Fleet(FleetArgs),
     /// Load any HTTP server with range requests: closed or open loop, latency percentiles.
     Load(LoadArgs),
     /// The edge with a hot cache against nginx on the same files, cores and workload.
@@ -56,6 +59,41 @@ enum Command {
     ControlSoak(SoakArgs),
     /// An edge's resident memory over a long run of 4 KiB ranges, with and without a scraper.
     EdgeMemory(EdgeMemoryArgs),
+}
+
+/// Flags of `packyard-bench fleet`.
+#[derive(Debug, Args)]
+struct FleetArgs {
+    /// The `packyard` binary [default: next to this one, else the release build].
+    #[arg(long)]
+    packyard: Option<PathBuf>,
+    /// Simulated devices.
+    #[arg(long, default_value_t = 1000)]
+    devices: usize,
+    /// Devices syncing at once.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Files in the pack.
+    #[arg(long, default_value_t = 200)]
+    files: u64,
+    /// Share of files with new contents in version N+1.
+    #[arg(long, default_value = "5%")]
+    changed: Percent,
+    /// Smallest file; sizes are log-uniform between this and --max-file.
+    #[arg(long, default_value = "4KiB")]
+    min_file: ByteSize,
+    /// Largest file.
+    #[arg(long, default_value = "40KiB")]
+    max_file: ByteSize,
+    /// Seeds file sizes, contents and which files change.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Where packs, server data and the devices' folders go (a temporary directory inside).
+    #[arg(long, env = "TMPDIR", default_value = "/tmp")]
+    work_dir: PathBuf,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Flags of `packyard-bench propagation`.
@@ -175,6 +213,7 @@ fn main() -> ExitCode {
         Command::Dedup(args) => dedup(&args),
         Command::Cache(args) => cache(&args),
         Command::Propagation(args) => propagation(&args),
+        Command::Fleet(args) => fleet(&args),
         Command::Load(args) => load(&args),
         Command::VsNginx(args) => vs_nginx(&args),
         Command::ColdMiss(args) => cold_miss(&args),
@@ -297,6 +336,25 @@ fn run_stoppable<T>(
             _ = term.recv() => bail!("terminated; the servers started are stopped"),
         }
     })
+}
+
+fn fleet(args: &FleetArgs) -> anyhow::Result<()> {
+    if args.min_file > args.max_file || args.min_file.0 == 0 || args.files == 0 {
+        bail!("--files must be at least 1 and 0 < --min-file ≤ --max-file");
+    }
+    let config = FleetConfig {
+        packyard_bin: find_packyard(args.packyard.as_deref())?,
+        devices: args.devices,
+        concurrency: args.concurrency,
+        files: args.files,
+        changed: args.changed,
+        min_file: args.min_file.0,
+        max_file: args.max_file.0,
+        seed: args.seed,
+        work_dir: args.work_dir.clone(),
+    };
+    let report = run_stoppable(run_fleet(&config))?;
+    print_report(&report, args.json)
 }
 
 fn propagation(args: &PropagationArgs) -> anyhow::Result<()> {
