@@ -368,6 +368,13 @@ impl Device {
         let resuming = Self::record(&next_json).is_some_and(|r| {
             r.version == next.version && r.chunks.archive_hash() == next.chunks.archive_hash()
         });
+        if !resuming && free_space(&folder).is_some_and(|free| free < size) {
+            // Refused before a byte is written; what the device holds stays as it is.
+            return Err(ClientError::NoSpace {
+                path: partial,
+                needed: size,
+            });
+        }
         let out = std::fs::OpenOptions::new()
             .create(true)
             .truncate(!resuming)
@@ -502,6 +509,13 @@ fn layout(list: &ChunkList) -> impl Iterator<Item = (Blake3Hash, u64, usize)> + 
     })
 }
 
+/// Bytes an unprivileged writer may still use on the file system holding `path`, if it
+/// says.
+fn free_space(path: &Path) -> Option<u64> {
+    let s = rustix::fs::statvfs(path).ok()?;
+    Some(s.f_bavail.saturating_mul(s.f_frsize))
+}
+
 /// Writes `bytes` to `path` through a temporary file and a rename.
 fn write_atomically(path: &Path, bytes: &[u8], needed: u64) -> Result<(), ClientError> {
     let tmp = path.with_extension("tmp");
@@ -515,6 +529,14 @@ fn write_atomically(path: &Path, bytes: &[u8], needed: u64) -> Result<(), Client
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_file_system_says_how_much_room_is_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let free = free_space(dir.path()).unwrap();
+        assert!(free > 0);
+        assert_eq!(free_space(&dir.path().join("missing")), None);
+    }
 
     #[test]
     fn requests_hold_at_most_so_many_ranges_and_bytes() {
