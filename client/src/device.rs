@@ -531,6 +531,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_pack_id_that_would_leave_the_devices_folder_is_refused() {
+        let device = Device::new(DeviceConfig {
+            edge: "http://127.0.0.1:9".into(),
+            app: "app".into(),
+            channel: "store".into(),
+            token: None,
+            platform: "iOS".into(),
+            os: "27.0".into(),
+            languages: Vec::new(),
+            device_id: None,
+            dir: "/tmp/packyard-device-test".into(),
+            parallel: 1,
+            max_ranges: 1,
+        })
+        .unwrap();
+        for hostile in ["../etc", "/abs", "a/b", "", ".."] {
+            let err = device.folder(hostile).unwrap_err();
+            assert!(
+                matches!(err, ClientError::Protocol(_)),
+                "{hostile:?}: {err}"
+            );
+            assert!(device.verify(hostile).is_err(), "{hostile:?}");
+        }
+        assert_eq!(
+            device.folder("level-1").unwrap(),
+            Path::new("/tmp/packyard-device-test/level-1")
+        );
+    }
+
+    #[test]
     fn the_file_system_says_how_much_room_is_left() {
         let dir = tempfile::tempdir().unwrap();
         let free = free_space(dir.path()).unwrap();

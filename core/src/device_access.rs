@@ -90,7 +90,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_public_version_needs_no_token_and_any_cache_may_keep_it() {
+    fn r12_a_public_version_url_needs_no_token_and_any_cache_may_keep_it_for_a_year() {
         let audience = version_audience(
             true,
             || -> Result<BetaChannel, ()> { panic!("a public version must not ask for a token") },
