@@ -220,6 +220,101 @@ impl ChunkList {
     }
 }
 
+/// The media type of a chunk list's compact form ([`ChunkList::to_compact`]), which a
+/// device asks for with `Accept`: 36 bytes a chunk instead of the JSON's 90 or so.
+pub const COMPACT_MEDIA_TYPE: &str = "application/vnd.packyard.chunks";
+
+const COMPACT_MAGIC: &[u8; 4] = b"PYC1";
+const COMPACT_HEAD: usize = 4 + 32 + 8 + 4;
+const COMPACT_ENTRY: usize = 32 + 4;
+
+/// Why bytes are not a chunk list's compact form.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CompactError {
+    /// It does not open with `PYC1`.
+    #[error("not a compact chunk list (it does not open with PYC1)")]
+    NotCompact,
+    /// Not as many bytes as its chunk count needs.
+    #[error("the compact chunk list is {got} bytes; {count} chunks need {wanted}")]
+    WrongLength {
+        /// Its length.
+        got: usize,
+        /// The chunk count it claims.
+        count: u32,
+        /// The length that count needs.
+        wanted: usize,
+    },
+    /// What it describes is not a chunk list.
+    #[error(transparent)]
+    List(#[from] ChunkListError),
+}
+
+impl ChunkList {
+    /// The compact form: little-endian `PYC1`, the archive hash, the size (`u64`), the chunk
+    /// count (`u32`), then each chunk's id and length (`u32`).
+    pub fn to_compact(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(COMPACT_HEAD + self.chunks.len() * COMPACT_ENTRY);
+        out.extend_from_slice(COMPACT_MAGIC);
+        out.extend_from_slice(self.archive_hash.as_bytes());
+        out.extend_from_slice(&self.size().to_le_bytes());
+        out.extend_from_slice(
+            &u32::try_from(self.chunks.len())
+                .unwrap_or(u32::MAX)
+                .to_le_bytes(),
+        );
+        for c in &self.chunks {
+            out.extend_from_slice(c.id.as_bytes());
+            out.extend_from_slice(&c.len.to_le_bytes());
+        }
+        out
+    }
+
+    /// Reads the compact form, checking it as the JSON document is checked.
+    pub fn from_compact(bytes: &[u8]) -> Result<Self, CompactError> {
+        if bytes.len() < COMPACT_HEAD || &bytes[..4] != COMPACT_MAGIC {
+            return Err(CompactError::NotCompact);
+        }
+        let archive_hash = Blake3Hash(word_at(&bytes[4..]));
+        let mut size = [0u8; 8];
+        size.copy_from_slice(&bytes[36..44]);
+        let claimed = u64::from_le_bytes(size);
+        let count = u32::from_le_bytes([bytes[44], bytes[45], bytes[46], bytes[47]]);
+        let wanted = (count as usize)
+            .checked_mul(COMPACT_ENTRY)
+            .and_then(|n| n.checked_add(COMPACT_HEAD));
+        if wanted != Some(bytes.len()) {
+            return Err(CompactError::WrongLength {
+                got: bytes.len(),
+                count,
+                wanted: wanted.unwrap_or(usize::MAX),
+            });
+        }
+        let chunks = bytes[COMPACT_HEAD..]
+            .chunks_exact(COMPACT_ENTRY)
+            .map(|e| ChunkRef {
+                id: Blake3Hash(word_at(e)),
+                len: u32::from_le_bytes([e[32], e[33], e[34], e[35]]),
+            })
+            .collect();
+        let list = ChunkList::new(archive_hash, chunks)?;
+        if list.size() != claimed {
+            return Err(ChunkListError::SizeMismatch {
+                claimed,
+                actual: list.size(),
+            }
+            .into());
+        }
+        Ok(list)
+    }
+}
+
+/// The 32 bytes `bytes` opens with (the caller checked there are as many).
+fn word_at(bytes: &[u8]) -> [u8; 32] {
+    let mut w = [0u8; 32];
+    w.copy_from_slice(&bytes[..32]);
+    w
+}
+
 fn narrow(v: u64) -> u32 {
     u32::try_from(v).unwrap_or(u32::MAX)
 }
@@ -339,6 +434,35 @@ mod tests {
         assert_eq!(a.delta_bytes(&a), 0);
         let repeated = list_of(b"zzzzzzzz", &[4]);
         assert_eq!(repeated.delta_bytes(&a), 4);
+    }
+
+    #[test]
+    fn the_compact_form_reads_back_and_a_damaged_one_is_refused_naming_why() {
+        let data: Vec<u8> = (0..5_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let list = list_of(&data, &[100, 2_000, 4_321]);
+        let compact = list.to_compact();
+        assert_eq!(compact.len(), 48 + 4 * 36);
+        assert_eq!(ChunkList::from_compact(&compact), Ok(list.clone()));
+        assert_eq!(
+            ChunkList::from_compact(b"{\"archiveHash\"}"),
+            Err(CompactError::NotCompact)
+        );
+        assert!(matches!(
+            ChunkList::from_compact(&compact[..compact.len() - 1]),
+            Err(CompactError::WrongLength { count: 4, .. })
+        ));
+        let mut wrong_size = compact.clone();
+        wrong_size[36] ^= 1;
+        assert!(matches!(
+            ChunkList::from_compact(&wrong_size),
+            Err(CompactError::List(ChunkListError::SizeMismatch { .. }))
+        ));
+        let mut empty_chunk = compact;
+        empty_chunk[48 + 32..48 + 36].copy_from_slice(&0u32.to_le_bytes());
+        assert!(matches!(
+            ChunkList::from_compact(&empty_chunk),
+            Err(CompactError::List(ChunkListError::EmptyChunk { index: 0 }))
+        ));
     }
 
     proptest! {

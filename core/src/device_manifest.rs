@@ -153,6 +153,9 @@ pub struct ManifestEntry {
     pub archive_hash: String,
     /// The URL of the version's chunk list, for delta-aware clients.
     pub chunks_url: String,
+    /// The URL of the pieces of the version's chunks (`crate::pieces`), for delta updates
+    /// below chunk granularity; a device adds `chunks=…`.
+    pub pieces_url: String,
 }
 
 /// The `host` member: `{"thirdParty":{}}`.
@@ -235,6 +238,7 @@ pub fn build(
             language: p.language.as_ref().map(ToString::to_string),
             archive_hash: p.archive_hash.to_hex(),
             chunks_url: urls.version_url(&p.identifier, p.version, "/chunks"),
+            pieces_url: urls.version_url(&p.identifier, p.version, "/pieces"),
         })
         .collect();
     asset_packs.sort_by(|a, b| a.id.cmp(&b.id));
@@ -330,6 +334,7 @@ mod tests {
                 "host": {"thirdParty": {}},
                 "archiveHash": hash,
                 "chunksUrl": "https://edge.test/apps/app1/packs/level-2/versions/3/chunks?token=tok",
+                "piecesUrl": "https://edge.test/apps/app1/packs/level-2/versions/3/pieces?token=tok",
             }]})
         );
     }

@@ -9,6 +9,8 @@
 //! Value types, each checked when it is made:
 //! - [`pack_id`], [`platform`], [`download_policy`], [`language`]: what a pack version carries.
 //! - [`chunk_list`]: what a version's bytes are made of, and how byte ranges map onto chunks.
+//! - [`pieces`]: chunks cut finer for device delta updates, the `chunks` selection a device
+//!   asks pieces for, and the binary document the edge answers with.
 //!
 //! Documents that cross the network:
 //! - [`manifest`]: the packaging manifest, checked field by field, and its canonical bytes.
@@ -45,6 +47,7 @@ pub mod http_range;
 pub mod language;
 pub mod manifest;
 pub mod pack_id;
+pub mod pieces;
 pub mod platform;
 pub mod quota;
 pub mod role;
