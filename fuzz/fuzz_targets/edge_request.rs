@@ -120,6 +120,13 @@ fn render(endpoint: &Endpoint) -> String {
                 e(pack)
             )
         }
+        Endpoint::Pieces { app, pack, number } => {
+            format!(
+                "/apps/{}/packs/{}/versions/{number}/pieces",
+                e(app),
+                e(pack)
+            )
+        }
     }
 }
 

@@ -43,6 +43,16 @@ pub enum Endpoint {
         /// The version number.
         number: u32,
     },
+    /// `GET /apps/{app}/packs/{packID}/versions/{n}/pieces?chunks=0-2,7`: the pieces of
+    /// some of the version's chunks (`packyard_core::pieces`), for a device's delta update.
+    Pieces {
+        /// The app's id.
+        app: String,
+        /// The pack identifier.
+        pack: String,
+        /// The version number.
+        number: u32,
+    },
     /// `GET /healthz`: the process answers.
     Healthz,
     /// `GET /readyz`: the edge holds a catalog (from the control plane, or saved by its last
@@ -94,6 +104,11 @@ impl Endpoint {
                 pack: (*pack).to_owned(),
                 number: number(n)?,
             },
+            ["apps", app, "packs", pack, "versions", n, "pieces"] => Self::Pieces {
+                app: (*app).to_owned(),
+                pack: (*pack).to_owned(),
+                number: number(n)?,
+            },
             ["apps", app, ch, "manifest"] => Self::Manifest {
                 app: (*app).to_owned(),
                 channel: channel(ch)?,
@@ -118,6 +133,7 @@ impl Endpoint {
             Self::ChannelPack { .. } => "channel_pack",
             Self::Version { .. } => "version",
             Self::ChunkList { .. } => "chunk_list",
+            Self::Pieces { .. } => "pieces",
             Self::Healthz => "healthz",
             Self::Readyz => "readyz",
             Self::Metrics => "metrics",
@@ -138,6 +154,8 @@ pub struct Query {
     pub lang: Option<String>,
     /// `device`: the device's id (for rollout buckets).
     pub device: Option<String>,
+    /// `chunks`: which chunks' pieces a device asks (`0-2,7`).
+    pub chunks: Option<String>,
 }
 
 impl Query {
@@ -154,6 +172,7 @@ impl Query {
                 "os" => &mut q.os,
                 "lang" => &mut q.lang,
                 "device" => &mut q.device,
+                "chunks" => &mut q.chunks,
                 _ => continue,
             };
             if slot.is_none() {
@@ -196,6 +215,14 @@ mod tests {
                 .unwrap()
                 .name(),
             "chunk_list"
+        );
+        assert_eq!(
+            get("/apps/a1/packs/level-2/versions/3/pieces").unwrap(),
+            Endpoint::Pieces {
+                app: "a1".into(),
+                pack: "level-2".into(),
+                number: 3
+            }
         );
         assert_eq!(get("/healthz").unwrap(), Endpoint::Healthz);
         assert_eq!(get("/readyz").unwrap(), Endpoint::Readyz);

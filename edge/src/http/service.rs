@@ -17,15 +17,16 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http::header::{
-    ACCEPT_RANGES, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, HeaderName,
-    IF_NONE_MATCH, IF_RANGE, RANGE,
+    ACCEPT, ACCEPT_RANGES, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG,
+    HeaderName, IF_NONE_MATCH, IF_RANGE, RANGE, VARY,
 };
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use packyard_core::chunk_list::COMPACT_MEDIA_TYPE;
 use packyard_core::device_access::{self, Audience, Url, VersionRefusal};
 use packyard_core::device_manifest::{self, DeviceQuery, ManifestPolicy, OsVersion, UrlBase};
 use packyard_core::http_range::{self, Boundary, Conditions, Plan, RangeLimits, Segment};
-use packyard_core::{LanguageTag, Platform};
+use packyard_core::{LanguageTag, Platform, pieces};
 
 use super::access;
 use super::body::{self, ResponseBody};
@@ -140,14 +141,66 @@ impl EdgeService {
             }
             Endpoint::ChunkList { app, pack, number } => {
                 let (version, cache) = self.immutable(&app, &pack, number, token)?;
-                let doc = serde_json::to_vec(&version.chunk_list)
-                    .map_err(|e| HttpError::NotReady(e.to_string()))?;
-                let mut response = json(doc);
+                // A device asks for the compact form; anything else gets the JSON document.
+                let compact = parts
+                    .headers
+                    .get_all(ACCEPT)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .any(|v| v.contains(COMPACT_MEDIA_TYPE));
+                let mut response = if compact {
+                    let mut r =
+                        Response::new(body::full(Bytes::from(version.chunk_list.to_compact())));
+                    set(r.headers_mut(), CONTENT_TYPE, COMPACT_MEDIA_TYPE);
+                    r
+                } else {
+                    json(
+                        serde_json::to_vec(&version.chunk_list)
+                            .map_err(|e| HttpError::NotReady(e.to_string()))?,
+                    )
+                };
+                set(response.headers_mut(), VARY, "Accept");
                 set(response.headers_mut(), CACHE_CONTROL, cache);
                 set(response.headers_mut(), ETAG, &version.etag());
                 Ok(response)
             }
+            Endpoint::Pieces { app, pack, number } => {
+                let (version, cache) = self.immutable(&app, &pack, number, token)?;
+                self.pieces(&version, query.chunks.as_deref(), cache).await
+            }
         }
+    }
+
+    /// The pieces of the chunks `chunks` names, cut from their verified bytes.
+    async fn pieces(
+        &self,
+        version: &CompletedVersion,
+        chunks: Option<&str>,
+        cache: &'static str,
+    ) -> Answer {
+        let list = version.chunk_list.chunks();
+        let selection =
+            pieces::Selection::parse(chunks.unwrap_or(""), list.len()).map_err(|e| {
+                HttpError::BadParameter {
+                    name: "chunks",
+                    reason: e.to_string(),
+                }
+            })?;
+        let mut cut = Vec::with_capacity(selection.indices().len());
+        for &index in selection.indices() {
+            let chunk = list[index as usize];
+            let p = self
+                .chunks
+                .pieces(chunk)
+                .await
+                .map_err(|e| HttpError::Upstream(e.to_string()))?;
+            cut.push((index, p));
+        }
+        let doc = pieces::encode(cut.iter().map(|(i, p)| (*i, &p[..])));
+        let mut response = Response::new(body::full(Bytes::from(doc)));
+        set(response.headers_mut(), CONTENT_TYPE, pieces::MEDIA_TYPE);
+        set(response.headers_mut(), CACHE_CONTROL, cache);
+        Ok(response)
     }
 
     // ---- authorize ----
