@@ -150,8 +150,9 @@ fn table(report: &SyncReport) -> String {
     }
     let t = &report.transfer;
     out.push_str(&format!(
-        "fetched {} bytes in {} requests; reused {} bytes held, {} from an interrupted download\n",
-        t.fetched, t.requests, t.reused, t.resumed
+        "fetched {} bytes in {} requests ({} bytes of chunk and piece lists); reused {} bytes held, \
+         {} from an interrupted download\n",
+        t.fetched, t.requests, t.listed, t.reused, t.resumed
     ));
     out
 }

@@ -1,9 +1,10 @@
 //! `packyard device sync` against a real `packyard dev`: a first install downloads the
-//! essential and prefetch packs and not the on-demand one; an update of a pack with a few
-//! files changed is built from the held version and a few ranges, byte for byte; a download
-//! left half done resumes without fetching its first half again; a flipped byte in the local
-//! copy is found and repaired; an archived pack is removed as obsolete; an
-//! expired tester token is a clear error that keeps what was downloaded.
+//! essential and prefetch packs and not the on-demand one; an update of a pack with 5 % of its
+//! files changed is built from the held version and a few ranges, byte for byte, fetching at
+//! most 10 % of it; a download left half done resumes without fetching its first half again;
+//! a flipped byte in the local copy is found and repaired; an archived pack is removed as
+//! obsolete; an expired tester token is a clear error that keeps what was downloaded; a
+//! device whose disk has no room for an update says so and keeps the version it holds.
 
 #![allow(clippy::unwrap_used)]
 
@@ -204,8 +205,10 @@ async fn a_device_installs_updates_by_delta_repairs_and_drops_obsolete_packs() {
         "update: fetched {fetched}, reused {reused} of {} bytes",
         v2.len()
     );
+    // Five files of a hundred changed: at most a tenth of the pack fetched, the rest
+    // copied from the version held (whole chunks, and pieces of the chunks that changed).
     assert!(
-        fetched < v2.len() as u64 / 4 && reused > v2.len() as u64 / 2,
+        fetched * 10 <= v2.len() as u64 && reused > v2.len() as u64 * 8 / 10,
         "the update fetched {fetched} and reused {reused} of {} bytes",
         v2.len()
     );
@@ -261,7 +264,8 @@ async fn a_device_installs_updates_by_delta_repairs_and_drops_obsolete_packs() {
         v2.len()
     );
 
-    // A flipped byte in the local copy: found, and only its chunk fetched again.
+    // A flipped byte in the local copy: found, and only the piece around it fetched again
+    // (with the manifest, the chunk list and that chunk's piece list).
     let held = device.join("world/pack");
     let mut bytes = std::fs::read(&held).unwrap();
     bytes[v2.len() / 2] ^= 0x40;
@@ -272,10 +276,14 @@ async fn a_device_installs_updates_by_delta_repairs_and_drops_obsolete_packs() {
         std::fs::read(&held).unwrap() == v2,
         "repaired byte for byte"
     );
-    let fetched = report["transfer"]["fetched"].as_u64().unwrap();
+    let (fetched, listed) = (
+        report["transfer"]["fetched"].as_u64().unwrap(),
+        report["transfer"]["listed"].as_u64().unwrap(),
+    );
+    let manifest = 2_000;
     assert!(
-        fetched < v2.len() as u64 / 10,
-        "the repair fetched {fetched}"
+        fetched - listed < manifest + packyard_core::pieces::PIECE_MAX as u64,
+        "the repair fetched {fetched} ({listed} of it lists): more than one piece"
     );
 
     // The on-demand pack when the app asks; archived, it is removed as obsolete.
@@ -418,5 +426,142 @@ async fn a_download_cut_by_the_edge_dying_resumes_after_its_restart_and_sends_no
     assert!(
         sent_before_kill + sent_after <= size + (4 << 20),
         "sent {sent_before_kill} before the cut and {sent_after} after, of {size}"
+    );
+}
+
+/// A mount namespace of this test's own, with a small tmpfs at `at`, kept by a sleeping
+/// process: every command entered into it (`nsenter`) sees the small file system there.
+struct SmallDisk {
+    holder: std::process::Child,
+}
+
+impl SmallDisk {
+    fn mount(at: &Path, size: &str) -> Self {
+        std::fs::create_dir_all(at).unwrap();
+        let holder = Command::new("unshare")
+            .args(["--user", "--map-root-user", "--mount", "sleep", "600"])
+            .spawn()
+            .expect("unshare (util-linux) runs");
+        let ours = std::fs::read_link("/proc/self/ns/mnt").unwrap();
+        let ns = format!("/proc/{}/ns/mnt", holder.id());
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::fs::read_link(&ns).is_ok_and(|l| l == ours) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "unshare made no namespace"
+            );
+            std::thread::yield_now();
+        }
+        let disk = Self { holder };
+        let mounted = disk
+            .enter("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .output()
+            .unwrap();
+        assert!(mounted.status.success(), "{mounted:?}");
+        disk
+    }
+
+    /// `program`, run inside the namespace.
+    fn enter(&self, program: &str) -> Command {
+        let mut c = Command::new("nsenter");
+        c.args([
+            "-t",
+            &self.holder.id().to_string(),
+            "-U",
+            "-m",
+            "--preserve-credentials",
+        ])
+        .arg(program);
+        c
+    }
+
+    /// `path` as the namespace sees it.
+    fn path(&self, path: &Path) -> std::path::PathBuf {
+        Path::new(&format!("/proc/{}/root", self.holder.id())).join(path.strip_prefix("/").unwrap())
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_without_room_for_an_update_says_so_and_keeps_the_version_it_holds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let policy = r#"{"prefetch": {"installationEventTypes": ["firstInstallation"]}}"#;
+    let v1 = build(dir, "world", policy, 30, &[], 1);
+    let v2 = build(dir, "world", policy, 30, &[4, 17], 2);
+    let dev = Dev::start(dir, &[]);
+    let t = TestApp::new(&dev, "com.example.full").await;
+    let (http, app, token) = (t.http.clone(), t.id.clone(), t.token.clone());
+    let pack = t.pack("world").await;
+    let lists = |version: u64| {
+        let url = format!(
+            "http://{}/apps/{app}/internal/manifest?platform=iOS&os=27.0",
+            dev.edge
+        );
+        let (http, token) = (http.clone(), token.clone());
+        async move {
+            match http.get(&url).bearer_auth(&token).send().await {
+                Ok(r) => r
+                    .json::<Value>()
+                    .await
+                    .is_ok_and(|m| m["assetPacks"][0]["version"].as_u64() == Some(version)),
+                Err(_) => false,
+            }
+        }
+    };
+    t.upload(&dev, &pack, &v1).await;
+    dev::wait_for(60, "the edge lists version 1", &dev, || lists(1)).await;
+
+    // Room for one copy of the pack, not for two: an update is built beside the version
+    // held, so it cannot fit.
+    let device = dir.join("device");
+    let size = v1.len();
+    let disk = SmallDisk::mount(&device, &format!("{}k", size * 3 / 2 / 1024));
+    let sync_in = |extra: &[&str]| {
+        disk.enter(env!("CARGO_BIN_EXE_packyard"))
+            .args(["device", "sync", "--edge", &format!("http://{}", dev.edge)])
+            .args(["--app", &app, "--channel", "internal", "--token", &token])
+            .arg("--dir")
+            .arg(&device)
+            .arg("--json")
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let first = sync_in(&["--event", "firstInstallation"]);
+    assert!(first.status.success(), "{first:?}");
+    assert!(std::fs::read(disk.path(&device.join("world/pack"))).unwrap() == v1);
+    assert!(
+        !device.join("world").exists(),
+        "the pack is on the small disk, not beneath it"
+    );
+
+    t.upload(&dev, &pack, &v2).await;
+    dev::wait_for(60, "the edge lists version 2", &dev, || lists(2)).await;
+    let update = sync_in(&[]);
+    let said = String::from_utf8_lossy(&update.stderr);
+    assert!(
+        !update.status.success(),
+        "the update cannot fit: {update:?}"
+    );
+    assert!(
+        said.contains("not enough disk space") && said.contains(&format!("{} bytes", v2.len())),
+        "the error says the disk is too small and how much is needed: {said}"
+    );
+    assert!(
+        std::fs::read(disk.path(&device.join("world/pack"))).unwrap() == v1,
+        "version 1 is kept as it was"
+    );
+    assert!(
+        !disk.path(&device.join("world/next.partial")).exists(),
+        "nothing of version 2 was written"
     );
 }

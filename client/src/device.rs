@@ -12,13 +12,15 @@
 //! replaces `pack` by a rename. A held copy that no longer hashes right is downloaded again,
 //! its good chunks reused.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::Write as _;
 use std::ops::Range;
 use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 
+use packyard_core::chunk_list::COMPACT_MEDIA_TYPE;
+use packyard_core::pieces::{self, Piece, PieceName, Selection};
 use packyard_core::{AssetPackIdentifier, Blake3Hash, ChunkList};
 use serde::{Deserialize, Serialize};
 
@@ -58,8 +60,11 @@ pub struct DeviceConfig {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Transfer {
-    /// Bytes received from the edge: the chunk list and the ranges.
+    /// Bytes received from the edge: the manifest, chunk lists, piece lists and ranges
+    /// (whole bodies, a multipart answer's framing included).
     pub fetched: u64,
+    /// Of `fetched`, the chunk lists and piece lists.
+    pub listed: u64,
     /// Bytes copied from the version held before.
     pub reused: u64,
     /// Bytes already in place from an interrupted download.
@@ -71,6 +76,7 @@ pub struct Transfer {
 impl Transfer {
     fn add(&mut self, other: Transfer) {
         self.fetched += other.fetched;
+        self.listed += other.listed;
         self.reused += other.reused;
         self.resumed += other.resumed;
         self.requests += other.requests;
@@ -170,12 +176,37 @@ impl Device {
     }
 
     async fn body(&self, url: &str) -> Result<Vec<u8>, ClientError> {
-        let response = self
+        Ok(self.answer(self.get(url), url).await?.0)
+    }
+
+    /// The chunk list at `url`, asked in its compact form; whether it came so (an older
+    /// edge sends the JSON document).
+    async fn chunk_list(&self, url: &str) -> Result<(Vec<u8>, bool), ClientError> {
+        let request = self
             .get(url)
+            .header(reqwest::header::ACCEPT, COMPACT_MEDIA_TYPE);
+        let (bytes, content_type) = self.answer(request, url).await?;
+        Ok((bytes, content_type.starts_with(COMPACT_MEDIA_TYPE)))
+    }
+
+    /// The body of a 200 answer to `request` and its `Content-Type`; any other status is the
+    /// error it means.
+    async fn answer(
+        &self,
+        request: reqwest::RequestBuilder,
+        url: &str,
+    ) -> Result<(Vec<u8>, String), ClientError> {
+        let response = request
             .send()
             .await
             .map_err(|e| ClientError::unreachable(url, &e))?;
         let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
         let bytes = response
             .bytes()
             .await
@@ -187,7 +218,7 @@ impl Device {
                 &String::from_utf8_lossy(&bytes),
             ));
         }
-        Ok(bytes.to_vec())
+        Ok((bytes.to_vec(), content_type))
     }
 
     /// The folder of pack `id`; an id that is not a pack identifier (`../x`) is refused.
@@ -347,14 +378,19 @@ impl Device {
         let folder = self.folder(&pack.id)?;
         let size = pack.download_size;
         std::fs::create_dir_all(&folder).map_err(ClientError::disk("create", &folder, size))?;
-        let chunk_bytes = self.body(&pack.chunks_url).await?;
+        let (chunk_bytes, compact) = self.chunk_list(&pack.chunks_url).await?;
         let mut transfer = Transfer {
             fetched: chunk_bytes.len() as u64,
+            listed: chunk_bytes.len() as u64,
             requests: 1,
             ..Transfer::default()
         };
-        let chunks: ChunkList = serde_json::from_slice(&chunk_bytes)
-            .map_err(|e| ClientError::Protocol(format!("the chunk list: {e}")))?;
+        let chunks = if compact {
+            ChunkList::from_compact(&chunk_bytes).map_err(|e| e.to_string())
+        } else {
+            serde_json::from_slice(&chunk_bytes).map_err(|e| e.to_string())
+        }
+        .map_err(|e| ClientError::Protocol(format!("the chunk list: {e}")))?;
         if chunks.archive_hash() != pack.archive_hash || chunks.size() != size {
             return Err(ClientError::Protocol(
                 "the chunk list is not the manifest's version".into(),
@@ -393,12 +429,15 @@ impl Device {
         }
         // What the held version (even a corrupt one: its chunks are checked) offers.
         let seed_file = File::open(folder.join("pack")).ok();
-        let seed: HashMap<Blake3Hash, u64> = Self::record(&folder.join("held.json"))
-            .map(|r| offsets(&r.chunks).collect())
+        let seed_list = Self::record(&folder.join("held.json")).map(|r| r.chunks);
+        let seed: HashMap<Blake3Hash, u64> = seed_list
+            .as_ref()
+            .map(|l| offsets(l).collect())
             .unwrap_or_default();
-        let mut missing: Vec<Range<u64>> = Vec::new();
+        let mut reused_whole: HashSet<Blake3Hash> = HashSet::new();
+        let mut lacking: Vec<Lacking> = Vec::new();
         let mut done = 0u64;
-        for (id, at, len) in layout(&next.chunks) {
+        for (index, (id, at, len)) in layout(&next.chunks).enumerate() {
             let mut buf = vec![0u8; len];
             if resuming && out.read_exact_at(&mut buf, at).is_ok() && Blake3Hash::of(&buf) == id {
                 transfer.resumed += len as u64;
@@ -409,44 +448,103 @@ impl Device {
                 out.write_all_at(&buf, at)
                     .map_err(ClientError::disk("write", &partial, size))?;
                 transfer.reused += len as u64;
+                reused_whole.insert(id);
             } else {
-                // Neighbouring chunks share a range, up to a size whose loss a cut costs little.
-                match missing.last_mut() {
-                    Some(last) if last.end == at && last.end - last.start < MAX_RANGE_BYTES => {
-                        last.end = at + len as u64;
-                    }
-                    _ => missing.push(at..at + len as u64),
-                }
+                lacking.push(Lacking {
+                    index: u32::try_from(index).unwrap_or(u32::MAX),
+                    id,
+                    at,
+                    len: u32::try_from(len).unwrap_or(u32::MAX),
+                });
                 continue;
             }
             done += len as u64;
         }
+
+        // A chunk lacking is most often a chunk of the held version with a few kilobytes
+        // changed: its pieces that the held version has are copied, only the rest fetched.
+        let mut wanted = Wanted::default();
+        let mut pieced: Vec<&Lacking> = Vec::new();
+        let lists = match (&seed_file, &seed_list, &pack.pieces_url) {
+            (Some(_), Some(_), Some(url)) if !lacking.is_empty() => {
+                self.pieces(url, &lacking, &mut transfer).await?
+            }
+            _ => None,
+        };
+        match (lists, &seed_file, &seed_list) {
+            (Some(lists), Some(file), Some(seed_list)) => {
+                let have = piece_index(file, seed_list, &reused_whole);
+                for (chunk, pieces) in lacking.iter().zip(lists) {
+                    let mut at = chunk.at;
+                    for p in pieces {
+                        let len = usize::from(p.len);
+                        let mut buf = vec![0u8; len];
+                        if resuming
+                            && out.read_exact_at(&mut buf, at).is_ok()
+                            && PieceName::of(&buf) == p.name
+                        {
+                            transfer.resumed += len as u64;
+                            done += len as u64;
+                        } else if let Some(&from) = have.get(&(p.name, p.len))
+                            && file.read_exact_at(&mut buf, from).is_ok()
+                            && PieceName::of(&buf) == p.name
+                        {
+                            out.write_all_at(&buf, at)
+                                .map_err(ClientError::disk("write", &partial, size))?;
+                            transfer.reused += len as u64;
+                            done += len as u64;
+                        } else {
+                            wanted.add(at..at + len as u64);
+                        }
+                        at += len as u64;
+                    }
+                    pieced.push(chunk);
+                }
+            }
+            _ => {
+                for chunk in &lacking {
+                    wanted.add(chunk.range());
+                }
+            }
+        }
         progress.advanced(&pack.id, done, size);
         let etag = next.chunks.etag();
-        let batches = batches(missing, self.config.max_ranges.max(1));
-        let mut running = tokio::task::JoinSet::new();
-        let mut queue = batches.into_iter();
-        loop {
-            while running.len() < self.config.parallel.max(1) {
-                let Some(batch) = queue.next() else { break };
-                // A beta manifest's pack URL carries the tester token in its query.
-                let (http, url, etag) = (self.http.clone(), pack.url.clone(), etag.clone());
-                running.spawn(async move { fetch::ranges(&http, &url, &etag, &batch).await });
+        let mut done = self
+            .fetch_into(
+                pack,
+                &etag,
+                wanted.0,
+                &out,
+                &partial,
+                &mut transfer,
+                progress,
+                done,
+            )
+            .await?;
+        // A chunk built from pieces is checked against its id: a piece name that matched
+        // other bytes, or a held copy that changed meanwhile, costs that chunk fetched whole.
+        let mut again = Wanted::default();
+        for chunk in pieced {
+            let mut buf = vec![0u8; chunk.len as usize];
+            out.read_exact_at(&mut buf, chunk.at)
+                .map_err(ClientError::disk("read", &partial, size))?;
+            if Blake3Hash::of(&buf) != chunk.id {
+                tracing::warn!(pack = %pack.id, chunk = %chunk.id, "a chunk built from pieces does not verify; fetching it whole");
+                done = done.saturating_sub(u64::from(chunk.len));
+                again.add(chunk.range());
             }
-            let Some(joined) = running.join_next().await else {
-                break;
-            };
-            let parts = joined
-                .map_err(|e| ClientError::Protocol(format!("a download task failed: {e}")))??;
-            transfer.requests += 1;
-            for (range, bytes) in parts {
-                out.write_all_at(&bytes, range.start)
-                    .map_err(ClientError::disk("write", &partial, size))?;
-                transfer.fetched += bytes.len() as u64;
-                done += bytes.len() as u64;
-            }
-            progress.advanced(&pack.id, done.min(size), size);
         }
+        self.fetch_into(
+            pack,
+            &etag,
+            again.0,
+            &out,
+            &partial,
+            &mut transfer,
+            progress,
+            done,
+        )
+        .await?;
         out.sync_all()
             .map_err(ClientError::disk("sync", &partial, size))?;
         drop(out);
@@ -467,10 +565,151 @@ impl Device {
             .map_err(ClientError::disk("rename", &next_json, size))?;
         Ok(transfer)
     }
+    /// Asks the edge for the pieces of `lacking`, a request per
+    /// [`pieces::MAX_CHUNKS_PER_REQUEST`] chunks. `None` when the edge does not offer them
+    /// (an older edge): the chunks are then fetched whole.
+    async fn pieces(
+        &self,
+        url: &str,
+        lacking: &[Lacking],
+        transfer: &mut Transfer,
+    ) -> Result<Option<Vec<Vec<Piece>>>, ClientError> {
+        let mut lists = Vec::with_capacity(lacking.len());
+        for group in lacking.chunks(pieces::MAX_CHUNKS_PER_REQUEST) {
+            let selection = Selection::of(group.iter().map(|c| c.index).collect());
+            let sep = if url.contains('?') { '&' } else { '?' };
+            let asked = format!("{url}{sep}chunks={}", selection.to_query());
+            let bytes = match self.body(&asked).await {
+                Ok(b) => b,
+                Err(ClientError::NotServed { .. } | ClientError::Refused { .. })
+                    if lists.is_empty() =>
+                {
+                    tracing::info!(%url, "the edge offers no pieces; lacking chunks are fetched whole");
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
+            };
+            transfer.fetched += bytes.len() as u64;
+            transfer.listed += bytes.len() as u64;
+            transfer.requests += 1;
+            let shape: Vec<(u32, u32)> = group.iter().map(|c| (c.index, c.len)).collect();
+            lists.extend(
+                pieces::decode(&bytes, &shape)
+                    .map_err(|e| ClientError::Protocol(format!("the pieces of {asked}: {e}")))?,
+            );
+        }
+        Ok(Some(lists))
+    }
+
+    /// Fetches `ranges` of `pack` into `out` (the partial file), several ranges a request
+    /// and several requests at once; returns the bytes in place after them.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one download's state, passed down"
+    )]
+    async fn fetch_into(
+        &self,
+        pack: &ManifestPack,
+        etag: &str,
+        ranges: Vec<Range<u64>>,
+        out: &File,
+        partial: &Path,
+        transfer: &mut Transfer,
+        progress: &dyn Progress,
+        mut done: u64,
+    ) -> Result<u64, ClientError> {
+        let size = pack.download_size;
+        let mut running = tokio::task::JoinSet::new();
+        let mut queue = batches(ranges, self.config.max_ranges.max(1)).into_iter();
+        loop {
+            while running.len() < self.config.parallel.max(1) {
+                let Some(batch) = queue.next() else { break };
+                // A beta manifest's pack URL carries the tester token in its query.
+                let (http, url, etag) = (self.http.clone(), pack.url.clone(), etag.to_owned());
+                running.spawn(async move { fetch::ranges(&http, &url, &etag, &batch).await });
+            }
+            let Some(joined) = running.join_next().await else {
+                break;
+            };
+            let (parts, body_len) = joined
+                .map_err(|e| ClientError::Protocol(format!("a download task failed: {e}")))??;
+            transfer.requests += 1;
+            transfer.fetched += body_len;
+            for (range, bytes) in parts {
+                out.write_all_at(&bytes, range.start)
+                    .map_err(ClientError::disk("write", partial, size))?;
+                done += bytes.len() as u64;
+            }
+            progress.advanced(&pack.id, done.min(size), size);
+        }
+        Ok(done)
+    }
 }
 
-/// A range grows over neighbouring missing chunks until it holds this much.
+/// A chunk of the new version that is neither in place nor held.
+#[derive(Debug, Clone, Copy)]
+struct Lacking {
+    index: u32,
+    id: Blake3Hash,
+    at: u64,
+    len: u32,
+}
+
+impl Lacking {
+    fn range(&self) -> Range<u64> {
+        self.at..self.at + u64::from(self.len)
+    }
+}
+
+/// Byte ranges to fetch, in archive order: neighbours share a range, and so do ranges a
+/// few bytes apart (a gap smaller than a multipart part's header costs less fetched than
+/// framed), up to a size whose loss a cut costs little.
+#[derive(Debug, Default)]
+struct Wanted(Vec<Range<u64>>);
+
+impl Wanted {
+    fn add(&mut self, r: Range<u64>) {
+        match self.0.last_mut() {
+            Some(last)
+                if r.start <= last.end + MERGE_GAP && last.end - last.start < MAX_RANGE_BYTES =>
+            {
+                last.end = last.end.max(r.end);
+            }
+            _ => self.0.push(r),
+        }
+    }
+}
+
+/// The pieces of the held version's chunks that were not reused whole (the chunks the new
+/// version changed, or a corrupt copy's), by name and length, with their offset in `pack`.
+/// Their bytes are not trusted: whatever is copied is checked by name, and its chunk by id.
+fn piece_index(
+    pack: &File,
+    held: &ChunkList,
+    reused: &HashSet<Blake3Hash>,
+) -> HashMap<(PieceName, u16), u64> {
+    let mut have = HashMap::new();
+    for (id, at, len) in layout(held) {
+        if reused.contains(&id) {
+            continue;
+        }
+        let mut buf = vec![0u8; len];
+        if pack.read_exact_at(&mut buf, at).is_err() {
+            continue;
+        }
+        let mut offset = at;
+        for p in pieces::split(&buf) {
+            have.entry((p.name, p.len)).or_insert(offset);
+            offset += u64::from(p.len);
+        }
+    }
+    have
+}
+
+/// A range grows over neighbouring missing bytes until it holds this much.
 const MAX_RANGE_BYTES: u64 = 1 << 20;
+/// Ranges this close share one request range: about what a multipart part's header costs.
+const MERGE_GAP: u64 = 128;
 /// A request asks for this much at most: what is received is written when the answer has
 /// arrived, so a cut connection loses at most one request's bytes.
 const MAX_REQUEST_BYTES: u64 = 4 << 20;

@@ -12,13 +12,14 @@ use crate::error::ClientError;
 /// Byte ranges, each with its bytes.
 pub(crate) type Parts = Vec<(Range<u64>, Vec<u8>)>;
 
-/// The byte ranges of `url` in `ranges` (sorted, disjoint), each with its bytes.
+/// The byte ranges of `url` in `ranges` (sorted, disjoint), each with its bytes; also the
+/// length of the whole body received (a multipart answer's framing included).
 pub(crate) async fn ranges(
     http: &reqwest::Client,
     url: &str,
     etag: &str,
     ranges: &[Range<u64>],
-) -> Result<Parts, ClientError> {
+) -> Result<(Parts, u64), ClientError> {
     let spec = ranges
         .iter()
         .map(|r| format!("{}-{}", r.start, r.end - 1))
@@ -60,7 +61,7 @@ pub(crate) async fn ranges(
             )));
         }
     }
-    Ok(parts)
+    Ok((parts, body.len() as u64))
 }
 
 fn header(response: &reqwest::Response, name: reqwest::header::HeaderName) -> String {

@@ -1,6 +1,6 @@
 //! [`DeviceManifest`]: the download manifest an edge answers a device with
 //! (`GET /apps/{app}/{channel}/manifest`, SPEC §6), read back the way the platform reads it,
-//! plus Packyard's fields (`archiveHash`, `chunksUrl`, `language`).
+//! plus Packyard's fields (`archiveHash`, `chunksUrl`, `piecesUrl`, `language`).
 
 use packyard_core::{Blake3Hash, DownloadPolicy};
 use serde::Deserialize;
@@ -32,6 +32,10 @@ pub struct ManifestPack {
     pub archive_hash: Blake3Hash,
     /// The version's chunk list, for delta updates.
     pub chunks_url: String,
+    /// The pieces of the version's chunks, for delta updates below chunk granularity; an
+    /// edge that does not offer them leaves it out, and updates fetch lacking chunks whole.
+    #[serde(default)]
+    pub pieces_url: Option<String>,
     /// The language chosen for this device, for a localized pack.
     #[serde(default)]
     pub language: Option<String>,

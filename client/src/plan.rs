@@ -166,6 +166,7 @@ mod tests {
             download_policy: policy,
             archive_hash: Blake3Hash::of(id.as_bytes()),
             chunks_url: String::new(),
+            pieces_url: None,
             language: None,
         }
     }
