@@ -5,6 +5,10 @@
 //! Per phase it reports what a device fetched (manifest, chunk list and ranges) against the
 //! full pack, the requests it sent, devices done per second with `concurrency` devices at
 //! a time, and errors. Each device has its own folder and HTTP client, as real devices do.
+//!
+//! The same run measures the update's peer ([`crate::vs_zsync`]): zsync seeded with version
+//! N builds N+1 from nginx, and the report gives a device's update bytes as a ratio of
+//! zsync's.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -19,6 +23,7 @@ use crate::error::{BenchError, io_err};
 use crate::machine::Machine;
 use crate::side::packyard::{EdgeSetup, Packyard, pack_path};
 use crate::units::Percent;
+use crate::vs_zsync::{ZsyncRun, zsync_update};
 
 const PACK: &str = "fleet-pack";
 
@@ -43,6 +48,8 @@ pub struct FleetConfig {
     pub seed: u64,
     /// Where packs, server data and the devices' folders go.
     pub work_dir: PathBuf,
+    /// Also run zsync for the same update (needs zsync and nginx).
+    pub vs_zsync: bool,
 }
 
 /// One phase (install, update) over the whole fleet.
@@ -66,6 +73,8 @@ pub struct Phase {
     pub max_bytes: u64,
     /// `mean_bytes` as a percentage of the full pack.
     pub percent_of_pack: f64,
+    /// Of `mean_bytes`, the chunk lists and piece lists.
+    pub mean_listed_bytes: f64,
     /// Mean requests a device sent.
     pub mean_requests: f64,
 }
@@ -87,6 +96,8 @@ pub struct FleetReport {
     pub pack_bytes: u64,
     /// Install, then update.
     pub phases: Vec<Phase>,
+    /// zsync's fetch for the same update, when run.
+    pub zsync: Option<ZsyncRun>,
 }
 
 /// Builds both versions, starts Packyard, runs the fleet through both phases.
@@ -136,6 +147,12 @@ pub async fn run_fleet(config: &FleetConfig) -> Result<FleetReport, BenchError> 
         );
         phases.push(run_phase(phase, config, &packyard, &app, dir, pack_bytes).await?);
     }
+    let zsync = if config.vs_zsync {
+        eprintln!("zsync: version 1 to 2 from nginx …");
+        Some(zsync_update(&v1, &v2, dir).await?)
+    } else {
+        None
+    };
     Ok(FleetReport {
         machine: Machine::current(),
         devices: config.devices,
@@ -144,6 +161,7 @@ pub async fn run_fleet(config: &FleetConfig) -> Result<FleetReport, BenchError> 
         changed_percent: config.changed.0,
         pack_bytes,
         phases,
+        zsync,
     })
 }
 
@@ -213,7 +231,7 @@ async fn run_phase(
         });
     }
     let (mut ok, mut errors, mut first_error) = (0usize, 0usize, None);
-    let (mut bytes, mut max_bytes, mut requests) = (0u64, 0u64, 0u64);
+    let (mut bytes, mut max_bytes, mut requests, mut listed) = (0u64, 0u64, 0u64, 0u64);
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok(Ok(report)) => {
@@ -221,6 +239,7 @@ async fn run_phase(
                 bytes += report.transfer.fetched;
                 max_bytes = max_bytes.max(report.transfer.fetched);
                 requests += report.transfer.requests;
+                listed += report.transfer.listed;
             }
             Ok(Err(e)) => {
                 errors += 1;
@@ -244,6 +263,7 @@ async fn run_phase(
         mean_bytes: mean(bytes),
         max_bytes,
         percent_of_pack: mean(bytes) * 100.0 / pack_bytes.max(1) as f64,
+        mean_listed_bytes: mean(listed),
         mean_requests: mean(requests),
     })
 }
@@ -264,25 +284,44 @@ impl fmt::Display for FleetReport {
         )?;
         writeln!(
             f,
-            "| phase | devices ok | errors | s | devices/s | KiB per device | % of pack | max KiB | requests per device |\n\
-             |---|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "| phase | devices ok | errors | s | devices/s | KiB per device | of which lists | % of pack | max KiB | requests per device |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         )?;
         for p in &self.phases {
             writeln!(
                 f,
-                "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {:.1} | {:.1} |",
+                "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} | {:.1} | {:.1} |",
                 p.phase,
                 p.devices_ok,
                 p.errors,
                 p.seconds,
                 p.devices_per_second,
                 p.mean_bytes / 1024.0,
+                p.mean_listed_bytes / 1024.0,
                 p.percent_of_pack,
                 p.max_bytes as f64 / 1024.0,
                 p.mean_requests
             )?;
             if let Some(e) = &p.first_error {
-                writeln!(f, "|   first error: {e} |||||||||")?;
+                writeln!(f, "|   first error: {e} ||||||||||")?;
+            }
+        }
+        if let Some(z) = &self.zsync {
+            writeln!(
+                f,
+                "\nzsync seeded with version N, from nginx: {:.1} KiB ({:.1} KiB of it the \
+                 control file), {:.2} % of the pack, {} requests",
+                z.fetched_bytes as f64 / 1024.0,
+                z.control_bytes as f64 / 1024.0,
+                z.percent_of_pack,
+                z.requests
+            )?;
+            if let Some(update) = self.phases.iter().find(|p| p.phase == "update") {
+                writeln!(
+                    f,
+                    "a device's update fetched {:.2} × zsync's bytes",
+                    update.mean_bytes / z.fetched_bytes.max(1) as f64
+                )?;
             }
         }
         Ok(())

@@ -16,7 +16,8 @@
 //!   [`control_soak`]: the control plane's leader killed again and again under writers.
 //! - [`error`]: [`BenchError`], what a run that cannot go on says.
 //! - [`fleet`]: N simulated devices on the device client installing, then updating, a pack
-//!   from one edge (`packyard-bench fleet`).
+//!   from one edge (`packyard-bench fleet`), side by side with [`vs_zsync`]: zsync building
+//!   the same update from nginx.
 //! - [`propagation`]: a rollout step from its commit until every edge serves it, over real
 //!   `packyard` processes (`packyard-bench propagation`).
 
@@ -39,5 +40,6 @@ pub mod spread;
 pub mod units;
 pub mod vs_etcd;
 pub mod vs_nginx;
+pub mod vs_zsync;
 
 pub use error::BenchError;

@@ -91,6 +91,9 @@ struct FleetArgs {
     /// Where packs, server data and the devices' folders go (a temporary directory inside).
     #[arg(long, env = "TMPDIR", default_value = "/tmp")]
     work_dir: PathBuf,
+    /// Skip the same update by zsync from nginx (run by default, side by side).
+    #[arg(long)]
+    without_zsync: bool,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -352,6 +355,7 @@ fn fleet(args: &FleetArgs) -> anyhow::Result<()> {
         max_file: args.max_file.0,
         seed: args.seed,
         work_dir: args.work_dir.clone(),
+        vs_zsync: !args.without_zsync,
     };
     let report = run_stoppable(run_fleet(&config))?;
     print_report(&report, args.json)

@@ -12,7 +12,26 @@ use crate::error::{BenchError, io_err};
 
 /// The configuration for one worker serving `root` on `addr`, its own files under `dir`.
 pub fn nginx_conf(root: &Path, addr: SocketAddr, dir: &Path, http2: bool) -> String {
+    conf(root, addr, dir, http2, None)
+}
+
+/// [`nginx_conf`], but writing each response's body length (`$body_bytes_sent`, a line a
+/// request) to `bytes_log`: what a client fetched, counted by the server.
+fn conf(
+    root: &Path,
+    addr: SocketAddr,
+    dir: &Path,
+    http2: bool,
+    bytes_log: Option<&Path>,
+) -> String {
     let d = dir.display();
+    let access_log = match bytes_log {
+        None => "access_log off;".to_owned(),
+        Some(p) => format!(
+            "log_format body_bytes '$body_bytes_sent';\n    access_log {} body_bytes;",
+            p.display()
+        ),
+    };
     let listen = if http2 {
         format!("{addr} http2")
     } else {
@@ -33,7 +52,7 @@ events {{
     multi_accept on;
 }}
 http {{
-    access_log off;
+    {access_log}
     sendfile {sendfile};
     tcp_nopush on;
     tcp_nodelay on;
@@ -101,6 +120,49 @@ impl Nginx {
         probe_path: &str,
         protocol: crate::load::client::Protocol,
     ) -> Result<Self, BenchError> {
+        Self::launch(bin, root, dir, cpus, probe_path, protocol, None).await
+    }
+
+    /// Starts nginx serving `root` over HTTP/1.1, logging each response's body length to
+    /// `dir/logs/body-bytes.log` (read back with [`Nginx::body_bytes`]).
+    pub async fn start_counting(
+        bin: &Path,
+        root: &Path,
+        dir: &Path,
+        probe_path: &str,
+    ) -> Result<Self, BenchError> {
+        let log = dir.join("logs/body-bytes.log");
+        Self::launch(
+            bin,
+            root,
+            dir,
+            None,
+            probe_path,
+            crate::load::client::Protocol::Http1,
+            Some(&log),
+        )
+        .await
+    }
+
+    /// Bodies sent since start, their bytes and count, from the log
+    /// [`start_counting`](Self::start_counting) keeps (nginx writes each line as the
+    /// response ends).
+    pub fn body_bytes(&self, dir: &Path) -> Result<(u64, u64), BenchError> {
+        let log = dir.join("logs/body-bytes.log");
+        let text = std::fs::read_to_string(&log).map_err(io_err("read", &log))?;
+        let sizes: Vec<u64> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
+        Ok((sizes.iter().sum(), sizes.len() as u64))
+    }
+
+    async fn launch(
+        bin: &Path,
+        root: &Path,
+        dir: &Path,
+        cpus: Option<&str>,
+        probe_path: &str,
+        protocol: crate::load::client::Protocol,
+        bytes_log: Option<&Path>,
+    ) -> Result<Self, BenchError> {
         let addr = free_addr()?;
         for sub in [
             "tmp/body",
@@ -113,22 +175,23 @@ impl Nginx {
             let p = dir.join(sub);
             std::fs::create_dir_all(&p).map_err(io_err("create", &p))?;
         }
-        let conf = dir.join("nginx.conf");
+        let conf_path = dir.join("nginx.conf");
         std::fs::write(
-            &conf,
-            nginx_conf(
+            &conf_path,
+            conf(
                 root,
                 addr,
                 dir,
                 protocol == crate::load::client::Protocol::Http2,
+                bytes_log,
             ),
         )
-        .map_err(io_err("write", &conf))?;
+        .map_err(io_err("write", &conf_path))?;
         let args: Vec<OsString> = vec![
             "-p".into(),
             dir.as_os_str().to_owned(),
             "-c".into(),
-            conf.as_os_str().to_owned(),
+            conf_path.as_os_str().to_owned(),
             "-e".into(),
             "stderr".into(),
         ];
