@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use api_support::{Server, error, id};
-use packyard_control_plane::CatalogStore;
 use packyard_control_plane::rollout_advancer::advance_due_rollouts;
+use packyard_control_plane::{CatalogStore, Clock};
 use packyard_core::catalog::{
     Actor, Command, EdgeHeartbeat, EdgeId, Envelope, PackId, RegisterEdge, Timestamp,
 };
@@ -421,6 +421,7 @@ async fn the_leader_advances_a_rollout_once_its_soak_time_is_over() {
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(advance_due_rollouts(
         w.s.store.clone(),
+        Clock::System,
         Duration::from_millis(50),
         async {
             let _ = stopped.await;
