@@ -402,6 +402,8 @@ async fn bad_rollouts_are_refused_naming_the_problem_and_store_nothing() {
     assert_eq!(st, 403);
 }
 
+/// End to end over HTTP with a real one-second soak; the exact boundaries (not a tick before
+/// the soak ends, at the tick it ends) are checked on paused time in tests/paused_time.
 #[tokio::test]
 async fn the_leader_advances_a_rollout_once_its_soak_time_is_over() {
     let w = World::new().await;
