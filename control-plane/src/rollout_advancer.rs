@@ -12,9 +12,9 @@ use crate::clock::Clock;
 use crate::store::CatalogStore;
 
 /// Every `interval`, while this node leads, proposes an automatic advance for every running
-/// rollout whose soak time is over by `clock`, until `shutdown` resolves. Each proposal names the stage
-/// it saw, so a proposal repeated (by this node after a slow commit, or by a new leader) is
-/// refused instead of advancing twice; refusals are expected and only logged.
+/// rollout whose soak time is over by `clock`, until `shutdown` resolves. Each proposal names
+/// the stage it saw, so a proposal repeated (by this node after a slow commit, or by a new
+/// leader) is refused instead of advancing twice; refusals are expected and only logged.
 pub async fn advance_due_rollouts<S: CatalogStore>(
     store: S,
     clock: Clock,

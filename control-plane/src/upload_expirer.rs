@@ -19,9 +19,9 @@ pub fn sweep_interval(ttl: Duration) -> Duration {
 }
 
 /// While this node leads, proposes `ExpireUploadFile` for every upload file reserved more
-/// than `ttl` ago by `clock` and still awaiting its upload, every [`sweep_interval`], until `shutdown`.
-/// A proposal repeated (a slow commit, a new leader) is refused by the catalog, not applied
-/// twice.
+/// than `ttl` ago by `clock` and still awaiting its upload, every [`sweep_interval`], until
+/// `shutdown`. A proposal repeated (a slow commit, a new leader) is refused by the catalog,
+/// not applied twice.
 pub async fn expire_stale_uploads<S: CatalogStore>(
     store: S,
     clock: Clock,

@@ -27,11 +27,11 @@ where
     let actor = actor.clone();
     let feed = api.feed.clone();
     let lease = Duration::from_millis(u64::from(api.config.edge_lease_ms));
-    let time = api.config.clock;
+    let node_clock = api.config.clock;
     api.read_or_refuse(move |c| {
         c.permits_fleet(&actor)?;
         let clock = FleetClock {
-            now: time.now(),
+            now: node_clock.now(),
             lease,
             last_index: feed.last_index(),
         };

@@ -141,14 +141,14 @@ async fn read_rollout<S: CatalogStore>(
     let actor = actor.clone();
     let feed = api.feed.clone();
     let lease = Duration::from_millis(u64::from(api.config.edge_lease_ms));
-    let time = api.config.clock;
+    let node_clock = api.config.clock;
     api.read_or_refuse(move |c| {
         let r = c
             .rollout(&id)
             .ok_or_else(|| not_found(ResourceType::Rollouts, &id))?;
         c.permits(&actor, &r.app, Action::View)?;
         let clock = FleetClock {
-            now: time.now(),
+            now: node_clock.now(),
             lease,
             last_index: feed.last_index(),
         };
