@@ -175,18 +175,23 @@ impl World {
         id
     }
 
-    /// A new version of `pack`, uploaded, processed and accepted for the store.
-    pub(crate) async fn accepted_version(&mut self, pack: &PackId) -> VersionId {
-        let version = self.version(pack).await;
-        let file = self.reserve(&version).await;
+    /// Commits upload file `file`: its version goes PROCESSING.
+    pub(crate) async fn commit(&self, file: &UploadFileId) {
         self.ok(
             operator(),
             Command::CommitUploadFile(CommitUploadFile {
-                id: file,
+                id: file.clone(),
                 sha256: Sha256Digest([7; 32]),
             }),
         )
         .await;
+    }
+
+    /// A new version of `pack`, uploaded, processed and accepted for the store.
+    pub(crate) async fn accepted_version(&mut self, pack: &PackId) -> VersionId {
+        let version = self.version(pack).await;
+        let file = self.reserve(&version).await;
+        self.commit(&file).await;
         let chunk = ChunkRef {
             id: Blake3Hash::of(version.as_str().as_bytes()),
             len: 1_000,
