@@ -17,7 +17,7 @@ use packyard_proto::catalog::v1::edge_registry_server::EdgeRegistry;
 use serde_json::Value;
 use tower::ServiceExt as _;
 
-use crate::fixture::{World, catalog};
+use crate::fixture::World;
 
 /// The lease, as on a node by default.
 const LEASE_MS: u32 = 30_000;
@@ -40,7 +40,7 @@ struct Fleet {
 
 impl Fleet {
     async fn new() -> Self {
-        let w = World::new(catalog()).await;
+        let w = World::new().await;
         let registry =
             EdgeRegistryService::new(w.store.clone(), w.store.feed(), LEASE_MS).with_clock(w.clock);
         let config = ApiConfig {

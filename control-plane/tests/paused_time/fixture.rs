@@ -31,6 +31,7 @@ pub(crate) const APP: &str = "app-1";
 /// time does not move while the test yields, so this bounds work, not time.
 const YIELDS: usize = 10_000;
 
+/// The catalog, the clock that stamps its commands, and what the task under test did.
 pub(crate) struct World {
     pub(crate) store: MemoryStore,
     pub(crate) clock: Clock,
@@ -46,9 +47,9 @@ pub(crate) struct World {
 impl World {
     /// A catalog whose operator is bootstrapped as a node does it, with app [`APP`] and a
     /// Reviewer, all at [`START`]. Call it on a runtime with paused time.
-    pub(crate) async fn new(catalog: Catalog) -> Self {
+    pub(crate) async fn new() -> Self {
         let clock = Clock::tokio_from(START);
-        let store = MemoryStore::new(catalog);
+        let store = MemoryStore::new(Catalog::new(QuotaLimits::default()));
         let Bootstrapped::Created { key, .. } = bootstrap(&store, None, clock).await.unwrap()
         else {
             panic!("a new catalog has no operator yet");
@@ -268,11 +269,19 @@ impl World {
     }
 
     /// Moves Tokio's time, and with it the clock, forward by `by`, then waits until the task
-    /// under test has read the catalog at the new time: its timer fired and it looked.
+    /// under test has read the catalog at the new time: its timer fired and it looked. Fails
+    /// if the task read only later (`by` did not reach its next tick, and the runtime moved
+    /// time on to it), so every check after this one is of the time the test chose.
     pub(crate) async fn advance_until_task_reads(&self, by: Duration) {
         let seen = *self.reads.borrow();
+        let target = tokio::time::Instant::now() + by;
         tokio::time::advance(by).await;
         self.task_has_read(seen + 1).await;
+        assert_eq!(
+            tokio::time::Instant::now(),
+            target,
+            "the task looked only after time had moved past the time asked for"
+        );
     }
 
     /// Yields to the other tasks until `check` holds of the catalog, without moving time.
@@ -352,9 +361,4 @@ impl CatalogStore for Observed {
     async fn is_leader(&self) -> bool {
         true
     }
-}
-
-/// Nothing for the catalog that tests start from but defaults.
-pub(crate) fn catalog() -> Catalog {
-    Catalog::new(QuotaLimits::default())
 }

@@ -9,7 +9,7 @@ use packyard_core::catalog::{
 };
 use packyard_core::rollout::{Regions, Stage};
 
-use crate::fixture::{START, World, catalog, operator, shutdown};
+use crate::fixture::{START, World, operator, shutdown};
 
 /// How often the timer looks, as on a node.
 const TICK: Duration = Duration::from_secs(1);
@@ -40,7 +40,7 @@ fn millis(d: Duration) -> u64 {
 #[tokio::test(start_paused = true)]
 async fn a_three_hour_soak_advances_each_stage_at_the_tick_three_hours_after_it_began_not_one_before()
  {
-    let mut w = World::new(catalog()).await;
+    let mut w = World::new().await;
     w.edge("e1", "eu").await;
     w.edge("e2", "us").await;
     let pack = w.pack("level-2").await;

@@ -9,7 +9,7 @@ use packyard_core::catalog::{
     Catalog, Command, ExpireUploadFile, UploadFileId, UploadFileState, VersionId, VersionState,
 };
 
-use crate::fixture::{World, catalog, shutdown};
+use crate::fixture::{World, shutdown};
 
 /// A day, as on a node by default.
 const LIFETIME: Duration = Duration::from_secs(86_400);
@@ -51,7 +51,7 @@ fn version_state(
 async fn an_upload_never_committed_expires_at_the_first_sweep_after_its_lifetime_and_not_before() {
     let sweep = sweep_interval(LIFETIME);
     assert_eq!(sweep, Duration::from_secs(60));
-    let mut w = World::new(catalog()).await;
+    let mut w = World::new().await;
     let first_pack = w.pack("level-1").await;
     let first_version = w.version(&first_pack).await;
     let first = w.reserve(&first_version).await;

@@ -11,7 +11,7 @@ use packyard_proto::catalog::v1::watch_event::Body;
 use tokio::time::Instant;
 use tokio_stream::StreamExt as _;
 
-use crate::fixture::{World, catalog};
+use crate::fixture::World;
 
 /// As on a node.
 const HEARTBEAT: Duration = Duration::from_secs(5);
@@ -27,7 +27,7 @@ fn kind(event: &pb::WatchEvent) -> &'static str {
 
 #[tokio::test(start_paused = true)]
 async fn a_quiet_watch_stream_heartbeats_every_5_seconds_counted_from_the_last_event_it_sent() {
-    let mut w = World::new(catalog()).await;
+    let mut w = World::new().await;
     let pack = w.pack("level-2").await;
     let version = w.version(&pack).await;
     let file = w.reserve(&version).await;

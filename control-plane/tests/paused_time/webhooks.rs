@@ -13,7 +13,7 @@ use packyard_core::catalog::{
 };
 use tokio::sync::watch;
 
-use crate::fixture::{APP, START, World, catalog, operator, shutdown};
+use crate::fixture::{APP, START, World, operator, shutdown};
 
 /// An endpoint that fails its first `failures` requests with 503 and then answers 200,
 /// recording the time of every request by the test's clock.
@@ -103,7 +103,7 @@ fn deliver(w: &World, endpoint: &Recording) -> tokio::sync::oneshot::Sender<()> 
 #[tokio::test(start_paused = true)]
 async fn a_failing_endpoint_is_tried_at_1_3_7_seconds_and_on_doubling_up_to_10_minutes_then_abandoned()
  {
-    let mut w = World::new(catalog()).await;
+    let mut w = World::new().await;
     let hook = one_delivery(&mut w).await;
     let endpoint = Recording::new(w.clock, usize::MAX);
     let _stop = deliver(&w, &endpoint);
@@ -131,7 +131,7 @@ async fn a_failing_endpoint_is_tried_at_1_3_7_seconds_and_on_doubling_up_to_10_m
 
 #[tokio::test(start_paused = true)]
 async fn an_endpoint_that_recovers_gets_the_third_attempt_3_seconds_in_and_no_more_after_it() {
-    let mut w = World::new(catalog()).await;
+    let mut w = World::new().await;
     let hook = one_delivery(&mut w).await;
     let endpoint = Recording::new(w.clock, 2);
     let _stop = deliver(&w, &endpoint);
