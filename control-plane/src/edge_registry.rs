@@ -16,7 +16,7 @@ use packyard_proto::catalog::v1::edge_registry_server::{EdgeRegistry, EdgeRegist
 use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status};
 
-use crate::api::now;
+use crate::clock::Clock;
 use crate::store::{CatalogStore, StoreError};
 use crate::watch::ChangeFeed;
 use packyard_proto::convert::catalog as convert;
@@ -27,6 +27,7 @@ pub struct EdgeRegistryService<S> {
     store: S,
     feed: Arc<ChangeFeed>,
     lease_ms: u32,
+    clock: Clock,
 }
 
 impl<S: CatalogStore + Clone> EdgeRegistryService<S> {
@@ -37,7 +38,14 @@ impl<S: CatalogStore + Clone> EdgeRegistryService<S> {
             store,
             feed,
             lease_ms,
+            clock: Clock::System,
         }
+    }
+
+    /// The service stamping registrations and heartbeats by `clock` (the system clock unless
+    /// told).
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Self { clock, ..self }
     }
 
     /// The tonic server for this service, for edges only.
@@ -67,7 +75,7 @@ impl<S: CatalogStore + Clone> EdgeRegistryService<S> {
     async fn write(&self, command: Command) -> Result<(), Status> {
         let envelope = Envelope {
             actor: Actor::System,
-            at: now(),
+            at: self.clock.now(),
             command,
             key: None,
         };

@@ -10,6 +10,8 @@
 //!   [`api::Endpoint`], one file per resource, errors mapped to status in [`api::ApiError`],
 //!   [`api::serve`] with the listener and shutdown signal passed in, and [`api::bootstrap`]
 //!   for the first operator.
+//! - [`clock`]: the [`Clock`] a node stamps commands with and judges due times and leases
+//!   by: the system's, or Tokio's for tests on paused time.
 //! - [`config`]: the node's configuration, with every default and its validation.
 //! - [`edge_registry`]: the gRPC service edges register and heartbeat through.
 //! - [`metrics`]: what a node measures, on a recorder handed in by the binary.
@@ -28,6 +30,7 @@
 //!   deliveries while this node leads and records each attempt through the store.
 
 pub mod api;
+pub mod clock;
 #[cfg(feature = "raft")]
 pub mod config;
 pub mod edge_registry;
@@ -43,6 +46,7 @@ pub mod upload_expirer;
 pub mod watch;
 pub mod webhook;
 
+pub use clock::Clock;
 #[cfg(feature = "raft")]
 pub use config::ControlConfig;
 pub use metrics::ControlMetrics;

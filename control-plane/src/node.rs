@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::api::{self, Bootstrapped, OPERATOR_ID};
+use crate::clock::Clock;
 use crate::config::ControlConfig;
 use crate::edge_registry::EdgeRegistryService;
 use crate::metrics::{ControlMetrics, RaftGauges};
@@ -28,7 +29,7 @@ use crate::raft::{
 use crate::rollout_advancer::advance_due_rollouts;
 use crate::store::CatalogStore;
 use crate::watch::WatchService;
-use crate::webhook::Deliverer;
+use crate::webhook::{Deliverer, HttpTransport};
 
 /// How often a quiet watch stream says it is alive.
 const WATCH_HEARTBEAT: Duration = Duration::from_secs(5);
@@ -188,7 +189,10 @@ pub async fn serve(
         local(&admin_listener, config.admin_addr),
     );
     let reloading = tokio::spawn(tls.clone().watch(config.cluster_tls.clone(), stopped()));
-    let edges = EdgeRegistryService::new(store.clone(), feed.clone(), config.api.edge_lease_ms);
+    // Every timestamp this node stamps, and every due time and lease it judges, is read here.
+    let clock = Clock::System;
+    let edges = EdgeRegistryService::new(store.clone(), feed.clone(), config.api.edge_lease_ms)
+        .with_clock(clock);
     // Two of the longest election timeouts: an ordinary election sends no watcher away.
     let standing = Arc::new(Standing::new(
         raft.clone(),
@@ -206,7 +210,11 @@ pub async fn serve(
                 .with_cut_off(cut_off)
                 .into_server(),
         )
-        .add_service(OriginReports::new(store.clone(), config.api.upload_part_bytes).into_server())
+        .add_service(
+            OriginReports::new(store.clone(), config.api.upload_part_bytes)
+                .with_clock(clock)
+                .into_server(),
+        )
         .add_service(edges.into_server())
         .serve_with_incoming_shutdown(
             incoming(raft_listener, tls, ListenerLimits::default()),
@@ -230,18 +238,28 @@ pub async fn serve(
         feed,
         api::ApiConfig {
             allow_private_webhook_targets: config.webhooks.allow_private_addresses,
+            clock,
             ..config.api.clone()
         },
         metrics.clone(),
         stopped(),
     ));
-    let client = Deliverer::<RaftStore>::client(&config.webhooks)
+    let transport = HttpTransport::new(&config.webhooks)
         .map_err(|e| NodeError::Raft(format!("webhook client: {e}")))?;
-    let deliverer =
-        tokio::spawn(Deliverer::new(store.clone(), client, config.webhooks.clone()).run(stopped()));
-    let advancer = tokio::spawn(advance_due_rollouts(store.clone(), ROLLOUT_TICK, stopped()));
+    let deliverer = tokio::spawn(
+        Deliverer::new(store.clone(), transport, config.webhooks.clone())
+            .with_clock(clock)
+            .run(stopped()),
+    );
+    let advancer = tokio::spawn(advance_due_rollouts(
+        store.clone(),
+        clock,
+        ROLLOUT_TICK,
+        stopped(),
+    ));
     let expirer = tokio::spawn(crate::upload_expirer::expire_stale_uploads(
         store.clone(),
+        clock,
         Duration::from_secs(config.api.upload_expiry_secs),
         stopped(),
     ));
@@ -253,6 +271,7 @@ pub async fn serve(
     let key_file = config.data_dir.join("admin-key");
     let bootstrap = tokio::spawn(bootstrap_when_led(
         store,
+        clock,
         admin_key,
         key_file,
         on_key,
@@ -332,6 +351,7 @@ async fn form_cluster(raft: &Raft, config: &ControlConfig, me: Node) -> Result<(
 /// leader writes, and the catalog refuses a second operator, so the cluster gets one.
 async fn bootstrap_when_led(
     store: RaftStore,
+    clock: Clock,
     admin_key: Option<String>,
     key_file: PathBuf,
     on_key: impl FnOnce(KeyNotice) + Send,
@@ -366,7 +386,7 @@ async fn bootstrap_when_led(
         if !store.is_leader().await {
             continue;
         }
-        match api::bootstrap(&store, admin_key.as_deref()).await {
+        match api::bootstrap(&store, admin_key.as_deref(), clock).await {
             Ok(Bootstrapped::AlreadyDone) => {
                 return on_key(if admin_key.is_some() {
                     KeyNotice::EnvironmentIgnored

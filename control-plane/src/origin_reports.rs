@@ -5,11 +5,9 @@
 //! devices or users, and it carries no user credentials: reports are applied as Packyard
 //! itself (`Actor::System`), which the catalog allows only for these commands.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use packyard_core::catalog::{
-    Actor, Command, Envelope, ProcessingFailed, ProcessingSucceeded, Refusal, Timestamp,
-    UploadFileId, VersionId,
+    Actor, Command, Envelope, ProcessingFailed, ProcessingSucceeded, Refusal, UploadFileId,
+    VersionId,
 };
 use packyard_proto::catalog::v1 as pb;
 use packyard_proto::catalog::v1::origin_coordinator_server::{
@@ -18,6 +16,7 @@ use packyard_proto::catalog::v1::origin_coordinator_server::{
 use packyard_proto::catalog::v1::processed_report::Outcome;
 use tonic::{Request, Response, Status};
 
+use crate::clock::Clock;
 use crate::store::{CatalogStore, StoreError};
 use packyard_proto::convert::catalog as convert;
 
@@ -26,13 +25,23 @@ use packyard_proto::convert::catalog as convert;
 pub struct OriginReports<S> {
     store: S,
     part_bytes: u64,
+    clock: Clock,
 }
 
 impl<S: CatalogStore + Clone> OriginReports<S> {
     /// A service writing through `store`; upload files are cut into parts of `part_bytes`,
     /// as the admin API's upload operations cut them.
     pub fn new(store: S, part_bytes: u64) -> Self {
-        Self { store, part_bytes }
+        Self {
+            store,
+            part_bytes,
+            clock: Clock::System,
+        }
+    }
+
+    /// The service stamping reports by `clock` (the system clock unless told).
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Self { clock, ..self }
     }
 
     /// The tonic server for this service, for origins only.
@@ -48,13 +57,6 @@ impl<S: CatalogStore + Clone> OriginReports<S> {
             require("OriginCoordinator", &[NodeRole::Origin]),
         )
     }
-}
-
-fn now() -> Timestamp {
-    let millis = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    Timestamp(u64::try_from(millis).unwrap_or(u64::MAX))
 }
 
 /// A refusal is the catalog's answer to a report that does not fit the version's state (for
@@ -107,7 +109,7 @@ impl<S: CatalogStore + Clone> OriginCoordinator for OriginReports<S> {
         };
         let envelope = Envelope {
             actor: Actor::System,
-            at: now(),
+            at: self.clock.now(),
             command,
             key: None,
         };

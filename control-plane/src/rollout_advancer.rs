@@ -8,15 +8,16 @@ use std::time::Duration;
 use packyard_core::catalog::{Actor, AutoAdvanceRollout, Command, Envelope};
 use tokio::time::MissedTickBehavior;
 
-use crate::api::now;
+use crate::clock::Clock;
 use crate::store::CatalogStore;
 
 /// Every `interval`, while this node leads, proposes an automatic advance for every running
-/// rollout whose soak time is over, until `shutdown` resolves. Each proposal names the stage
-/// it saw, so a proposal repeated (by this node after a slow commit, or by a new leader) is
-/// refused instead of advancing twice; refusals are expected and only logged.
+/// rollout whose soak time is over by `clock`, until `shutdown` resolves. Each proposal names
+/// the stage it saw, so a proposal repeated (by this node after a slow commit, or by a new
+/// leader) is refused instead of advancing twice; refusals are expected and only logged.
 pub async fn advance_due_rollouts<S: CatalogStore>(
     store: S,
+    clock: Clock,
     interval: Duration,
     shutdown: impl Future<Output = ()> + Send,
 ) {
@@ -31,7 +32,7 @@ pub async fn advance_due_rollouts<S: CatalogStore>(
         if !store.is_leader().await {
             continue;
         }
-        let at = now();
+        let at = clock.now();
         let due = match store.read(move |c| c.due_rollouts(at)).await {
             Ok(due) => due,
             Err(e) => {
@@ -42,7 +43,7 @@ pub async fn advance_due_rollouts<S: CatalogStore>(
         for (rollout, stage) in due {
             let envelope = Envelope {
                 actor: Actor::System,
-                at: now(),
+                at: clock.now(),
                 command: Command::AutoAdvanceRollout(AutoAdvanceRollout {
                     rollout: rollout.clone(),
                     stage,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use packyard_core::catalog::{Actor, Command, Envelope, ExpireUploadFile};
 use tokio::time::MissedTickBehavior;
 
-use crate::api::now;
+use crate::clock::Clock;
 use crate::store::CatalogStore;
 
 /// How often the leader looks for expired reservations: a tenth of the expiry, between a
@@ -19,11 +19,12 @@ pub fn sweep_interval(ttl: Duration) -> Duration {
 }
 
 /// While this node leads, proposes `ExpireUploadFile` for every upload file reserved more
-/// than `ttl` ago and still awaiting its upload, every [`sweep_interval`], until `shutdown`.
-/// A proposal repeated (a slow commit, a new leader) is refused by the catalog, not applied
-/// twice.
+/// than `ttl` ago by `clock` and still awaiting its upload, every [`sweep_interval`], until
+/// `shutdown`. A proposal repeated (a slow commit, a new leader) is refused by the catalog,
+/// not applied twice.
 pub async fn expire_stale_uploads<S: CatalogStore>(
     store: S,
+    clock: Clock,
     ttl: Duration,
     shutdown: impl Future<Output = ()> + Send,
 ) {
@@ -39,7 +40,7 @@ pub async fn expire_stale_uploads<S: CatalogStore>(
         if !store.is_leader().await {
             continue;
         }
-        let at = now();
+        let at = clock.now();
         let due = match store.read(move |c| c.expired_uploads(at, ttl_ms)).await {
             Ok(due) => due,
             Err(e) => {
@@ -50,7 +51,7 @@ pub async fn expire_stale_uploads<S: CatalogStore>(
         for id in due {
             let envelope = Envelope {
                 actor: Actor::System,
-                at: now(),
+                at: clock.now(),
                 command: Command::ExpireUploadFile(ExpireUploadFile {
                     id: id.clone(),
                     ttl_ms,

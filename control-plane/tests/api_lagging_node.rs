@@ -10,7 +10,7 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::PrometheusBuilder;
 use packyard_control_plane::api::{ApiConfig, Bootstrapped, bootstrap, serve};
 use packyard_control_plane::store::{Applied, StoreError};
-use packyard_control_plane::{CatalogStore, ControlMetrics, MemoryStore};
+use packyard_control_plane::{CatalogStore, Clock, ControlMetrics, MemoryStore};
 use packyard_core::catalog::{Catalog, Envelope};
 use packyard_core::quota::QuotaLimits;
 use serde_json::{Value, json};
@@ -60,7 +60,8 @@ impl CatalogStore for Behind {
 #[tokio::test]
 async fn a_node_behind_on_its_own_copy_takes_a_write_with_a_valid_key_and_refuses_an_unknown_one() {
     let inner = MemoryStore::new(Catalog::new(QuotaLimits::default()));
-    let Bootstrapped::Created { key, .. } = bootstrap(&inner, None).await.unwrap() else {
+    let Bootstrapped::Created { key, .. } = bootstrap(&inner, None, Clock::System).await.unwrap()
+    else {
         panic!("a new catalog has no operator yet");
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

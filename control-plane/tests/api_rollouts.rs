@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use api_support::{Server, error, id};
-use packyard_control_plane::CatalogStore;
 use packyard_control_plane::rollout_advancer::advance_due_rollouts;
+use packyard_control_plane::{CatalogStore, Clock};
 use packyard_core::catalog::{
     Actor, Command, EdgeHeartbeat, EdgeId, Envelope, PackId, RegisterEdge, Timestamp,
 };
@@ -402,6 +402,8 @@ async fn bad_rollouts_are_refused_naming_the_problem_and_store_nothing() {
     assert_eq!(st, 403);
 }
 
+/// End to end over HTTP with a real one-second soak; the exact boundaries (not a tick before
+/// the soak ends, at the tick it ends) are checked on paused time in tests/paused_time.
 #[tokio::test]
 async fn the_leader_advances_a_rollout_once_its_soak_time_is_over() {
     let w = World::new().await;
@@ -421,6 +423,7 @@ async fn the_leader_advances_a_rollout_once_its_soak_time_is_over() {
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(advance_due_rollouts(
         w.s.store.clone(),
+        Clock::System,
         Duration::from_millis(50),
         async {
             let _ = stopped.await;

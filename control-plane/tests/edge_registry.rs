@@ -7,7 +7,7 @@
 
 mod api_support;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use api_support::{Server, error, id};
 use packyard_control_plane::api::ApiConfig;
@@ -171,8 +171,24 @@ async fn edges_register_heartbeat_and_show_up_or_down_by_region() {
     assert!(key.verify(token, &app, BetaChannel::Internal, now).is_ok());
     assert_eq!(a.tester_token_secret, b.tester_token_secret);
 
-    // Let both leases run out; then only edge-a says it is alive.
-    tokio::time::sleep(Duration::from_millis(u64::from(lease_ms) + 150)).await;
+    // Once both leases have run out (edge-b registered last, so its lease ends last), only
+    // edge-a says it is alive. The exact lease boundaries are checked on paused time
+    // (tests/paused_time/edges.rs); here the fleet is watched until it shows them.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (st, doc) = s.get("/v1/edges", &s.admin).await;
+        assert_eq!(st, 200, "{doc}");
+        if listed(&doc, "edge-b")["attributes"]["state"] == "DOWN" {
+            assert_eq!(
+                listed(&doc, "edge-a")["attributes"]["state"],
+                "DOWN",
+                "{doc}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "the leases never ran out: {doc}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let reply = edges
         .heartbeat(heartbeat("edge-a", b.catalog_index, &[(&pack, 1)]))
         .await

@@ -20,7 +20,7 @@ use axum::routing::post;
 use hmac::{Hmac, KeyInit, Mac};
 use packyard_control_plane::api::ApiConfig;
 use packyard_control_plane::store::Applied;
-use packyard_control_plane::webhook::{Deliverer, DelivererConfig};
+use packyard_control_plane::webhook::{Deliverer, DelivererConfig, HttpTransport};
 use packyard_control_plane::{CatalogStore, MemoryStore, StoreError};
 use packyard_core::catalog::{Catalog, DeliveryState, Envelope, WebhookId, WebhookPolicy};
 use packyard_core::quota::QuotaLimits;
@@ -145,8 +145,8 @@ fn deliver_with<S: CatalogStore>(store: S, allow_private_addresses: bool) -> one
         allow_private_addresses,
         ..DelivererConfig::default()
     };
-    let client = Deliverer::<S>::client(&config).unwrap();
-    tokio::spawn(Deliverer::new(store, client, config).run(async {
+    let transport = HttpTransport::new(&config).unwrap();
+    tokio::spawn(Deliverer::new(store, transport, config).run(async {
         let _ = stopped.await;
     }));
     stop

@@ -11,9 +11,10 @@ use packyard_core::catalog::{
     Actor, ApiKeyId, Command, CreateApiKey, CreateUser, Envelope, TesterTokenSecret, UserId,
 };
 
-use super::context::{new_id, now, random_bytes};
+use super::context::{new_id, random_bytes};
 use super::error::ApiError;
 use super::users::generate_key;
+use crate::clock::Clock;
 use crate::store::CatalogStore;
 
 /// The id of the operator that bootstrap creates.
@@ -61,10 +62,12 @@ pub enum Bootstrapped {
 
 /// Creates the operator user (id [`OPERATOR_ID`]) on a catalog that has none, with an API key:
 /// `admin_key` (for example from `PACKYARD_ADMIN_KEY`) or a new random one. Run at every
-/// start; on a catalog that has its operator it writes nothing.
+/// start; on a catalog that has its operator it writes nothing. Its commands are stamped by
+/// `clock`.
 pub async fn bootstrap<S: CatalogStore>(
     store: &S,
     admin_key: Option<&str>,
+    clock: Clock,
 ) -> Result<Bootstrapped, ApiError> {
     let user = UserId::from(OPERATOR_ID);
     let probe = user.clone();
@@ -85,7 +88,7 @@ pub async fn bootstrap<S: CatalogStore>(
         // Tester tokens need a cluster-wide signing secret; the catalog refuses a second one,
         // so racing bootstraps agree on the first.
         let secret = TesterTokenSecret(random_bytes::<32>()?);
-        match write(store, Command::SetTesterTokenSecret { secret }).await {
+        match write(store, clock, Command::SetTesterTokenSecret { secret }).await {
             Ok(()) | Err(ApiError::Refused(_)) => {}
             Err(e) => return Err(e),
         }
@@ -100,6 +103,7 @@ pub async fn bootstrap<S: CatalogStore>(
     if !exists {
         write(
             store,
+            clock,
             Command::CreateUser(CreateUser {
                 id: user.clone(),
                 name: "Operator".into(),
@@ -116,6 +120,7 @@ pub async fn bootstrap<S: CatalogStore>(
     };
     write(
         store,
+        clock,
         Command::CreateApiKey(CreateApiKey {
             id: ApiKeyId::new(new_id()?),
             user: user.clone(),
@@ -130,10 +135,10 @@ pub async fn bootstrap<S: CatalogStore>(
     })
 }
 
-async fn write<S: CatalogStore>(store: &S, command: Command) -> Result<(), ApiError> {
+async fn write<S: CatalogStore>(store: &S, clock: Clock, command: Command) -> Result<(), ApiError> {
     let envelope = Envelope {
         actor: Actor::System,
-        at: now(),
+        at: clock.now(),
         command,
         key: None,
     };
@@ -176,18 +181,18 @@ mod tests {
     #[tokio::test]
     async fn bootstrap_creates_the_operator_once_and_ignores_keys_after() {
         let store = MemoryStore::new(Catalog::new(QuotaLimits::default()));
-        let first = bootstrap(&store, None).await.unwrap();
+        let first = bootstrap(&store, None, Clock::System).await.unwrap();
         let Bootstrapped::Created { key, generated, .. } = first else {
             panic!("expected a new operator, got {first:?}");
         };
         assert!(generated && key.starts_with("pyk_"));
         assert_eq!(
-            bootstrap(&store, None).await.unwrap(),
+            bootstrap(&store, None, Clock::System).await.unwrap(),
             Bootstrapped::AlreadyDone
         );
         // A key given once the cluster has its operator opens nothing.
         assert_eq!(
-            bootstrap(&store, Some(GIVEN)).await.unwrap(),
+            bootstrap(&store, Some(GIVEN), Clock::System).await.unwrap(),
             Bootstrapped::AlreadyDone
         );
         let hash = Blake3Hash::of(GIVEN.as_bytes());
@@ -204,6 +209,7 @@ mod tests {
         // A node that died between creating the operator and its key.
         write(
             &store,
+            Clock::System,
             Command::CreateUser(CreateUser {
                 id: UserId::from(OPERATOR_ID),
                 name: "Operator".into(),
@@ -214,7 +220,7 @@ mod tests {
         )
         .await
         .unwrap();
-        let given = bootstrap(&store, Some(GIVEN)).await.unwrap();
+        let given = bootstrap(&store, Some(GIVEN), Clock::System).await.unwrap();
         assert!(matches!(
             given,
             Bootstrapped::Created {

@@ -1,5 +1,7 @@
 //! [`ApiConfig`]: the admin API's settings, each with its default.
 
+use crate::clock::Clock;
+
 /// How the admin API serves, and how long edges it shows stay up without a heartbeat. Build it with [`ApiConfig::new`] (or read it as the `[api]`
 /// table of a node's configuration file) and check it with [`ApiConfig::validate`] at
 /// start-up.
@@ -27,6 +29,10 @@ pub struct ApiConfig {
     /// copied from `[webhooks] allow_private_addresses` by the node, not read from `[api]`.
     #[serde(skip)]
     pub allow_private_webhook_targets: bool,
+    /// The clock requests are stamped by and edges' leases are judged by: the node's clock,
+    /// copied by the node, not read from `[api]`. Default: the system clock.
+    #[serde(skip)]
+    pub clock: Clock,
     /// The admin listener's connection limits (the `[api.http]` table): connections at
     /// once, head and body deadlines, idle keep-alive time. Default: as
     /// [`packyard_net::http::HttpLimits`] says, with bodies due within 30 s (admin bodies
@@ -67,6 +73,7 @@ impl ApiConfig {
             edge_lease_ms: 30_000,
             upload_expiry_secs: 86_400,
             allow_private_webhook_targets: false,
+            clock: Clock::System,
             http: packyard_net::http::HttpLimits {
                 max_connections: 4096,
                 body_read_timeout_ms: 30_000,

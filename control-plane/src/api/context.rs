@@ -1,5 +1,6 @@
 //! [`Api`]: what every handler shares: the store, the node's watch feed, the configuration,
-//! and the two things the deterministic catalog leaves to its caller, the clock and new ids.
+//! and the two things the deterministic catalog leaves to its caller, the clock (in the
+//! configuration, [`ApiConfig::clock`]) and new ids.
 //!
 //! How a request reads ([`within_request`]): every read it makes sees the catalog at least as
 //! of the request's start (linearizable), with at most one round to a quorum. A request that
@@ -13,11 +14,10 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::http::HeaderMap;
 use packyard_core::Blake3Hash;
-use packyard_core::catalog::{Actor, ApiKeyId, Catalog, Command, Envelope, Event, Timestamp};
+use packyard_core::catalog::{Actor, ApiKeyId, Catalog, Command, Envelope, Event};
 
 use super::config::ApiConfig;
 use super::error::ApiError;
@@ -107,7 +107,7 @@ impl<S: CatalogStore> Api<S> {
             .filter(|_| *actor != Actor::System);
         let envelope = Envelope {
             actor: actor.clone(),
-            at: now(),
+            at: self.config.clock.now(),
             command,
             key,
         };
@@ -144,7 +144,7 @@ impl<S: CatalogStore> Api<S> {
                 "the Authorization header must read Bearer <key>",
             ))?;
         let hash = Blake3Hash::of(key.as_bytes());
-        let at = now();
+        let at = api.config.clock.now();
         let lookup = move |c: &Catalog| {
             c.live_key_by_hash(&hash)
                 .map(|k| (k.user.clone(), k.id.clone(), k.use_is_news(at)))
@@ -190,14 +190,6 @@ impl<S: CatalogStore> Api<S> {
                 .remove(&id);
         });
     }
-}
-
-/// The current time as a catalog timestamp. The leader stamps commands; followers replay.
-pub(crate) fn now() -> Timestamp {
-    let millis = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    Timestamp(u64::try_from(millis).unwrap_or(u64::MAX))
 }
 
 /// A new random 128-bit id, as 32 lower-case hex digits.

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use packyard_core::catalog::{Actor, Catalog, Edge, EdgeId, ResourceType};
 
-use super::context::{Api, now};
+use super::context::Api;
 use super::document::{respond, respond_list};
 use super::error::ApiError;
 use super::not_found;
@@ -27,10 +27,11 @@ where
     let actor = actor.clone();
     let feed = api.feed.clone();
     let lease = Duration::from_millis(u64::from(api.config.edge_lease_ms));
+    let node_clock = api.config.clock;
     api.read_or_refuse(move |c| {
         c.permits_fleet(&actor)?;
         let clock = FleetClock {
-            now: now(),
+            now: node_clock.now(),
             lease,
             last_index: feed.last_index(),
         };

@@ -61,7 +61,6 @@ pub use error::ApiError;
 pub use query::{DEFAULT_LIMIT, MAX_LIMIT, PackListQuery, PackSort, Page, VersionListQuery};
 
 use context::Api;
-pub(crate) use context::now;
 use versions::Track;
 
 use crate::metrics::ControlMetrics;

@@ -26,7 +26,7 @@ use packyard_core::rollout::{Regions, Stage};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::context::{Api, new_id, now};
+use super::context::{Api, new_id};
 use super::document::{Nothing, Rel, parse, respond, to_one, to_one_opt};
 use super::error::ApiError;
 use super::not_found;
@@ -141,13 +141,14 @@ async fn read_rollout<S: CatalogStore>(
     let actor = actor.clone();
     let feed = api.feed.clone();
     let lease = Duration::from_millis(u64::from(api.config.edge_lease_ms));
+    let node_clock = api.config.clock;
     api.read_or_refuse(move |c| {
         let r = c
             .rollout(&id)
             .ok_or_else(|| not_found(ResourceType::Rollouts, &id))?;
         c.permits(&actor, &r.app, Action::View)?;
         let clock = FleetClock {
-            now: now(),
+            now: node_clock.now(),
             lease,
             last_index: feed.last_index(),
         };

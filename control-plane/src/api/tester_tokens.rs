@@ -10,7 +10,7 @@ use packyard_core::tester_token::{BetaChannel, Claims};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::context::{Api, new_id, now};
+use super::context::{Api, new_id};
 use super::document::{Rel, parse, respond};
 use super::error::ApiError;
 use super::not_found;
@@ -59,7 +59,7 @@ pub(crate) async fn create<S: CatalogStore>(
     let claims = Claims::issue(
         app.as_str(),
         channel,
-        now().0 / 1_000,
+        api.config.clock.now().0 / 1_000,
         input.attributes.expires_in_seconds,
     )
     .map_err(|e| ApiError::invalid("expiresInSeconds", e.to_string()))?;

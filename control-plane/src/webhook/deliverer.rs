@@ -13,7 +13,8 @@ use tokio::time::MissedTickBehavior;
 
 use super::attempt::Job;
 use super::config::DelivererConfig;
-use crate::api::now;
+use super::transport::Transport;
+use crate::clock::Clock;
 use crate::store::CatalogStore;
 
 /// Sends the catalog's due deliveries and records each outcome through the store.
@@ -24,42 +25,34 @@ use crate::store::CatalogStore;
 /// endpoint is down or slow; the rest wait for their turn in a later round), so a slow
 /// endpoint delays only itself.
 #[derive(Debug)]
-pub struct Deliverer<S> {
+pub struct Deliverer<S, T> {
     store: Arc<S>,
-    client: reqwest::Client,
+    transport: Arc<T>,
     config: DelivererConfig,
+    clock: Clock,
     /// Endpoints with a task under way.
     busy: Arc<Mutex<HashSet<WebhookId>>>,
     slots: Arc<Semaphore>,
 }
 
-impl<S: CatalogStore> Deliverer<S> {
-    /// A deliverer over `store`, sending with `client` (see [`Deliverer::client`]).
-    pub fn new(store: S, client: reqwest::Client, config: DelivererConfig) -> Self {
+impl<S: CatalogStore, T: Transport> Deliverer<S, T> {
+    /// A deliverer over `store`, sending with `transport` ([`super::HttpTransport`] on a
+    /// node) and judging what is due by the system clock.
+    pub fn new(store: S, transport: T, config: DelivererConfig) -> Self {
         let slots = Arc::new(Semaphore::new(config.max_concurrent.max(1)));
         Self {
             store: Arc::new(store),
-            client,
+            transport: Arc::new(transport),
             config,
+            clock: Clock::System,
             busy: Arc::default(),
             slots,
         }
     }
 
-    /// The HTTP client deliveries are sent with: no redirects (a 3xx is a failed attempt, so
-    /// a signed body is never re-sent somewhere the webhook did not name), a user agent that
-    /// names Packyard, and, unless `config` allows private addresses, host names resolved to
-    /// public addresses only ([`super::PublicResolver`]).
-    pub fn client(config: &DelivererConfig) -> reqwest::Result<reqwest::Client> {
-        let builder = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("packyard-webhooks/", env!("CARGO_PKG_VERSION")));
-        let builder = if config.allow_private_addresses {
-            builder
-        } else {
-            builder.dns_resolver(Arc::new(super::PublicResolver))
-        };
-        builder.build()
+    /// The deliverer judging what is due, and stamping attempts, by `clock`.
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Self { clock, ..self }
     }
 
     /// Polls until `shutdown` resolves. Sends under way are then dropped: their deliveries
@@ -85,7 +78,7 @@ impl<S: CatalogStore> Deliverer<S> {
 
     /// One round: starts a task for every idle endpoint with due deliveries.
     async fn round(&self, tasks: &mut JoinSet<()>) {
-        let at = now();
+        let at = self.clock.now();
         let jobs = self
             .store
             .read(move |c| {
@@ -114,18 +107,17 @@ impl<S: CatalogStore> Deliverer<S> {
                 continue;
             }
             let store = Arc::clone(&self.store);
-            let client = self.client.clone();
-            let timeout = self.config.request_timeout();
-            let private_ok = self.config.allow_private_addresses;
+            let transport = Arc::clone(&self.transport);
+            let clock = self.clock;
             let busy = Arc::clone(&self.busy);
             let slots = Arc::clone(&self.slots);
             tasks.spawn(async move {
                 // The semaphore is never closed, so acquiring only waits.
                 if let Ok(_slot) = slots.acquire_owned().await {
                     for job in batch {
-                        let outcome = job.send(&client, timeout, private_ok).await;
+                        let outcome = transport.send(&job).await;
                         let failed = matches!(outcome, AttemptOutcome::Failed { .. });
-                        record(&*store, &job, outcome, now()).await;
+                        record(&*store, &job, outcome, clock.now()).await;
                         if failed {
                             break;
                         }

@@ -10,6 +10,8 @@
 //!
 //! - [`config`]: how often to poll, how long to wait for an endpoint, how many at once.
 //! - [`attempt`]: one signed POST and what it came to.
+//! - [`transport`]: the seam the deliverer sends through: HTTP on a node, a recording fake in
+//!   tests on paused time.
 //! - [`deliverer`]: the polling task.
 //! - [`public_resolver`]: name resolution that keeps webhooks out of the cluster's network.
 
@@ -17,8 +19,10 @@ mod attempt;
 mod config;
 mod deliverer;
 mod public_resolver;
+mod transport;
 
 pub use attempt::{DELIVERY_HEADER, EVENT_HEADER, Job, SIGNATURE_HEADER};
 pub use config::{DelivererConfig, DelivererConfigError};
 pub use deliverer::Deliverer;
 pub use public_resolver::PublicResolver;
+pub use transport::{HttpTransport, Transport};

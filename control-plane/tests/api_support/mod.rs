@@ -15,7 +15,7 @@ use packyard_admin_client::{
     submission_document,
 };
 use packyard_control_plane::api::{ApiConfig, Bootstrapped, bootstrap, serve};
-use packyard_control_plane::{CatalogStore, ControlMetrics, MemoryStore};
+use packyard_control_plane::{CatalogStore, Clock, ControlMetrics, MemoryStore};
 use packyard_core::catalog::{
     Actor, Catalog, Command, Envelope, ProcessingSucceeded, Timestamp, VersionId, VersionMetadata,
 };
@@ -49,7 +49,9 @@ impl Server {
     /// A server over `catalog` (with no operator yet) with these API settings.
     pub(crate) async fn start_configured(catalog: Catalog, config: ApiConfig) -> Self {
         let store = MemoryStore::new(catalog);
-        let Bootstrapped::Created { key, .. } = bootstrap(&store, None).await.unwrap() else {
+        let Bootstrapped::Created { key, .. } =
+            bootstrap(&store, None, Clock::System).await.unwrap()
+        else {
             panic!("a new catalog has no operator yet");
         };
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

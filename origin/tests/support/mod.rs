@@ -19,7 +19,7 @@ use packyard_admin_client::{
 use packyard_control_plane::api::{ApiConfig, Bootstrapped, bootstrap, serve};
 use packyard_control_plane::origin_reports::OriginReports;
 use packyard_control_plane::watch::WatchService;
-use packyard_control_plane::{ControlMetrics, MemoryStore};
+use packyard_control_plane::{Clock, ControlMetrics, MemoryStore};
 use packyard_core::catalog::Catalog;
 use packyard_core::quota::QuotaLimits;
 use packyard_net::cluster::NodeRole;
@@ -56,7 +56,9 @@ impl ControlPlane {
     /// Starts a control plane whose upload operations point at `origin_url`.
     pub(crate) async fn start(origin_url: &str, quota: QuotaLimits) -> Self {
         let store = MemoryStore::new(Catalog::new(quota));
-        let Bootstrapped::Created { key, .. } = bootstrap(&store, None).await.unwrap() else {
+        let Bootstrapped::Created { key, .. } =
+            bootstrap(&store, None, Clock::System).await.unwrap()
+        else {
             panic!("a new catalog has no operator yet");
         };
         let (stop, stopped) = oneshot::channel::<()>();
