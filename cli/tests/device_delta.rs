@@ -70,7 +70,7 @@ fn sync(dev: &Dev, device: &Path, app: &str, token: &str) -> Value {
 }
 
 /// The edge's `packyard_edge_bytes_served_total`.
-async fn served(http: &reqwest::Client, dev: &Dev) -> f64 {
+async fn served(http: &reqwest::Client, dev: &Dev) -> u64 {
     let page = http
         .get(format!("http://{}/metrics", dev.edge))
         .send()
@@ -81,7 +81,7 @@ async fn served(http: &reqwest::Client, dev: &Dev) -> f64 {
         .unwrap();
     page.lines()
         .filter(|l| l.starts_with("packyard_edge_bytes_served_total"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
         .sum()
 }
 
@@ -156,8 +156,7 @@ async fn an_update_of_5_percent_of_files_fetches_at_most_10_percent_and_no_more_
         .expect("zsync runs (scripts/install-deps.sh installs it)");
     assert!(run.status.success(), "zsync finishes: {run:?}");
     assert!(std::fs::read(&out).unwrap() == v2, "zsync built version 2");
-    let zsync =
-        (served(&http, &dev).await - before) as u64 + std::fs::metadata(&control).unwrap().len();
+    let zsync = (served(&http, &dev).await - before) + std::fs::metadata(&control).unwrap().len();
 
     eprintln!(
         "update of {size} bytes: the device fetched {fetched} ({listed} of it lists), \

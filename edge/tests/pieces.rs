@@ -120,5 +120,10 @@ async fn the_chunk_list_comes_compact_to_a_device_that_asks_and_as_json_otherwis
     assert_eq!(json.headers()[CONTENT_TYPE], "application/json");
     let doc = json.bytes().await.unwrap();
     assert_eq!(serde_json::from_slice::<ChunkList>(&doc).unwrap(), v1.list);
-    assert!(bytes.len() * 2 < doc.len(), "{} against {}", bytes.len(), doc.len());
+    assert!(
+        bytes.len() * 2 < doc.len(),
+        "{} against {}",
+        bytes.len(),
+        doc.len()
+    );
 }
