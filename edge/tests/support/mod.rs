@@ -201,13 +201,7 @@ impl TestEdge {
             }),
         };
         let cache = ChunkCache::open(&config, Arc::clone(&counters)).unwrap();
-        let recorder = PrometheusBuilder::new().build_recorder();
-        let handle = recorder.handle();
-        let metrics = EdgeMetrics::new(
-            Arc::new(recorder),
-            Arc::new(move || handle.render()),
-            counters,
-        );
+        let metrics = metrics(counters);
         let mut state = ServingState::new();
         for e in events {
             state.apply(e);
@@ -249,6 +243,28 @@ impl TestEdge {
     pub fn apply(&self, event: &pb::WatchEvent) {
         self.state.write().unwrap().apply(event);
     }
+}
+
+/// Metrics rendered by their own recorder, not the process's.
+pub fn metrics(counters: Arc<CacheCounters>) -> EdgeMetrics {
+    let recorder = PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    EdgeMetrics::new(
+        Arc::new(recorder),
+        Arc::new(move || handle.render()),
+        counters,
+    )
+}
+
+/// Chunks in a memory-only cache, filled from `source`.
+pub fn memory_chunks(source: Arc<dyn ChunkSource>) -> Chunks {
+    let counters = Arc::new(CacheCounters::new());
+    let config = CacheConfig {
+        memory_bytes: 16 << 20,
+        disk: None,
+    };
+    let cache = ChunkCache::open(&config, Arc::clone(&counters)).unwrap();
+    Chunks::new(cache, source, metrics(counters))
 }
 
 pub fn client() -> reqwest::Client {
