@@ -14,7 +14,7 @@ use axum::body::Body;
 use http::{Method, Request};
 use libfuzzer_sys::fuzz_target;
 use packyard_control_plane::api::{ApiConfig, Bootstrapped, bootstrap, router};
-use packyard_control_plane::{CatalogStore, ControlMetrics, MemoryStore};
+use packyard_control_plane::{CatalogStore, Clock, ControlMetrics, MemoryStore};
 use packyard_core::catalog::Catalog;
 use packyard_core::quota::QuotaLimits;
 use tower::ServiceExt as _;
@@ -59,7 +59,7 @@ fn world() -> &'static World {
         let metrics = ControlMetrics::new(recorder, Arc::new(String::new));
         let app = router(store.clone(), store.feed(), ApiConfig::default(), metrics);
         let (key, ids) = runtime.block_on(async {
-            let Ok(Bootstrapped::Created { key, .. }) = bootstrap(&store, None).await else {
+            let Ok(Bootstrapped::Created { key, .. }) = bootstrap(&store, None, Clock::System).await else {
                 panic!("a fresh catalog bootstraps");
             };
             let post = |path: &str, body: String| {

@@ -138,6 +138,7 @@ fn render_query(q: &Query) -> String {
         ("os", &q.os),
         ("lang", &q.lang),
         ("device", &q.device),
+        ("chunks", &q.chunks),
     ];
     let pairs: Vec<String> = fields
         .iter()
