@@ -29,27 +29,21 @@ fn rewritten(i: u64) -> bool {
 
 /// Version `version` of the pack: file sizes spread over 40-200 KB, the same in both.
 fn build(dir: &Path, version: u64) -> Vec<u8> {
-    let src = dir.join(format!("src-{version}"));
-    std::fs::create_dir_all(&src).unwrap();
-    for i in 0..FILES {
+    let files = (0..FILES).map(|i| {
         let seed = if version == 2 && rewritten(i) {
             50_000 + i
         } else {
             i + 1
         };
-        let len = 40_000 + usize::try_from(i * 7_919 % 160_000).unwrap();
-        std::fs::write(src.join(format!("f{i:03}.bin")), procs::noise(seed, len)).unwrap();
-    }
-    let manifest = src.join("Manifest.json");
-    std::fs::write(
-        &manifest,
-        r#"{"assetPackID": "level-1", "downloadPolicy": {"onDemand": {}},
-            "fileSelectors": [{"directory": "."}], "platforms": ["iOS"]}"#,
+        (seed, 40_000 + usize::try_from(i * 7_919 % 160_000).unwrap())
+    });
+    procs::build_pack(
+        dir,
+        &format!("v{version}"),
+        "level-1",
+        r#"{"onDemand": {}}"#,
+        files,
     )
-    .unwrap();
-    let out = dir.join(format!("v{version}.tar"));
-    packyard_pack::build(&manifest, None, &out, packyard_pack::NoProgress).unwrap();
-    std::fs::read(out).unwrap()
 }
 
 fn sync(dev: &Dev, device: &Path, app: &str, token: &str) -> Value {
@@ -69,20 +63,9 @@ fn sync(dev: &Dev, device: &Path, app: &str, token: &str) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// The edge's `packyard_edge_bytes_served_total`.
+/// The edge's `packyard_edge_bytes_served_total`: archive bytes sent, without framing.
 async fn served(http: &reqwest::Client, dev: &Dev) -> u64 {
-    let page = http
-        .get(format!("http://{}/metrics", dev.edge))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    page.lines()
-        .filter(|l| l.starts_with("packyard_edge_bytes_served_total"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
+    procs::edge_metric(http, &dev.edge, "packyard_edge_bytes_served_total", "").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -31,29 +31,15 @@ fn build(
     rewritten: &[u64],
     variant: u64,
 ) -> Vec<u8> {
-    let src = dir.join(format!("src-{id}-{variant}"));
-    std::fs::create_dir_all(&src).unwrap();
-    for i in 0..files {
+    let files = (0..files).map(|i| {
         let seed = if rewritten.contains(&i) {
             variant * 10_000 + i
         } else {
             i + 1
         };
-        let len = 20_000 + usize::try_from(i * 7_919 % 40_000).unwrap();
-        std::fs::write(src.join(format!("f{i:03}.bin")), procs::noise(seed, len)).unwrap();
-    }
-    let manifest = src.join("Manifest.json");
-    std::fs::write(
-        &manifest,
-        format!(
-            r#"{{"assetPackID": "{id}", "downloadPolicy": {policy},
-                "fileSelectors": [{{"directory": "."}}], "platforms": ["iOS"]}}"#
-        ),
-    )
-    .unwrap();
-    let out = dir.join(format!("{id}-{variant}.tar"));
-    packyard_pack::build(&manifest, None, &out, packyard_pack::NoProgress).unwrap();
-    std::fs::read(out).unwrap()
+        (seed, 20_000 + usize::try_from(i * 7_919 % 40_000).unwrap())
+    });
+    procs::build_pack(dir, &format!("{id}-{variant}"), id, policy, files)
 }
 
 /// Runs `packyard device sync … --json` for the test's device; its report, or what it said.
@@ -325,18 +311,7 @@ async fn a_device_installs_updates_by_delta_repairs_and_drops_obsolete_packs() {
 
 /// The sum of the edge's `packyard_edge_bytes_served_total`: archive bytes sent to devices.
 async fn served(http: &reqwest::Client, dev: &Dev) -> u64 {
-    let Ok(page) = http
-        .get(format!("http://{}/metrics", dev.edge))
-        .send()
-        .await
-    else {
-        return 0;
-    };
-    let page = page.text().await.unwrap_or_default();
-    page.lines()
-        .filter(|l| l.starts_with("packyard_edge_bytes_served_total"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
+    procs::edge_metric(http, &dev.edge, "packyard_edge_bytes_served_total", "").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -508,19 +508,15 @@ impl Device {
             }
         }
         progress.advanced(&pack.id, done, size);
-        let etag = next.chunks.etag();
-        let mut done = self
-            .fetch_into(
-                pack,
-                &etag,
-                wanted.0,
-                &out,
-                &partial,
-                &mut transfer,
-                progress,
-                done,
-            )
-            .await?;
+        let mut fill = Fill {
+            pack,
+            etag: next.chunks.etag(),
+            out: &out,
+            partial: &partial,
+            progress,
+            done,
+        };
+        self.fetch_into(&mut fill, wanted.0, &mut transfer).await?;
         // A chunk built from pieces is checked against its id: a piece name that matched
         // other bytes, or a held copy that changed meanwhile, costs that chunk fetched whole.
         let mut again = Wanted::default();
@@ -530,21 +526,11 @@ impl Device {
                 .map_err(ClientError::disk("read", &partial, size))?;
             if Blake3Hash::of(&buf) != chunk.id {
                 tracing::warn!(pack = %pack.id, chunk = %chunk.id, "a chunk built from pieces does not verify; fetching it whole");
-                done = done.saturating_sub(u64::from(chunk.len));
+                fill.done = fill.done.saturating_sub(u64::from(chunk.len));
                 again.add(chunk.range());
             }
         }
-        self.fetch_into(
-            pack,
-            &etag,
-            again.0,
-            &out,
-            &partial,
-            &mut transfer,
-            progress,
-            done,
-        )
-        .await?;
+        self.fetch_into(&mut fill, again.0, &mut transfer).await?;
         out.sync_all()
             .map_err(ClientError::disk("sync", &partial, size))?;
         drop(out);
@@ -601,31 +587,23 @@ impl Device {
         Ok(Some(lists))
     }
 
-    /// Fetches `ranges` of `pack` into `out` (the partial file), several ranges a request
-    /// and several requests at once; returns the bytes in place after them.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "one download's state, passed down"
-    )]
+    /// Fetches `ranges` of the pack into its partial file, several ranges a request and
+    /// several requests at once.
     async fn fetch_into(
         &self,
-        pack: &ManifestPack,
-        etag: &str,
+        fill: &mut Fill<'_>,
         ranges: Vec<Range<u64>>,
-        out: &File,
-        partial: &Path,
         transfer: &mut Transfer,
-        progress: &dyn Progress,
-        mut done: u64,
-    ) -> Result<u64, ClientError> {
-        let size = pack.download_size;
+    ) -> Result<(), ClientError> {
+        let size = fill.pack.download_size;
         let mut running = tokio::task::JoinSet::new();
         let mut queue = batches(ranges, self.config.max_ranges.max(1)).into_iter();
         loop {
             while running.len() < self.config.parallel.max(1) {
                 let Some(batch) = queue.next() else { break };
                 // A beta manifest's pack URL carries the tester token in its query.
-                let (http, url, etag) = (self.http.clone(), pack.url.clone(), etag.to_owned());
+                let (http, url, etag) =
+                    (self.http.clone(), fill.pack.url.clone(), fill.etag.clone());
                 running.spawn(async move { fetch::ranges(&http, &url, &etag, &batch).await });
             }
             let Some(joined) = running.join_next().await else {
@@ -636,14 +614,26 @@ impl Device {
             transfer.requests += 1;
             transfer.fetched += body_len;
             for (range, bytes) in parts {
-                out.write_all_at(&bytes, range.start)
-                    .map_err(ClientError::disk("write", partial, size))?;
-                done += bytes.len() as u64;
+                fill.out
+                    .write_all_at(&bytes, range.start)
+                    .map_err(ClientError::disk("write", fill.partial, size))?;
+                fill.done += bytes.len() as u64;
             }
-            progress.advanced(&pack.id, done.min(size), size);
+            fill.progress
+                .advanced(&fill.pack.id, fill.done.min(size), size);
         }
-        Ok(done)
+        Ok(())
     }
+}
+
+/// A download's new file being filled: where, under which ETag, and how much is in place.
+struct Fill<'a> {
+    pack: &'a ManifestPack,
+    etag: String,
+    out: &'a File,
+    partial: &'a Path,
+    progress: &'a dyn Progress,
+    done: u64,
 }
 
 /// A chunk of the new version that is neither in place nor held.

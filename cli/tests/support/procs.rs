@@ -225,6 +225,52 @@ pub(crate) fn noise(seed: u64, len: usize) -> Vec<u8> {
         .collect()
 }
 
+/// Builds pack `id` with `packyard_pack` from files `f000.bin`, … of noise, each `(seed,
+/// len)`, under download policy `policy` (JSON), into `dir/{name}.tar`; its bytes.
+pub(crate) fn build_pack(
+    dir: &Path,
+    name: &str,
+    id: &str,
+    policy: &str,
+    files: impl IntoIterator<Item = (u64, usize)>,
+) -> Vec<u8> {
+    let src = dir.join(format!("src-{name}"));
+    std::fs::create_dir_all(&src).expect("a source folder");
+    for (i, (seed, len)) in files.into_iter().enumerate() {
+        std::fs::write(src.join(format!("f{i:03}.bin")), noise(seed, len)).expect("a file");
+    }
+    let manifest = src.join("Manifest.json");
+    std::fs::write(
+        &manifest,
+        format!(
+            r#"{{"assetPackID": "{id}", "downloadPolicy": {policy},
+                "fileSelectors": [{{"directory": "."}}], "platforms": ["iOS"]}}"#
+        ),
+    )
+    .expect("a manifest");
+    let out = dir.join(format!("{name}.tar"));
+    packyard_pack::build(&manifest, None, &out, packyard_pack::NoProgress).expect("a pack");
+    std::fs::read(out).expect("the pack's bytes")
+}
+
+/// The sum of the edge's metric `name` at `edge` over the series whose labels contain
+/// `label`; 0 when the edge does not answer.
+pub(crate) async fn edge_metric(
+    http: &reqwest::Client,
+    edge: &str,
+    name: &str,
+    label: &str,
+) -> u64 {
+    let Ok(page) = http.get(format!("http://{edge}/metrics")).send().await else {
+        return 0;
+    };
+    let page = page.text().await.unwrap_or_default();
+    page.lines()
+        .filter(|l| l.starts_with(name) && l.contains(label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
 /// Sends `sig` (`-STOP`, `-CONT`, …) to process `pid`.
 pub(crate) fn signal(pid: u32, sig: &str) {
     let done = Command::new("kill")
