@@ -34,6 +34,31 @@ pub struct DedupConfig {
     pub seed: u64,
 }
 
+impl DedupConfig {
+    /// The synthetic pack of a run that compares no chunk sizes (`fleet`, `delta`), checked.
+    pub fn synthetic(
+        files: u64,
+        changed: Percent,
+        min_file: u64,
+        max_file: u64,
+        seed: u64,
+    ) -> Result<Self, BenchError> {
+        if files == 0 || min_file == 0 || min_file > max_file {
+            return Err(BenchError::Setup(
+                "--files must be at least 1 and 0 < --min-file ≤ --max-file".into(),
+            ));
+        }
+        Ok(Self {
+            files,
+            changed,
+            min_file,
+            max_file,
+            params: Vec::new(),
+            seed,
+        })
+    }
+}
+
 /// One chunk size's outcome.
 #[derive(Debug, Clone, Serialize)]
 pub struct DedupRow {
@@ -174,6 +199,22 @@ pub(crate) fn build_synthetic_pack(
     build(&root.join("Manifest.json"), None, &out, NoProgress)?;
     fs::remove_dir_all(&root).map_err(io_err("remove", &root))?;
     Ok(out)
+}
+
+/// Versions 1 and 2 of synthetic pack `pack_id`, built into `dir`.
+pub(crate) fn build_versions(
+    dir: &Path,
+    pack_id: &str,
+    config: &DedupConfig,
+) -> Result<(std::path::PathBuf, std::path::PathBuf), BenchError> {
+    eprintln!(
+        "building versions 1 and 2 ({} files, {} changed) …",
+        config.files, config.changed
+    );
+    Ok((
+        build_synthetic_pack(dir, pack_id, config, 1)?,
+        build_synthetic_pack(dir, pack_id, config, 2)?,
+    ))
 }
 
 /// Writes the manifest and every file of `version` under `root`. A changed file's contents

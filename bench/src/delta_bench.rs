@@ -16,7 +16,7 @@ use http::Method;
 use packyard_core::ChunkList;
 use serde::Serialize;
 
-use crate::dedup_bench::{DedupConfig, build_synthetic_pack};
+use crate::dedup_bench::{DedupConfig, build_versions};
 use crate::error::{BenchError, io_err};
 use crate::machine::Machine;
 use crate::side::http_call::call;
@@ -28,16 +28,8 @@ use crate::units::Percent;
 pub struct DeltaConfig {
     /// The `packyard` binary.
     pub packyard_bin: PathBuf,
-    /// Files in the pack.
-    pub files: u64,
-    /// Share of files with new contents in N+1.
-    pub changed: Percent,
-    /// Smallest file (sizes log-uniform up to `max_file`).
-    pub min_file: u64,
-    /// Largest file.
-    pub max_file: u64,
-    /// Seeds sizes, contents and the changed files.
-    pub seed: u64,
+    /// The pack, versions N and N+1.
+    pub pack: DedupConfig,
     /// Where packs and server data go.
     pub work_dir: PathBuf,
 }
@@ -81,20 +73,7 @@ pub async fn run_delta(config: &DeltaConfig) -> Result<DeltaReport, BenchError> 
         .tempdir_in(&config.work_dir)
         .map_err(io_err("create a directory in", &config.work_dir))?;
     let dir = work.path();
-    let pack_config = DedupConfig {
-        files: config.files,
-        changed: config.changed,
-        min_file: config.min_file,
-        max_file: config.max_file,
-        params: Vec::new(),
-        seed: config.seed,
-    };
-    eprintln!(
-        "building versions 1 and 2 ({} files, {} changed) …",
-        config.files, config.changed
-    );
-    let v1 = build_synthetic_pack(dir, "delta-pack", &pack_config, 1)?;
-    let v2 = build_synthetic_pack(dir, "delta-pack", &pack_config, 2)?;
+    let (v1, v2) = build_versions(dir, "delta-pack", &config.pack)?;
     let mut packyard = Packyard::start(
         &config.packyard_bin,
         &dir.join("packyard"),
@@ -147,8 +126,8 @@ pub async fn run_delta(config: &DeltaConfig) -> Result<DeltaReport, BenchError> 
     let (first, delta) = ((m1 - m0).max(0.0) as u64, (m2 - m1).max(0.0) as u64);
     Ok(DeltaReport {
         machine: Machine::current(),
-        files: config.files,
-        changed_percent: config.changed.0,
+        files: config.pack.files,
+        changed_percent: config.pack.changed.0,
         full_bytes: list2.size(),
         chunks: list2.chunks().len(),
         first_fetch_bytes: first,
@@ -223,18 +202,15 @@ pub struct DeltaArgs {
 impl DeltaArgs {
     /// The run these flags describe.
     pub fn config(&self) -> Result<DeltaConfig, BenchError> {
-        if self.files == 0 || self.min_file > self.max_file || self.min_file.0 == 0 {
-            return Err(BenchError::Setup(
-                "--files must be at least 1 and 0 < --min-file ≤ --max-file".into(),
-            ));
-        }
         Ok(DeltaConfig {
             packyard_bin: crate::side::packyard::find_packyard(self.packyard_bin.as_deref())?,
-            files: self.files,
-            changed: self.changed,
-            min_file: self.min_file.0,
-            max_file: self.max_file.0,
-            seed: self.seed,
+            pack: DedupConfig::synthetic(
+                self.files,
+                self.changed,
+                self.min_file.0,
+                self.max_file.0,
+                self.seed,
+            )?,
             work_dir: self.work_dir.clone(),
         })
     }

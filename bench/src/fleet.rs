@@ -18,11 +18,10 @@ use std::time::{Duration, Instant};
 use packyard_client::{Device, DeviceConfig, Occasion, Quiet};
 use serde::Serialize;
 
-use crate::dedup_bench::{DedupConfig, build_synthetic_pack};
+use crate::dedup_bench::{DedupConfig, build_versions};
 use crate::error::{BenchError, io_err};
 use crate::machine::Machine;
 use crate::side::packyard::{EdgeSetup, Packyard, pack_path};
-use crate::units::Percent;
 use crate::vs_zsync::{ZsyncRun, zsync_update};
 
 const PACK: &str = "fleet-pack";
@@ -36,16 +35,8 @@ pub struct FleetConfig {
     pub devices: usize,
     /// Devices syncing at once.
     pub concurrency: usize,
-    /// Files in the pack.
-    pub files: u64,
-    /// Share of files with new contents in N+1.
-    pub changed: Percent,
-    /// Smallest file (sizes log-uniform up to `max_file`).
-    pub min_file: u64,
-    /// Largest file.
-    pub max_file: u64,
-    /// Seeds sizes, contents and the changed files.
-    pub seed: u64,
+    /// The pack, versions N and N+1.
+    pub pack: DedupConfig,
     /// Where packs, server data and the devices' folders go.
     pub work_dir: PathBuf,
     /// Also run zsync for the same update (needs zsync and nginx).
@@ -112,17 +103,7 @@ pub async fn run_fleet(config: &FleetConfig) -> Result<FleetReport, BenchError> 
         .tempdir_in(&config.work_dir)
         .map_err(io_err("create a directory in", &config.work_dir))?;
     let dir = work.path();
-    let pack_config = DedupConfig {
-        files: config.files,
-        changed: config.changed,
-        min_file: config.min_file,
-        max_file: config.max_file,
-        params: Vec::new(),
-        seed: config.seed,
-    };
-    eprintln!("building versions 1 and 2 ({} files) …", config.files);
-    let v1 = build_synthetic_pack(dir, PACK, &pack_config, 1)?;
-    let v2 = build_synthetic_pack(dir, PACK, &pack_config, 2)?;
+    let (v1, v2) = build_versions(dir, PACK, &config.pack)?;
     let pack_bytes = std::fs::metadata(&v2).map_err(io_err("read", &v2))?.len();
     let mut packyard = Packyard::start(
         &config.packyard_bin,
@@ -157,8 +138,8 @@ pub async fn run_fleet(config: &FleetConfig) -> Result<FleetReport, BenchError> 
         machine: Machine::current(),
         devices: config.devices,
         concurrency: config.concurrency,
-        files: config.files,
-        changed_percent: config.changed.0,
+        files: config.pack.files,
+        changed_percent: config.pack.changed.0,
         pack_bytes,
         phases,
         zsync,

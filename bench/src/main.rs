@@ -342,18 +342,17 @@ fn run_stoppable<T>(
 }
 
 fn fleet(args: &FleetArgs) -> anyhow::Result<()> {
-    if args.min_file > args.max_file || args.min_file.0 == 0 || args.files == 0 {
-        bail!("--files must be at least 1 and 0 < --min-file ≤ --max-file");
-    }
     let config = FleetConfig {
         packyard_bin: find_packyard(args.packyard.as_deref())?,
         devices: args.devices,
         concurrency: args.concurrency,
-        files: args.files,
-        changed: args.changed,
-        min_file: args.min_file.0,
-        max_file: args.max_file.0,
-        seed: args.seed,
+        pack: DedupConfig::synthetic(
+            args.files,
+            args.changed,
+            args.min_file.0,
+            args.max_file.0,
+            args.seed,
+        )?,
         work_dir: args.work_dir.clone(),
         vs_zsync: !args.without_zsync,
     };

@@ -24,6 +24,7 @@ use packyard_core::pieces::{self, Piece, PieceName, Selection};
 use packyard_core::{AssetPackIdentifier, Blake3Hash, ChunkList};
 use serde::{Deserialize, Serialize};
 
+use crate::delta::{Lacking, Wanted, batches, layout, offsets, piece_index};
 use crate::error::ClientError;
 use crate::fetch;
 use crate::manifest::{DeviceManifest, ManifestPack};
@@ -636,108 +637,6 @@ struct Fill<'a> {
     done: u64,
 }
 
-/// A chunk of the new version that is neither in place nor held.
-#[derive(Debug, Clone, Copy)]
-struct Lacking {
-    index: u32,
-    id: Blake3Hash,
-    at: u64,
-    len: u32,
-}
-
-impl Lacking {
-    fn range(&self) -> Range<u64> {
-        self.at..self.at + u64::from(self.len)
-    }
-}
-
-/// Byte ranges to fetch, in archive order: neighbours share a range, and so do ranges a
-/// few bytes apart (a gap smaller than a multipart part's header costs less fetched than
-/// framed), up to a size whose loss a cut costs little.
-#[derive(Debug, Default)]
-struct Wanted(Vec<Range<u64>>);
-
-impl Wanted {
-    fn add(&mut self, r: Range<u64>) {
-        match self.0.last_mut() {
-            Some(last)
-                if r.start <= last.end + MERGE_GAP && last.end - last.start < MAX_RANGE_BYTES =>
-            {
-                last.end = last.end.max(r.end);
-            }
-            _ => self.0.push(r),
-        }
-    }
-}
-
-/// The pieces of the held version's chunks that were not reused whole (the chunks the new
-/// version changed, or a corrupt copy's), by name and length, with their offset in `pack`.
-/// Their bytes are not trusted: whatever is copied is checked by name, and its chunk by id.
-fn piece_index(
-    pack: &File,
-    held: &ChunkList,
-    reused: &HashSet<Blake3Hash>,
-) -> HashMap<(PieceName, u16), u64> {
-    let mut have = HashMap::new();
-    for (id, at, len) in layout(held) {
-        if reused.contains(&id) {
-            continue;
-        }
-        let mut buf = vec![0u8; len];
-        if pack.read_exact_at(&mut buf, at).is_err() {
-            continue;
-        }
-        let mut offset = at;
-        for p in pieces::split(&buf) {
-            have.entry((p.name, p.len)).or_insert(offset);
-            offset += u64::from(p.len);
-        }
-    }
-    have
-}
-
-/// A range grows over neighbouring missing bytes until it holds this much.
-const MAX_RANGE_BYTES: u64 = 1 << 20;
-/// Ranges this close share one request range: about what a multipart part's header costs.
-const MERGE_GAP: u64 = 128;
-/// A request asks for this much at most: what is received is written when the answer has
-/// arrived, so a cut connection loses at most one request's bytes.
-const MAX_REQUEST_BYTES: u64 = 4 << 20;
-
-/// `ranges` in requests of at most `max_ranges` ranges and [`MAX_REQUEST_BYTES`] each.
-fn batches(ranges: Vec<Range<u64>>, max_ranges: usize) -> Vec<Vec<Range<u64>>> {
-    let mut out: Vec<Vec<Range<u64>>> = Vec::new();
-    let mut bytes = 0;
-    for r in ranges {
-        let len = r.end - r.start;
-        match out.last_mut() {
-            Some(batch) if batch.len() < max_ranges && bytes + len <= MAX_REQUEST_BYTES => {
-                bytes += len;
-                batch.push(r);
-            }
-            _ => {
-                bytes = len;
-                out.push(vec![r]);
-            }
-        }
-    }
-    out
-}
-
-/// Each chunk with its offset in the archive.
-fn offsets(list: &ChunkList) -> impl Iterator<Item = (Blake3Hash, u64)> + '_ {
-    layout(list).map(|(id, at, _)| (id, at))
-}
-
-/// Each chunk: its id, offset and length.
-fn layout(list: &ChunkList) -> impl Iterator<Item = (Blake3Hash, u64, usize)> + '_ {
-    list.chunks().iter().scan(0u64, |at, c| {
-        let here = *at;
-        *at += u64::from(c.len);
-        Some((c.id, here, c.len as usize))
-    })
-}
-
 /// Bytes an unprivileged writer may still use on the file system holding `path`, if it
 /// says.
 fn free_space(path: &Path) -> Option<u64> {
@@ -795,19 +694,5 @@ mod tests {
         let free = free_space(dir.path()).unwrap();
         assert!(free > 0);
         assert_eq!(free_space(&dir.path().join("missing")), None);
-    }
-
-    #[test]
-    fn requests_hold_at_most_so_many_ranges_and_bytes() {
-        let mb = 1 << 20;
-        let ranges: Vec<Range<u64>> = (0..10).map(|i| i * 2 * mb..i * 2 * mb + mb).collect();
-        let b = batches(ranges.clone(), 3);
-        assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), [3, 3, 3, 1]);
-        let b = batches(ranges, 16);
-        assert!(
-            b.iter()
-                .all(|r| r.iter().map(|r| r.end - r.start).sum::<u64>() <= MAX_REQUEST_BYTES)
-        );
-        assert_eq!(b.len(), 3, "4 MiB a request");
     }
 }

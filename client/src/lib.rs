@@ -10,9 +10,12 @@
 //! - [`device`]: a device's packs on disk kept in step with an edge: the sync, downloads by
 //!   parallel multi-range requests that resume without fetching anything twice, delta
 //!   updates that reuse every chunk the held version has, verification and repair.
+//! - `delta` (private): the chunks a download lacks, the pieces the held version offers for
+//!   them, and the byte ranges left to fetch, merged and cut into requests.
 //! - [`error`]: what failed, in words an app can act on (token expired, pack not served,
 //!   disk full, edge unreachable).
 
+mod delta;
 pub mod device;
 pub mod error;
 mod fetch;
