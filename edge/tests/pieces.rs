@@ -11,7 +11,7 @@ use packyard_core::chunk_list::COMPACT_MEDIA_TYPE;
 use packyard_core::pieces::{self, MEDIA_TYPE};
 use packyard_proto::catalog::v1 as pb;
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, VARY};
+use reqwest::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, ETAG, VARY};
 use support::{Archive, LAZY, MemorySource, TestEdge, app_change, changes, channel, client};
 
 async fn edge(v1: &Archive) -> TestEdge {
@@ -114,10 +114,17 @@ async fn the_chunk_list_comes_compact_to_a_device_that_asks_and_as_json_otherwis
     assert_eq!(compact.status(), StatusCode::OK);
     assert_eq!(compact.headers()[CONTENT_TYPE], COMPACT_MEDIA_TYPE);
     assert_eq!(compact.headers()[VARY], "Accept");
+    let compact_tag = compact.headers()[ETAG].to_str().unwrap().to_owned();
     let bytes = compact.bytes().await.unwrap();
     assert_eq!(ChunkList::from_compact(&bytes).unwrap(), v1.list);
     let json = client().get(&url).send().await.unwrap();
     assert_eq!(json.headers()[CONTENT_TYPE], "application/json");
+    assert_eq!(json.headers()[ETAG], v1.etag().as_str());
+    assert_ne!(
+        compact_tag,
+        v1.etag(),
+        "each representation has its own tag"
+    );
     let doc = json.bytes().await.unwrap();
     assert_eq!(serde_json::from_slice::<ChunkList>(&doc).unwrap(), v1.list);
     assert!(

@@ -159,9 +159,14 @@ impl EdgeService {
                             .map_err(|e| HttpError::NotReady(e.to_string()))?,
                     )
                 };
+                // Each representation its own tag: the compact form is other bytes.
+                let etag = match compact {
+                    true => format!("\"{}-compact\"", version.chunk_list.archive_hash()),
+                    false => version.etag(),
+                };
                 set(response.headers_mut(), VARY, "Accept");
                 set(response.headers_mut(), CACHE_CONTROL, cache);
-                set(response.headers_mut(), ETAG, &version.etag());
+                set(response.headers_mut(), ETAG, &etag);
                 Ok(response)
             }
             Endpoint::Pieces { app, pack, number } => {
