@@ -45,6 +45,12 @@ pub const MAX_BATCH: usize = 32;
 /// its clients that the control plane is unavailable.
 pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The longest a write waits in the queue for its proposal to go out. A proposal that cannot
+/// commit (its leader cut off from the majority) holds the one slot; the writes behind it are
+/// answered "unavailable" rather than proposed long after their clients gave up, when a
+/// write nobody waits for any more would still be applied.
+pub const QUEUE_PATIENCE: Duration = Duration::from_secs(5);
+
 /// The envelopes of one log entry, applied in order, each with its own answer.
 ///
 /// Encoded as a JSON array of envelopes. Decoding also takes a single envelope (a JSON
@@ -90,9 +96,36 @@ impl<'de> Deserialize<'de> for Proposal {
 }
 
 /// A write waiting for its proposal: the envelope, and where its answer goes.
+/// What a write is answered: its log index and its own answer, or why not.
+type Answer = Result<(u64, Applied), StoreError>;
+
 struct Pending {
     envelope: Envelope,
-    answer: oneshot::Sender<Result<(u64, Applied), StoreError>>,
+    answer: oneshot::Sender<Answer>,
+    queued: tokio::time::Instant,
+}
+
+/// The writes of `batch` still worth proposing: one whose client is gone is dropped, one that
+/// waited longer than `patience` is answered "unavailable"; neither is proposed.
+fn still_wanted(batch: Vec<Pending>, patience: Duration) -> Vec<Pending> {
+    batch
+        .into_iter()
+        .filter_map(|p| {
+            if p.answer.is_closed() {
+                return None;
+            }
+            let waited = p.queued.elapsed();
+            if waited > patience {
+                let _ = p.answer.send(Err(StoreError::Unavailable(format!(
+                    "the write waited {:.1} s behind a proposal the cluster has not committed; \
+                     it was not proposed, retry",
+                    waited.as_secs_f64()
+                ))));
+                return None;
+            }
+            Some(p)
+        })
+        .collect()
 }
 
 /// Groups the writes of one node into proposals and hands them to Raft (forwarded to the
@@ -127,7 +160,11 @@ impl Proposer {
     pub async fn write(&self, envelope: Envelope) -> Result<(u64, Applied), StoreError> {
         let (answer, answered) = oneshot::channel();
         self.queue
-            .send(Pending { envelope, answer })
+            .send(Pending {
+                envelope,
+                answer,
+                queued: tokio::time::Instant::now(),
+            })
             .map_err(|_| StoreError::Unavailable("the node is shutting down".into()))?;
         answered
             .await
@@ -152,6 +189,10 @@ async fn group(mut waiting: mpsc::UnboundedReceiver<Pending>, submitter: Arc<Sub
                 Ok(next) => batch.push(next),
                 Err(_) => break,
             }
+        }
+        let batch = still_wanted(batch, QUEUE_PATIENCE);
+        if batch.is_empty() {
+            continue;
         }
         let submitter = Arc::clone(&submitter);
         tokio::spawn(async move {
@@ -319,6 +360,37 @@ mod tests {
                 operator: false,
             }),
             key: None,
+        }
+    }
+
+    fn pending(n: u64) -> (Pending, oneshot::Receiver<Answer>) {
+        let (answer, answered) = oneshot::channel();
+        let p = Pending {
+            envelope: envelope(n),
+            answer,
+            queued: tokio::time::Instant::now(),
+        };
+        (p, answered)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_whose_client_left_or_that_waited_too_long_is_not_proposed() {
+        let (stale, mut stale_answer) = pending(1);
+        let (gone, gone_answer) = pending(2);
+        drop(gone_answer);
+        tokio::time::advance(QUEUE_PATIENCE + Duration::from_millis(1)).await;
+        let (fresh, _fresh_answer) = pending(3);
+        let kept = still_wanted(vec![stale, gone, fresh], QUEUE_PATIENCE);
+        assert_eq!(
+            kept.iter().map(|p| p.envelope.at).collect::<Vec<_>>(),
+            [Timestamp(3)],
+            "only the write still waited for, and in time, goes out"
+        );
+        match stale_answer.try_recv() {
+            Ok(Err(StoreError::Unavailable(why))) => {
+                assert!(why.contains("was not proposed"), "{why}")
+            }
+            other => panic!("the stale write is answered unavailable: {other:?}"),
         }
     }
 
