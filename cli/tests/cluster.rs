@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use packyard_admin_client::{AdminClient, NewUploadFile};
+use packyard_admin_client::{AdminClient, AdminError, NewUploadFile};
 use packyard_core::Blake3Hash;
 use packyard_proto::catalog::v1 as pb;
 use packyard_proto::catalog::v1::origin_coordinator_client::OriginCoordinatorClient;
@@ -241,9 +241,22 @@ async fn complete_version(c: &Cluster, node: usize, pack: &str) -> String {
 }
 
 /// Every version of `pack` as (number, id), read through `node`, following `links.next`.
+/// A read during an election is answered 503 ("no leader right now; retry shortly"), as the
+/// API says: asked again until a leader answers, within 30 s.
 async fn versions(c: &Cluster, node: usize, pack: &str) -> BTreeMap<u64, String> {
     let path = format!("/v1/backgroundAssets/{pack}/versions?limit=200");
-    let items = c.admin(node).get_all(&path).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let items = loop {
+        match c.admin(node).get_all(&path).await {
+            Ok(items) => break items,
+            Err(AdminError::Refused { refusal, .. })
+                if refusal.status == 503 && std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("reading the versions of {pack} through node {node}: {e}"),
+        }
+    };
     items
         .iter()
         .map(|d| {
