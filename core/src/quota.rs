@@ -1,13 +1,16 @@
 //! [`QuotaLimits`] and the arithmetic of rule R9: how many bytes an app uses, whether an
-//! upload fits, and when the Admins are warned.
+//! upload fits, and when the Admins are warned; and the limits of rule R14 on what a user
+//! may create (apps, users) and how long a stored string may be.
 //!
 //! These are plain functions over sizes; the catalog decides which versions are eligible
 //! and calls them.
 
 use serde::{Deserialize, Serialize};
 
-/// Per-app limits (rule R9). Configuration: every field has the default written next to it,
-/// and a `[quota]` table names only what it changes.
+/// Per-app limits (rule R9) and the limits on what users create (rule R14). Configuration:
+/// every field has the default written next to it, and a `[quota]` table names only what it
+/// changes. The catalog holds them, so every replica applies the same; fields added since the
+/// first release default when an older snapshot is read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct QuotaLimits {
@@ -19,6 +22,17 @@ pub struct QuotaLimits {
     pub max_file_bytes: u64,
     /// Percentage of `max_bytes` at which the app's Admins are warned. Default 80.
     pub warn_ratio_percent: u8,
+    /// Apps a user who is not an operator may hold as Account Holder (rule R14): every app
+    /// brings its own quota, so this bounds what one user can store. Default 25.
+    pub max_apps_per_account_holder: usize,
+    /// Users the cluster holds, operators included (rule R14). Default 10,000.
+    pub max_users: usize,
+    /// Longest name-like string stored, in bytes (UTF-8): app, user and file names, bundle
+    /// ids, email addresses, build numbers (rule R14). Default 256.
+    pub max_name_bytes: usize,
+    /// Longest free text stored, in bytes: a review's rejection reasons together (rule R14).
+    /// Default 8,192.
+    pub max_text_bytes: usize,
 }
 
 impl Default for QuotaLimits {
@@ -28,6 +42,10 @@ impl Default for QuotaLimits {
             max_bytes: 200_000_000_000,
             max_file_bytes: 8_000_000_000,
             warn_ratio_percent: 80,
+            max_apps_per_account_holder: 25,
+            max_users: 10_000,
+            max_name_bytes: 256,
+            max_text_bytes: 8_192,
         }
     }
 }
@@ -57,6 +75,19 @@ impl QuotaLimits {
         }
         if !(1..=100).contains(&self.warn_ratio_percent) {
             return Err(QuotaConfigError::BadRatio(self.warn_ratio_percent));
+        }
+        for (name, value) in [
+            (
+                "max_apps_per_account_holder",
+                self.max_apps_per_account_holder,
+            ),
+            ("max_users", self.max_users),
+            ("max_name_bytes", self.max_name_bytes),
+            ("max_text_bytes", self.max_text_bytes),
+        ] {
+            if value == 0 {
+                return Err(QuotaConfigError::Zero(name));
+            }
         }
         Ok(())
     }

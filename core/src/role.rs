@@ -1,5 +1,6 @@
 //! [`Role`]s a user holds on an app, the [`Action`]s they allow, and the permission matrix
-//! of rule R8 as one pure function.
+//! of rule R8 as one pure function; who may grant and remove which role (rule R14) as
+//! another, [`may_grant`].
 
 use std::fmt;
 
@@ -30,6 +31,21 @@ impl Role {
         Role::Developer,
         Role::Reviewer,
     ];
+}
+
+impl Role {
+    /// Where the role stands among an app's member roles, highest first: Account Holder 3,
+    /// Admin 2, App Manager 1, Developer 0. A Reviewer is no member of the app's team (they
+    /// belong to the operator's organisation), so has no rank.
+    pub fn rank(self) -> Option<u8> {
+        match self {
+            Role::AccountHolder => Some(3),
+            Role::Admin => Some(2),
+            Role::AppManager => Some(1),
+            Role::Developer => Some(0),
+            Role::Reviewer => None,
+        }
+    }
 }
 
 impl fmt::Display for Role {
@@ -179,6 +195,22 @@ pub fn required_roles(action: Action) -> &'static [Role] {
 pub fn allowed<'a>(roles: impl IntoIterator<Item = &'a Role>, action: Action) -> bool {
     let needed = required_roles(action);
     roles.into_iter().any(|r| needed.contains(r))
+}
+
+/// Whether a user holding `roles` on an app may grant `role` there, or take it from a member
+/// (rule R14). `ACCOUNT_HOLDER` is granted by an Account Holder; `REVIEWER` by nobody who is
+/// only an app's member (operators grant it: the caller checks for them first); any other role
+/// by an Account Holder or Admin holding a role above it. So an Admin adds and removes App
+/// Managers and Developers, never another Admin, an Account Holder or a Reviewer.
+pub fn may_grant<'a>(roles: impl IntoIterator<Item = &'a Role>, role: Role) -> bool {
+    let managers = roles
+        .into_iter()
+        .filter(|r| matches!(r, Role::AccountHolder | Role::Admin));
+    match role {
+        Role::Reviewer => false,
+        Role::AccountHolder => managers.into_iter().any(|r| *r == Role::AccountHolder),
+        _ => managers.into_iter().any(|r| r.rank() > role.rank()),
+    }
 }
 
 #[cfg(test)]

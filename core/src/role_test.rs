@@ -102,3 +102,36 @@ fn roles_use_the_admin_api_spelling() {
         "\"APP_MANAGER\""
     );
 }
+
+#[test]
+fn r14_each_role_is_granted_only_from_above_and_reviewer_by_nobody_on_the_app() {
+    // Who may grant (and so remove) each role, as R14 words it.
+    let table: &[(Role, &[Role])] = &[
+        (R::AccountHolder, &[R::AccountHolder]),
+        (R::Admin, &[R::AccountHolder]),
+        (R::AppManager, &[R::AccountHolder, R::Admin]),
+        (R::Developer, &[R::AccountHolder, R::Admin]),
+        (R::Reviewer, &[]),
+    ];
+    for &(granted, granters) in table {
+        for holder in Role::ALL {
+            assert_eq!(
+                may_grant(&[holder], granted),
+                granters.contains(&holder),
+                "{holder} granting {granted}"
+            );
+        }
+    }
+    // Holding a lower role beside a managing one changes nothing.
+    assert!(may_grant(&[R::Developer, R::Admin], R::AppManager));
+    assert!(!may_grant(&[R::Reviewer, R::AppManager], R::Developer));
+    assert!(!may_grant(&[], R::Developer));
+}
+
+#[test]
+fn ranks_order_the_team_and_leave_reviewers_out() {
+    assert!(R::AccountHolder.rank() > R::Admin.rank());
+    assert!(R::Admin.rank() > R::AppManager.rank());
+    assert!(R::AppManager.rank() > R::Developer.rank());
+    assert_eq!(R::Reviewer.rank(), None);
+}

@@ -130,6 +130,7 @@ impl ApiError {
             ApiError::Refused(r) => match r {
                 Refusal::Unauthenticated { .. } => "NOT_AUTHORIZED".into(),
                 Refusal::Forbidden { .. } => "FORBIDDEN_ERROR".into(),
+                Refusal::Denied { rule, .. } => format!("FORBIDDEN_ERROR.{rule}"),
                 Refusal::NotFound { .. } => "NOT_FOUND".into(),
                 Refusal::Conflict {
                     rule: Some(rule), ..

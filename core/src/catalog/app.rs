@@ -77,22 +77,25 @@ impl Catalog {
             builds: Vec::new(),
         };
         if let Actor::User(user) = &ctx.actor {
-            self.find_user(user)?;
+            self.check_apps_held(self.find_user(user)?)?;
         }
         self.unused(&self.apps, &app.id, ResourceType::Apps)?;
         if app.name.trim().is_empty() {
             return Err(Refusal::invalid("name", "is empty; give the app a name"));
         }
+        self.check_name("name", &app.name)?;
         if app.bundle_id.trim().is_empty() {
             return Err(Refusal::invalid(
                 "bundleId",
                 "is empty; give the app's bundle id",
             ));
         }
-        if let Some(other) = self.apps.values().find(|a| a.bundle_id == app.bundle_id) {
+        self.check_name("bundleId", &app.bundle_id)?;
+        if self.apps.values().any(|a| a.bundle_id == app.bundle_id) {
+            // Which app holds it is not said: it may be another account's.
             return Err(Refusal::conflict(format!(
-                "bundle id {} already belongs to app {} ({})",
-                app.bundle_id, other.name, other.id
+                "bundle id {} is already registered to another app; each app has its own",
+                app.bundle_id
             )));
         }
         if let Actor::User(user) = &ctx.actor
@@ -144,6 +147,7 @@ impl Catalog {
                 "is empty; give the build number",
             ));
         }
+        self.check_name("buildNumber", &build.build_number)?;
         if build.channels.is_empty() {
             return Err(Refusal::invalid(
                 "channels",

@@ -49,6 +49,10 @@ pub enum Command {
     CreateUser(CreateUser),
     /// Turn a user's archive notifications on or off.
     SetNotifications(SetNotifications),
+    /// Give an existing user a role on an app (rule R14).
+    GrantRole(GrantRole),
+    /// Take a role, or every role, on an app from a user (rule R14).
+    RemoveRole(RemoveRole),
     /// Register an API key for a user.
     CreateApiKey(CreateApiKey),
     /// Revoke an API key.
@@ -161,6 +165,28 @@ pub struct SetNotifications {
     pub user: UserId,
     /// On or off.
     pub enabled: bool,
+}
+
+/// What [`Command::GrantRole`] carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantRole {
+    /// The user.
+    pub user: UserId,
+    /// The app.
+    pub app: AppId,
+    /// The role.
+    pub role: Role,
+}
+
+/// What [`Command::RemoveRole`] carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoveRole {
+    /// The user.
+    pub user: UserId,
+    /// The app.
+    pub app: AppId,
+    /// The role to take; `None` takes every role the user holds on the app.
+    pub role: Option<Role>,
 }
 
 /// What [`Command::CreateApiKey`] carries.

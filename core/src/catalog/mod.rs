@@ -20,6 +20,7 @@ mod edge;
 mod envelope;
 mod event;
 mod ids;
+mod membership;
 mod pack;
 mod reads;
 mod refusal;
@@ -43,9 +44,9 @@ pub use app::{App, Build, BuildChannel};
 pub use command::{
     AutoAdvanceRollout, ChangeRollout, Command, CommitUploadFile, CreateApiKey, CreateApp,
     CreatePack, CreateUser, CreateVersion, CreateWebhook, DecideReview, EdgeHeartbeat,
-    ExpireUploadFile, ProcessingFailed, ProcessingSucceeded, RecordDeliveryAttempt, RegisterBuild,
-    RegisterEdge, ReserveUploadFile, SetNotifications, SetTransferInProgress, StartRollout,
-    SubmitForReview,
+    ExpireUploadFile, GrantRole, ProcessingFailed, ProcessingSucceeded, RecordDeliveryAttempt,
+    RegisterBuild, RegisterEdge, RemoveRole, ReserveUploadFile, SetNotifications,
+    SetTransferInProgress, StartRollout, SubmitForReview,
 };
 pub use delivery::{Attempt, AttemptOutcome, Delivery, DeliveryState, WebhookPolicy};
 pub use edge::{
@@ -223,6 +224,8 @@ impl Catalog {
         match command {
             C::CreateUser(new) => self.create_user(ctx, new),
             C::SetNotifications(set) => self.set_notifications(ctx, set),
+            C::GrantRole(grant) => self.grant_role(ctx, grant),
+            C::RemoveRole(remove) => self.remove_role(ctx, remove),
             C::CreateApiKey(new) => self.create_api_key(ctx, new),
             C::RevokeApiKey { id } => self.revoke_api_key(ctx, &id),
             C::TouchApiKey { id } => self.touch_api_key(ctx, &id),

@@ -32,6 +32,11 @@ impl Catalog {
         self.users.get(id)
     }
 
+    /// Every user, in id order.
+    pub fn users(&self) -> impl Iterator<Item = &User> {
+        self.users.values()
+    }
+
     /// The user a live (not revoked) API key with this secret hash belongs to.
     pub fn user_by_key_hash(&self, hash: &Blake3Hash) -> Option<&User> {
         let key = self.api_keys.get(self.key_index.get(hash)?)?;

@@ -22,6 +22,10 @@ pub enum Rule {
     R9,
     /// A version's content never changes once COMPLETE.
     R12,
+    /// Four eyes: whoever submitted a version never decides its review.
+    R13,
+    /// Who manages whom: keys, roles, and the limits on what a user may create.
+    R14,
 }
 
 impl fmt::Display for Rule {
@@ -55,6 +59,16 @@ pub enum Refusal {
         action: Action,
         /// The roles that would allow it (any one is enough); empty when no user may do it.
         needed: Vec<Role>,
+    },
+    /// A rule of SPEC §3 forbids this actor this action whatever roles they hold: the
+    /// submitter deciding their own review (R13), someone managing another's keys or granting
+    /// a role above their own (R14).
+    #[error("{detail} (rule {rule})")]
+    Denied {
+        /// The rule.
+        rule: Rule,
+        /// Who may do it instead.
+        detail: String,
     },
     /// A record the command names does not exist.
     #[error("there is no {resource} record with id {id:?}")]
@@ -93,17 +107,18 @@ impl Refusal {
     pub fn kind(&self) -> RefusalKind {
         match self {
             Refusal::Unauthenticated { .. } => RefusalKind::Unauthenticated,
-            Refusal::Forbidden { .. } => RefusalKind::Forbidden,
+            Refusal::Forbidden { .. } | Refusal::Denied { .. } => RefusalKind::Forbidden,
             Refusal::NotFound { .. } => RefusalKind::NotFound,
             Refusal::Conflict { .. } => RefusalKind::Conflict,
             Refusal::Invalid { .. } => RefusalKind::Invalid,
         }
     }
 
-    /// The refusal rule, if it is a rule conflict.
+    /// The rule that refuses, if one of SPEC §3 does.
     pub fn rule(&self) -> Option<Rule> {
         match self {
             Refusal::Conflict { rule, .. } => *rule,
+            Refusal::Denied { rule, .. } => Some(*rule),
             _ => None,
         }
     }
@@ -125,6 +140,13 @@ impl Refusal {
     pub(crate) fn by_rule(rule: Rule, detail: impl Into<String>) -> Self {
         Refusal::Conflict {
             rule: Some(rule),
+            detail: detail.into(),
+        }
+    }
+
+    pub(crate) fn denied(rule: Rule, detail: impl Into<String>) -> Self {
+        Refusal::Denied {
+            rule,
             detail: detail.into(),
         }
     }

@@ -1,5 +1,6 @@
 //! [`ReviewSubmission`]: a version submitted for external beta or app-store review, and the
-//! commands that submit, start and decide it (rules R2, R4, R5, R6).
+//! commands that submit, start and decide it (rules R2, R4, R5, R6, and R13: whoever
+//! submitted a version takes no part in its review).
 
 use serde::{Deserialize, Serialize};
 
@@ -58,6 +59,9 @@ pub struct ReviewSubmission {
     pub submitted_at: Timestamp,
     /// The reviewer who decided, once decided.
     pub decided_by: Option<Actor>,
+    /// When it was decided. Defaults let older snapshots load.
+    #[serde(default)]
+    pub decided_at: Option<Timestamp>,
     /// The reviewer's reasons for a rejection, readable by the app's members (rule R5).
     pub reasons: Vec<String>,
 }
@@ -156,6 +160,7 @@ impl Catalog {
             submitted_by: ctx.actor.clone(),
             submitted_at: ctx.at,
             decided_by: None,
+            decided_at: None,
             reasons: Vec::new(),
         };
         self.submissions.insert(id, submission);
@@ -170,6 +175,7 @@ impl Catalog {
     ) -> Result<Vec<Event>, Refusal> {
         let submission = self.find_submission(id)?;
         self.authorize(&ctx.actor, &submission.app, Action::Review)?;
+        four_eyes(submission, &ctx.actor)?;
         if submission.state != SubmissionState::WaitingForReview {
             return Err(Refusal::conflict(format!(
                 "review submission {id} is {}; only a WAITING_FOR_REVIEW submission can start",
@@ -197,6 +203,7 @@ impl Catalog {
         } = decision;
         let submission = self.find_submission(&id)?;
         self.authorize(&ctx.actor, &submission.app, Action::Review)?;
+        four_eyes(submission, &ctx.actor)?;
         if submission.state != SubmissionState::InReview {
             return Err(Refusal::conflict(format!(
                 "review submission {id} is {}; start the review (IN_REVIEW) before deciding it",
@@ -208,6 +215,7 @@ impl Catalog {
             .map(|r| r.trim().to_owned())
             .filter(|r| !r.is_empty())
             .collect();
+        self.check_text("reasons", reasons.iter().map(String::len).sum())?;
         if !accepted && reasons.is_empty() {
             return Err(Refusal::invalid(
                 "reasons",
@@ -249,6 +257,7 @@ impl Catalog {
         if let Some(s) = self.submissions.get_mut(&id) {
             s.state = state;
             s.decided_by = Some(ctx.actor.clone());
+            s.decided_at = Some(ctx.at);
             s.reasons = reasons;
         }
         let mut events = self.move_track(ctx, &version, track, step);
@@ -311,6 +320,21 @@ impl Catalog {
             .get(id)
             .ok_or_else(|| Refusal::not_found(ResourceType::ReviewSubmissions, id))
     }
+}
+
+/// Refuses `actor` taking part in the review of a version they submitted (rule R13), whatever
+/// roles they hold: a Reviewer who is also the app's App Manager reviews others' work only.
+fn four_eyes(submission: &ReviewSubmission, actor: &Actor) -> Result<(), Refusal> {
+    if submission.submitted_by == *actor {
+        return Err(Refusal::denied(
+            Rule::R13,
+            format!(
+                "you submitted review submission {} yourself; another Reviewer must review it",
+                submission.id
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A review step, the same on both tracks.

@@ -8,7 +8,7 @@ use super::command::{CreateApiKey, CreateUser, SetNotifications};
 use super::envelope::{Actor, Timestamp};
 use super::event::Event;
 use super::ids::{ApiKeyId, AppId, UserId};
-use super::refusal::Refusal;
+use super::refusal::{Refusal, Rule};
 use super::resource::ResourceType;
 use super::{Catalog, Ctx};
 use crate::Blake3Hash;
@@ -67,8 +67,8 @@ impl ApiKey {
 
 impl Catalog {
     /// `CreateUser`. Operators (and Packyard itself, for the first operator) create any user.
-    /// Otherwise the actor needs Account Holder or Admin on every app the new user gets a role
-    /// on, and only an Account Holder grants Account Holder. A user with no role at all, or an
+    /// Otherwise the actor must be allowed to grant every role the new user gets (rule R14:
+    /// only from above, `REVIEWER` by operators only). A user with no role at all, or an
     /// operator, needs an operator. Notifications start enabled.
     pub(super) fn create_user(
         &mut self,
@@ -80,27 +80,35 @@ impl Catalog {
         }
         for (app, role) in &new.roles {
             self.find_app(app)?;
-            let action = match role {
-                Role::AccountHolder => Action::Transfer,
-                _ => Action::ManageMembers,
-            };
-            self.authorize(&ctx.actor, app, action)?;
+            self.may_grant_role(&ctx.actor, app, *role)?;
         }
         self.unused(&self.users, &new.id, ResourceType::Users)?;
         if new.name.trim().is_empty() {
             return Err(Refusal::invalid("name", "is empty; give the user's name"));
         }
+        self.check_name("name", &new.name)?;
+        self.check_name("email", &new.email)?;
         if !new.email.contains('@') {
             return Err(Refusal::invalid(
                 "email",
                 format!("{:?} is not an email address", new.email),
             ));
         }
-        if let Some(other) = self.users.values().find(|u| u.email == new.email) {
+        if self.users.values().any(|u| u.email == new.email) {
+            // Which user holds it is not said: it may be another app's.
             return Err(Refusal::conflict(format!(
-                "email {} already belongs to user {}",
-                new.email, other.id
+                "email {} already belongs to a user; each user has their own address",
+                new.email
             )));
+        }
+        let max = self.limits.max_users;
+        if self.users.len() >= max {
+            return Err(Refusal::by_rule(
+                Rule::R14,
+                format!(
+                    "the cluster already holds {max} users, its limit (quota.max_users); ask                      an operator"
+                ),
+            ));
         }
         let mut roles: BTreeMap<AppId, BTreeSet<Role>> = BTreeMap::new();
         for (app, role) in new.roles {
@@ -136,9 +144,9 @@ impl Catalog {
         Ok(Vec::new())
     }
 
-    /// `CreateApiKey`: a key for `new.user`, allowed to that user, to operators, and to whoever
-    /// may manage that user (see [`Catalog::may_manage_user`]). Each secret hash is used once,
-    /// ever: a revoked key's secret never opens anything again.
+    /// `CreateApiKey`: a key for `new.user`, allowed to that user and to operators only
+    /// (rule R14). Each secret hash is used once, ever: a revoked key's secret never opens
+    /// anything again.
     pub(super) fn create_api_key(
         &mut self,
         ctx: &Ctx,
@@ -152,7 +160,7 @@ impl Catalog {
             revoked_at: None,
             last_used_at: None,
         };
-        self.may_manage_user(&ctx.actor, &key.user)?;
+        self.may_hold_keys_of(&ctx.actor, &key.user)?;
         self.unused(&self.api_keys, &key.id, ResourceType::ApiKeys)?;
         if let Some(old) = self.api_keys.values().find(|k| k.key_hash == key.key_hash)
             && old.revoked_at.is_some()
@@ -171,7 +179,8 @@ impl Catalog {
         Ok(Vec::new())
     }
 
-    /// `RevokeApiKey`: the key stops authenticating, for good.
+    /// `RevokeApiKey`: the key stops authenticating, for good. Allowed to the key's user and
+    /// to operators only (rule R14).
     pub(super) fn revoke_api_key(
         &mut self,
         ctx: &Ctx,
@@ -181,7 +190,7 @@ impl Catalog {
             .api_keys
             .get(id)
             .ok_or_else(|| Refusal::not_found(ResourceType::ApiKeys, id))?;
-        self.may_manage_user(&ctx.actor, &key.user)?;
+        self.may_hold_keys_of(&ctx.actor, &key.user)?;
         if key.revoked_at.is_some() {
             return Err(Refusal::conflict(format!(
                 "API key {id} is already revoked"
@@ -229,36 +238,24 @@ impl Catalog {
             None => Err(Refusal::Unauthenticated {
                 detail: format!(
                     "API key {key} was revoked (or is not the actor's) before this command was \
-                     applied; ask an Admin of your app for a new one"
+                     applied; create a new key with another of yours, or ask an operator"
                 ),
             }),
         }
     }
 
     /// The keys `actor` may see (never their secrets, which the catalog does not hold): an
-    /// operator every key; a user their own, and those of the users they may manage.
+    /// operator every key; a user their own, and those of the users whose every role they may
+    /// grant (rule R14), so nobody below an Account Holder sees an Account Holder's keys.
     pub fn api_keys_visible_to(&self, actor: &Actor) -> Vec<&ApiKey> {
         self.api_keys
             .values()
-            .filter(|k| self.may_manage_user(actor, &k.user).is_ok())
+            .filter(|k| {
+                self.users
+                    .get(&k.user)
+                    .is_some_and(|u| self.may_see_keys_of(actor, u))
+            })
             .collect()
-    }
-
-    /// Whether `actor` may manage `target`'s keys: the target themselves, an operator, or
-    /// someone who may manage members (Account Holder, Admin) on every app where the target
-    /// (not an operator) holds a role.
-    pub(super) fn may_manage_user(&self, actor: &Actor, target: &UserId) -> Result<(), Refusal> {
-        let user = self.find_user(target)?;
-        if *actor == Actor::User(target.clone()) {
-            return Ok(());
-        }
-        if user.operator || user.roles.is_empty() {
-            return self.require_operator(actor);
-        }
-        for app in user.roles.keys() {
-            self.authorize(actor, app, Action::ManageMembers)?;
-        }
-        Ok(())
     }
 
     /// Refuses anyone but an operator or Packyard itself.

@@ -56,10 +56,14 @@ impl World {
             ("admin2", Role::Admin),
             ("manager", Role::AppManager),
             ("dev", Role::Developer),
-            ("reviewer", Role::Reviewer),
         ] {
             w.ok(user("holder"), new_user(name, &[(APP, role)], false));
         }
+        // Reviewers belong to the operator's organisation: only an operator grants the role.
+        w.ok(
+            user("op"),
+            new_user("reviewer", &[(APP, Role::Reviewer)], false),
+        );
         w.ok(
             user("op"),
             Command::CreateApp(CreateApp {

@@ -44,6 +44,22 @@ fn samples() -> Vec<(Command, &'static str)> {
             r#"{"SetNotifications":{"user":"u1","enabled":true}}"#,
         ),
         (
+            Command::GrantRole(GrantRole {
+                user: UserId::from("u1"),
+                app: AppId::from("a1"),
+                role: Role::AppManager,
+            }),
+            r#"{"GrantRole":{"user":"u1","app":"a1","role":"APP_MANAGER"}}"#,
+        ),
+        (
+            Command::RemoveRole(RemoveRole {
+                user: UserId::from("u1"),
+                app: AppId::from("a1"),
+                role: None,
+            }),
+            r#"{"RemoveRole":{"user":"u1","app":"a1","role":null}}"#,
+        ),
+        (
             Command::CreateApiKey(CreateApiKey {
                 id: ApiKeyId::from("k1"),
                 user: UserId::from("u1"),
@@ -290,6 +306,8 @@ fn kind(command: &Command) -> &'static str {
     match command {
         C::CreateUser { .. } => "CreateUser",
         C::SetNotifications { .. } => "SetNotifications",
+        C::GrantRole { .. } => "GrantRole",
+        C::RemoveRole { .. } => "RemoveRole",
         C::CreateApiKey { .. } => "CreateApiKey",
         C::RevokeApiKey { .. } => "RevokeApiKey",
         C::TouchApiKey { .. } => "TouchApiKey",
@@ -325,7 +343,7 @@ fn kind(command: &Command) -> &'static str {
 #[test]
 fn every_kind_has_a_sample() {
     let kinds: BTreeSet<&str> = samples().iter().map(|(c, _)| kind(c)).collect();
-    assert_eq!(kinds.len(), 31, "a command kind has no sample: {kinds:?}");
+    assert_eq!(kinds.len(), 33, "a command kind has no sample: {kinds:?}");
 }
 
 #[test]

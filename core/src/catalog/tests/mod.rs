@@ -7,6 +7,8 @@ mod edges;
 mod log_format;
 mod r11_version_numbers;
 mod r12_immutability;
+mod r13_four_eyes;
+mod r14_who_manages_whom;
 mod r1_internal_beta;
 mod r2_external_review;
 mod r3_external_testing;

@@ -25,7 +25,7 @@ fn a_key_authenticates_its_user_until_revoked() {
     let refusal = w.refused(user("op"), key("k2", "admin", b"secret"));
     assert!(conflict(&refusal, None).contains("already registered"));
     w.ok(
-        user("admin"),
+        user("dev"),
         Command::RevokeApiKey {
             id: ApiKeyId::from("k1"),
         },
@@ -52,24 +52,56 @@ fn a_key_authenticates_its_user_until_revoked() {
 }
 
 #[test]
-fn only_the_user_their_app_admins_or_an_operator_manage_their_keys() {
+fn r14_only_the_user_or_an_operator_creates_and_revokes_their_keys() {
     let mut w = World::new();
-    let refusal = w.refused(user("manager"), key("k", "dev", b"s"));
-    assert_eq!(
-        refusal,
-        Refusal::Forbidden {
-            action: Action::ManageMembers,
-            needed: vec![Role::AccountHolder, Role::Admin]
-        }
-    );
-    let refusal = w.refused(user("admin"), key("k", "op", b"s"));
-    assert_eq!(refusal, Refusal::forbidden(Action::Operate));
-    assert_eq!(
-        refusal.to_string(),
-        "only an operator may manage users across apps; no app role allows it"
-    );
-    w.ok(user("admin"), key("k", "dev", b"s"));
+    // Nobody else mints a key for a user: not their Admin, not their Account Holder.
+    for (actor, target) in [
+        ("manager", "dev"),
+        ("admin", "dev"),
+        ("holder", "admin"),
+        ("admin", "holder"),
+        ("admin", "reviewer"),
+        ("stranger", "dev"),
+    ] {
+        let refusal = w.refused(user(actor), key("k", target, b"s"));
+        assert_eq!(
+            refusal.kind(),
+            RefusalKind::Forbidden,
+            "{actor} for {target}"
+        );
+        assert_eq!(refusal.rule(), Some(Rule::R14), "{actor} for {target}");
+        assert!(
+            refusal
+                .to_string()
+                .contains("only by that user or an operator")
+        );
+    }
+    w.ok(user("dev"), key("k-dev", "dev", b"s"));
+    w.ok(user("op"), key("k-op-made", "holder", b"h"));
     w.ok(user("op"), key("k-op", "op", b"op"));
+    // Nor revokes one.
+    for actor in ["admin", "holder", "manager"] {
+        let refusal = w.refused(
+            user(actor),
+            Command::RevokeApiKey {
+                id: ApiKeyId::from("k-dev"),
+            },
+        );
+        assert_eq!(refusal.rule(), Some(Rule::R14), "{actor}");
+    }
+    let refusal = w.refused(
+        user("admin"),
+        Command::RevokeApiKey {
+            id: ApiKeyId::from("k-op-made"),
+        },
+    );
+    assert_eq!(refusal.rule(), Some(Rule::R14));
+    w.ok(
+        user("op"),
+        Command::RevokeApiKey {
+            id: ApiKeyId::from("k-dev"),
+        },
+    );
     let refusal = w.refused(
         user("dev"),
         Command::RevokeApiKey {
@@ -80,34 +112,41 @@ fn only_the_user_their_app_admins_or_an_operator_manage_their_keys() {
 }
 
 #[test]
-fn admins_add_members_but_only_account_holders_add_account_holders() {
+fn r14_members_are_added_from_above_and_reviewers_by_operators_only() {
     let mut w = World::new();
     w.ok(
         user("admin"),
         new_user("dev2", &[(APP, Role::Developer)], false),
     );
-    let refusal = w.refused(
+    w.ok(
         user("admin"),
-        new_user("boss", &[(APP, Role::AccountHolder)], false),
+        new_user("manager2", &[(APP, Role::AppManager)], false),
     );
-    assert!(matches!(
-        refusal,
-        Refusal::Forbidden {
-            action: Action::Transfer,
-            ..
-        }
-    ));
-    let refusal = w.refused(
-        user("manager"),
-        new_user("dev3", &[(APP, Role::Developer)], false),
+    for (actor, role) in [
+        ("admin", Role::AccountHolder),
+        ("admin", Role::Admin),
+        ("admin", Role::Reviewer),
+        ("holder", Role::Reviewer),
+        ("manager", Role::Developer),
+        ("dev", Role::Developer),
+        ("stranger", Role::Developer),
+    ] {
+        let refusal = w.refused(user(actor), new_user("x", &[(APP, role)], false));
+        assert_eq!(
+            refusal.kind(),
+            RefusalKind::Forbidden,
+            "{actor} adding {role}"
+        );
+        assert_eq!(refusal.rule(), Some(Rule::R14), "{actor} adding {role}");
+    }
+    w.ok(
+        user("holder"),
+        new_user("admin3", &[(APP, Role::Admin)], false),
     );
-    assert!(matches!(
-        refusal,
-        Refusal::Forbidden {
-            action: Action::ManageMembers,
-            ..
-        }
-    ));
+    w.ok(
+        user("op"),
+        new_user("reviewer2", &[(APP, Role::Reviewer)], false),
+    );
     let refusal = w.refused(user("admin"), new_user("root", &[], true));
     assert_eq!(refusal, Refusal::forbidden(Action::Operate));
     let refusal = w.refused(
@@ -126,7 +165,9 @@ fn users_need_a_name_and_a_unique_email() {
         *id = UserId::from("dev-again");
         *email = "dev@example.com".into();
     }
-    assert!(conflict(&w.refused(user("op"), cmd.clone()), None).contains("already belongs"));
+    let said = conflict(&w.refused(user("op"), cmd.clone()), None);
+    assert!(said.contains("already belongs to a user"), "{said}");
+    assert!(!said.contains("user dev"), "names nobody: {said}");
     if let Command::CreateUser(CreateUser { email, .. }) = &mut cmd {
         *email = "not-an-address".into();
     }
@@ -169,8 +210,11 @@ fn bundle_ids_are_unique_and_apps_need_names() {
             primary_language: crate::LanguageTag::parse("en").unwrap(),
         })
     };
-    let refusal = w.refused(user("dev"), create("a2", "Game 2", "com.example.game"));
-    assert!(conflict(&refusal, None).contains("already belongs to app Game (app-1)"));
+    // Taken by another account's app: said, without naming that app.
+    let refusal = w.refused(user("stranger"), create("a2", "Game 2", "com.example.game"));
+    let said = conflict(&refusal, None);
+    assert!(said.contains("already registered to another app"), "{said}");
+    assert!(!said.contains("app-1") && !said.contains("Game"), "{said}");
     assert_eq!(
         w.refused(user("dev"), create("a2", "", "b")).kind(),
         RefusalKind::Invalid
@@ -227,12 +271,15 @@ fn packyard_records_a_keys_last_use_and_nobody_else_may() {
 }
 
 #[test]
-fn users_see_their_own_keys_admins_their_members_and_operators_all() {
+fn r14_users_see_their_own_keys_managers_those_below_them_and_operators_all() {
     let mut w = World::new();
     w.ok(user("dev"), key("k-dev", "dev", b"1"));
     w.ok(user("manager"), key("k-manager", "manager", b"2"));
     w.ok(user("op"), key("k-op", "op", b"3"));
     w.ok(user("stranger"), key("k-stranger", "stranger", b"4"));
+    w.ok(user("holder"), key("k-holder", "holder", b"5"));
+    w.ok(user("admin2"), key("k-admin2", "admin2", b"6"));
+    w.ok(user("reviewer"), key("k-reviewer", "reviewer", b"7"));
     let seen = |who: Actor| -> Vec<String> {
         w.catalog
             .api_keys_visible_to(&who)
@@ -241,11 +288,24 @@ fn users_see_their_own_keys_admins_their_members_and_operators_all() {
             .collect()
     };
     assert_eq!(seen(user("dev")), ["k-dev"]);
+    // Not the Account Holder's, another Admin's or the operator-made Reviewer's.
     assert_eq!(seen(user("admin")), ["k-dev", "k-manager"]);
+    assert_eq!(
+        seen(user("holder")),
+        ["k-admin2", "k-dev", "k-holder", "k-manager"]
+    );
     assert_eq!(seen(user("stranger")), ["k-stranger"]);
     assert_eq!(
         seen(user("op")),
-        ["k-dev", "k-manager", "k-op", "k-stranger"]
+        [
+            "k-admin2",
+            "k-dev",
+            "k-holder",
+            "k-manager",
+            "k-op",
+            "k-reviewer",
+            "k-stranger"
+        ]
     );
 }
 
