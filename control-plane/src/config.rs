@@ -40,7 +40,10 @@ pub struct ControlConfig {
     /// Start without forming a cluster and wait to be added to an existing one with
     /// `packyard cluster join`. Default: false.
     pub join: bool,
-    /// Per-app limits (rule R9). Default: 100 packs, 200 GB, 8 GB per file, warn at 80 %.
+    /// Per-app limits (rule R9) and what users may create (rule R14), the `[quota]` table.
+    /// Default: 100 packs, 200 GB, 8 GB per file, warn at 80 %; 25 apps per Account Holder,
+    /// 10,000 users, names of 256 bytes, reasons of 8 KiB. The leader writes its own into the
+    /// catalog, so give every node the same table.
     pub quota: QuotaLimits,
     /// Raft timing and snapshots (the `[raft]` table): heartbeat 250 ms, election timeout
     /// 1 to 2 s, a snapshot every 50,000 entries.

@@ -18,6 +18,8 @@
 //! - [`watch`]: the watch stream edges follow, fed as entries are applied.
 //! - [`store`]: the [`CatalogStore`] interface the admin API writes and reads through, and
 //!   the in-memory reference implementation.
+//! - [`limits_keeper`]: the leader's task that makes the catalog's limits those of its
+//!   `[quota]` configuration.
 //! - [`node`]: one control-plane process, wired from its configuration.
 //! - [`origin_reports`]: the gRPC service origins report processing outcomes to.
 //! - [`raft`]: the replicated store: openraft's type configuration, the Raft log and
@@ -34,6 +36,7 @@ pub mod clock;
 #[cfg(feature = "raft")]
 pub mod config;
 pub mod edge_registry;
+pub mod limits_keeper;
 pub mod metrics;
 #[cfg(feature = "raft")]
 pub mod node;

@@ -263,6 +263,12 @@ pub async fn serve(
         Duration::from_secs(config.api.upload_expiry_secs),
         stopped(),
     ));
+    let limits = tokio::spawn(crate::limits_keeper::keep_limits(
+        store.clone(),
+        clock,
+        config.quota.clone(),
+        stopped(),
+    ));
     let gauges = tokio::spawn(follow_raft_metrics(
         raft.clone(),
         metrics.raft().clone(),
@@ -282,7 +288,7 @@ pub async fn serve(
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     let _ = tokio::join!(
-        api, deliverer, advancer, expirer, gauges, bootstrap, reloading
+        api, deliverer, advancer, expirer, limits, gauges, bootstrap, reloading
     );
     raft.shutdown()
         .await

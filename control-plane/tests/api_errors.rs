@@ -146,7 +146,7 @@ async fn each_refusal_kind_has_its_status_and_an_actionable_detail() {
         error(&v)["detail"]
             .as_str()
             .unwrap()
-            .contains("already belongs")
+            .contains("already registered to another app")
     );
 
     // 422: an empty name, with a pointer to it.

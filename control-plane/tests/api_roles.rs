@@ -68,9 +68,12 @@ struct Fixture {
     awaiting: String,
     /// An upload file awaiting its upload (of another version).
     upload_file: String,
-    /// A Developer who is none of the callers, whose keys the callers may manage.
+    /// A Developer who is none of the callers; only operators (and the member) manage their
+    /// keys (rule R14).
     member: String,
     member_key_id: String,
+    /// A user of another app, whom the callers may add to this one.
+    outsider: String,
     webhook: String,
 }
 
@@ -181,6 +184,17 @@ impl Fixture {
             )
             .await;
         let member_key_id = id(&v);
+        let other_app = s.app("com.example.roles-other").await;
+        let (_, v) = s
+            .post(
+                "/v1/users",
+                &op,
+                json!({"data": {"type": "users", "attributes": {
+                "name": "Outsider", "email": "outsider@example.com",
+                "roles": [{"app": other_app, "role": "DEVELOPER"}]}}}),
+            )
+            .await;
+        let outsider = id(&v);
         // A revoked key, which opens nothing.
         let (_, made) = s
             .post(
@@ -244,6 +258,7 @@ impl Fixture {
             upload_file,
             member,
             member_key_id,
+            outsider,
             webhook,
         }
     }
@@ -316,15 +331,35 @@ fn cases(kind: EndpointKind, f: &Fixture) -> Vec<Case> {
             A(Action::ManageMembers),
         )],
         K::ListApiKeys => vec![get("/v1/apiKeys".into(), AnyKey)],
+        // Another user's keys: theirs and operators' only (rule R14).
         K::CreateApiKey => vec![post(
             "/v1/apiKeys",
             json!({"data": {"type": "apiKeys",
             "relationships": {"user": rel("users", &f.member)}}}),
-            A(Action::ManageMembers),
+            A(Action::Operate),
         )],
         K::DeleteApiKey => vec![case(
             Method::DELETE,
             format!("/v1/apiKeys/{}", f.member_key_id),
+            Value::Null,
+            A(Action::Operate),
+        )],
+        K::ListAppMembers => vec![get(format!("/v1/apps/{}/members", f.app), A(Action::View))],
+        K::AddAppMember => vec![post(
+            &format!("/v1/apps/{}/members", f.app),
+            json!({"data": {"type": "appMembers", "attributes": {"role": "DEVELOPER"},
+                "relationships": {"user": rel("users", &f.outsider)}}}),
+            A(Action::ManageMembers),
+        )],
+        K::RemoveAppMember => vec![case(
+            Method::DELETE,
+            format!("/v1/apps/{}/members/{}", f.app, f.member),
+            Value::Null,
+            A(Action::ManageMembers),
+        )],
+        K::RemoveAppMemberRole => vec![case(
+            Method::DELETE,
+            format!("/v1/apps/{}/members/{}/roles/DEVELOPER", f.app, f.member),
             Value::Null,
             A(Action::ManageMembers),
         )],

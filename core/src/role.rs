@@ -86,7 +86,8 @@ pub enum Action {
     Archive,
     /// Start, accept or reject a review.
     Review,
-    /// Create users with roles on the app, and manage their API keys.
+    /// Add members to the app and take them off it, granting and removing roles below one's
+    /// own (rule R14: see [`may_grant`] for which role may grant which).
     ManageMembers,
     /// Create, read and delete the app's webhooks and read their delivery logs.
     ManageWebhooks,
@@ -147,7 +148,7 @@ impl fmt::Display for Action {
             Action::RollOut => "roll out versions",
             Action::Archive => "archive asset packs",
             Action::Review => "approve or reject versions",
-            Action::ManageMembers => "manage this app's users and API keys",
+            Action::ManageMembers => "add and remove this app's members",
             Action::ManageWebhooks => "manage this app's webhooks",
             Action::IssueInternalTesterTokens => "issue internal tester tokens for this app",
             Action::IssueExternalTesterTokens => "issue external tester tokens for this app",

@@ -20,7 +20,7 @@ use packyard_core::quota::QuotaLimits;
 use tower::ServiceExt as _;
 
 /// The endpoints that read a body: method and path, `{…}` replaced by the fixture's ids.
-const ENDPOINTS: [(&str, &str); 16] = [
+const ENDPOINTS: [(&str, &str); 17] = [
     ("POST", "/v1/apps"),
     ("POST", "/v1/builds"),
     ("POST", "/v1/users"),
@@ -37,6 +37,7 @@ const ENDPOINTS: [(&str, &str); 16] = [
     ("POST", "/v1/webhooks"),
     ("POST", "/v1/testerTokens"),
     ("POST", "/v1/testerTokenSecrets"),
+    ("POST", "/v1/apps/{app}/members"),
 ];
 
 struct World {

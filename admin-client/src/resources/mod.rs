@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod apps;
+pub mod members;
 pub mod packs;
 pub mod resource;
 pub mod reviews;

@@ -37,6 +37,48 @@ enum UsersCommand {
         #[arg(long)]
         operator: bool,
     },
+    /// Give an existing user a role on an app (Account Holders and Admins grant roles below
+    /// their own; only operators grant REVIEWER).
+    Add {
+        /// The app's id.
+        #[arg(long)]
+        app: String,
+        /// The user's id.
+        #[arg(long)]
+        user: String,
+        /// The role: ACCOUNT_HOLDER, ADMIN, APP_MANAGER, DEVELOPER or REVIEWER.
+        #[arg(long)]
+        role: String,
+    },
+    /// Take a user off an app: every role they hold there, or only `--role`.
+    Remove {
+        /// The app's id.
+        #[arg(long)]
+        app: String,
+        /// The user's id.
+        #[arg(long)]
+        user: String,
+        /// Only this role.
+        #[arg(long)]
+        role: Option<String>,
+    },
+    /// An app's members and their roles on it.
+    List {
+        /// The app's id.
+        #[arg(long)]
+        app: String,
+    },
+}
+
+/// A role as the API spells it (case ignored).
+fn role(text: &str) -> anyhow::Result<packyard_core::role::Role> {
+    let spelled = serde_json::Value::String(text.to_ascii_uppercase());
+    serde_json::from_value(spelled).map_err(|_| {
+        anyhow::anyhow!(
+            "--role {text:?} is not a role; use ACCOUNT_HOLDER, ADMIN, APP_MANAGER, DEVELOPER \
+             or REVIEWER"
+        )
+    })
 }
 
 /// `APP:ROLE` as the API's role grant, `(app, ROLE)`.
@@ -50,28 +92,81 @@ fn role_grant(text: &str) -> anyhow::Result<(String, String)> {
 
 impl UsersArgs {
     pub(crate) fn run(&self) -> anyhow::Result<()> {
-        let UsersCommand::Create {
-            name,
-            email,
-            roles,
-            operator,
-        } = &self.command;
-        let roles = roles
-            .iter()
-            .map(|r| role_grant(r))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        run(&self.connection, |s| async move {
-            let user = NewUser {
-                name: name.clone(),
-                email: email.clone(),
+        match &self.command {
+            UsersCommand::Create {
+                name,
+                email,
                 roles,
-                operator: *operator,
-            };
-            let user = s.client.create_user(&user).await?;
-            s.show(&user.document, record);
-            Ok(())
-        })
+                operator,
+            } => {
+                let roles = roles
+                    .iter()
+                    .map(|r| role_grant(r))
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                run(&self.connection, |s| async move {
+                    let user = NewUser {
+                        name: name.clone(),
+                        email: email.clone(),
+                        roles,
+                        operator: *operator,
+                    };
+                    let user = s.client.create_user(&user).await?;
+                    s.show(&user.document, record);
+                    Ok(())
+                })
+            }
+            UsersCommand::Add { app, user, role: r } => {
+                let r = role(r)?;
+                run(&self.connection, |s| async move {
+                    let app = path_id("app", app)?;
+                    let member = s.client.add_member(app, path_id("user", user)?, r).await?;
+                    s.show(&member.document, record);
+                    Ok(())
+                })
+            }
+            UsersCommand::Remove { app, user, role: r } => {
+                let r = r.as_deref().map(role).transpose()?;
+                run(&self.connection, |s| async move {
+                    let (app, user) = (path_id("app", app)?, path_id("user", user)?);
+                    s.client.remove_member(app, user, r).await?;
+                    if !s.quiet {
+                        match r {
+                            Some(r) => println!("user {user} no longer holds {r} on app {app}"),
+                            None => println!("user {user} is no longer a member of app {app}"),
+                        }
+                    }
+                    Ok(())
+                })
+            }
+            UsersCommand::List { app } => run(&self.connection, |s| async move {
+                let members = s.client.members(path_id("app", app)?).await?;
+                let doc = serde_json::json!({ "data": members });
+                s.show(&doc, member_table);
+                Ok(())
+            }),
+        }
     }
+}
+
+/// An app's members: id, name, email and their roles on it.
+fn member_table(doc: &Value) -> Table {
+    let mut table = Table::new(&["ID", "NAME", "EMAIL", "ROLES"]);
+    for m in doc["data"].as_array().into_iter().flatten() {
+        let a = &m["attributes"];
+        let roles: Vec<&str> = a["roles"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["role"].as_str())
+            .collect();
+        table.row(vec![
+            cell(&m["id"]),
+            cell(&a["name"]),
+            cell(&a["email"]),
+            roles.join(", "),
+        ]);
+    }
+    table
 }
 
 /// `packyard keys …`
@@ -85,19 +180,22 @@ pub(crate) struct KeysArgs {
 
 #[derive(Debug, Subcommand)]
 enum KeysCommand {
-    /// Create an API key for a user. The secret is shown this once.
+    /// Create an API key for a user: yourself (an operator for anyone). The secret is shown
+    /// this once.
     Create {
         /// The user's id.
         #[arg(long)]
         user: String,
     },
-    /// Revoke an API key.
+    /// Revoke an API key (yours; an operator revokes anyone's).
     Delete {
         /// The key's id (not the secret).
-        key: String,
+        #[arg(value_name = "KEY_ID")]
+        id: String,
     },
-    /// The keys you may manage (yours; your members', as an Admin; every key, as an
-    /// operator), with when each was made and last used. Never a secret.
+    /// The keys you may see (yours; those of the members below you, as an Account Holder or
+    /// Admin; every key, as an operator), with when each was made and last used. Never a
+    /// secret.
     List,
 }
 
@@ -118,10 +216,10 @@ impl KeysArgs {
                     let doc = s.client.api_keys().await?;
                     s.show(&doc, key_table);
                 }
-                KeysCommand::Delete { key } => {
-                    s.client.revoke_api_key(path_id("key", key)?).await?;
+                KeysCommand::Delete { id } => {
+                    s.client.revoke_api_key(path_id("key", id)?).await?;
                     if !s.quiet {
-                        println!("key {key} revoked");
+                        println!("key {id} revoked");
                     }
                 }
             }

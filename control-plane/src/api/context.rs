@@ -137,9 +137,7 @@ impl<S: CatalogStore> Api<S> {
         let key = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
+            .and_then(bearer)
             .ok_or(ApiError::Unauthenticated(
                 "the Authorization header must read Bearer <key>",
             ))?;
@@ -161,7 +159,8 @@ impl<S: CatalogStore> Api<S> {
             api.read(lookup).await?
         };
         let (user, id, news) = found.ok_or(ApiError::Unauthenticated(
-            "this API key is unknown or was revoked; ask an Admin of your app for a new one",
+            "this API key is unknown or was revoked; create a new one with another of your keys, \
+             or ask an operator",
         ))?;
         let _ = REQUEST.try_with(|c| {
             *c.key.lock().unwrap_or_else(PoisonError::into_inner) = Some(id.clone());
@@ -192,6 +191,14 @@ impl<S: CatalogStore> Api<S> {
     }
 }
 
+/// The credential of an `Authorization` value of the `Bearer` scheme, whose name is
+/// case-insensitive (RFC 9110 §11.1), followed by one or more spaces.
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, rest) = value.split_once(' ')?;
+    let key = rest.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !key.is_empty()).then_some(key)
+}
+
 /// A new random 128-bit id, as 32 lower-case hex digits.
 pub(crate) fn new_id() -> Result<String, ApiError> {
     Ok(hex(&random_bytes::<16>()?))
@@ -212,4 +219,31 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02x}");
         s
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive_as_rfc_9110_says() {
+        for value in [
+            "Bearer pyk_1",
+            "bearer pyk_1",
+            "BEARER  pyk_1",
+            "bEaReR pyk_1 ",
+        ] {
+            assert_eq!(bearer(value), Some("pyk_1"), "{value:?}");
+        }
+        for value in [
+            "Bearer",
+            "Bearer ",
+            "Basic pyk_1",
+            "Bearerpyk_1",
+            "pyk_1",
+            "",
+        ] {
+            assert_eq!(bearer(value), None, "{value:?}");
+        }
+    }
 }

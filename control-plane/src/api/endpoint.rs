@@ -3,9 +3,10 @@
 
 use axum::http::Method;
 use packyard_core::catalog::{
-    ApiKeyId, AppId, EdgeId, PackId, ReviewSubmissionId, RolloutId, UploadFileId, VersionId,
-    WebhookId,
+    ApiKeyId, AppId, EdgeId, PackId, ReviewSubmissionId, RolloutId, UploadFileId, UserId,
+    VersionId, WebhookId,
 };
+use packyard_core::role::Role;
 
 use super::error::ApiError;
 use super::query::{PackListQuery, Query, VersionListQuery};
@@ -28,6 +29,14 @@ pub enum Endpoint {
     CreateApp,
     /// `GET /v1/apps/{id}`.
     GetApp(AppId),
+    /// `GET /v1/apps/{id}/members`: the app's members and their roles on it.
+    ListAppMembers(AppId),
+    /// `POST /v1/apps/{id}/members`: an existing user gets a role on the app (rule R14).
+    AddAppMember(AppId),
+    /// `DELETE /v1/apps/{id}/members/{userId}`: the user loses every role on the app.
+    RemoveAppMember(AppId, UserId),
+    /// `DELETE /v1/apps/{id}/members/{userId}/roles/{role}`: the user loses one role.
+    RemoveAppMemberRole(AppId, UserId, Role),
     /// `POST /v1/builds`.
     CreateBuild,
     /// `POST /v1/users`.
@@ -129,6 +138,17 @@ impl Endpoint {
                 E::ListBackgroundAssets(AppId::from(*id), PackListQuery::from_query(&q)?)
             }
             (_, ["v1", "apps", _, "backgroundAssets"]) => return Err(wrong("GET")),
+            ("GET", ["v1", "apps", id, "members"]) => E::ListAppMembers(AppId::from(*id)),
+            ("POST", ["v1", "apps", id, "members"]) => E::AddAppMember(AppId::from(*id)),
+            (_, ["v1", "apps", _, "members"]) => return Err(wrong("GET, POST")),
+            ("DELETE", ["v1", "apps", id, "members", user]) => {
+                E::RemoveAppMember(AppId::from(*id), UserId::from(*user))
+            }
+            (_, ["v1", "apps", _, "members", _]) => return Err(wrong("DELETE")),
+            ("DELETE", ["v1", "apps", id, "members", user, "roles", role]) => {
+                E::RemoveAppMemberRole(AppId::from(*id), UserId::from(*user), role_in_path(role)?)
+            }
+            (_, ["v1", "apps", _, "members", _, "roles", _]) => return Err(wrong("DELETE")),
             ("GET", ["v1", "apps", id, "webhooks"]) => E::ListWebhooks(AppId::from(*id)),
             (_, ["v1", "apps", _, "webhooks"]) => return Err(wrong("GET")),
             ("POST", ["v1", "builds"]) => E::CreateBuild,
@@ -245,6 +265,10 @@ impl Endpoint {
             E::ListApps => "ListApps",
             E::CreateApp => "CreateApp",
             E::GetApp(_) => "GetApp",
+            E::ListAppMembers(_) => "ListAppMembers",
+            E::AddAppMember(_) => "AddAppMember",
+            E::RemoveAppMember(..) => "RemoveAppMember",
+            E::RemoveAppMemberRole(..) => "RemoveAppMemberRole",
             E::CreateBuild => "CreateBuild",
             E::CreateUser => "CreateUser",
             E::ListApiKeys => "ListApiKeys",
@@ -287,6 +311,9 @@ impl Endpoint {
         use Endpoint as E;
         match self {
             E::CreateApp
+            | E::AddAppMember(_)
+            | E::RemoveAppMember(..)
+            | E::RemoveAppMemberRole(..)
             | E::CreateBuild
             | E::CreateUser
             | E::CreateApiKey
@@ -309,6 +336,7 @@ impl Endpoint {
             | E::Metrics
             | E::ListApps
             | E::GetApp(_)
+            | E::ListAppMembers(_)
             | E::ListApiKeys
             | E::GetBackgroundAsset(_)
             | E::ListBackgroundAssets(..)
@@ -333,6 +361,23 @@ impl Endpoint {
     pub fn is_public(&self) -> bool {
         matches!(self, Endpoint::Health | Endpoint::Ready | Endpoint::Metrics)
     }
+}
+
+/// A role named in a path, as the admin API spells it (`APP_MANAGER`); anything else is a 400
+/// listing the roles.
+fn role_in_path(segment: &str) -> Result<Role, ApiError> {
+    Role::ALL
+        .into_iter()
+        .find(|r| serde_json::to_value(r).is_ok_and(|v| v == segment))
+        .ok_or_else(|| {
+            ApiError::parameter(
+                "role",
+                format!(
+                    "{segment:?} is not a role; use ACCOUNT_HOLDER, ADMIN, APP_MANAGER, DEVELOPER \
+                     or REVIEWER"
+                ),
+            )
+        })
 }
 
 #[cfg(test)]
@@ -367,6 +412,15 @@ mod tests {
             Endpoint::parse(&Method::GET, "/v1/regions", None).unwrap(),
             Endpoint::ListRegions
         );
+        let e = Endpoint::parse(&Method::DELETE, "/v1/apps/a1/members/u1/roles/ADMIN", None);
+        assert_eq!(
+            e.unwrap(),
+            Endpoint::RemoveAppMemberRole("a1".into(), "u1".into(), Role::Admin)
+        );
+        let err = Endpoint::parse(&Method::DELETE, "/v1/apps/a1/members/u1/roles/admin", None);
+        assert_eq!(err.unwrap_err().status(), 400);
+        let err = Endpoint::parse(&Method::PUT, "/v1/apps/a1/members", None).unwrap_err();
+        assert_eq!(err.status(), 405);
         for path in ["/v1/edges", "/v1/edges/e1", "/v1/regions"] {
             let err = Endpoint::parse(&Method::POST, path, None).unwrap_err();
             assert_eq!(err.status(), 405, "{path}");

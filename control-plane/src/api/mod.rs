@@ -12,7 +12,7 @@
 //!    catalog command with a fresh id and the current time, and renders the result;
 //! 5. any failure becomes a JSON:API error in one place, [`ApiError`]'s `IntoResponse`.
 //!
-//! One file per resource: apps and builds, users and keys, packs, versions and their release
+//! One file per resource: apps and builds, app members, users and keys, packs, versions and their release
 //! records, upload files, review submissions, rollouts, webhooks and their deliveries,
 //! edges and regions.
 
@@ -24,6 +24,7 @@ mod document;
 mod edges;
 mod endpoint;
 mod error;
+mod members;
 mod packs;
 mod query;
 mod render;
@@ -181,6 +182,12 @@ async fn run<S: CatalogStore>(
         E::ListApps => apps::list(api, actor).await,
         E::CreateApp => apps::create(api, actor, &body).await,
         E::GetApp(id) => apps::get(api, actor, id).await,
+        E::ListAppMembers(app) => members::list(api, actor, app).await,
+        E::AddAppMember(app) => members::add(api, actor, app, &body).await,
+        E::RemoveAppMember(app, user) => members::remove(api, actor, app, user, None).await,
+        E::RemoveAppMemberRole(app, user, role) => {
+            members::remove(api, actor, app, user, Some(role)).await
+        }
         E::CreateBuild => apps::create_build(api, actor, &body).await,
         E::CreateUser => users::create_user(api, actor, &body).await,
         E::ListApiKeys => users::list_keys(api, actor).await,

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use packyard_core::catalog::{
-    ApiKey, App, AttemptOutcome, Build, Catalog, Delivery, DeliveryState, Edge, EdgeStatus, Pack,
-    ReviewSubmission, Timestamp, UploadFile, User, Version, Webhook, edge_status,
+    Actor, ApiKey, App, AppId, AttemptOutcome, Build, Catalog, Delivery, DeliveryState, Edge,
+    EdgeStatus, Pack, ReviewSubmission, Timestamp, UploadFile, User, Version, Webhook, edge_status,
 };
 use serde_json::{Value, json};
 
@@ -65,6 +65,26 @@ pub(crate) fn user(u: &User) -> Value {
             "operator": u.operator,
             "notifications": u.notifications,
             "createdDate": date(u.created_at),
+        },
+    })
+}
+
+/// A member of `app`: the user with their roles on that app only.
+pub(crate) fn member(u: &User, app: &AppId) -> Value {
+    let roles: Vec<Value> = u
+        .roles
+        .get(app)
+        .into_iter()
+        .flatten()
+        .map(|r| json!({ "app": app, "role": r }))
+        .collect();
+    json!({
+        "type": "users",
+        "id": u.id.as_str(),
+        "attributes": {
+            "name": u.name,
+            "email": u.email,
+            "roles": roles,
         },
     })
 }
@@ -206,7 +226,8 @@ pub(crate) fn upload_file(f: &UploadFile, operations: Option<Vec<Value>>) -> Val
     })
 }
 
-/// A review submission, with the reviewer's reasons once rejected (rule R5).
+/// A review submission, with the reviewer's reasons once rejected (rule R5), who submitted
+/// it and who decided it, and when (rule R13).
 pub(crate) fn submission(s: &ReviewSubmission) -> Value {
     json!({
         "type": "reviewSubmissions",
@@ -216,12 +237,23 @@ pub(crate) fn submission(s: &ReviewSubmission) -> Value {
             "state": s.state.as_str(),
             "reasons": s.reasons,
             "submittedDate": date(s.submitted_at),
+            "decidedDate": s.decided_at.map(date),
         },
         "relationships": {
             "backgroundAssetVersion": to_one("backgroundAssetVersions", s.version.as_str()),
             "backgroundAsset": to_one("backgroundAssets", s.pack.as_str()),
+            "submittedBy": actor(&s.submitted_by),
+            "decidedBy": s.decided_by.as_ref().map_or(json!({"data": null}), actor),
         },
     })
+}
+
+/// A relationship to the user an actor is, or to nobody for Packyard itself.
+fn actor(a: &Actor) -> Value {
+    match a {
+        Actor::User(id) => to_one("users", id.as_str()),
+        Actor::System => json!({ "data": null }),
+    }
 }
 
 /// A webhook; `secret` is given only in the response that created it.

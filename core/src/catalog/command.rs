@@ -38,6 +38,7 @@ use super::tester_secret::TesterTokenSecret;
 use super::upload_file::{AssetType, Sha256Digest};
 use super::version::{StateDetails, VersionMetadata};
 use super::webhook::WebhookSecret;
+use crate::quota::QuotaLimits;
 use crate::role::Role;
 use crate::rollout::Stage;
 use crate::{AssetPackIdentifier, Blake3Hash, ChunkList, LanguageTag};
@@ -141,6 +142,12 @@ pub enum Command {
     ChangeRollout(ChangeRollout),
     /// Packyard's leader advances a rollout whose soak time is over (by the envelope's time).
     AutoAdvanceRollout(AutoAdvanceRollout),
+    /// Packyard's leader makes the catalog's limits those of its configuration, so every
+    /// replica applies the same limits whatever each node's file says.
+    SetLimits {
+        /// The limits.
+        limits: QuotaLimits,
+    },
 }
 
 /// What [`Command::CreateUser`] carries.

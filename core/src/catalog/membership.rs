@@ -80,14 +80,14 @@ impl Catalog {
                 ));
             }
         }
-        if let Some(target) = self.users.get_mut(&user) {
-            if let Some(roles) = target.roles.get_mut(&app) {
-                for r in &taken {
-                    roles.remove(r);
-                }
-                if roles.is_empty() {
-                    target.roles.remove(&app);
-                }
+        if let Some(target) = self.users.get_mut(&user)
+            && let Some(roles) = target.roles.get_mut(&app)
+        {
+            for r in &taken {
+                roles.remove(r);
+            }
+            if roles.is_empty() {
+                target.roles.remove(&app);
             }
         }
         Ok(Vec::new())

@@ -257,6 +257,7 @@ impl Catalog {
             C::StartRollout(new) => self.start_rollout(ctx, new),
             C::ChangeRollout(change) => self.change_rollout(ctx, change),
             C::AutoAdvanceRollout(advance) => self.auto_advance_rollout(ctx, advance),
+            C::SetLimits { limits } => self.set_limits(ctx, limits),
         }
     }
 
@@ -328,6 +329,17 @@ impl Catalog {
         } else {
             Err(Refusal::forbidden(action))
         }
+    }
+
+    /// `SetLimits`: Packyard's leader brings the limits in line with its configuration. Only
+    /// Packyard itself; limits that could never admit anything are refused.
+    fn set_limits(&mut self, ctx: &Ctx, limits: QuotaLimits) -> Result<Vec<Event>, Refusal> {
+        self.require_system(&ctx.actor)?;
+        limits
+            .validate()
+            .map_err(|e| Refusal::invalid("limits", e.to_string()))?;
+        self.limits = limits;
+        Ok(Vec::new())
     }
 
     fn require_system(&self, actor: &Actor) -> Result<(), Refusal> {

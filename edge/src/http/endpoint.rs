@@ -69,10 +69,9 @@ impl Endpoint {
     /// `/apps/{app}/{channel}/manifest` names the manifest, so a pack whose identifier is
     /// `manifest` is reachable through its immutable URL only.
     pub fn parse(method: &Method, path: &str) -> Result<Self, HttpError> {
-        let segments: Vec<String> = path
-            .strip_prefix('/')
-            .unwrap_or(path)
-            .split('/')
+        let raw: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
+        let segments: Vec<String> = raw
+            .iter()
             .map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned())
             .collect();
         let seg: Vec<&str> = segments.iter().map(String::as_str).collect();
@@ -84,11 +83,23 @@ impl Endpoint {
                 ))
             })
         };
-        let number = |s: &str| {
-            s.parse::<u32>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| HttpError::NotFound(format!("{s:?} is not a version number")))
+        // A version URL is immutable and cached under its spelling, so it has one: the number
+        // as written in the path (not percent-encoded), in decimal digits without a sign or a
+        // leading zero. `/versions/01`, `/versions/+1` and `/versions/%31` name nothing.
+        let number = |_: &str| {
+            let written = raw.get(5).copied().unwrap_or_default();
+            let canonical = !written.is_empty()
+                && written.bytes().all(|b| b.is_ascii_digit())
+                && !written.starts_with('0');
+            canonical
+                .then(|| written.parse::<u32>().ok())
+                .flatten()
+                .ok_or_else(|| {
+                    HttpError::NotFound(format!(
+                        "{written:?} is not a version number; write it in decimal digits, \
+                         without a sign or leading zeros"
+                    ))
+                })
         };
         let endpoint = match seg.as_slice() {
             ["healthz"] => Self::Healthz,
@@ -240,6 +251,28 @@ mod tests {
             Endpoint::parse(&Method::POST, "/healthz"),
             Err(HttpError::MethodNotAllowed(_))
         ));
+    }
+
+    #[test]
+    fn an_immutable_version_url_answers_under_one_spelling_only() {
+        let get = |p: &str| Endpoint::parse(&Method::GET, p);
+        assert!(matches!(
+            get("/apps/a1/packs/p/versions/12"),
+            Ok(Endpoint::Version { number: 12, .. })
+        ));
+        for other in [
+            "/apps/a1/packs/p/versions/+12",
+            "/apps/a1/packs/p/versions/%2B12",
+            "/apps/a1/packs/p/versions/012",
+            "/apps/a1/packs/p/versions/%312",
+            "/apps/a1/packs/p/versions/12%20",
+            "/apps/a1/packs/p/versions/012/chunks",
+            "/apps/a1/packs/p/versions/012/pieces",
+            "/apps/a1/packs/p/versions/4294967296",
+        ] {
+            let err = get(other).expect_err(other);
+            assert!(err.to_string().contains("decimal digits"), "{other}: {err}");
+        }
     }
 
     #[test]

@@ -296,6 +296,12 @@ fn samples() -> Vec<(Command, &'static str)> {
             }),
             r#"{"AutoAdvanceRollout":{"rollout":"r1","stage":1}}"#,
         ),
+        (
+            Command::SetLimits {
+                limits: crate::quota::QuotaLimits::default(),
+            },
+            r#"{"SetLimits":{"limits":{"max_packs":100,"max_bytes":200000000000,"max_file_bytes":8000000000,"warn_ratio_percent":80,"max_apps_per_account_holder":25,"max_users":10000,"max_name_bytes":256,"max_text_bytes":8192}}}"#,
+        ),
     ]
 }
 
@@ -337,13 +343,14 @@ fn kind(command: &Command) -> &'static str {
         C::StartRollout { .. } => "StartRollout",
         C::ChangeRollout { .. } => "ChangeRollout",
         C::AutoAdvanceRollout { .. } => "AutoAdvanceRollout",
+        C::SetLimits { .. } => "SetLimits",
     }
 }
 
 #[test]
 fn every_kind_has_a_sample() {
     let kinds: BTreeSet<&str> = samples().iter().map(|(c, _)| kind(c)).collect();
-    assert_eq!(kinds.len(), 33, "a command kind has no sample: {kinds:?}");
+    assert_eq!(kinds.len(), 34, "a command kind has no sample: {kinds:?}");
 }
 
 #[test]

@@ -70,9 +70,9 @@ fn r14_an_admin_takes_a_member_off_the_app_even_one_who_made_an_app_of_their_own
     w.ok(user("admin"), remove("dev", None));
     assert_eq!(roles_of(&w, "dev"), []);
     assert!(
-        !w.catalog
+        w.catalog
             .permits(&user("dev"), &app(), crate::role::Action::View)
-            .is_ok()
+            .is_err()
     );
     // Their own app is still theirs.
     let own = AppId::from("dev-app");
@@ -149,7 +149,7 @@ fn r14_a_user_holds_at_most_the_configured_number_of_apps() {
 
 #[test]
 fn r14_the_cluster_holds_at_most_the_configured_number_of_users() {
-    let mut w = World::new();
+    let w = World::new();
     let users = w.catalog.users().count();
     let mut w = World::with_limits(QuotaLimits {
         max_users: users + 1,
@@ -224,4 +224,26 @@ fn r14_every_stored_name_and_reason_is_bounded() {
         refusal.to_string().contains("quota.max_text_bytes"),
         "{refusal}"
     );
+}
+
+#[test]
+fn r14_packyard_sets_the_configured_limits_and_nobody_else_does() {
+    let mut w = World::new();
+    let limits = QuotaLimits {
+        max_users: 20,
+        ..QuotaLimits::default()
+    };
+    let set = |limits: QuotaLimits| Command::SetLimits { limits };
+    let refusal = w.refused(user("op"), set(limits.clone()));
+    assert_eq!(refusal.kind(), RefusalKind::Forbidden);
+    let zero = QuotaLimits {
+        max_users: 0,
+        ..QuotaLimits::default()
+    };
+    assert_eq!(
+        w.refused(Actor::System, set(zero)).kind(),
+        RefusalKind::Invalid
+    );
+    w.ok(Actor::System, set(limits.clone()));
+    assert_eq!(w.catalog.limits(), &limits);
 }
