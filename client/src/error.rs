@@ -77,6 +77,10 @@ pub enum ClientError {
     /// The download manifest is malformed.
     #[error(transparent)]
     Manifest(#[from] ManifestError),
+    /// A task of the download (a request, disk work) ended without an answer: it panicked
+    /// or was cancelled.
+    #[error("a download task failed: {0}")]
+    Task(String),
 }
 
 impl ClientError {

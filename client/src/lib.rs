@@ -10,6 +10,8 @@
 //! - [`device`]: a device's packs on disk kept in step with an edge: the sync, downloads by
 //!   parallel multi-range requests that resume without fetching anything twice, delta
 //!   updates that reuse every chunk the held version has, verification and repair.
+//! - `download` (private): one pack's download as named steps (plan, reuse, pieces, fetch,
+//!   verify, switch), its disk work on the blocking pool.
 //! - `delta` (private): the chunks a download lacks, the pieces the held version offers for
 //!   them, and the byte ranges left to fetch, merged and cut into requests.
 //! - [`error`]: what failed, in words an app can act on (token expired, pack not served,
@@ -17,6 +19,7 @@
 
 mod delta;
 pub mod device;
+mod download;
 pub mod error;
 mod fetch;
 pub mod manifest;
