@@ -2,8 +2,10 @@
 //! version's chunks and reported nothing. Started again on the same data, it processes the
 //! version to the end, and an edge serves the archive byte for byte from its chunks.
 //!
-//! The origin is frozen (SIGSTOP) as soon as its first chunk is on disk, so the test sees a
-//! part-way state however fast the machine is, then killed (SIGKILL: no shutdown code runs).
+//! The origin is frozen (SIGSTOP) as soon as its first chunk is on disk (the store is looked
+//! at every millisecond, while storing the version's ~400 chunks, each synced, takes the
+//! origin hundreds of milliseconds), so the test sees a part-way state however fast the
+//! machine is; then it is killed (SIGKILL: no shutdown code runs).
 
 #![allow(clippy::unwrap_used)]
 
@@ -122,18 +124,27 @@ async fn an_origin_killed_while_processing_finishes_the_version_after_its_restar
         ],
     );
 
-    // Freeze the origin at its first stored chunk, then kill it.
+    // Freeze the origin at its first stored chunk, then kill it. The store is looked at on a
+    // blocking thread every millisecond, so no runtime thread waits and no chunk goes unseen
+    // for long.
     let pid = origin.pid();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while files_under(&store) == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "no chunk stored\n{}",
-            origin.log()
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    signal(pid, "-STOP");
+    let watched = store.clone();
+    let first_chunk = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while files_under(&watched) == 0 {
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        signal(pid, "-STOP");
+        true
+    });
+    assert!(
+        first_chunk.await.unwrap(),
+        "no chunk stored\n{}",
+        origin.log()
+    );
     let stored = files_under(&store);
     assert_eq!(
         state(&http, &admin, &version).await,

@@ -2,7 +2,9 @@
 //! version 1 of a pack, builds version 2 from the edge's immutable URL. zsync asks for
 //! several ranges per request and reads the `multipart/byteranges` answer; it loops forever
 //! on a body that does not open with CRLF before the first boundary (nginx sends one), so
-//! this test runs it under a deadline and checks the bytes it built.
+//! this test runs it under a deadline and checks the bytes it built. zsync talks to the edge
+//! through a proxy that keeps every request head and answer head, so the test sees that
+//! requests did name several ranges and were answered `multipart/byteranges`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -53,12 +55,18 @@ async fn zsync_seeded_with_version_1_builds_version_2_from_the_edge_with_multi_r
         t.upload(&dev, &pack, bytes).await;
     }
     // Version 2's immutable URL; the internal channel serves it to the token's holder.
-    let url = format!(
+    let direct = format!(
         "http://{}/apps/{app}/packs/level-1/versions/2?token={token}",
         dev.edge
     );
+    // What zsync is given: the same URL through the recording proxy.
+    let proxy = Proxy::start(&dev.edge).await;
+    let url = format!(
+        "http://{}/apps/{app}/packs/level-1/versions/2?token={token}",
+        proxy.addr
+    );
     dev::wait_for(60, "the edge serves version 2", &dev, || async {
-        http.head(&url)
+        http.head(&direct)
             .send()
             .await
             .is_ok_and(|r| r.status() == 200)
@@ -144,6 +152,87 @@ async fn zsync_seeded_with_version_1_builds_version_2_from_the_edge_with_multi_r
     )
     .await;
     assert!(partial >= 1, "zsync's requests were answered 206: {said}");
+    // And they were multi-range requests, answered with several parts.
+    let (asked, answered) = proxy.heads();
+    let ranges: Vec<usize> = asked
+        .lines()
+        .filter_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.trim()
+                .eq_ignore_ascii_case("range")
+                .then(|| value.matches(',').count() + 1)
+        })
+        .collect();
+    assert!(
+        ranges.iter().any(|&n| n >= 2),
+        "zsync asked for several ranges in one request: ranges per request {ranges:?}"
+    );
+    assert!(
+        answered.contains("multipart/byteranges"),
+        "the edge answered with several parts: {}",
+        answered.chars().take(2_000).collect::<String>()
+    );
+}
+
+/// A TCP proxy to the edge that keeps what passes each way (zsync's requests are small;
+/// answers are kept only up to each part's head, as text, which is all the test reads).
+struct Proxy {
+    addr: String,
+    up: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    down: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl Proxy {
+    async fn start(edge: &str) -> Self {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let (up, down) = (std::sync::Arc::default(), std::sync::Arc::default());
+        let (edge, kept_up, kept_down) = (
+            edge.to_owned(),
+            std::sync::Arc::clone(&up),
+            std::sync::Arc::clone(&down),
+        );
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let server = tokio::net::TcpStream::connect(&edge).await.unwrap();
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                let (ku, kd) = (
+                    std::sync::Arc::clone(&kept_up),
+                    std::sync::Arc::clone(&kept_down),
+                );
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 << 10];
+                    while let Ok(n @ 1..) = cr.read(&mut buf).await {
+                        ku.lock().unwrap().extend_from_slice(&buf[..n]);
+                        if sw.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 << 10];
+                    while let Ok(n @ 1..) = sr.read(&mut buf).await {
+                        // Heads are text; bodies are kept too, as lossy text: small packs.
+                        kd.lock().unwrap().extend_from_slice(&buf[..n]);
+                        if cw.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        Self { addr, up, down }
+    }
+
+    /// What passed each way, as (lossy) text: requests, and answers.
+    fn heads(&self) -> (String, String) {
+        let text = |b: &std::sync::Mutex<Vec<u8>>| {
+            String::from_utf8_lossy(&b.lock().unwrap()).into_owned()
+        };
+        (text(&self.up), text(&self.down))
+    }
 }
 
 /// The sum of the edge's metric `name` over the series whose labels contain `label`.
