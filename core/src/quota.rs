@@ -19,6 +19,8 @@ pub struct QuotaLimits {
     pub max_file_bytes: u64,
     /// Percentage of `max_bytes` at which the app's Admins are warned. Default 80.
     pub warn_ratio_percent: u8,
+    /// Webhooks an app may have (each is sent every event it wants). Default 25.
+    pub max_webhooks_per_app: usize,
 }
 
 impl Default for QuotaLimits {
@@ -28,6 +30,7 @@ impl Default for QuotaLimits {
             max_bytes: 200_000_000_000,
             max_file_bytes: 8_000_000_000,
             warn_ratio_percent: 80,
+            max_webhooks_per_app: 25,
         }
     }
 }
@@ -57,6 +60,9 @@ impl QuotaLimits {
         }
         if !(1..=100).contains(&self.warn_ratio_percent) {
             return Err(QuotaConfigError::BadRatio(self.warn_ratio_percent));
+        }
+        if self.max_webhooks_per_app == 0 {
+            return Err(QuotaConfigError::Zero("max_webhooks_per_app"));
         }
         Ok(())
     }

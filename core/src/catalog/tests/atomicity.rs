@@ -295,6 +295,7 @@ proptest! {
             max_bytes: 1_000,
             max_file_bytes: 650,
             warn_ratio_percent: 80,
+            ..QuotaLimits::default()
         });
         w.build(&[BuildChannel::External]);
         let mut edge = EdgeModel::default();

@@ -8,6 +8,7 @@ fn small() -> World {
         max_bytes: 1_000,
         max_file_bytes: 600,
         warn_ratio_percent: 80,
+        ..QuotaLimits::default()
     })
 }
 
