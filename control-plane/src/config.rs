@@ -51,8 +51,8 @@ pub struct ControlConfig {
     /// The admin API: where uploads go, part size, body limit, the edge lease (the `[api]`
     /// table).
     pub api: ApiConfig,
-    /// Webhook delivery: poll interval, request timeout, endpoints at once (the `[webhooks]`
-    /// table). Default: every 250 ms, 10 s, 16.
+    /// Webhook delivery: poll interval, request timeout, endpoints at once in all and per
+    /// app (the `[webhooks]` table). Default: every 250 ms, 10 s, 16, 4.
     pub webhooks: DelivererConfig,
     /// The node's mutual TLS for every internal gRPC service (the `[cluster_tls]` table): the
     /// cluster CA, and this node's certificate (role `control`, id = `id`) and key. Required;

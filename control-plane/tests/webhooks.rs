@@ -5,197 +5,28 @@
 #![allow(clippy::unwrap_used)]
 
 mod api_support;
+mod webhook_support;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use api_support::{Server, error, id};
-use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use hmac::{Hmac, KeyInit, Mac};
-use packyard_control_plane::api::ApiConfig;
 use packyard_control_plane::store::Applied;
-use packyard_control_plane::webhook::{Deliverer, DelivererConfig, HttpTransport};
-use packyard_control_plane::{CatalogStore, MemoryStore, StoreError};
-use packyard_core::catalog::{Catalog, DeliveryState, Envelope, WebhookId, WebhookPolicy};
+use packyard_control_plane::webhook::{DelivererConfig, REFUSED_TARGET};
+use packyard_control_plane::{CatalogStore, Clock, MemoryStore, StoreError};
+use packyard_core::catalog::{
+    Actor, AppId, Catalog, Command, CreateWebhook, DeliveryState, Envelope, WebhookId,
+    WebhookSecret,
+};
 use packyard_core::quota::QuotaLimits;
 use serde_json::{Value, json};
-use sha2::Sha256;
-use tokio::net::TcpListener;
-use tokio::sync::{Notify, oneshot};
-
-/// How long any awaited condition may take before the test fails. Generous: the machine may
-/// be busy; nothing here measures speed.
-const PATIENCE: Duration = Duration::from_secs(20);
-
-/// One request a receiver got.
-#[derive(Debug, Clone)]
-struct Received {
-    headers: HeaderMap,
-    body: Bytes,
-    /// The status it answered.
-    status: u16,
-}
-
-impl Received {
-    fn header(&self, name: &str) -> &str {
-        self.headers.get(name).unwrap().to_str().unwrap()
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap()
-    }
-}
-
-#[derive(Default)]
-struct ReceiverState {
-    /// Answer 503 to the first this-many tries of each delivery.
-    fail_first: usize,
-    tries: BTreeMap<String, usize>,
-    received: Vec<Received>,
-}
-
-/// A webhook endpoint on 127.0.0.1 that records every request.
-#[derive(Clone, Default)]
-struct Receiver {
-    state: Arc<Mutex<ReceiverState>>,
-    /// When set, requests wait for `release` before they are answered.
-    stall: Option<Arc<Notify>>,
-}
-
-impl Receiver {
-    async fn start(self) -> (Self, String) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        let router = Router::new()
-            .route("/hook", post(receive))
-            .with_state(self.clone());
-        tokio::spawn(async move { axum::serve(listener, router).await });
-        (self, url)
-    }
-
-    fn received(&self) -> Vec<Received> {
-        self.state.lock().unwrap().received.clone()
-    }
-}
-
-async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    if let Some(gate) = &r.stall {
-        gate.notified().await;
-    }
-    let mut state = r.state.lock().unwrap();
-    let delivery = headers
-        .get("x-packyard-delivery")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let tries = state.tries.entry(delivery).or_default();
-    *tries += 1;
-    let status = if *tries <= state.fail_first {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::OK
-    };
-    state.received.push(Received {
-        headers,
-        body,
-        status: status.as_u16(),
-    });
-    status
-}
-
-/// Waits until `check` gives a value, polling; fails the test after [`PATIENCE`].
-async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// A catalog whose retries start at 50 ms, so retry tests take a fraction of a second.
-fn quick_retries() -> Catalog {
-    Catalog::new(QuotaLimits::default()).with_webhook_policy(WebhookPolicy {
-        first_retry_ms: 50,
-        max_retry_ms: 1_000,
-        ..WebhookPolicy::default()
-    })
-}
-
-/// Runs a deliverer over `store` polling every 10 ms until the returned sender is dropped.
-/// The receivers of these tests listen on 127.0.0.1, which only an operator may allow.
-fn deliver<S: CatalogStore>(store: S) -> oneshot::Sender<()> {
-    deliver_with(store, true)
-}
-
-/// [`deliver`], with private addresses allowed or not.
-fn deliver_with<S: CatalogStore>(store: S, allow_private_addresses: bool) -> oneshot::Sender<()> {
-    let (stop, stopped) = oneshot::channel::<()>();
-    let config = DelivererConfig {
-        poll_interval_ms: 10,
-        request_timeout_ms: 15_000,
-        allow_private_addresses,
-        ..DelivererConfig::default()
-    };
-    let transport = HttpTransport::new(&config).unwrap();
-    tokio::spawn(Deliverer::new(store, transport, config).run(async {
-        let _ = stopped.await;
-    }));
-    stop
-}
-
-/// API settings with webhooks to private addresses allowed, as an operator may allow them.
-fn private_targets_allowed() -> ApiConfig {
-    ApiConfig {
-        allow_private_webhook_targets: true,
-        ..ApiConfig::new("http://origin.test:9000")
-    }
-}
-
-/// Creates a webhook through the API; returns its id and secret.
-async fn webhook(s: &Server, key: &str, app: &str, url: &str, types: &[&str]) -> (String, String) {
-    let (st, v) = s
-        .post(
-            "/v1/webhooks",
-            key,
-            json!({"data": {"type": "webhooks",
-                "attributes": {"url": url, "eventTypes": types},
-                "relationships": {"app": {"data": {"type": "apps", "id": app}}}}}),
-        )
-        .await;
-    assert_eq!(st, 201, "{v}");
-    let secret = v["data"]["attributes"]["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (id(&v), secret)
-}
-
-fn hmac_hex(secret: &str, body: &[u8]) -> String {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
-}
-
-/// An app with an Admin, an App Manager, a Developer and a Reviewer; returns the app and
-/// their keys in that order.
-async fn team(s: &Server) -> (String, [String; 4]) {
-    let app = s.app("com.example.game").await;
-    let admin = s.member(&app, "ADMIN", "admin@example.com").await;
-    let manager = s.member(&app, "APP_MANAGER", "mgr@example.com").await;
-    let dev = s.member(&app, "DEVELOPER", "dev@example.com").await;
-    let reviewer = s.member(&app, "REVIEWER", "rev@example.com").await;
-    (app, [admin, manager, dev, reviewer])
-}
-
+use tokio::sync::Notify;
+use webhook_support::{
+    Counter, Receiver, deliver, deliver_configured, deliver_with, eventually, hmac_hex,
+    private_targets_allowed, quick_retries, quick_retries_within, team, webhook,
+};
 #[tokio::test]
 async fn r5_an_approval_reaches_the_webhook_signed_after_retries_with_backoff() {
     let s = Server::start_configured(quick_retries(), private_targets_allowed()).await;
@@ -350,6 +181,62 @@ async fn a_slow_endpoint_does_not_hold_back_another() {
         stalled.received().into_iter().next()
     })
     .await;
+}
+
+#[tokio::test]
+async fn one_app_never_slows_another_apps_webhooks() {
+    // Case 7 of issue 13: 48 webhooks of one app at an endpoint that never answers took
+    // every delivery slot of the cluster, and another app's delivery waited behind them.
+    let limits = QuotaLimits {
+        max_webhooks_per_app: 48,
+        ..QuotaLimits::default()
+    };
+    let s = Server::start_configured(quick_retries_within(limits), private_targets_allowed()).await;
+    let config = DelivererConfig {
+        poll_interval_ms: 10,
+        // Longer than the test: a request to the hanging endpoint never ends while it runs.
+        request_timeout_ms: 3_600_000,
+        allow_private_addresses: true,
+        ..DelivererConfig::default()
+    };
+    let cap = config.max_concurrent_per_app;
+    let _deliverer = deliver_configured(s.store.clone(), config);
+    let (hanging, hanging_url) = Receiver {
+        stall: Some(Arc::new(Notify::new())),
+        ..Receiver::default()
+    }
+    .start()
+    .await;
+    let (answering, answering_url) = Receiver::default().start().await;
+    let state = "BACKGROUND_ASSET_VERSION_STATE_UPDATED";
+    let slow = s.app("com.example.slow").await;
+    let other = s.app("com.example.other").await;
+    for _ in 0..48 {
+        webhook(&s, &s.admin, &slow, &hanging_url, &[state]).await;
+    }
+    webhook(&s, &s.admin, &other, &answering_url, &[state]).await;
+
+    // The slow app's event first: its 48 deliveries take every slot they may, and hang.
+    let (_, pack) = s.pack(&slow, &s.admin, "level-1").await;
+    s.api.create_version(&id(&pack)).await.unwrap();
+    eventually("the slow app's endpoint holds requests", async || {
+        (hanging.started_and_answered().0 >= cap).then_some(())
+    })
+    .await;
+
+    // Then the other app's: it is delivered while every request of the slow app hangs.
+    let (_, pack) = s.pack(&other, &s.admin, "level-1").await;
+    s.api.create_version(&id(&pack)).await.unwrap();
+    let got = eventually("the other app's delivery is received", async || {
+        answering.received().into_iter().next()
+    })
+    .await;
+    assert_eq!(got.json()["attributes"]["newState"], "AWAITING_UPLOAD");
+    let (open, answered) = hanging.started_and_answered();
+    assert!(
+        open >= cap && answered == 0,
+        "the slow app's requests still hang: {open} open, {answered} answered"
+    );
 }
 
 /// A store that says whether it leads as the test tells it, and counts how often it was
@@ -536,9 +423,14 @@ async fn a_webhook_to_an_internal_address_is_refused_by_default() {
     for (url, why) in [
         (
             "http://127.0.0.1:9000/hook",
-            "127.0.0.1 is a loopback address",
+            "names 127.0.0.1, a loopback address",
         ),
-        ("https://[::1]/hook", "::1 is a loopback address"),
+        ("https://[::1]/hook", "names ::1, a loopback address"),
+        (
+            "http://127.1:9000/hook",
+            "names 127.0.0.1, a loopback address",
+        ),
+        ("http://localhost:9000/hook", "names localhost"),
         ("http://169.254.169.254/latest/meta-data", "link-local"),
         ("https://10.0.0.7:8443/x", "private"),
     ] {
@@ -564,33 +456,92 @@ async fn a_webhook_to_an_internal_address_is_refused_by_default() {
 }
 
 #[tokio::test]
-async fn a_webhook_whose_host_resolves_to_loopback_is_never_called() {
-    // The name passes at creation (it could resolve anywhere); what it resolves to when the
-    // delivery is sent decides, and localhost is the cluster's own machine.
+async fn r14_a_webhook_past_the_apps_limit_or_a_url_past_2048_bytes_gets_a_4xx_naming_it() {
+    let limits = QuotaLimits {
+        max_webhooks_per_app: 2,
+        ..QuotaLimits::default()
+    };
+    let s = Server::start_with(Catalog::new(limits)).await;
+    let (app, [admin, ..]) = team(&s).await;
+    webhook(&s, &admin, &app, "https://hooks.example.com/1", &[]).await;
+    webhook(&s, &admin, &app, "https://hooks.example.com/2", &[]).await;
+    let create = |url: String| {
+        json!({"data": {"type": "webhooks", "attributes": {"url": url},
+            "relationships": {"app": {"data": {"type": "apps", "id": app}}}}})
+    };
+    let (st, v) = s
+        .post(
+            "/v1/webhooks",
+            &admin,
+            create("https://hooks.example.com/3".into()),
+        )
+        .await;
+    assert_eq!(st, 409, "{v}");
+    let detail = error(&v)["detail"].as_str().unwrap();
+    assert!(detail.contains("max_webhooks_per_app"), "{detail}");
+
+    let long = format!("https://hooks.example.com/{}", "a".repeat(2048));
+    let (st, v) = s.post("/v1/webhooks", &admin, create(long)).await;
+    assert_eq!(st, 422, "{v}");
+    assert_eq!(error(&v)["source"]["pointer"], "/data/attributes/url");
+    let detail = error(&v)["detail"].as_str().unwrap();
+    assert!(detail.contains("at most 2048 bytes"), "{detail}");
+}
+
+/// Stores a webhook to `url` for `app` as a node that checked less would have stored it
+/// (the catalog itself checks only the URL's form): the webhooks of before issue 13.
+async fn stored_earlier(s: &Server, id: &str, app: &str, url: &str) -> WebhookId {
+    let id = WebhookId::from(id);
+    let command = Command::CreateWebhook(CreateWebhook {
+        id: id.clone(),
+        app: AppId::new(app.to_owned()),
+        url: url.to_owned(),
+        secret: WebhookSecret::new("s".repeat(32)),
+        event_types: Default::default(),
+    });
+    let envelope = Envelope {
+        actor: Actor::System,
+        at: Clock::System.now(),
+        command,
+        key: None,
+    };
+    s.store.write(envelope).await.unwrap().unwrap();
+    id
+}
+
+#[tokio::test]
+async fn a_refused_target_is_never_called_and_logged_as_refused_and_nothing_more() {
+    // Case 3 of issue 13: the delivery log showed connect errors, a port scanner of the
+    // cluster's network. A name that resolves to loopback, and an address written short,
+    // are refused at each delivery (webhooks stored before creation checked them) without
+    // a connection, and the log says that and nothing of the address or port.
     let s = Server::start_with(quick_retries()).await;
     let _deliverer = deliver_with(s.store.clone(), false);
-    let (receiver, url) = Receiver::default().start().await;
-    let url = url.replace("127.0.0.1", "localhost");
+    let (counter, port) = Counter::start().await;
     let (app, [admin, _, dev, _]) = team(&s).await;
-    let (hook, _) = webhook(&s, &admin, &app, &url, &[]).await;
+    let by_name = stored_earlier(&s, "by-name", &app, &format!("http://localhost:{port}/")).await;
+    let by_address = stored_earlier(&s, "by-address", &app, &format!("http://127.1:{port}/")).await;
     let (_, v) = s.pack(&app, &dev, "level-2").await;
-    s.complete_version(&id(&v), &dev, 1000).await;
-    let attempt = eventually("a failed attempt is logged", async || {
-        let (_, v) = s
-            .get(&format!("/v1/webhooks/{hook}/deliveries"), &admin)
-            .await;
-        v["data"].as_array()?.iter().find_map(|d| {
-            let error = d["attributes"]["attempts"].as_array()?.first()?["error"].as_str()?;
-            Some(error.to_owned())
+    s.api.create_version(&id(&v)).await.unwrap();
+    for hook in [by_name, by_address] {
+        let attempt = eventually("a failed attempt is logged", async || {
+            let (_, v) = s
+                .get(&format!("/v1/webhooks/{hook}/deliveries"), &admin)
+                .await;
+            v["data"].as_array()?.iter().find_map(|d| {
+                let attempt = d["attributes"]["attempts"].as_array()?.first()?.clone();
+                Some(attempt)
+            })
         })
-    })
-    .await;
-    assert!(
-        attempt.contains("localhost resolves only to addresses in the cluster's own network"),
-        "{attempt}"
-    );
-    assert!(
-        receiver.received().is_empty(),
-        "the endpoint was never called"
-    );
+        .await;
+        assert_eq!(attempt["result"], "FAILED");
+        assert_eq!(attempt["status"], Value::Null);
+        assert_eq!(attempt["error"], REFUSED_TARGET, "{hook}");
+        let text = attempt["error"].as_str().unwrap();
+        assert!(
+            !text.contains(&port.to_string()) && !text.contains("127."),
+            "{text}"
+        );
+    }
+    assert_eq!(counter.accepted(), 0, "no connection was ever made");
 }

@@ -33,6 +33,8 @@ pub struct QuotaLimits {
     /// Longest free text stored, in bytes: a review's rejection reasons together (rule R14).
     /// Default 8,192.
     pub max_text_bytes: usize,
+    /// Webhooks an app may have (each is sent every event it wants; rule R14). Default 25.
+    pub max_webhooks_per_app: usize,
 }
 
 impl Default for QuotaLimits {
@@ -46,6 +48,7 @@ impl Default for QuotaLimits {
             max_users: 10_000,
             max_name_bytes: 256,
             max_text_bytes: 8_192,
+            max_webhooks_per_app: 25,
         }
     }
 }
@@ -84,6 +87,7 @@ impl QuotaLimits {
             ("max_users", self.max_users),
             ("max_name_bytes", self.max_name_bytes),
             ("max_text_bytes", self.max_text_bytes),
+            ("max_webhooks_per_app", self.max_webhooks_per_app),
         ] {
             if value == 0 {
                 return Err(QuotaConfigError::Zero(name));

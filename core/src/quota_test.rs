@@ -62,3 +62,16 @@ fn limits_that_could_never_hold_anything_are_refused() {
     };
     assert_eq!(ratio.validate(), Err(QuotaConfigError::BadRatio(101)));
 }
+
+#[test]
+fn r14_an_app_may_have_25_webhooks_by_default_and_a_limit_of_0_is_refused() {
+    assert_eq!(QuotaLimits::default().max_webhooks_per_app, 25);
+    let zero = QuotaLimits {
+        max_webhooks_per_app: 0,
+        ..QuotaLimits::default()
+    };
+    assert_eq!(
+        zero.validate(),
+        Err(QuotaConfigError::Zero("max_webhooks_per_app"))
+    );
+}

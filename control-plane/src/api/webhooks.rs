@@ -11,7 +11,7 @@ use packyard_core::catalog::{
     WebhookSecret,
 };
 use packyard_core::role::Action;
-use packyard_core::webhook_target::{internal_address, literal_address};
+use packyard_core::webhook_target::WebhookUrl;
 use serde::Deserialize;
 
 use super::context::{Api, hex, new_id, random_bytes};
@@ -52,18 +52,13 @@ pub(crate) async fn create<S: CatalogStore>(
 ) -> Result<Response, ApiError> {
     let input = parse::<WebhookAttributes, WebhookRelationships>(body, "webhooks")?;
     let app = AppId::new(input.relationships.app.id("app", "apps")?);
-    if !api.config.allow_private_webhook_targets
-        && let Some(ip) = literal_address(&input.attributes.url)
-        && let Some(why) = internal_address(ip)
-    {
-        return Err(ApiError::invalid(
-            "url",
-            format!(
-                "{ip} is {why}; webhooks may not be sent into the cluster's own network \
-                 (an operator may allow it with [webhooks] allow_private_addresses)"
-            ),
-        ));
-    }
+    // The URL as the deliverer's HTTP client will read it; whether internal targets are
+    // allowed is the operator's setting, which the catalog does not know.
+    WebhookUrl::parse_target(
+        &input.attributes.url,
+        api.config.allow_private_webhook_targets,
+    )
+    .map_err(|e| ApiError::invalid("url", e.to_string()))?;
     let id = WebhookId::new(new_id()?);
     let secret = generate_secret()?;
     let command = Command::CreateWebhook(CreateWebhook {

@@ -13,9 +13,13 @@ pub struct DelivererConfig {
     /// How long an endpoint has to answer, in milliseconds; no answer is a failed attempt.
     /// Default: 10,000.
     pub request_timeout_ms: u64,
-    /// How many endpoints are sent to at once. Each endpoint gets its deliveries one at a
-    /// time, so a slow endpoint holds one slot, never the others. Default: 16.
+    /// How many endpoints are sent to at once, across every app. Each endpoint gets its
+    /// deliveries one at a time, so a slow endpoint holds one slot, never the others; free
+    /// slots go to apps in turn. Default: 16.
     pub max_concurrent: usize,
+    /// How many of those one app's endpoints may hold at once, so that one app's slow
+    /// endpoints leave slots for every other app. At most `max_concurrent`. Default: 4.
+    pub max_concurrent_per_app: usize,
     /// The most due deliveries one endpoint is sent in one round; the rest wait for the next
     /// round. Default: 32.
     pub batch_per_endpoint: usize,
@@ -32,6 +36,7 @@ impl Default for DelivererConfig {
             poll_interval_ms: 250,
             request_timeout_ms: 10_000,
             max_concurrent: 16,
+            max_concurrent_per_app: 4,
             batch_per_endpoint: 32,
             allow_private_addresses: false,
         }
@@ -49,7 +54,7 @@ pub struct DelivererConfigError {
 }
 
 impl DelivererConfig {
-    /// Refuses zeros, which would spin or never send.
+    /// Refuses zeros, which would spin or never send, and a per-app cap above the total.
     pub fn validate(&self) -> Result<(), DelivererConfigError> {
         let zero = |field, value: u64| {
             if value == 0 {
@@ -64,7 +69,15 @@ impl DelivererConfig {
         zero("poll_interval_ms", self.poll_interval_ms)?;
         zero("request_timeout_ms", self.request_timeout_ms)?;
         zero("max_concurrent", self.max_concurrent as u64)?;
-        zero("batch_per_endpoint", self.batch_per_endpoint as u64)
+        zero("max_concurrent_per_app", self.max_concurrent_per_app as u64)?;
+        zero("batch_per_endpoint", self.batch_per_endpoint as u64)?;
+        if self.max_concurrent_per_app > self.max_concurrent {
+            return Err(DelivererConfigError {
+                field: "max_concurrent_per_app",
+                reason: "must be at most max_concurrent",
+            });
+        }
+        Ok(())
     }
 
     /// The poll interval.
@@ -91,5 +104,15 @@ mod tests {
         };
         let err = config.validate().unwrap_err();
         assert_eq!(err.to_string(), "max_concurrent: must be at least 1");
+        let config = DelivererConfig {
+            max_concurrent: 2,
+            max_concurrent_per_app: 3,
+            ..DelivererConfig::default()
+        };
+        let err = config.validate().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "max_concurrent_per_app: must be at most max_concurrent"
+        );
     }
 }

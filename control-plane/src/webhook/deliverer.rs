@@ -2,17 +2,17 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use packyard_core::catalog::{
-    Actor, AttemptOutcome, Command, Envelope, RecordDeliveryAttempt, Timestamp, WebhookId,
+    Actor, AppId, AttemptOutcome, Command, Envelope, RecordDeliveryAttempt, Timestamp, WebhookId,
 };
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
 
 use super::attempt::Job;
 use super::config::DelivererConfig;
+use super::fair_share::FairShare;
 use super::transport::Transport;
 use crate::clock::Clock;
 use crate::store::CatalogStore;
@@ -20,33 +20,66 @@ use crate::store::CatalogStore;
 /// Sends the catalog's due deliveries and records each outcome through the store.
 ///
 /// Every `poll_interval_ms`, if this node leads, it reads the deliveries due now and starts
-/// one task per endpoint that is not already being sent to, up to `max_concurrent` at once.
-/// An endpoint's task sends its deliveries in order and stops at its first failure (that
-/// endpoint is down or slow; the rest wait for their turn in a later round), so a slow
-/// endpoint delays only itself.
+/// one task per endpoint that is not already being sent to, as many as there are free slots
+/// (`max_concurrent`), the slots shared out between apps by [`FairShare`] (apps in turn, at
+/// most `max_concurrent_per_app` each). An endpoint's task sends its deliveries in order and
+/// stops at its first failure (that endpoint is down or slow; the rest wait for their turn
+/// in a later round), so a slow endpoint delays only itself, and an app's slow endpoints
+/// never hold another app's deliveries.
 #[derive(Debug)]
 pub struct Deliverer<S, T> {
     store: Arc<S>,
     transport: Arc<T>,
     config: DelivererConfig,
     clock: Clock,
-    /// Endpoints with a task under way.
-    busy: Arc<Mutex<HashSet<WebhookId>>>,
-    slots: Arc<Semaphore>,
+    /// Endpoints with a task under way, and how many each app has.
+    in_flight: Arc<Mutex<InFlight>>,
+    share: FairShare<AppId>,
+}
+
+/// The endpoints being sent to now.
+#[derive(Debug, Default)]
+struct InFlight {
+    endpoints: HashSet<WebhookId>,
+    per_app: BTreeMap<AppId, usize>,
+}
+
+/// One endpoint's place in [`InFlight`], given back when its task ends however it ends.
+struct Slot {
+    in_flight: Arc<Mutex<InFlight>>,
+    app: AppId,
+    webhook: WebhookId,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut in_flight = lock(&self.in_flight);
+        in_flight.endpoints.remove(&self.webhook);
+        if let Some(n) = in_flight.per_app.get_mut(&self.app) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                in_flight.per_app.remove(&self.app);
+            }
+        }
+    }
+}
+
+fn lock(in_flight: &Mutex<InFlight>) -> MutexGuard<'_, InFlight> {
+    in_flight.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl<S: CatalogStore, T: Transport> Deliverer<S, T> {
     /// A deliverer over `store`, sending with `transport` ([`super::HttpTransport`] on a
     /// node) and judging what is due by the system clock.
     pub fn new(store: S, transport: T, config: DelivererConfig) -> Self {
-        let slots = Arc::new(Semaphore::new(config.max_concurrent.max(1)));
+        let share = FairShare::new(config.max_concurrent_per_app.max(1));
         Self {
             store: Arc::new(store),
             transport: Arc::new(transport),
             config,
             clock: Clock::System,
-            busy: Arc::default(),
-            slots,
+            in_flight: Arc::default(),
+            share,
         }
     }
 
@@ -57,7 +90,7 @@ impl<S: CatalogStore, T: Transport> Deliverer<S, T> {
 
     /// Polls until `shutdown` resolves. Sends under way are then dropped: their deliveries
     /// stay pending and are sent again, by this node or the next leader.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
+    pub async fn run(mut self, shutdown: impl Future<Output = ()> + Send) {
         let mut tick = tokio::time::interval(self.config.poll_interval());
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut tasks = JoinSet::new();
@@ -76,8 +109,8 @@ impl<S: CatalogStore, T: Transport> Deliverer<S, T> {
         tasks.abort_all();
     }
 
-    /// One round: starts a task for every idle endpoint with due deliveries.
-    async fn round(&self, tasks: &mut JoinSet<()>) {
+    /// One round: starts tasks for idle endpoints with due deliveries, as slots allow.
+    async fn round(&mut self, tasks: &mut JoinSet<()>) {
         let at = self.clock.now();
         let jobs = self
             .store
@@ -95,43 +128,74 @@ impl<S: CatalogStore, T: Transport> Deliverer<S, T> {
                 return;
             }
         };
-        let mut by_endpoint: BTreeMap<WebhookId, Vec<Job>> = BTreeMap::new();
-        for job in jobs {
-            let batch = by_endpoint.entry(job.webhook.clone()).or_default();
-            if batch.len() < self.config.batch_per_endpoint {
-                batch.push(job);
-            }
-        }
-        for (webhook, batch) in by_endpoint {
-            if !self.lock_busy().insert(webhook.clone()) {
+        let (waiting, mut batches, running, free) = {
+            let in_flight = lock(&self.in_flight);
+            let (waiting, batches) = self.waiting(jobs, &in_flight.endpoints);
+            let free = self
+                .config
+                .max_concurrent
+                .saturating_sub(in_flight.endpoints.len());
+            (waiting, batches, in_flight.per_app.clone(), free)
+        };
+        for (app, webhook) in self.share.pick(&waiting, &running, free) {
+            let Some(batch) = batches.remove(&webhook) else {
                 continue;
-            }
+            };
+            let slot = self.take_slot(app, webhook);
             let store = Arc::clone(&self.store);
             let transport = Arc::clone(&self.transport);
             let clock = self.clock;
-            let busy = Arc::clone(&self.busy);
-            let slots = Arc::clone(&self.slots);
             tasks.spawn(async move {
-                // The semaphore is never closed, so acquiring only waits.
-                if let Ok(_slot) = slots.acquire_owned().await {
-                    for job in batch {
-                        let outcome = transport.send(&job).await;
-                        let failed = matches!(outcome, AttemptOutcome::Failed { .. });
-                        record(&*store, &job, outcome, clock.now()).await;
-                        if failed {
-                            break;
-                        }
+                let _slot = slot;
+                for job in batch {
+                    let outcome = transport.send(&job).await;
+                    let failed = matches!(outcome, AttemptOutcome::Failed { .. });
+                    record(&*store, &job, outcome, clock.now()).await;
+                    if failed {
+                        break;
                     }
                 }
-                busy.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .remove(&webhook);
             });
         }
     }
 
-    fn lock_busy(&self) -> std::sync::MutexGuard<'_, HashSet<WebhookId>> {
-        self.busy.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The idle endpoints with due deliveries, per app, oldest due first, and each one's
+    /// batch (at most `batch_per_endpoint` deliveries, in order). `jobs` come oldest first.
+    fn waiting(
+        &self,
+        jobs: Vec<Job>,
+        busy: &HashSet<WebhookId>,
+    ) -> (
+        BTreeMap<AppId, Vec<WebhookId>>,
+        BTreeMap<WebhookId, Vec<Job>>,
+    ) {
+        let mut waiting: BTreeMap<AppId, Vec<WebhookId>> = BTreeMap::new();
+        let mut batches: BTreeMap<WebhookId, Vec<Job>> = BTreeMap::new();
+        for job in jobs.into_iter().filter(|j| !busy.contains(&j.webhook)) {
+            let batch = batches.entry(job.webhook.clone()).or_insert_with(|| {
+                waiting
+                    .entry(job.app.clone())
+                    .or_default()
+                    .push(job.webhook.clone());
+                Vec::new()
+            });
+            if batch.len() < self.config.batch_per_endpoint {
+                batch.push(job);
+            }
+        }
+        (waiting, batches)
+    }
+
+    /// Marks `webhook` of `app` as being sent to, until the returned slot is dropped.
+    fn take_slot(&self, app: AppId, webhook: WebhookId) -> Slot {
+        let mut in_flight = lock(&self.in_flight);
+        in_flight.endpoints.insert(webhook.clone());
+        *in_flight.per_app.entry(app.clone()).or_default() += 1;
+        Slot {
+            in_flight: Arc::clone(&self.in_flight),
+            app,
+            webhook,
+        }
     }
 }
 

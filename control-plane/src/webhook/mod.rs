@@ -13,16 +13,21 @@
 //! - [`transport`]: the seam the deliverer sends through: HTTP on a node, a recording fake in
 //!   tests on paused time.
 //! - [`deliverer`]: the polling task.
-//! - [`public_resolver`]: name resolution that keeps webhooks out of the cluster's network.
+//! - [`fair_share`]: which endpoints get the free delivery slots: apps in turn, each with a
+//!   cap, so one app's slow endpoints never hold another app's deliveries.
+//! - [`public_resolver`]: the one name resolution a delivery makes, keeping webhooks out of
+//!   the cluster's network.
 
 mod attempt;
 mod config;
 mod deliverer;
+mod fair_share;
 mod public_resolver;
 mod transport;
 
-pub use attempt::{DELIVERY_HEADER, EVENT_HEADER, Job, SIGNATURE_HEADER};
+pub use attempt::{DELIVERY_HEADER, EVENT_HEADER, Job, REFUSED_TARGET, SIGNATURE_HEADER};
 pub use config::{DelivererConfig, DelivererConfigError};
 pub use deliverer::Deliverer;
-pub use public_resolver::PublicResolver;
+pub use fair_share::FairShare;
+pub use public_resolver::{NoPublicAddress, PublicResolver};
 pub use transport::{HttpTransport, Transport};

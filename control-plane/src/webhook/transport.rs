@@ -28,11 +28,14 @@ pub struct HttpTransport {
 impl HttpTransport {
     /// The transport `config` asks for. Its HTTP client follows no redirects (a 3xx is a
     /// failed attempt, so a signed body is never re-sent somewhere the webhook did not name),
-    /// sends a user agent that names Packyard, and, unless `config` allows private addresses,
-    /// resolves host names to public addresses only ([`super::PublicResolver`]).
+    /// goes through no proxy (a proxy from the environment would resolve and connect to the
+    /// host itself, past every check), sends a user agent that names Packyard, and, unless
+    /// `config` allows private addresses, resolves host names to public addresses only
+    /// ([`super::PublicResolver`]) and connects to those.
     pub fn new(config: &DelivererConfig) -> reqwest::Result<Self> {
         let builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
             .user_agent(concat!("packyard-webhooks/", env!("CARGO_PKG_VERSION")));
         let builder = if config.allow_private_addresses {
             builder

@@ -19,8 +19,8 @@ use super::*;
 /// The fewest bytes a webhook secret has: 256 bits, the HMAC-SHA256 block it keys.
 pub const MIN_WEBHOOK_SECRET_LEN: usize = 32;
 
-/// The longest webhook URL accepted.
-pub const MAX_WEBHOOK_URL_LEN: usize = 2048;
+pub use crate::webhook_target::MAX_WEBHOOK_URL_LEN;
+use crate::webhook_target::WebhookUrl;
 
 /// The key that signs a webhook's bodies. Its `Debug` hides it, so logs never carry it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,7 +73,10 @@ impl Webhook {
 }
 
 impl Catalog {
-    /// `CreateWebhook`: the app's Account Holder or an Admin subscribes an http(s) endpoint.
+    /// `CreateWebhook`: the app's Account Holder or an Admin subscribes an http(s) endpoint,
+    /// its URL read as the HTTP client reads it ([`WebhookUrl`]), within the app's
+    /// `max_webhooks_per_app`. Whether it names an internal address depends on the
+    /// operator's setting, so the admin API checks that before proposing.
     pub(super) fn create_webhook(
         &mut self,
         ctx: &Ctx,
@@ -91,7 +94,17 @@ impl Catalog {
         self.find_app(&webhook.app)?;
         self.authorize(&ctx.actor, &webhook.app, Action::ManageWebhooks)?;
         self.unused(&self.webhooks, &webhook.id, ResourceType::Webhooks)?;
-        check_url("url", &webhook.url)?;
+        WebhookUrl::parse(&webhook.url).map_err(|e| Refusal::invalid("url", e.to_string()))?;
+        let limit = self.limits.max_webhooks_per_app;
+        if self.webhooks_of(&webhook.app).count() >= limit {
+            return Err(Refusal::by_rule(
+                Rule::R14,
+                format!(
+                    "this app already has {limit} webhooks, the limit (quota.max_webhooks_per_app); \
+                 delete one it no longer needs, or subscribe one endpoint to more event types"
+                ),
+            ));
+        }
         let len = webhook.secret.expose().len();
         if len < MIN_WEBHOOK_SECRET_LEN {
             return Err(Refusal::invalid(
@@ -126,8 +139,8 @@ impl Catalog {
     }
 }
 
-/// Refuses a URL (the member `field`) that is not an absolute `http://` or `https://` URL with
-/// a host.
+/// Refuses a URL (the member `field`: an edge's public URLs) that is not an absolute `http://`
+/// or `https://` URL with a host. Webhook URLs are read by [`WebhookUrl`] instead.
 pub(super) fn check_url(field: &str, url: &str) -> Result<(), Refusal> {
     let refuse = |why: &str| Err(Refusal::invalid(field, why.to_owned()));
     if url.len() > MAX_WEBHOOK_URL_LEN {

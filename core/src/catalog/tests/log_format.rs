@@ -300,7 +300,7 @@ fn samples() -> Vec<(Command, &'static str)> {
             Command::SetLimits {
                 limits: crate::quota::QuotaLimits::default(),
             },
-            r#"{"SetLimits":{"limits":{"max_packs":100,"max_bytes":200000000000,"max_file_bytes":8000000000,"warn_ratio_percent":80,"max_apps_per_account_holder":25,"max_users":10000,"max_name_bytes":256,"max_text_bytes":8192}}}"#,
+            r#"{"SetLimits":{"limits":{"max_packs":100,"max_bytes":200000000000,"max_file_bytes":8000000000,"warn_ratio_percent":80,"max_apps_per_account_holder":25,"max_users":10000,"max_name_bytes":256,"max_text_bytes":8192,"max_webhooks_per_app":25}}}"#,
         ),
     ]
 }

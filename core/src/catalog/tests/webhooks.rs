@@ -212,7 +212,7 @@ fn a_refused_command_queues_no_delivery() {
 }
 
 #[test]
-fn a_webhook_url_must_be_http_or_https_with_a_host() {
+fn a_webhook_url_must_be_a_plain_http_or_https_url_with_a_host_and_no_credentials() {
     let mut w = World::new();
     for url in [
         "ftp://hooks.example.com/",
@@ -221,6 +221,8 @@ fn a_webhook_url_must_be_http_or_https_with_a_host() {
         "https:///path",
         "http://:8080/",
         "https://hooks.example.com/a b",
+        "HTTPS://user@hooks.example.com:8443/x?y=1",
+        "http://127.0.0.1:8080\\@hooks.example.com/",
         "",
     ] {
         let refusal = w.refused(user("admin"), create("h", url, SECRET, &[]));
@@ -233,12 +235,29 @@ fn a_webhook_url_must_be_http_or_https_with_a_host() {
     w.refused(user("admin"), create("h", &long, SECRET, &[]));
     w.ok(
         user("admin"),
-        create(
-            "h",
-            "HTTPS://user@hooks.example.com:8443/x?y=1",
-            SECRET,
-            &[],
-        ),
+        create("h", "HTTPS://hooks.example.com:8443/x?y=1", SECRET, &[]),
+    );
+}
+
+#[test]
+fn r14_an_app_has_at_most_max_webhooks_per_app_and_the_refusal_names_the_limit() {
+    let mut w = World::with_limits(crate::quota::QuotaLimits {
+        max_webhooks_per_app: 2,
+        ..crate::quota::QuotaLimits::default()
+    });
+    hook(&mut w, "h1", &[]);
+    hook(&mut w, "h2", &[]);
+    let refusal = w.refused(
+        user("admin"),
+        create("h3", "https://hooks.example.com/3", SECRET, &[]),
+    );
+    let detail = conflict(&refusal, Some(Rule::R14));
+    assert!(detail.contains("2 webhooks"), "{detail}");
+    assert!(detail.contains("max_webhooks_per_app"), "{detail}");
+    w.ok(user("admin"), Command::DeleteWebhook { id: "h1".into() });
+    w.ok(
+        user("admin"),
+        create("h3", "https://hooks.example.com/3", SECRET, &[]),
     );
 }
 
