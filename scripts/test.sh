@@ -13,6 +13,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/packyard/target}"
 
 echo "== cargo fmt --check" >&2
 cargo fmt --all -- --check
+echo "== every file the docs name exists" >&2
+scripts/check-doc-paths.sh
 echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets --locked -- -D warnings
 scripts/fuzz.sh

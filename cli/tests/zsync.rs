@@ -187,7 +187,8 @@ impl Proxy {
         use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
-        let (up, down) = (std::sync::Arc::default(), std::sync::Arc::default());
+        type Kept = std::sync::Arc<std::sync::Mutex<Vec<u8>>>;
+        let (up, down): (Kept, Kept) = (Kept::default(), Kept::default());
         let (edge, kept_up, kept_down) = (
             edge.to_owned(),
             std::sync::Arc::clone(&up),
