@@ -184,6 +184,7 @@ mod tests {
             sha256: None,
             failure: None,
             reserved_at: packyard_core::catalog::Timestamp(0),
+            committed_at: None,
         };
         let ops = operations(&config, &f);
         let spans: Vec<(u64, u64)> = ops

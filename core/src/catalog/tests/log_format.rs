@@ -134,6 +134,14 @@ fn samples() -> Vec<(Command, &'static str)> {
             r#"{"ExpireUploadFile":{"id":"f1","ttl_ms":3600000}}"#,
         ),
         (
+            Command::ExpireVersion(ExpireVersion {
+                version: VersionId::from("v1"),
+                reservation_ms: 3_600_000,
+                processing_ms: 7_200_000,
+            }),
+            r#"{"ExpireVersion":{"version":"v1","reservation_ms":3600000,"processing_ms":7200000}}"#,
+        ),
+        (
             Command::ProcessingSucceeded(ProcessingSucceeded {
                 version: VersionId::from("v1"),
                 size: 100,
@@ -302,6 +310,7 @@ fn kind(command: &Command) -> &'static str {
         C::ReserveUploadFile { .. } => "ReserveUploadFile",
         C::CommitUploadFile { .. } => "CommitUploadFile",
         C::ExpireUploadFile { .. } => "ExpireUploadFile",
+        C::ExpireVersion { .. } => "ExpireVersion",
         C::ProcessingSucceeded { .. } => "ProcessingSucceeded",
         C::ProcessingFailed { .. } => "ProcessingFailed",
         C::SubmitForReview { .. } => "SubmitForReview",
@@ -325,7 +334,7 @@ fn kind(command: &Command) -> &'static str {
 #[test]
 fn every_kind_has_a_sample() {
     let kinds: BTreeSet<&str> = samples().iter().map(|(c, _)| kind(c)).collect();
-    assert_eq!(kinds.len(), 31, "a command kind has no sample: {kinds:?}");
+    assert_eq!(kinds.len(), 32, "a command kind has no sample: {kinds:?}");
 }
 
 #[test]

@@ -163,3 +163,50 @@ fn a_sha256_is_64_hex_digits() {
     let refusal = Sha256Digest::parse_hex("abc").unwrap_err();
     assert_eq!(refusal.kind(), RefusalKind::Invalid);
 }
+
+#[test]
+fn case_4_a_manifest_reservation_past_the_manifest_size_limit_is_refused_naming_it() {
+    let mut w = World::new();
+    let pack = w.pack("level-2");
+    let v = w.version(&pack);
+    let eight_gb = 8_000_000_000;
+    let refusal = w.refused(
+        user("dev"),
+        reserve(&UploadFileId::from("m"), &v, eight_gb, AssetType::Manifest),
+    );
+    assert_eq!(refusal.kind(), RefusalKind::Invalid);
+    assert_eq!(
+        refusal.to_string(),
+        "fileSize: is 8000000000 bytes; a MANIFEST file may be at most 1048576 bytes (1 MiB), \
+         the largest packaging manifest Packyard reads"
+    );
+    let refusal = w.refused(
+        user("dev"),
+        reserve(
+            &UploadFileId::from("m"),
+            &v,
+            MAX_MANIFEST_FILE_BYTES + 1,
+            AssetType::Manifest,
+        ),
+    );
+    assert_eq!(refusal.kind(), RefusalKind::Invalid);
+    w.ok(
+        user("dev"),
+        reserve(
+            &UploadFileId::from("m"),
+            &v,
+            MAX_MANIFEST_FILE_BYTES,
+            AssetType::Manifest,
+        ),
+    );
+    // The archive is held to the quota's file limit, not the manifest's.
+    w.ok(
+        user("dev"),
+        reserve(
+            &UploadFileId::from("a"),
+            &v,
+            MAX_MANIFEST_FILE_BYTES + 1,
+            AssetType::Asset,
+        ),
+    );
+}
