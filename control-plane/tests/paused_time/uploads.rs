@@ -11,6 +11,7 @@ use packyard_core::catalog::{
     AssetType, Catalog, Command, ExpireVersion, ReserveUploadFile, UploadFileId, UploadFileState,
     VersionId, VersionState,
 };
+use packyard_core::upload_credential::UploadKey;
 use packyard_core::upload_expiry::Deadlines;
 
 use crate::fixture::{APP, World, operator, shutdown};
@@ -168,6 +169,7 @@ async fn case_4_a_version_whose_only_file_is_a_committed_manifest_expires_at_the
             file_name: "Manifest.json".into(),
             file_size: 300,
             asset_type: AssetType::Manifest,
+            key: Some(UploadKey([2; 32])),
         }),
     )
     .await;

@@ -40,6 +40,7 @@ use super::version::{StateDetails, VersionMetadata};
 use super::webhook::WebhookSecret;
 use crate::role::Role;
 use crate::rollout::Stage;
+use crate::upload_credential::UploadKey;
 use crate::{AssetPackIdentifier, Blake3Hash, ChunkList, LanguageTag};
 
 /// One change to the catalog. Each is applied whole or refused whole.
@@ -246,6 +247,10 @@ pub struct ReserveUploadFile {
     pub file_size: u64,
     /// What it holds.
     pub asset_type: AssetType,
+    /// The key its upload URLs are signed with, chosen at random by the node that takes the
+    /// request. Entries logged before uploads were signed have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<UploadKey>,
 }
 
 /// What [`Command::CommitUploadFile`] carries.

@@ -13,6 +13,7 @@ use super::resource::ResourceType;
 use super::version::VersionState;
 use super::{Catalog, Ctx};
 use crate::role::Action;
+use crate::upload_credential::UploadKey;
 
 /// The largest `MANIFEST` file a version may reserve: the largest packaging manifest
 /// Packyard reads ([`crate::manifest::MAX_MANIFEST_BYTES`], 1 MiB), so no byte is stored
@@ -112,6 +113,11 @@ pub struct UploadFile {
     /// were kept ([`crate::upload_expiry`] counts those from their reservation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub committed_at: Option<super::Timestamp>,
+    /// The key its upload URLs are signed with ([`crate::upload_credential`]): handed to
+    /// origins, never rendered. `None` for files reserved before uploads were signed, which
+    /// take no parts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<UploadKey>,
 }
 
 impl UploadFile {
@@ -147,6 +153,7 @@ impl Catalog {
             failure: None,
             reserved_at: ctx.at,
             committed_at: None,
+            key: new.key,
         };
         let version = self.find_version(&file.version)?;
         self.authorize(&ctx.actor, &version.app, Action::Upload)?;

@@ -116,8 +116,9 @@ fn samples() -> Vec<(Command, &'static str)> {
                 file_name: "pack.aar".into(),
                 file_size: 100,
                 asset_type: AssetType::Asset,
+                key: Some(crate::upload_credential::UploadKey([0xab; 32])),
             }),
-            r#"{"ReserveUploadFile":{"id":"f1","version":"v1","file_name":"pack.aar","file_size":100,"asset_type":"ASSET"}}"#,
+            r#"{"ReserveUploadFile":{"id":"f1","version":"v1","file_name":"pack.aar","file_size":100,"asset_type":"ASSET","key":"abababababababababababababababababababababababababababababababab"}}"#,
         ),
         (
             Command::CommitUploadFile(CommitUploadFile {
@@ -364,4 +365,16 @@ fn a_heartbeat_without_requests_decodes() {
         panic!("{read:?} is not a heartbeat");
     };
     assert!(requests.is_empty());
+}
+
+/// A reservation logged before upload URLs were signed still decodes, without a key (its file
+/// takes no parts).
+#[test]
+fn a_reservation_without_a_key_decodes() {
+    let json = r#"{"ReserveUploadFile":{"id":"f1","version":"v1","file_name":"pack.aar","file_size":100,"asset_type":"ASSET"}}"#;
+    let read: Command = serde_json::from_str(json).unwrap();
+    let Command::ReserveUploadFile(ReserveUploadFile { key, .. }) = read else {
+        panic!("{read:?} is not a reservation");
+    };
+    assert_eq!(key, None);
 }

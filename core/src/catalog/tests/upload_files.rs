@@ -108,6 +108,7 @@ fn empty_names_and_sizes_are_invalid() {
         file_name: " ".into(),
         file_size: 1,
         asset_type: AssetType::Asset,
+        key: None,
     });
     assert_eq!(
         w.refused(user("dev"), nameless).kind(),
@@ -209,4 +210,15 @@ fn case_4_a_manifest_reservation_past_the_manifest_size_limit_is_refused_naming_
             AssetType::Asset,
         ),
     );
+}
+
+#[test]
+fn a_reservation_keeps_the_key_its_urls_are_signed_with() {
+    let mut w = World::new();
+    let pack = w.pack("level-2");
+    let v = w.version(&pack);
+    let file = w.reserve(&v, 100);
+    let f = w.catalog.upload_file(&file).unwrap();
+    assert_eq!(f.key, Some(crate::upload_credential::UploadKey([9; 32])));
+    assert_eq!(f.committed_at, None);
 }
