@@ -28,7 +28,7 @@ impl AdminClient {
             .reserve_upload(&NewUploadFile::asset(&version.id, file_name, size))
             .await?;
         let sha256 = self
-            .send_bytes(bytes, file_name, &file.operations, &mut NoProgress)
+            .send_bytes(bytes, file_name, &file, &mut NoProgress)
             .await?;
         self.commit_upload(&file.id, &sha256).await?;
         Ok(version)

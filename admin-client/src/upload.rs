@@ -13,6 +13,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::client::AdminClient;
 use crate::error::AdminError;
+use crate::resources::upload_files::UploadFile;
 
 /// How often a failed part is sent before the upload gives up.
 pub const PART_ATTEMPTS: u32 = 4;
@@ -71,13 +72,6 @@ pub fn operations(doc: &Value) -> Result<Vec<Operation>, AdminError> {
         .collect()
 }
 
-/// The origin's status URL of an upload file, from the URL of one of its parts
-/// (`…/v1/uploads/{id}/parts/{n}` → `…/v1/uploads/{id}`).
-pub fn status_url(part_url: &str) -> Option<&str> {
-    let (base, number) = part_url.rsplit_once("/parts/")?;
-    number.bytes().all(|b| b.is_ascii_digit()).then_some(base)
-}
-
 /// What an upload is about to send, told to [`Progress::sending`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SendPlan {
@@ -107,12 +101,20 @@ pub struct NoProgress;
 
 impl Progress for NoProgress {}
 
+/// The URL where the origin tells which parts of an upload file it holds, as the upload-file
+/// document gives it (`uploadStatusUrl`, signed for that file); `None` when it gives none.
+pub fn status_url(doc: &Value) -> Option<String> {
+    doc["data"]["attributes"]["uploadStatusUrl"]
+        .as_str()
+        .map(str::to_owned)
+}
+
 impl AdminClient {
-    /// The parts the origin does not hold yet (all of them when it has never heard of the
-    /// file).
-    pub async fn missing_parts(&self, ops: &[Operation]) -> Result<Vec<u64>, AdminError> {
-        let all = || ops.iter().map(|op| op.part).collect();
-        let Some(url) = ops.first().and_then(|op| status_url(&op.url)) else {
+    /// The parts of `upload` the origin does not hold yet: all of them when it has never
+    /// heard of the file, or when the document gave no status URL to ask.
+    pub async fn missing_parts(&self, upload: &UploadFile) -> Result<Vec<u64>, AdminError> {
+        let all = || upload.operations.iter().map(|op| op.part).collect();
+        let Some(url) = upload.status_url.as_deref() else {
             return Ok(all());
         };
         let response =
@@ -144,15 +146,17 @@ impl AdminClient {
         Ok(missing.iter().filter_map(Value::as_u64).collect())
     }
 
-    /// Sends the parts of `file` the origin lacks; returns the file's SHA-256, hex.
+    /// Sends the parts of `file` the origin lacks to the URLs `upload` gives; returns the
+    /// file's SHA-256, hex.
     pub async fn send_file(
         &self,
         file: &Path,
         size: u64,
-        ops: &[Operation],
+        upload: &UploadFile,
         progress: &mut dyn Progress,
     ) -> Result<String, AdminError> {
-        let missing = self.missing_parts(ops).await?;
+        let ops = &upload.operations;
+        let missing = self.missing_parts(upload).await?;
         progress.sending(&plan(ops, &missing, size));
         let mut reader = std::fs::File::open(file).map_err(|cause| AdminError::Io {
             what: format!("opening {}", file.display()),
@@ -163,17 +167,18 @@ impl AdminClient {
             .await
     }
 
-    /// Sends the parts of `bytes` (named `name` in errors) the origin lacks; returns their
-    /// SHA-256, hex.
+    /// Sends the parts of `bytes` (named `name` in errors) the origin lacks to the URLs
+    /// `upload` gives; returns their SHA-256, hex.
     pub async fn send_bytes(
         &self,
         bytes: &[u8],
         name: &str,
-        ops: &[Operation],
+        upload: &UploadFile,
         progress: &mut dyn Progress,
     ) -> Result<String, AdminError> {
         let size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
-        let missing = self.missing_parts(ops).await?;
+        let ops = &upload.operations;
+        let missing = self.missing_parts(upload).await?;
         progress.sending(&plan(ops, &missing, size));
         let mut reader = std::io::Cursor::new(bytes);
         self.send_missing(&mut reader, name, size, ops, &missing, progress)
@@ -289,13 +294,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_status_url_is_the_part_url_without_its_part() {
+    fn the_status_url_is_the_one_the_document_gives() {
+        let doc = json!({"data": {"attributes": {
+            "uploadStatusUrl": "http://o:7200/v1/uploads/f1?expires=9&signature=s"}}});
         assert_eq!(
-            status_url("http://o:7200/v1/uploads/f1/parts/12"),
-            Some("http://o:7200/v1/uploads/f1")
+            status_url(&doc).as_deref(),
+            Some("http://o:7200/v1/uploads/f1?expires=9&signature=s")
         );
-        assert_eq!(status_url("http://o:7200/v1/uploads/f1/parts/x"), None);
-        assert_eq!(status_url("http://o:7200/v1/uploads/f1"), None);
+        let committed = json!({"data": {"attributes": {"uploadStatusUrl": null}}});
+        assert_eq!(status_url(&committed), None);
     }
 
     #[test]

@@ -247,11 +247,31 @@ async fn an_edge_cut_off_from_control_plane_and_origin_serves_what_it_holds_and_
     );
 }
 
-/// The origin's view of an upload file: `GET {origin}/v1/uploads/{id}`.
+/// The origin's view of an upload file: `GET {origin}/v1/uploads/{id}` with the credential
+/// of the `uploadStatusUrl` the admin API gives (the URL names the origin as the containers
+/// reach it; the host reaches it on its published port).
 async fn upload_status(p: &Project, file: &str) -> Option<Value> {
+    let doc: Value = p
+        .http
+        .get(format!(
+            "http://127.0.0.1:{}/v1/backgroundAssetUploadFiles/{file}",
+            CONTROLS[0].1
+        ))
+        .bearer_auth(p.key())
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    let signed = doc["data"]["attributes"]["uploadStatusUrl"].as_str()?;
+    let query = signed.split_once('?')?.1;
     let response = p
         .http
-        .get(format!("http://127.0.0.1:{}/v1/uploads/{file}", ORIGIN.1))
+        .get(format!(
+            "http://127.0.0.1:{}/v1/uploads/{file}?{query}",
+            ORIGIN.1
+        ))
         .send()
         .await
         .ok()?;

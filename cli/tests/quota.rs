@@ -1,7 +1,9 @@
 //! Quota (rule R9) counts reservations, and reservations end: against a real control plane
 //! (and, for expiry, a real origin), reservations that together pass an app's quota are
-//! accepted only while they fit, one after another or all at once; and a reservation never
-//! committed expires, failing its version, freeing its quota and removing its staged parts.
+//! accepted only while they fit, one after another or all at once; a reservation never
+//! committed expires, failing its version, freeing its quota and removing its staged parts;
+//! a manifest is reserved only up to the largest manifest processing reads, and a version
+//! whose only file is a committed manifest expires like an uncommitted one.
 
 #![allow(clippy::unwrap_used)]
 
@@ -255,4 +257,99 @@ async fn a_reservation_never_committed_expires_frees_its_quota_and_loses_its_par
     let version = admin.version(&pack).await;
     let (status, doc) = admin.reserve(&version, 1_500_000).await;
     assert_eq!(status, 201, "{doc}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_4_a_manifest_is_capped_at_1_mib_and_a_version_of_a_lone_committed_manifest_expires_and_loses_its_parts()
+ {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let config = "[api]\nupload_expiry_secs = 5\nupload_part_bytes = 1048576\n";
+    let Control {
+        proc: control_proc,
+        admin,
+        raft,
+        upload,
+    } = control(dir, config).await;
+    let origin_config = dir.join("origin.toml");
+    std::fs::write(&origin_config, "[gc]\nstaging_sweep_secs = 1\n").unwrap();
+    let origin_flags = ["--config", origin_config.to_str().unwrap()];
+    let (origin, _) = procs::origin(dir, &upload, &raft, &origin_flags).await;
+    let logs = || format!("{}{}", control_proc.log(), origin.log());
+    wait_for(
+        60,
+        "the control plane takes the bootstrap key",
+        &logs,
+        || async {
+            admin
+                .call(reqwest::Method::GET, "/v1/apps", Value::Null)
+                .await
+                .0
+                == 200
+        },
+    )
+    .await;
+    let pack = admin.pack("com.example.manifest").await;
+    let version = admin.version(&pack).await;
+    let manifest = |size: u64| NewUploadFile {
+        asset_type: packyard_admin_client::AssetType::Manifest,
+        ..NewUploadFile::asset(&version, "Manifest.json", size)
+    };
+
+    // An 8 GB manifest is refused before any byte, naming the limit.
+    let (status, doc) = admin
+        .call(
+            reqwest::Method::POST,
+            "/v1/backgroundAssetUploadFiles",
+            manifest(8_000_000_000).document(),
+        )
+        .await;
+    assert_eq!(status, 422, "{doc}");
+    let detail = doc["errors"][0]["detail"].as_str().unwrap();
+    assert!(detail.contains("at most 1048576 bytes (1 MiB)"), "{detail}");
+
+    // A manifest alone, uploaded and committed: nothing will ever process it.
+    let json = br#"{"assetPackID":"level-1","downloadPolicy":{"onDemand":{}},"fileSelectors":[],"platforms":["iOS"]}"#;
+    let file = admin
+        .client
+        .reserve_upload(&manifest(json.len() as u64))
+        .await
+        .unwrap();
+    let op = &file.operations[0];
+    let http = reqwest::Client::new();
+    wait_for(30, "the origin takes the manifest", &logs, || async {
+        http.put(&op.url)
+            .body(json.to_vec())
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    // Never processed, so its checksum is never checked.
+    let sha256 = "ab".repeat(32);
+    admin.client.commit_upload(&file.id, &sha256).await.unwrap();
+    let staged = dir.join("origin").join("staging").join(&file.id);
+    assert!(staged.join("1").exists(), "the manifest is staged");
+
+    let version_path = format!("/v1/backgroundAssetVersions/{version}");
+    wait_for(60, "the version fails UPLOAD_EXPIRED", &logs, || async {
+        let (_, doc) = admin
+            .call(reqwest::Method::GET, &version_path, Value::Null)
+            .await;
+        let error = &doc["data"]["attributes"]["stateDetails"]["errors"][0];
+        doc["data"]["attributes"]["state"] == "FAILED" && error["code"] == "UPLOAD_EXPIRED"
+    })
+    .await;
+    let (_, doc) = admin
+        .call(reqwest::Method::GET, &version_path, Value::Null)
+        .await;
+    let why = &doc["data"]["attributes"]["stateDetails"]["errors"][0]["description"];
+    assert!(why.as_str().unwrap().contains("has no archive"), "{doc}");
+    wait_for(
+        30,
+        "the origin removes the staged manifest",
+        &logs,
+        || async { !staged.exists() },
+    )
+    .await;
 }

@@ -260,7 +260,7 @@ pub async fn serve(
     let expirer = tokio::spawn(crate::upload_expirer::expire_stale_uploads(
         store.clone(),
         clock,
-        Duration::from_secs(config.api.upload_expiry_secs),
+        config.api.upload_deadlines(),
         stopped(),
     ));
     let limits = tokio::spawn(crate::limits_keeper::keep_limits(

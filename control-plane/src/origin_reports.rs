@@ -3,7 +3,9 @@
 //!
 //! Origins and control-plane nodes share a private network; this service is not exposed to
 //! devices or users, and it carries no user credentials: reports are applied as Packyard
-//! itself (`Actor::System`), which the catalog allows only for these commands.
+//! itself (`Actor::System`), which the catalog allows only for these commands. The
+//! description of an upload file carries the key its upload URLs are signed with, so only
+//! origins (the one role this service admits) ever learn it.
 
 use packyard_core::catalog::{
     Actor, Command, Envelope, ProcessingFailed, ProcessingSucceeded, Refusal, UploadFileId,
@@ -137,6 +139,8 @@ impl<S: CatalogStore + Clone> OriginCoordinator for OriginReports<S> {
             part_bytes: self.part_bytes,
             asset_type: pb::AssetType::from(file.asset_type).into(),
             state: pb::UploadState::from(file.state).into(),
+            // Empty for a file reserved before uploads were signed: the origin refuses its parts.
+            upload_key: file.key.map_or_else(Vec::new, |k| k.0.to_vec()),
         }))
     }
 }

@@ -1,12 +1,15 @@
-//! [`expire_stale_uploads`]: the leader's reservation timer. An upload file reserved and
-//! never committed holds quota (rule R9) and staged bytes at the origin; once its time is up
-//! the leader proposes `ExpireUploadFile`, the catalog checks the time in the envelope and
-//! fails the version `UPLOAD_EXPIRED`, and the origin's staging sweep removes its parts.
+//! [`expire_stale_uploads`]: the leader's upload timer. A version that will never be
+//! processed as it stands (a file reserved and never committed, files committed without an
+//! archive, processing never reported) holds quota (rule R9) and staged bytes at the origin;
+//! once its time is up ([`packyard_core::upload_expiry::stall`]) the leader proposes
+//! `ExpireVersion`, the catalog checks the time in the envelope and fails the version and
+//! its open files, and the origin's staging sweep removes their parts.
 
 use std::future::Future;
 use std::time::Duration;
 
-use packyard_core::catalog::{Actor, Command, Envelope, ExpireUploadFile};
+use packyard_core::catalog::{Actor, Command, Envelope, ExpireVersion};
+use packyard_core::upload_expiry::Deadlines;
 use tokio::time::MissedTickBehavior;
 
 use crate::clock::Clock;
@@ -18,18 +21,18 @@ pub fn sweep_interval(ttl: Duration) -> Duration {
     (ttl / 10).clamp(Duration::from_secs(1), Duration::from_secs(60))
 }
 
-/// While this node leads, proposes `ExpireUploadFile` for every upload file reserved more
-/// than `ttl` ago by `clock` and still awaiting its upload, every [`sweep_interval`], until
-/// `shutdown`. A proposal repeated (a slow commit, a new leader) is refused by the catalog,
-/// not applied twice.
+/// While this node leads, proposes `ExpireVersion` for every version the catalog finds
+/// stalled under `deadlines` at `clock`'s time, every [`sweep_interval`] of the shorter
+/// deadline, until `shutdown`. A proposal repeated (a slow commit, a new leader) is refused
+/// by the catalog, not applied twice.
 pub async fn expire_stale_uploads<S: CatalogStore>(
     store: S,
     clock: Clock,
-    ttl: Duration,
+    deadlines: Deadlines,
     shutdown: impl Future<Output = ()> + Send,
 ) {
-    let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
-    let mut tick = tokio::time::interval(sweep_interval(ttl));
+    let shortest = deadlines.reservation_ms.min(deadlines.processing_ms);
+    let mut tick = tokio::time::interval(sweep_interval(Duration::from_millis(shortest)));
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
     loop {
@@ -41,27 +44,30 @@ pub async fn expire_stale_uploads<S: CatalogStore>(
             continue;
         }
         let at = clock.now();
-        let due = match store.read(move |c| c.expired_uploads(at, ttl_ms)).await {
+        let due = match store.read(move |c| c.stalled_versions(at, deadlines)).await {
             Ok(due) => due,
             Err(e) => {
                 tracing::debug!(error = %e, "cannot read upload reservations");
                 continue;
             }
         };
-        for id in due {
+        for version in due {
             let envelope = Envelope {
                 actor: Actor::System,
                 at: clock.now(),
-                command: Command::ExpireUploadFile(ExpireUploadFile {
-                    id: id.clone(),
-                    ttl_ms,
+                command: Command::ExpireVersion(ExpireVersion {
+                    version: version.clone(),
+                    reservation_ms: deadlines.reservation_ms,
+                    processing_ms: deadlines.processing_ms,
                 }),
                 key: None,
             };
             match store.write(envelope).await {
-                Ok(Ok(_)) => tracing::info!(file = %id, "an upload reservation expired"),
-                Ok(Err(refusal)) => tracing::debug!(file = %id, %refusal, "expiry refused"),
-                Err(e) => tracing::warn!(file = %id, error = %e, "cannot propose an expiry"),
+                Ok(Ok(_)) => {
+                    tracing::info!(%version, "a version that would never be processed expired")
+                }
+                Ok(Err(refusal)) => tracing::debug!(%version, %refusal, "expiry refused"),
+                Err(e) => tracing::warn!(%version, error = %e, "cannot propose an expiry"),
             }
         }
     }

@@ -31,6 +31,10 @@
 //! - [`quota`]: per-app limits and the used-bytes arithmetic (rule R9).
 //! - [`upload_parts`]: how an upload file is cut into parts, for the admin API's upload
 //!   operations and the origin's checks alike.
+//! - [`upload_credential`]: the signature in each upload URL that lets its holder write one
+//!   part of one file (or read its status), and how the origin checks it.
+//! - [`upload_expiry`]: when a version that will never be processed as it stands (a file
+//!   never committed, no archive, processing never reported) is failed.
 //! - [`catalog`]: apps, users, packs, versions, release tracks and reviews as one
 //!   deterministic state machine that the control plane applies command by command
 //!   (rules R1-R9, R11, R12).
@@ -53,6 +57,8 @@ pub mod quota;
 pub mod role;
 pub mod rollout;
 pub mod tester_token;
+pub mod upload_credential;
+pub mod upload_expiry;
 pub mod upload_parts;
 pub mod webhook_target;
 

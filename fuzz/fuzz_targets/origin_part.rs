@@ -2,11 +2,13 @@
 //! (`packyard_origin::upload::Endpoint`), and the part layout it checks parts against
 //! (`packyard_origin::staging::PartLayout`).
 //!
-//! The input is text, three lines: a request line (`PUT /v1/uploads/f1/parts/3`), a file
-//! size and a part size (`10485760 4194304`), and the stored parts as `number=length` pairs
-//! (`1=4194304 3=17`). The endpoint: nothing panics, every refusal is a 400, 404 or 405 whose
-//! path parses with the right method when it is a 405, and an endpoint written back parses
-//! to itself. The layout: the parts cover every byte of the file exactly once, all but the
+//! The input is text, three lines: a request line (`PUT /v1/uploads/f1/parts/3?expires=…`),
+//! a file size and a part size (`10485760 4194304`), and the stored parts as `number=length`
+//! pairs (`1=4194304 3=17`). The endpoint: nothing panics, every refusal is a 400, 404 or 405
+//! whose path parses with the right method when it is a 405, and an endpoint written back
+//! parses to itself. The upload credential in the query
+//! (`packyard_core::upload_credential::Credential`): reading it never panics, and one that
+//! reads is written back the same way. The layout: the parts cover every byte of the file exactly once, all but the
 //! last are full and the last is not empty, there is no part 0 or part past the last, and
 //! `missing` lists, in order, exactly the parts not stored with their expected length.
 #![no_main]
@@ -16,6 +18,7 @@ use std::path::{Component, Path};
 
 use http::{Method, StatusCode};
 use libfuzzer_sys::fuzz_target;
+use packyard_core::upload_credential::Credential;
 use packyard_origin::staging::{PartLayout, is_valid_file_id};
 use packyard_origin::upload::{Endpoint, UploadError};
 
@@ -29,7 +32,12 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut lines = text.split('\n');
     let request = lines.next().unwrap_or_default();
-    let (method, path) = request.split_once(' ').unwrap_or(("PUT", request));
+    let (method, target) = request.split_once(' ').unwrap_or(("PUT", request));
+    let (path, query) = match target.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (target, None),
+    };
+    check_credential(query);
     let number = match Method::from_bytes(method.as_bytes()) {
         Ok(method) => check_endpoint(&method, path),
         Err(_) => None,
@@ -56,6 +64,14 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(layout.part_bytes, part_bytes.max(1));
     check_layout(&layout, &present, number);
 });
+
+/// Reads the upload credential of a query: no panic, and what reads writes back alike.
+fn check_credential(query: Option<&str>) {
+    if let Ok(Some(credential)) = Credential::from_query(query) {
+        let again = Credential::from_query(Some(&credential.query()));
+        assert_eq!(again, Ok(Some(credential)), "{query:?} reads back differently");
+    }
+}
 
 /// Checks one request line; returns the part number of a `PutPart`.
 fn check_endpoint(method: &Method, path: &str) -> Option<u64> {

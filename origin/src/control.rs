@@ -5,6 +5,7 @@ use packyard_core::Blake3Hash;
 use packyard_core::catalog::{
     AssetType, CommittedFile, StateDetail, UploadFileId, UploadFileState, VersionContent, VersionId,
 };
+use packyard_core::upload_credential::UploadKey;
 use packyard_net::cluster::{Addresses, ChannelError, ClusterTls, Members, NodeRole};
 use packyard_proto::catalog::v1 as pb;
 use packyard_proto::catalog::v1::origin_coordinator_client::OriginCoordinatorClient;
@@ -24,6 +25,9 @@ pub struct UploadInfo {
     pub asset_type: AssetType,
     /// Whether it still takes parts (`AwaitingUpload`) or is committed.
     pub state: UploadFileState,
+    /// The key its upload URLs are signed with; `None` for a file reserved before uploads
+    /// were signed, which takes no parts.
+    pub key: Option<UploadKey>,
 }
 
 /// A version whose files are all committed, awaiting processing.
@@ -117,11 +121,13 @@ fn upload_info(d: pb::UploadDescription) -> Result<UploadInfo, Status> {
         .ok_or_else(|| Status::internal("the control plane sent no upload state"))?;
     let asset_type = convert::asset_type(d.asset_type())
         .ok_or_else(|| Status::internal("the control plane sent no asset type"))?;
+    let key = convert::upload_key(&d.upload_key).map_err(|e| Status::internal(e.to_string()))?;
     Ok(UploadInfo {
         version: VersionId::new(d.version_id),
         layout: PartLayout::new(d.file_size, d.part_bytes),
         asset_type,
         state,
+        key,
     })
 }
 

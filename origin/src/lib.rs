@@ -2,11 +2,11 @@
 //!
 //! Bytes flow upload → staging → processing → report:
 //!
-//! 1. [`upload`]: the HTTP endpoint clients `PUT` parts to, as the admin API's
-//!    `uploadOperations` list them. It asks the control plane (`DescribeUpload`) whether the
-//!    file still takes parts and how it is cut, checks each part's length, and writes it
-//!    atomically to [`staging`]. `GET /v1/uploads/{id}` tells an interrupted client what is
-//!    missing.
+//! 1. [`upload`]: the HTTP endpoint clients `PUT` parts to, at the signed URLs the admin
+//!    API's `uploadOperations` list. It asks the control plane (`DescribeUpload`) whether the
+//!    file still takes parts, how it is cut and which key signs its URLs, checks the URL's
+//!    credential and each part's length, and writes it atomically to [`staging`].
+//!    `GET /v1/uploads/{id}` (signed too) tells an interrupted client what is missing.
 //! 2. [`process`]: follows the control plane's watch stream. When a version's files are all
 //!    committed it concatenates the archive's parts, chunks them ([`ingest`]) into the
 //!    chunk store, checks the SHA-256 and the manifest, and reports the version COMPLETE

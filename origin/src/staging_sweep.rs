@@ -1,7 +1,8 @@
 //! [`sweep_staging`]: removes the staged parts of upload files that will never be processed:
-//! reservations that expired (the control plane failed them `UPLOAD_EXPIRED`), versions that
-//! failed, files the control plane no longer knows, and leftovers of versions processed
-//! before a crash could remove them. Only what the control plane says is final goes; a file
+//! the files of versions that expired (the control plane fails every file such a version
+//! held open: a reservation never committed, a lone committed manifest, processing never
+//! reported), versions that failed, files the control plane no longer knows, and leftovers of
+//! versions processed before a crash could remove them. Only what the control plane says is final goes; a file
 //! that still takes parts or awaits processing is kept.
 
 use std::sync::Arc;

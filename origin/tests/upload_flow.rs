@@ -7,10 +7,11 @@
 mod support;
 
 use packyard_core::quota::QuotaLimits;
+use packyard_core::upload_credential::Scope;
 use packyard_origin::process::ProcessHooks;
 use support::{
     ControlPlane, Origin, PART_BYTES, assert_rebuilds, build_pack, chunk_list, get, noise, put,
-    upload_all,
+    status_url, unix_now, upload_all,
 };
 
 /// A control plane and an origin over a fresh data directory.
@@ -126,7 +127,7 @@ async fn an_interrupted_upload_learns_what_is_missing_and_sends_only_that() {
     {
         assert_eq!(put(&op.url, op.slice(&archive).to_vec()).await.0, 200);
     }
-    let (s, status) = get(&format!("{}/v1/uploads/{}", origin.url, file.id)).await;
+    let (s, status) = get(status_url(&file)).await;
     assert_eq!(s, 200, "{status}");
     assert_eq!(status["fileSize"], archive.len() as u64);
     assert_eq!(status["partBytes"], PART_BYTES);
@@ -148,7 +149,7 @@ async fn an_interrupted_upload_learns_what_is_missing_and_sends_only_that() {
     {
         assert_eq!(put(&op.url, op.slice(&archive).to_vec()).await.0, 200);
     }
-    let (_, status) = get(&format!("{}/v1/uploads/{}", origin.url, file.id)).await;
+    let (_, status) = get(status_url(&file)).await;
     assert_eq!(status["missingParts"], serde_json::json!([]));
     control.commit(&file.id, &archive).await;
     assert_eq!(control.settled(&version).await["state"], "COMPLETE");
@@ -212,15 +213,17 @@ async fn an_over_quota_reservation_is_refused_before_any_byte_and_unknown_files_
             .contains("rule R9"),
         "{v}"
     );
-    // No file was reserved, so there is nothing to send a part to.
+    // No file was reserved, so there is nothing to send a part to: with a credential of the
+    // right shape the file is unknown (without one, nothing is asked: 401).
+    let shaped = format!("expires={}&signature={}", unix_now() + 60, "A".repeat(43));
     let (s, v) = put(
-        &format!("{}/v1/uploads/nosuchfile/parts/1", origin.url),
+        &format!("{}/v1/uploads/nosuchfile/parts/1?{shaped}", origin.url),
         vec![0; 10],
     )
     .await;
     assert_eq!(s, 404, "{v}");
     assert_eq!(v["errors"][0]["code"], "NOT_FOUND");
-    let (s, _) = get(&format!("{}/v1/uploads/nosuchfile", origin.url)).await;
+    let (s, _) = get(&format!("{}/v1/uploads/nosuchfile?{shaped}", origin.url)).await;
     assert_eq!(s, 404);
     let (s, _) = put(
         &format!("{}/v1/uploads/..%2F..%2Fetc/parts/1", origin.url),
@@ -244,7 +247,7 @@ async fn wrong_length_and_out_of_range_parts_are_refused_naming_expected_and_got
     let pack = control.pack("com.example.length", "level-2").await;
     let version = control.version(&pack).await;
     let file = control.reserve(&version, size, "ASSET").await;
-    let url = |n: u64| format!("{}/v1/uploads/{}/parts/{n}", origin.url, file.id);
+    let url = |n: u64| file.operations[usize::try_from(n - 1).unwrap()].url.clone();
 
     let (s, v) = put(&url(1), vec![1; 1000]).await;
     assert_eq!(s, 400, "{v}");
@@ -261,7 +264,11 @@ async fn wrong_length_and_out_of_range_parts_are_refused_naming_expected_and_got
             .unwrap()
             .contains("exactly 10 bytes; got 11")
     );
-    let (s, v) = put(&url(4), vec![1; 10]).await;
+    // A part past the last, with a credential for it (which the admin API never gives).
+    let part_4 = control
+        .signed_url(&origin.url, &file.id, Scope::Part(4), unix_now() + 600)
+        .await;
+    let (s, v) = put(&part_4, vec![1; 10]).await;
     assert_eq!(s, 400, "{v}");
     assert!(
         v["errors"][0]["detail"]
@@ -270,19 +277,14 @@ async fn wrong_length_and_out_of_range_parts_are_refused_naming_expected_and_got
             .contains("no part 4"),
         "{v}"
     );
-    let (s, _) = put(&url(0), vec![1; 10]).await;
+    let (s, _) = put(&url(1).replace("/parts/1?", "/parts/0?"), vec![1; 10]).await;
     assert_eq!(s, 400);
     // A chunked body with no Content-Length, too long: cut off at the cap.
-    let status = chunked_put(
-        &origin.url,
-        &format!("/v1/uploads/{}/parts/3", file.id),
-        3,
-        8,
-    )
-    .await;
+    let part_3 = url(3);
+    let status = chunked_put(&origin.url, part_3.trim_start_matches(&origin.url), 3, 8).await;
     assert_eq!(status, 413);
 
-    let (_, status) = get(&format!("{}/v1/uploads/{}", origin.url, file.id)).await;
+    let (_, status) = get(status_url(&file)).await;
     assert_eq!(
         status["parts"],
         serde_json::json!([]),

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::client::AdminClient;
 use crate::document::{attribute, id_of, related_id, to_one};
 use crate::error::AdminError;
-use crate::upload::{Operation, operations};
+use crate::upload::{Operation, operations, status_url};
 
 /// `POST /v1/backgroundAssetUploadFiles`: a file of `file_size` bytes for `version`.
 #[derive(Debug, Clone)]
@@ -54,8 +54,11 @@ pub struct UploadFile {
     pub file_size: u64,
     /// The version it belongs to.
     pub version: String,
-    /// The `PUT`s to make (none once committed).
+    /// The `PUT`s to make (none once committed), each URL signed for its part.
     pub operations: Vec<Operation>,
+    /// Where the origin tells which parts it holds, signed for this file (none once
+    /// committed).
+    pub status_url: Option<String>,
     /// The document the API answered.
     pub document: Value,
 }
@@ -73,6 +76,7 @@ impl UploadFile {
                 .as_u64()
                 .unwrap_or(0),
             operations: operations(&document)?,
+            status_url: status_url(&document),
             version,
             id,
             document,

@@ -202,7 +202,7 @@ async fn send_and_commit(
 ) -> anyhow::Result<()> {
     let sent = s
         .client
-        .send_file(file, size, &upload_file.operations, &mut Bar::new(file))
+        .send_file(file, size, upload_file, &mut Bar::new(file))
         .await;
     let sha256 = match sent {
         Err(e @ AdminError::PartFailed { .. }) => {

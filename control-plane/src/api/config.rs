@@ -23,8 +23,15 @@ pub struct ApiConfig {
     pub edge_lease_ms: u32,
     /// Seconds an upload file may stay reserved and uncommitted; then its version fails
     /// with `UPLOAD_EXPIRED`, the quota it held is free and the origin removes its parts.
-    /// At least 1. Default: 86,400 (a day).
+    /// A version whose files are all committed but none of them the archive fails the same
+    /// way this long after its newest reservation. The signed URLs of an upload file last as
+    /// long as its reservation. At least 1. Default: 86,400 (a day).
     pub upload_expiry_secs: u64,
+    /// Seconds a version may stay PROCESSING after its upload's commit before it fails with
+    /// `PROCESSING_EXPIRED` (an origin that never reports), freeing its quota and staged
+    /// parts. Give a slow origin room: keep it well above the time the largest archive takes
+    /// to process behind a queue. At least 1. Default: 172,800 (two days).
+    pub processing_expiry_secs: u64,
     /// Whether a webhook URL may name an internal address (loopback, link-local, private):
     /// copied from `[webhooks] allow_private_addresses` by the node, not read from `[api]`.
     #[serde(skip)]
@@ -72,6 +79,7 @@ impl ApiConfig {
             max_body_bytes: 1024 * 1024,
             edge_lease_ms: 30_000,
             upload_expiry_secs: 86_400,
+            processing_expiry_secs: 172_800,
             allow_private_webhook_targets: false,
             clock: Clock::System,
             http: packyard_net::http::HttpLimits {
@@ -98,9 +106,20 @@ impl ApiConfig {
         if self.upload_expiry_secs == 0 {
             return Err(ApiConfigError::Zero("upload_expiry_secs"));
         }
+        if self.processing_expiry_secs == 0 {
+            return Err(ApiConfigError::Zero("processing_expiry_secs"));
+        }
         if self.edge_lease_ms < 100 {
             return Err(ApiConfigError::EdgeLease(self.edge_lease_ms));
         }
         self.http.validate().map_err(ApiConfigError::Http)
+    }
+
+    /// The upload deadlines in force, as the catalog judges them.
+    pub fn upload_deadlines(&self) -> packyard_core::upload_expiry::Deadlines {
+        packyard_core::upload_expiry::Deadlines {
+            reservation_ms: self.upload_expiry_secs.saturating_mul(1000),
+            processing_ms: self.processing_expiry_secs.saturating_mul(1000),
+        }
     }
 }

@@ -202,8 +202,13 @@ pub(crate) fn release(kind: &str, v: &Version, state: &str) -> Value {
     })
 }
 
-/// An upload file; `operations` are where its parts go while it awaits upload.
-pub(crate) fn upload_file(f: &UploadFile, operations: Option<Vec<Value>>) -> Value {
+/// An upload file; while it awaits upload, `operations` are where its parts go and
+/// `status_url` where the origin tells which it holds (both signed for the caller).
+pub(crate) fn upload_file(
+    f: &UploadFile,
+    operations: Option<Vec<Value>>,
+    status_url: Option<String>,
+) -> Value {
     let checksums = f
         .sha256
         .map(|h| json!({ "file": { "hash": h.to_hex(), "algorithm": "SHA_256" } }));
@@ -218,6 +223,7 @@ pub(crate) fn upload_file(f: &UploadFile, operations: Option<Vec<Value>>) -> Val
             "uploaded": f.sha256.is_some(),
             "sourceFileChecksums": checksums,
             "uploadOperations": operations,
+            "uploadStatusUrl": status_url,
             "failureReason": f.failure,
         },
         "relationships": {

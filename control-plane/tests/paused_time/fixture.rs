@@ -170,6 +170,7 @@ impl World {
                 file_name: "pack.aar".into(),
                 file_size: 1_000,
                 asset_type: AssetType::Asset,
+                key: Some(packyard_core::upload_credential::UploadKey([1; 32])),
             }),
         )
         .await;

@@ -41,6 +41,7 @@ use super::webhook::WebhookSecret;
 use crate::quota::QuotaLimits;
 use crate::role::Role;
 use crate::rollout::Stage;
+use crate::upload_credential::UploadKey;
 use crate::{AssetPackIdentifier, Blake3Hash, ChunkList, LanguageTag};
 
 /// One change to the catalog. Each is applied whole or refused whole.
@@ -87,8 +88,12 @@ pub enum Command {
     /// Mark an upload file as fully uploaded, with its checksum.
     CommitUploadFile(CommitUploadFile),
     /// Packyard fails an upload file not committed within `ttl_ms` of its reservation (and
-    /// its version, `UPLOAD_EXPIRED`), freeing the quota it held.
+    /// its version, `UPLOAD_EXPIRED`), freeing the quota it held. Control planes now propose
+    /// [`Command::ExpireVersion`]; this one stays for the entries already in logs.
     ExpireUploadFile(ExpireUploadFile),
+    /// Packyard fails a version that will never be processed as it stands
+    /// ([`crate::upload_expiry::stall`]), and its unfinished files, freeing the quota they held.
+    ExpireVersion(ExpireVersion),
     /// Packyard's origin stored and chunked a version.
     ProcessingSucceeded(ProcessingSucceeded),
     /// Packyard's origin could not use a version's upload.
@@ -275,6 +280,10 @@ pub struct ReserveUploadFile {
     pub file_size: u64,
     /// What it holds.
     pub asset_type: AssetType,
+    /// The key its upload URLs are signed with, chosen at random by the node that takes the
+    /// request. Entries logged before uploads were signed have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<UploadKey>,
 }
 
 /// What [`Command::CommitUploadFile`] carries.
@@ -293,6 +302,28 @@ pub struct ExpireUploadFile {
     pub id: UploadFileId,
     /// How long a reservation lasts, from the control plane's configuration.
     pub ttl_ms: u64,
+}
+
+/// What [`Command::ExpireVersion`] carries: the version and the deadlines in force, from the
+/// control plane's configuration, so every replica judges the envelope's time alike.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpireVersion {
+    /// The version.
+    pub version: VersionId,
+    /// How long a reservation lasts, in milliseconds.
+    pub reservation_ms: u64,
+    /// How long processing may take once every file is committed, in milliseconds.
+    pub processing_ms: u64,
+}
+
+impl ExpireVersion {
+    /// The deadlines it carries.
+    pub fn deadlines(&self) -> crate::upload_expiry::Deadlines {
+        crate::upload_expiry::Deadlines {
+            reservation_ms: self.reservation_ms,
+            processing_ms: self.processing_ms,
+        }
+    }
 }
 
 /// What [`Command::ProcessingSucceeded`] carries.

@@ -34,6 +34,7 @@ mod tester_secret;
 mod upload_file;
 mod user;
 mod version;
+mod version_expiry;
 pub mod webhook;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -44,9 +45,9 @@ pub use app::{App, Build, BuildChannel};
 pub use command::{
     AutoAdvanceRollout, ChangeRollout, Command, CommitUploadFile, CreateApiKey, CreateApp,
     CreatePack, CreateUser, CreateVersion, CreateWebhook, DecideReview, EdgeHeartbeat,
-    ExpireUploadFile, GrantRole, ProcessingFailed, ProcessingSucceeded, RecordDeliveryAttempt,
-    RegisterBuild, RegisterEdge, RemoveRole, ReserveUploadFile, SetNotifications,
-    SetTransferInProgress, StartRollout, SubmitForReview,
+    ExpireUploadFile, ExpireVersion, GrantRole, ProcessingFailed, ProcessingSucceeded,
+    RecordDeliveryAttempt, RegisterBuild, RegisterEdge, RemoveRole, ReserveUploadFile,
+    SetNotifications, SetTransferInProgress, StartRollout, SubmitForReview,
 };
 pub use delivery::{Attempt, AttemptOutcome, Delivery, DeliveryState, WebhookPolicy};
 pub use edge::{
@@ -68,7 +69,9 @@ pub use rollout::{MAX_SOAK_SECONDS, Rollout, RolloutAction, RolloutState};
 pub use serving::{Channel, CompletedVersion, ServedVersion};
 pub use serving_view::{ClusterView, CommittedFile, ServingChange, ServingView};
 pub use tester_secret::TesterTokenSecret;
-pub use upload_file::{AssetType, Sha256Digest, UploadFile, UploadFileState};
+pub use upload_file::{
+    AssetType, MAX_MANIFEST_FILE_BYTES, Sha256Digest, UploadFile, UploadFileState,
+};
 pub use user::{ApiKey, KEY_USE_RESOLUTION_MS, User};
 pub use version::{
     StateDetail, StateDetails, Version, VersionContent, VersionMetadata, VersionState,
@@ -238,6 +241,7 @@ impl Catalog {
             C::ReserveUploadFile(new) => self.reserve_upload_file(ctx, new),
             C::CommitUploadFile(commit) => self.commit_upload_file(ctx, commit),
             C::ExpireUploadFile(expire) => self.expire_upload_file(ctx, expire),
+            C::ExpireVersion(expire) => self.expire_version(ctx, expire),
             C::ProcessingSucceeded(report) => self.processing_succeeded(ctx, report),
             C::ProcessingFailed(report) => self.processing_failed(ctx, report),
             C::SubmitForReview(new) => self.submit_for_review(ctx, new),

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::Catalog;
 use super::command::{
     AutoAdvanceRollout, ChangeRollout, Command, CommitUploadFile, CreateApp, DecideReview,
-    ProcessingFailed, ProcessingSucceeded, StartRollout,
+    ExpireVersion, ProcessingFailed, ProcessingSucceeded, StartRollout,
 };
 use super::ids::{AppId, PackId, RolloutId, UploadFileId, VersionId};
 use super::rollout::{Rollout, RolloutState};
@@ -160,6 +160,7 @@ impl Catalog {
                 .and_then(|f| version_app(&f.version)),
             C::ProcessingSucceeded(ProcessingSucceeded { version, .. })
             | C::ProcessingFailed(ProcessingFailed { version, .. })
+            | C::ExpireVersion(ExpireVersion { version, .. })
             | C::FinishExternalProcessing { version }
             | C::FinishDistribution { version }
             | C::StartRollout(StartRollout { version, .. }) => version_app(version),

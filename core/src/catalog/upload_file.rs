@@ -13,6 +13,12 @@ use super::resource::ResourceType;
 use super::version::VersionState;
 use super::{Catalog, Ctx};
 use crate::role::Action;
+use crate::upload_credential::UploadKey;
+
+/// The largest `MANIFEST` file a version may reserve: the largest packaging manifest
+/// Packyard reads ([`crate::manifest::MAX_MANIFEST_BYTES`], 1 MiB), so no byte is stored
+/// that processing would refuse to read.
+pub const MAX_MANIFEST_FILE_BYTES: u64 = crate::manifest::MAX_MANIFEST_BYTES as u64;
 
 state_enum! {
     /// An upload file's state.
@@ -103,6 +109,15 @@ pub struct UploadFile {
     /// older snapshots load (their files count as reserved at the epoch).
     #[serde(default)]
     pub reserved_at: super::Timestamp,
+    /// When it was committed; `None` before, and for files committed before commit times
+    /// were kept ([`crate::upload_expiry`] counts those from their reservation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub committed_at: Option<super::Timestamp>,
+    /// The key its upload URLs are signed with ([`crate::upload_credential`]): handed to
+    /// origins, never rendered. `None` for files reserved before uploads were signed, which
+    /// take no parts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<UploadKey>,
 }
 
 impl UploadFile {
@@ -137,6 +152,8 @@ impl Catalog {
             sha256: None,
             failure: None,
             reserved_at: ctx.at,
+            committed_at: None,
+            key: new.key,
         };
         let version = self.find_version(&file.version)?;
         self.authorize(&ctx.actor, &version.app, Action::Upload)?;
@@ -159,10 +176,21 @@ impl Catalog {
                 "is empty; give the file's name",
             ));
         }
+        self.check_name("fileName", &file.file_name)?;
         if file.file_size == 0 {
             return Err(Refusal::invalid(
                 "fileSize",
                 "is 0; a file holds at least one byte",
+            ));
+        }
+        if file.asset_type == AssetType::Manifest && file.file_size > MAX_MANIFEST_FILE_BYTES {
+            return Err(Refusal::invalid(
+                "fileSize",
+                format!(
+                    "is {} bytes; a MANIFEST file may be at most {MAX_MANIFEST_FILE_BYTES} \
+                     bytes (1 MiB), the largest packaging manifest Packyard reads",
+                    file.file_size
+                ),
             ));
         }
         let limits = &self.limits;
@@ -215,7 +243,9 @@ impl Catalog {
     /// `ExpireUploadFile`: Packyard fails a file not committed within `ttl_ms` of its
     /// reservation, and its version with `UPLOAD_EXPIRED`, which frees the quota it held;
     /// the origin then removes its staged parts. Refused for a file committed or reserved
-    /// less than `ttl_ms` ago (a repeated or early proposal changes nothing).
+    /// less than `ttl_ms` ago (a repeated or early proposal changes nothing). Kept for the
+    /// entries already in logs: control planes now propose `ExpireVersion`
+    /// (`version_expiry.rs`), which also covers versions committed and never processed.
     pub(super) fn expire_upload_file(
         &mut self,
         ctx: &Ctx,
@@ -290,17 +320,6 @@ impl Catalog {
             .fold(0, u64::saturating_add)
     }
 
-    /// The upload files awaiting their upload that were reserved `ttl_ms` or more before
-    /// `now`: what the control plane proposes to expire.
-    pub fn expired_uploads(&self, now: super::Timestamp, ttl_ms: u64) -> Vec<UploadFileId> {
-        self.upload_files
-            .values()
-            .filter(|f| f.state == UploadFileState::AwaitingUpload)
-            .filter(|f| now.0 >= f.reserved_at.0.saturating_add(ttl_ms))
-            .map(|f| f.id.clone())
-            .collect()
-    }
-
     /// `CommitUploadFile`: every part is uploaded and this is the file's SHA-256. Once the
     /// ASSET file and every other reserved file are committed, the version goes PROCESSING;
     /// so reserve the manifest file before committing the archive.
@@ -342,6 +361,7 @@ impl Catalog {
         if let Some(f) = self.upload_files.get_mut(&id) {
             f.state = UploadFileState::UploadComplete;
             f.sha256 = Some(sha256);
+            f.committed_at = Some(ctx.at);
         }
         if !(has_asset && all_committed) {
             return Ok(Vec::new());

@@ -19,6 +19,13 @@ pub enum UploadError {
         /// The methods allowed.
         allowed: &'static str,
     },
+    /// The request carries no upload credential.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The request's upload credential does not allow it: malformed, signed for another part
+    /// or file, forged, or expired.
+    #[error("{0}")]
+    Forbidden(String),
     /// The control plane knows no such upload file.
     #[error("no upload file {0}; reserve one with POST /v1/backgroundAssetUploadFiles")]
     UnknownFile(String),
@@ -56,6 +63,8 @@ impl UploadError {
         match self {
             Self::NoRoute(_) | Self::UnknownFile(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Committed { .. } => StatusCode::CONFLICT,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -70,6 +79,8 @@ impl UploadError {
         match self {
             Self::NoRoute(_) | Self::UnknownFile(_) => "NOT_FOUND",
             Self::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
+            Self::Unauthorized(_) => "NOT_AUTHORIZED",
+            Self::Forbidden(_) => "FORBIDDEN_ERROR",
             Self::Committed { .. } => "STATE_ERROR.UPLOAD_COMMITTED",
             Self::BadRequest(_) => "ENTITY_ERROR.INVALID",
             Self::TooLarge(_) => "ENTITY_ERROR.TOO_LARGE",
@@ -94,6 +105,14 @@ impl IntoResponse for UploadError {
             response.headers_mut().insert(
                 axum::http::header::ALLOW,
                 axum::http::HeaderValue::from_static(allowed),
+            );
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 9110 asks a 401 to name a scheme: the credential is the URL's signature,
+            // as the admin API signs it.
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Upload-Signature realm=\"packyard-uploads\""),
             );
         }
         response

@@ -4,12 +4,17 @@
 //! A request goes through the same steps whatever it asks:
 //! 1. [`Endpoint::parse`] turns method and path into one typed request (404, 405, and 400 for
 //!    a malformed part number are decided here);
-//! 2. the control plane is asked about the upload file (`DescribeUpload`, briefly cached in
-//!    [`UploadFiles`]): unknown is 404, committed is 409, so nothing is ever stored for a file
-//!    that no longer takes parts;
-//! 3. the handler streams the part to staging, or lists what is staged;
-//! 4. any failure becomes a JSON:API error in one place, [`UploadError`]'s `IntoResponse`.
+//! 2. the request's upload credential (the signature the admin API put in the URL) is read
+//!    from the query: none is 401, a malformed one 403, before anything else is asked;
+//! 3. the control plane is asked about the upload file (`DescribeUpload`, briefly cached in
+//!    [`UploadFiles`]), which also hands over the file's signing key: unknown is 404, a
+//!    credential not signed for this part (or status) of this file 403, committed 409, an
+//!    expired credential 403; so nothing is ever read or stored for a request that may not
+//!    write, or for a file that no longer takes parts;
+//! 4. the handler streams the part to staging, or lists what is staged;
+//! 5. any failure becomes a JSON:API error in one place, [`UploadError`]'s `IntoResponse`.
 
+mod credential;
 mod endpoint;
 mod error;
 mod put_part;
@@ -89,9 +94,15 @@ async fn handle(State(uploads): State<Arc<Uploads>>, request: Request) -> Respon
     let result = async {
         match endpoint {
             Endpoint::PutPart { file, number } => {
-                put_part::put_part(&uploads, &file, number, &parts.headers, body).await
+                let request = put_part::PartRequest {
+                    file: &file,
+                    number,
+                    query: parts.uri.query(),
+                    headers: &parts.headers,
+                };
+                put_part::put_part(&uploads, request, body).await
             }
-            Endpoint::Status { file } => status::status(&uploads, &file).await,
+            Endpoint::Status { file } => status::status(&uploads, &file, parts.uri.query()).await,
             Endpoint::Health => Ok("ok\n".into_response()),
         }
     }

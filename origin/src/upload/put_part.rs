@@ -7,11 +7,13 @@ use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use packyard_core::catalog::UploadFileState;
+use packyard_core::upload_credential::Scope;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
 use tokio_stream::StreamExt;
 
 use super::Uploads;
+use super::credential;
 use super::error::UploadError;
 use crate::staging::is_valid_file_id;
 
@@ -31,24 +33,44 @@ fn internal(e: impl std::fmt::Display) -> UploadError {
     UploadError::Internal(e.to_string())
 }
 
-/// Stores part `number` of `file` if the file still takes parts and the body is exactly that
-/// part's length. The body goes to a temporary file as it arrives (never whole in memory),
-/// reading stops at the expected length plus one byte, and only a complete part is renamed
-/// into place, replacing any earlier copy.
+/// What a part request names, besides its body.
+pub(super) struct PartRequest<'a> {
+    /// The upload file.
+    pub file: &'a str,
+    /// The part, from 1.
+    pub number: u64,
+    /// The URL's query, which carries the upload credential.
+    pub query: Option<&'a str>,
+    /// The request's headers.
+    pub headers: &'a HeaderMap,
+}
+
+/// Stores part `number` of `file` if the request's credential allows writing it, the file
+/// still takes parts and the body is exactly that part's length; all of it is checked before
+/// a byte of the body is read. The body goes to a temporary file as it arrives (never whole
+/// in memory), reading stops at the expected length plus one byte, and only a complete part
+/// is renamed into place, replacing any earlier copy.
 pub(super) async fn put_part(
     uploads: &Uploads,
-    file: &str,
-    number: u64,
-    headers: &HeaderMap,
+    request: PartRequest<'_>,
     body: Body,
 ) -> Result<Response, UploadError> {
+    let PartRequest {
+        file,
+        number,
+        query,
+        headers,
+    } = request;
     if !is_valid_file_id(file) {
         return Err(UploadError::UnknownFile(file.to_owned()));
     }
+    let credential = credential::presented(query, file, Scope::Part(number))?;
     let info = uploads.files.describe(file).await?;
+    credential.genuine(&info)?;
     if info.state != UploadFileState::AwaitingUpload {
         return Err(committed(file, info.state));
     }
+    credential.in_time()?;
     let count = info.layout.count();
     let expected = info.layout.expected_len(number).ok_or_else(|| {
         UploadError::BadRequest(format!(

@@ -22,6 +22,7 @@ use packyard_control_plane::watch::WatchService;
 use packyard_control_plane::{Clock, ControlMetrics, MemoryStore};
 use packyard_core::catalog::Catalog;
 use packyard_core::quota::QuotaLimits;
+use packyard_core::upload_credential::Scope;
 use packyard_net::cluster::NodeRole;
 use packyard_net::cluster::test_support::{TestPki, listen};
 use packyard_origin::OriginConfig;
@@ -174,6 +175,32 @@ impl ControlPlane {
         version.attributes().clone()
     }
 
+    /// `{origin}/v1/uploads/{file}` (with `/parts/{n}` for a part) carrying a credential for
+    /// `scope` that expires at `expires` (Unix seconds), signed with the file's own key as
+    /// only the control plane can: for tests of what the origin does with credentials the
+    /// admin API would not hand out (expired ones, parts that do not exist).
+    pub(crate) async fn signed_url(
+        &self,
+        origin: &str,
+        file: &str,
+        scope: Scope,
+        expires: u64,
+    ) -> String {
+        use packyard_control_plane::CatalogStore;
+        let id = packyard_core::catalog::UploadFileId::new(file.to_owned());
+        let key = self
+            .store
+            .read(move |c| c.upload_file(&id).and_then(|f| f.key))
+            .await
+            .unwrap()
+            .expect("the file has a key");
+        let path = match scope {
+            Scope::Part(n) => format!("{origin}/v1/uploads/{file}/parts/{n}"),
+            Scope::Status => format!("{origin}/v1/uploads/{file}"),
+        };
+        format!("{path}?{}", key.sign(file, scope, expires).query())
+    }
+
     /// Waits (up to 60 s) until the version is COMPLETE or FAILED; returns its attributes.
     pub(crate) async fn settled(&self, version: &str) -> Value {
         let settled = self.client.wait_settled(version, Duration::from_secs(60));
@@ -264,6 +291,21 @@ pub(crate) async fn put(url: &str, bytes: Vec<u8>) -> (u16, Value) {
     let status = resp.status().as_u16();
     let body = resp.bytes().await.unwrap();
     (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+/// Unix seconds now.
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// The status URL the admin API gave for `file`.
+pub(crate) fn status_url(file: &Reserved) -> &str {
+    file.status_url
+        .as_deref()
+        .expect("a file awaiting upload has a status URL")
 }
 
 /// GETs `url` as JSON.

@@ -10,6 +10,7 @@ use packyard_core::catalog::{
     StateDetails, UploadFileId, UploadFileState, VersionContent, VersionMetadata,
     check_registration,
 };
+use packyard_core::upload_credential::UploadKey;
 use packyard_core::{
     AssetPackIdentifier, ChunkList, ChunkRef, DownloadPolicy, InstallationEventType, LanguageTag,
     Platform,
@@ -89,6 +90,21 @@ pub fn upload_state(s: pb::UploadState) -> Option<UploadFileState> {
         pb::UploadState::Failed => Some(UploadFileState::Failed),
         pb::UploadState::Unspecified => None,
     }
+}
+
+/// The upload key an `UploadDescription` carries: `None` when it is empty (a file reserved
+/// before uploads were signed).
+pub fn upload_key(bytes: &[u8]) -> Result<Option<UploadKey>, Invalid> {
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    let key = <[u8; 32]>::try_from(bytes).map_err(|_| {
+        Invalid::new(
+            "upload_key",
+            format!("an upload key has 32 bytes, not {}", bytes.len()),
+        )
+    })?;
+    Ok(Some(UploadKey(key)))
 }
 
 // ---- download policy --------------------------------------------------------------------
@@ -560,6 +576,14 @@ mod tests {
         pb::InstallationEvents {
             events: e.iter().map(|&e| e.into()).collect(),
         }
+    }
+
+    #[test]
+    fn an_upload_key_is_32_bytes_or_none() {
+        assert_eq!(upload_key(&[]), Ok(None));
+        assert_eq!(upload_key(&[5; 32]), Ok(Some(UploadKey([5; 32]))));
+        let e = upload_key(&[5; 31]).unwrap_err();
+        assert!(e.to_string().contains("32 bytes, not 31"), "{e}");
     }
 
     #[test]

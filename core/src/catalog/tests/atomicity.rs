@@ -102,6 +102,15 @@ fn command(catalog: &Catalog, step: Step, fresh: usize) -> (Command, &'static st
         1 | 12 => (decide(&submission, true, vec![]), "reviewer"),
         13 => (commit(&file), "dev"),
         14 => (submit(&new_submission, &version, track), "manager"),
+        // Deadlines of a few commands (a second each), so some versions expire mid-sequence.
+        15 => {
+            let expire = Command::ExpireVersion(ExpireVersion {
+                version,
+                reservation_ms: [3_000, 8_000][b % 2],
+                processing_ms: [5_000, 20_000][a % 2],
+            });
+            (expire, "system")
+        }
         16 => (register_edge(a, b, size), "system"),
         17 => (heartbeat_edge(catalog, a, b, flag), "system"),
         18 => {

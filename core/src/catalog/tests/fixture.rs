@@ -269,6 +269,7 @@ pub(super) fn reserve(id: &UploadFileId, version: &VersionId, size: u64, t: Asse
         file_name: "pack.aar".into(),
         file_size: size,
         asset_type: t,
+        key: Some(crate::upload_credential::UploadKey([9; 32])),
     })
 }
 

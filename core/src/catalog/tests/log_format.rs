@@ -132,8 +132,9 @@ fn samples() -> Vec<(Command, &'static str)> {
                 file_name: "pack.aar".into(),
                 file_size: 100,
                 asset_type: AssetType::Asset,
+                key: Some(crate::upload_credential::UploadKey([0xab; 32])),
             }),
-            r#"{"ReserveUploadFile":{"id":"f1","version":"v1","file_name":"pack.aar","file_size":100,"asset_type":"ASSET"}}"#,
+            r#"{"ReserveUploadFile":{"id":"f1","version":"v1","file_name":"pack.aar","file_size":100,"asset_type":"ASSET","key":"abababababababababababababababababababababababababababababababab"}}"#,
         ),
         (
             Command::CommitUploadFile(CommitUploadFile {
@@ -148,6 +149,14 @@ fn samples() -> Vec<(Command, &'static str)> {
                 ttl_ms: 3_600_000,
             }),
             r#"{"ExpireUploadFile":{"id":"f1","ttl_ms":3600000}}"#,
+        ),
+        (
+            Command::ExpireVersion(ExpireVersion {
+                version: VersionId::from("v1"),
+                reservation_ms: 3_600_000,
+                processing_ms: 7_200_000,
+            }),
+            r#"{"ExpireVersion":{"version":"v1","reservation_ms":3600000,"processing_ms":7200000}}"#,
         ),
         (
             Command::ProcessingSucceeded(ProcessingSucceeded {
@@ -326,6 +335,7 @@ fn kind(command: &Command) -> &'static str {
         C::ReserveUploadFile { .. } => "ReserveUploadFile",
         C::CommitUploadFile { .. } => "CommitUploadFile",
         C::ExpireUploadFile { .. } => "ExpireUploadFile",
+        C::ExpireVersion { .. } => "ExpireVersion",
         C::ProcessingSucceeded { .. } => "ProcessingSucceeded",
         C::ProcessingFailed { .. } => "ProcessingFailed",
         C::SubmitForReview { .. } => "SubmitForReview",
@@ -350,7 +360,7 @@ fn kind(command: &Command) -> &'static str {
 #[test]
 fn every_kind_has_a_sample() {
     let kinds: BTreeSet<&str> = samples().iter().map(|(c, _)| kind(c)).collect();
-    assert_eq!(kinds.len(), 34, "a command kind has no sample: {kinds:?}");
+    assert_eq!(kinds.len(), 35, "a command kind has no sample: {kinds:?}");
 }
 
 #[test]
@@ -380,4 +390,16 @@ fn a_heartbeat_without_requests_decodes() {
         panic!("{read:?} is not a heartbeat");
     };
     assert!(requests.is_empty());
+}
+
+/// A reservation logged before upload URLs were signed still decodes, without a key (its file
+/// takes no parts).
+#[test]
+fn a_reservation_without_a_key_decodes() {
+    let json = r#"{"ReserveUploadFile":{"id":"f1","version":"v1","file_name":"pack.aar","file_size":100,"asset_type":"ASSET"}}"#;
+    let read: Command = serde_json::from_str(json).unwrap();
+    let Command::ReserveUploadFile(ReserveUploadFile { key, .. }) = read else {
+        panic!("{read:?} is not a reservation");
+    };
+    assert_eq!(key, None);
 }

@@ -24,4 +24,5 @@ mod serving_changes;
 mod tester_tokens;
 mod upload_files;
 mod users_and_keys;
+mod version_expiry;
 mod webhooks;

@@ -212,6 +212,19 @@ fn r14_every_stored_name_and_reason_is_bounded() {
             .to_string()
             .starts_with("buildNumber:")
     );
+    // An upload file's name.
+    let pack = w.pack("named");
+    let version = w.version(&pack);
+    let file = UploadFileId::from("f");
+    let mut reservation = reserve(&file, &version, 10, AssetType::Asset);
+    if let Command::ReserveUploadFile(r) = &mut reservation {
+        r.file_name = long.clone();
+    }
+    assert!(
+        w.refused(user("dev"), reservation)
+            .to_string()
+            .starts_with("fileName:")
+    );
     // A rejection's reasons together: at most 8 KiB by default.
     w.build(&[BuildChannel::External]);
     let pack = w.pack("level-2");

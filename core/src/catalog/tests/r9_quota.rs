@@ -185,47 +185,46 @@ fn r9_a_reservation_never_committed_expires_and_frees_its_quota() {
         ),
     );
     assert_eq!(blocked.kind(), RefusalKind::Conflict, "600 + 500 pass 1000");
-    let ttl = 60_000;
-    let early = w.refused(
-        Actor::System,
-        Command::ExpireUploadFile(ExpireUploadFile {
-            id: file.clone(),
-            ttl_ms: ttl,
-        }),
-    );
+    let deadlines = crate::upload_expiry::Deadlines {
+        reservation_ms: 60_000,
+        processing_ms: 120_000,
+    };
+    let expire = |version: &VersionId| {
+        Command::ExpireVersion(ExpireVersion {
+            version: version.clone(),
+            reservation_ms: deadlines.reservation_ms,
+            processing_ms: deadlines.processing_ms,
+        })
+    };
+    let early = w.refused(Actor::System, expire(&v));
     assert!(
-        conflict(&early, None).contains("reserved less than"),
+        conflict(&early, None).contains("not past any upload or processing deadline"),
         "{early}"
     );
     assert!(
         w.catalog
-            .expired_uploads(Timestamp(w.clock), ttl)
+            .stalled_versions(Timestamp(w.clock), deadlines)
             .is_empty()
     );
-    w.clock += ttl;
+    w.clock += deadlines.reservation_ms;
     assert_eq!(
-        w.catalog.expired_uploads(Timestamp(w.clock), ttl),
-        std::slice::from_ref(&file)
+        w.catalog.stalled_versions(Timestamp(w.clock), deadlines),
+        std::slice::from_ref(&v)
     );
-    let refusal = w.refused(
-        user("op"),
-        Command::ExpireUploadFile(ExpireUploadFile {
-            id: file.clone(),
-            ttl_ms: ttl,
-        }),
-    );
+    let refusal = w.refused(user("op"), expire(&v));
     assert_eq!(refusal.kind(), RefusalKind::Forbidden);
-    let events = w.ok(
-        Actor::System,
-        Command::ExpireUploadFile(ExpireUploadFile {
-            id: file.clone(),
-            ttl_ms: ttl,
-        }),
-    );
+    let events = w.ok(Actor::System, expire(&v));
     assert_eq!(events.len(), 1);
     let version = w.v(&v);
     assert_eq!(version.state, VersionState::Failed);
     assert_eq!(version.state_details.errors[0].code, "UPLOAD_EXPIRED");
+    assert!(
+        version.state_details.errors[0]
+            .description
+            .contains(&format!("upload file {file} (pack.aar) was not committed")),
+        "{:?}",
+        version.state_details
+    );
     assert_eq!(
         w.catalog.upload_file(&file).unwrap().state,
         UploadFileState::Failed
@@ -235,13 +234,7 @@ fn r9_a_reservation_never_committed_expires_and_frees_its_quota() {
         0,
         "the quota is free again"
     );
-    let again = w.refused(
-        Actor::System,
-        Command::ExpireUploadFile(ExpireUploadFile {
-            id: file,
-            ttl_ms: ttl,
-        }),
-    );
+    let again = w.refused(Actor::System, expire(&v));
     assert_eq!(again.kind(), RefusalKind::Conflict);
     w.ok(
         user("dev"),
@@ -252,4 +245,27 @@ fn r9_a_reservation_never_committed_expires_and_frees_its_quota() {
             AssetType::Asset,
         ),
     );
+}
+
+/// `ExpireUploadFile`, which control planes proposed before `ExpireVersion`, still applies
+/// from the entries in logs.
+#[test]
+fn r9_an_upload_expiry_logged_before_version_expiries_still_applies() {
+    let mut w = small();
+    let a = w.pack("a");
+    let v = w.version(&a);
+    let file = w.reserve(&v, 600);
+    let expire = Command::ExpireUploadFile(ExpireUploadFile {
+        id: file.clone(),
+        ttl_ms: 60_000,
+    });
+    let early = w.refused(Actor::System, expire.clone());
+    assert!(
+        conflict(&early, None).contains("reserved less than"),
+        "{early}"
+    );
+    w.clock += 60_000;
+    w.ok(Actor::System, expire);
+    assert_eq!(w.v(&v).state_details.errors[0].code, "UPLOAD_EXPIRED");
+    assert_eq!(w.catalog.committed_bytes(&app()), 0);
 }

@@ -108,6 +108,7 @@ fn empty_names_and_sizes_are_invalid() {
         file_name: " ".into(),
         file_size: 1,
         asset_type: AssetType::Asset,
+        key: None,
     });
     assert_eq!(
         w.refused(user("dev"), nameless).kind(),
@@ -162,4 +163,62 @@ fn a_sha256_is_64_hex_digits() {
     assert_eq!(Sha256Digest::parse_hex(&hex).unwrap().to_hex(), hex);
     let refusal = Sha256Digest::parse_hex("abc").unwrap_err();
     assert_eq!(refusal.kind(), RefusalKind::Invalid);
+}
+
+#[test]
+fn case_4_a_manifest_reservation_past_the_manifest_size_limit_is_refused_naming_it() {
+    let mut w = World::new();
+    let pack = w.pack("level-2");
+    let v = w.version(&pack);
+    let eight_gb = 8_000_000_000;
+    let refusal = w.refused(
+        user("dev"),
+        reserve(&UploadFileId::from("m"), &v, eight_gb, AssetType::Manifest),
+    );
+    assert_eq!(refusal.kind(), RefusalKind::Invalid);
+    assert_eq!(
+        refusal.to_string(),
+        "fileSize: is 8000000000 bytes; a MANIFEST file may be at most 1048576 bytes (1 MiB), \
+         the largest packaging manifest Packyard reads"
+    );
+    let refusal = w.refused(
+        user("dev"),
+        reserve(
+            &UploadFileId::from("m"),
+            &v,
+            MAX_MANIFEST_FILE_BYTES + 1,
+            AssetType::Manifest,
+        ),
+    );
+    assert_eq!(refusal.kind(), RefusalKind::Invalid);
+    w.ok(
+        user("dev"),
+        reserve(
+            &UploadFileId::from("m"),
+            &v,
+            MAX_MANIFEST_FILE_BYTES,
+            AssetType::Manifest,
+        ),
+    );
+    // The archive is held to the quota's file limit, not the manifest's.
+    w.ok(
+        user("dev"),
+        reserve(
+            &UploadFileId::from("a"),
+            &v,
+            MAX_MANIFEST_FILE_BYTES + 1,
+            AssetType::Asset,
+        ),
+    );
+}
+
+#[test]
+fn a_reservation_keeps_the_key_its_urls_are_signed_with() {
+    let mut w = World::new();
+    let pack = w.pack("level-2");
+    let v = w.version(&pack);
+    let file = w.reserve(&v, 100);
+    let f = w.catalog.upload_file(&file).unwrap();
+    assert_eq!(f.key, Some(crate::upload_credential::UploadKey([9; 32])));
+    assert_eq!(f.committed_at, None);
 }
