@@ -62,6 +62,18 @@ pub enum UrlError {
     /// No host, or an empty one.
     #[error("has no host; give a URL such as https://hooks.example.com/packyard")]
     NoHost,
+    /// A host name with a character no DNS name has (`"`, `{`, `` ` `` …), which WHATWG
+    /// parsers keep but HTTP clients refuse to send to.
+    #[error(
+        "has the host name {name:?}, whose character {bad:?} no DNS name has; a host name \
+         is letters, digits, '-', '_' and '.'"
+    )]
+    HostName {
+        /// The host name, as the parser read it.
+        name: String,
+        /// The first character that is not allowed.
+        bad: char,
+    },
     /// The host is written as an address in the cluster's own network.
     #[error(
         "names {address}, {why}; webhooks are not sent into the cluster's own network \
@@ -118,6 +130,13 @@ impl WebhookUrl {
             Some(Host::Domain(name)) if name.trim_end_matches('.').is_empty() => {
                 Err(UrlError::NoHost)
             }
+            Some(Host::Domain(name)) => match name.chars().find(|&c| !is_host_name_char(c)) {
+                Some(bad) => Err(UrlError::HostName {
+                    name: name.to_owned(),
+                    bad,
+                }),
+                None => Ok(Self(url)),
+            },
             Some(_) => Ok(Self(url)),
         }
     }
@@ -183,6 +202,12 @@ impl WebhookUrl {
     pub fn url(&self) -> &Url {
         &self.0
     }
+}
+
+/// Whether `c` may appear in a host name as the parser leaves it (lower case, punycode):
+/// the characters of DNS names, and `_`, which some real host names carry.
+fn is_host_name_char(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.')
 }
 
 /// The repairs that make a URL ambiguous, described; `None` for harmless ones (characters

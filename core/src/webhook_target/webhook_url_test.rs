@@ -94,6 +94,23 @@ fn urls_that_are_not_plain_http_urls_with_a_host_are_refused_and_say_why() {
         ("https://hooks.example.com/a b", "spaces or control"),
         ("https://hooks.example.com/a\tb", "spaces or control"),
         ("https://hooks.example.com/%zz", "a % not followed"),
+        // WHATWG keeps these in a host; the HTTP client refuses to send to them.
+        (
+            "https://hooks{x}.example.com/",
+            "character '{' no DNS name has",
+        ),
+        (
+            "https://hoo\"ks.example.com/",
+            "character '\"' no DNS name has",
+        ),
+        (
+            "https://hoo`ks.example.com/",
+            "character '`' no DNS name has",
+        ),
+        (
+            "https://hoo!ks.example.com/",
+            "character '!' no DNS name has",
+        ),
         ("", "not an absolute URL"),
     ] {
         let error = WebhookUrl::parse(url).expect_err(url).to_string();
