@@ -56,18 +56,19 @@ impl<S: CatalogStore + Clone> EdgeRegistryService<S> {
         )
     }
 
-    /// The tester token secret in force, and its generation.
+    /// The public keys tester tokens are checked with, and the generation of the one that
+    /// signs now. The signing key itself never leaves the control plane.
     async fn secret(&self) -> Result<(Vec<u8>, u64), Status> {
         self.store
             .read(|c| {
-                c.tester_token_secret()
-                    .map(|s| (s.0.to_vec(), c.tester_token_generation()))
+                c.tester_token_verifier()
+                    .map(|v| (v.to_bytes(), c.tester_token_generation()))
             })
             .await
             .map_err(unavailable)?
             // Bootstrap sets it as soon as the cluster has a leader.
             .ok_or_else(|| {
-                Status::unavailable("the cluster has no tester token secret yet; retry shortly")
+                Status::unavailable("the cluster has no tester token key yet; retry shortly")
             })
     }
 
@@ -131,7 +132,7 @@ impl<S: CatalogStore + Clone> EdgeRegistry for EdgeRegistryService<S> {
         Ok(Response::new(pb::RegisterEdgeReply {
             lease_ms: self.lease_ms,
             catalog_index: self.feed.last_index(),
-            tester_token_secret: secret,
+            tester_token_keys: secret,
             tester_token_generation: generation,
         }))
     }
@@ -143,7 +144,7 @@ impl<S: CatalogStore + Clone> EdgeRegistry for EdgeRegistryService<S> {
         as_itself(&request, &request.get_ref().edge_id)?;
         let (secret, generation) = self.secret().await?;
         Ok(Response::new(pb::TokenSecretReply {
-            tester_token_secret: secret,
+            tester_token_keys: secret,
             tester_token_generation: generation,
         }))
     }

@@ -371,3 +371,98 @@ async fn case_8_the_bearer_scheme_is_accepted_in_any_case() {
         assert_eq!(resp.status(), 200, "{scheme}");
     }
 }
+
+/// A token for the team's app, issued by `key`.
+async fn tester_token(t: &Team, key: &str, channel: &str) -> Value {
+    let (status, doc) =
+        t.s.post(
+            "/v1/testerTokens",
+            key,
+            json!({"data": {"type": "testerTokens", "attributes": {"channel": channel},
+                "relationships": {"app": {"data": {"type": "apps", "id": t.app}}}}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{doc}");
+    doc["data"].clone()
+}
+
+#[tokio::test]
+async fn case_6_an_edge_is_handed_public_keys_only_so_its_certificate_mints_no_token() {
+    use packyard_control_plane::CatalogStore;
+    use packyard_core::tester_token::{BetaChannel, Claims, TokenSigner, TokenVerifier};
+    let t = Team::new().await;
+    let issued = tester_token(&t, &t.manager.key, "INTERNAL").await;
+    // What EdgeRegistry hands an edge (Register, TokenSecret): generation and public key.
+    let (handed, signer) =
+        t.s.store
+            .read(|c| {
+                (
+                    c.tester_token_verifier().unwrap().to_bytes(),
+                    c.tester_token_signer().unwrap(),
+                )
+            })
+            .await
+            .unwrap();
+    assert_eq!(
+        handed.len(),
+        40,
+        "one generation and one public key, nothing else"
+    );
+    assert_eq!(
+        &handed[8..],
+        signer.public_key().key,
+        "the public key itself"
+    );
+    let edge = TokenVerifier::from_bytes(&handed).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let token = issued["attributes"]["token"].as_str().unwrap();
+    assert!(
+        edge.verify(token, &t.app, BetaChannel::Internal, now)
+            .is_ok()
+    );
+    // The best a thief can do: sign a 25-year token with a key of their own, or with the
+    // public key's bytes as if they were a seed. Every edge refuses both.
+    let forever = Claims {
+        jti: "tt-stolen".into(),
+        app: t.app.clone(),
+        channel: BetaChannel::Internal,
+        iat: now,
+        exp: now + 25 * 365 * 86_400,
+    };
+    for forger in [
+        TokenSigner::from_seed(1, &[0x42; 32]),
+        TokenSigner::from_seed(1, &signer.public_key().key),
+    ] {
+        let forged = forger.sign(&forever);
+        assert!(edge.verify_signature(&forged).is_err(), "{forged}");
+    }
+}
+
+#[tokio::test]
+async fn case_6_a_token_is_revoked_before_it_expires_and_the_edges_are_told() {
+    use packyard_control_plane::CatalogStore;
+    use packyard_core::catalog::{ServingChange, TesterTokenId};
+    let t = Team::new().await;
+    let issued = tester_token(&t, &t.admin.key, "EXTERNAL").await;
+    let token_id = issued["id"].as_str().unwrap().to_owned();
+    let (status, doc) =
+        t.s.raw(
+            reqwest::Method::DELETE,
+            &format!("/v1/testerTokens/{token_id}"),
+            Some(&t.manager.key),
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(status, 204, "{doc}");
+    let snapshot = t.s.store.read(|c| c.serving_snapshot()).await.unwrap();
+    assert!(
+        snapshot.iter().any(|c| matches!(
+            c,
+            ServingChange::TesterTokenRevoked { token, .. } if *token == TesterTokenId::from(token_id.as_str())
+        )),
+        "every edge, even one starting from nothing, hears of it"
+    );
+}

@@ -75,6 +75,9 @@ struct Fixture {
     /// A user of another app, whom the callers may add to this one.
     outsider: String,
     webhook: String,
+    /// Tester tokens issued by the operator, of each beta channel.
+    internal_token: String,
+    external_token: String,
 }
 
 impl Fixture {
@@ -223,6 +226,20 @@ impl Fixture {
             .await;
         assert_eq!(st, 201, "{v}");
         let webhook = id(&v);
+        let mut tokens = Vec::new();
+        for channel in ["INTERNAL", "EXTERNAL"] {
+            let (st, v) = s
+                .post(
+                    "/v1/testerTokens",
+                    &op,
+                    json!({"data": {"type": "testerTokens", "attributes": {"channel": channel},
+                    "relationships": {"app": {"data": {"type": "apps", "id": app}}}}}),
+                )
+                .await;
+            assert_eq!(st, 201, "{v}");
+            tokens.push(id(&v));
+        }
+        let (internal_token, external_token) = (tokens[0].clone(), tokens[1].clone());
         // An edge, as the edge registry records one.
         let register = Command::RegisterEdge(RegisterEdge {
             id: EdgeId::from("eu-1"),
@@ -260,6 +277,8 @@ impl Fixture {
             member_key_id,
             outsider,
             webhook,
+            internal_token,
+            external_token,
         }
     }
 
@@ -500,6 +519,35 @@ fn cases(kind: EndpointKind, f: &Fixture) -> Vec<Case> {
             json!({"data": {"type": "testerTokenSecrets"}}),
             A(Action::Operate),
         )],
+        K::GetTesterToken => vec![
+            get(
+                format!("/v1/testerTokens/{}", f.internal_token),
+                A(Action::IssueInternalTesterTokens),
+            ),
+            get(
+                format!("/v1/testerTokens/{}", f.external_token),
+                A(Action::IssueExternalTesterTokens),
+            ),
+        ],
+        K::RevokeTesterToken => vec![
+            case(
+                Method::DELETE,
+                format!("/v1/testerTokens/{}", f.internal_token),
+                Value::Null,
+                A(Action::IssueInternalTesterTokens),
+            ),
+            case(
+                Method::DELETE,
+                format!("/v1/testerTokens/{}", f.external_token),
+                Value::Null,
+                A(Action::IssueExternalTesterTokens),
+            ),
+        ],
+        K::ListTesterTokens => vec![get(
+            format!("/v1/apps/{}/testerTokens", f.app),
+            A(Action::IssueInternalTesterTokens),
+        )],
+        K::ListTesterTokenKeys => vec![get("/v1/testerTokenKeys".into(), AnyKey)],
         K::GetWebhook => vec![get(
             format!("/v1/webhooks/{}", f.webhook),
             A(Action::ManageWebhooks),

@@ -264,6 +264,10 @@ fn requests(kind: EndpointKind, f: &Fixture, role: &str, actor: Actor) -> Option
         | K::CreateWebhook
         | K::CreateTesterToken
         | K::RotateTesterTokenSecret
+        | K::GetTesterToken
+        | K::RevokeTesterToken
+        | K::ListTesterTokens
+        | K::ListTesterTokenKeys
         | K::GetWebhook
         | K::DeleteWebhook
         | K::ListWebhookDeliveries

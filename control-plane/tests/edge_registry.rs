@@ -14,7 +14,7 @@ use packyard_control_plane::api::ApiConfig;
 use packyard_control_plane::edge_registry::EdgeRegistryService;
 use packyard_core::catalog::Catalog;
 use packyard_core::quota::QuotaLimits;
-use packyard_core::tester_token::{BetaChannel, TokenKey};
+use packyard_core::tester_token::{BetaChannel, TokenVerifier};
 use packyard_net::cluster::NodeRole;
 use packyard_net::cluster::test_support::{TestPki, listen};
 use packyard_proto::catalog::v1::edge_registry_client::EdgeRegistryClient;
@@ -152,7 +152,8 @@ async fn edges_register_heartbeat_and_show_up_or_down_by_region() {
     );
     assert_eq!(b.catalog_index, s.store.feed().last_index());
 
-    // The secret in the reply checks a token minted through the admin API, offline.
+    // The public keys in the reply check a token minted through the admin API, offline, and
+    // nothing in them signs: they are exactly the public keys the catalog holds.
     let (st, v) = s
         .post(
             "/v1/testerTokens",
@@ -167,9 +168,19 @@ async fn edges_register_heartbeat_and_show_up_or_down_by_region() {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let key = TokenKey::new(&a.tester_token_secret).unwrap();
-    assert!(key.verify(token, &app, BetaChannel::Internal, now).is_ok());
-    assert_eq!(a.tester_token_secret, b.tester_token_secret);
+    let keys = TokenVerifier::from_bytes(&a.tester_token_keys).unwrap();
+    assert!(keys.verify(token, &app, BetaChannel::Internal, now).is_ok());
+    assert_eq!(a.tester_token_keys, b.tester_token_keys);
+    assert_eq!(
+        a.tester_token_keys.len(),
+        40,
+        "one generation and one 32-byte public key"
+    );
+    let signer = packyard_control_plane::CatalogStore::read(&s.store, |c| c.tester_token_signer())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(keys.keys(), [signer.public_key()]);
 
     // Once both leases have run out (edge-b registered last, so its lease ends last), only
     // edge-a says it is alive. The exact lease boundaries are checked on paused time
@@ -207,8 +218,9 @@ async fn edges_register_heartbeat_and_show_up_or_down_by_region() {
     assert_eq!(attrs["capacityBytes"], 1u64 << 30);
     assert_eq!(attrs["cachedBytes"], 4_096);
     assert_eq!(attrs["appliedIndex"], b.catalog_index);
-    // Only edge-a's own heartbeat was applied after the index it reported.
-    assert_eq!(attrs["lagEntries"], 1);
+    // Applied after the index it reported: the tester token issued (tokens are recorded in
+    // the log) and edge-a's own heartbeat.
+    assert_eq!(attrs["lagEntries"], 2);
     assert_eq!(
         attrs["readyVersions"],
         json!([{"backgroundAsset": pack, "version": 1}])

@@ -35,6 +35,9 @@ pub struct QuotaLimits {
     pub max_text_bytes: usize,
     /// Webhooks an app may have (each is sent every event it wants; rule R14). Default 25.
     pub max_webhooks_per_app: usize,
+    /// Tester tokens of an app that have not expired, revoked ones included (each is listed
+    /// and a revoked one is held by every edge until it expires; rule R14). Default 10,000.
+    pub max_tester_tokens_per_app: usize,
 }
 
 impl Default for QuotaLimits {
@@ -49,6 +52,7 @@ impl Default for QuotaLimits {
             max_name_bytes: 256,
             max_text_bytes: 8_192,
             max_webhooks_per_app: 25,
+            max_tester_tokens_per_app: 10_000,
         }
     }
 }
@@ -88,6 +92,7 @@ impl QuotaLimits {
             ("max_name_bytes", self.max_name_bytes),
             ("max_text_bytes", self.max_text_bytes),
             ("max_webhooks_per_app", self.max_webhooks_per_app),
+            ("max_tester_tokens_per_app", self.max_tester_tokens_per_app),
         ] {
             if value == 0 {
                 return Err(QuotaConfigError::Zero(name));

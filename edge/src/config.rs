@@ -56,6 +56,10 @@ pub struct EdgeConfig {
     pub ranges: RangeLimits,
     /// Connection limits (the `[http]` table).
     pub http: HttpLimits,
+    /// The longest tester token lifetime (`exp - iat`) this edge accepts, in seconds: a
+    /// token signed to live longer is refused (401) even if the control plane signed it.
+    /// Default: 7776000 (90 days, the most the control plane issues).
+    pub max_token_lifetime_secs: u64,
     /// The edge's mutual TLS for the control plane and the origin (the `[cluster_tls]`
     /// table): the cluster CA, this edge's certificate (role `edge`, id `edge_id`) and key.
     /// Required; default: none.
@@ -81,6 +85,7 @@ impl Default for EdgeConfig {
             localization_min_os: DEFAULT_LOCALIZATION_MIN_OS,
             ranges: RangeLimits::default(),
             http: HttpLimits::default(),
+            max_token_lifetime_secs: packyard_core::tester_token::MAX_LIFETIME_SECS,
             cluster_tls: packyard_net::cluster::ClusterTlsFiles::default(),
         }
     }
@@ -149,6 +154,12 @@ impl EdgeConfig {
             (None, _, _) => {
                 return invalid("tls_cert", "tls_cert and tls_key need https_addr");
             }
+        }
+        if self.max_token_lifetime_secs == 0 {
+            return invalid(
+                "max_token_lifetime_secs",
+                "is 0, which refuses every tester token; give seconds, at most 7776000 (90 days)",
+            );
         }
         // Port 0 asks for any free port, a different one for each listener.
         if self.https_addr == Some(self.http_addr) && self.http_addr.port() != 0 {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use metrics::Recorder;
 use packyard_catalog_client::{CatalogClient, FollowTiming, Stop, follow};
 use packyard_core::device_manifest::ManifestPolicy;
-use packyard_core::tester_token::TokenKey;
+use packyard_core::tester_token::TokenVerifier;
 use packyard_net::cluster::{ChannelError, ClusterTls, Identity, NodeRole};
 use tokio::net::TcpListener;
 
@@ -21,7 +21,7 @@ use crate::served::ServedCounter;
 use crate::state::ServingState;
 use crate::sync::{
     Chunks, EdgeView, OriginFetcher, Prefetcher, Registration, RegistrationInfo, SavedState,
-    TokenSecret, keep_short,
+    TokenKeys, keep_short,
 };
 
 /// How often the saved serving state is checked for a log long enough to compact.
@@ -162,7 +162,7 @@ pub async fn serve(
         .map_err(invalid("control_plane"))?;
     let chunks = Chunks::new(cache, Arc::new(origin), metrics.clone());
     let served = ServedCounter::new();
-    let secret = TokenSecret::new();
+    let secret = TokenKeys::new();
     let (state, saved) = restore(&config, &secret).await?;
     let state = Arc::new(RwLock::new(state));
     let saved = Arc::new(Mutex::new(saved));
@@ -229,6 +229,7 @@ pub async fn serve(
         metrics,
         served,
         settings: ServeSettings {
+            max_token_lifetime_secs: config.max_token_lifetime_secs,
             public_urls,
             range_limits: config.ranges.clone(),
             manifest_policy: ManifestPolicy {
@@ -270,11 +271,11 @@ pub async fn serve(
 }
 
 /// The serving state saved by the last run, replayed, and the saved state to go on
-/// recording into; the saved tester-token secret goes into `secret`. An edge that saved
+/// recording into; the saved tester-token public keys go into `secret`. An edge that saved
 /// nothing starts empty and waits for the control plane's snapshot.
 async fn restore(
     config: &EdgeConfig,
-    secret: &TokenSecret,
+    secret: &TokenKeys,
 ) -> Result<(ServingState, SavedState), NodeError> {
     let dir = config.data_dir.join("state");
     let opened = {
@@ -290,13 +291,15 @@ async fn restore(
         generation = state.apply(event).token_generation.or(generation);
     }
     if let Some((raw, saved_generation)) = saved.secret() {
-        match TokenKey::new(&raw) {
-            Ok(key) => secret.set(key, saved_generation),
-            Err(e) => tracing::warn!(error = %e, "the saved tester-token secret is unusable"),
+        match TokenVerifier::from_bytes(&raw) {
+            Some(keys) => secret.set(keys, saved_generation),
+            // An edge of an earlier release saved an HMAC secret: the control plane hands the
+            // public keys over when the edge registers.
+            None => tracing::warn!("the saved tester-token keys are unusable; fetching them"),
         }
     }
-    // A newer generation than the saved secret's keeps beta channels closed until the
-    // control plane hands the new one over.
+    // A newer generation than the saved keys' is fetched; the saved ones go on checking
+    // the tokens they signed meanwhile.
     if let Some(generation) = generation {
         secret.expect(generation);
     }

@@ -13,7 +13,7 @@ use hyper_util::rt::TokioIo;
 use packyard_catalog_client::{CatalogClient, Stop};
 use packyard_edge::served::ServedCounter;
 use packyard_edge::state::ServingState;
-use packyard_edge::sync::{Registration, RegistrationInfo, TokenSecret};
+use packyard_edge::sync::{Registration, RegistrationInfo, TokenKeys};
 use packyard_net::cluster::{Members, NodeRole};
 use packyard_proto::catalog::v1 as pb;
 use pb::edge_registry_server::{EdgeRegistry, EdgeRegistryServer};
@@ -60,7 +60,10 @@ impl EdgeRegistry for Registry {
         Ok(Response::new(pb::RegisterEdgeReply {
             lease_ms: 30_000,
             catalog_index: 0,
-            tester_token_secret: vec![7; 32],
+            tester_token_keys: packyard_core::tester_token::TokenVerifier::new(&[
+                packyard_core::tester_token::TokenSigner::from_seed(1, &[7; 32]).public_key(),
+            ])
+            .to_bytes(),
             tester_token_generation: 1,
         }))
     }
@@ -131,7 +134,7 @@ async fn start(leases_ms: Vec<u32>, forget_at: Option<usize>, refuse: usize) -> 
             public_urls: vec!["https://eu-1.test".into()],
             cache_capacity_bytes: 16 << 20,
         },
-        secret: TokenSecret::new(),
+        secret: TokenKeys::new(),
         state: Arc::new(RwLock::new(ServingState::new())),
         chunks: support::memory_chunks(MemorySource::with(&[])),
         served: ServedCounter::new(),

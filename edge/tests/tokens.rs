@@ -5,7 +5,7 @@
 
 mod support;
 
-use packyard_core::tester_token::BetaChannel;
+use packyard_core::tester_token::{BetaChannel, TokenSigner};
 use packyard_proto::catalog::v1 as pb;
 use packyard_proto::catalog::v1::change::Change;
 use reqwest::StatusCode;
@@ -83,6 +83,84 @@ async fn beta_channels_refuse_missing_forged_expired_and_foreign_tokens() {
         status(&format!("{url}?token={good}"), None).await,
         StatusCode::OK
     );
+    // The scheme is case-insensitive (RFC 9110 §11.1).
+    let lower = client()
+        .get(&url)
+        .header(AUTHORIZATION, format!("bEaReR {good}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lower.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_refused_from_the_change_that_revokes_it_and_others_still_open() {
+    let (edge, _, _) = edge().await;
+    let url = format!("{}/apps/app1/internal/level-1", edge.url);
+    let signer = support::signer();
+    let revoked = support::signed(
+        &signer,
+        "tt-revoked",
+        APP,
+        BetaChannel::Internal,
+        600,
+        3_600,
+    );
+    let kept = support::signed(&signer, "tt-kept", APP, BetaChannel::Internal, 600, 3_600);
+    // Verified once before the revocation: the kept claims must not outlive it.
+    assert_eq!(status(&url, Some(&revoked)).await, StatusCode::OK);
+    edge.state.write().unwrap().apply(&changes(
+        3,
+        vec![Change::TesterTokenRevoked(pb::TesterTokenRevoked {
+            app_id: APP.into(),
+            token_id: "tt-revoked".into(),
+            expires_at: u64::MAX,
+        })],
+    ));
+    let refused = client()
+        .get(&url)
+        .header(AUTHORIZATION, format!("Bearer {revoked}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert!(refused.text().await.unwrap().contains("revoked"));
+    assert_eq!(status(&url, Some(&kept)).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_edge_refuses_tokens_living_longer_than_it_accepts_and_waits_for_newer_keys() {
+    let (edge, _, _) = edge().await;
+    let url = format!("{}/apps/app1/internal/level-1", edge.url);
+    let signer = support::signer();
+    let too_long = support::signed(
+        &signer,
+        "tt-long",
+        APP,
+        BetaChannel::Internal,
+        600,
+        support::MAX_TOKEN_LIFETIME + 1,
+    );
+    let r = client()
+        .get(&url)
+        .header(AUTHORIZATION, format!("Bearer {too_long}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.text().await.unwrap().contains("accepts at most"));
+
+    // Signed by a key newer than the edge holds: the edge is behind, so 503, not 401.
+    let newer = TokenSigner::from_seed(2, &[9; 32]);
+    let token = support::signed(&newer, "tt-new", APP, BetaChannel::Internal, 600, 3_600);
+    assert_eq!(
+        status(&url, Some(&token)).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    // Another key claiming to be the one the edge holds proves nothing.
+    let impostor = TokenSigner::from_seed(1, &[9; 32]);
+    let token = support::signed(&impostor, "tt-fake", APP, BetaChannel::Internal, 600, 3_600);
+    assert_eq!(status(&url, Some(&token)).await, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

@@ -187,9 +187,31 @@ impl AdminClient {
         })
     }
 
-    /// Replaces the secret tester tokens are signed with (operators only).
-    pub async fn rotate_tester_token_secret(&self) -> Result<Resource, AdminError> {
-        let body = json!({"data": {"type": "testerTokenSecrets"}});
+    /// The tester tokens of `app` the caller may issue (the document; never a token).
+    pub async fn tester_tokens(&self, app: &str) -> Result<Value, AdminError> {
+        self.get(&format!("/v1/apps/{app}/testerTokens")).await
+    }
+
+    /// Revokes a tester token by its id: every edge refuses it from then on.
+    pub async fn revoke_tester_token(&self, id: &str) -> Result<(), AdminError> {
+        self.delete(&format!("/v1/testerTokens/{id}"))
+            .await
+            .map(drop)
+    }
+
+    /// The public keys tester tokens are checked with (the document).
+    pub async fn tester_token_keys(&self) -> Result<Value, AdminError> {
+        self.get("/v1/testerTokenKeys").await
+    }
+
+    /// Rotates the key tester tokens are signed with (operators only); `retire_previous`
+    /// also stops the earlier keys checking the tokens they signed.
+    pub async fn rotate_tester_token_key(
+        &self,
+        retire_previous: bool,
+    ) -> Result<Resource, AdminError> {
+        let body = json!({"data": {"type": "testerTokenSecrets",
+            "attributes": {"retirePrevious": retire_previous}}});
         Resource::from_document(self.post("/v1/testerTokenSecrets", body).await?)
     }
 }

@@ -239,9 +239,6 @@ pub(crate) struct TesterTokensArgs {
 
 #[derive(Debug, Subcommand)]
 enum TesterTokensCommand {
-    /// Replace the secret every tester token is signed with (operators only): every token
-    /// issued before stops working as soon as the edges hear of it.
-    RotateSecret,
     /// A signed, expiring token for one app's beta channel; `--quiet` prints the token alone.
     Create {
         /// The app's id.
@@ -254,6 +251,30 @@ enum TesterTokensCommand {
         #[arg(long, value_name = "SECONDS")]
         expires_in: Option<u64>,
     },
+    /// The app's tokens that have not expired, of the channels you may issue for (never the
+    /// tokens themselves); `--quiet` prints their ids.
+    List {
+        /// The app's id.
+        #[arg(long)]
+        app: String,
+    },
+    /// Revoke a token, given its id or the token itself: every edge refuses it from then on.
+    Revoke {
+        /// The token's id (`tt-…`) or the whole token (`v4.public.…`).
+        token: String,
+    },
+    /// The public keys tokens are checked with, in PASERK form (`k4.public.…`), for any
+    /// PASETO library to verify a token.
+    Keys,
+    /// Rotate the key tokens are signed with (operators only). Tokens signed before keep
+    /// working until they expire, unless `--retire-previous` (for a key that may have
+    /// leaked), which closes them all as soon as the edges hear of it.
+    #[command(alias = "rotate-secret")]
+    RotateKey {
+        /// Stop the earlier keys checking the tokens they signed.
+        #[arg(long)]
+        retire_previous: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -265,39 +286,96 @@ enum BetaChannel {
 impl TesterTokensArgs {
     pub(crate) fn run(&self) -> anyhow::Result<()> {
         run(&self.connection, |s| async move {
-            let (app, channel, expires_in) = match &self.command {
-                TesterTokensCommand::RotateSecret => {
-                    let secret = s.client.rotate_tester_token_secret().await?;
-                    if s.quiet {
-                        println!("{}", secret.id);
-                    } else {
-                        s.show(&secret.document, record);
-                    }
-                    return Ok(());
-                }
+            match &self.command {
                 TesterTokensCommand::Create {
                     app,
                     channel,
                     expires_in,
-                } => (app, channel, expires_in),
-            };
-            let token = NewTesterToken {
-                app: path_id("app", app)?.to_owned(),
-                channel: match channel {
-                    BetaChannel::Internal => packyard_admin_client::BetaChannel::Internal,
-                    BetaChannel::External => packyard_admin_client::BetaChannel::External,
-                },
-                expires_in_seconds: *expires_in,
-            };
-            let token = s.client.create_tester_token(&token).await?;
-            if s.quiet {
-                println!("{}", token.token);
-            } else {
-                s.show(&token.document, token_table);
+                } => {
+                    let token = NewTesterToken {
+                        app: path_id("app", app)?.to_owned(),
+                        channel: match channel {
+                            BetaChannel::Internal => packyard_admin_client::BetaChannel::Internal,
+                            BetaChannel::External => packyard_admin_client::BetaChannel::External,
+                        },
+                        expires_in_seconds: *expires_in,
+                    };
+                    let token = s.client.create_tester_token(&token).await?;
+                    if s.quiet {
+                        println!("{}", token.token);
+                    } else {
+                        s.show(&token.document, token_table);
+                    }
+                }
+                TesterTokensCommand::List { app } => {
+                    let doc = s.client.tester_tokens(path_id("app", app)?).await?;
+                    if s.quiet {
+                        for t in doc["data"].as_array().into_iter().flatten() {
+                            println!("{}", t["id"].as_str().unwrap_or_default());
+                        }
+                    } else {
+                        s.show(&doc, tokens_table);
+                    }
+                }
+                TesterTokensCommand::Revoke { token } => {
+                    let id = if token.starts_with("v4.public.") {
+                        packyard_core::tester_token::unverified_id(token).ok_or_else(|| {
+                            anyhow::anyhow!("this is not a tester token this cluster issued")
+                        })?
+                    } else {
+                        path_id("token", token)?.to_owned()
+                    };
+                    s.client.revoke_tester_token(&id).await?;
+                    if !s.quiet {
+                        println!("revoked tester token {id}");
+                    }
+                }
+                TesterTokensCommand::Keys => {
+                    let doc = s.client.tester_token_keys().await?;
+                    if s.quiet {
+                        for k in doc["data"].as_array().into_iter().flatten() {
+                            println!("{}", k["attributes"]["paserk"].as_str().unwrap_or_default());
+                        }
+                    } else {
+                        s.show(&doc, keys_table);
+                    }
+                }
+                TesterTokensCommand::RotateKey { retire_previous } => {
+                    let key = s.client.rotate_tester_token_key(*retire_previous).await?;
+                    if s.quiet {
+                        println!("{}", key.id);
+                    } else {
+                        s.show(&key.document, record);
+                    }
+                }
             }
             Ok(())
         })
     }
+}
+
+fn tokens_table(doc: &Value) -> Table {
+    let mut table = Table::new(&["ID", "CHANNEL", "ISSUED BY", "ISSUED", "EXPIRES", "REVOKED"]);
+    for t in doc["data"].as_array().into_iter().flatten() {
+        let a = &t["attributes"];
+        table.row(vec![
+            cell(&t["id"]),
+            cell(&a["channel"]),
+            cell(&t["relationships"]["issuedBy"]["data"]["id"]),
+            cell(&a["issuedDate"]),
+            cell(&a["expirationDate"]),
+            cell(&a["revokedDate"]),
+        ]);
+    }
+    table
+}
+
+fn keys_table(doc: &Value) -> Table {
+    let mut table = Table::new(&["GENERATION", "PUBLIC KEY (PASERK)"]);
+    for k in doc["data"].as_array().into_iter().flatten() {
+        table.row(vec![cell(&k["id"]), cell(&k["attributes"]["paserk"])]);
+    }
+    table
 }
 
 fn key_table(doc: &Value) -> Table {
@@ -318,6 +396,7 @@ fn key_table(doc: &Value) -> Table {
 fn token_table(doc: &Value) -> Table {
     let a = &doc["data"]["attributes"];
     let mut table = Table::new(&["FIELD", "VALUE"]);
+    table.row(vec!["id".to_owned(), cell(&doc["data"]["id"])]);
     for name in ["channel", "expirationDate", "token"] {
         table.row(vec![name.to_owned(), cell(&a[name])]);
     }

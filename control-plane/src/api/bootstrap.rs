@@ -80,15 +80,19 @@ pub async fn bootstrap<S: CatalogStore>(
             (
                 c.user(&probe).is_some(),
                 ever_keyed,
-                c.tester_token_key().is_some(),
+                c.tester_token_signer().is_some(),
             )
         })
         .await?;
     if !has_secret {
-        // Tester tokens need a cluster-wide signing secret; the catalog refuses a second one,
+        // Tester tokens need a cluster-wide signing key; the catalog refuses a second one,
         // so racing bootstraps agree on the first.
         let secret = TesterTokenSecret(random_bytes::<32>()?);
-        match write(store, clock, Command::SetTesterTokenSecret { secret }).await {
+        let command = Command::SetTesterTokenSecret {
+            secret,
+            retire_previous: false,
+        };
+        match write(store, clock, command).await {
             Ok(()) | Err(ApiError::Refused(_)) => {}
             Err(e) => return Err(e),
         }

@@ -3,8 +3,8 @@
 
 use axum::http::Method;
 use packyard_core::catalog::{
-    ApiKeyId, AppId, EdgeId, PackId, ReviewSubmissionId, RolloutId, UploadFileId, UserId,
-    VersionId, WebhookId,
+    ApiKeyId, AppId, EdgeId, PackId, ReviewSubmissionId, RolloutId, TesterTokenId, UploadFileId,
+    UserId, VersionId, WebhookId,
 };
 use packyard_core::role::Role;
 
@@ -89,8 +89,16 @@ pub enum Endpoint {
     CreateWebhook,
     /// `POST /v1/testerTokens`
     CreateTesterToken,
-    /// `POST /v1/testerTokenSecrets`: rotates the secret tester tokens are signed with.
+    /// `GET /v1/testerTokens/{id}`: a token issued (never the token itself).
+    GetTesterToken(TesterTokenId),
+    /// `DELETE /v1/testerTokens/{id}`: revokes it.
+    RevokeTesterToken(TesterTokenId),
+    /// `GET /v1/apps/{id}/testerTokens`: the app's tokens that have not expired.
+    ListTesterTokens(AppId),
+    /// `POST /v1/testerTokenSecrets`: rotates the key tester tokens are signed with.
     RotateTesterTokenSecret,
+    /// `GET /v1/testerTokenKeys`: the public keys tester tokens are checked with.
+    ListTesterTokenKeys,
     /// `GET /v1/webhooks/{id}`.
     GetWebhook(WebhookId),
     /// `DELETE /v1/webhooks/{id}`.
@@ -149,6 +157,15 @@ impl Endpoint {
                 E::RemoveAppMemberRole(AppId::from(*id), UserId::from(*user), role_in_path(role)?)
             }
             (_, ["v1", "apps", _, "members", _, "roles", _]) => return Err(wrong("DELETE")),
+            ("GET", ["v1", "apps", id, "testerTokens"]) => E::ListTesterTokens(AppId::from(*id)),
+            (_, ["v1", "apps", _, "testerTokens"]) => return Err(wrong("GET")),
+            ("GET", ["v1", "testerTokens", id]) => E::GetTesterToken(TesterTokenId::from(*id)),
+            ("DELETE", ["v1", "testerTokens", id]) => {
+                E::RevokeTesterToken(TesterTokenId::from(*id))
+            }
+            (_, ["v1", "testerTokens", _]) => return Err(wrong("GET, DELETE")),
+            ("GET", ["v1", "testerTokenKeys"]) => E::ListTesterTokenKeys,
+            (_, ["v1", "testerTokenKeys"]) => return Err(wrong("GET")),
             ("GET", ["v1", "apps", id, "webhooks"]) => E::ListWebhooks(AppId::from(*id)),
             (_, ["v1", "apps", _, "webhooks"]) => return Err(wrong("GET")),
             ("POST", ["v1", "builds"]) => E::CreateBuild,
@@ -296,6 +313,10 @@ impl Endpoint {
             E::CreateWebhook => "CreateWebhook",
             E::CreateTesterToken => "CreateTesterToken",
             E::RotateTesterTokenSecret => "RotateTesterTokenSecret",
+            E::GetTesterToken(_) => "GetTesterToken",
+            E::RevokeTesterToken(_) => "RevokeTesterToken",
+            E::ListTesterTokens(_) => "ListTesterTokens",
+            E::ListTesterTokenKeys => "ListTesterTokenKeys",
             E::GetWebhook(_) => "GetWebhook",
             E::DeleteWebhook(_) => "DeleteWebhook",
             E::ListWebhookDeliveries(_) => "ListWebhookDeliveries",
@@ -330,6 +351,7 @@ impl Endpoint {
             | E::CreateWebhook
             | E::CreateTesterToken
             | E::RotateTesterTokenSecret
+            | E::RevokeTesterToken(_)
             | E::DeleteWebhook(_) => true,
             E::Health
             | E::Ready
@@ -351,6 +373,9 @@ impl Endpoint {
             | E::GetWebhook(_)
             | E::ListWebhookDeliveries(_)
             | E::ListWebhooks(_)
+            | E::GetTesterToken(_)
+            | E::ListTesterTokens(_)
+            | E::ListTesterTokenKeys
             | E::ListEdges
             | E::GetEdge(_)
             | E::ListRegions => false,

@@ -30,11 +30,12 @@ use super::delivery::AttemptOutcome;
 use super::event::EventType;
 use super::ids::{
     ApiKeyId, AppId, BuildId, DeliveryId, EdgeId, PackId, ReviewSubmissionId, RolloutId,
-    UploadFileId, UserId, VersionId, WebhookId,
+    TesterTokenId, UploadFileId, UserId, VersionId, WebhookId,
 };
 use super::review::ReviewTrack;
 use super::rollout::RolloutAction;
 use super::tester_secret::TesterTokenSecret;
+use super::tester_token::IssueTesterToken;
 use super::upload_file::{AssetType, Sha256Digest};
 use super::version::{StateDetails, VersionMetadata};
 use super::webhook::WebhookSecret;
@@ -135,6 +136,17 @@ pub enum Command {
     SetTesterTokenSecret {
         /// The new secret.
         secret: TesterTokenSecret,
+        /// Whether the keys before stop checking tokens at once (a leaked key); otherwise
+        /// they check the tokens they signed until those could have expired.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        retire_previous: bool,
+    },
+    /// Record a tester token before it is signed (see [`IssueTesterToken`]).
+    IssueTesterToken(IssueTesterToken),
+    /// Revoke a tester token: every edge refuses it from then on.
+    RevokeTesterToken {
+        /// The token.
+        id: TesterTokenId,
     },
     /// An edge announces itself, or announces changes after a restart (Packyard itself,
     /// through the control plane's edge registry). Idempotent per id.

@@ -94,3 +94,7 @@ id_type!(
     /// A per-region rollout of a store version (`rollouts`).
     RolloutId
 );
+id_type!(
+    /// A tester token (`testerTokens`): the `jti` it carries, by which it is revoked.
+    TesterTokenId
+);

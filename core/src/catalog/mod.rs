@@ -31,6 +31,7 @@ mod rollout;
 mod serving;
 mod serving_view;
 mod tester_secret;
+mod tester_token;
 mod upload_file;
 mod user;
 mod version;
@@ -58,7 +59,7 @@ pub use envelope::{Actor, Envelope, Timestamp};
 pub use event::{Event, EventType, Instance};
 pub use ids::{
     ApiKeyId, AppId, BuildId, DeliveryId, EdgeId, EventId, PackId, ReviewSubmissionId, RolloutId,
-    UploadFileId, UserId, VersionId, WebhookId,
+    TesterTokenId, UploadFileId, UserId, VersionId, WebhookId,
 };
 pub use pack::{Archival, Pack};
 pub use refusal::{Refusal, RefusalKind, Rule};
@@ -68,7 +69,8 @@ pub use review::{ReviewSubmission, ReviewTrack, SubmissionState};
 pub use rollout::{MAX_SOAK_SECONDS, Rollout, RolloutAction, RolloutState};
 pub use serving::{Channel, CompletedVersion, ServedVersion};
 pub use serving_view::{ClusterView, CommittedFile, ServingChange, ServingView};
-pub use tester_secret::TesterTokenSecret;
+pub use tester_secret::{MAX_PREVIOUS_KEYS, TesterTokenSecret};
+pub use tester_token::{IssueTesterToken, TesterToken, issue_action};
 pub use upload_file::{
     AssetType, MAX_MANIFEST_FILE_BYTES, Sha256Digest, UploadFile, UploadFileState,
 };
@@ -119,6 +121,12 @@ pub struct Catalog {
     /// snapshots load.
     #[serde(default)]
     tester_token_generation: u64,
+    /// Keys rotated out that still check the tokens they signed.
+    #[serde(default)]
+    tester_token_previous: Vec<tester_secret::PreviousTokenKey>,
+    /// Tester tokens issued that have not expired (swept when the next one is issued).
+    #[serde(default)]
+    tester_tokens: BTreeMap<TesterTokenId, TesterToken>,
     /// The edge fleet, as the edges last reported. Defaults let older snapshots load.
     #[serde(default)]
     edges: BTreeMap<EdgeId, Edge>,
@@ -184,6 +192,8 @@ impl Catalog {
             next_delivery: 0,
             tester_token_secret: None,
             tester_token_generation: 0,
+            tester_token_previous: Vec::new(),
+            tester_tokens: BTreeMap::new(),
             edges: BTreeMap::new(),
             rollouts: BTreeMap::new(),
         }
@@ -255,7 +265,12 @@ impl Catalog {
             C::CreateWebhook(new) => self.create_webhook(ctx, new),
             C::DeleteWebhook { id } => self.delete_webhook(ctx, &id),
             C::RecordDeliveryAttempt(attempt) => self.record_delivery_attempt(ctx, attempt),
-            C::SetTesterTokenSecret { secret } => self.set_tester_token_secret(ctx, secret),
+            C::SetTesterTokenSecret {
+                secret,
+                retire_previous,
+            } => self.set_tester_token_secret(ctx, secret, retire_previous),
+            C::IssueTesterToken(new) => self.issue_tester_token(ctx, new),
+            C::RevokeTesterToken { id } => self.revoke_tester_token(ctx, &id),
             C::RegisterEdge(registration) => self.register_edge(ctx, registration),
             C::EdgeHeartbeat(report) => self.edge_heartbeat(ctx, report),
             C::StartRollout(new) => self.start_rollout(ctx, new),

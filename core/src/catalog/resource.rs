@@ -40,6 +40,8 @@ pub enum ResourceType {
     Edges,
     /// `regions`: named groups of edges.
     Regions,
+    /// `testerTokens`: what opens a beta channel to a device.
+    TesterTokens,
 }
 
 impl ResourceType {
@@ -68,6 +70,7 @@ impl ResourceType {
             ResourceType::WebhookDeliveries => "webhookDeliveries",
             ResourceType::Edges => "edges",
             ResourceType::Regions => "regions",
+            ResourceType::TesterTokens => "testerTokens",
         }
     }
 }

@@ -15,7 +15,7 @@ use super::command::{
     AutoAdvanceRollout, ChangeRollout, Command, CommitUploadFile, CreateApp, DecideReview,
     ExpireVersion, ProcessingFailed, ProcessingSucceeded, StartRollout,
 };
-use super::ids::{AppId, PackId, RolloutId, UploadFileId, VersionId};
+use super::ids::{AppId, PackId, RolloutId, TesterTokenId, UploadFileId, VersionId};
 use super::rollout::{Rollout, RolloutState};
 use super::serving::{Channel, CompletedVersion};
 use super::upload_file::{AssetType, Sha256Digest};
@@ -38,6 +38,8 @@ pub struct ServingView {
     processing: BTreeSet<VersionId>,
     /// The active (running or paused) rollout of each pack that has one.
     rollouts: BTreeMap<PackId, ActiveRollout>,
+    /// Tester tokens revoked, with when they expire (Unix seconds).
+    revoked_tokens: BTreeMap<TesterTokenId, u64>,
 }
 
 /// The cluster-wide part of what edges serve by (see [`Catalog::cluster_view`]).
@@ -100,6 +102,15 @@ pub enum ServingChange {
     TokenSecretRotated {
         /// The generation now in force ([`Catalog::tester_token_generation`]).
         generation: u64,
+    },
+    /// A tester token was revoked: edges refuse it until it expires.
+    TesterTokenRevoked {
+        /// The app it opened.
+        app: AppId,
+        /// The token (its `jti`).
+        token: TesterTokenId,
+        /// When it expires (Unix seconds), after which edges may forget it.
+        expires_at: u64,
     },
     /// A pack is archived: edges drop it from every channel (rule R7).
     PackArchived {
@@ -168,6 +179,7 @@ impl Catalog {
             | C::AutoAdvanceRollout(AutoAdvanceRollout { rollout, .. }) => {
                 self.rollouts.get(rollout).map(|r| r.app.clone())
             }
+            C::RevokeTesterToken { id } => self.tester_token_app(id),
             // Accepting an external beta submission changes what external testers get.
             C::DecideReview(DecideReview { submission, .. }) => {
                 self.submissions.get(submission).map(|s| s.app.clone())
@@ -187,6 +199,15 @@ impl Catalog {
             archived: BTreeSet::new(),
             processing: BTreeSet::new(),
             rollouts: BTreeMap::new(),
+            revoked_tokens: self
+                .tester_tokens_of(app)
+                .filter_map(|t| {
+                    Some((
+                        t.id.clone(),
+                        t.revoked_at.and(Some(t.expires_at.0 / 1_000))?,
+                    ))
+                })
+                .collect(),
         };
         for pack in self.packs_of(app) {
             if pack.is_archived() {
@@ -289,6 +310,17 @@ impl Catalog {
                 app: app.clone(),
                 pack: pack.clone(),
             });
+        }
+        let no_revoked = BTreeMap::new();
+        let old_revoked = before.map_or(&no_revoked, |b| &b.revoked_tokens);
+        for (token, expires_at) in &after.revoked_tokens {
+            if !old_revoked.contains_key(token) {
+                changes.push(ServingChange::TesterTokenRevoked {
+                    app: app.clone(),
+                    token: token.clone(),
+                    expires_at: *expires_at,
+                });
+            }
         }
         let no_processing = BTreeSet::new();
         let old_processing = before.map_or(&no_processing, |b| &b.processing);

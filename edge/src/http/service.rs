@@ -35,7 +35,7 @@ use super::error::HttpError;
 use crate::metrics::EdgeMetrics;
 use crate::served::ServedCounter;
 use crate::state::{Channel, CompletedVersion, ServingState};
-use crate::sync::{Chunks, TokenSecret};
+use crate::sync::{Chunks, TokenKeys};
 
 const OCTET_STREAM: &str = "application/octet-stream";
 /// The header a device may send its id in, instead of the `device` query parameter.
@@ -50,8 +50,8 @@ pub struct EdgeService {
     pub state: Arc<RwLock<ServingState>>,
     /// The chunk cache and its source.
     pub chunks: Chunks,
-    /// The tester-token secret, once known.
-    pub secret: TokenSecret,
+    /// The tester-token public keys, once known.
+    pub secret: TokenKeys,
     /// Where the edge's metrics go.
     pub metrics: EdgeMetrics,
     /// What devices were served, per version, for heartbeats.
@@ -63,6 +63,8 @@ pub struct EdgeService {
 /// Settings of the device protocol.
 #[derive(Debug, Clone)]
 pub struct ServeSettings {
+    /// The longest tester token lifetime (`exp - iat`) accepted, in seconds.
+    pub max_token_lifetime_secs: u64,
     /// The edge's public base URLs (no trailing slash); manifests point at the first whose
     /// scheme matches the listener the request came through, else the first.
     pub public_urls: Vec<String>,
@@ -210,6 +212,15 @@ impl EdgeService {
 
     // ---- authorize ----
 
+    fn token_policy<'a>(&'a self, revoked: &'a dyn Fn(&str) -> bool) -> access::TokenPolicy<'a> {
+        access::TokenPolicy {
+            keys: &self.secret,
+            now: access::now(),
+            max_lifetime: self.settings.max_token_lifetime_secs,
+            revoked,
+        }
+    }
+
     fn authorize_channel(
         &self,
         app: &str,
@@ -218,10 +229,9 @@ impl EdgeService {
     ) -> Result<(), HttpError> {
         match channel.beta() {
             None => Ok(()),
-            Some(beta) => {
-                let key = self.secret.get();
-                access::check_channel(key.as_deref(), token, app, beta, access::now())
-            }
+            Some(beta) => self
+                .token_policy(&|jti| self.read().is_revoked(jti))
+                .check_channel(token, app, beta),
         }
     }
 
@@ -244,8 +254,8 @@ impl EdgeService {
         let audience = device_access::version_audience(
             public,
             || {
-                let key = self.secret.get();
-                access::beta_channel(key.as_deref(), token, app, access::now())
+                self.token_policy(&|jti| self.read().is_revoked(jti))
+                    .beta_channel(token, app)
             },
             |channel| self.read().channel_serves(&version, channel),
         )
@@ -444,7 +454,7 @@ impl EdgeService {
             "status": "ok",
             "synced": state.is_synced(),
             "appliedIndex": state.applied_index(),
-            "tokenSecret": self.secret.get().is_some(),
+            "tokenKeys": self.secret.get().is_some(),
         });
         json(doc.to_string().into_bytes())
     }

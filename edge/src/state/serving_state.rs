@@ -40,6 +40,8 @@ pub struct ServingState {
     region: String,
     /// The active rollout of each pack that has one, by pack id.
     rollouts: HashMap<String, EdgeRollout>,
+    /// Tester tokens revoked, by id, with when they expire (Unix seconds).
+    revoked_tokens: HashMap<String, u64>,
 }
 
 /// What one event changed that the sync task acts on.
@@ -49,9 +51,9 @@ pub struct Applied {
     /// and versions a rollout will give devices of this region (whatever their policy): the
     /// edge fetches their chunks before devices ask.
     pub to_prefetch: Vec<Arc<CompletedVersion>>,
-    /// The generation of the tester token secret in force, when the event says (a snapshot
-    /// of a cluster that has one, or a rotation): a secret of an older generation must no
-    /// longer open anything.
+    /// The generation of the tester token key that signs now, when the event says (a
+    /// snapshot of a cluster that has one, or a rotation): the edge fetches the public keys
+    /// if it holds only older ones.
     pub token_generation: Option<u64>,
 }
 
@@ -126,6 +128,9 @@ impl ServingState {
                 }
                 applied.token_generation =
                     (s.token_secret_generation > 0).then_some(s.token_secret_generation);
+                for t in &s.revoked_tester_tokens {
+                    self.revoke(t);
+                }
                 self.synced = true;
             }
             Some(Body::Changes(c)) => {
@@ -142,6 +147,7 @@ impl ServingState {
                         Change::TokenSecretRotated(t) => {
                             applied.token_generation = Some(t.generation);
                         }
+                        Change::TesterTokenRevoked(t) => self.revoke(t),
                         // Processing concerns origins only.
                         Change::VersionProcessing(_) => {}
                     }
@@ -151,6 +157,17 @@ impl ServingState {
         }
         self.index = Some(self.index.map_or(event.index, |i| i.max(event.index)));
         applied
+    }
+
+    fn revoke(&mut self, t: &pb::TesterTokenRevoked) {
+        self.revoked_tokens.insert(t.token_id.clone(), t.expires_at);
+    }
+
+    /// Whether the tester token `id` was revoked. (A revoked token that expired is refused
+    /// for its expiry first, so none is ever forgotten too early; the control plane forgets
+    /// expired ones, and the next snapshot drops them here.)
+    pub fn is_revoked(&self, id: &str) -> bool {
+        self.revoked_tokens.contains_key(id)
     }
 
     fn app(&mut self, app: &pb::App) {

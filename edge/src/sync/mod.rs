@@ -30,5 +30,5 @@ pub use chunk_source::{ChunkSource, FetchError, FetchFuture, OriginFetcher};
 pub use chunks::Chunks;
 pub use edge_view::EdgeView;
 pub use prefetch::Prefetcher;
-pub use registration::{Registration, RegistrationInfo, TokenSecret};
+pub use registration::{ClaimsError, Registration, RegistrationInfo, TokenKeys};
 pub use saved_state::{COMPACT_AFTER, SavedState, keep_short};

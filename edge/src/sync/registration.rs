@@ -1,5 +1,5 @@
-//! [`Registration`]: the edge announces itself to the control plane, learns the tester-token
-//! secret, and sends a heartbeat every lease / 3.
+//! [`Registration`]: the edge announces itself to the control plane, learns the public keys
+//! tester tokens are checked with, and sends a heartbeat every lease / 3.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -8,8 +8,9 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use packyard_catalog_client::{CatalogClient, Stop};
-use packyard_core::tester_token::TokenKey;
+use packyard_core::tester_token::{Claims, TokenError, TokenVerifier};
 use packyard_proto::catalog::v1 as pb;
+use quick_cache::sync::Cache;
 use tonic::Code;
 
 use super::{Chunks, SavedState};
@@ -21,50 +22,106 @@ const DEFAULT_LEASE: Duration = Duration::from_secs(15);
 const BACKOFF_START: Duration = Duration::from_millis(200);
 const BACKOFF_MAX: Duration = Duration::from_secs(10);
 
-/// The secret tester tokens are checked with, once the control plane has handed it over, and
-/// its generation. Until then every beta request is refused (401); the store channel needs no
-/// secret. When the watch stream says a newer generation is in force, the secret held stops
-/// opening anything at once ([`TokenSecret::expect`]) until the new one is fetched.
-#[derive(Debug, Clone, Default)]
-pub struct TokenSecret(Arc<SecretInner>);
+/// The public keys tester tokens are checked with, once the control plane has handed them
+/// over, with the generation of the key that signed last. Until then every beta request is
+/// refused (503); the store channel needs no key. When the watch stream says a newer key
+/// signs now, the keys held go on checking the tokens they signed while the registration
+/// fetches the new set ([`TokenKeys::expect`]), so a rotation closes nothing. Each token is
+/// verified once and its claims kept ([`TokenKeys::claims`]).
+#[derive(Debug, Clone)]
+pub struct TokenKeys(Arc<KeysInner>);
 
-#[derive(Debug, Default)]
-struct SecretInner {
-    held: RwLock<Option<(Arc<TokenKey>, u64)>>,
+#[derive(Debug)]
+struct KeysInner {
+    held: RwLock<Option<(Arc<TokenVerifier>, u64)>>,
     /// The newest generation the edge has heard of.
     wanted: AtomicU64,
-    /// Woken when the secret held is older than the one wanted.
+    /// Woken when the keys held are older than the ones wanted.
     stale: Notify,
+    /// Tokens verified with the keys held, and what they claim; emptied when the keys change.
+    verified: Cache<String, Claims>,
 }
 
-impl TokenSecret {
-    /// No secret yet.
+/// How many verified tokens an edge keeps: a token is a few hundred bytes.
+const VERIFIED_TOKENS: usize = 100_000;
+
+impl Default for TokenKeys {
+    fn default() -> Self {
+        Self(Arc::new(KeysInner {
+            held: RwLock::new(None),
+            wanted: AtomicU64::new(0),
+            stale: Notify::new(),
+            verified: Cache::new(VERIFIED_TOKENS),
+        }))
+    }
+}
+
+/// Why a token's claims cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimsError {
+    /// The edge holds no keys yet, or not the newer one that signed the token.
+    NotYet(String),
+    /// The token proves nothing.
+    Token(TokenError),
+}
+
+impl TokenKeys {
+    /// No keys yet.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// A secret known from the start (tests, or a configured secret).
-    pub fn with_key(key: TokenKey) -> Self {
+    /// Keys known from the start (tests).
+    pub fn with_verifier(verifier: TokenVerifier) -> Self {
         let s = Self::new();
-        s.set(key, 0);
+        let generation = verifier.newest_generation();
+        s.set(verifier, generation);
         s
     }
 
-    /// Holds `key`, of `generation`.
-    pub fn set(&self, key: TokenKey, generation: u64) {
+    /// Holds `verifier`, whose newest key is of `generation`.
+    pub fn set(&self, verifier: TokenVerifier, generation: u64) {
         *self.0.held.write().unwrap_or_else(PoisonError::into_inner) =
-            Some((Arc::new(key), generation));
+            Some((Arc::new(verifier), generation));
+        // A key retired with the rotation must not open what it verified before.
+        self.0.verified.clear();
     }
 
-    /// The secret, if known and not older than the newest generation heard of.
-    pub fn get(&self) -> Option<Arc<TokenKey>> {
+    /// The keys, if any are held.
+    pub fn get(&self) -> Option<Arc<TokenVerifier>> {
         let held = self.0.held.read().unwrap_or_else(PoisonError::into_inner);
-        let (key, generation) = held.as_ref()?;
-        (*generation >= self.0.wanted.load(Ordering::SeqCst)).then(|| Arc::clone(key))
+        held.as_ref().map(|(keys, _)| Arc::clone(keys))
     }
 
-    /// The cluster's secret is of `generation` now: an older one held stops opening anything
-    /// and the registration fetches the new one.
+    /// What `token` claims, if one of the keys held signed it: verified once, then kept.
+    pub fn claims(&self, token: &str) -> Result<Claims, ClaimsError> {
+        if let Some(claims) = self.0.verified.get(token) {
+            return Ok(claims);
+        }
+        let keys = self.get().ok_or_else(|| {
+            ClaimsError::NotYet(
+                "this edge cannot check tester tokens yet (not registered with the control plane)"
+                    .into(),
+            )
+        })?;
+        match keys.verify_signature(token) {
+            Ok(claims) => {
+                self.0.verified.insert(token.to_owned(), claims.clone());
+                Ok(claims)
+            }
+            Err(TokenError::UnknownKey(g)) if g > keys.newest_generation() => {
+                self.expect(g);
+                Err(ClaimsError::NotYet(format!(
+                    "this tester token is signed with key {g}, which this edge is still \
+                     fetching; retry shortly"
+                )))
+            }
+            Err(e) => Err(ClaimsError::Token(e)),
+        }
+    }
+
+    /// The cluster's key is of `generation` now: the registration fetches the public keys
+    /// if the ones held are older.
     pub fn expect(&self, generation: u64) {
         let before = self.0.wanted.fetch_max(generation, Ordering::SeqCst);
         if generation > before && self.held_generation() < generation {
@@ -81,7 +138,7 @@ impl TokenSecret {
             .map_or(0, |(_, g)| *g)
     }
 
-    /// Resolves once the secret held is older than the newest generation heard of.
+    /// Resolves once the keys held are older than the newest generation heard of.
     async fn stale(&self) {
         loop {
             let notified = self.0.stale.notified();
@@ -115,8 +172,8 @@ pub struct Registration {
     pub client: CatalogClient,
     /// What to announce.
     pub info: RegistrationInfo,
-    /// Where the tester-token secret goes.
-    pub secret: TokenSecret,
+    /// Where the tester-token keys go.
+    pub secret: TokenKeys,
     /// The serving state, for the applied index and the versions held ready.
     pub state: Arc<RwLock<ServingState>>,
     /// The cache, for the bytes held and the versions held ready.
@@ -176,26 +233,20 @@ impl Registration {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .saw_index(reply.catalog_index);
-        if reply.tester_token_secret.is_empty() {
-            tracing::warn!(
-                "the control plane sent no tester-token secret; beta channels stay closed"
-            );
-            return;
-        }
-        match TokenKey::new(&reply.tester_token_secret) {
-            Ok(key) => self.hold_secret(
-                key,
-                &reply.tester_token_secret,
+        match TokenVerifier::from_bytes(&reply.tester_token_keys) {
+            Some(keys) => self.hold_keys(
+                keys,
+                &reply.tester_token_keys,
                 reply.tester_token_generation,
             ),
-            Err(e) => {
-                tracing::warn!(error = %e, "unusable tester-token secret; beta channels stay closed")
-            }
+            None => tracing::warn!(
+                "the control plane sent no usable tester-token keys; beta channels stay closed"
+            ),
         }
     }
 
     /// Sends heartbeats every lease / 3 until the control plane forgets the edge (false when
-    /// stopped instead); fetches the tester token secret whenever it is stale.
+    /// stopped instead); fetches the tester token keys whenever a newer one signs.
     async fn heartbeats(&self, mut lease: Duration, stop: &Stop) -> bool {
         loop {
             tokio::select! {
@@ -224,8 +275,8 @@ impl Registration {
         }
     }
 
-    /// Fetches the secret in force (false when stopped first). A failure waits a second
-    /// before the next try; the beta channels stay closed meanwhile.
+    /// Fetches the public keys in force (false when stopped first). A failure waits a second
+    /// before the next try; the keys held go on checking the tokens they signed meanwhile.
     async fn refresh_secret(&self, stop: &Stop) -> bool {
         let request = pb::TokenSecretRequest {
             edge_id: self.info.edge_id.clone(),
@@ -234,39 +285,39 @@ impl Registration {
             () = stop.stopped() => return false,
             r = self.client.token_secret(request) => r,
         };
-        match fetched.map(|r| {
-            (
-                TokenKey::new(&r.tester_token_secret),
-                r.tester_token_generation,
-                r.tester_token_secret,
-            )
-        }) {
-            Ok((Ok(key), generation, raw)) => {
-                self.hold_secret(key, &raw, generation);
-                tracing::info!(
-                    generation,
-                    "the tester token secret was rotated; fetched the new one"
-                );
-                true
-            }
-            Ok((Err(e), _, _)) => {
-                tracing::warn!(error = %e, "unusable tester-token secret; beta channels stay closed");
-                stop.sleep(Duration::from_secs(1)).await
-            }
+        match fetched {
+            Ok(reply) => match TokenVerifier::from_bytes(&reply.tester_token_keys) {
+                Some(keys) => {
+                    self.hold_keys(
+                        keys,
+                        &reply.tester_token_keys,
+                        reply.tester_token_generation,
+                    );
+                    tracing::info!(
+                        generation = reply.tester_token_generation,
+                        "the tester token key was rotated; fetched the public keys"
+                    );
+                    true
+                }
+                None => {
+                    tracing::warn!("unusable tester-token keys; retrying");
+                    stop.sleep(Duration::from_secs(1)).await
+                }
+            },
             Err(status) => {
-                tracing::warn!(error = %status, "cannot fetch the rotated tester-token secret; retrying");
+                tracing::warn!(error = %status, "cannot fetch the rotated tester-token keys; retrying");
                 stop.sleep(Duration::from_secs(1)).await
             }
         }
     }
 
-    /// Holds the secret in force and saves it for the next start.
-    fn hold_secret(&self, key: TokenKey, raw: &[u8], generation: u64) {
-        self.secret.set(key, generation);
+    /// Holds the keys in force and saves them for the next start.
+    fn hold_keys(&self, keys: TokenVerifier, raw: &[u8], generation: u64) {
+        self.secret.set(keys, generation);
         if let Some(saved) = &self.saved {
             let saved = saved.lock().unwrap_or_else(PoisonError::into_inner);
             if let Err(e) = saved.save_secret(raw, generation) {
-                tracing::warn!(error = %e, "cannot save the tester-token secret for the next start");
+                tracing::warn!(error = %e, "cannot save the tester-token keys for the next start");
             }
         }
     }

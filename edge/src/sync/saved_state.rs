@@ -14,9 +14,9 @@
 //! [`keep_short`]). When a write fails (a full disk), the saved state is dropped rather
 //! than left with a gap, and is written again from the next snapshot.
 //!
-//! The tester-token secret the control plane handed over is kept beside it
-//! (`tester-token-secret`, mode 0600) so that beta channels open after a restart too; a
-//! secret rotated while the edge was away is replaced as soon as the edge registers.
+//! The tester-token public keys the control plane handed over are kept beside it
+//! (`tester-token-keys`) so that beta channels open after a restart too; a key rotated while
+//! the edge was away is fetched as soon as the edge registers.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -31,7 +31,7 @@ use prost::Message;
 
 const SNAPSHOT: &str = "snapshot.bin";
 const EVENTS: &str = "events.log";
-const SECRET: &str = "tester-token-secret";
+const SECRET: &str = "tester-token-keys";
 /// Length (4 bytes, little endian) and checksum (8 bytes) before each payload.
 const HEADER: usize = 12;
 /// A single frame above this is taken for damage, not a catalog.
@@ -165,7 +165,7 @@ impl SavedState {
         }
     }
 
-    /// The tester-token secret saved, and its generation.
+    /// The tester-token public keys saved, and the generation of the newest.
     pub fn secret(&self) -> Option<(Vec<u8>, u64)> {
         let bytes = std::fs::read(self.dir.join(SECRET)).ok()?;
         let (frames, _) = frames_of(&bytes);
@@ -174,7 +174,7 @@ impl SavedState {
         Some((frame[8..].to_vec(), generation))
     }
 
-    /// Saves the tester-token secret in force (mode 0600).
+    /// Saves the tester-token public keys in force (mode 0600, as every file of the state).
     pub fn save_secret(&self, secret: &[u8], generation: u64) -> io::Result<()> {
         let mut payload = generation.to_le_bytes().to_vec();
         payload.extend_from_slice(secret);

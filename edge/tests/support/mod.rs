@@ -12,13 +12,13 @@ use bytes::Bytes;
 use metrics_exporter_prometheus::PrometheusBuilder;
 use packyard_core::device_manifest::ManifestPolicy;
 use packyard_core::http_range::RangeLimits;
-use packyard_core::tester_token::{BetaChannel, Claims, TokenKey};
+use packyard_core::tester_token::{BetaChannel, Claims, TokenSigner, TokenVerifier};
 use packyard_core::{Blake3Hash, ChunkList, ChunkRef};
 use packyard_edge::cache::{CacheConfig, CacheCounters, ChunkCache, DiskConfig};
 use packyard_edge::http::{EdgeService, HttpLimits, ServeSettings, serve};
 use packyard_edge::metrics::EdgeMetrics;
 use packyard_edge::state::ServingState;
-use packyard_edge::sync::{ChunkSource, Chunks, FetchError, FetchFuture, TokenSecret};
+use packyard_edge::sync::{ChunkSource, Chunks, FetchError, FetchFuture, TokenKeys};
 use packyard_proto::catalog::v1 as pb;
 use packyard_proto::catalog::v1::change::Change;
 use packyard_proto::catalog::v1::watch_event::Body;
@@ -26,7 +26,14 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 pub const APP: &str = "app1";
-pub const SECRET: &[u8] = b"edge-test-secret-0123456789abcdef-0123456789";
+pub const SEED: [u8; 32] = *b"edge-test-seed-0123456789abcdef-";
+/// The longest token lifetime the test edge accepts: a day.
+pub const MAX_TOKEN_LIFETIME: u64 = 86_400;
+
+/// The cluster's signing key in these tests (generation 1).
+pub fn signer() -> TokenSigner {
+    TokenSigner::from_seed(1, &SEED)
+}
 pub const EAGER: &str = r#"{"prefetch":{"installationEventTypes":["firstInstallation"]}}"#;
 pub const LAZY: &str = r#"{"onDemand":{}}"#;
 
@@ -161,16 +168,32 @@ impl ChunkSource for MemorySource {
     }
 }
 
-/// A token for `app`'s `channel`, valid for an hour (or expired, with `ttl` negative).
+/// A token for `app`'s `channel` that expires in `ttl` seconds (or expired, with `ttl`
+/// negative), issued an hour before it expires.
 pub fn token(app: &str, channel: BetaChannel, ttl: i64) -> String {
+    signed(&signer(), "tt-test", app, channel, ttl, 3_600)
+}
+
+/// A token `jti` signed by `signer`, expiring in `ttl` seconds, `lifetime` seconds after it
+/// was issued.
+pub fn signed(
+    signer: &TokenSigner,
+    jti: &str,
+    app: &str,
+    channel: BetaChannel,
+    ttl: i64,
+    lifetime: u64,
+) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
     let exp = now.checked_add_signed(ttl).unwrap();
-    TokenKey::new(SECRET).unwrap().sign(&Claims {
+    signer.sign(&Claims {
+        jti: jti.into(),
         app: app.into(),
         channel,
+        iat: exp - lifetime,
         exp,
     })
 }
@@ -212,10 +235,11 @@ impl TestEdge {
         let service = Arc::new(EdgeService {
             state: Arc::clone(&state),
             chunks: Chunks::new(cache.clone(), source, metrics.clone()),
-            secret: TokenSecret::with_key(TokenKey::new(SECRET).unwrap()),
+            secret: TokenKeys::with_verifier(TokenVerifier::new(&[signer().public_key()])),
             metrics: metrics.clone(),
             served: packyard_edge::served::ServedCounter::new(),
             settings: ServeSettings {
+                max_token_lifetime_secs: MAX_TOKEN_LIFETIME,
                 public_urls: vec![url.clone()],
                 range_limits: RangeLimits::default(),
                 manifest_policy: ManifestPolicy::default(),

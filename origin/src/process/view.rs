@@ -75,7 +75,8 @@ impl CatalogView {
                         Change::App(_)
                         | Change::ChannelUpdated(_)
                         | Change::Rollout(_)
-                        | Change::TokenSecretRotated(_) => {}
+                        | Change::TokenSecretRotated(_)
+                        | Change::TesterTokenRevoked(_) => {}
                     }
                 }
             }

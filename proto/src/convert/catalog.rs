@@ -439,6 +439,15 @@ pub fn change(change: &ServingChange) -> pb::change::Change {
                 generation: *generation,
             })
         }
+        ServingChange::TesterTokenRevoked {
+            app,
+            token,
+            expires_at,
+        } => C::TesterTokenRevoked(pb::TesterTokenRevoked {
+            app_id: app.to_string(),
+            token_id: token.to_string(),
+            expires_at: *expires_at,
+        }),
         ServingChange::VersionProcessing {
             app,
             version,
@@ -485,6 +494,7 @@ pub fn snapshot(changes: &[ServingChange]) -> pb::Snapshot {
             pb::change::Change::TokenSecretRotated(t) => {
                 snapshot.token_secret_generation = t.generation;
             }
+            pb::change::Change::TesterTokenRevoked(t) => snapshot.revoked_tester_tokens.push(t),
         }
     }
     snapshot

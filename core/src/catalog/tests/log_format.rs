@@ -250,8 +250,31 @@ fn samples() -> Vec<(Command, &'static str)> {
         (
             Command::SetTesterTokenSecret {
                 secret: TesterTokenSecret([9; 32]),
+                retire_previous: false,
             },
             r#"{"SetTesterTokenSecret":{"secret":[9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9]}}"#,
+        ),
+        (
+            Command::SetTesterTokenSecret {
+                secret: TesterTokenSecret([9; 32]),
+                retire_previous: true,
+            },
+            r#"{"SetTesterTokenSecret":{"secret":[9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9],"retire_previous":true}}"#,
+        ),
+        (
+            Command::IssueTesterToken(IssueTesterToken {
+                id: TesterTokenId::from("tt-1"),
+                app: AppId::from("a1"),
+                channel: crate::tester_token::BetaChannel::External,
+                lifetime_secs: 3600,
+            }),
+            r#"{"IssueTesterToken":{"id":"tt-1","app":"a1","channel":"EXTERNAL","lifetime_secs":3600}}"#,
+        ),
+        (
+            Command::RevokeTesterToken {
+                id: TesterTokenId::from("tt-1"),
+            },
+            r#"{"RevokeTesterToken":{"id":"tt-1"}}"#,
         ),
         (
             Command::RegisterEdge(RegisterEdge {
@@ -309,7 +332,7 @@ fn samples() -> Vec<(Command, &'static str)> {
             Command::SetLimits {
                 limits: crate::quota::QuotaLimits::default(),
             },
-            r#"{"SetLimits":{"limits":{"max_packs":100,"max_bytes":200000000000,"max_file_bytes":8000000000,"warn_ratio_percent":80,"max_apps_per_account_holder":25,"max_users":10000,"max_name_bytes":256,"max_text_bytes":8192,"max_webhooks_per_app":25}}}"#,
+            r#"{"SetLimits":{"limits":{"max_packs":100,"max_bytes":200000000000,"max_file_bytes":8000000000,"warn_ratio_percent":80,"max_apps_per_account_holder":25,"max_users":10000,"max_name_bytes":256,"max_text_bytes":8192,"max_webhooks_per_app":25,"max_tester_tokens_per_app":10000}}}"#,
         ),
     ]
 }
@@ -348,6 +371,8 @@ fn kind(command: &Command) -> &'static str {
         C::DeleteWebhook { .. } => "DeleteWebhook",
         C::RecordDeliveryAttempt { .. } => "RecordDeliveryAttempt",
         C::SetTesterTokenSecret { .. } => "SetTesterTokenSecret",
+        C::IssueTesterToken { .. } => "IssueTesterToken",
+        C::RevokeTesterToken { .. } => "RevokeTesterToken",
         C::RegisterEdge { .. } => "RegisterEdge",
         C::EdgeHeartbeat { .. } => "EdgeHeartbeat",
         C::StartRollout { .. } => "StartRollout",
@@ -360,7 +385,7 @@ fn kind(command: &Command) -> &'static str {
 #[test]
 fn every_kind_has_a_sample() {
     let kinds: BTreeSet<&str> = samples().iter().map(|(c, _)| kind(c)).collect();
-    assert_eq!(kinds.len(), 35, "a command kind has no sample: {kinds:?}");
+    assert_eq!(kinds.len(), 37, "a command kind has no sample: {kinds:?}");
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The watch stream's changes: what edges hear after each command, and that following them
 //! from the start always ends where a fresh snapshot starts.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::fixture::*;
 use crate::LanguageTag;
@@ -18,6 +18,8 @@ pub(super) struct EdgeModel {
     archived: Vec<PackId>,
     /// The tester token secret's generation.
     token_generation: u64,
+    /// Tester tokens revoked.
+    revoked: BTreeSet<TesterTokenId>,
 }
 
 impl EdgeModel {
@@ -31,6 +33,9 @@ impl EdgeModel {
                         self.token_generation
                     );
                     self.token_generation = *generation;
+                }
+                ServingChange::TesterTokenRevoked { token, .. } => {
+                    assert!(self.revoked.insert(token.clone()), "{token} revoked twice");
                 }
                 ServingChange::App {
                     app,
