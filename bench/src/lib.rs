@@ -21,6 +21,7 @@
 //! - [`propagation`]: a rollout step from its commit until every edge serves it, over real
 //!   `packyard` processes (`packyard-bench propagation`).
 
+pub mod beta_tokens;
 pub mod cache_bench;
 pub mod cold_miss;
 pub mod control_soak;

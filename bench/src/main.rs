@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
+use packyard_bench::beta_tokens::{BetaTokensArgs, run_beta_tokens};
 use packyard_bench::cache_bench::{CacheBenchConfig, run_cache};
 use packyard_bench::cold_miss::{ColdMissArgs, run_cold_miss};
 use packyard_bench::control_soak::{SoakArgs, run_soak};
@@ -59,6 +60,9 @@ enum Command {
     ControlSoak(SoakArgs),
     /// An edge's resident memory over a long run of 4 KiB ranges, with and without a scraper.
     EdgeMemory(EdgeMemoryArgs),
+    /// What a tester token costs a download: the same ranges from the store channel and,
+    /// with a token, from a beta channel, in alternating rounds.
+    BetaTokens(BetaTokensArgs),
 }
 
 /// Flags of `packyard-bench fleet`.
@@ -221,6 +225,7 @@ fn main() -> ExitCode {
         Command::VsNginx(args) => vs_nginx(&args),
         Command::ColdMiss(args) => cold_miss(&args),
         Command::EdgeMemory(args) => edge_memory(&args),
+        Command::BetaTokens(args) => beta_tokens(&args),
         Command::Delta(args) => delta(&args),
         Command::VsEtcd(args) => vs_etcd(&args),
         Command::ControlSoak(args) => control_soak(&args),
@@ -395,6 +400,13 @@ fn edge_memory(args: &EdgeMemoryArgs) -> anyhow::Result<()> {
     let server_cpus = args.pin.apply()?;
     let config = args.config(server_cpus)?;
     let report = run_stoppable(run_edge_memory(&config))?;
+    print_report(&report, args.json)
+}
+
+fn beta_tokens(args: &BetaTokensArgs) -> anyhow::Result<()> {
+    let server_cpus = args.pin.apply()?;
+    let config = args.config(server_cpus)?;
+    let report = run_stoppable(run_beta_tokens(&config))?;
     print_report(&report, args.json)
 }
 

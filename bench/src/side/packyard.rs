@@ -215,6 +215,16 @@ impl Packyard {
         Ok(self.client.release_to_store(&reviewer, version).await?)
     }
 
+    /// A tester token for `app`'s internal beta channel, living `lifetime_secs`.
+    pub async fn tester_token(&self, app: &str, lifetime_secs: u64) -> Result<String, BenchError> {
+        let token = packyard_admin_client::NewTesterToken {
+            app: app.to_owned(),
+            channel: packyard_admin_client::BetaChannel::Internal,
+            expires_in_seconds: Some(lifetime_secs),
+        };
+        Ok(self.client.create_tester_token(&token).await?.token)
+    }
+
     /// Waits until the edge serves `path` (HEAD 200) without a token.
     pub async fn wait_served(&mut self, path: &str) -> Result<(), BenchError> {
         let url = format!("http://{}{path}", self.edge);
