@@ -5,7 +5,6 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
@@ -228,6 +227,7 @@ fn self_signed(dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
 pub(crate) fn run(args: &DevArgs) -> anyhow::Result<()> {
     // The flags are checked before anything is bound or made.
     args.plan()?;
+    let _lock = lock_data(&args.data)?;
     cluster_certificates(&args.data.join("cluster-tls"))
         .context("making the dev cluster's certificates")?;
     crate::logging::init();
@@ -304,37 +304,67 @@ pub(crate) fn run(args: &DevArgs) -> anyhow::Result<()> {
             edge_metrics,
             stopped(),
         ));
-        tokio::select! {
-            () = crate::signal::shutdown() => {}
-            // A service that stops on its own (a port in use, a bad data folder) stops them all.
-            r = wait_any(&control, &origin, &edge) => r?,
+        let (mut control, mut origin, mut edge) = (control, origin, edge);
+        // A service that stops on its own (a port in use, a bad data folder) stops them all,
+        // and its error is what this command ends with.
+        let ended = tokio::select! {
+            () = crate::signal::shutdown() => None,
+            r = &mut control => Some(("control plane", outcome(r))),
+            r = &mut origin => Some(("origin", outcome(r))),
+            r = &mut edge => Some(("edge", outcome(r))),
+        };
+        if ended.is_none() {
+            println!("stopping…");
         }
-        println!("stopping…");
         let _ = stop_tx.send(true);
+        if let Some((name, result)) = ended {
+            // The others stop on the signal; the process ends with this one's error.
+            control.abort();
+            origin.abort();
+            edge.abort();
+            return match result {
+                Err(e) => Err(e.context(format!("the {name} stopped"))),
+                Ok(()) => anyhow::bail!("the {name} stopped on its own; see the log above"),
+            };
+        }
         let (c, o, e) = tokio::join!(control, origin, edge);
-        c.context("control plane")?.context("control plane")?;
-        o.context("origin")?.context("origin")?;
-        e.context("edge")?.context("edge")?;
+        outcome(c).context("control plane")?;
+        outcome(o).context("origin")?;
+        outcome(e).context("edge")?;
         Ok(())
     })
 }
 
-/// Resolves with an error as soon as one of the services ends.
-async fn wait_any<A, B, C>(
-    control: &tokio::task::JoinHandle<A>,
-    origin: &tokio::task::JoinHandle<B>,
-    edge: &tokio::task::JoinHandle<C>,
-) -> anyhow::Result<()> {
-    loop {
-        for (name, done) in [
-            ("control plane", control.is_finished()),
-            ("origin", origin.is_finished()),
-            ("edge", edge.is_finished()),
-        ] {
-            if done {
-                anyhow::bail!("the {name} stopped; see the log above");
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+/// Holds `DATA/dev.lock` for as long as it lives (the operating system lets go when the
+/// process ends, however it ends): one `packyard dev` per data folder, so a second one is
+/// refused at once and says why, rather than start its services on a folder another is
+/// writing.
+fn lock_data(data: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
+    let path = data.join("dev.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(file),
+        Err(rustix::io::Errno::WOULDBLOCK) => anyhow::bail!(
+            "another packyard dev is running on {} (it holds {}); stop it, or give this one \
+             another folder with --data",
+            data.display(),
+            path.display()
+        ),
+        Err(e) => Err(e).with_context(|| format!("locking {}", path.display())),
     }
+}
+
+/// What a service's task ended with.
+fn outcome<E>(joined: Result<Result<(), E>, tokio::task::JoinError>) -> anyhow::Result<()>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    joined??;
+    Ok(())
 }

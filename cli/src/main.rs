@@ -40,6 +40,17 @@ mod signal;
 #[derive(Debug, Parser)]
 #[command(name = "packyard", version)]
 struct Cli {
+    /// How servers write their logs (to stderr): `auto` is text, coloured only on a terminal
+    /// unless NO_COLOR is set; `plain` is text without colour; `json` is one object per line.
+    /// PACKYARD_LOG filters them (RUST_LOG syntax, default `info`).
+    #[arg(
+        long,
+        global = true,
+        env = "PACKYARD_LOG_FORMAT",
+        value_enum,
+        default_value = "auto"
+    )]
+    log_format: logging::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -82,6 +93,15 @@ enum Command {
     /// Play a device: sync a folder of packs with an edge (manifest, policies, delta updates).
     #[command(subcommand)]
     Device(device::DeviceCommand),
+    /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell), e.g.
+    /// `packyard completions bash > /etc/bash_completion.d/packyard`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `packyard man > packyard.1 && man ./packyard.1`.
+    Man,
 }
 
 /// How often a recorder's histograms are drained into their summaries or buckets.
@@ -105,8 +125,16 @@ fn metrics_upkeep(handle: metrics_exporter_prometheus::PrometheusHandle) {
     }
 }
 
+/// `packyard man`: the page of the whole command tree.
+fn man() -> anyhow::Result<()> {
+    let page = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
+    page.render(&mut std::io::stdout())?;
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    logging::set_format(cli.log_format);
     let result = match cli.command {
         Command::Dev(args) => dev::run(&args),
         Command::Pack(command) => pack::run(command),
@@ -125,6 +153,12 @@ fn main() -> ExitCode {
         Command::TesterTokens(args) => args.run(),
         Command::Rollout(args) => admin::run_rollout(&args),
         Command::Device(command) => device::run(command),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "packyard", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => man(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -15,12 +15,12 @@ use crate::cluster_tls::ClusterTlsArgs;
 /// `packyard cluster …`
 #[derive(Debug, Args)]
 pub(crate) struct ClusterArgs {
-    /// The Raft address (`HOST:PORT`) of any member of the cluster.
+    /// The Raft address (`HOST:PORT`) of any member of the cluster, for `status`, `join`
+    /// and `leave` (before the subcommand: `cert ensure` has a `--node` of its own).
     #[arg(
         long,
         env = "PACKYARD_NODE",
         value_name = "HOST:PORT",
-        global = true,
         default_value = "127.0.0.1:7101"
     )]
     node: String,
