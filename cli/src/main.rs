@@ -90,6 +90,10 @@ enum Command {
     TesterTokens(admin::TesterTokensArgs),
     /// Start, show, advance, pause, resume or roll back a per-region rollout.
     Rollout(admin::RolloutArgs),
+    /// Who the API key belongs to, their roles, and the server asked.
+    Whoami(admin::WhoamiArgs),
+    /// The operator commands' settings: which server and key, and where each came from.
+    Config(admin::ConfigArgs),
     /// Play a device: sync a folder of packs with an edge (manifest, policies, delta updates).
     #[command(subcommand)]
     Device(device::DeviceCommand),
@@ -153,6 +157,8 @@ fn main() -> ExitCode {
         Command::TesterTokens(args) => args.run(),
         Command::Rollout(args) => admin::run_rollout(&args),
         Command::Device(command) => device::run(command),
+        Command::Whoami(args) => args.run(),
+        Command::Config(args) => args.run(),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "packyard", &mut std::io::stdout());

@@ -548,6 +548,7 @@ fn cases(kind: EndpointKind, f: &Fixture) -> Vec<Case> {
             A(Action::IssueInternalTesterTokens),
         )],
         K::ListTesterTokenKeys => vec![get("/v1/testerTokenKeys".into(), AnyKey)],
+        K::GetMe => vec![get("/v1/me".into(), AnyKey)],
         K::GetWebhook => vec![get(
             format!("/v1/webhooks/{}", f.webhook),
             A(Action::ManageWebhooks),

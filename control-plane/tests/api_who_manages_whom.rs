@@ -268,6 +268,7 @@ fn requests(kind: EndpointKind, f: &Fixture, role: &str, actor: Actor) -> Option
         | K::RevokeTesterToken
         | K::ListTesterTokens
         | K::ListTesterTokenKeys
+        | K::GetMe
         | K::GetWebhook
         | K::DeleteWebhook
         | K::ListWebhookDeliveries

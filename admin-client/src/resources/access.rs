@@ -187,6 +187,11 @@ impl AdminClient {
         })
     }
 
+    /// The user this client's key belongs to, with every role they hold (the document).
+    pub async fn me(&self) -> Result<Value, AdminError> {
+        self.get("/v1/me").await
+    }
+
     /// The tester tokens of `app` the caller may issue (the document; never a token).
     pub async fn tester_tokens(&self, app: &str) -> Result<Value, AdminError> {
         self.get(&format!("/v1/apps/{app}/testerTokens")).await

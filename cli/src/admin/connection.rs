@@ -59,67 +59,118 @@ struct ConfigFile {
     key_file: Option<PathBuf>,
 }
 
+/// Where the connection settings came from, as `packyard config show` prints them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Resolved {
+    /// The admin API's URL.
+    pub(crate) server: String,
+    /// Where it came from.
+    pub(crate) server_from: String,
+    /// The key.
+    pub(crate) key: String,
+    /// Where it came from.
+    pub(crate) key_from: String,
+    /// The CA certificate file, if one is given.
+    pub(crate) ca_cert: Option<PathBuf>,
+    /// The config file read, if one was.
+    pub(crate) config: Option<PathBuf>,
+}
+
+impl Resolved {
+    /// The key as it may be shown: its first characters only.
+    pub(crate) fn key_shown(&self) -> String {
+        let head: String = self.key.chars().take(8).collect();
+        format!("{head}… ({} characters)", self.key.chars().count())
+    }
+}
+
 impl Connection {
     /// A client for the server and key these flags, the environment and the config file name.
     pub(crate) fn client(&self) -> anyhow::Result<AdminClient> {
-        let file = self.config_file()?;
-        let server = self
-            .server
-            .clone()
-            .or(file.server)
-            .unwrap_or_else(|| DEFAULT_SERVER.to_owned());
-        if !server.starts_with("http://") && !server.starts_with("https://") {
-            bail!(
-                "--server {server:?} is not a URL; expected http://HOST:PORT or https://HOST:PORT"
-            );
-        }
-        let key = match (
-            self.key.clone().filter(|k| !k.is_empty()),
-            file.key,
-            file.key_file,
-        ) {
-            (Some(key), _, _) | (None, Some(key), _) => key,
-            (None, None, Some(path)) => read_key(&path)?,
-            (None, None, None) if Path::new(DEV_KEY_FILE).exists() => {
-                read_key(Path::new(DEV_KEY_FILE))?
-            }
-            (None, None, None) => bail!(
-                "no API key: pass --key, set PACKYARD_ADMIN_KEY, or put `key` or `key_file` in \
-                 the config file (--config)"
-            ),
-        };
-        let ca = match &self.ca_cert {
+        let resolved = self.resolve()?;
+        let ca = match &resolved.ca_cert {
             Some(path) => {
                 Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
             }
             None => None,
         };
-        let client = AdminClient::new(&server, key, ca.as_deref()).map_err(|e| match e {
-            AdminError::CaBundle(source) => {
-                anyhow::Error::new(source).context("the --ca-cert file holds no PEM certificate")
-            }
-            other => other.into(),
-        })?;
+        let client = AdminClient::new(&resolved.server, resolved.key, ca.as_deref()).map_err(
+            |e| match e {
+                AdminError::CaBundle(source) => anyhow::Error::new(source)
+                    .context("the --ca-cert file holds no PEM certificate"),
+                other => other.into(),
+            },
+        )?;
         Ok(client.key_hint(KEY_HINT))
     }
 
-    fn config_file(&self) -> anyhow::Result<ConfigFile> {
+    /// The server, key and CA these flags, the environment and the config file name, and
+    /// where each came from.
+    pub(crate) fn resolve(&self) -> anyhow::Result<Resolved> {
+        let (file, config) = self.config_file()?;
+        let from_file = |what: &str| match &config {
+            Some(path) => format!("{what} in {}", path.display()),
+            None => what.to_owned(),
+        };
+        let (server, server_from) = match (self.server.clone(), file.server) {
+            (Some(s), _) => (s, "--server or PACKYARD_SERVER".to_owned()),
+            (None, Some(s)) => (s, from_file("`server`")),
+            (None, None) => (DEFAULT_SERVER.to_owned(), "the default".to_owned()),
+        };
+        if !server.starts_with("http://") && !server.starts_with("https://") {
+            bail!(
+                "--server {server:?} is not a URL; expected http://HOST:PORT or https://HOST:PORT"
+            );
+        }
+        let (key, key_from) = match (
+            self.key.clone().filter(|k| !k.is_empty()),
+            file.key,
+            file.key_file,
+        ) {
+            (Some(key), _, _) => (key, "--key or PACKYARD_ADMIN_KEY".to_owned()),
+            (None, Some(key), _) => (key, from_file("`key`")),
+            (None, None, Some(path)) => {
+                let from = format!("{} (`key_file`)", path.display());
+                (read_key(&path)?, from)
+            }
+            (None, None, None) if Path::new(DEV_KEY_FILE).exists() => (
+                read_key(Path::new(DEV_KEY_FILE))?,
+                format!("{DEV_KEY_FILE}, the key packyard dev wrote here"),
+            ),
+            (None, None, None) => bail!(
+                "no API key: pass --key, set PACKYARD_ADMIN_KEY, or put `key` or `key_file` in \
+                 the config file (--config)"
+            ),
+        };
+        Ok(Resolved {
+            server,
+            server_from,
+            key,
+            key_from,
+            ca_cert: self.ca_cert.clone(),
+            config,
+        })
+    }
+
+    /// The config file's settings, and its path when one was read.
+    fn config_file(&self) -> anyhow::Result<(ConfigFile, Option<PathBuf>)> {
         let (path, required) = match &self.config {
             Some(path) => (path.clone(), true),
             None => match default_config_path() {
                 Some(path) => (path, false),
-                None => return Ok(ConfigFile::default()),
+                None => return Ok((ConfigFile::default(), None)),
             },
         };
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(ConfigFile::default());
+                return Ok((ConfigFile::default(), None));
             }
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         };
-        toml::from_str(&text)
-            .with_context(|| format!("{} is not a valid config file", path.display()))
+        let file = toml::from_str(&text)
+            .with_context(|| format!("{} is not a valid config file", path.display()))?;
+        Ok((file, Some(path)))
     }
 }
 
@@ -170,7 +221,7 @@ mod tests {
         )
         .unwrap();
         assert!(connection(&config, None, None).client().is_ok());
-        let file = connection(&config, None, None).config_file().unwrap();
+        let (file, _) = connection(&config, None, None).config_file().unwrap();
         assert_eq!(file.server.as_deref(), Some("http://10.0.0.1:7100"));
         assert_eq!(read_key(&file.key_file.unwrap()).unwrap(), "pyk_from_file");
     }

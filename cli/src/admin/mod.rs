@@ -8,8 +8,8 @@
 //! - `output.rs`: tables for people, JSON for scripts.
 //! - `progress.rs`: an upload's progress bar.
 //! - `apps.rs` (apps, builds), `packs.rs`, `versions.rs`, `review.rs` (review, release),
-//!   `access.rs` (users, keys, tester tokens), `rollout.rs` (per-region rollouts): one
-//!   command family each.
+//!   `access.rs` (users, keys, tester tokens), `rollout.rs` (per-region rollouts),
+//!   `whoami.rs` (whoami, config show): one command family each.
 
 mod access;
 mod apps;
@@ -20,6 +20,7 @@ mod progress;
 mod review;
 mod rollout;
 mod versions;
+mod whoami;
 
 use anyhow::Context as _;
 use serde_json::Value;
@@ -30,6 +31,7 @@ pub(crate) use packs::PacksArgs;
 pub(crate) use review::{ReleaseArgs, ReviewArgs};
 pub(crate) use rollout::{RolloutArgs, run as run_rollout};
 pub(crate) use versions::VersionsArgs;
+pub(crate) use whoami::{ConfigArgs, WhoamiArgs};
 
 use connection::Connection;
 use packyard_admin_client::AdminClient;

@@ -95,6 +95,8 @@ pub enum Endpoint {
     RevokeTesterToken(TesterTokenId),
     /// `GET /v1/apps/{id}/testerTokens`: the app's tokens that have not expired.
     ListTesterTokens(AppId),
+    /// `GET /v1/me`: the caller's user.
+    GetMe,
     /// `POST /v1/testerTokenSecrets`: rotates the key tester tokens are signed with.
     RotateTesterTokenSecret,
     /// `GET /v1/testerTokenKeys`: the public keys tester tokens are checked with.
@@ -165,6 +167,8 @@ impl Endpoint {
             }
             (_, ["v1", "testerTokens", _]) => return Err(wrong("GET, DELETE")),
             ("GET", ["v1", "testerTokenKeys"]) => E::ListTesterTokenKeys,
+            ("GET", ["v1", "me"]) => E::GetMe,
+            (_, ["v1", "me"]) => return Err(wrong("GET")),
             (_, ["v1", "testerTokenKeys"]) => return Err(wrong("GET")),
             ("GET", ["v1", "apps", id, "webhooks"]) => E::ListWebhooks(AppId::from(*id)),
             (_, ["v1", "apps", _, "webhooks"]) => return Err(wrong("GET")),
@@ -317,6 +321,7 @@ impl Endpoint {
             E::RevokeTesterToken(_) => "RevokeTesterToken",
             E::ListTesterTokens(_) => "ListTesterTokens",
             E::ListTesterTokenKeys => "ListTesterTokenKeys",
+            E::GetMe => "GetMe",
             E::GetWebhook(_) => "GetWebhook",
             E::DeleteWebhook(_) => "DeleteWebhook",
             E::ListWebhookDeliveries(_) => "ListWebhookDeliveries",
@@ -376,6 +381,7 @@ impl Endpoint {
             | E::GetTesterToken(_)
             | E::ListTesterTokens(_)
             | E::ListTesterTokenKeys
+            | E::GetMe
             | E::ListEdges
             | E::GetEdge(_)
             | E::ListRegions => false,

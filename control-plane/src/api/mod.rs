@@ -220,6 +220,7 @@ async fn run<S: CatalogStore>(
         E::CreateTesterToken => tester_tokens::create(api, actor, &body).await,
         E::RotateTesterTokenSecret => token_secrets::rotate(api, actor, &body).await,
         E::ListTesterTokenKeys => token_secrets::keys(api).await,
+        E::GetMe => users::me(api, actor).await,
         E::GetTesterToken(id) => tester_tokens::get(api, actor, id).await,
         E::RevokeTesterToken(id) => tester_tokens::revoke(api, actor, id).await,
         E::ListTesterTokens(app) => tester_tokens::list(api, actor, app).await,

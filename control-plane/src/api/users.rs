@@ -109,6 +109,24 @@ pub(crate) async fn list_keys<S: CatalogStore>(
     Ok(respond_list(data, "/v1/apiKeys", None))
 }
 
+/// `GET /v1/me`: the user the caller's key belongs to, with every role they hold: what
+/// `packyard whoami` shows.
+pub(crate) async fn me<S: CatalogStore>(api: &Api<S>, actor: &Actor) -> Result<Response, ApiError> {
+    let actor = actor.clone();
+    let doc = api
+        .read_or_refuse(move |c| match &actor {
+            Actor::User(id) => c
+                .user(id)
+                .map(render::user)
+                .ok_or_else(|| super::not_found(packyard_core::catalog::ResourceType::Users, id)),
+            Actor::System => Err(ApiError::Internal(
+                "Packyard itself has no user to show".into(),
+            )),
+        })
+        .await?;
+    Ok(respond(StatusCode::OK, doc))
+}
+
 /// `DELETE /v1/apiKeys/{id}`: revokes the key for good.
 pub(crate) async fn delete_key<S: CatalogStore>(
     api: &Api<S>,
