@@ -125,6 +125,11 @@ impl WebhookUrl {
         if let Some(why) = repaired.get() {
             return Err(UrlError::Ambiguous(why));
         }
+        // Percent-encoding and punycode lengthen a URL: the limit holds for what is stored
+        // and sent, so the stored URL always parses again.
+        if url.as_str().len() > MAX_WEBHOOK_URL_LEN {
+            return Err(UrlError::TooLong(url.as_str().len()));
+        }
         match url.host() {
             None => Err(UrlError::NoHost),
             Some(Host::Domain(name)) if name.trim_end_matches('.').is_empty() => {
