@@ -90,6 +90,10 @@ enum Command {
     TesterTokens(admin::TesterTokensArgs),
     /// Start, show, advance, pause, resume or roll back a per-region rollout.
     Rollout(admin::RolloutArgs),
+    /// The edge fleet: list, show.
+    Edges(admin::EdgesArgs),
+    /// The regions the edges serve, with how many edges are up in each.
+    Regions(admin::RegionsArgs),
     /// Who the API key belongs to, their roles, and the server asked.
     Whoami(admin::WhoamiArgs),
     /// The operator commands' settings: which server and key, and where each came from.
@@ -158,6 +162,8 @@ fn main() -> ExitCode {
         Command::Rollout(args) => admin::run_rollout(&args),
         Command::Device(command) => device::run(command),
         Command::Whoami(args) => args.run(),
+        Command::Edges(args) => args.run(),
+        Command::Regions(args) => args.run(),
         Command::Config(args) => args.run(),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();

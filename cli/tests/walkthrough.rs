@@ -508,6 +508,44 @@ async fn the_quick_start_runs_end_to_end_through_the_binary() {
         device.served("internal", token, "de-DE").await,
         vec![pair("voice-en", 1)]
     );
+
+    // Every resource made along the way can be found again by listing it.
+    let builds = cli.json(&["builds", "list", "--app", &app]);
+    let numbers: Vec<&str> = builds["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["attributes"]["buildNumber"].as_str().unwrap())
+        .collect();
+    assert!(numbers.contains(&"100"), "{builds}");
+    let reviews = cli
+        .admin(&["review", "list", "--app", &app])
+        .must("review list");
+    for (what, seen) in [
+        ("EXTERNAL_BETA", reviews.contains("EXTERNAL_BETA")),
+        ("APP_STORE", reviews.contains("APP_STORE")),
+        ("ACCEPTED", reviews.contains("ACCEPTED")),
+        ("the submitter", reviews.contains("operator")),
+    ] {
+        assert!(seen, "{what} in:\n{reviews}");
+    }
+    let rollouts = cli.json(&["rollout", "list", "--app", &app]);
+    assert!(
+        rollouts["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["attributes"]["toVersion"] == 2),
+        "the release is a rollout: {rollouts}"
+    );
+    let edges = cli.admin(&["edges", "list"]).must("edges list");
+    assert!(edges.contains("UP") && edges.contains("dev"), "{edges}");
+    let edge_ids = cli.admin(&["edges", "list", "-q"]).must("edges list -q");
+    let edge = edge_ids.lines().next().unwrap();
+    let shown = cli.json(&["edges", "show", edge]);
+    assert_eq!(shown["data"]["id"], edge);
+    let regions = cli.admin(&["regions", "list"]).must("regions list");
+    assert!(regions.lines().any(|l| l.starts_with("dev ")), "{regions}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

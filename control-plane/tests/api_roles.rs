@@ -549,6 +549,12 @@ fn cases(kind: EndpointKind, f: &Fixture) -> Vec<Case> {
         )],
         K::ListTesterTokenKeys => vec![get("/v1/testerTokenKeys".into(), AnyKey)],
         K::GetMe => vec![get("/v1/me".into(), AnyKey)],
+        K::ListBuilds => vec![get(format!("/v1/apps/{}/builds", f.app), A(Action::View))],
+        K::ListReviewSubmissions => vec![get(
+            format!("/v1/apps/{}/reviewSubmissions", f.app),
+            A(Action::View),
+        )],
+        K::ListRollouts => vec![get(format!("/v1/apps/{}/rollouts", f.app), A(Action::View))],
         K::GetWebhook => vec![get(
             format!("/v1/webhooks/{}", f.webhook),
             A(Action::ManageWebhooks),

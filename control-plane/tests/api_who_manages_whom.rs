@@ -269,6 +269,9 @@ fn requests(kind: EndpointKind, f: &Fixture, role: &str, actor: Actor) -> Option
         | K::ListTesterTokens
         | K::ListTesterTokenKeys
         | K::GetMe
+        | K::ListBuilds
+        | K::ListReviewSubmissions
+        | K::ListRollouts
         | K::GetWebhook
         | K::DeleteWebhook
         | K::ListWebhookDeliveries

@@ -79,7 +79,27 @@ impl AdminClient {
         self.get_all("/v1/apps").await
     }
 
-    /// Registers a build.
+    /// The builds of an app (each a resource object).
+    pub async fn builds(&self, app: &str) -> Result<Vec<Value>, AdminError> {
+        self.get_all(&format!("/v1/apps/{app}/builds")).await
+    }
+
+    /// The edge fleet, each edge with its state (operators).
+    pub async fn edges(&self) -> Result<Vec<Value>, AdminError> {
+        self.get_all("/v1/edges").await
+    }
+
+    /// One edge (the document).
+    pub async fn edge(&self, id: &str) -> Result<Value, AdminError> {
+        self.get(&format!("/v1/edges/{id}")).await
+    }
+
+    /// The regions the edges serve, with how many are up (operators).
+    pub async fn regions(&self) -> Result<Vec<Value>, AdminError> {
+        self.get_all("/v1/regions").await
+    }
+
+    /// Registers a build of an app.
     pub async fn create_build(&self, build: &NewBuild) -> Result<Build, AdminError> {
         Build::from_document(self.post("/v1/builds", build.document()).await?)
     }

@@ -33,7 +33,13 @@ impl AdminClient {
         Submission::from_document(doc)
     }
 
-    /// One submission.
+    /// The review submissions of an app's versions (each a resource object).
+    pub async fn submissions(&self, app: &str) -> Result<Vec<Value>, AdminError> {
+        self.get_all(&format!("/v1/apps/{app}/reviewSubmissions"))
+            .await
+    }
+
+    /// A review submission.
     pub async fn submission(&self, id: &str) -> Result<Submission, AdminError> {
         Submission::from_document(self.get(&format!("/v1/reviewSubmissions/{id}")).await?)
     }

@@ -91,7 +91,12 @@ impl AdminClient {
         Rollout::from_document(self.post("/v1/rollouts", rollout.document()).await?)
     }
 
-    /// One rollout, with its status per region.
+    /// The rollouts of an app, each with its status per region (resource objects).
+    pub async fn rollouts(&self, app: &str) -> Result<Vec<Value>, AdminError> {
+        self.get_all(&format!("/v1/apps/{app}/rollouts")).await
+    }
+
+    /// A rollout with its status per region.
     pub async fn rollout(&self, id: &str) -> Result<Rollout, AdminError> {
         Rollout::from_document(self.get(&format!("/v1/rollouts/{id}")).await?)
     }

@@ -106,6 +106,12 @@ enum BuildsCommand {
         #[arg(long = "channel", required = true, value_enum)]
         channels: Vec<BuildChannel>,
     },
+    /// The app's builds, with the channels each is available on.
+    List {
+        /// The app's id.
+        #[arg(long)]
+        app: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -129,11 +135,18 @@ impl BuildChannel {
 impl BuildsArgs {
     pub(crate) fn run(&self) -> anyhow::Result<()> {
         run(&self.connection, |s: Session| async move {
-            let BuildsCommand::Create {
-                app,
-                number,
-                channels,
-            } = &self.command;
+            let (app, number, channels) = match &self.command {
+                BuildsCommand::Create {
+                    app,
+                    number,
+                    channels,
+                } => (app, number, channels),
+                BuildsCommand::List { app } => {
+                    let builds = s.client.builds(path_id("app", app)?).await?;
+                    s.show_list(builds, builds_table);
+                    return Ok(());
+                }
+            };
             let build = NewBuild {
                 app: path_id("app", app)?.to_owned(),
                 number: number.clone(),
@@ -144,4 +157,24 @@ impl BuildsArgs {
             Ok(())
         })
     }
+}
+
+fn builds_table(doc: &Value) -> Table {
+    let mut table = Table::new(&["ID", "NUMBER", "CHANNELS", "CREATED"]);
+    for b in doc["data"].as_array().into_iter().flatten() {
+        let a = &b["attributes"];
+        let channels: Vec<String> = a["channels"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(cell)
+            .collect();
+        table.row(vec![
+            cell(&b["id"]),
+            cell(&a["buildNumber"]),
+            channels.join(", "),
+            cell(&a["createdDate"]),
+        ]);
+    }
+    table
 }

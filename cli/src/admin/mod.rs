@@ -9,11 +9,13 @@
 //! - `progress.rs`: an upload's progress bar.
 //! - `apps.rs` (apps, builds), `packs.rs`, `versions.rs`, `review.rs` (review, release),
 //!   `access.rs` (users, keys, tester tokens), `rollout.rs` (per-region rollouts),
-//!   `whoami.rs` (whoami, config show): one command family each.
+//!   `whoami.rs` (whoami, config show), `fleet.rs` (edges, regions): one command family
+//!   each.
 
 mod access;
 mod apps;
 mod connection;
+mod fleet;
 mod output;
 mod packs;
 mod progress;
@@ -27,6 +29,7 @@ use serde_json::Value;
 
 pub(crate) use access::{KeysArgs, TesterTokensArgs, UsersArgs};
 pub(crate) use apps::{AppsArgs, BuildsArgs};
+pub(crate) use fleet::{EdgesArgs, RegionsArgs};
 pub(crate) use packs::PacksArgs;
 pub(crate) use review::{ReleaseArgs, ReviewArgs};
 pub(crate) use rollout::{RolloutArgs, run as run_rollout};

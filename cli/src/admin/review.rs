@@ -50,6 +50,12 @@ enum ReviewCommand {
         /// The submission's id.
         submission: String,
     },
+    /// Every submission of the app's versions: track, state, who submitted and decided.
+    List {
+        /// The app's id.
+        #[arg(long)]
+        app: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -91,6 +97,11 @@ impl ReviewArgs {
                     s.client
                         .submission(path_id("submission", submission)?)
                         .await?
+                }
+                ReviewCommand::List { app } => {
+                    let list = s.client.submissions(path_id("app", app)?).await?;
+                    s.show_list(list, submissions_table);
+                    return Ok(());
                 }
             };
             s.show(&submission.document, record);
@@ -139,4 +150,30 @@ impl ReleaseArgs {
             Ok(())
         })
     }
+}
+
+fn submissions_table(doc: &serde_json::Value) -> super::output::Table {
+    use super::output::cell;
+    let mut table = super::output::Table::new(&[
+        "ID",
+        "VERSION",
+        "TRACK",
+        "STATE",
+        "SUBMITTED BY",
+        "SUBMITTED",
+        "DECIDED BY",
+    ]);
+    for sub in doc["data"].as_array().into_iter().flatten() {
+        let (a, r) = (&sub["attributes"], &sub["relationships"]);
+        table.row(vec![
+            cell(&sub["id"]),
+            cell(&r["backgroundAssetVersion"]["data"]["id"]),
+            cell(&a["track"]),
+            cell(&a["state"]),
+            cell(&r["submittedBy"]["data"]["id"]),
+            cell(&a["submittedDate"]),
+            cell(&r["decidedBy"]["data"]["id"]),
+        ]);
+    }
+    table
 }

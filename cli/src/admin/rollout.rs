@@ -61,6 +61,12 @@ enum RolloutCommand {
         /// The rollout's id.
         id: String,
     },
+    /// The app's rollouts, active and finished: pack, versions, stage and state.
+    List {
+        /// The app's id.
+        #[arg(long)]
+        app: String,
+    },
 }
 
 /// Runs a rollout command and prints the rollout that results.
@@ -88,6 +94,11 @@ pub(crate) fn run(args: &RolloutArgs) -> anyhow::Result<()> {
             RolloutCommand::Pause { id } => act(&s, id, RolloutAction::Pause).await?,
             RolloutCommand::Resume { id } => act(&s, id, RolloutAction::Resume).await?,
             RolloutCommand::Rollback { id } => act(&s, id, RolloutAction::RollBack).await?,
+            RolloutCommand::List { app } => {
+                let list = s.client.rollouts(path_id("app", app)?).await?;
+                s.show_list(list, list_table);
+                return Ok(());
+            }
         };
         let doc = rollout.document;
         if s.quiet {
@@ -127,6 +138,25 @@ fn parse_stage(spec: &str) -> anyhow::Result<Stage> {
 }
 
 /// A rollout document as a short summary and a table of regions.
+fn list_table(doc: &Value) -> super::output::Table {
+    use super::output::cell;
+    let mut table =
+        super::output::Table::new(&["ID", "PACK", "FROM", "TO", "STAGE", "STATE", "UPDATED"]);
+    for r in doc["data"].as_array().into_iter().flatten() {
+        let a = &r["attributes"];
+        table.row(vec![
+            cell(&r["id"]),
+            cell(&r["relationships"]["backgroundAsset"]["data"]["id"]),
+            cell(&a["fromVersion"]),
+            cell(&a["toVersion"]),
+            format!("{} of {}", cell(&a["currentStage"]), cell(&a["stageCount"])),
+            cell(&a["state"]),
+            cell(&a["updatedDate"]),
+        ]);
+    }
+    table
+}
+
 fn table(r: &Value) -> String {
     let a = &r["attributes"];
     let text = |v: &Value| match v {

@@ -118,3 +118,23 @@ pub(crate) async fn create_build<S: CatalogStore>(
     let doc = api.read(move |c| c.build(&id).map(render::build)).await?;
     Ok(respond(StatusCode::CREATED, doc.unwrap_or_default()))
 }
+
+/// `GET /v1/apps/{id}/builds`: the app's builds, in id order, for its members.
+pub(crate) async fn list_builds<S: CatalogStore>(
+    api: &Api<S>,
+    actor: &Actor,
+    app: AppId,
+) -> Result<Response, ApiError> {
+    let actor = actor.clone();
+    let self_path = format!("/v1/apps/{app}/builds");
+    let data = api
+        .read_or_refuse(move |c| {
+            c.app(&app).ok_or_else(|| {
+                super::not_found(packyard_core::catalog::ResourceType::Apps, &app)
+            })?;
+            c.permits(&actor, &app, Action::View)?;
+            Ok(c.builds_of(&app).map(render::build).collect())
+        })
+        .await?;
+    Ok(respond_list(data, &self_path, None))
+}

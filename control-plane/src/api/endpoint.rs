@@ -95,6 +95,12 @@ pub enum Endpoint {
     RevokeTesterToken(TesterTokenId),
     /// `GET /v1/apps/{id}/testerTokens`: the app's tokens that have not expired.
     ListTesterTokens(AppId),
+    /// `GET /v1/apps/{id}/builds`.
+    ListBuilds(AppId),
+    /// `GET /v1/apps/{id}/reviewSubmissions`.
+    ListReviewSubmissions(AppId),
+    /// `GET /v1/apps/{id}/rollouts`.
+    ListRollouts(AppId),
     /// `GET /v1/me`: the caller's user.
     GetMe,
     /// `POST /v1/testerTokenSecrets`: rotates the key tester tokens are signed with.
@@ -168,6 +174,14 @@ impl Endpoint {
             (_, ["v1", "testerTokens", _]) => return Err(wrong("GET, DELETE")),
             ("GET", ["v1", "testerTokenKeys"]) => E::ListTesterTokenKeys,
             ("GET", ["v1", "me"]) => E::GetMe,
+            ("GET", ["v1", "apps", id, "builds"]) => E::ListBuilds(AppId::from(*id)),
+            ("GET", ["v1", "apps", id, "reviewSubmissions"]) => {
+                E::ListReviewSubmissions(AppId::from(*id))
+            }
+            ("GET", ["v1", "apps", id, "rollouts"]) => E::ListRollouts(AppId::from(*id)),
+            (_, ["v1", "apps", _, "builds" | "reviewSubmissions" | "rollouts"]) => {
+                return Err(wrong("GET"));
+            }
             (_, ["v1", "me"]) => return Err(wrong("GET")),
             (_, ["v1", "testerTokenKeys"]) => return Err(wrong("GET")),
             ("GET", ["v1", "apps", id, "webhooks"]) => E::ListWebhooks(AppId::from(*id)),
@@ -322,6 +336,9 @@ impl Endpoint {
             E::ListTesterTokens(_) => "ListTesterTokens",
             E::ListTesterTokenKeys => "ListTesterTokenKeys",
             E::GetMe => "GetMe",
+            E::ListBuilds(_) => "ListBuilds",
+            E::ListReviewSubmissions(_) => "ListReviewSubmissions",
+            E::ListRollouts(_) => "ListRollouts",
             E::GetWebhook(_) => "GetWebhook",
             E::DeleteWebhook(_) => "DeleteWebhook",
             E::ListWebhookDeliveries(_) => "ListWebhookDeliveries",
@@ -382,6 +399,9 @@ impl Endpoint {
             | E::ListTesterTokens(_)
             | E::ListTesterTokenKeys
             | E::GetMe
+            | E::ListBuilds(_)
+            | E::ListReviewSubmissions(_)
+            | E::ListRollouts(_)
             | E::ListEdges
             | E::GetEdge(_)
             | E::ListRegions => false,

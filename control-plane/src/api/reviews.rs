@@ -78,6 +78,26 @@ pub(crate) async fn get<S: CatalogStore>(
     Ok(respond(StatusCode::OK, doc))
 }
 
+/// `GET /v1/apps/{id}/reviewSubmissions`: every submission of the app's versions, in id
+/// order, with who submitted and decided each, for its members (rule R5).
+pub(crate) async fn list<S: CatalogStore>(
+    api: &Api<S>,
+    actor: &Actor,
+    app: packyard_core::catalog::AppId,
+) -> Result<Response, ApiError> {
+    let actor = actor.clone();
+    let self_path = format!("/v1/apps/{app}/reviewSubmissions");
+    let data = api
+        .read_or_refuse(move |c| {
+            c.app(&app)
+                .ok_or_else(|| not_found(ResourceType::Apps, &app))?;
+            c.permits(&actor, &app, packyard_core::role::Action::View)?;
+            Ok(c.app_submissions(&app).map(render::submission).collect())
+        })
+        .await?;
+    Ok(super::document::respond_list(data, &self_path, None))
+}
+
 /// The states a Reviewer may move a submission to.
 #[derive(Deserialize)]
 enum Decision {

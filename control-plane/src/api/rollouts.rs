@@ -133,6 +133,34 @@ pub(crate) async fn change<S: CatalogStore>(
     get(api, actor, id).await
 }
 
+/// `GET /v1/apps/{id}/rollouts`: the app's rollouts, active and finished, in id order, each
+/// with its status per region, for its members.
+pub(crate) async fn list<S: CatalogStore>(
+    api: &Api<S>,
+    actor: &Actor,
+    app: packyard_core::catalog::AppId,
+) -> Result<Response, ApiError> {
+    let actor = actor.clone();
+    let feed = api.feed.clone();
+    let lease = Duration::from_millis(u64::from(api.config.edge_lease_ms));
+    let node_clock = api.config.clock;
+    let self_path = format!("/v1/apps/{app}/rollouts");
+    let data = api
+        .read_or_refuse(move |c| {
+            c.app(&app)
+                .ok_or_else(|| not_found(ResourceType::Apps, &app))?;
+            c.permits(&actor, &app, Action::View)?;
+            let clock = FleetClock {
+                now: node_clock.now(),
+                lease,
+                last_index: feed.last_index(),
+            };
+            Ok(c.rollouts_of(&app).map(|r| render(c, r, clock)).collect())
+        })
+        .await?;
+    Ok(super::document::respond_list(data, &self_path, None))
+}
+
 async fn read_rollout<S: CatalogStore>(
     api: &Api<S>,
     actor: &Actor,

@@ -68,6 +68,11 @@ impl Catalog {
         self.builds.get(id)
     }
 
+    /// The builds of an app, in id order.
+    pub fn builds_of<'a>(&'a self, app: &'a AppId) -> impl Iterator<Item = &'a Build> {
+        self.builds.values().filter(move |b| &b.app == app)
+    }
+
     /// A pack.
     pub fn pack(&self, id: &PackId) -> Option<&Pack> {
         self.packs.get(id)
@@ -111,6 +116,14 @@ impl Catalog {
         self.submissions
             .values()
             .filter(move |s| &s.version == version)
+    }
+
+    /// The review submissions of every version of an app, in id order.
+    pub fn app_submissions<'a>(
+        &'a self,
+        app: &'a AppId,
+    ) -> impl Iterator<Item = &'a ReviewSubmission> {
+        self.submissions.values().filter(move |s| &s.app == app)
     }
 
     /// Whether `actor` may see `version`: members of its app may; so may a Reviewer once it

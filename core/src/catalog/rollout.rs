@@ -440,6 +440,11 @@ impl Catalog {
         self.rollouts.values()
     }
 
+    /// The rollouts of an app, active and finished, in id order.
+    pub fn rollouts_of<'a>(&'a self, app: &'a AppId) -> impl Iterator<Item = &'a Rollout> {
+        self.rollouts.values().filter(move |r| &r.app == app)
+    }
+
     /// The running rollouts whose soak time is over at `now`, with the stage each is at:
     /// what the leader proposes `AutoAdvanceRollout` for.
     pub fn due_rollouts(&self, now: Timestamp) -> Vec<(RolloutId, u32)> {

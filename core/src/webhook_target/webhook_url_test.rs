@@ -123,7 +123,10 @@ fn urls_that_are_not_plain_http_urls_with_a_host_are_refused_and_say_why() {
     // Short as written, long once percent-encoded: the stored form is what is limited.
     let encoded = format!("https://example.com/{}", "é".repeat(700));
     assert!(encoded.len() <= 2048);
-    assert_eq!(WebhookUrl::parse(&encoded), Err(UrlError::TooLong(20 + 700 * 6)));
+    assert_eq!(
+        WebhookUrl::parse(&encoded),
+        Err(UrlError::TooLong(20 + 700 * 6))
+    );
 }
 
 #[test]
