@@ -108,6 +108,25 @@ async fn the_leader_cut_off_from_the_other_two_takes_no_write_and_catches_up_whe
         !p.status_is(old_port, "/readyz", 200).await,
         "{old_name}, cut off from the majority, says it is ready (can read linearizably)"
     );
+    // What an alert on "no leader" reads: the cut-off node no longer leads with a majority
+    // (whatever its is_leader says), the new leader does.
+    let project = &p;
+    let majority_gauge = |port| async move {
+        project
+            .metric(port, "packyard_control_raft_leader_with_majority")
+            .await
+            .unwrap_or(-1.0)
+    };
+    wait_until(
+        60,
+        &format!("{old_name} says it leads no majority"),
+        || async { majority_gauge(old_port).await == 0.0 },
+    )
+    .await;
+    wait_until(60, "the new leader says it leads a majority", || async {
+        majority_gauge(CONTROLS[new].1).await == 1.0
+    })
+    .await;
     for &i in &others {
         let apps = p.apps(CONTROLS[i].1).await.unwrap();
         assert!(

@@ -19,6 +19,8 @@ const RAFT_LEADER: &str = "packyard_control_raft_is_leader";
 const RAFT_COMMIT: &str = "packyard_control_raft_commit_index";
 const RAFT_APPLIED: &str = "packyard_control_raft_applied_index";
 const RAFT_LAG: &str = "packyard_control_raft_apply_lag_entries";
+const RAFT_IN_TOUCH: &str = "packyard_control_raft_in_touch_with_majority";
+const RAFT_LEADS: &str = "packyard_control_raft_leader_with_majority";
 
 /// Renders everything the recorder holds, in the Prometheus text format.
 pub type Render = Arc<dyn Fn() -> String + Send + Sync>;
@@ -44,6 +46,14 @@ pub struct RaftGauges {
     pub applied_index: Gauge,
     /// Committed entries not yet applied here.
     pub apply_lag: Gauge,
+    /// 1 while this node is in touch with a majority (a leader a majority confirms, a
+    /// follower that knows a leader), 0 once it has been out of touch for two election
+    /// timeouts.
+    pub in_touch: Gauge,
+    /// 1 while this node leads and a majority confirms it: the one gauge to alert on for
+    /// "no leader", since a leader cut off from the rest still says it leads
+    /// (`packyard_control_raft_is_leader`) until it hears of a later term.
+    pub leads_with_majority: Gauge,
 }
 
 impl fmt::Debug for ControlMetrics {
@@ -86,6 +96,16 @@ impl ControlMetrics {
             Some(Unit::Count),
             "Committed log entries not yet applied here.",
         );
+        describe(
+            RAFT_IN_TOUCH,
+            None,
+            "1 while this node is in touch with a majority of the cluster.",
+        );
+        describe(
+            RAFT_LEADS,
+            None,
+            "1 while this node leads and a majority confirms it.",
+        );
         let gauge =
             |name: &'static str| recorder.register_gauge(&Key::from_static_name(name), &METADATA);
         let raft = RaftGauges {
@@ -94,6 +114,8 @@ impl ControlMetrics {
             commit_index: gauge(RAFT_COMMIT),
             applied_index: gauge(RAFT_APPLIED),
             apply_lag: gauge(RAFT_LAG),
+            in_touch: gauge(RAFT_IN_TOUCH),
+            leads_with_majority: gauge(RAFT_LEADS),
         };
         Self {
             recorder,
@@ -150,7 +172,16 @@ mod tests {
         m.api_request("GetApp", 404, Duration::from_millis(1));
         m.raft().term.set(7.0);
         m.raft().apply_lag.set(2.0);
+        m.raft().leads_with_majority.set(1.0);
         let page = m.render();
+        assert!(
+            page.contains("packyard_control_raft_leader_with_majority 1"),
+            "{page}"
+        );
+        assert!(
+            page.contains("packyard_control_raft_in_touch_with_majority 0"),
+            "{page}"
+        );
         assert!(
             page.contains(
                 r#"packyard_control_api_requests_total{endpoint="CreateApp",status="201"} 2"#

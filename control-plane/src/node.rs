@@ -198,6 +198,7 @@ pub async fn serve(
         raft.clone(),
         Duration::from_millis(2 * config.raft.election_timeout_max_ms),
     ));
+    let judged = Arc::clone(&standing);
     let cut_off: crate::watch::CutOff = Arc::new(move || {
         let standing = Arc::clone(&standing);
         Box::pin(async move { standing.cut_off().await })
@@ -274,6 +275,12 @@ pub async fn serve(
         metrics.raft().clone(),
         stopped(),
     ));
+    let standing_gauges = tokio::spawn(follow_standing(
+        raft.clone(),
+        judged,
+        metrics.raft().clone(),
+        stopped(),
+    ));
     let key_file = config.data_dir.join("admin-key");
     let bootstrap = tokio::spawn(bootstrap_when_led(
         store,
@@ -288,7 +295,15 @@ pub async fn serve(
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     let _ = tokio::join!(
-        api, deliverer, advancer, expirer, limits, gauges, bootstrap, reloading
+        api,
+        deliverer,
+        advancer,
+        expirer,
+        limits,
+        gauges,
+        standing_gauges,
+        bootstrap,
+        reloading
     );
     raft.shutdown()
         .await
@@ -450,6 +465,37 @@ async fn follow_raft_metrics(raft: Raft, gauges: RaftGauges, stopped: impl Futur
         tokio::select! {
             () = &mut stopped => return,
             changed = rx.changed() => if changed.is_err() { return },
+        }
+    }
+}
+
+/// How often the majority gauges are judged again.
+const STANDING_TICK: Duration = Duration::from_secs(1);
+
+/// Keeps `in_touch` and `leads_with_majority` in step with the node's standing, judged every
+/// second (a leader's judgement is a read-index round with the followers): openraft's own
+/// metrics do not change while a cut-off leader waits, so they cannot say it.
+async fn follow_standing(
+    raft: Raft,
+    standing: Arc<Standing>,
+    gauges: RaftGauges,
+    stopped: impl Future<Output = ()>,
+) {
+    tokio::pin!(stopped);
+    loop {
+        let in_touch = standing.cut_off().await.is_none();
+        let leading = {
+            let m = raft.metrics();
+            let m = m.borrow();
+            m.current_leader == Some(m.id)
+        };
+        gauges.in_touch.set(if in_touch { 1.0 } else { 0.0 });
+        gauges
+            .leads_with_majority
+            .set(if in_touch && leading { 1.0 } else { 0.0 });
+        tokio::select! {
+            () = &mut stopped => return,
+            () = tokio::time::sleep(STANDING_TICK) => {}
         }
     }
 }
