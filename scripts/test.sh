@@ -20,6 +20,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 scripts/fuzz.sh
 echo "== deploy/k8s against the Kubernetes schemas" >&2
 scripts/k8s-validate.sh
+echo "== deploy/monitoring: the alert rules through promtool" >&2
+scripts/check-monitoring.sh
 if docker info >/dev/null 2>&1; then
   echo "== the image, the compose smoke test and the fault tests across containers" >&2
   scripts/compose-smoke.sh

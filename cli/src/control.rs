@@ -13,9 +13,11 @@ use metrics_exporter_prometheus::PrometheusBuilder;
 use packyard_control_plane::node::{self, KeyNotice};
 use packyard_control_plane::{ControlConfig, ControlMetrics};
 
-/// Latency buckets for the admin API, in seconds: 0.5 ms to 10 s.
-const LATENCY_BUCKETS: [f64; 14] = [
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+/// Latency buckets of every service's request histograms, in seconds: 0.1 ms to 10 s, so
+/// the admin API's and the edge's durations are read with one query.
+pub(crate) const LATENCY_BUCKETS: [f64; 16] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
 ];
 
 /// Flags of `packyard control`; each overrides the same field of `--config`.

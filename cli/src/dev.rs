@@ -232,7 +232,7 @@ pub(crate) fn run(args: &DevArgs) -> anyhow::Result<()> {
         .context("making the dev cluster's certificates")?;
     crate::logging::init();
     let control_metrics = crate::control::control_metrics()?;
-    let edge_metrics = crate::edge::edge_metrics();
+    let edge_metrics = crate::edge::edge_metrics()?;
     let admin_key = std::env::var("PACKYARD_ADMIN_KEY")
         .ok()
         .filter(|k| !k.is_empty());

@@ -121,21 +121,26 @@ impl EdgeArgs {
 
 /// The edge's metrics on a fresh Prometheus recorder, kept bounded by
 /// [`crate::metrics_upkeep`].
-pub(crate) fn edge_metrics() -> MetricsSink {
-    let recorder = PrometheusBuilder::new().build_recorder();
+pub(crate) fn edge_metrics() -> anyhow::Result<MetricsSink> {
+    // Histograms, as the control plane's: buckets aggregate across edges, where summaries'
+    // quantiles cannot be added up.
+    let recorder = PrometheusBuilder::new()
+        .set_buckets(&crate::control::LATENCY_BUCKETS)
+        .context("latency buckets")?
+        .build_recorder();
     let handle = recorder.handle();
     crate::metrics_upkeep(handle.clone());
-    MetricsSink {
+    Ok(MetricsSink {
         recorder: Arc::new(recorder),
         render: Arc::new(move || handle.render()),
-    }
+    })
 }
 
 /// Runs the edge until Ctrl-C or SIGTERM.
 pub(crate) fn run(args: &EdgeArgs) -> anyhow::Result<()> {
     let config = args.config()?;
     crate::logging::init();
-    let metrics = edge_metrics();
+    let metrics = edge_metrics()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let https = config

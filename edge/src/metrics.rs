@@ -21,6 +21,7 @@ const CACHE_HITS: &str = "packyard_edge_cache_hits_total";
 const CACHE_MISSES: &str = "packyard_edge_cache_misses_total";
 const ORIGIN_FETCHES: &str = "packyard_edge_origin_fetches_total";
 const ORIGIN_BYTES: &str = "packyard_edge_origin_fetched_bytes_total";
+const ORIGIN_FAILURES: &str = "packyard_edge_origin_fetch_failures_total";
 const CORRUPT: &str = "packyard_edge_corrupt_chunks_total";
 const SYNC_LAG: &str = "packyard_edge_sync_lag_entries";
 const APPLIED: &str = "packyard_edge_catalog_applied_index";
@@ -40,6 +41,7 @@ pub struct EdgeMetrics {
     memory_hits: Counter,
     disk_hits: Counter,
     misses: Counter,
+    origin_failures: Counter,
     corrupt: Counter,
     sync_lag: Gauge,
     applied_index: Gauge,
@@ -98,6 +100,10 @@ impl EdgeMetrics {
                 "Chunk bytes received from the origin (fetches that succeeded).",
             ),
             misses: counter(CACHE_MISSES, "Chunk requests neither cache tier held."),
+            origin_failures: counter(
+                ORIGIN_FAILURES,
+                "Chunk fetches from the origin that failed (unreachable, missing, refused).",
+            ),
             corrupt: counter(
                 CORRUPT,
                 "Chunks found corrupt in the disk cache, dropped and fetched again.",
@@ -140,6 +146,11 @@ impl EdgeMetrics {
     /// Counts one chunk fetch from the origin.
     pub fn origin_fetch(&self) {
         self.origin_fetches.increment(1);
+    }
+
+    /// Counts one chunk fetch from the origin that failed.
+    pub fn origin_fetch_failed(&self) {
+        self.origin_failures.increment(1);
     }
 
     /// Counts `n` chunk bytes received from the origin.

@@ -54,7 +54,7 @@ impl Chunks {
                 metrics.origin_fetch();
                 let fetch = source.fetch(chunk.id);
                 async move {
-                    let bytes = fetch.await?;
+                    let bytes = fetch.await.inspect_err(|_| metrics.origin_fetch_failed())?;
                     metrics.origin_fetched_bytes(bytes.len() as u64);
                     Ok::<_, super::FetchError>(bytes)
                 }

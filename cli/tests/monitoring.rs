@@ -1,0 +1,138 @@
+//! The alert rules and the dashboard in deploy/monitoring query only metrics Packyard exports:
+//! every `packyard_…` name they use is read from a running `packyard dev`'s `/metrics` pages
+//! (the control plane's and the edge's), after a request to each so that labelled series exist.
+//! `promtool check rules` checks the rules' syntax (scripts/check-monitoring.sh).
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "support/dev.rs"]
+mod dev;
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use dev::{Dev, KEY, wait_for};
+
+/// Every `packyard_…` word in `text`.
+fn metric_names(text: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(at) = text[i..].find("packyard_") {
+        let start = i + at;
+        let before = start.checked_sub(1).map(|b| bytes[b]);
+        let mut end = start;
+        while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_') {
+            end += 1;
+        }
+        if !before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            found.insert(text[start..end].to_owned());
+        }
+        i = end;
+    }
+    found
+}
+
+/// The series names on a `/metrics` page.
+fn exported(page: &str) -> BTreeSet<String> {
+    page.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The `/metrics` page at `addr`.
+async fn page(http: &reqwest::Client, addr: &str) -> String {
+    http.get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_metric_the_alerts_and_the_dashboard_query_is_exported() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let rules = std::fs::read_to_string(root.join("deploy/monitoring/alerts.yaml")).unwrap();
+    let dashboard =
+        std::fs::read_to_string(root.join("deploy/monitoring/grafana-dashboard.json")).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&dashboard).unwrap();
+    let panels = doc["panels"].as_array().unwrap();
+    assert!(
+        panels
+            .iter()
+            .filter(|p| p["type"] != "row")
+            .all(|p| p["targets"].as_array().is_some_and(|t| !t.is_empty())),
+        "every panel queries something"
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dev = Dev::start(tmp.path(), &[]);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    dev.wait_ready(&http).await;
+    // A request to each service, so that their labelled series exist.
+    let apps = http
+        .get(format!("http://{}/v1/apps", dev.admin))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(apps.status(), 200);
+    let _ = http
+        .get(format!(
+            "http://{}/apps/none/store/manifest?platform=iOS&os=27",
+            dev.edge
+        ))
+        .send()
+        .await
+        .unwrap();
+    let found = Mutex::new(BTreeSet::new());
+    let (found_ref, http_ref, admin, edge) = (&found, &http, dev.admin.as_str(), dev.edge.as_str());
+    wait_for(
+        30,
+        "both /metrics pages show their series",
+        &dev,
+        move || async move {
+            let control = page(http_ref, admin).await;
+            let edge = page(http_ref, edge).await;
+            let names: BTreeSet<String> = exported(&control)
+                .union(&exported(&edge))
+                .cloned()
+                .collect();
+            let ready = names.contains("packyard_control_raft_leader_with_majority")
+                && names.contains("packyard_edge_requests_total");
+            *found_ref.lock().unwrap() = names;
+            ready
+        },
+    )
+    .await;
+    let names = found.into_inner().unwrap();
+
+    let queried: BTreeSet<String> = metric_names(&rules)
+        .union(&metric_names(&dashboard))
+        .cloned()
+        .collect();
+    assert!(queried.len() >= 15, "{queried:?}");
+    let missing: Vec<&String> = queried.iter().filter(|q| !names.contains(*q)).collect();
+    assert!(
+        missing.is_empty(),
+        "queried but not exported: {missing:?}\nexported: {names:?}"
+    );
+}
+
+#[test]
+fn metric_names_are_read_as_whole_words() {
+    let names =
+        metric_names("rate(packyard_edge_x_total[5m]) / my_packyard_y + packyard_z{a=\"b\"}");
+    assert_eq!(
+        names.into_iter().collect::<Vec<_>>(),
+        ["packyard_edge_x_total", "packyard_z"]
+    );
+}
