@@ -50,6 +50,10 @@ pub(crate) struct DevArgs {
     /// The edge's TLS private key (PEM).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Refuse webhook targets on this machine and private networks, as a cluster does. By
+    /// default a dev node sends webhooks to them, so a receiver on localhost can be tried.
+    #[arg(long)]
+    no_local_webhooks: bool,
 }
 
 /// The three services' configurations, pointing at each other.
@@ -104,6 +108,7 @@ impl Bound {
             edge_tls_addr: self.edge.https.as_ref().map(at).transpose()?,
             tls_cert: args.tls_cert.clone(),
             tls_key: args.tls_key.clone(),
+            no_local_webhooks: args.no_local_webhooks,
         })
     }
 }
@@ -118,6 +123,7 @@ impl DevArgs {
             cluster_tls: ClusterTlsFiles::in_dir(&tls_dir, "control-1"),
             ..ControlConfig::default()
         };
+        control.webhooks.allow_private_addresses = !self.no_local_webhooks;
         let origin = OriginConfig {
             data_dir: self.data.join("origin"),
             control_plane: Addresses::one(control.raft_addr),
@@ -264,6 +270,12 @@ pub(crate) fn run(args: &DevArgs) -> anyhow::Result<()> {
         );
         if let Some(note) = &plan.tls_note {
             println!("  TLS         {note}");
+        }
+        if plan.control.webhooks.allow_private_addresses {
+            println!(
+                "  webhooks    may go to this machine and private networks (a dev default; \
+                 --no-local-webhooks refuses them, as a cluster does)"
+            );
         }
         let key_file = plan.control.data_dir.join("admin-key");
         let on_key = move |notice: KeyNotice| match notice {

@@ -90,6 +90,8 @@ enum Command {
     TesterTokens(admin::TesterTokensArgs),
     /// Start, show, advance, pause, resume or roll back a per-region rollout.
     Rollout(admin::RolloutArgs),
+    /// Webhooks: send an app's events to an endpoint; list, show, deliveries, delete.
+    Webhooks(admin::WebhooksArgs),
     /// The edge fleet: list, show.
     Edges(admin::EdgesArgs),
     /// The regions the edges serve, with how many edges are up in each.
@@ -163,6 +165,7 @@ fn main() -> ExitCode {
         Command::Device(command) => device::run(command),
         Command::Whoami(args) => args.run(),
         Command::Edges(args) => args.run(),
+        Command::Webhooks(args) => args.run(),
         Command::Regions(args) => args.run(),
         Command::Config(args) => args.run(),
         Command::Completions { shell } => {

@@ -395,7 +395,7 @@ async fn the_quick_start_runs_end_to_end_through_the_binary() {
     assert!(err.contains("409") && err.contains("R2"), "{err}");
     // R7: no archive while a version is in review.
     let err = cli
-        .admin(&["packs", "archive", &pack])
+        .admin(&["packs", "archive", &pack, "--yes"])
         .refused("archive during review");
     assert!(err.contains("409") && err.contains("R7"), "{err}");
     // R8: only a Reviewer approves, and the refusal says so.
@@ -465,7 +465,7 @@ async fn the_quick_start_runs_end_to_end_through_the_binary() {
     );
 
     // R7: archive removes the pack from every channel, and its identifier is gone for good.
-    cli.admin(&["packs", "archive", &pack])
+    cli.admin(&["packs", "archive", &pack, "--yes"])
         .must("packs archive");
     wait_for(
         30,

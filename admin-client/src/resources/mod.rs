@@ -10,3 +10,4 @@ pub mod reviews;
 pub mod rollouts;
 pub mod upload_files;
 pub mod versions;
+pub mod webhooks;

@@ -9,8 +9,8 @@
 //! - `progress.rs`: an upload's progress bar.
 //! - `apps.rs` (apps, builds), `packs.rs`, `versions.rs`, `review.rs` (review, release),
 //!   `access.rs` (users, keys, tester tokens), `rollout.rs` (per-region rollouts),
-//!   `whoami.rs` (whoami, config show), `fleet.rs` (edges, regions): one command family
-//!   each.
+//!   `whoami.rs` (whoami, config show), `fleet.rs` (edges, regions), `webhooks.rs`: one
+//!   command family each.
 
 mod access;
 mod apps;
@@ -22,6 +22,7 @@ mod progress;
 mod review;
 mod rollout;
 mod versions;
+mod webhooks;
 mod whoami;
 
 use anyhow::Context as _;
@@ -34,6 +35,7 @@ pub(crate) use packs::PacksArgs;
 pub(crate) use review::{ReleaseArgs, ReviewArgs};
 pub(crate) use rollout::{RolloutArgs, run as run_rollout};
 pub(crate) use versions::VersionsArgs;
+pub(crate) use webhooks::WebhooksArgs;
 pub(crate) use whoami::{ConfigArgs, WhoamiArgs};
 
 use connection::Connection;
@@ -85,6 +87,23 @@ where
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(body(session))
+}
+
+/// Asks before something that cannot be undone: `y` on a terminal goes on; anything else, or
+/// no terminal (a script that did not pass `--yes`), stops with an error saying how to go on.
+fn confirm(question: &str) -> anyhow::Result<()> {
+    use std::io::{BufRead as _, IsTerminal as _, Write as _};
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!("{question}\nThis cannot be undone; pass --yes to do it without asking");
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        anyhow::bail!("not done");
+    }
+    Ok(())
 }
 
 /// An id given on the command line, refused when it could not be one (before any request).

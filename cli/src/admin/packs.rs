@@ -46,6 +46,9 @@ enum PacksCommand {
     Archive {
         /// The pack's id.
         pack: String,
+        /// Archive without asking (needed when not on a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
 }
 
@@ -66,8 +69,18 @@ impl PacksArgs {
                     let pack = s.client.pack(path_id("pack", pack)?).await?;
                     s.show(&pack.document, pack_record);
                 }
-                PacksCommand::Archive { pack } => {
-                    let pack = s.client.archive_pack(path_id("pack", pack)?).await?;
+                PacksCommand::Archive { pack, yes } => {
+                    let id = path_id("pack", pack)?;
+                    if !yes {
+                        let shown = s.client.pack(id).await?;
+                        let identifier =
+                            cell(&shown.document["data"]["attributes"]["assetPackIdentifier"]);
+                        super::confirm(&format!(
+                            "Archive pack {id} ({identifier})? Every version leaves every \
+                             channel and the identifier can never be used again in the app."
+                        ))?;
+                    }
+                    let pack = s.client.archive_pack(id).await?;
                     s.show(&pack.document, pack_record);
                 }
             }
