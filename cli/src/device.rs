@@ -128,6 +128,36 @@ pub(crate) fn run(command: DeviceCommand) -> anyhow::Result<()> {
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let report = runtime.block_on(device.sync(&occasion, &Bars(Mutex::new(None))))?;
+    let unknown: Vec<&String> = args
+        .packs
+        .iter()
+        .filter(|wanted| !report.packs.iter().any(|p| &p.id == *wanted))
+        .collect();
+    if !unknown.is_empty() {
+        let listed: Vec<&str> = report.packs.iter().map(|p| p.id.as_str()).collect();
+        anyhow::bail!(
+            "--pack {}: not in the {} channel's manifest for this device (it lists {})",
+            unknown
+                .iter()
+                .map(|u| u.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            args.channel,
+            if listed.is_empty() {
+                "no pack".to_owned()
+            } else {
+                listed.join(", ")
+            }
+        );
+    }
+    let nothing_done = report.packs.iter().all(|p| p.action.is_empty());
+    if args.event.is_none() && args.packs.is_empty() && nothing_done && !report.packs.is_empty() {
+        eprintln!(
+            "hint: nothing was downloaded. Essential and prefetch packs download on an \
+             installation event (--event firstInstallation, or subsequentUpdate), on-demand \
+             packs when asked for (--pack ID)."
+        );
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -137,6 +167,7 @@ pub(crate) fn run(command: DeviceCommand) -> anyhow::Result<()> {
 }
 
 fn table(report: &SyncReport) -> String {
+    use crate::units::{bytes, plural};
     let mut out = format!(
         "{:<24} {:>7}  {:<18} {}\n",
         "PACK", "VERSION", "STATE", "DONE"
@@ -150,9 +181,13 @@ fn table(report: &SyncReport) -> String {
     }
     let t = &report.transfer;
     out.push_str(&format!(
-        "fetched {} bytes in {} requests ({} bytes of chunk and piece lists); reused {} bytes held, \
-         {} from an interrupted download\n",
-        t.fetched, t.requests, t.listed, t.reused, t.resumed
+        "fetched {} in {} ({} of chunk and piece lists); reused {} held, {} from an \
+         interrupted download\n",
+        bytes(t.fetched),
+        plural(t.requests, "request"),
+        bytes(t.listed),
+        bytes(t.reused),
+        bytes(t.resumed)
     ));
     out
 }

@@ -35,6 +35,7 @@ mod logging;
 mod origin;
 mod pack;
 mod signal;
+mod units;
 
 /// Packyard: a self-hosted CDN and release control plane for app asset packs.
 #[derive(Debug, Parser)]

@@ -138,6 +138,38 @@ async fn a_device_installs_updates_by_delta_repairs_and_drops_obsolete_packs() {
     })
     .await;
 
+    // Told too little, or something wrong, the device says what: the edge's own reason for
+    // an unknown app, a pack id no manifest lists, and a hint when no event was given.
+    let unknown = Command::new(env!("CARGO_BIN_EXE_packyard"))
+        .args(["device", "sync", "--edge", &format!("http://{}", dev.edge)])
+        .args(["--app", "nope", "--channel", "store", "--dir"])
+        .arg(dir.join("unknown-app"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&unknown.stderr);
+    assert!(!unknown.status.success());
+    assert!(err.contains("404") && err.contains("\"nope\""), "{err}");
+    let err = sync(&dev, &device, &app, &token, &["--pack", "no-such-pack"]).unwrap_err();
+    assert!(
+        err.contains("no-such-pack") && err.contains("essential, world, extras")
+            || err.contains("no-such-pack") && err.contains("lists"),
+        "{err}"
+    );
+    let quiet = Command::new(env!("CARGO_BIN_EXE_packyard"))
+        .args(["device", "sync", "--edge", &format!("http://{}", dev.edge)])
+        .args(["--app", &app, "--channel", "internal", "--token", &token])
+        .arg("--dir")
+        .arg(dir.join("nothing-yet"))
+        .output()
+        .unwrap();
+    assert!(quiet.status.success());
+    let said = String::from_utf8_lossy(&quiet.stderr);
+    assert!(
+        said.contains("--event firstInstallation"),
+        "{said}\n{}",
+        String::from_utf8_lossy(&quiet.stdout)
+    );
+
     // First install: the essential and prefetch packs, not the on-demand one.
     let report = sync(
         &dev,

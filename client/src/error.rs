@@ -27,11 +27,14 @@ pub enum ClientError {
         /// The edge's reason.
         message: String,
     },
-    /// The pack or version is not served any more (archived, or no longer on this channel).
-    #[error("{url} is not served (404): archived, or no longer on this channel")]
+    /// The app, pack or version is not served here (the edge says why: an unknown app, an
+    /// archived pack, a version no longer on this channel).
+    #[error("{url} is not served (404): {message}")]
     NotServed {
         /// What was asked for.
         url: String,
+        /// The edge's reason.
+        message: String,
     },
     /// Another refusal.
     #[error("the edge answered {status} for {url}: {message}")]
@@ -108,6 +111,7 @@ impl ClientError {
             401 | 403 => Self::TokenRefused { status, message },
             404 => Self::NotServed {
                 url: url.to_owned(),
+                message,
             },
             _ => Self::Refused {
                 url: url.to_owned(),

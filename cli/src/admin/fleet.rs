@@ -46,23 +46,11 @@ impl EdgesArgs {
     }
 }
 
-/// Bytes as people read them: `1.5 GiB`.
+/// A size in a document, in binary units.
 fn human(bytes: &Value) -> String {
-    let Some(n) = bytes.as_u64() else {
-        return cell(bytes);
-    };
-    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < units.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", units[unit])
-    }
+    bytes
+        .as_u64()
+        .map_or_else(|| cell(bytes), crate::units::bytes)
 }
 
 fn edges_table(doc: &Value) -> Table {
@@ -134,11 +122,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes_are_shown_in_binary_units() {
-        assert_eq!(human(&Value::from(0u64)), "0 B");
-        assert_eq!(human(&Value::from(1023u64)), "1023 B");
+    fn sizes_in_documents_are_shown_in_binary_units() {
         assert_eq!(human(&Value::from(1536u64)), "1.5 KiB");
-        assert_eq!(human(&Value::from(10u64 << 30)), "10.0 GiB");
         assert_eq!(human(&Value::Null), "-");
     }
 }
