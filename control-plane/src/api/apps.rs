@@ -46,7 +46,7 @@ pub(crate) async fn create<S: CatalogStore>(
     let doc = api
         .read(move |c| c.app(&id).map(|a| render::app(c, a)))
         .await?;
-    Ok(respond(StatusCode::CREATED, doc.unwrap_or_default()))
+    super::document::respond_created(doc, "app")
 }
 
 /// `GET /v1/apps/{id}`, with `usedBytes`.
@@ -116,7 +116,7 @@ pub(crate) async fn create_build<S: CatalogStore>(
     });
     api.propose(actor, command).await?;
     let doc = api.read(move |c| c.build(&id).map(render::build)).await?;
-    Ok(respond(StatusCode::CREATED, doc.unwrap_or_default()))
+    super::document::respond_created(doc, "build")
 }
 
 /// `GET /v1/apps/{id}/builds`: the app's builds, in id order, for its members.

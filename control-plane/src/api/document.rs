@@ -142,6 +142,17 @@ pub(crate) fn respond(status: StatusCode, data: Value) -> Response {
     (status, Json(json!({ "data": data }))).into_response()
 }
 
+/// `201 Created` with the resource a write just made, read back after the write applied. A
+/// resource missing then is a fault of this node (a 500 saying so), never a `null` document.
+pub(crate) fn respond_created(doc: Option<Value>, what: &str) -> Result<Response, ApiError> {
+    let doc = doc.ok_or_else(|| {
+        ApiError::Internal(format!(
+            "the new {what} was written but is not in this node's catalog; read it back by id"
+        ))
+    })?;
+    Ok(respond(StatusCode::CREATED, doc))
+}
+
 /// A `200 OK` list document, with `links.next` when there is another page.
 pub(crate) fn respond_list(data: Vec<Value>, self_path: &str, next: Option<String>) -> Response {
     let mut links = json!({ "self": self_path });

@@ -47,7 +47,7 @@ pub(crate) async fn create<S: CatalogStore>(
     let doc = api
         .read(move |c| c.pack(&id).map(|p| render::pack(c, p)))
         .await?;
-    Ok(respond(StatusCode::CREATED, doc.unwrap_or_default()))
+    super::document::respond_created(doc, "pack")
 }
 
 /// `GET /v1/backgroundAssets/{id}`.

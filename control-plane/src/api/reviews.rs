@@ -55,7 +55,7 @@ pub(crate) async fn submit<S: CatalogStore>(
     let doc = api
         .read(move |c| c.submission(&id).map(render::submission))
         .await?;
-    Ok(respond(StatusCode::CREATED, doc.unwrap_or_default()))
+    super::document::respond_created(doc, "review submission")
 }
 
 /// `GET /v1/reviewSubmissions/{id}`: with the reviewer's reasons, readable by the app's

@@ -54,7 +54,7 @@ pub(crate) async fn create_user<S: CatalogStore>(
     });
     api.propose(actor, command).await?;
     let doc = api.read(move |c| c.user(&id).map(render::user)).await?;
-    Ok(respond(StatusCode::CREATED, doc.unwrap_or_default()))
+    super::document::respond_created(doc, "user")
 }
 
 #[derive(Deserialize)]
@@ -88,7 +88,7 @@ pub(crate) async fn create_key<S: CatalogStore>(
     let doc = api
         .read(move |c| c.api_key(&id).map(|k| render::api_key(k, Some(&key))))
         .await?;
-    Ok(respond(StatusCode::CREATED, doc.unwrap_or_default()))
+    super::document::respond_created(doc, "API key")
 }
 
 /// `GET /v1/apiKeys`: the keys the caller may see (their own; their members', for an Admin;

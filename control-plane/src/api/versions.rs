@@ -40,7 +40,7 @@ pub(crate) async fn create<S: CatalogStore>(
     let doc = api
         .read(move |c| c.version(&id).map(render::version))
         .await?;
-    Ok(respond(StatusCode::CREATED, doc.unwrap_or_default()))
+    super::document::respond_created(doc, "version")
 }
 
 /// The version, if `actor` may see it (`Catalog::may_see_version`).

@@ -75,7 +75,7 @@ pub(crate) async fn create<S: CatalogStore>(
                 .map(|w| render::webhook(w, Some(secret.expose())))
         })
         .await?;
-    Ok(respond(StatusCode::CREATED, doc.unwrap_or_default()))
+    super::document::respond_created(doc, "webhook")
 }
 
 /// The webhook, if `actor` may manage its app's webhooks.
