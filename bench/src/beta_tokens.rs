@@ -283,7 +283,7 @@ mod tests {
                 round("beta", 90.0),
                 round("store", 1000.0),
                 round("beta", 99.0),
-                round("store", 110.0),
+                round("store", 50.0),
                 round("beta", 10.0),
             ],
         };
