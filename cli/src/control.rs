@@ -24,7 +24,7 @@ pub(crate) const LATENCY_BUCKETS: [f64; 16] = [
 #[derive(Debug, Args)]
 pub(crate) struct ControlArgs {
     /// A TOML configuration file (every field documented in `ControlConfig`).
-    #[arg(long, env = "PACKYARD_CONFIG")]
+    #[arg(long, env = "PACKYARD_CONTROL_CONFIG")]
     config: Option<PathBuf>,
     /// This node's id, 1 or more.
     #[arg(long, env = "PACKYARD_NODE_ID", conflicts_with = "pod_index")]

@@ -178,3 +178,20 @@ fn a_second_dev_node_on_the_same_folder_is_refused_and_says_why() {
     );
     assert!(still_running, "the first node is untouched");
 }
+
+#[test]
+fn each_command_family_reads_its_own_config_variable() {
+    // PACKYARD_CONFIG is the operator commands' file (server, key); each server has its own,
+    // so one shell can hold both.
+    let help = |args: &[&str]| String::from_utf8(packyard(args).stdout).unwrap();
+    for (server, variable) in [
+        ("control", "PACKYARD_CONTROL_CONFIG"),
+        ("origin", "PACKYARD_ORIGIN_CONFIG"),
+        ("edge", "PACKYARD_EDGE_CONFIG"),
+    ] {
+        let text = help(&[server, "--help"]);
+        assert!(text.contains(variable), "{server}: {text}");
+        assert!(!text.contains("env: PACKYARD_CONFIG"), "{server}: {text}");
+    }
+    assert!(help(&["apps", "--help"]).contains("env: PACKYARD_CONFIG"));
+}
