@@ -127,6 +127,33 @@ async fn every_metric_the_alerts_and_the_dashboard_query_is_exported() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_service_answers_health_and_readiness_in_one_shape() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dev = Dev::start(tmp.path(), &[]);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    dev.wait_ready(&http).await;
+    for (service, addr) in [
+        ("control", &dev.admin),
+        ("origin", &dev.upload),
+        ("edge", &dev.edge),
+    ] {
+        for path in ["/healthz", "/readyz"] {
+            let url = format!("http://{addr}{path}");
+            wait_for(30, &format!("{service} {path} is 200"), &dev, || async {
+                http.get(&url).send().await.is_ok_and(|r| r.status() == 200)
+            })
+            .await;
+            let doc: serde_json::Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+            assert_eq!(doc["status"], "ok", "{service} {path}: {doc}");
+            assert_eq!(doc["service"], service, "{service} {path}: {doc}");
+        }
+    }
+}
+
 #[test]
 fn metric_names_are_read_as_whole_words() {
     let names =

@@ -130,9 +130,17 @@ pub async fn serve(
         }
     };
 
+    let view = Arc::new(Mutex::new(CatalogView::new()));
+    let following = Arc::clone(&view);
     let uploads = Uploads {
         staging: staging.clone(),
         files: files.clone(),
+        ready: Arc::new(move || {
+            following
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .is_synced()
+        }),
     };
     let upload_tls = match (&config.upload_tls_cert, &config.upload_tls_key) {
         (Some(cert), Some(key)) => Some(
@@ -166,7 +174,6 @@ pub async fn serve(
     let reloading = tokio::spawn(tls.watch(config.cluster_tls.clone(), stopped()));
 
     let (sweep_staging, sweep_control) = (staging.clone(), control.clone());
-    let view = Arc::new(Mutex::new(CatalogView::new()));
     let processor = Processor {
         staging,
         store: store.clone(),

@@ -161,10 +161,10 @@ async fn run<S: CatalogStore>(
 ) -> Result<Response, ApiError> {
     use Endpoint as E;
     match endpoint {
-        E::Health => return Ok(StatusCode::OK.into_response()),
+        E::Health => return Ok(health(true)),
         E::Ready => {
-            api.read(|_| ()).await?;
-            return Ok(StatusCode::OK.into_response());
+            // A linearizable read: only a node in touch with a leader and a majority is ready.
+            return Ok(health(api.read(|_| ()).await.is_ok()));
         }
         E::Metrics => {
             let page = api.metrics.render();
@@ -235,6 +235,21 @@ async fn run<S: CatalogStore>(
         E::GetEdge(id) => edges::get(api, actor, id).await,
         E::ListRegions => edges::regions(api, actor).await,
     }
+}
+
+/// `/healthz` and `/readyz` as every Packyard service answers them: JSON naming the service,
+/// 200 when ready, 503 when not.
+fn health(ready: bool) -> Response {
+    let doc = serde_json::json!({
+        "status": if ready { "ok" } else { "unavailable" },
+        "service": "control",
+    });
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(doc)).into_response()
 }
 
 /// The body, once the caller is known: at most `limit` bytes (413 beyond, decided from a

@@ -114,13 +114,8 @@ impl EdgeService {
         let token = access::token(&parts.headers, query.token.as_deref());
         let device = device_id(&parts.headers, query.device.as_deref());
         match endpoint {
-            Endpoint::Healthz => Ok(self.healthz()),
-            Endpoint::Readyz => {
-                if !self.read().is_synced() {
-                    return Err(not_synced());
-                }
-                Ok(self.healthz())
-            }
+            Endpoint::Healthz => Ok(self.healthz(false)),
+            Endpoint::Readyz => Ok(self.healthz(true)),
             Endpoint::Metrics => Ok(text(self.metrics.render())),
             Endpoint::Manifest { app, channel } => {
                 self.authorize_channel(&app, channel, token)?;
@@ -448,15 +443,24 @@ impl EdgeService {
         Ok(())
     }
 
-    fn healthz(&self) -> Response<ResponseBody> {
+    /// `/healthz` (`ready` false) and `/readyz`: JSON naming the service, as every Packyard
+    /// service answers them; `/readyz` is 503 until the edge has the catalog.
+    fn healthz(&self, ready: bool) -> Response<ResponseBody> {
         let state = self.read();
+        let unready = ready && !state.is_synced();
         let doc = serde_json::json!({
-            "status": "ok",
+            "status": if unready { "unavailable" } else { "ok" },
+            "service": "edge",
             "synced": state.is_synced(),
             "appliedIndex": state.applied_index(),
             "tokenKeys": self.secret.get().is_some(),
         });
-        json(doc.to_string().into_bytes())
+        let mut response = json(doc.to_string().into_bytes());
+        if unready {
+            *response.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+            set(response.headers_mut(), http::header::RETRY_AFTER, "1");
+        }
+        response
     }
 }
 

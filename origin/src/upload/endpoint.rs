@@ -21,6 +21,9 @@ pub enum Endpoint {
     },
     /// `GET /healthz`: the process answers.
     Health,
+    /// `GET /readyz`: the origin follows the catalog (it has had its snapshot), so it knows
+    /// which uploads to take and which versions to process.
+    Ready,
 }
 
 impl Endpoint {
@@ -30,6 +33,7 @@ impl Endpoint {
         let (endpoint, allowed) =
             match segments.as_slice() {
                 ["healthz"] => (Self::Health, "GET, HEAD"),
+                ["readyz"] => (Self::Ready, "GET, HEAD"),
                 ["v1", "uploads", file] => (
                     Self::Status {
                         file: (*file).to_owned(),
@@ -74,6 +78,7 @@ impl Endpoint {
             Self::PutPart { .. } => "PutPart",
             Self::Status { .. } => "UploadStatus",
             Self::Health => "Health",
+            Self::Ready => "Ready",
         }
     }
 }

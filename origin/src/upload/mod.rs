@@ -38,12 +38,14 @@ pub use upload_files::UploadFiles;
 use crate::staging::Staging;
 
 /// What the upload endpoint works with.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Uploads {
     /// Where parts go.
     pub staging: Arc<Staging>,
     /// What the control plane says about upload files.
     pub files: Arc<UploadFiles>,
+    /// Whether the origin follows the catalog yet (`/readyz`).
+    pub ready: Arc<dyn Fn() -> bool + Send + Sync>,
 }
 
 /// Serves the upload endpoint on `listener` (TLS when `tls` is given) until `shutdown`
@@ -84,6 +86,32 @@ impl packyard_net::http::Handler for RouterHandler {
     }
 }
 
+impl std::fmt::Debug for Uploads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Uploads")
+            .field("staging", &self.staging)
+            .field("files", &self.files)
+            .field("ready", &(self.ready)())
+            .finish()
+    }
+}
+
+/// `/healthz` and `/readyz` as every Packyard service answers them: JSON naming the service,
+/// 200 when ready, 503 when not.
+fn health(ready: bool) -> Response {
+    let doc = serde_json::json!({
+        "status": if ready { "ok" } else { "unavailable" },
+        "service": "origin",
+        "synced": ready,
+    });
+    let status = if ready {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(doc)).into_response()
+}
+
 async fn handle(State(uploads): State<Arc<Uploads>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let endpoint = match Endpoint::parse(&parts.method, parts.uri.path()) {
@@ -103,7 +131,9 @@ async fn handle(State(uploads): State<Arc<Uploads>>, request: Request) -> Respon
                 put_part::put_part(&uploads, request, body).await
             }
             Endpoint::Status { file } => status::status(&uploads, &file, parts.uri.query()).await,
-            Endpoint::Health => Ok("ok\n".into_response()),
+            Endpoint::Health => Ok(health(true)),
+            Endpoint::Ready if (uploads.ready)() => Ok(health(true)),
+            Endpoint::Ready => Ok(health(false)),
         }
     }
     .instrument(span)
