@@ -54,6 +54,9 @@ pub(crate) struct DevArgs {
     /// default a dev node sends webhooks to them, so a receiver on localhost can be tried.
     #[arg(long)]
     no_local_webhooks: bool,
+    /// Append one JSON line per device request to the edge's access log FILE.
+    #[arg(long, value_name = "FILE")]
+    access_log: Option<PathBuf>,
 }
 
 /// The three services' configurations, pointing at each other.
@@ -109,6 +112,7 @@ impl Bound {
             tls_cert: args.tls_cert.clone(),
             tls_key: args.tls_key.clone(),
             no_local_webhooks: args.no_local_webhooks,
+            access_log: args.access_log.clone(),
         })
     }
 }
@@ -141,6 +145,7 @@ impl DevArgs {
             region: "dev".to_owned(),
             edge_id: "dev".to_owned(),
             cluster_tls: ClusterTlsFiles::in_dir(&tls_dir, "edge-dev"),
+            access_log: self.access_log.clone(),
             ..EdgeConfig::default()
         };
         edge.public_urls = vec![format!("http://{}", self.edge_addr)];

@@ -57,6 +57,10 @@ pub(crate) struct EdgeArgs {
     /// Bytes of chunks kept on disk (0: no disk tier).
     #[arg(long, value_name = "BYTES")]
     cache_disk_bytes: Option<u64>,
+    /// Append one JSON line per device request to FILE (path without query, status, bytes,
+    /// time to the response head), written off the request path.
+    #[arg(long, value_name = "FILE")]
+    access_log: Option<PathBuf>,
     #[command(flatten)]
     cluster_tls: crate::cluster_tls::ClusterTlsArgs,
 }
@@ -107,6 +111,9 @@ impl EdgeArgs {
         }
         if let Some(n) = self.cache_disk_bytes {
             config.cache_disk_bytes = n;
+        }
+        if let Some(path) = &self.access_log {
+            config.access_log = Some(path.clone());
         }
         let id = config.edge_id.clone();
         self.cluster_tls.apply(

@@ -154,6 +154,72 @@ async fn every_service_answers_health_and_readiness_in_one_shape() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_edge_writes_an_access_log_line_per_request_without_its_token() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("access.log");
+    let dev = Dev::start(tmp.path(), &["--access-log", log.to_str().unwrap()]);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    dev.wait_ready(&http).await;
+    let ready = format!("http://{}/readyz", dev.edge);
+    wait_for(30, "the edge has the catalog", &dev, || async {
+        http.get(&ready)
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    let secret = "v4.public.not-a-real-token-but-a-secret-all-the-same";
+    let beta = format!(
+        "http://{}/apps/app-x/internal/manifest?platform=iOS&os=27&token={secret}",
+        dev.edge
+    );
+    // 401 (a token that proves nothing) or 503 (the edge has no keys yet): never served.
+    let beta_status = http.get(&beta).send().await.unwrap().status().as_u16();
+    assert!([401, 503].contains(&beta_status), "{beta_status}");
+    let store = format!("http://{}/apps/app-x/store/level-1", dev.edge);
+    let status = http
+        .get(&store)
+        .header("range", "bytes=0-99")
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 404);
+    wait_for(30, "two lines in the access log", &dev, || async {
+        std::fs::read_to_string(&log)
+            .is_ok_and(|t| t.lines().filter(|l| l.contains("/apps/app-x/")).count() >= 2)
+    })
+    .await;
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains(secret), "a token in the access log:\n{text}");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|l: &serde_json::Value| {
+            l["path"].as_str().unwrap_or("").starts_with("/apps/app-x/")
+        })
+        .collect();
+    let manifest = &lines[0];
+    assert_eq!(
+        manifest["path"], "/apps/app-x/internal/manifest",
+        "{manifest}"
+    );
+    assert_eq!(manifest["status"], beta_status);
+    assert_eq!(manifest["method"], "GET");
+    assert!(
+        manifest["time"].as_str().unwrap().ends_with('Z'),
+        "{manifest}"
+    );
+    assert!(manifest["micros"].is_u64() && manifest["bytes"].as_u64() > Some(0));
+    let pack = &lines[1];
+    assert_eq!(pack["status"], 404, "{pack}");
+    assert_eq!(pack["range"], "bytes=0-99", "{pack}");
+}
+
 #[test]
 fn metric_names_are_read_as_whole_words() {
     let names =

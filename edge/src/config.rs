@@ -56,6 +56,10 @@ pub struct EdgeConfig {
     pub ranges: RangeLimits,
     /// Connection limits (the `[http]` table).
     pub http: HttpLimits,
+    /// A file the edge appends one JSON line per device request to (time, method, path
+    /// without its query, endpoint, status, bytes, microseconds to the response head, range,
+    /// scheme), written off the request path. Default: none.
+    pub access_log: Option<PathBuf>,
     /// The longest tester token lifetime (`exp - iat`) this edge accepts, in seconds: a
     /// token signed to live longer is refused (401) even if the control plane signed it.
     /// Default: 7776000 (90 days, the most the control plane issues).
@@ -86,6 +90,7 @@ impl Default for EdgeConfig {
             ranges: RangeLimits::default(),
             http: HttpLimits::default(),
             max_token_lifetime_secs: packyard_core::tester_token::MAX_LIFETIME_SECS,
+            access_log: None,
             cluster_tls: packyard_net::cluster::ClusterTlsFiles::default(),
         }
     }

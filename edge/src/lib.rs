@@ -14,6 +14,7 @@
 //! - [`served`]: devices and requests served per version, reported in heartbeats.
 //! - [`config`], [`node`]: one edge process, configured and wired ([`node::run`]).
 
+pub mod access_log;
 pub mod cache;
 pub mod config;
 pub mod http;

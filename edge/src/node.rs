@@ -58,6 +58,14 @@ pub enum NodeError {
         /// Why.
         source: std::io::Error,
     },
+    /// The access log could not be opened.
+    #[error("access_log {path}: {source}")]
+    AccessLog {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// The listeners an edge serves on, bound by the caller (tests bind port 0).
@@ -222,7 +230,21 @@ pub async fn serve(
         stop.clone(),
     ));
 
+    let (access_log, access_writer) = match &config.access_log {
+        Some(path) => {
+            let (log, writer) =
+                crate::access_log::AccessLog::open(path)
+                    .await
+                    .map_err(|source| NodeError::AccessLog {
+                        path: path.clone(),
+                        source,
+                    })?;
+            (Some(log), Some(writer))
+        }
+        None => (None, None),
+    };
     let service = Arc::new(EdgeService {
+        access_log,
         state,
         chunks,
         secret,
@@ -266,6 +288,11 @@ pub async fn serve(
     let _ = tokio::join!(plain, registering, following, reloading, compacting);
     if let Some(secure) = secure {
         let _ = secure.await;
+    }
+    // The service holds the last access log handle: once it is gone the writer drains.
+    drop(service);
+    if let Some(writer) = access_writer {
+        let _ = writer.await;
     }
     Ok(())
 }

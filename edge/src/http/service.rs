@@ -58,6 +58,8 @@ pub struct EdgeService {
     pub served: ServedCounter,
     /// How requests are answered.
     pub settings: ServeSettings,
+    /// Where a line per request goes, if anywhere.
+    pub access_log: Option<crate::access_log::AccessLog>,
 }
 
 /// Settings of the device protocol.
@@ -104,8 +106,35 @@ impl EdgeService {
         if parts.method == Method::HEAD {
             *response.body_mut() = body::empty();
         }
+        let elapsed = started.elapsed();
         self.metrics
-            .request(name, response.status().as_u16(), started.elapsed());
+            .request(name, response.status().as_u16(), elapsed);
+        if let Some(log) = &self.access_log {
+            let header = |h| {
+                parts
+                    .headers
+                    .get(h)
+                    .and_then(|v: &HeaderValue| v.to_str().ok())
+            };
+            // The declared length, else what the body knows of its own (a full body does).
+            let bytes = response
+                .headers()
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse().ok())
+                .or_else(|| hyper::body::Body::size_hint(response.body()).exact())
+                .unwrap_or(0);
+            log.record(&crate::access_log::Entry {
+                time: crate::access_log::timestamp(std::time::SystemTime::now()),
+                method: parts.method.as_str(),
+                path: parts.uri.path(),
+                endpoint: name,
+                status: response.status().as_u16(),
+                bytes,
+                micros: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+                range: header(http::header::RANGE),
+                scheme: if tls { "https" } else { "http" },
+            });
+        }
         response
     }
 

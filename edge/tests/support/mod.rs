@@ -238,6 +238,7 @@ impl TestEdge {
             secret: TokenKeys::with_verifier(TokenVerifier::new(&[signer().public_key()])),
             metrics: metrics.clone(),
             served: packyard_edge::served::ServedCounter::new(),
+            access_log: None,
             settings: ServeSettings {
                 max_token_lifetime_secs: MAX_TOKEN_LIFETIME,
                 public_urls: vec![url.clone()],
