@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use packyard_core::catalog::{Actor, Command, Envelope, Refusal, RefusalKind};
+use packyard_core::catalog::{Command, Refusal, RefusalKind};
 use packyard_net::cluster::{NodeRole, RequireRole, caller, require};
 use packyard_proto::catalog::v1 as pb;
 use packyard_proto::catalog::v1::edge_registry_server::{EdgeRegistry, EdgeRegistryServer};
@@ -74,13 +74,8 @@ impl<S: CatalogStore + Clone> EdgeRegistryService<S> {
 
     /// Writes `command` as Packyard itself; a refusal becomes the status that fits its kind.
     async fn write(&self, command: Command) -> Result<(), Status> {
-        let envelope = Envelope {
-            actor: Actor::System,
-            at: self.clock.now(),
-            command,
-            key: None,
-        };
-        match self.store.write(envelope).await.map_err(unavailable)? {
+        let written = self.store.write_as_system(self.clock.now(), command).await;
+        match written.map_err(unavailable)? {
             Ok(_) => Ok(()),
             Err(refusal) => Err(refused(&refusal)),
         }

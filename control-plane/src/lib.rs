@@ -36,6 +36,7 @@ pub mod clock;
 #[cfg(feature = "raft")]
 pub mod config;
 pub mod edge_registry;
+pub mod leader_duty;
 pub mod limits_keeper;
 pub mod metrics;
 #[cfg(feature = "raft")]

@@ -6,11 +6,11 @@
 use std::future::Future;
 use std::time::Duration;
 
-use packyard_core::catalog::{Actor, Command, Envelope};
+use packyard_core::catalog::Command;
 use packyard_core::quota::QuotaLimits;
-use tokio::time::MissedTickBehavior;
 
 use crate::clock::Clock;
+use crate::leader_duty::while_leading;
 use crate::store::CatalogStore;
 
 /// How often a node looks whether it leads with limits other than its own.
@@ -24,38 +24,26 @@ pub async fn keep_limits<S: CatalogStore>(
     limits: QuotaLimits,
     shutdown: impl Future<Output = ()> + Send,
 ) {
-    let mut tick = tokio::time::interval(CHECK_INTERVAL);
-    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => return,
-            _ = tick.tick() => {}
-        }
-        if !store.is_leader().await {
-            continue;
-        }
+    let store = &store;
+    let limits = &limits;
+    while_leading(store, CHECK_INTERVAL, shutdown, || async move {
         let wanted = limits.clone();
         match store.read(move |c| c.limits() != &wanted).await {
             Ok(true) => {}
-            Ok(false) => continue,
+            Ok(false) => return,
             Err(e) => {
                 tracing::debug!(error = %e, "cannot read the catalog's limits");
-                continue;
+                return;
             }
         }
-        let envelope = Envelope {
-            actor: Actor::System,
-            at: clock.now(),
-            command: Command::SetLimits {
-                limits: limits.clone(),
-            },
-            key: None,
+        let command = Command::SetLimits {
+            limits: limits.clone(),
         };
-        match store.write(envelope).await {
+        match store.write_as_system(clock.now(), command).await {
             Ok(Ok(_)) => tracing::info!("the catalog's limits are now this node's [quota]"),
             Ok(Err(refusal)) => tracing::warn!(%refusal, "the configured limits were refused"),
             Err(e) => tracing::debug!(error = %e, "cannot propose the configured limits"),
         }
-    }
+    })
+    .await;
 }

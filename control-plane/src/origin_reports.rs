@@ -8,8 +8,7 @@
 //! origins (the one role this service admits) ever learn it.
 
 use packyard_core::catalog::{
-    Actor, Command, Envelope, ProcessingFailed, ProcessingSucceeded, Refusal, UploadFileId,
-    VersionId,
+    Command, ProcessingFailed, ProcessingSucceeded, Refusal, UploadFileId, VersionId,
 };
 use packyard_proto::catalog::v1 as pb;
 use packyard_proto::catalog::v1::origin_coordinator_server::{
@@ -109,13 +108,8 @@ impl<S: CatalogStore + Clone> OriginCoordinator for OriginReports<S> {
                 ));
             }
         };
-        let envelope = Envelope {
-            actor: Actor::System,
-            at: self.clock.now(),
-            command,
-            key: None,
-        };
-        match self.store.write(envelope).await.map_err(unavailable)? {
+        let written = self.store.write_as_system(self.clock.now(), command).await;
+        match written.map_err(unavailable)? {
             Ok(_) => Ok(Response::new(pb::ProcessedAck {})),
             Err(refusal) => Err(refused(&refusal)),
         }

@@ -5,10 +5,10 @@
 use std::future::Future;
 use std::time::Duration;
 
-use packyard_core::catalog::{Actor, AutoAdvanceRollout, Command, Envelope};
-use tokio::time::MissedTickBehavior;
+use packyard_core::catalog::{AutoAdvanceRollout, Command};
 
 use crate::clock::Clock;
+use crate::leader_duty::while_leading;
 use crate::store::CatalogStore;
 
 /// Every `interval`, while this node leads, proposes an automatic advance for every running
@@ -21,36 +21,22 @@ pub async fn advance_due_rollouts<S: CatalogStore>(
     interval: Duration,
     shutdown: impl Future<Output = ()> + Send,
 ) {
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => return,
-            _ = tick.tick() => {}
-        }
-        if !store.is_leader().await {
-            continue;
-        }
+    let store = &store;
+    while_leading(store, interval, shutdown, || async move {
         let at = clock.now();
         let due = match store.read(move |c| c.due_rollouts(at)).await {
             Ok(due) => due,
             Err(e) => {
                 tracing::debug!(error = %e, "cannot read rollouts due to advance");
-                continue;
+                return;
             }
         };
         for (rollout, stage) in due {
-            let envelope = Envelope {
-                actor: Actor::System,
-                at: clock.now(),
-                command: Command::AutoAdvanceRollout(AutoAdvanceRollout {
-                    rollout: rollout.clone(),
-                    stage,
-                }),
-                key: None,
-            };
-            match store.write(envelope).await {
+            let command = Command::AutoAdvanceRollout(AutoAdvanceRollout {
+                rollout: rollout.clone(),
+                stage,
+            });
+            match store.write_as_system(clock.now(), command).await {
                 Ok(Ok(_)) => {
                     tracing::info!(%rollout, stage = stage + 2, "rollout advanced after its soak time")
                 }
@@ -62,5 +48,6 @@ pub async fn advance_due_rollouts<S: CatalogStore>(
                 }
             }
         }
-    }
+    })
+    .await;
 }

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use packyard_core::catalog::{Catalog, Envelope, Event, Refusal};
+use packyard_core::catalog::{Actor, Catalog, Command, Envelope, Event, Refusal, Timestamp};
 use tokio::sync::RwLock;
 
 use crate::watch::{ChangeFeed, apply_and_publish};
@@ -44,6 +44,22 @@ pub trait CatalogStore: Send + Sync + 'static {
         envelope: Envelope,
     ) -> impl Future<Output = Result<Applied, StoreError>> + Send {
         async move { Ok(self.write_at(envelope).await?.1) }
+    }
+
+    /// Proposes `command` as Packyard itself (no user, no key), stamped `at`: what the
+    /// leader's timers and the internal services (edge registry, origin reports, webhook
+    /// deliveries) write.
+    fn write_as_system(
+        &self,
+        at: Timestamp,
+        command: Command,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send {
+        self.write(Envelope {
+            actor: Actor::System,
+            at,
+            command,
+            key: None,
+        })
     }
 
     /// Runs `f` on a linearizable view of the catalog.

@@ -8,11 +8,11 @@
 use std::future::Future;
 use std::time::Duration;
 
-use packyard_core::catalog::{Actor, Command, Envelope, ExpireVersion};
+use packyard_core::catalog::{Command, ExpireVersion};
 use packyard_core::upload_expiry::Deadlines;
-use tokio::time::MissedTickBehavior;
 
 use crate::clock::Clock;
+use crate::leader_duty::while_leading;
 use crate::store::CatalogStore;
 
 /// How often the leader looks for expired reservations: a tenth of the expiry, between a
@@ -32,37 +32,24 @@ pub async fn expire_stale_uploads<S: CatalogStore>(
     shutdown: impl Future<Output = ()> + Send,
 ) {
     let shortest = deadlines.reservation_ms.min(deadlines.processing_ms);
-    let mut tick = tokio::time::interval(sweep_interval(Duration::from_millis(shortest)));
-    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => return,
-            _ = tick.tick() => {}
-        }
-        if !store.is_leader().await {
-            continue;
-        }
+    let interval = sweep_interval(Duration::from_millis(shortest));
+    let store = &store;
+    while_leading(store, interval, shutdown, || async move {
         let at = clock.now();
         let due = match store.read(move |c| c.stalled_versions(at, deadlines)).await {
             Ok(due) => due,
             Err(e) => {
                 tracing::debug!(error = %e, "cannot read upload reservations");
-                continue;
+                return;
             }
         };
         for version in due {
-            let envelope = Envelope {
-                actor: Actor::System,
-                at: clock.now(),
-                command: Command::ExpireVersion(ExpireVersion {
-                    version: version.clone(),
-                    reservation_ms: deadlines.reservation_ms,
-                    processing_ms: deadlines.processing_ms,
-                }),
-                key: None,
-            };
-            match store.write(envelope).await {
+            let command = Command::ExpireVersion(ExpireVersion {
+                version: version.clone(),
+                reservation_ms: deadlines.reservation_ms,
+                processing_ms: deadlines.processing_ms,
+            });
+            match store.write_as_system(clock.now(), command).await {
                 Ok(Ok(_)) => {
                     tracing::info!(%version, "a version that would never be processed expired")
                 }
@@ -70,7 +57,8 @@ pub async fn expire_stale_uploads<S: CatalogStore>(
                 Err(e) => tracing::warn!(%version, error = %e, "cannot propose an expiry"),
             }
         }
-    }
+    })
+    .await;
 }
 
 #[cfg(test)]

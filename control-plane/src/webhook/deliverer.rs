@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use packyard_core::catalog::{
-    Actor, AppId, AttemptOutcome, Command, Envelope, RecordDeliveryAttempt, Timestamp, WebhookId,
+    AppId, AttemptOutcome, Command, RecordDeliveryAttempt, Timestamp, WebhookId,
 };
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
@@ -203,16 +203,11 @@ impl<S: CatalogStore, T: Transport> Deliverer<S, T> {
 /// deleted meanwhile, or another leader recorded the delivery first) and changes nothing.
 async fn record<S: CatalogStore>(store: &S, job: &Job, outcome: AttemptOutcome, at: Timestamp) {
     let delivered = matches!(outcome, AttemptOutcome::Delivered { .. });
-    let envelope = Envelope {
-        actor: Actor::System,
-        at,
-        command: Command::RecordDeliveryAttempt(RecordDeliveryAttempt {
-            delivery: job.delivery.clone(),
-            outcome,
-        }),
-        key: None,
-    };
-    match store.write(envelope).await {
+    let command = Command::RecordDeliveryAttempt(RecordDeliveryAttempt {
+        delivery: job.delivery.clone(),
+        outcome,
+    });
+    match store.write_as_system(at, command).await {
         Ok(Ok(_)) => {
             tracing::debug!(delivery = %job.delivery, delivered, "webhook attempt recorded")
         }
