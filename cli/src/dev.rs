@@ -57,6 +57,9 @@ pub(crate) struct DevArgs {
     /// Append one JSON line per device request to the edge's access log FILE.
     #[arg(long, value_name = "FILE")]
     access_log: Option<PathBuf>,
+    /// Serve the edge's /metrics (and probes) here instead of on its device listener.
+    #[arg(long, value_name = "HOST:PORT")]
+    edge_metrics_addr: Option<SocketAddr>,
 }
 
 /// The three services' configurations, pointing at each other.
@@ -94,6 +97,10 @@ impl Bound {
             edge: packyard_edge::node::Listeners {
                 http: bind("edge-http", args.edge_addr).await?,
                 https,
+                metrics: match args.edge_metrics_addr {
+                    Some(addr) => Some(bind("edge-metrics", addr).await?),
+                    None => None,
+                },
             },
         })
     }
@@ -113,6 +120,10 @@ impl Bound {
             tls_key: args.tls_key.clone(),
             no_local_webhooks: args.no_local_webhooks,
             access_log: args.access_log.clone(),
+            edge_metrics_addr: match &self.edge.metrics {
+                Some(l) => Some(at(l)?),
+                None => None,
+            },
         })
     }
 }
@@ -146,6 +157,7 @@ impl DevArgs {
             edge_id: "dev".to_owned(),
             cluster_tls: ClusterTlsFiles::in_dir(&tls_dir, "edge-dev"),
             access_log: self.access_log.clone(),
+            metrics_addr: self.edge_metrics_addr,
             ..EdgeConfig::default()
         };
         edge.public_urls = vec![format!("http://{}", self.edge_addr)];

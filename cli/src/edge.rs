@@ -61,6 +61,10 @@ pub(crate) struct EdgeArgs {
     /// time to the response head), written off the request path.
     #[arg(long, value_name = "FILE")]
     access_log: Option<PathBuf>,
+    /// Serve /metrics (and /healthz, /readyz) on a listener of their own, for the monitoring
+    /// network; the device listeners then answer /metrics 404.
+    #[arg(long, value_name = "HOST:PORT")]
+    metrics_addr: Option<SocketAddr>,
     #[command(flatten)]
     cluster_tls: crate::cluster_tls::ClusterTlsArgs,
 }
@@ -114,6 +118,9 @@ impl EdgeArgs {
         }
         if let Some(path) = &self.access_log {
             config.access_log = Some(path.clone());
+        }
+        if let Some(addr) = self.metrics_addr {
+            config.metrics_addr = Some(addr);
         }
         let id = config.edge_id.clone();
         self.cluster_tls.apply(

@@ -220,6 +220,34 @@ async fn the_edge_writes_an_access_log_line_per_request_without_its_token() {
     assert_eq!(pack["range"], "bytes=0-99", "{pack}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edge_with_a_metrics_listener_keeps_metrics_off_the_device_port() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dev = Dev::start(tmp.path(), &["--edge-metrics-addr", "127.0.0.1:0"]);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    dev.wait_ready(&http).await;
+    let ops = dev.listener("edge-metrics");
+    let page = page(&http, &ops).await;
+    assert!(page.contains("packyard_edge_bytes_served_total"), "{page}");
+    let status = |url: String| {
+        let http = http.clone();
+        async move { http.get(url).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status(format!("http://{}/metrics", dev.edge)).await, 404);
+    assert_eq!(status(format!("http://{ops}/healthz")).await, 200);
+    assert_eq!(
+        status(format!(
+            "http://{ops}/apps/x/store/manifest?platform=iOS&os=27"
+        ))
+        .await,
+        404,
+        "the operations listener serves no device"
+    );
+}
+
 #[test]
 fn metric_names_are_read_as_whole_words() {
     let names =

@@ -56,6 +56,10 @@ pub struct EdgeConfig {
     pub ranges: RangeLimits,
     /// Connection limits (the `[http]` table).
     pub http: HttpLimits,
+    /// A listener of its own for `/metrics`, `/healthz` and `/readyz`, for the monitoring
+    /// network. When set, the device listeners no longer answer `/metrics` (404). Default:
+    /// none, and `/metrics` is on the device listeners.
+    pub metrics_addr: Option<SocketAddr>,
     /// A file the edge appends one JSON line per device request to (time, method, path
     /// without its query, endpoint, status, bytes, microseconds to the response head, range,
     /// scheme), written off the request path. Default: none.
@@ -91,6 +95,7 @@ impl Default for EdgeConfig {
             http: HttpLimits::default(),
             max_token_lifetime_secs: packyard_core::tester_token::MAX_LIFETIME_SECS,
             access_log: None,
+            metrics_addr: None,
             cluster_tls: packyard_net::cluster::ClusterTlsFiles::default(),
         }
     }

@@ -75,6 +75,8 @@ pub struct Listeners {
     pub http: TcpListener,
     /// TLS, when configured.
     pub https: Option<TcpListener>,
+    /// `/metrics` and the probes on a listener of their own, when configured.
+    pub metrics: Option<TcpListener>,
 }
 
 /// The metrics recorder the edge registers on, and how to render its page.
@@ -102,9 +104,14 @@ pub async fn run(
         Some(addr) => Some(bind("edge-https", addr).await?),
         None => None,
     };
+    let metrics_listener = match config.metrics_addr {
+        Some(addr) => Some(bind("edge-metrics", addr).await?),
+        None => None,
+    };
     let listeners = Listeners {
         http: bind("edge-http", config.http_addr).await?,
         https,
+        metrics: metrics_listener,
     };
     serve(config, listeners, metrics, shutdown).await
 }
@@ -251,6 +258,7 @@ pub async fn serve(
         metrics,
         served,
         settings: ServeSettings {
+            metrics_on_device_port: listeners.metrics.is_none(),
             max_token_lifetime_secs: config.max_token_lifetime_secs,
             public_urls,
             range_limits: config.ranges.clone(),
@@ -271,6 +279,15 @@ pub async fn serve(
         config.http.clone(),
         stopped(),
     ));
+    let operations = listeners.metrics.map(|listener| {
+        tokio::spawn(http::serve(
+            listener,
+            None,
+            Arc::new(http::OperationsHandler(Arc::clone(&service))),
+            config.http.clone(),
+            stopped(),
+        ))
+    });
     let secure = match (listeners.https, tls) {
         (Some(listener), Some(tls)) => Some(tokio::spawn(http::serve(
             listener,
@@ -288,6 +305,9 @@ pub async fn serve(
     let _ = tokio::join!(plain, registering, following, reloading, compacting);
     if let Some(secure) = secure {
         let _ = secure.await;
+    }
+    if let Some(operations) = operations {
+        let _ = operations.await;
     }
     // The service holds the last access log handle: once it is gone the writer drains.
     drop(service);

@@ -21,4 +21,4 @@ pub use body::ResponseBody;
 pub use endpoint::{Endpoint, Query};
 pub use error::HttpError;
 pub use packyard_net::http::{HttpLimits, TlsError, serve, tls_acceptor};
-pub use service::{EdgeService, ServeSettings};
+pub use service::{EdgeService, OperationsHandler, ServeSettings};

@@ -65,6 +65,9 @@ pub struct EdgeService {
 /// Settings of the device protocol.
 #[derive(Debug, Clone)]
 pub struct ServeSettings {
+    /// Whether the device listeners answer `/metrics` (false when the edge has a metrics
+    /// listener of its own, [`OperationsHandler`]).
+    pub metrics_on_device_port: bool,
     /// The longest tester token lifetime (`exp - iat`) accepted, in seconds.
     pub max_token_lifetime_secs: u64,
     /// The edge's public base URLs (no trailing slash); manifests point at the first whose
@@ -85,6 +88,44 @@ impl packyard_net::http::Handler for EdgeService {
         tls: bool,
     ) -> impl std::future::Future<Output = Response<ResponseBody>> + Send {
         self.handle(request, tls)
+    }
+}
+
+/// The edge's operations listener (`metrics_addr`): `/metrics`, `/healthz` and `/readyz`,
+/// nothing a device asks for.
+#[derive(Debug)]
+pub struct OperationsHandler(pub Arc<EdgeService>);
+
+impl OperationsHandler {
+    /// Answers one request to the operations listener.
+    pub fn handle<B>(&self, request: &Request<B>) -> Response<ResponseBody> {
+        let service = &self.0;
+        let ok = request.method() == Method::GET || request.method() == Method::HEAD;
+        let mut response = match request.uri().path() {
+            "/metrics" if ok => text(service.metrics.render()),
+            "/healthz" if ok => service.healthz(false),
+            "/readyz" if ok => service.healthz(true),
+            path => HttpError::NotFound(format!(
+                "{path}: this listener serves /metrics, /healthz and /readyz only"
+            ))
+            .into_response(),
+        };
+        if request.method() == Method::HEAD {
+            *response.body_mut() = body::empty();
+        }
+        response
+    }
+}
+
+impl packyard_net::http::Handler for OperationsHandler {
+    type Body = ResponseBody;
+
+    fn call(
+        &self,
+        request: Request<packyard_net::http::TimedBody<hyper::body::Incoming>>,
+        _tls: bool,
+    ) -> impl std::future::Future<Output = Response<ResponseBody>> + Send {
+        std::future::ready(self.handle(&request))
     }
 }
 
@@ -145,7 +186,12 @@ impl EdgeService {
         match endpoint {
             Endpoint::Healthz => Ok(self.healthz(false)),
             Endpoint::Readyz => Ok(self.healthz(true)),
-            Endpoint::Metrics => Ok(text(self.metrics.render())),
+            Endpoint::Metrics if self.settings.metrics_on_device_port => {
+                Ok(text(self.metrics.render()))
+            }
+            Endpoint::Metrics => Err(HttpError::NotFound(
+                "/metrics is served on this edge's metrics listener (metrics_addr)".into(),
+            )),
             Endpoint::Manifest { app, channel } => {
                 self.authorize_channel(&app, channel, token)?;
                 self.manifest(&app, channel, &query, device, token, tls)

@@ -240,6 +240,7 @@ impl TestEdge {
             served: packyard_edge::served::ServedCounter::new(),
             access_log: None,
             settings: ServeSettings {
+                metrics_on_device_port: true,
                 max_token_lifetime_secs: MAX_TOKEN_LIFETIME,
                 public_urls: vec![url.clone()],
                 range_limits: RangeLimits::default(),
