@@ -129,10 +129,7 @@ pub(crate) async fn list_builds<S: CatalogStore>(
     let self_path = format!("/v1/apps/{app}/builds");
     let data = api
         .read_or_refuse(move |c| {
-            c.app(&app).ok_or_else(|| {
-                super::not_found(packyard_core::catalog::ResourceType::Apps, &app)
-            })?;
-            c.permits(&actor, &app, Action::View)?;
+            super::app_access(c, &actor, &app, Action::View)?;
             Ok(c.builds_of(&app).map(render::build).collect())
         })
         .await?;

@@ -38,9 +38,7 @@ pub(crate) async fn list<S: CatalogStore>(
     let path = format!("/v1/apps/{app}/members");
     let data = api
         .read_or_refuse(move |c| {
-            c.app(&app)
-                .ok_or_else(|| not_found(ResourceType::Apps, &app))?;
-            c.permits(&actor, &app, Action::View)?;
+            super::app_access(c, &actor, &app, Action::View)?;
             Ok(c.members_of(&app)
                 .map(|u| render::member(u, &app))
                 .collect())

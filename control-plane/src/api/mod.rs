@@ -237,6 +237,20 @@ async fn run<S: CatalogStore>(
     }
 }
 
+/// Refuses unless `app` exists (404) and `actor` may do `action` on it (403 naming the roles
+/// that may): what every list of an app's resources checks first.
+pub(crate) fn app_access(
+    c: &packyard_core::catalog::Catalog,
+    actor: &Actor,
+    app: &packyard_core::catalog::AppId,
+    action: packyard_core::role::Action,
+) -> Result<(), ApiError> {
+    c.app(app)
+        .ok_or_else(|| not_found(packyard_core::catalog::ResourceType::Apps, app))?;
+    c.permits(actor, app, action)?;
+    Ok(())
+}
+
 /// `/healthz` and `/readyz` as every Packyard service answers them: JSON naming the service,
 /// 200 when ready, 503 when not.
 fn health(ready: bool) -> Response {

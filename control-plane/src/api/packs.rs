@@ -116,9 +116,7 @@ pub(crate) async fn list<S: CatalogStore>(
     let path = format!("/v1/apps/{app}/backgroundAssets");
     let (items, next) = api
         .read_or_refuse(move |c| {
-            c.app(&app)
-                .ok_or_else(|| not_found(ResourceType::Apps, &app))?;
-            c.permits(&actor, &app, Action::View)?;
+            super::app_access(c, &actor, &app, Action::View)?;
             let mut packs: Vec<_> = c
                 .packs_of(&app)
                 .filter(|p| query.archived.is_none_or(|a| p.is_archived() == a))

@@ -89,9 +89,7 @@ pub(crate) async fn list<S: CatalogStore>(
     let self_path = format!("/v1/apps/{app}/reviewSubmissions");
     let data = api
         .read_or_refuse(move |c| {
-            c.app(&app)
-                .ok_or_else(|| not_found(ResourceType::Apps, &app))?;
-            c.permits(&actor, &app, packyard_core::role::Action::View)?;
+            super::app_access(c, &actor, &app, packyard_core::role::Action::View)?;
             Ok(c.app_submissions(&app).map(render::submission).collect())
         })
         .await?;

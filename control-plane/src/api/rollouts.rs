@@ -147,9 +147,7 @@ pub(crate) async fn list<S: CatalogStore>(
     let self_path = format!("/v1/apps/{app}/rollouts");
     let data = api
         .read_or_refuse(move |c| {
-            c.app(&app)
-                .ok_or_else(|| not_found(ResourceType::Apps, &app))?;
-            c.permits(&actor, &app, Action::View)?;
+            super::app_access(c, &actor, &app, Action::View)?;
             let clock = FleetClock {
                 now: node_clock.now(),
                 lease,

@@ -153,10 +153,8 @@ pub(crate) async fn list<S: CatalogStore>(
     let self_path = format!("/v1/apps/{app}/testerTokens");
     let data = api
         .read_or_refuse(move |c| {
-            c.app(&app)
-                .ok_or_else(|| not_found(ResourceType::Apps, &app))?;
             // Members may issue internal tokens; anyone else is refused outright.
-            c.permits(&actor, &app, issue_action(BetaChannel::Internal))?;
+            super::app_access(c, &actor, &app, issue_action(BetaChannel::Internal))?;
             Ok(c.tester_tokens_of(&app)
                 .filter(|t| c.permits(&actor, &app, issue_action(t.channel)).is_ok())
                 .map(render)

@@ -144,9 +144,7 @@ pub(crate) async fn list<S: CatalogStore>(
     let self_path = format!("/v1/apps/{app}/webhooks");
     let data = api
         .read_or_refuse(move |c| {
-            c.app(&app)
-                .ok_or_else(|| not_found(ResourceType::Apps, &app))?;
-            c.permits(&actor, &app, Action::ManageWebhooks)?;
+            super::app_access(c, &actor, &app, Action::ManageWebhooks)?;
             Ok(c.webhooks_of(&app)
                 .map(|w| render::webhook(w, None))
                 .collect())
