@@ -8,8 +8,6 @@
 #[path = "support/dev.rs"]
 mod dev;
 
-use std::time::Duration;
-
 use dev::{Dev, KEY, wait_for};
 use serde_json::{Value, json};
 
@@ -36,12 +34,7 @@ async fn call(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_bootstrap_key_stays_revoked_after_a_restart() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut dev = Dev::start(tmp.path(), &[]);
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    dev.wait_ready(&http).await;
+    let (mut dev, http) = Dev::ready(tmp.path(), &[]).await;
     let keys_url = format!("http://{}/v1/apiKeys", dev.admin);
 
     // The operator makes a second key for itself, then revokes the bootstrap key.

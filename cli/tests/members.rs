@@ -10,7 +10,6 @@
 mod dev;
 
 use std::process::Command;
-use std::time::Duration;
 
 use dev::{Dev, KEY};
 
@@ -51,12 +50,7 @@ fn user(admin: &str, app: &str, role: &str, email: &str) -> (String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_adds_lists_and_removes_members_from_the_command_line_within_r14() {
     let tmp = tempfile::tempdir().unwrap();
-    let dev = Dev::start(tmp.path(), &[]);
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    dev.wait_ready(&http).await;
+    let (dev, _client) = Dev::ready(tmp.path(), &[]).await;
     let admin = dev.admin.as_str();
     let create_app = [
         "apps",

@@ -10,7 +10,6 @@ mod dev;
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use dev::{Dev, KEY, wait_for};
 
@@ -71,12 +70,7 @@ async fn every_metric_the_alerts_and_the_dashboard_query_is_exported() {
     );
 
     let tmp = tempfile::tempdir().unwrap();
-    let dev = Dev::start(tmp.path(), &[]);
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    dev.wait_ready(&http).await;
+    let (dev, http) = Dev::ready(tmp.path(), &[]).await;
     // A request to each service, so that their labelled series exist.
     let apps = http
         .get(format!("http://{}/v1/apps", dev.admin))
@@ -130,12 +124,7 @@ async fn every_metric_the_alerts_and_the_dashboard_query_is_exported() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_service_answers_health_and_readiness_in_one_shape() {
     let tmp = tempfile::tempdir().unwrap();
-    let dev = Dev::start(tmp.path(), &[]);
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    dev.wait_ready(&http).await;
+    let (dev, http) = Dev::ready(tmp.path(), &[]).await;
     for (service, addr) in [
         ("control", &dev.admin),
         ("origin", &dev.upload),
@@ -158,12 +147,7 @@ async fn every_service_answers_health_and_readiness_in_one_shape() {
 async fn the_edge_writes_an_access_log_line_per_request_without_its_token() {
     let tmp = tempfile::tempdir().unwrap();
     let log = tmp.path().join("access.log");
-    let dev = Dev::start(tmp.path(), &["--access-log", log.to_str().unwrap()]);
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    dev.wait_ready(&http).await;
+    let (dev, http) = Dev::ready(tmp.path(), &["--access-log", log.to_str().unwrap()]).await;
     let ready = format!("http://{}/readyz", dev.edge);
     wait_for(30, "the edge has the catalog", &dev, || async {
         http.get(&ready)
@@ -223,12 +207,7 @@ async fn the_edge_writes_an_access_log_line_per_request_without_its_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edge_with_a_metrics_listener_keeps_metrics_off_the_device_port() {
     let tmp = tempfile::tempdir().unwrap();
-    let dev = Dev::start(tmp.path(), &["--edge-metrics-addr", "127.0.0.1:0"]);
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    dev.wait_ready(&http).await;
+    let (dev, http) = Dev::ready(tmp.path(), &["--edge-metrics-addr", "127.0.0.1:0"]).await;
     let ops = dev.listener("edge-metrics");
     let page = page(&http, &ops).await;
     assert!(page.contains("packyard_edge_bytes_served_total"), "{page}");

@@ -340,12 +340,7 @@ async fn json_call(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outsider_gets_a_refusal_and_no_data_from_every_internal_service() {
     let tmp = tempfile::tempdir().unwrap();
-    let dev = Dev::start(tmp.path(), &[]);
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    dev.wait_ready(&http).await;
+    let (dev, http) = Dev::ready(tmp.path(), &[]).await;
     let api = |path: &str| format!("http://{}{path}", dev.admin);
     // The dev node's own edge registers once the cluster has a leader: the list of edges
     // must hold it, and only it, before and after the outsider's attempts.

@@ -12,7 +12,6 @@ use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use dev::{Dev, KEY, wait_for};
 
@@ -77,12 +76,7 @@ fn ok(dev: &Dev, args: &[&str]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_webhook_made_from_the_cli_reaches_a_local_receiver_on_a_dev_node() {
     let tmp = tempfile::tempdir().unwrap();
-    let dev = Dev::start(tmp.path(), &[]);
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    dev.wait_ready(&http).await;
+    let (dev, _client) = Dev::ready(tmp.path(), &[]).await;
     let banner = std::fs::read_to_string(tmp.path().join("dev.out")).unwrap();
     assert!(
         banner.contains("webhooks    may go to this machine"),

@@ -8,7 +8,6 @@
 mod dev;
 
 use std::process::Command;
-use std::time::Duration;
 
 use dev::{Dev, KEY};
 
@@ -35,12 +34,7 @@ fn packyard(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> (bool
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whoami_names_the_keys_user_and_config_show_says_where_each_setting_came_from() {
     let tmp = tempfile::tempdir().unwrap();
-    let dev = Dev::start(tmp.path(), &[]);
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    dev.wait_ready(&http).await;
+    let (dev, _client) = Dev::ready(tmp.path(), &[]).await;
     let server = format!("http://{}", dev.admin);
 
     let (ok, out, err) = packyard(

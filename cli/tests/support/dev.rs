@@ -42,7 +42,24 @@ pub(crate) struct Dev {
     pub(crate) chunks: String,
 }
 
+/// An HTTP client for tests: each request given 10 s.
+pub(crate) fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("an HTTP client")
+}
+
 impl Dev {
+    /// [`Dev::start`], then [`Dev::wait_ready`] with a fresh [`http`] client, which it
+    /// returns beside the node.
+    pub(crate) async fn ready(dir: &Path, extra: &[&str]) -> (Self, reqwest::Client) {
+        let dev = Self::start(dir, extra);
+        let client = http();
+        dev.wait_ready(&client).await;
+        (dev, client)
+    }
+
     /// Starts `packyard dev` with its data in `dir/dev` and `extra` flags, every listener on
     /// a free port it picks (port 0) and reports in `dir/dev.listen`; returns once all five
     /// are bound.
