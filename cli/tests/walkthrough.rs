@@ -632,6 +632,12 @@ async fn an_interrupted_upload_resumes_with_the_missing_parts_only() {
         "{}",
         out.stderr
     );
+    // The wait for the origin is said, and how long it took.
+    assert!(
+        out.stderr.contains("processing on the origin") && out.stderr.contains("processed in"),
+        "{}",
+        out.stderr
+    );
     let doc: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(doc["data"]["attributes"]["state"], "COMPLETE");
     assert_eq!(doc["data"]["attributes"]["size"], bytes.len());

@@ -218,17 +218,45 @@ async fn send_and_commit(
     Ok(())
 }
 
-/// Waits until processing ends; a FAILED version is an error naming why.
+/// Waits until processing ends, saying so (a spinner on a terminal, a line otherwise, and
+/// how long it took); a FAILED version is an error naming why.
 async fn wait_processed(
     client: &AdminClient,
     version: &str,
     timeout: Duration,
 ) -> anyhow::Result<Version> {
-    match client.wait_processed(version, timeout).await {
+    use std::io::IsTerminal as _;
+    let started = std::time::Instant::now();
+    let spinner = if std::io::stderr().is_terminal() {
+        let spinner = indicatif::ProgressBar::new_spinner();
+        spinner.set_message("processing on the origin: chunking and hashing…");
+        spinner.enable_steady_tick(Duration::from_millis(120));
+        Some(spinner)
+    } else {
+        eprintln!(
+            "processing on the origin: chunking and hashing (waiting up to {} s)…",
+            timeout.as_secs()
+        );
+        None
+    };
+    let result = client.wait_processed(version, timeout).await;
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
+    }
+    match result {
         Err(e @ AdminError::StillProcessing { .. }) => {
             bail!("{e}; see `packyard versions show {version}`")
         }
-        other => Ok(other?),
+        Ok(v) => {
+            eprintln!(
+                "processed in {:.1} s: version {} is {}",
+                started.elapsed().as_secs_f64(),
+                v.number,
+                v.state.as_str()
+            );
+            Ok(v)
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
