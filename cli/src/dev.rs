@@ -256,6 +256,7 @@ pub(crate) fn run(args: &DevArgs) -> anyhow::Result<()> {
     crate::logging::init();
     let control_metrics = crate::control::control_metrics()?;
     let edge_metrics = crate::edge::edge_metrics()?;
+    let origin_metrics = crate::origin::origin_metrics()?;
     let admin_key = std::env::var("PACKYARD_ADMIN_KEY")
         .ok()
         .filter(|k| !k.is_empty());
@@ -324,6 +325,7 @@ pub(crate) fn run(args: &DevArgs) -> anyhow::Result<()> {
         let origin = tokio::spawn(packyard_origin::node::serve(
             plan.origin,
             bound.origin,
+            origin_metrics,
             packyard_origin::process::ProcessHooks::default(),
             stopped(),
         ));

@@ -75,10 +75,26 @@ impl OriginArgs {
     }
 }
 
+/// The origin's metrics on a fresh Prometheus recorder (histograms with every service's
+/// buckets), kept bounded by [`crate::metrics_upkeep`].
+pub(crate) fn origin_metrics() -> anyhow::Result<packyard_origin::metrics::OriginMetrics> {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets(&crate::control::LATENCY_BUCKETS)
+        .context("latency buckets")?
+        .build_recorder();
+    let handle = recorder.handle();
+    crate::metrics_upkeep(handle.clone());
+    Ok(packyard_origin::metrics::OriginMetrics::new(
+        std::sync::Arc::new(recorder),
+        std::sync::Arc::new(move || handle.render()),
+    ))
+}
+
 /// Runs the origin until Ctrl-C or SIGTERM.
 pub(crate) fn run(args: &OriginArgs) -> anyhow::Result<()> {
     let config = args.config()?;
     crate::logging::init();
+    let metrics = origin_metrics()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         println!(
@@ -88,7 +104,7 @@ pub(crate) fn run(args: &OriginArgs) -> anyhow::Result<()> {
             config.control_plane,
             config.data_dir.display()
         );
-        node::run(config, crate::signal::shutdown()).await?;
+        node::run(config, metrics, crate::signal::shutdown()).await?;
         Ok(())
     })
 }

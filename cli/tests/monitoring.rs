@@ -1,6 +1,7 @@
 //! The alert rules and the dashboard in deploy/monitoring query only metrics Packyard exports:
 //! every `packyard_…` name they use is read from a running `packyard dev`'s `/metrics` pages
-//! (the control plane's and the edge's), after a request to each so that labelled series exist.
+//! (the control plane's, the origin's and the edge's), after a request to each so that
+//! labelled series exist.
 //! `promtool check rules` checks the rules' syntax (scripts/check-monitoring.sh).
 
 #![allow(clippy::unwrap_used)]
@@ -88,20 +89,19 @@ async fn every_metric_the_alerts_and_the_dashboard_query_is_exported() {
         .await
         .unwrap();
     let found = Mutex::new(BTreeSet::new());
-    let (found_ref, http_ref, admin, edge) = (&found, &http, dev.admin.as_str(), dev.edge.as_str());
+    let (found_ref, http_ref) = (&found, &http);
+    let (admin, edge, origin) = (dev.admin.as_str(), dev.edge.as_str(), dev.upload.as_str());
     wait_for(
         30,
-        "both /metrics pages show their series",
+        "the three /metrics pages show their series",
         &dev,
         move || async move {
-            let control = page(http_ref, admin).await;
-            let edge = page(http_ref, edge).await;
-            let names: BTreeSet<String> = exported(&control)
-                .union(&exported(&edge))
-                .cloned()
-                .collect();
+            let mut names = exported(&page(http_ref, admin).await);
+            names.extend(exported(&page(http_ref, edge).await));
+            names.extend(exported(&page(http_ref, origin).await));
             let ready = names.contains("packyard_control_raft_leader_with_majority")
-                && names.contains("packyard_edge_requests_total");
+                && names.contains("packyard_edge_requests_total")
+                && names.contains("packyard_origin_upload_requests_total");
             *found_ref.lock().unwrap() = names;
             ready
         },

@@ -92,6 +92,7 @@ fn check_endpoint(method: &Method, path: &str) -> Option<u64> {
                 Endpoint::Status { file } => format!("/v1/uploads/{file}"),
                 Endpoint::Health => "/healthz".to_owned(),
                 Endpoint::Ready => "/readyz".to_owned(),
+                Endpoint::Metrics => "/metrics".to_owned(),
             };
             let again = Endpoint::parse(&wanted(&endpoint), &rendered);
             assert_eq!(

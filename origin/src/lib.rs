@@ -35,6 +35,7 @@ pub mod config;
 pub mod control;
 pub mod gc_task;
 pub mod ingest;
+pub mod metrics;
 pub mod node;
 pub mod process;
 pub mod staging;

@@ -15,6 +15,7 @@ use crate::chunk_service::ChunkService;
 use crate::config::{OriginConfig, OriginConfigError};
 use crate::control::ControlPlane;
 use crate::gc_task::run_gc;
+use crate::metrics::OriginMetrics;
 use crate::process::{CatalogView, Pipeline, ProcessHooks, Processor, follow};
 use crate::staging::Staging;
 use crate::upload::{self, UploadFiles, Uploads};
@@ -59,6 +60,7 @@ pub struct Listeners {
 /// Binds the configured addresses and runs the origin until `shutdown` resolves.
 pub async fn run(
     config: OriginConfig,
+    metrics: OriginMetrics,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
     config.validate()?;
@@ -66,7 +68,14 @@ pub async fn run(
         upload: bind("upload", config.upload_addr).await?,
         grpc: bind("origin-grpc", config.grpc_addr).await?,
     };
-    serve(config, listeners, ProcessHooks::default(), shutdown).await
+    serve(
+        config,
+        listeners,
+        metrics,
+        ProcessHooks::default(),
+        shutdown,
+    )
+    .await
 }
 
 async fn bind(name: &'static str, addr: std::net::SocketAddr) -> Result<TcpListener, NodeError> {
@@ -83,6 +92,7 @@ async fn bind(name: &'static str, addr: std::net::SocketAddr) -> Result<TcpListe
 pub async fn serve(
     config: OriginConfig,
     listeners: Listeners,
+    metrics: OriginMetrics,
     hooks: ProcessHooks,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
@@ -135,6 +145,7 @@ pub async fn serve(
     let uploads = Uploads {
         staging: staging.clone(),
         files: files.clone(),
+        metrics: metrics.clone(),
         ready: Arc::new(move || {
             following
                 .lock()
@@ -181,6 +192,7 @@ pub async fn serve(
         params,
         hooks,
         stop: stop.clone(),
+        metrics,
     };
     let (pipeline, queue) = Pipeline::new(processor, view.clone(), config.processing_concurrency);
     let processing = tokio::spawn(pipeline.clone().run(queue, stop.clone()));

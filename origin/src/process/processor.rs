@@ -62,6 +62,8 @@ pub struct Processor<S> {
     pub hooks: ProcessHooks,
     /// The origin's shutdown signal.
     pub stop: Stop,
+    /// Where outcomes and processing times are counted.
+    pub metrics: crate::metrics::OriginMetrics,
 }
 
 const BACKOFF_START: Duration = Duration::from_millis(100);
@@ -71,7 +73,13 @@ impl<S: ChunkStore + 'static> Processor<S> {
     /// Processes `v` and reports the outcome; once the control plane has it, deletes the
     /// version's staged parts. An error means nothing was reported.
     pub async fn run(&self, v: &ProcessingVersion) -> Result<(), ProcessError> {
+        let started = std::time::Instant::now();
         let outcome = self.outcome(v).await?;
+        let name = match &outcome {
+            Outcome::Completed(_) => "complete",
+            Outcome::Failed(_) => "failed",
+        };
+        self.metrics.processed(name, started.elapsed());
         match &outcome {
             Outcome::Completed(content) => tracing::info!(
                 version = %v.version, chunks = content.chunk_list.chunks().len(), "version processed"

@@ -21,6 +21,8 @@ pub enum Endpoint {
     },
     /// `GET /healthz`: the process answers.
     Health,
+    /// `GET /metrics`: the origin's metrics.
+    Metrics,
     /// `GET /readyz`: the origin follows the catalog (it has had its snapshot), so it knows
     /// which uploads to take and which versions to process.
     Ready,
@@ -34,6 +36,7 @@ impl Endpoint {
             match segments.as_slice() {
                 ["healthz"] => (Self::Health, "GET, HEAD"),
                 ["readyz"] => (Self::Ready, "GET, HEAD"),
+                ["metrics"] => (Self::Metrics, "GET, HEAD"),
                 ["v1", "uploads", file] => (
                     Self::Status {
                         file: (*file).to_owned(),
@@ -79,6 +82,7 @@ impl Endpoint {
             Self::Status { .. } => "UploadStatus",
             Self::Health => "Health",
             Self::Ready => "Ready",
+            Self::Metrics => "Metrics",
         }
     }
 }

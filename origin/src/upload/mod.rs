@@ -46,6 +46,8 @@ pub struct Uploads {
     pub files: Arc<UploadFiles>,
     /// Whether the origin follows the catalog yet (`/readyz`).
     pub ready: Arc<dyn Fn() -> bool + Send + Sync>,
+    /// Where requests are counted, and the `/metrics` page.
+    pub metrics: crate::metrics::OriginMetrics,
 }
 
 /// Serves the upload endpoint on `listener` (TLS when `tls` is given) until `shutdown`
@@ -113,12 +115,14 @@ fn health(ready: bool) -> Response {
 }
 
 async fn handle(State(uploads): State<Arc<Uploads>>, request: Request) -> Response {
+    let started = std::time::Instant::now();
     let (parts, body) = request.into_parts();
     let endpoint = match Endpoint::parse(&parts.method, parts.uri.path()) {
         Ok(e) => e,
         Err(e) => return e.into_response(),
     };
-    let span = tracing::info_span!("upload", endpoint = endpoint.name());
+    let name = endpoint.name();
+    let span = tracing::info_span!("upload", endpoint = name);
     let result = async {
         match endpoint {
             Endpoint::PutPart { file, number } => {
@@ -134,11 +138,19 @@ async fn handle(State(uploads): State<Arc<Uploads>>, request: Request) -> Respon
             Endpoint::Health => Ok(health(true)),
             Endpoint::Ready if (uploads.ready)() => Ok(health(true)),
             Endpoint::Ready => Ok(health(false)),
+            Endpoint::Metrics => Ok((
+                [(
+                    axum::http::header::CONTENT_TYPE,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                )],
+                uploads.metrics.render(),
+            )
+                .into_response()),
         }
     }
     .instrument(span)
     .await;
-    match result {
+    let response = match result {
         Ok(response) => response,
         Err(e) => {
             if e.status().is_server_error() {
@@ -146,5 +158,9 @@ async fn handle(State(uploads): State<Arc<Uploads>>, request: Request) -> Respon
             }
             e.into_response()
         }
-    }
+    };
+    uploads
+        .metrics
+        .request(name, response.status().as_u16(), started.elapsed());
+    response
 }

@@ -253,9 +253,15 @@ impl Origin {
             grpc: grpc_listener,
         };
         let task = tokio::spawn(async move {
-            serve_origin(config, listeners, hooks, async {
-                let _ = stopped.await;
-            })
+            serve_origin(
+                config,
+                listeners,
+                packyard_origin::metrics::OriginMetrics::discard(),
+                hooks,
+                async {
+                    let _ = stopped.await;
+                },
+            )
             .await
             .unwrap();
         });
