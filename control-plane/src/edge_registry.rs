@@ -74,7 +74,10 @@ impl<S: CatalogStore + Clone> EdgeRegistryService<S> {
 
     /// Writes `command` as Packyard itself; a refusal becomes the status that fits its kind.
     async fn write(&self, command: Command) -> Result<(), Status> {
-        let written = self.store.write_as_system(self.clock.now(), command).await;
+        let written = self
+            .store
+            .write_as_system_within(self.clock.now(), command)
+            .await;
         match written.map_err(unavailable)? {
             Ok(_) => Ok(()),
             Err(refusal) => Err(refused(&refusal)),

@@ -108,7 +108,10 @@ impl<S: CatalogStore + Clone> OriginCoordinator for OriginReports<S> {
                 ));
             }
         };
-        let written = self.store.write_as_system(self.clock.now(), command).await;
+        let written = self
+            .store
+            .write_as_system_within(self.clock.now(), command)
+            .await;
         match written.map_err(unavailable)? {
             Ok(_) => Ok(Response::new(pb::ProcessedAck {})),
             Err(refusal) => Err(refused(&refusal)),

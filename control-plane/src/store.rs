@@ -24,6 +24,10 @@ pub enum StoreError {
 /// The outcome of a committed command: the events it caused, or the catalog's refusal.
 pub type Applied = Result<Vec<Event>, Refusal>;
 
+/// How long an internal service (edge registry, origin reports) waits for its write to apply
+/// before it sends the calling node elsewhere.
+pub const INTERNAL_WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A catalog that commands are proposed to and read from.
 ///
 /// Writes resolve once the command is committed (durably, on a quorum, for a replicated
@@ -60,6 +64,27 @@ pub trait CatalogStore: Send + Sync + 'static {
             command,
             key: None,
         })
+    }
+
+    /// [`CatalogStore::write_as_system`] for an internal service answering another node:
+    /// a write not applied within [`INTERNAL_WRITE_TIMEOUT`] (this node cut off from the
+    /// majority, its proposal waiting on a commit that cannot come) is answered `Unavailable`,
+    /// so the caller moves on to another member instead of waiting here for the heal.
+    fn write_as_system_within(
+        &self,
+        at: Timestamp,
+        command: Command,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send {
+        async move {
+            tokio::time::timeout(INTERNAL_WRITE_TIMEOUT, self.write_as_system(at, command))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(StoreError::Unavailable(format!(
+                        "this node did not commit the write within {} s; ask another member",
+                        INTERNAL_WRITE_TIMEOUT.as_secs()
+                    )))
+                })
+        }
     }
 
     /// Runs `f` on a linearizable view of the catalog.
@@ -163,6 +188,33 @@ mod tests {
     use packyard_core::quota::QuotaLimits;
 
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn an_internal_write_that_cannot_apply_is_answered_unavailable_after_the_timeout() {
+        let store = MemoryStore::new(Catalog::new(QuotaLimits::default()));
+        // A write that cannot apply, as on a node cut off from the majority.
+        let held = store.catalog.write().await;
+        let command = Command::SetLimits {
+            limits: QuotaLimits::default(),
+        };
+        let started = tokio::time::Instant::now();
+        let answer = store.write_as_system_within(Timestamp(1), command).await;
+        assert!(
+            matches!(answer, Err(StoreError::Unavailable(_))),
+            "{answer:?}"
+        );
+        assert_eq!(started.elapsed(), INTERNAL_WRITE_TIMEOUT);
+        drop(held);
+        let command = Command::SetLimits {
+            limits: QuotaLimits::default(),
+        };
+        assert!(
+            store
+                .write_as_system_within(Timestamp(2), command)
+                .await
+                .is_ok()
+        );
+    }
 
     #[tokio::test]
     async fn a_write_is_visible_to_the_next_read_and_refusals_pass_through() {
