@@ -8,12 +8,12 @@
 //! - [`follow`]: keeps a [`WatchView`] in step with the watch stream: a snapshot first, one
 //!   event per log entry after it, reconnecting with backoff and resuming from the last index
 //!   handled + 1. The view decides what an event means; the follower only does the I/O.
-//! - [`Stop`]: one shutdown signal async tasks wait for and blocking work polls.
+//! - [`Stop`]: one shutdown signal async tasks wait for and blocking work polls (from
+//!   `packyard-net`, re-exported).
 
 mod client;
 mod follower;
-mod stop;
 
 pub use client::{CatalogClient, is_transient};
 pub use follower::{FollowTiming, WatchView, follow};
-pub use stop::Stop;
+pub use packyard_net::node::Stop;

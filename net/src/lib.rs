@@ -6,11 +6,14 @@
 //!   issues them, reloading, the gRPC listener and connector, the per-service role check.
 //! - [`http`]: the hardened HTTP listener of the edge, the admin API and the upload endpoint.
 //! - [`backoff`]: the delays between attempts of every retry loop.
+//! - [`node`]: one way to start a node: its configuration error, listeners, cluster
+//!   identity, public TLS, tasks and stop signal, and the error that stops a start.
 //! - [`listen`]: binding a listener (port 0 allowed) and saying where it listens.
 
 mod backoff;
 pub mod cluster;
 pub mod http;
 pub mod listen;
+pub mod node;
 
 pub use backoff::backoff;
