@@ -97,6 +97,15 @@ pub struct Stage {
 }
 
 impl Stage {
+    /// Every region at 100 %: the plan of a rollout given no stages, which releases its
+    /// version everywhere at once.
+    pub fn everywhere() -> Self {
+        Self {
+            regions: Regions::All,
+            percentage: 100,
+        }
+    }
+
     /// The share of `region`'s devices this stage gives the new version: its percentage in
     /// the regions it covers, 0 elsewhere.
     pub fn share(&self, region: &str) -> u32 {
@@ -147,6 +156,108 @@ pub fn gets_new(stage: &Stage, region: &str, app: &str, pack: &str, device: Opti
     match device {
         None => share >= 100,
         Some(device) => bucket(app, pack, device) < share * (BUCKETS / 100),
+    }
+}
+
+/// A running or paused rollout of one pack, as the servers that resolve it keep it (edges):
+/// its stage decides, per region and device, whether the store channel gives `to` or the
+/// version it pointed at before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveRollout {
+    /// The rollout's id.
+    pub id: String,
+    /// The app.
+    pub app: String,
+    /// The pack.
+    pub pack: String,
+    /// The version devices had; none for a first release.
+    pub from: Option<u32>,
+    /// The version rolled out.
+    pub to: u32,
+    /// The plan.
+    stages: Vec<Stage>,
+    /// The index of the stage in force, always within the plan.
+    stage: usize,
+}
+
+impl ActiveRollout {
+    /// A rollout of `to` at stage `stage` of `stages`. Refused, naming the member, when it
+    /// names no version, a stage the plan does not have, or a share outside 1 to 100: a
+    /// server never guesses what a rollout meant.
+    pub fn new(
+        id: String,
+        (app, pack): (String, String),
+        (from, to): (Option<u32>, u32),
+        stages: Vec<Stage>,
+        stage: usize,
+    ) -> Result<Self, PlanError> {
+        if to == 0 {
+            return Err(plan_error("to".into(), "is 0; a rollout names its version"));
+        }
+        if stage >= stages.len() {
+            return Err(plan_error(
+                "stage".into(),
+                format!("is {stage}, but the plan has {} stages", stages.len()),
+            ));
+        }
+        if let Some((i, s)) = stages
+            .iter()
+            .enumerate()
+            .find(|(_, s)| !(1..=100).contains(&s.percentage))
+        {
+            return Err(plan_error(
+                format!("stages[{i}].percentage"),
+                format!("is {}; a percentage is 1 to 100", s.percentage),
+            ));
+        }
+        Ok(Self {
+            id,
+            app,
+            pack,
+            from,
+            to,
+            stages,
+            stage,
+        })
+    }
+
+    /// The plan.
+    pub fn stages(&self) -> &[Stage] {
+        &self.stages
+    }
+
+    /// The stage in force.
+    pub fn current(&self) -> &Stage {
+        &self.stages[self.stage]
+    }
+
+    /// Whether a device in `region` gets `to` now (see [`gets_new`]).
+    pub fn gives_new(&self, region: &str, device: Option<&str>) -> bool {
+        gets_new(self.current(), region, &self.app, &self.pack, device)
+    }
+
+    /// Whether this stage or a later one gives `to` to some devices of `region`: then a
+    /// server of that region fetches its chunks before its stage turns it on.
+    pub fn will_reach(&self, region: &str) -> bool {
+        self.stages[self.stage..]
+            .iter()
+            .any(|s| s.share(region) > 0)
+    }
+
+    /// The version the store channel gives a device of `region` while this rollout runs:
+    /// `to` where its stage gives the new version, else what the channel points at
+    /// (`pointer`; none before a first release).
+    pub fn store_version(
+        &self,
+        region: &str,
+        device: Option<&str>,
+        pointer: Option<u32>,
+    ) -> Option<u32> {
+        if self.gives_new(region, device) {
+            Some(self.to)
+        } else {
+            pointer
+        }
     }
 }
 

@@ -173,3 +173,98 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_plan_of_a_rollout_without_stages_is_every_region_at_100_and_is_full() {
+    let plan = [Stage::everywhere()];
+    assert_eq!(check_stages(&plan, &known()), Ok(()));
+    assert!(plan[0].is_full(&known()));
+    assert_eq!(plan[0].share("a-region-added-later"), 100);
+}
+
+fn active(stages: Vec<Stage>, stage: usize) -> Result<ActiveRollout, PlanError> {
+    ActiveRollout::new(
+        "r1".into(),
+        ("app".into(), "pack".into()),
+        (Some(1), 2),
+        stages,
+        stage,
+    )
+}
+
+#[test]
+fn an_active_rollout_names_its_version_a_stage_of_its_plan_and_shares_of_1_to_100() {
+    assert!(active(three_stages(), 2).is_ok());
+    assert_eq!(active(three_stages(), 3).unwrap_err().field, "stage");
+    let mut too_much = three_stages();
+    too_much[1].percentage = 150;
+    let refused = active(too_much, 0).unwrap_err();
+    assert_eq!(refused.field, "stages[1].percentage", "{refused}");
+    let mut nothing = three_stages();
+    nothing[0].percentage = 0;
+    assert_eq!(
+        active(nothing, 0).unwrap_err().field,
+        "stages[0].percentage"
+    );
+    let no_version = ActiveRollout::new(
+        "r1".into(),
+        ("app".into(), "pack".into()),
+        (None, 0),
+        three_stages(),
+        0,
+    );
+    assert_eq!(no_version.unwrap_err().field, "to");
+}
+
+#[test]
+fn the_store_gives_the_new_version_where_the_stage_does_and_the_pointer_elsewhere() {
+    // Stage 0: eu at 10 %.
+    let rollout = active(three_stages(), 0).unwrap();
+    let in_bucket = (0..10_000)
+        .map(|i| format!("device-{i}"))
+        .find(|d| bucket("app", "pack", d) < 10 * (BUCKETS / 100))
+        .unwrap();
+    let outside = (0..10_000)
+        .map(|i| format!("device-{i}"))
+        .find(|d| bucket("app", "pack", d) >= 10 * (BUCKETS / 100))
+        .unwrap();
+    assert_eq!(
+        rollout.store_version("eu", Some(&in_bucket), Some(1)),
+        Some(2)
+    );
+    assert_eq!(
+        rollout.store_version("eu", Some(&outside), Some(1)),
+        Some(1)
+    );
+    assert_eq!(
+        rollout.store_version("us", Some(&in_bucket), Some(1)),
+        Some(1)
+    );
+    // A device without an id gets the new version only where every device does.
+    assert_eq!(rollout.store_version("eu", None, Some(1)), Some(1));
+    assert_eq!(
+        rollout.store_version("eu", None, None),
+        None,
+        "a first release"
+    );
+    let last = active(three_stages(), 2).unwrap();
+    assert_eq!(last.store_version("ap", None, Some(1)), Some(2));
+}
+
+#[test]
+fn a_rollout_reaches_a_region_that_this_stage_or_a_later_one_covers() {
+    let first = active(three_stages(), 0).unwrap();
+    assert!(first.will_reach("eu"));
+    assert!(first.will_reach("us"), "stage 1 covers us");
+    assert!(first.will_reach("ap"), "the last stage covers every region");
+    let only_eu = active(
+        vec![Stage {
+            regions: Regions::Only(["eu".to_owned()].into()),
+            percentage: 100,
+        }],
+        0,
+    )
+    .unwrap();
+    assert!(only_eu.will_reach("eu"));
+    assert!(!only_eu.will_reach("us"));
+}

@@ -61,7 +61,8 @@ pub use ids::{
     ApiKeyId, AppId, BuildId, DeliveryId, EdgeId, EventId, PackId, ReviewSubmissionId, RolloutId,
     TesterTokenId, UploadFileId, UserId, VersionId, WebhookId,
 };
-pub use pack::{Archival, Pack};
+pub use pack::{Archival, Pack, set_archived};
+pub use reads::read_action;
 pub use refusal::{Refusal, RefusalKind, Rule};
 pub use release::{AppStoreState, ExternalBetaState, InternalBetaState, ReleaseRecords};
 pub use resource::ResourceType;

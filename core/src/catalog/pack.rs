@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::command::CreatePack;
+use super::command::{Command, CreatePack};
 use super::envelope::{Actor, Timestamp};
 use super::event::{Event, EventType};
 use super::ids::{AppId, PackId, VersionId};
@@ -83,6 +83,19 @@ fn archive_blocker(v: &Version) -> Option<String> {
         ));
     }
     None
+}
+
+/// The command a change of a pack's `archived` flag to `archived` asks for: archiving it
+/// (rule R7). Archiving cannot be undone, so `false` is refused, naming the field.
+pub fn set_archived(pack: PackId, archived: bool) -> Result<Command, Refusal> {
+    if archived {
+        Ok(Command::ArchivePack { pack })
+    } else {
+        Err(Refusal::invalid(
+            "archived",
+            "archiving cannot be undone (rule R7); only archived: true is accepted",
+        ))
+    }
 }
 
 impl Catalog {

@@ -2,6 +2,7 @@
 //! order, used bytes, and key lookups. None of these changes anything.
 
 use super::*;
+use crate::tester_token::BetaChannel;
 
 impl Catalog {
     /// The quota limits.
@@ -126,6 +127,16 @@ impl Catalog {
         self.submissions.values().filter(move |s| &s.app == app)
     }
 
+    /// Whether `actor` may read `app`'s resources of type `what` (rule R8): the app exists
+    /// (else the refusal is "not found"), and the caller may do [`read_action`] of `what`
+    /// on it (else the refusal names the roles that may). A Reviewer's reading of versions
+    /// submitted for review is [`may_see_version`](Self::may_see_version)'s.
+    pub fn may_read(&self, actor: &Actor, app: &AppId, what: ResourceType) -> Result<(), Refusal> {
+        self.app(app)
+            .ok_or_else(|| Refusal::not_found(ResourceType::Apps, app))?;
+        self.permits(actor, app, read_action(what))
+    }
+
     /// Whether `actor` may see `version`: members of its app may; so may a Reviewer once it
     /// has been submitted for review (rule R8). The refusal is the member check's.
     pub fn may_see_version(&self, actor: &Actor, version: &Version) -> Result<(), Refusal> {
@@ -180,5 +191,16 @@ impl Catalog {
             .values()
             .filter(|d| d.state == DeliveryState::Pending && d.next_attempt_at <= now)
             .collect()
+    }
+}
+
+/// The action reading an app's resources of type `what` needs (rule R8): what members see
+/// with `View`; webhooks (their URLs and delivery logs) are their managers'; tester tokens
+/// are seen by whoever may issue them (per channel after that, with [`issue_action`]).
+pub fn read_action(what: ResourceType) -> Action {
+    match what {
+        ResourceType::Webhooks | ResourceType::WebhookDeliveries => Action::ManageWebhooks,
+        ResourceType::TesterTokens => issue_action(BetaChannel::Internal),
+        _ => Action::View,
     }
 }

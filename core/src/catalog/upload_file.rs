@@ -34,6 +34,20 @@ state_enum! {
     }
 }
 
+impl UploadFileState {
+    /// Whether a file in this state takes parts: only while it awaits upload. Once it is
+    /// committed its bytes are fixed (its checksum names them), whoever asks.
+    pub fn takes_parts(self) -> bool {
+        self == Self::AwaitingUpload
+    }
+
+    /// Whether the staged parts of a file in this state will be read again: until
+    /// processing has used or refused them. Parts of any other file may be removed.
+    pub fn keeps_parts(self) -> bool {
+        matches!(self, Self::AwaitingUpload | Self::UploadComplete)
+    }
+}
+
 state_enum! {
     /// What an upload file holds (`assetType` in the admin API).
     AssetType {
@@ -124,11 +138,7 @@ impl UploadFile {
     /// Whether the file holds a reservation of the app's quota: an archive not yet
     /// processed, of a version still awaiting upload or processing.
     pub(super) fn is_pending_archive(&self) -> bool {
-        self.asset_type == AssetType::Asset
-            && matches!(
-                self.state,
-                UploadFileState::AwaitingUpload | UploadFileState::UploadComplete
-            )
+        self.asset_type == AssetType::Asset && self.state.keeps_parts()
     }
 }
 
@@ -170,39 +180,8 @@ impl Catalog {
                 version.number, version.state
             )));
         }
-        if file.file_name.trim().is_empty() {
-            return Err(Refusal::invalid(
-                "fileName",
-                "is empty; give the file's name",
-            ));
-        }
-        self.check_name("fileName", &file.file_name)?;
-        if file.file_size == 0 {
-            return Err(Refusal::invalid(
-                "fileSize",
-                "is 0; a file holds at least one byte",
-            ));
-        }
-        if file.asset_type == AssetType::Manifest && file.file_size > MAX_MANIFEST_FILE_BYTES {
-            return Err(Refusal::invalid(
-                "fileSize",
-                format!(
-                    "is {} bytes; a MANIFEST file may be at most {MAX_MANIFEST_FILE_BYTES} \
-                     bytes (1 MiB), the largest packaging manifest Packyard reads",
-                    file.file_size
-                ),
-            ));
-        }
+        self.check_file(&file)?;
         let limits = &self.limits;
-        if file.file_size > limits.max_file_bytes {
-            return Err(Refusal::invalid(
-                "fileSize",
-                format!(
-                    "is {} bytes; one file may be at most {} bytes",
-                    file.file_size, limits.max_file_bytes
-                ),
-            ));
-        }
         let taken = version.upload_files.iter().find(|f| {
             self.upload_files
                 .get(*f)
@@ -238,6 +217,44 @@ impl Catalog {
         }
         self.upload_files.insert(file.id.clone(), file);
         Ok(Vec::new())
+    }
+
+    /// The file's own fields: a name, at least one byte, no larger than one upload may be
+    /// (a MANIFEST no larger than Packyard reads).
+    fn check_file(&self, file: &UploadFile) -> Result<(), Refusal> {
+        if file.file_name.trim().is_empty() {
+            return Err(Refusal::invalid(
+                "fileName",
+                "is empty; give the file's name",
+            ));
+        }
+        self.check_name("fileName", &file.file_name)?;
+        if file.file_size == 0 {
+            return Err(Refusal::invalid(
+                "fileSize",
+                "is 0; a file holds at least one byte",
+            ));
+        }
+        if file.asset_type == AssetType::Manifest && file.file_size > MAX_MANIFEST_FILE_BYTES {
+            return Err(Refusal::invalid(
+                "fileSize",
+                format!(
+                    "is {} bytes; a MANIFEST file may be at most {MAX_MANIFEST_FILE_BYTES} \
+                     bytes (1 MiB), the largest packaging manifest Packyard reads",
+                    file.file_size
+                ),
+            ));
+        }
+        if file.file_size > self.limits.max_file_bytes {
+            return Err(Refusal::invalid(
+                "fileSize",
+                format!(
+                    "is {} bytes; one file may be at most {} bytes",
+                    file.file_size, self.limits.max_file_bytes
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// `ExpireUploadFile`: Packyard fails a file not committed within `ttl_ms` of its

@@ -193,35 +193,7 @@ impl Catalog {
         };
         self.require_system(&ctx.actor)?;
         let version = self.find_version(&version_id)?;
-        match version.state {
-            VersionState::Processing => {}
-            VersionState::Complete => {
-                return Err(Refusal::by_rule(
-                    Rule::R12,
-                    format!(
-                        "version {} is already COMPLETE and its content can never change; \
-                         upload a new version instead",
-                        version.number
-                    ),
-                ));
-            }
-            other => {
-                return Err(Refusal::conflict(format!(
-                    "version {} is {other}; only a PROCESSING version can complete",
-                    version.number
-                )));
-            }
-        }
-        if content.size != content.chunk_list.size() {
-            return Err(Refusal::invalid(
-                "size",
-                format!(
-                    "is {} bytes but the chunk list adds up to {} bytes",
-                    content.size,
-                    content.chunk_list.size()
-                ),
-            ));
-        }
+        may_complete(version, &content)?;
         let pack = version.pack.clone();
         let app = version.app.clone();
         let files = version.upload_files.clone();
@@ -347,4 +319,40 @@ impl Catalog {
             Some(VersionState::Failed.as_str()),
         )])
     }
+}
+
+/// Whether `version` may complete with `content` (the report of the origin that processed
+/// it): only a PROCESSING version does (rule R12), and only with a chunk list that adds up
+/// to the size reported.
+fn may_complete(version: &Version, content: &VersionContent) -> Result<(), Refusal> {
+    match version.state {
+        VersionState::Processing => {}
+        VersionState::Complete => {
+            return Err(Refusal::by_rule(
+                Rule::R12,
+                format!(
+                    "version {} is already COMPLETE and its content can never change; \
+                     upload a new version instead",
+                    version.number
+                ),
+            ));
+        }
+        other => {
+            return Err(Refusal::conflict(format!(
+                "version {} is {other}; only a PROCESSING version can complete",
+                version.number
+            )));
+        }
+    }
+    if content.size != content.chunk_list.size() {
+        return Err(Refusal::invalid(
+            "size",
+            format!(
+                "is {} bytes but the chunk list adds up to {} bytes",
+                content.size,
+                content.chunk_list.size()
+            ),
+        ));
+    }
+    Ok(())
 }

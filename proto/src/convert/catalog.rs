@@ -10,6 +10,7 @@ use packyard_core::catalog::{
     StateDetails, UploadFileId, UploadFileState, VersionContent, VersionMetadata,
     check_registration,
 };
+use packyard_core::rollout::{ActiveRollout, Regions, Stage};
 use packyard_core::upload_credential::UploadKey;
 use packyard_core::{
     AssetPackIdentifier, ChunkList, ChunkRef, DownloadPolicy, InstallationEventType, LanguageTag,
@@ -500,6 +501,62 @@ pub fn snapshot(changes: &[ServingChange]) -> pb::Snapshot {
     snapshot
 }
 
+/// A watch-stream rollout, read: still deciding, or over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RolloutUpdate {
+    /// Running or paused: kept (replacing the pack's previous one).
+    Active(ActiveRollout),
+    /// Completed or rolled back: the pack's rollout is forgotten.
+    Ended {
+        /// The pack.
+        pack: String,
+    },
+}
+
+/// A watch-stream rollout, checked: an active one must name its version, a stage its plan
+/// has and shares of 1 to 100 (a server never guesses what a rollout meant).
+pub fn rollout(r: &pb::Rollout) -> Result<RolloutUpdate, Invalid> {
+    let state = pb::RolloutState::try_from(r.state).unwrap_or(pb::RolloutState::Unspecified);
+    match state {
+        pb::RolloutState::Running | pb::RolloutState::Paused => {}
+        pb::RolloutState::Completed | pb::RolloutState::RolledBack => {
+            return Ok(RolloutUpdate::Ended {
+                pack: r.pack_id.clone(),
+            });
+        }
+        pb::RolloutState::Unspecified => {
+            return Err(Invalid::new("state", "is unspecified or unknown"));
+        }
+    }
+    let stages = r
+        .stages
+        .iter()
+        .map(|s| Stage {
+            regions: Regions::from(s.regions.clone()),
+            percentage: s.percent,
+        })
+        .collect();
+    let rollout = ActiveRollout::new(
+        r.rollout_id.clone(),
+        (r.app_id.clone(), r.pack_id.clone()),
+        (
+            (r.from_version != 0).then_some(r.from_version),
+            r.to_version,
+        ),
+        stages,
+        usize::try_from(r.current_stage).unwrap_or(usize::MAX),
+    )
+    .map_err(|e| {
+        let field = match e.field.as_str() {
+            "to" => "to_version".to_owned(),
+            "stage" => "current_stage".to_owned(),
+            other => other.replace("percentage", "percent"),
+        };
+        Invalid::new(field, e.reason)
+    })?;
+    Ok(RolloutUpdate::Active(rollout))
+}
+
 // ---- the edge registry ------------------------------------------------------------------
 
 /// What an edge registers as, checked as the catalog checks it, so a bad registration is
@@ -683,5 +740,54 @@ mod tests {
         let mut wire = pb::VersionCompleted::from(&completed());
         wire.version = 0;
         assert_eq!(completed_version(&wire).unwrap_err().field, "version");
+    }
+
+    fn wire_rollout(state: pb::RolloutState) -> pb::Rollout {
+        pb::Rollout {
+            rollout_id: "r1".into(),
+            app_id: "app".into(),
+            pack_id: "pack".into(),
+            from_version: 1,
+            to_version: 2,
+            stages: vec![
+                pb::RolloutStage {
+                    regions: vec!["eu".into()],
+                    percent: 10,
+                },
+                pb::RolloutStage {
+                    regions: vec!["*".into()],
+                    percent: 100,
+                },
+            ],
+            current_stage: 1,
+            state: state.into(),
+        }
+    }
+
+    #[test]
+    fn a_rollout_crosses_the_wire_checked_and_an_ended_one_is_forgotten() {
+        let RolloutUpdate::Active(active) =
+            rollout(&wire_rollout(pb::RolloutState::Paused)).unwrap()
+        else {
+            panic!("a paused rollout is active");
+        };
+        assert_eq!((active.from, active.to), (Some(1), 2));
+        assert_eq!(active.current().percentage, 100);
+        assert_eq!(
+            rollout(&wire_rollout(pb::RolloutState::RolledBack)).unwrap(),
+            RolloutUpdate::Ended {
+                pack: "pack".into()
+            }
+        );
+        let mut beyond = wire_rollout(pb::RolloutState::Running);
+        beyond.current_stage = 2;
+        assert_eq!(rollout(&beyond).unwrap_err().field, "current_stage");
+        let mut too_much = wire_rollout(pb::RolloutState::Running);
+        too_much.stages[0].percent = 150;
+        let e = rollout(&too_much).unwrap_err();
+        assert_eq!(e.field, "stages[0].percent", "{e}");
+        let mut unknown = wire_rollout(pb::RolloutState::Running);
+        unknown.state = 99;
+        assert_eq!(rollout(&unknown).unwrap_err().field, "state");
     }
 }

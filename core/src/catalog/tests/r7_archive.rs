@@ -193,3 +193,18 @@ fn r7_developers_cannot_archive() {
     let refusal = w.refused(user("dev"), archive(&PackId::from("nope")));
     assert_eq!(refusal.kind(), RefusalKind::NotFound);
 }
+
+#[test]
+fn r7_archiving_cannot_be_undone_so_archived_false_is_refused_naming_the_field() {
+    let pack = PackId::from("p");
+    assert_eq!(
+        set_archived(pack.clone(), true),
+        Ok(Command::ArchivePack { pack: pack.clone() })
+    );
+    let refusal = set_archived(pack, false).unwrap_err();
+    assert!(
+        matches!(&refusal, Refusal::Invalid { field, reason }
+            if field == "archived" && reason.contains("cannot be undone")),
+        "{refusal}"
+    );
+}

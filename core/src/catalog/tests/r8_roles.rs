@@ -155,3 +155,47 @@ fn r8_creating_an_app_makes_the_caller_its_account_holder() {
             .is_ok()
     );
 }
+
+#[test]
+fn r8_a_read_needs_the_action_of_what_it_reads_on_an_app_that_exists() {
+    let w = World::new();
+    let what_members_read = [
+        ResourceType::Apps,
+        ResourceType::BackgroundAssets,
+        ResourceType::BackgroundAssetVersions,
+        ResourceType::Builds,
+        ResourceType::ReviewSubmissions,
+        ResourceType::Rollouts,
+        ResourceType::TesterTokens,
+    ];
+    for what in what_members_read {
+        assert_eq!(
+            w.catalog.may_read(&user("dev"), &app(), what),
+            Ok(()),
+            "{what}"
+        );
+        let refusal = w.catalog.may_read(&user("stranger"), &app(), what);
+        assert_eq!(
+            refusal.map_err(|r| r.kind()),
+            Err(RefusalKind::Forbidden),
+            "{what}"
+        );
+    }
+    // Webhooks (their URLs, their delivery logs) are their managers'.
+    for what in [ResourceType::Webhooks, ResourceType::WebhookDeliveries] {
+        assert_eq!(
+            w.catalog.may_read(&user("dev"), &app(), what),
+            Err(Refusal::Forbidden {
+                action: Action::ManageWebhooks,
+                needed: vec![Role::AccountHolder, Role::Admin],
+            })
+        );
+        assert_eq!(w.catalog.may_read(&user("admin"), &app(), what), Ok(()));
+    }
+    // An app that is not there is not found, for everyone, operators included.
+    let missing = AppId::from("no-such-app");
+    for who in ["op", "dev", "stranger"] {
+        let refusal = w.catalog.may_read(&user(who), &missing, ResourceType::Apps);
+        assert_eq!(refusal.map_err(|r| r.kind()), Err(RefusalKind::NotFound));
+    }
+}

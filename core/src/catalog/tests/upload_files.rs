@@ -222,3 +222,13 @@ fn a_reservation_keeps_the_key_its_urls_are_signed_with() {
     assert_eq!(f.key, Some(crate::upload_credential::UploadKey([9; 32])));
     assert_eq!(f.committed_at, None);
 }
+
+#[test]
+fn a_file_takes_parts_only_while_awaiting_upload_and_keeps_them_until_processed() {
+    use UploadFileState as S;
+    let states = [S::AwaitingUpload, S::UploadComplete, S::Complete, S::Failed];
+    let takes: Vec<bool> = states.iter().map(|s| s.takes_parts()).collect();
+    assert_eq!(takes, [true, false, false, false]);
+    let keeps: Vec<bool> = states.iter().map(|s| s.keeps_parts()).collect();
+    assert_eq!(keeps, [true, true, false, false]);
+}
