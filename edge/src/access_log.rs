@@ -8,7 +8,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use tokio::io::AsyncWriteExt as _;
@@ -84,15 +83,6 @@ impl AccessLog {
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }
-}
-
-/// RFC 3339 in UTC with milliseconds, for `at`.
-pub fn timestamp(at: SystemTime) -> String {
-    let ms = at
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_millis();
-    packyard_core::catalog::Timestamp(u64::try_from(ms).unwrap_or(u64::MAX)).to_rfc3339()
 }
 
 async fn write(mut rx: mpsc::Receiver<String>, file: tokio::fs::File, path: PathBuf) {

@@ -101,27 +101,13 @@ impl Default for EdgeConfig {
     }
 }
 
-/// What is wrong with a configuration, naming the field.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EdgeConfigError {
-    /// The TOML file could not be read as a configuration.
-    #[error("configuration file: {0}")]
-    File(String),
-    /// A field holds a value the edge cannot run with.
-    #[error("{field}: {reason}")]
-    Invalid {
-        /// The field, as spelled in the file.
-        field: &'static str,
-        /// What is wrong, and what would be right.
-        reason: String,
-    },
-}
+pub use packyard_net::node::ConfigError;
 
 impl EdgeConfig {
     /// Reads a TOML configuration; fields left out keep their defaults, unknown fields are
     /// refused.
-    pub fn from_toml(text: &str) -> Result<Self, EdgeConfigError> {
-        toml::from_str(text).map_err(|e| EdgeConfigError::File(e.to_string()))
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::File(e.to_string()))
     }
 
     /// The public URLs, defaults filled in.
@@ -141,9 +127,9 @@ impl EdgeConfig {
     }
 
     /// Checks the whole configuration; the edge refuses to start with any error.
-    pub fn validate(&self) -> Result<(), EdgeConfigError> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |field, reason: &str| {
-            Err(EdgeConfigError::Invalid {
+            Err(ConfigError::Invalid {
                 field,
                 reason: reason.into(),
             })
@@ -152,10 +138,7 @@ impl EdgeConfig {
             packyard_net::cluster::NodeRole::Edge,
             self.edge_id.clone(),
         )
-        .map_err(|e| EdgeConfigError::Invalid {
-            field: "edge_id",
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| ConfigError::invalid("edge_id", e))?;
         match (self.https_addr, &self.tls_cert, &self.tls_key) {
             (None, None, None) | (Some(_), Some(_), Some(_)) => {}
             (Some(_), _, _) => {
@@ -193,22 +176,13 @@ impl EdgeConfig {
         }
         self.ranges
             .validate()
-            .map_err(|e| EdgeConfigError::Invalid {
-                field: "ranges",
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| ConfigError::invalid("ranges", e))?;
         self.http
             .validate()
-            .map_err(|reason| EdgeConfigError::Invalid {
-                field: "http",
-                reason,
-            })?;
+            .map_err(|reason| ConfigError::invalid("http", reason))?;
         self.cluster_tls
             .validate()
-            .map_err(|reason| EdgeConfigError::Invalid {
-                field: "cluster_tls",
-                reason,
-            })
+            .map_err(|reason| ConfigError::invalid("cluster_tls", reason))
     }
 }
 

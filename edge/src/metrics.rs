@@ -8,14 +8,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use metrics::{Counter, Gauge, Key, Label, Level, Metadata, Recorder, Unit};
+use packyard_net::http::RequestSeries;
 
 use crate::cache::CacheCounters;
 
 static METADATA: Metadata<'static> =
     Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
 
-const REQUESTS: &str = "packyard_edge_requests_total";
-const DURATION: &str = "packyard_edge_request_duration_seconds";
+const REQUEST_SERIES: RequestSeries = RequestSeries {
+    requests: "packyard_edge_requests_total",
+    duration: "packyard_edge_request_duration_seconds",
+};
 const BYTES_SERVED: &str = "packyard_edge_bytes_served_total";
 const CACHE_HITS: &str = "packyard_edge_cache_hits_total";
 const CACHE_MISSES: &str = "packyard_edge_cache_misses_total";
@@ -70,12 +73,12 @@ impl EdgeMetrics {
             recorder.register_gauge(&Key::from_static_name(name), &METADATA)
         };
         recorder.describe_counter(
-            REQUESTS.into(),
+            REQUEST_SERIES.requests.into(),
             Some(Unit::Count),
             "Device requests, by endpoint and status.".into(),
         );
         recorder.describe_histogram(
-            DURATION.into(),
+            REQUEST_SERIES.duration.into(),
             Some(Unit::Seconds),
             "Time to the response head, by endpoint.".into(),
         );
@@ -123,19 +126,7 @@ impl EdgeMetrics {
 
     /// Records one finished request (head sent).
     pub fn request(&self, endpoint: &'static str, status: u16, elapsed: Duration) {
-        let labels = vec![
-            Label::new("endpoint", endpoint),
-            Label::new("status", status.to_string()),
-        ];
-        self.recorder
-            .register_counter(&Key::from_parts(REQUESTS, labels), &METADATA)
-            .increment(1);
-        self.recorder
-            .register_histogram(
-                &Key::from_parts(DURATION, vec![Label::new("endpoint", endpoint)]),
-                &METADATA,
-            )
-            .record(elapsed.as_secs_f64());
+        REQUEST_SERIES.record(self.recorder.as_ref(), endpoint, status, elapsed);
     }
 
     /// Counts archive bytes sent.

@@ -7,14 +7,17 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use metrics::Recorder;
-use packyard_catalog_client::{CatalogClient, FollowTiming, Stop, follow};
+use packyard_catalog_client::{CatalogClient, FollowTiming, follow};
 use packyard_core::device_manifest::ManifestPolicy;
 use packyard_core::tester_token::TokenVerifier;
-use packyard_net::cluster::{ChannelError, ClusterTls, Identity, NodeRole};
+use packyard_net::cluster::NodeRole;
+use packyard_net::node::{self, Tasks};
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
+use crate::access_log::AccessLog;
 use crate::cache::{CacheConfig, CacheCounters, ChunkCache, DiskConfig};
-use crate::config::{EdgeConfig, EdgeConfigError};
+use crate::config::{ConfigError, EdgeConfig};
 use crate::http::{self, EdgeService, ServeSettings};
 use crate::metrics::{EdgeMetrics, Render};
 use crate::served::ServedCounter;
@@ -27,46 +30,7 @@ use crate::sync::{
 /// How often the saved serving state is checked for a log long enough to compact.
 const SAVED_STATE_CHECK: Duration = Duration::from_secs(60);
 
-/// Why an edge could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum NodeError {
-    /// The configuration is invalid.
-    #[error("configuration: {0}")]
-    Config(#[from] EdgeConfigError),
-    /// A listener could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
-    Listen {
-        /// The address.
-        addr: std::net::SocketAddr,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The TLS files cannot be used.
-    #[error("TLS: {0}")]
-    Tls(#[from] http::TlsError),
-    /// The cluster certificate cannot be used.
-    #[error("cluster_tls: {0}")]
-    ClusterTls(String),
-    /// The cache could not be opened.
-    #[error("chunk cache: {0}")]
-    Cache(String),
-    /// The saved serving state could not be opened.
-    #[error("saved serving state in {dir}: {source}")]
-    SavedState {
-        /// Its folder.
-        dir: std::path::PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The access log could not be opened.
-    #[error("access_log {path}: {source}")]
-    AccessLog {
-        /// The file.
-        path: std::path::PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-}
+pub use packyard_net::node::NodeError;
 
 /// The listeners an edge serves on, bound by the caller (tests bind port 0).
 #[derive(Debug)]
@@ -100,29 +64,12 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
     config.validate()?;
-    let https = match config.https_addr {
-        Some(addr) => Some(bind("edge-https", addr).await?),
-        None => None,
-    };
-    let metrics_listener = match config.metrics_addr {
-        Some(addr) => Some(bind("edge-metrics", addr).await?),
-        None => None,
-    };
     let listeners = Listeners {
-        http: bind("edge-http", config.http_addr).await?,
-        https,
-        metrics: metrics_listener,
+        https: node::bind_optional("edge-https", config.https_addr).await?,
+        metrics: node::bind_optional("edge-metrics", config.metrics_addr).await?,
+        http: node::bind("edge-http", config.http_addr).await?,
     };
     serve(config, listeners, metrics, shutdown).await
-}
-
-async fn bind(name: &'static str, addr: std::net::SocketAddr) -> Result<TcpListener, NodeError> {
-    packyard_net::listen::bind(name, addr)
-        .await
-        .map_err(|e| NodeError::Listen {
-            addr,
-            source: e.source,
-        })
 }
 
 /// Runs the edge on `listeners` until `shutdown` resolves; then the listeners close,
@@ -134,127 +81,47 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
     config.validate()?;
-    let cluster =
-        ClusterTls::load(&config.cluster_tls).map_err(|e| NodeError::ClusterTls(e.to_string()))?;
-    let me = Identity::new(NodeRole::Edge, config.edge_id.clone())
-        .map_err(|e| NodeError::ClusterTls(e.to_string()))?;
-    if cluster.identity() != me {
-        return Err(NodeError::ClusterTls(format!(
-            "the certificate is for {}, but this is {me}; issue one with \
-             `packyard cluster cert issue --role edge --id {}`",
-            cluster.identity(),
-            config.edge_id
-        )));
-    }
-    let invalid = |field: &'static str| {
-        move |e: ChannelError| EdgeConfigError::Invalid {
-            field,
-            reason: e.to_string(),
-        }
-    };
-    let tls = match (&config.tls_cert, &config.tls_key) {
-        (Some(cert), Some(key)) => Some(http::tls_acceptor(cert, key)?),
-        _ => None,
-    };
-    let counters = Arc::new(CacheCounters::new());
-    let cache_config = CacheConfig {
-        memory_bytes: config.cache_memory_bytes,
-        disk: (config.cache_disk_bytes > 0).then(|| DiskConfig {
-            root: config.data_dir.join("cache"),
-            bytes: config.cache_disk_bytes,
-        }),
-    };
-    let cache = {
-        let counters = Arc::clone(&counters);
-        tokio::task::spawn_blocking(move || ChunkCache::open(&cache_config, counters))
-            .await
-            .map_err(|e| NodeError::Cache(e.to_string()))?
-            .map_err(|e| NodeError::Cache(e.to_string()))?
-    };
-    let metrics = EdgeMetrics::new(metrics.recorder, metrics.render, counters);
-    let origin = OriginFetcher::connect(&cluster, &config.origin).map_err(invalid("origin"))?;
+    let cluster = node::cluster_identity(&config.cluster_tls, NodeRole::Edge, &config.edge_id)?;
+    let tls = node::public_tls(
+        "tls_cert",
+        config.tls_cert.as_deref(),
+        config.tls_key.as_deref(),
+    )?;
+    let origin = OriginFetcher::connect(&cluster, &config.origin)
+        .map_err(|e| ConfigError::invalid("origin", e))?;
     let control = CatalogClient::connect(&cluster, &config.control_plane)
-        .map_err(invalid("control_plane"))?;
+        .map_err(|e| ConfigError::invalid("control_plane", e))?;
+    let counters = Arc::new(CacheCounters::new());
+    let cache = open_cache(&config, Arc::clone(&counters)).await?;
+    let metrics = EdgeMetrics::new(metrics.recorder, metrics.render, counters);
     let chunks = Chunks::new(cache, Arc::new(origin), metrics.clone());
-    let served = ServedCounter::new();
     let secret = TokenKeys::new();
     let (state, saved) = restore(&config, &secret).await?;
-    let state = Arc::new(RwLock::new(state));
-    let saved = Arc::new(Mutex::new(saved));
-    // Listeners given port 0 got one from the kernel: default URLs name what they got.
-    let bound = EdgeConfig {
-        http_addr: listeners.http.local_addr().unwrap_or(config.http_addr),
-        https_addr: match &listeners.https {
-            Some(l) => l.local_addr().ok().or(config.https_addr),
-            None => config.https_addr,
-        },
-        ..config.clone()
+    let synced = Synced {
+        state: Arc::new(RwLock::new(state)),
+        saved: Arc::new(Mutex::new(saved)),
+        secret,
     };
-    let public_urls = bound.effective_public_urls();
-    let stop = Stop::new();
+    let (access_log, access_writer) = open_access_log(&config).await?;
+    let public_urls = bound_public_urls(&config, &listeners);
+    let mut tasks = Tasks::new();
 
-    let registration = Registration {
-        client: control.clone(),
-        info: RegistrationInfo {
-            edge_id: config.edge_id.clone(),
-            region: config.region.clone(),
-            public_urls: public_urls.clone(),
-            cache_capacity_bytes: config.cache_memory_bytes + config.cache_disk_bytes,
-        },
-        secret: secret.clone(),
-        state: Arc::clone(&state),
-        chunks: chunks.clone(),
-        served: served.clone(),
-        saved: Some(Arc::clone(&saved)),
-    };
-    let registering = tokio::spawn(registration.run(stop.clone()));
-
-    let prefetcher = Prefetcher::new(chunks.clone(), config.prefetch_concurrency);
-    let sync_metrics = metrics.clone();
-    let following_secret = secret.clone();
-    let applied = move |(applied, index, lag): (crate::state::Applied, u64, u64)| {
-        sync_metrics.sync(index, lag);
-        if let Some(generation) = applied.token_generation {
-            following_secret.expect(generation);
-        }
-        for version in applied.to_prefetch {
-            prefetcher.prefetch(version);
-        }
-    };
-    let compacting = tokio::spawn(keep_short(
-        control.clone(),
-        format!("edge:{}:saved-state", config.edge_id),
-        Arc::clone(&saved),
-        SAVED_STATE_CHECK,
-        stop.clone(),
-    ));
-    let following = tokio::spawn(follow(
+    let served = ServedCounter::new();
+    spawn_sync(
+        &mut tasks,
+        &config,
         control,
-        format!("edge:{}", config.edge_id),
-        Arc::new(Mutex::new(EdgeView::saving(Arc::clone(&state), saved))),
-        applied,
-        FollowTiming::default(),
-        stop.clone(),
-    ));
-
-    let (access_log, access_writer) = match &config.access_log {
-        Some(path) => {
-            let (log, writer) =
-                crate::access_log::AccessLog::open(path)
-                    .await
-                    .map_err(|source| NodeError::AccessLog {
-                        path: path.clone(),
-                        source,
-                    })?;
-            (Some(log), Some(writer))
-        }
-        None => (None, None),
-    };
+        &synced,
+        &chunks,
+        &served,
+        &metrics,
+        public_urls.clone(),
+    );
     let service = Arc::new(EdgeService {
         access_log,
-        state,
+        state: synced.state,
         chunks,
-        secret,
+        secret: synced.secret,
         metrics,
         served,
         settings: ServeSettings {
@@ -265,56 +132,175 @@ pub async fn serve(
             manifest_policy: ManifestPolicy {
                 localization_min_os: config.localization_min_os,
             },
+            clock: packyard_net::node::Clock::System,
         },
     });
-    let stopped = || {
-        let stop = stop.clone();
-        async move { stop.stopped().await }
-    };
-    let reloading = tokio::spawn(cluster.watch(config.cluster_tls.clone(), stopped()));
-    let plain = tokio::spawn(http::serve(
-        listeners.http,
-        None,
-        Arc::clone(&service),
-        config.http.clone(),
-        stopped(),
-    ));
-    let operations = listeners.metrics.map(|listener| {
-        tokio::spawn(http::serve(
-            listener,
-            None,
-            Arc::new(http::OperationsHandler(Arc::clone(&service))),
-            config.http.clone(),
-            stopped(),
-        ))
-    });
-    let secure = match (listeners.https, tls) {
-        (Some(listener), Some(tls)) => Some(tokio::spawn(http::serve(
-            listener,
-            Some(tls),
-            Arc::clone(&service),
-            config.http.clone(),
-            stopped(),
-        ))),
-        _ => None,
-    };
+    tasks.spawn(
+        "cluster TLS reload",
+        cluster.watch(config.cluster_tls.clone(), tasks.stopped()),
+    );
+    spawn_listeners(&mut tasks, &config, listeners, tls, &service);
 
-    shutdown.await;
-    tracing::info!("shutting down");
-    stop.stop();
-    let _ = tokio::join!(plain, registering, following, reloading, compacting);
-    if let Some(secure) = secure {
-        let _ = secure.await;
-    }
-    if let Some(operations) = operations {
-        let _ = operations.await;
-    }
+    tasks.run_until(shutdown).await;
     // The service holds the last access log handle: once it is gone the writer drains.
     drop(service);
     if let Some(writer) = access_writer {
         let _ = writer.await;
     }
     Ok(())
+}
+
+/// What the edge keeps in step with the control plane: the serving state, its saved copy
+/// and the tester-token keys.
+struct Synced {
+    state: Arc<RwLock<ServingState>>,
+    saved: Arc<Mutex<SavedState>>,
+    secret: TokenKeys,
+}
+
+/// The chunk cache, in memory and on disk as configured.
+async fn open_cache(
+    config: &EdgeConfig,
+    counters: Arc<CacheCounters>,
+) -> Result<ChunkCache, NodeError> {
+    let cache_config = CacheConfig {
+        memory_bytes: config.cache_memory_bytes,
+        disk: (config.cache_disk_bytes > 0).then(|| DiskConfig {
+            root: config.data_dir.join("cache"),
+            bytes: config.cache_disk_bytes,
+        }),
+    };
+    tokio::task::spawn_blocking(move || ChunkCache::open(&cache_config, counters))
+        .await
+        .map_err(|e| NodeError::part("chunk cache", e))?
+        .map_err(|e| NodeError::part("chunk cache", e))
+}
+
+/// The access log, when configured, and the task that writes it.
+async fn open_access_log(
+    config: &EdgeConfig,
+) -> Result<(Option<AccessLog>, Option<tokio::task::JoinHandle<()>>), NodeError> {
+    match &config.access_log {
+        Some(path) => {
+            let (log, writer) = AccessLog::open(path)
+                .await
+                .map_err(|e| NodeError::data(path, e))?;
+            Ok((Some(log), Some(writer)))
+        }
+        None => Ok((None, None)),
+    }
+}
+
+/// The URLs devices are sent to: as configured, or else the addresses bound (listeners
+/// given port 0 got one from the kernel, and the defaults name what they got).
+fn bound_public_urls(config: &EdgeConfig, listeners: &Listeners) -> Vec<String> {
+    let bound = EdgeConfig {
+        http_addr: listeners.http.local_addr().unwrap_or(config.http_addr),
+        https_addr: match &listeners.https {
+            Some(l) => l.local_addr().ok().or(config.https_addr),
+            None => config.https_addr,
+        },
+        ..config.clone()
+    };
+    bound.effective_public_urls()
+}
+
+/// Registration and heartbeats, the watch-stream follower (and the prefetches what it
+/// applies asks for), and compaction of the saved state.
+#[allow(clippy::too_many_arguments)]
+fn spawn_sync(
+    tasks: &mut Tasks,
+    config: &EdgeConfig,
+    control: CatalogClient,
+    synced: &Synced,
+    chunks: &Chunks,
+    served: &ServedCounter,
+    metrics: &EdgeMetrics,
+    public_urls: Vec<String>,
+) {
+    let registration = Registration {
+        client: control.clone(),
+        info: RegistrationInfo {
+            edge_id: config.edge_id.clone(),
+            region: config.region.clone(),
+            public_urls,
+            cache_capacity_bytes: config.cache_memory_bytes + config.cache_disk_bytes,
+        },
+        secret: synced.secret.clone(),
+        state: Arc::clone(&synced.state),
+        chunks: chunks.clone(),
+        served: served.clone(),
+        saved: Some(Arc::clone(&synced.saved)),
+    };
+    tasks.spawn("registration", registration.run(tasks.stop()));
+
+    let prefetcher = Prefetcher::new(chunks.clone(), config.prefetch_concurrency);
+    let (sync_metrics, secret) = (metrics.clone(), synced.secret.clone());
+    let applied = move |(applied, index, lag): (crate::state::Applied, u64, u64)| {
+        sync_metrics.sync(index, lag);
+        if let Some(generation) = applied.token_generation {
+            secret.expect(generation);
+        }
+        for version in applied.to_prefetch {
+            prefetcher.prefetch(version);
+        }
+    };
+    tasks.spawn(
+        "saved state compaction",
+        keep_short(
+            control.clone(),
+            format!("edge:{}:saved-state", config.edge_id),
+            Arc::clone(&synced.saved),
+            SAVED_STATE_CHECK,
+            tasks.stop(),
+        ),
+    );
+    let view = EdgeView::saving(Arc::clone(&synced.state), Arc::clone(&synced.saved));
+    tasks.spawn(
+        "watch stream",
+        follow(
+            control,
+            format!("edge:{}", config.edge_id),
+            Arc::new(Mutex::new(view)),
+            applied,
+            FollowTiming::default(),
+            tasks.stop(),
+        ),
+    );
+}
+
+/// The device listeners (plain, and TLS when configured) and the operations listener.
+fn spawn_listeners(
+    tasks: &mut Tasks,
+    config: &EdgeConfig,
+    listeners: Listeners,
+    tls: Option<TlsAcceptor>,
+    service: &Arc<EdgeService>,
+) {
+    let limits = &config.http;
+    let plain = http::serve(
+        listeners.http,
+        None,
+        Arc::clone(service),
+        limits.clone(),
+        tasks.stopped(),
+    );
+    tasks.spawn("device listener", plain);
+    if let (Some(listener), Some(tls)) = (listeners.https, tls) {
+        let secure = http::serve(
+            listener,
+            Some(tls),
+            Arc::clone(service),
+            limits.clone(),
+            tasks.stopped(),
+        );
+        tasks.spawn("device TLS listener", secure);
+    }
+    if let Some(listener) = listeners.metrics {
+        let operations = Arc::new(http::OperationsHandler(Arc::clone(service)));
+        let serving = http::serve(listener, None, operations, limits.clone(), tasks.stopped());
+        tasks.spawn("operations listener", serving);
+    }
 }
 
 /// The serving state saved by the last run, replayed, and the saved state to go on
@@ -329,9 +315,9 @@ async fn restore(
         let dir = dir.clone();
         tokio::task::spawn_blocking(move || SavedState::open(&dir))
             .await
-            .map_err(|e| NodeError::Cache(e.to_string()))?
+            .map_err(|e| NodeError::part("saved serving state", e))?
     };
-    let (saved, replay) = opened.map_err(|source| NodeError::SavedState { dir, source })?;
+    let (saved, replay) = opened.map_err(|e| NodeError::data(&dir, e))?;
     let mut state = ServingState::for_region(&config.region);
     let mut generation = None;
     for event in &replay {

@@ -359,3 +359,62 @@ async fn a_beta_manifest_carries_the_token_into_its_urls_and_bad_parameters_are_
         );
     }
 }
+
+#[tokio::test]
+async fn a_token_opens_until_its_expiry_on_the_edges_clock_and_not_from_then_on() {
+    use packyard_core::catalog::Timestamp;
+    use packyard_core::tester_token::Claims;
+    use packyard_net::node::{Clock, ManualTime};
+    use std::time::Duration;
+
+    let v1 = Archive::new(50_000, 1, 8 << 10);
+    let v2 = Archive::new(60_000, 2, 8 << 10);
+    let events = [
+        support::empty_snapshot(),
+        changes(
+            2,
+            vec![
+                app_change(),
+                Change::VersionCompleted(v1.completed("p1", "level-1", 1, LAZY)),
+                Change::VersionCompleted(v2.completed("p1", "level-1", 2, LAZY)),
+                channel("p1", pb::Channel::Store, 1),
+                channel("p1", pb::Channel::Internal, 2),
+            ],
+        ),
+    ];
+    // 2030-01-01T00:00:00Z, far from the machine's own clock.
+    let issued = 1_893_456_000;
+    let time = ManualTime::starting_at(Timestamp(issued * 1000));
+    let source = MemorySource::with(&[&v1, &v2]);
+    let edge = TestEdge::start_with_clock(&events, source, None, Clock::Manual(time)).await;
+    let token = support::signer().sign(&Claims {
+        jti: "tt-clock".into(),
+        app: APP.into(),
+        channel: BetaChannel::Internal,
+        iat: issued,
+        exp: issued + 60,
+    });
+    let url = format!("{}/apps/app1/internal/level-1", edge.url);
+    assert_eq!(
+        status(&url, Some(&token)).await,
+        StatusCode::OK,
+        "issued now"
+    );
+    time.advance(Duration::from_secs(59));
+    assert_eq!(
+        status(&url, Some(&token)).await,
+        StatusCode::OK,
+        "a second before its expiry"
+    );
+    // Expired from `exp` on, as JWT's and PASETO's `exp` mean.
+    time.advance(Duration::from_secs(1));
+    let late = client()
+        .get(&url)
+        .header(AUTHORIZATION, format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(late.status(), StatusCode::UNAUTHORIZED, "at its expiry");
+    let why = late.text().await.unwrap();
+    assert!(why.contains("expired"), "{why}");
+}

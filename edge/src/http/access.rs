@@ -1,7 +1,5 @@
 //! Who may download what: tester tokens for beta channels and pre-release versions.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
 use packyard_core::tester_token::{BetaChannel, Claims, TokenError};
@@ -22,13 +20,6 @@ pub(super) fn token<'a>(headers: &'a HeaderMap, query_token: Option<&'a str>) ->
         .map(str::trim)
         .or(query_token)
         .filter(|t| !t.is_empty())
-}
-
-/// Seconds since the Unix epoch, the clock tokens expire by.
-pub(super) fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// What a token is checked against besides its signature.

@@ -9,7 +9,7 @@ use packyard_core::http_range::unsatisfied_content_range;
 use super::body::{ResponseBody, full};
 
 /// Why a request was not answered with what it asked for. Each variant says who is at fault:
-/// the device (4xx), this edge not being ready (503) or the origin (502).
+/// the device (4xx), this edge not being ready (503), the origin (502) or this edge (500).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HttpError {
     /// The path names nothing this edge serves.
@@ -47,6 +47,9 @@ pub enum HttpError {
     /// The origin could not provide a chunk.
     #[error("{0}")]
     Upstream(String),
+    /// The edge failed at something it should never fail at (a response it cannot make).
+    #[error("this edge failed: {0}")]
+    Internal(String),
 }
 
 impl HttpError {
@@ -62,6 +65,7 @@ impl HttpError {
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -88,8 +92,11 @@ impl HttpError {
                 );
             }
             Self::RangeNotSatisfiable { len } => {
-                if let Ok(v) = HeaderValue::from_str(&unsatisfied_content_range(*len)) {
-                    headers.insert(CONTENT_RANGE, v);
+                match HeaderValue::from_str(&unsatisfied_content_range(*len)) {
+                    Ok(v) => {
+                        headers.insert(CONTENT_RANGE, v);
+                    }
+                    Err(e) => tracing::error!(error = %e, "a 416 without its Content-Range"),
                 }
             }
             _ => {}

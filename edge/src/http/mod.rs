@@ -9,12 +9,15 @@
 //!   log); see its module.
 //! - [`Endpoint`], [`Query`]: the request, parsed once; the endpoint names the metric label.
 //! - [`HttpError`]: every failure, mapped to status and JSON `detail` in one place.
+//! - `ops`: one file per device operation (manifest, pack bytes, chunk list, pieces,
+//!   health), each an `impl EdgeService` block the dispatch calls.
 //! - `access`: tester tokens; `body`: streamed archive bytes.
 
 mod access;
 mod body;
 mod endpoint;
 mod error;
+mod ops;
 mod service;
 
 pub use body::ResponseBody;

@@ -16,17 +16,12 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::header::{
-    ACCEPT, ACCEPT_RANGES, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG,
-    HeaderName, IF_NONE_MATCH, IF_RANGE, RANGE, VARY,
-};
+use http::header::{CONTENT_TYPE, HeaderName};
 use http::request::Parts;
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
-use packyard_core::chunk_list::COMPACT_MEDIA_TYPE;
+use http::{HeaderMap, HeaderValue, Method, Request, Response};
 use packyard_core::device_access::{self, Audience, Url, VersionRefusal};
-use packyard_core::device_manifest::{self, DeviceQuery, ManifestPolicy, OsVersion, UrlBase};
-use packyard_core::http_range::{self, Boundary, Conditions, Plan, RangeLimits, Segment};
-use packyard_core::{LanguageTag, Platform, pieces};
+use packyard_core::device_manifest::ManifestPolicy;
+use packyard_core::http_range::RangeLimits;
 
 use super::access;
 use super::body::{self, ResponseBody};
@@ -37,7 +32,6 @@ use crate::served::ServedCounter;
 use crate::state::{Channel, CompletedVersion, ServingState};
 use crate::sync::{Chunks, TokenKeys};
 
-const OCTET_STREAM: &str = "application/octet-stream";
 /// The header a device may send its id in, instead of the `device` query parameter.
 const DEVICE_HEADER: &str = "x-packyard-device";
 /// The longest device id read; a longer one is cut (it still hashes to a stable bucket).
@@ -77,6 +71,8 @@ pub struct ServeSettings {
     pub range_limits: RangeLimits,
     /// Which devices get localized packs.
     pub manifest_policy: ManifestPolicy,
+    /// The time tokens expire by and the access log is stamped with.
+    pub clock: packyard_net::node::Clock,
 }
 
 impl packyard_net::http::Handler for EdgeService {
@@ -130,7 +126,7 @@ impl packyard_net::http::Handler for OperationsHandler {
 }
 
 /// A response before its body: what the log phase needs to know.
-type Answer = Result<Response<ResponseBody>, HttpError>;
+pub(in crate::http) type Answer = Result<Response<ResponseBody>, HttpError>;
 
 impl EdgeService {
     /// Answers one request; `tls` says which listener it came through.
@@ -165,7 +161,7 @@ impl EdgeService {
                 .or_else(|| hyper::body::Body::size_hint(response.body()).exact())
                 .unwrap_or(0);
             log.record(&crate::access_log::Entry {
-                time: crate::access_log::timestamp(std::time::SystemTime::now()),
+                time: self.settings.clock.now().to_rfc3339(),
                 method: parts.method.as_str(),
                 path: parts.uri.path(),
                 endpoint: name,
@@ -213,33 +209,7 @@ impl EdgeService {
             }
             Endpoint::ChunkList { app, pack, number } => {
                 let (version, cache) = self.immutable(&app, &pack, number, token)?;
-                // A device asks for the compact form; anything else gets the JSON document.
-                let compact = parts
-                    .headers
-                    .get_all(ACCEPT)
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .any(|v| v.contains(COMPACT_MEDIA_TYPE));
-                let mut response = if compact {
-                    let mut r =
-                        Response::new(body::full(Bytes::from(version.chunk_list.to_compact())));
-                    set(r.headers_mut(), CONTENT_TYPE, COMPACT_MEDIA_TYPE);
-                    r
-                } else {
-                    json(
-                        serde_json::to_vec(&version.chunk_list)
-                            .map_err(|e| HttpError::NotReady(e.to_string()))?,
-                    )
-                };
-                // Each representation its own tag: the compact form is other bytes.
-                let etag = match compact {
-                    true => format!("\"{}-compact\"", version.chunk_list.archive_hash()),
-                    false => version.etag(),
-                };
-                set(response.headers_mut(), VARY, "Accept");
-                set(response.headers_mut(), CACHE_CONTROL, cache);
-                set(response.headers_mut(), ETAG, &etag);
-                Ok(response)
+                self.chunk_list(&version, &parts.headers, cache)
             }
             Endpoint::Pieces { app, pack, number } => {
                 let (version, cache) = self.immutable(&app, &pack, number, token)?;
@@ -248,44 +218,12 @@ impl EdgeService {
         }
     }
 
-    /// The pieces of the chunks `chunks` names, cut from their verified bytes.
-    async fn pieces(
-        &self,
-        version: &CompletedVersion,
-        chunks: Option<&str>,
-        cache: &'static str,
-    ) -> Answer {
-        let list = version.chunk_list.chunks();
-        let selection =
-            pieces::Selection::parse(chunks.unwrap_or(""), list.len()).map_err(|e| {
-                HttpError::BadParameter {
-                    name: "chunks",
-                    reason: e.to_string(),
-                }
-            })?;
-        let mut cut = Vec::with_capacity(selection.indices().len());
-        for &index in selection.indices() {
-            let chunk = list[index as usize];
-            let p = self
-                .chunks
-                .pieces(chunk)
-                .await
-                .map_err(|e| HttpError::Upstream(e.to_string()))?;
-            cut.push((index, p));
-        }
-        let doc = pieces::encode(cut.iter().map(|(i, p)| (*i, &p[..])));
-        let mut response = Response::new(body::full(Bytes::from(doc)));
-        set(response.headers_mut(), CONTENT_TYPE, pieces::MEDIA_TYPE);
-        set(response.headers_mut(), CACHE_CONTROL, cache);
-        Ok(response)
-    }
-
     // ---- authorize ----
 
     fn token_policy<'a>(&'a self, revoked: &'a dyn Fn(&str) -> bool) -> access::TokenPolicy<'a> {
         access::TokenPolicy {
             keys: &self.secret,
-            now: access::now(),
+            now: self.settings.clock.now_secs(),
             max_lifetime: self.settings.max_token_lifetime_secs,
             revoked,
         }
@@ -341,11 +279,11 @@ impl EdgeService {
 
     // ---- resolve ----
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, ServingState> {
+    pub(in crate::http) fn read(&self) -> std::sync::RwLockReadGuard<'_, ServingState> {
         self.state.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn resolve<T>(
+    pub(in crate::http) fn resolve<T>(
         &self,
         find: impl FnOnce(&ServingState) -> Option<T>,
         what: impl FnOnce() -> String,
@@ -358,185 +296,7 @@ impl EdgeService {
         }
     }
 
-    fn manifest(
-        &self,
-        app: &str,
-        channel: Channel,
-        query: &Query,
-        device_id: Option<&str>,
-        token: Option<&str>,
-        tls: bool,
-    ) -> Answer {
-        let device = device_query(query)?;
-        let (versions, primary) = self.resolve(
-            |s| {
-                s.has_app(app).then(|| {
-                    (
-                        s.device_versions(app, channel, device_id),
-                        s.primary_language(app),
-                    )
-                })
-            },
-            || format!("no app {app:?} on this edge"),
-        )?;
-        let served: Vec<_> = versions.iter().map(|v| v.served_pack()).collect();
-        let origin = self.public_url(tls);
-        let urls = UrlBase {
-            origin: &origin,
-            app,
-            token: channel.beta().and(token),
-        };
-        let manifest = device_manifest::build(
-            &served,
-            &device,
-            &primary,
-            self.settings.manifest_policy,
-            &urls,
-        );
-        for listed in &manifest.asset_packs {
-            if let Some(v) = versions
-                .iter()
-                .find(|v| v.identifier.as_str() == listed.id && v.number == listed.version)
-            {
-                self.served.record(v, device_id);
-            }
-        }
-        let doc = serde_json::to_vec(&manifest).map_err(|e| HttpError::NotReady(e.to_string()))?;
-        let mut response = json(doc);
-        let cache = Audience::of(channel).cache_control(Url::Channel);
-        set(response.headers_mut(), CACHE_CONTROL, cache);
-        Ok(response)
-    }
-
-    fn public_url(&self, tls: bool) -> String {
-        let scheme = if tls { "https://" } else { "http://" };
-        let urls = &self.settings.public_urls;
-        urls.iter()
-            .find(|u| u.starts_with(scheme))
-            .or_else(|| urls.first())
-            .map(|u| u.trim_end_matches('/').to_owned())
-            .unwrap_or_default()
-    }
-
     // ---- plan and respond ----
-
-    async fn bytes(
-        &self,
-        version: Arc<CompletedVersion>,
-        parts: &Parts,
-        cache_control: &'static str,
-    ) -> Answer {
-        let header = |name: HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
-        let conditions = Conditions {
-            method_is_head_or_get: parts.method == Method::GET || parts.method == Method::HEAD,
-            if_none_match: header(IF_NONE_MATCH),
-            if_range: header(IF_RANGE),
-            range: header(RANGE),
-        };
-        let len = version.size;
-        let etag = version.etag();
-        let plan = http_range::plan(&conditions, len, &etag, &self.settings.range_limits);
-        let mut response = Response::new(body::empty());
-        let headers = response.headers_mut();
-        set(headers, ETAG, &etag);
-        set(headers, CACHE_CONTROL, cache_control);
-        set(headers, ACCEPT_RANGES, "bytes");
-        let (status, segments, content_length) = match plan {
-            Plan::NotModified => {
-                *response.status_mut() = StatusCode::NOT_MODIFIED;
-                return Ok(response);
-            }
-            Plan::PreconditionFailed => return Err(HttpError::PreconditionFailed),
-            Plan::Unsatisfiable => return Err(HttpError::RangeNotSatisfiable { len }),
-            Plan::Full => {
-                set(headers, CONTENT_TYPE, OCTET_STREAM);
-                let whole = http_range::ByteRange::new(0, len.saturating_sub(1));
-                let segments = whole
-                    .filter(|_| len > 0)
-                    .map(Segment::Bytes)
-                    .into_iter()
-                    .collect();
-                (StatusCode::OK, segments, len)
-            }
-            Plan::Partial(range) => {
-                set(headers, CONTENT_TYPE, OCTET_STREAM);
-                set(headers, CONTENT_RANGE, &range.content_range(len));
-                (
-                    StatusCode::PARTIAL_CONTENT,
-                    vec![Segment::Bytes(range)],
-                    range.len(),
-                )
-            }
-            Plan::Multipart(ranges) => {
-                let layout = http_range::multipart_layout(
-                    &ranges,
-                    len,
-                    OCTET_STREAM,
-                    &Boundary::from_etag(&etag),
-                );
-                set(headers, CONTENT_TYPE, &layout.content_type);
-                (
-                    StatusCode::PARTIAL_CONTENT,
-                    layout.segments,
-                    layout.content_length,
-                )
-            }
-        };
-        set(headers, CONTENT_LENGTH, &content_length.to_string());
-        *response.status_mut() = status;
-        if parts.method == Method::GET {
-            // Hot path: every chunk in memory, the body goes out with the head.
-            let ready = body::ready(&self.chunks, &version, &segments, &self.metrics);
-            *response.body_mut() = match ready {
-                Some(ready) => ready,
-                None => {
-                    self.first_chunk(&version, &segments).await?;
-                    body::stream(self.chunks.clone(), version, segments, self.metrics.clone())
-                }
-            };
-        }
-        Ok(response)
-    }
-
-    /// Fetches the first chunk the body needs before the head is sent, so an origin that
-    /// cannot provide it gets a clean 502 instead of a cut-off 200.
-    async fn first_chunk(
-        &self,
-        version: &CompletedVersion,
-        segments: &[Segment],
-    ) -> Result<(), HttpError> {
-        let first = segments.iter().find_map(|s| match s {
-            Segment::Bytes(r) => version.chunk_list.covering(r.to_range()).next(),
-            Segment::Literal(_) => None,
-        });
-        if let Some((chunk, _)) = first {
-            self.chunks
-                .get(chunk)
-                .await
-                .map_err(|e| HttpError::Upstream(e.to_string()))?;
-        }
-        Ok(())
-    }
-
-    /// `/healthz` (`ready` false) and `/readyz`: JSON naming the service, as every Packyard
-    /// service answers them; `/readyz` is 503 until the edge has the catalog.
-    fn healthz(&self, ready: bool) -> Response<ResponseBody> {
-        let state = self.read();
-        let unready = ready && !state.is_synced();
-        let doc = serde_json::json!({
-            "status": if unready { "unavailable" } else { "ok" },
-            "service": "edge",
-            "synced": state.is_synced(),
-            "appliedIndex": state.applied_index(),
-            "tokenKeys": self.secret.get().is_some(),
-        });
-        let mut response = json(doc.to_string().into_bytes());
-        if unready {
-            *response.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
-            set(response.headers_mut(), http::header::RETRY_AFTER, "1");
-        }
-        response
-    }
 }
 
 /// `(version, public, synced)` into the version or the right error.
@@ -560,7 +320,7 @@ impl IntoFound for (Option<Arc<CompletedVersion>>, bool, bool) {
     }
 }
 
-fn not_synced() -> HttpError {
+pub(in crate::http) fn not_synced() -> HttpError {
     HttpError::NotReady("this edge has not received the catalog yet; retry shortly".into())
 }
 
@@ -581,55 +341,34 @@ fn device_id<'a>(headers: &'a HeaderMap, query: Option<&'a str>) -> Option<&'a s
     Some(&id[..end])
 }
 
-/// The device's platform, OS and languages from the manifest query.
-fn device_query(query: &Query) -> Result<DeviceQuery, HttpError> {
-    let bad = |name, reason: String| HttpError::BadParameter { name, reason };
-    let platform = query.platform.as_deref().ok_or_else(|| {
-        bad(
-            "platform",
-            "is required (iOS, iPadOS, macOS, tvOS or visionOS)".into(),
-        )
-    })?;
-    let platform = Platform::from_manifest_name(platform).ok_or_else(|| {
-        bad(
-            "platform",
-            format!("{platform:?} is not one of iOS, iPadOS, macOS, tvOS, visionOS"),
-        )
-    })?;
-    let os = query
-        .os
-        .as_deref()
-        .ok_or_else(|| bad("os", "is required, for example 27.0".into()))?;
-    let os: OsVersion = os.parse().map_err(|e| bad("os", format!("{e}")))?;
-    let languages = query
-        .lang
-        .as_deref()
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(|l| LanguageTag::parse(l).map_err(|e| bad("lang", e.to_string())))
-        .collect::<Result<_, _>>()?;
-    Ok(DeviceQuery {
-        platform,
-        os,
-        languages,
-    })
+/// Sets header `name` to a value fixed in the code.
+pub(in crate::http) fn set(headers: &mut HeaderMap, name: HeaderName, value: &'static str) {
+    headers.insert(name, HeaderValue::from_static(value));
 }
 
-fn set(headers: &mut HeaderMap, name: HeaderName, value: &str) {
-    if let Ok(v) = HeaderValue::from_str(value) {
-        headers.insert(name, v);
-    }
+/// Sets header `name` to a value made from the request or the catalog; one that cannot be
+/// a header value is an internal error naming the header, never a response without it.
+pub(in crate::http) fn set_computed(
+    headers: &mut HeaderMap,
+    name: HeaderName,
+    value: &str,
+) -> Result<(), HttpError> {
+    let value = HeaderValue::from_str(value).map_err(|_| {
+        HttpError::Internal(format!(
+            "{value:?} cannot be the value of the {name} header"
+        ))
+    })?;
+    headers.insert(name, value);
+    Ok(())
 }
 
-fn json(doc: Vec<u8>) -> Response<ResponseBody> {
+pub(in crate::http) fn json(doc: Vec<u8>) -> Response<ResponseBody> {
     let mut response = Response::new(body::full(Bytes::from(doc)));
     set(response.headers_mut(), CONTENT_TYPE, "application/json");
     response
 }
 
-fn text(page: String) -> Response<ResponseBody> {
+pub(in crate::http) fn text(page: String) -> Response<ResponseBody> {
     let mut response = Response::new(body::full(Bytes::from(page)));
     set(
         response.headers_mut(),

@@ -9,14 +9,14 @@
 //!   policy, platforms, language), from its watch-stream message by
 //!   `packyard_proto::convert::catalog::completed_version`.
 //! - [`Channel`] (core's): `internal`, `external` or `store`, as device URLs spell them.
-//! - [`EdgeRollout`]: an active per-region rollout; with the edge's region and the device id
-//!   it decides which version a store request gets (`packyard_core::rollout::gets_new`).
+//! - [`ActiveRollout`] (core's): an active per-region rollout; with the edge's region and
+//!   the device id it decides which version a store request gets, read from its
+//!   watch-stream message by `packyard_proto::convert::catalog::rollout`.
 
-mod rollout;
 mod serving_state;
 #[cfg(test)]
 mod serving_state_test;
 
 pub use packyard_core::catalog::{Channel, CompletedVersion};
-pub use rollout::{EdgeRollout, RolloutUpdate};
+pub use packyard_core::rollout::ActiveRollout;
 pub use serving_state::{Applied, ServingState};

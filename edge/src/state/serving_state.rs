@@ -9,10 +9,9 @@ use packyard_core::device_manifest::ServedPack;
 use packyard_proto::catalog::v1 as pb;
 use packyard_proto::catalog::v1::change::Change;
 use packyard_proto::catalog::v1::watch_event::Body;
-use packyard_proto::convert::catalog as convert;
+use packyard_proto::convert::catalog::{self as convert, RolloutUpdate};
 
-use super::rollout::{EdgeRollout, RolloutUpdate};
-use super::{Channel, CompletedVersion};
+use super::{ActiveRollout, Channel, CompletedVersion};
 
 /// The language tag used when an app's primary language is unknown or unreadable: it matches
 /// no pack, so such an app's devices get only the localized packs their own languages pick.
@@ -39,7 +38,7 @@ pub struct ServingState {
     /// The region this edge serves, which rollout stages name.
     region: String,
     /// The active rollout of each pack that has one, by pack id.
-    rollouts: HashMap<String, EdgeRollout>,
+    rollouts: HashMap<String, ActiveRollout>,
     /// Tester tokens revoked, by id, with when they expire (Unix seconds).
     revoked_tokens: HashMap<String, u64>,
 }
@@ -225,20 +224,24 @@ impl ServingState {
         if self.archived.contains(&r.pack_id) {
             return;
         }
-        match EdgeRollout::from_proto(r) {
+        match convert::rollout(r) {
             Ok(RolloutUpdate::Active(rollout)) => {
                 if rollout.will_reach(&self.region)
-                    && let Some(v) = self.versions.get(&(rollout.pack_id.clone(), rollout.to))
+                    && let Some(v) = self.versions.get(&(rollout.pack.clone(), rollout.to))
                     && !applied.to_prefetch.contains(v)
                 {
                     applied.to_prefetch.push(Arc::clone(v));
                 }
-                self.rollouts.insert(rollout.pack_id.clone(), rollout);
+                self.rollouts.insert(rollout.pack.clone(), rollout);
             }
-            Ok(RolloutUpdate::Ended { pack_id }) => {
-                self.rollouts.remove(&pack_id);
+            Ok(RolloutUpdate::Ended { pack }) => {
+                self.rollouts.remove(&pack);
             }
-            Err(e) => tracing::warn!(error = %e, "a rollout cannot be followed"),
+            Err(e) => tracing::warn!(
+                rollout = r.rollout_id,
+                error = %e,
+                "a rollout cannot be followed"
+            ),
         }
     }
 
@@ -293,8 +296,8 @@ impl ServingState {
             packs.extend(
                 self.rollouts
                     .values()
-                    .filter(|r| r.app_id == app)
-                    .map(|r| r.pack_id.as_str()),
+                    .filter(|r| r.app == app)
+                    .map(|r| r.pack.as_str()),
             );
         }
         packs
@@ -317,12 +320,8 @@ impl ServingState {
                 .copied()
         };
         let number = match self.rollouts.get(pack) {
-            Some(r) if channel == Channel::Store && r.app_id == app => {
-                if r.gives_new(&self.region, device) {
-                    Some(r.to)
-                } else {
-                    pointer()
-                }
+            Some(r) if channel == Channel::Store && r.app == app => {
+                r.store_version(&self.region, device, pointer())
             }
             _ => pointer(),
         }?;
@@ -333,7 +332,7 @@ impl ServingState {
     pub fn served_versions(&self) -> Vec<Arc<CompletedVersion>> {
         let mut seen = HashSet::new();
         let pointers = self.channels.iter().map(|((_, pack, _), n)| (pack, *n));
-        let rollouts = self.rollouts.values().map(|r| (&r.pack_id, r.to));
+        let rollouts = self.rollouts.values().map(|r| (&r.pack, r.to));
         pointers
             .chain(rollouts)
             .filter(|(pack, n)| seen.insert(((*pack).clone(), *n)))
@@ -393,7 +392,7 @@ impl ServingState {
     }
 
     /// The active rollout of `pack`, if one is.
-    pub fn rollout(&self, pack: &str) -> Option<&EdgeRollout> {
+    pub fn rollout(&self, pack: &str) -> Option<&ActiveRollout> {
         self.rollouts.get(pack)
     }
 }

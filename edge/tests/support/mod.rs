@@ -3,6 +3,7 @@
 
 #![allow(dead_code, clippy::unwrap_used, unreachable_pub)]
 
+use packyard_net::node::Clock;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
@@ -215,6 +216,16 @@ impl TestEdge {
         source: Arc<dyn ChunkSource>,
         disk: Option<&Path>,
     ) -> Self {
+        Self::start_with_clock(events, source, disk, Clock::System).await
+    }
+
+    /// [`start`](Self::start) on `clock`: the time the edge checks token expiry by.
+    pub async fn start_with_clock(
+        events: &[pb::WatchEvent],
+        source: Arc<dyn ChunkSource>,
+        disk: Option<&Path>,
+        clock: Clock,
+    ) -> Self {
         let counters = Arc::new(CacheCounters::new());
         let config = CacheConfig {
             memory_bytes: 64 << 20,
@@ -245,6 +256,7 @@ impl TestEdge {
                 public_urls: vec![url.clone()],
                 range_limits: RangeLimits::default(),
                 manifest_policy: ManifestPolicy::default(),
+                clock,
             },
         });
         let (stop, stopped) = oneshot::channel::<()>();
