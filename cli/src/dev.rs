@@ -16,7 +16,6 @@ use packyard_net::cluster::{
     Identity, NodeRole, Validity, write_atomically, write_node_files,
 };
 use packyard_origin::OriginConfig;
-use tokio::sync::watch;
 
 /// Flags of `packyard dev`; every one has a default a newcomer never needs to change.
 #[derive(Debug, Args)]
@@ -267,50 +266,13 @@ pub(crate) fn run(args: &DevArgs) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let bound = Bound::bind(args).await?;
         let plan = bound.args(args)?.plan()?;
-        let (stop_tx, stop_rx) = watch::channel(false);
-        let stopped = move || {
-            let mut rx = stop_rx.clone();
-            async move {
-                let _ = rx.wait_for(|stop| *stop).await;
-            }
+        let stop = packyard_net::node::Stop::new();
+        let stopped = || {
+            let stop = stop.clone();
+            async move { stop.stopped().await }
         };
-        let edge_urls = plan.edge.public_urls.join(" ");
-        println!("Packyard dev: data in {}", args.data.display());
-        println!(
-            "  admin API   http://{}   (metrics at /metrics)",
-            plan.control.admin_addr
-        );
-        println!("  uploads     {}", plan.control.api.origin_base_url);
-        println!("  edge        {edge_urls}");
-        println!(
-            "  cluster TLS {} (the CA and each part's certificate)",
-            args.data.join("cluster-tls").display()
-        );
-        if let Some(note) = &plan.tls_note {
-            println!("  TLS         {note}");
-        }
-        if plan.control.webhooks.allow_private_addresses {
-            println!(
-                "  webhooks    may go to this machine and private networks (a dev default; \
-                 --no-local-webhooks refuses them, as a cluster does)"
-            );
-        }
-        let key_file = plan.control.data_dir.join("admin-key");
-        let on_key = move |notice: KeyNotice| match notice {
-            KeyNotice::Generated(path) => {
-                println!("  admin key   written to {} (mode 0600)", path.display());
-            }
-            KeyNotice::FromEnvironment => println!("  admin key   PACKYARD_ADMIN_KEY"),
-            KeyNotice::EnvironmentIgnored => println!(
-                "  admin key   PACKYARD_ADMIN_KEY is ignored: this cluster has its operator \
-                 (the key in {} or one made since)",
-                key_file.display()
-            ),
-            KeyNotice::Existing => println!(
-                "  admin key   as before: PACKYARD_ADMIN_KEY or {}",
-                key_file.display()
-            ),
-        };
+        print_plan(args, &plan);
+        let on_key = say_where_the_key_is(plan.control.data_dir.join("admin-key"));
         println!("Press Ctrl-C to stop.");
         let control = tokio::spawn(control::serve(
             plan.control,
@@ -347,7 +309,7 @@ pub(crate) fn run(args: &DevArgs) -> anyhow::Result<()> {
         if ended.is_none() {
             println!("stopping…");
         }
-        let _ = stop_tx.send(true);
+        stop.stop();
         if let Some((name, result)) = ended {
             // The others stop on the signal; the process ends with this one's error.
             control.abort();
@@ -364,6 +326,50 @@ pub(crate) fn run(args: &DevArgs) -> anyhow::Result<()> {
         outcome(e).context("edge")?;
         Ok(())
     })
+}
+
+/// Says where each part listens and what this dev node allows.
+fn print_plan(args: &DevArgs, plan: &Plan) {
+    let edge_urls = plan.edge.public_urls.join(" ");
+    println!("Packyard dev: data in {}", args.data.display());
+    println!(
+        "  admin API   http://{}   (metrics at /metrics)",
+        plan.control.admin_addr
+    );
+    println!("  uploads     {}", plan.control.api.origin_base_url);
+    println!("  edge        {edge_urls}");
+    println!(
+        "  cluster TLS {} (the CA and each part's certificate)",
+        args.data.join("cluster-tls").display()
+    );
+    if let Some(note) = &plan.tls_note {
+        println!("  TLS         {note}");
+    }
+    if plan.control.webhooks.allow_private_addresses {
+        println!(
+            "  webhooks    may go to this machine and private networks (a dev default; \
+             --no-local-webhooks refuses them, as a cluster does)"
+        );
+    }
+}
+
+/// What to print once the control plane says where the operator's key is.
+fn say_where_the_key_is(key_file: PathBuf) -> impl FnOnce(KeyNotice) + Send + 'static {
+    move |notice: KeyNotice| match notice {
+        KeyNotice::Generated(path) => {
+            println!("  admin key   written to {} (mode 0600)", path.display());
+        }
+        KeyNotice::FromEnvironment => println!("  admin key   PACKYARD_ADMIN_KEY"),
+        KeyNotice::EnvironmentIgnored => println!(
+            "  admin key   PACKYARD_ADMIN_KEY is ignored: this cluster has its operator \
+             (the key in {} or one made since)",
+            key_file.display()
+        ),
+        KeyNotice::Existing => println!(
+            "  admin key   as before: PACKYARD_ADMIN_KEY or {}",
+            key_file.display()
+        ),
+    }
 }
 
 /// Holds `DATA/dev.lock` for as long as it lives (the operating system lets go when the

@@ -80,24 +80,7 @@ impl Default for ControlConfig {
     }
 }
 
-/// What is wrong with a configuration, naming the field.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    /// The TOML file could not be read as a configuration.
-    #[error("configuration file: {0}")]
-    File(String),
-    /// A `--peers` list is malformed.
-    #[error("peers: {0}")]
-    Peers(String),
-    /// A field holds a value the node cannot run with.
-    #[error("{field}: {reason}")]
-    Invalid {
-        /// The field, as spelled in the file.
-        field: &'static str,
-        /// What is wrong, and what would be right.
-        reason: String,
-    },
-}
+pub use packyard_net::node::ConfigError;
 
 impl ControlConfig {
     /// Reads a TOML configuration; fields left out keep their defaults, unknown fields are
@@ -110,22 +93,27 @@ impl ControlConfig {
     pub fn parse_peers(list: &str) -> Result<BTreeMap<u64, String>, ConfigError> {
         let mut peers = BTreeMap::new();
         for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let (id, addr) = item
-                .split_once('=')
-                .ok_or_else(|| ConfigError::Peers(format!("{item:?} is not ID=HOST:PORT")))?;
-            let id: u64 = id
-                .trim()
-                .parse()
-                .map_err(|_| ConfigError::Peers(format!("{id:?} is not a node id (1, 2, …)")))?;
+            let (id, addr) = item.split_once('=').ok_or_else(|| {
+                ConfigError::invalid("peers", format!("{item:?} is not ID=HOST:PORT"))
+            })?;
+            let id: u64 = id.trim().parse().map_err(|_| {
+                ConfigError::invalid("peers", format!("{id:?} is not a node id (1, 2, …)"))
+            })?;
             let addr = addr.trim();
             if addr
                 .rsplit_once(':')
                 .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
             {
-                return Err(ConfigError::Peers(format!("{addr:?} is not HOST:PORT")));
+                return Err(ConfigError::invalid(
+                    "peers",
+                    format!("{addr:?} is not HOST:PORT"),
+                ));
             }
             if peers.insert(id, addr.to_owned()).is_some() {
-                return Err(ConfigError::Peers(format!("node {id} is listed twice")));
+                return Err(ConfigError::invalid(
+                    "peers",
+                    format!("node {id} is listed twice"),
+                ));
             }
         }
         Ok(peers)
@@ -170,28 +158,20 @@ impl ControlConfig {
                 "must be at least three heartbeats (raft.heartbeat_ms), or followers depose a healthy leader",
             );
         }
-        raft.to_openraft().map_err(|e| ConfigError::Invalid {
-            field: "raft",
-            reason: e.to_string(),
-        })?;
-        self.api.validate().map_err(|e| ConfigError::Invalid {
-            field: "api",
-            reason: e.to_string(),
-        })?;
-        self.webhooks.validate().map_err(|e| ConfigError::Invalid {
-            field: "webhooks",
-            reason: e.to_string(),
-        })?;
-        self.quota.validate().map_err(|e| ConfigError::Invalid {
-            field: "quota",
-            reason: e.to_string(),
-        })?;
+        raft.to_openraft()
+            .map_err(|e| ConfigError::invalid("raft", e))?;
+        self.api
+            .validate()
+            .map_err(|e| ConfigError::invalid("api", e))?;
+        self.webhooks
+            .validate()
+            .map_err(|e| ConfigError::invalid("webhooks", e))?;
+        self.quota
+            .validate()
+            .map_err(|e| ConfigError::invalid("quota", e))?;
         self.cluster_tls
             .validate()
-            .map_err(|reason| ConfigError::Invalid {
-                field: "cluster_tls",
-                reason,
-            })
+            .map_err(|reason| ConfigError::invalid("cluster_tls", reason))
     }
 }
 

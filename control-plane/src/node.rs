@@ -11,9 +11,9 @@ use std::time::Duration;
 use openraft::error::{InitializeError, RaftError};
 use packyard_core::Blake3Hash;
 use packyard_core::catalog::{Catalog, UserId};
-use packyard_net::cluster::{ClusterTls, Identity, ListenerLimits, NodeRole, incoming};
+use packyard_net::cluster::{ListenerLimits, NodeRole, incoming};
+use packyard_net::node::{self, Tasks};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 use crate::api::{self, Bootstrapped, OPERATOR_ID};
 use crate::clock::Clock;
@@ -28,7 +28,7 @@ use crate::raft::{
 };
 use crate::rollout_advancer::advance_due_rollouts;
 use crate::store::CatalogStore;
-use crate::watch::WatchService;
+use crate::watch::{ChangeFeed, WatchService};
 use crate::webhook::{Deliverer, HttpTransport};
 
 /// How often a quiet watch stream says it is alive.
@@ -38,38 +38,7 @@ const GRPC_DRAIN: Duration = Duration::from_secs(1);
 /// How often the leader looks for rollouts whose soak time is over (soak times are seconds).
 const ROLLOUT_TICK: Duration = Duration::from_secs(1);
 
-/// Why a node could not start or stopped with an error.
-#[derive(Debug, thiserror::Error)]
-pub enum NodeError {
-    /// The configuration is invalid.
-    #[error("configuration: {0}")]
-    Config(#[from] crate::config::ConfigError),
-    /// A listener could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
-    Listen {
-        /// The address.
-        addr: std::net::SocketAddr,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The data directory or the key file could not be used.
-    #[error("{path}: {source}")]
-    Data {
-        /// The path.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// Raft could not start or stopped.
-    #[error("raft: {0}")]
-    Raft(String),
-    /// The bootstrap key is unusable.
-    #[error("{0}")]
-    Bootstrap(String),
-    /// The node's cluster certificate cannot be used.
-    #[error("cluster_tls: {0}")]
-    Tls(String),
-}
+pub use packyard_net::node::NodeError;
 
 /// What the caller learns once the node is up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,8 +67,8 @@ impl Listeners {
     /// Binds the configured addresses (port 0 takes any free port; the node says which).
     pub async fn bind(config: &ControlConfig) -> Result<Self, NodeError> {
         Ok(Self {
-            raft: bind("raft", config.raft_addr).await?,
-            admin: bind("admin", config.admin_addr).await?,
+            raft: node::bind("raft", config.raft_addr).await?,
+            admin: node::bind("admin", config.admin_addr).await?,
         })
     }
 }
@@ -130,80 +99,150 @@ pub async fn serve(
 ) -> Result<(), NodeError> {
     config.validate()?;
     if let Some(key) = &admin_key {
-        api::check_bootstrap_key(key).map_err(|e| NodeError::Bootstrap(e.to_string()))?;
+        api::check_bootstrap_key(key).map_err(|e| NodeError::part("PACKYARD_ADMIN_KEY", e))?;
     }
-    let tls = ClusterTls::load(&config.cluster_tls).map_err(|e| NodeError::Tls(e.to_string()))?;
-    let me = Identity::new(NodeRole::Control, config.id.to_string())
-        .map_err(|e| NodeError::Tls(e.to_string()))?;
-    if tls.identity() != me {
-        return Err(NodeError::Tls(format!(
-            "the certificate is for {}, but this is {me}; issue one with \
-             `packyard cluster cert issue --role control --id {}`",
-            tls.identity(),
-            config.id
-        )));
-    }
+    let id = config.id.to_string();
+    let tls = node::cluster_identity(&config.cluster_tls, NodeRole::Control, &id)?;
+    let admin_tls = node::public_tls(
+        "admin_tls_cert",
+        config.admin_tls_cert.as_deref(),
+        config.admin_tls_key.as_deref(),
+    )?;
+    let transport =
+        HttpTransport::new(&config.webhooks).map_err(|e| NodeError::part("webhook client", e))?;
     let peers = PeerChannels::new(tls.clone());
-    let data = |path: PathBuf| move |source| NodeError::Data { path, source };
-    std::fs::create_dir_all(&config.data_dir).map_err(data(config.data_dir.clone()))?;
-
-    let empty = Catalog::new(config.quota.clone());
-    let raft_dir = config.data_dir.join("raft");
-    let (log, state_machine) = open_storage(&raft_dir, empty)
-        .await
-        .map_err(|e| NodeError::Raft(e.to_string()))?;
-    let catalog = state_machine.catalog();
-    let feed = state_machine.feed();
-    let openraft_config = config
-        .raft
-        .to_openraft()
-        .map_err(|e| NodeError::Raft(e.to_string()))?;
-    let raft = Raft::new(
-        config.id,
-        Arc::new(openraft_config),
-        GrpcNetwork::new(peers.clone()),
-        log,
-        state_machine,
-    )
-    .await
-    .map_err(|e| NodeError::Raft(e.to_string()))?;
-    let store = RaftStore::new(raft.clone(), catalog, peers.clone());
-
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let stopped = move || {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|stop| *stop).await;
-        }
-    };
-
-    // Raft, membership, the watch stream, origin reports and the edge registry share the
-    // node's gRPC listener: mutual TLS only, each service admitting the roles it serves.
-    let Listeners {
-        raft: raft_listener,
-        admin: admin_listener,
-    } = listeners;
+    let Consensus { raft, store, feed } = Consensus::open(&config, &peers).await?;
     // Given port 0, the kernel picked one: the cluster knows this node by what it got.
     let bound = Node::new(
-        local(&raft_listener, config.raft_addr),
-        local(&admin_listener, config.admin_addr),
+        local(&listeners.raft, config.raft_addr),
+        local(&listeners.admin, config.admin_addr),
     );
-    let reloading = tokio::spawn(tls.clone().watch(config.cluster_tls.clone(), stopped()));
     // Every timestamp this node stamps, and every due time and lease it judges, is read here.
     let clock = Clock::System;
-    let edges = EdgeRegistryService::new(store.clone(), feed.clone(), config.api.edge_lease_ms)
-        .with_clock(clock);
-    // Two of the longest election timeouts: an ordinary election sends no watcher away.
-    let standing = Arc::new(Standing::new(
+    let mut tasks = Tasks::new();
+    tasks.spawn(
+        "cluster TLS reload",
+        tls.clone()
+            .watch(config.cluster_tls.clone(), tasks.stopped()),
+    );
+    let standing = standing(&config, &raft);
+    let services = cluster_services(&config, &raft, &store, &feed, peers, clock, &standing);
+    let grpc = tokio::spawn(services.serve_with_incoming_shutdown(
+        incoming(listeners.raft, tls, ListenerLimits::default()),
+        tasks.stopped(),
+    ));
+
+    form_cluster(&raft, &config, bound).await?;
+
+    tasks.spawn(
+        "admin API",
+        api::serve(
+            listeners.admin,
+            admin_tls,
+            store.clone(),
+            feed,
+            api::ApiConfig {
+                allow_private_webhook_targets: config.webhooks.allow_private_addresses,
+                clock,
+                ..config.api.clone()
+            },
+            metrics.clone(),
+            tasks.stopped(),
+        ),
+    );
+    spawn_duties(&mut tasks, &config, &store, clock, transport);
+    spawn_gauges(&mut tasks, &raft, standing, &metrics);
+    tasks.spawn(
+        "bootstrap",
+        bootstrap_when_led(
+            store,
+            clock,
+            admin_key,
+            config.data_dir.join("admin-key"),
+            on_key,
+            tasks.stopped(),
+        ),
+    );
+
+    tasks.run_until(shutdown).await;
+    raft.shutdown()
+        .await
+        .map_err(|e| NodeError::part("raft", e))?;
+    // A graceful gRPC shutdown waits for every open stream, and watchers' streams and peers'
+    // kept append streams stay open as long as their other ends live: give them a moment to
+    // end, then close them (the watchers move to another member).
+    let mut grpc = grpc;
+    if tokio::time::timeout(GRPC_DRAIN, &mut grpc).await.is_err() {
+        tracing::info!(?GRPC_DRAIN, "closing the gRPC streams still open");
+        grpc.abort();
+    }
+    Ok(())
+}
+
+/// Raft on its RocksDB storage, the catalog store over it and the feed of its changes.
+struct Consensus {
+    raft: Raft,
+    store: RaftStore,
+    feed: Arc<ChangeFeed>,
+}
+
+impl Consensus {
+    async fn open(config: &ControlConfig, peers: &PeerChannels) -> Result<Self, NodeError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| NodeError::data(&config.data_dir, e))?;
+        let empty = Catalog::new(config.quota.clone());
+        let (log, state_machine) = open_storage(&config.data_dir.join("raft"), empty)
+            .await
+            .map_err(|e| NodeError::part("raft", e))?;
+        let catalog = state_machine.catalog();
+        let feed = state_machine.feed();
+        let openraft_config = config
+            .raft
+            .to_openraft()
+            .map_err(|e| NodeError::part("raft", e))?;
+        let raft = Raft::new(
+            config.id,
+            Arc::new(openraft_config),
+            GrpcNetwork::new(peers.clone()),
+            log,
+            state_machine,
+        )
+        .await
+        .map_err(|e| NodeError::part("raft", e))?;
+        let store = RaftStore::new(raft.clone(), catalog, peers.clone());
+        Ok(Self { raft, store, feed })
+    }
+}
+
+/// How long this node may go without hearing a majority before it sends its watchers away
+/// and says so in its gauges: two of the longest election timeouts, so an ordinary election
+/// sends no watcher away.
+fn standing(config: &ControlConfig, raft: &Raft) -> Arc<Standing> {
+    Arc::new(Standing::new(
         raft.clone(),
         Duration::from_millis(2 * config.raft.election_timeout_max_ms),
-    ));
-    let judged = Arc::clone(&standing);
+    ))
+}
+
+/// Raft, membership, the watch stream, origin reports and the edge registry, which share
+/// the node's gRPC listener: mutual TLS only, each service admitting the roles it serves.
+fn cluster_services(
+    config: &ControlConfig,
+    raft: &Raft,
+    store: &RaftStore,
+    feed: &Arc<ChangeFeed>,
+    peers: PeerChannels,
+    clock: Clock,
+    standing: &Arc<Standing>,
+) -> tonic::transport::server::Router {
+    let edges = EdgeRegistryService::new(store.clone(), feed.clone(), config.api.edge_lease_ms)
+        .with_clock(clock);
+    let standing = Arc::clone(standing);
     let cut_off: crate::watch::CutOff = Arc::new(move || {
         let standing = Arc::clone(&standing);
         Box::pin(async move { standing.cut_off().await })
     });
-    let grpc = tonic::transport::Server::builder()
+    tonic::transport::Server::builder()
         .add_service(RaftService::new(raft.clone()).into_server())
         .add_service(MembershipService::new(raft.clone(), peers).into_server())
         .add_service(
@@ -217,115 +256,63 @@ pub async fn serve(
                 .into_server(),
         )
         .add_service(edges.into_server())
-        .serve_with_incoming_shutdown(
-            incoming(raft_listener, tls, ListenerLimits::default()),
-            stopped(),
-        );
-    let grpc = tokio::spawn(grpc);
-
-    form_cluster(&raft, &config, bound).await?;
-
-    let admin_tls = match (&config.admin_tls_cert, &config.admin_tls_key) {
-        (Some(cert), Some(key)) => Some(
-            packyard_net::http::tls_acceptor(cert, key)
-                .map_err(|e| NodeError::Tls(format!("admin_tls_cert: {e}")))?,
-        ),
-        _ => None,
-    };
-    let api = tokio::spawn(api::serve(
-        admin_listener,
-        admin_tls,
-        store.clone(),
-        feed,
-        api::ApiConfig {
-            allow_private_webhook_targets: config.webhooks.allow_private_addresses,
-            clock,
-            ..config.api.clone()
-        },
-        metrics.clone(),
-        stopped(),
-    ));
-    let transport = HttpTransport::new(&config.webhooks)
-        .map_err(|e| NodeError::Raft(format!("webhook client: {e}")))?;
-    let deliverer = tokio::spawn(
-        Deliverer::new(store.clone(), transport, config.webhooks.clone())
-            .with_clock(clock)
-            .run(stopped()),
-    );
-    let advancer = tokio::spawn(advance_due_rollouts(
-        store.clone(),
-        clock,
-        ROLLOUT_TICK,
-        stopped(),
-    ));
-    let expirer = tokio::spawn(crate::upload_expirer::expire_stale_uploads(
-        store.clone(),
-        clock,
-        config.api.upload_deadlines(),
-        stopped(),
-    ));
-    let limits = tokio::spawn(crate::limits_keeper::keep_limits(
-        store.clone(),
-        clock,
-        config.quota.clone(),
-        stopped(),
-    ));
-    let gauges = tokio::spawn(follow_raft_metrics(
-        raft.clone(),
-        metrics.raft().clone(),
-        stopped(),
-    ));
-    let standing_gauges = tokio::spawn(follow_standing(
-        raft.clone(),
-        judged,
-        metrics.raft().clone(),
-        stopped(),
-    ));
-    let key_file = config.data_dir.join("admin-key");
-    let bootstrap = tokio::spawn(bootstrap_when_led(
-        store,
-        clock,
-        admin_key,
-        key_file,
-        on_key,
-        stopped(),
-    ));
-
-    shutdown.await;
-    tracing::info!("shutting down");
-    let _ = stop_tx.send(true);
-    let _ = tokio::join!(
-        api,
-        deliverer,
-        advancer,
-        expirer,
-        limits,
-        gauges,
-        standing_gauges,
-        bootstrap,
-        reloading
-    );
-    raft.shutdown()
-        .await
-        .map_err(|e| NodeError::Raft(e.to_string()))?;
-    // A graceful gRPC shutdown waits for every open stream, and watchers' streams and peers'
-    // kept append streams stay open as long as their other ends live: give them a moment to
-    // end, then close them (the watchers move to another member).
-    let mut grpc = grpc;
-    if tokio::time::timeout(GRPC_DRAIN, &mut grpc).await.is_err() {
-        tracing::info!(?GRPC_DRAIN, "closing the gRPC streams still open");
-        grpc.abort();
-    }
-    Ok(())
 }
 
-async fn bind(name: &'static str, addr: std::net::SocketAddr) -> Result<TcpListener, NodeError> {
-    packyard_net::listen::bind(name, addr)
-        .await
-        .map_err(|e| NodeError::Listen {
-            addr,
-            source: e.source,
-        })
+/// What the cluster does by itself: webhook deliveries, rollout steps when their soak time
+/// is over, expiring abandoned uploads, keeping limits. Each runs on every node and acts
+/// only while it leads.
+fn spawn_duties(
+    tasks: &mut Tasks,
+    config: &ControlConfig,
+    store: &RaftStore,
+    clock: Clock,
+    transport: HttpTransport,
+) {
+    let deliverer = Deliverer::new(store.clone(), transport, config.webhooks.clone());
+    tasks.spawn(
+        "webhook deliveries",
+        deliverer.with_clock(clock).run(tasks.stopped()),
+    );
+    tasks.spawn(
+        "rollout advancer",
+        advance_due_rollouts(store.clone(), clock, ROLLOUT_TICK, tasks.stopped()),
+    );
+    tasks.spawn(
+        "upload expirer",
+        crate::upload_expirer::expire_stale_uploads(
+            store.clone(),
+            clock,
+            config.api.upload_deadlines(),
+            tasks.stopped(),
+        ),
+    );
+    tasks.spawn(
+        "limits keeper",
+        crate::limits_keeper::keep_limits(
+            store.clone(),
+            clock,
+            config.quota.clone(),
+            tasks.stopped(),
+        ),
+    );
+}
+
+/// The Raft gauges: what openraft reports, and whether this node is in touch with a
+/// majority.
+fn spawn_gauges(tasks: &mut Tasks, raft: &Raft, standing: Arc<Standing>, metrics: &ControlMetrics) {
+    tasks.spawn(
+        "Raft gauges",
+        follow_raft_metrics(raft.clone(), metrics.raft().clone(), tasks.stopped()),
+    );
+    tasks.spawn(
+        "standing gauges",
+        follow_standing(
+            raft.clone(),
+            standing,
+            metrics.raft().clone(),
+            tasks.stopped(),
+        ),
+    );
 }
 
 /// The address `listener` listens on, as peers and clients reach it.
@@ -340,7 +327,7 @@ async fn form_cluster(raft: &Raft, config: &ControlConfig, me: Node) -> Result<(
     let initialized = raft
         .is_initialized()
         .await
-        .map_err(|e| NodeError::Raft(e.to_string()))?;
+        .map_err(|e| NodeError::part("raft", e))?;
     if initialized || config.join {
         return Ok(());
     }
@@ -364,7 +351,7 @@ async fn form_cluster(raft: &Raft, config: &ControlConfig, me: Node) -> Result<(
     };
     match raft.initialize(members).await {
         Ok(()) | Err(RaftError::APIError(InitializeError::NotAllowed(_))) => Ok(()),
-        Err(e) => Err(NodeError::Raft(format!("forming the cluster: {e}"))),
+        Err(e) => Err(NodeError::part("raft", format!("forming the cluster: {e}"))),
     }
 }
 

@@ -56,9 +56,11 @@ impl Node {
         loop {
             match Self::try_start(config.clone(), allow_private_addresses).await {
                 Ok(node) => return node,
-                Err(NodeError::Raft(e))
-                    if e.contains("lock hold by current process")
-                        && tokio::time::Instant::now() < deadline =>
+                Err(NodeError::Part {
+                    part: "raft",
+                    reason,
+                }) if reason.contains("lock hold by current process")
+                    && tokio::time::Instant::now() < deadline =>
                 {
                     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                 }

@@ -128,41 +128,25 @@ impl Default for OriginConfig {
     }
 }
 
-/// What is wrong with a configuration, naming the field.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum OriginConfigError {
-    /// The TOML file could not be read as a configuration.
-    #[error("configuration file: {0}")]
-    File(String),
-    /// A field holds a value the origin cannot run with.
-    #[error("{field}: {reason}")]
-    Invalid {
-        /// The field, as spelled in the file.
-        field: &'static str,
-        /// What is wrong, and what would be right.
-        reason: String,
-    },
-}
+pub use packyard_net::node::ConfigError;
 
 impl OriginConfig {
     /// Reads a TOML configuration; fields left out keep their defaults, unknown fields are
     /// refused (a misspelled field must not be silently ignored).
-    pub fn from_toml(text: &str) -> Result<Self, OriginConfigError> {
-        toml::from_str(text).map_err(|e| OriginConfigError::File(e.to_string()))
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::File(e.to_string()))
     }
 
     /// The chunk size bounds [`chunk_avg_bytes`](Self::chunk_avg_bytes) gives.
-    pub fn chunking(&self) -> Result<ChunkingParams, OriginConfigError> {
-        ChunkingParams::with_avg(self.chunk_avg_bytes).map_err(|e| OriginConfigError::Invalid {
-            field: "chunk_avg_bytes",
-            reason: e.to_string(),
-        })
+    pub fn chunking(&self) -> Result<ChunkingParams, ConfigError> {
+        ChunkingParams::with_avg(self.chunk_avg_bytes)
+            .map_err(|e| ConfigError::invalid("chunk_avg_bytes", e))
     }
 
     /// Checks the whole configuration; the origin refuses to start with any error.
-    pub fn validate(&self) -> Result<(), OriginConfigError> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |field, reason: &str| {
-            Err(OriginConfigError::Invalid {
+            Err(ConfigError::Invalid {
                 field,
                 reason: reason.into(),
             })
@@ -175,10 +159,7 @@ impl OriginConfig {
         }
         self.http
             .validate()
-            .map_err(|reason| OriginConfigError::Invalid {
-                field: "http",
-                reason,
-            })?;
+            .map_err(|reason| ConfigError::invalid("http", reason))?;
         // Port 0 asks for any free port, a different one for each listener.
         if self.upload_addr == self.grpc_addr && self.grpc_addr.port() != 0 {
             return invalid("grpc_addr", "must differ from upload_addr");
@@ -197,22 +178,13 @@ impl OriginConfig {
             packyard_net::cluster::NodeRole::Origin,
             self.origin_id.clone(),
         )
-        .map_err(|e| OriginConfigError::Invalid {
-            field: "origin_id",
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| ConfigError::invalid("origin_id", e))?;
         self.chunk_service
             .validate()
-            .map_err(|e| OriginConfigError::Invalid {
-                field: "chunk_service",
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| ConfigError::invalid("chunk_service", e))?;
         self.cluster_tls
             .validate()
-            .map_err(|reason| OriginConfigError::Invalid {
-                field: "cluster_tls",
-                reason,
-            })
+            .map_err(|reason| ConfigError::invalid("cluster_tls", reason))
     }
 }
 

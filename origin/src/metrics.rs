@@ -9,12 +9,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use metrics::{Key, Label, Level, Metadata, Recorder, Unit};
+use packyard_net::http::RequestSeries;
 
 static METADATA: Metadata<'static> =
     Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
 
-const REQUESTS: &str = "packyard_origin_upload_requests_total";
-const DURATION: &str = "packyard_origin_upload_request_duration_seconds";
+const REQUEST_SERIES: RequestSeries = RequestSeries {
+    requests: "packyard_origin_upload_requests_total",
+    duration: "packyard_origin_upload_request_duration_seconds",
+};
 const PROCESSED: &str = "packyard_origin_versions_processed_total";
 const PROCESSING: &str = "packyard_origin_processing_duration_seconds";
 
@@ -38,12 +41,12 @@ impl OriginMetrics {
     /// Registers the origin's metrics on `recorder`; `render` produces the `/metrics` page.
     pub fn new(recorder: Arc<dyn Recorder + Send + Sync>, render: Render) -> Self {
         recorder.describe_counter(
-            REQUESTS.into(),
+            REQUEST_SERIES.requests.into(),
             Some(Unit::Count),
             "Upload endpoint requests, by endpoint and status.".into(),
         );
         recorder.describe_histogram(
-            DURATION.into(),
+            REQUEST_SERIES.duration.into(),
             Some(Unit::Seconds),
             "Upload endpoint request latency (a part's is its whole body), by endpoint.".into(),
         );
@@ -79,19 +82,7 @@ impl OriginMetrics {
 
     /// Records one finished upload endpoint request.
     pub fn request(&self, endpoint: &'static str, status: u16, elapsed: Duration) {
-        let labels = vec![
-            Label::new("endpoint", endpoint),
-            Label::new("status", status.to_string()),
-        ];
-        self.recorder
-            .register_counter(&Key::from_parts(REQUESTS, labels), &METADATA)
-            .increment(1);
-        self.recorder
-            .register_histogram(
-                &Key::from_parts(DURATION, vec![Label::new("endpoint", endpoint)]),
-                &METADATA,
-            )
-            .record(elapsed.as_secs_f64());
+        REQUEST_SERIES.record(self.recorder.as_ref(), endpoint, status, elapsed);
     }
 
     /// Records a version processed to `outcome` (`complete` or `failed`) in `elapsed`.

@@ -17,10 +17,7 @@ use crate::staging::Staging;
 /// Whether the parts of a file in `state` (`None`: the control plane knows no such file) can
 /// go: nothing will read them again.
 pub fn parts_are_dead(state: Option<UploadFileState>) -> bool {
-    match state {
-        None | Some(UploadFileState::Failed | UploadFileState::Complete) => true,
-        Some(UploadFileState::AwaitingUpload | UploadFileState::UploadComplete) => false,
-    }
+    !state.is_some_and(UploadFileState::keeps_parts)
 }
 
 /// One sweep: asks the control plane about every staged file and removes the dead ones.

@@ -6,9 +6,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use packyard_core::LanguageTag;
 use packyard_core::catalog::{
-    Actor, AppId, BuildChannel, BuildId, Command, CreateApp, RegisterBuild,
+    Actor, AppId, BuildChannel, BuildId, Command, CreateApp, RegisterBuild, ResourceType,
 };
-use packyard_core::role::Action;
 use serde::Deserialize;
 
 use super::context::{Api, new_id};
@@ -61,7 +60,7 @@ pub(crate) async fn get<S: CatalogStore>(
             let app = c
                 .app(&id)
                 .ok_or_else(|| super::not_found(packyard_core::catalog::ResourceType::Apps, &id))?;
-            c.permits(&actor, &id, Action::View)?;
+            c.may_read(&actor, &id, ResourceType::Apps)?;
             Ok(render::app(c, app))
         })
         .await?;
@@ -77,7 +76,7 @@ pub(crate) async fn list<S: CatalogStore>(
     let apps = api
         .read(move |c| {
             c.apps()
-                .filter(|a| c.permits(&actor, &a.id, Action::View).is_ok())
+                .filter(|a| c.may_read(&actor, &a.id, ResourceType::Apps).is_ok())
                 .map(|a| render::app(c, a))
                 .collect()
         })
@@ -126,12 +125,9 @@ pub(crate) async fn list_builds<S: CatalogStore>(
     app: AppId,
 ) -> Result<Response, ApiError> {
     let actor = actor.clone();
-    let self_path = format!("/v1/apps/{app}/builds");
-    let data = api
-        .read_or_refuse(move |c| {
-            super::app_access(c, &actor, &app, Action::View)?;
-            Ok(c.builds_of(&app).map(render::build).collect())
-        })
-        .await?;
-    Ok(respond_list(data, &self_path, None))
+    api.list(format!("/v1/apps/{app}/builds"), move |c| {
+        c.may_read(&actor, &app, ResourceType::Builds)?;
+        Ok(c.builds_of(&app).map(render::build).collect())
+    })
+    .await
 }

@@ -84,6 +84,20 @@ impl<S: CatalogStore> Api<S> {
         })
     }
 
+    /// `GET` of a whole collection (no paging) at `path`: the documents `read` finds, or its
+    /// refusal.
+    pub(crate) async fn list<F>(
+        &self,
+        path: String,
+        read: F,
+    ) -> Result<axum::response::Response, ApiError>
+    where
+        F: FnOnce(&Catalog) -> Result<Vec<serde_json::Value>, ApiError> + Send + 'static,
+    {
+        let data = self.read_or_refuse(read).await?;
+        Ok(super::document::respond_list(data, &path, None))
+    }
+
     /// Like [`Api::read`], for reads that can themselves be refused.
     pub(crate) async fn read_or_refuse<R, F>(&self, f: F) -> Result<R, ApiError>
     where

@@ -127,167 +127,23 @@ impl Endpoint {
     /// Parses a request line. Unknown paths are 404, known paths with another method 405,
     /// bad query parameters 400.
     pub fn parse(method: &Method, path: &str, query: Option<&str>) -> Result<Self, ApiError> {
-        use Endpoint as E;
         let q = Query::parse(query.unwrap_or(""))?;
         let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
         let m = method.as_str();
-        let no_route = || ApiError::NoRoute(path.to_owned());
-        let wrong = |allowed: &'static str| ApiError::MethodNotAllowed {
-            method: m.to_owned(),
-            path: path.to_owned(),
-            allowed,
-        };
         if segments.iter().any(|s| s.is_empty()) {
-            return Err(no_route());
+            return Err(ApiError::NoRoute(path.to_owned()));
         }
-        let endpoint = match (m, segments.as_slice()) {
-            ("GET", ["healthz"]) => E::Health,
-            ("GET", ["readyz"]) => E::Ready,
-            ("GET", ["metrics"]) => E::Metrics,
-            (_, ["healthz" | "readyz" | "metrics"]) => return Err(wrong("GET")),
-            ("GET", ["v1", "apps"]) => E::ListApps,
-            ("POST", ["v1", "apps"]) => E::CreateApp,
-            (_, ["v1", "apps"]) => return Err(wrong("GET, POST")),
-            ("GET", ["v1", "apps", id]) => E::GetApp(AppId::from(*id)),
-            (_, ["v1", "apps", _]) => return Err(wrong("GET")),
-            ("GET", ["v1", "apps", id, "backgroundAssets"]) => {
-                E::ListBackgroundAssets(AppId::from(*id), PackListQuery::from_query(&q)?)
-            }
-            (_, ["v1", "apps", _, "backgroundAssets"]) => return Err(wrong("GET")),
-            ("GET", ["v1", "apps", id, "members"]) => E::ListAppMembers(AppId::from(*id)),
-            ("POST", ["v1", "apps", id, "members"]) => E::AddAppMember(AppId::from(*id)),
-            (_, ["v1", "apps", _, "members"]) => return Err(wrong("GET, POST")),
-            ("DELETE", ["v1", "apps", id, "members", user]) => {
-                E::RemoveAppMember(AppId::from(*id), UserId::from(*user))
-            }
-            (_, ["v1", "apps", _, "members", _]) => return Err(wrong("DELETE")),
-            ("DELETE", ["v1", "apps", id, "members", user, "roles", role]) => {
-                E::RemoveAppMemberRole(AppId::from(*id), UserId::from(*user), role_in_path(role)?)
-            }
-            (_, ["v1", "apps", _, "members", _, "roles", _]) => return Err(wrong("DELETE")),
-            ("GET", ["v1", "apps", id, "testerTokens"]) => E::ListTesterTokens(AppId::from(*id)),
-            (_, ["v1", "apps", _, "testerTokens"]) => return Err(wrong("GET")),
-            ("GET", ["v1", "testerTokens", id]) => E::GetTesterToken(TesterTokenId::from(*id)),
-            ("DELETE", ["v1", "testerTokens", id]) => {
-                E::RevokeTesterToken(TesterTokenId::from(*id))
-            }
-            (_, ["v1", "testerTokens", _]) => return Err(wrong("GET, DELETE")),
-            ("GET", ["v1", "testerTokenKeys"]) => E::ListTesterTokenKeys,
-            ("GET", ["v1", "me"]) => E::GetMe,
-            ("GET", ["v1", "apps", id, "builds"]) => E::ListBuilds(AppId::from(*id)),
-            ("GET", ["v1", "apps", id, "reviewSubmissions"]) => {
-                E::ListReviewSubmissions(AppId::from(*id))
-            }
-            ("GET", ["v1", "apps", id, "rollouts"]) => E::ListRollouts(AppId::from(*id)),
-            (_, ["v1", "apps", _, "builds" | "reviewSubmissions" | "rollouts"]) => {
-                return Err(wrong("GET"));
-            }
-            (_, ["v1", "me"]) => return Err(wrong("GET")),
-            (_, ["v1", "testerTokenKeys"]) => return Err(wrong("GET")),
-            ("GET", ["v1", "apps", id, "webhooks"]) => E::ListWebhooks(AppId::from(*id)),
-            (_, ["v1", "apps", _, "webhooks"]) => return Err(wrong("GET")),
-            ("POST", ["v1", "builds"]) => E::CreateBuild,
-            ("POST", ["v1", "users"]) => E::CreateUser,
-            ("POST", ["v1", "apiKeys"]) => E::CreateApiKey,
-            ("GET", ["v1", "apiKeys"]) => E::ListApiKeys,
-            (_, ["v1", "apiKeys"]) => return Err(wrong("GET, POST")),
-            ("POST", ["v1", "backgroundAssets"]) => E::CreateBackgroundAsset,
-            ("POST", ["v1", "backgroundAssetVersions"]) => E::CreateBackgroundAssetVersion,
-            ("POST", ["v1", "backgroundAssetUploadFiles"]) => E::CreateBackgroundAssetUploadFile,
-            ("POST", ["v1", "reviewSubmissions"]) => E::CreateReviewSubmission,
-            ("POST", ["v1", "rollouts"]) => E::CreateRollout,
-            ("POST", ["v1", "webhooks"]) => E::CreateWebhook,
-            ("POST", ["v1", "testerTokens"]) => E::CreateTesterToken,
-            ("POST", ["v1", "testerTokenSecrets"]) => E::RotateTesterTokenSecret,
-            (_, ["v1", "testerTokenSecrets"]) => return Err(wrong("POST")),
-            ("GET", ["v1", "edges"]) => E::ListEdges,
-            (_, ["v1", "edges" | "regions"]) if m != "GET" => return Err(wrong("GET")),
-            ("GET", ["v1", "edges", id]) => E::GetEdge(EdgeId::from(*id)),
-            (_, ["v1", "edges", _]) => return Err(wrong("GET")),
-            ("GET", ["v1", "regions"]) => E::ListRegions,
-            (_, ["v1", "testerTokens"]) => return Err(wrong("POST")),
-            (
-                _,
-                [
-                    "v1",
-                    "builds"
-                    | "users"
-                    | "backgroundAssets"
-                    | "backgroundAssetVersions"
-                    | "backgroundAssetUploadFiles"
-                    | "reviewSubmissions"
-                    | "rollouts"
-                    | "webhooks",
-                ],
-            ) => return Err(wrong("POST")),
-            ("GET", ["v1", "webhooks", id]) => E::GetWebhook(WebhookId::from(*id)),
-            ("DELETE", ["v1", "webhooks", id]) => E::DeleteWebhook(WebhookId::from(*id)),
-            (_, ["v1", "webhooks", _]) => return Err(wrong("GET, DELETE")),
-            ("GET", ["v1", "webhooks", id, "deliveries"]) => {
-                E::ListWebhookDeliveries(WebhookId::from(*id))
-            }
-            (_, ["v1", "webhooks", _, "deliveries"]) => return Err(wrong("GET")),
-            ("DELETE", ["v1", "apiKeys", id]) => E::DeleteApiKey(ApiKeyId::from(*id)),
-            (_, ["v1", "apiKeys", _]) => return Err(wrong("DELETE")),
-            ("GET", ["v1", "backgroundAssets", id]) => E::GetBackgroundAsset(PackId::from(*id)),
-            ("PATCH", ["v1", "backgroundAssets", id]) => E::PatchBackgroundAsset(PackId::from(*id)),
-            ("GET", ["v1", "backgroundAssets", id, "versions"]) => {
-                E::ListBackgroundAssetVersions(PackId::from(*id), VersionListQuery::from_query(&q)?)
-            }
-            (_, ["v1", "backgroundAssets", _, "versions"]) => return Err(wrong("GET")),
-            ("GET", ["v1", "backgroundAssetVersions", id]) => {
-                E::GetBackgroundAssetVersion(VersionId::from(*id))
-            }
-            ("GET", ["v1", "backgroundAssetUploadFiles", id]) => {
-                E::GetBackgroundAssetUploadFile(UploadFileId::from(*id))
-            }
-            ("PATCH", ["v1", "backgroundAssetUploadFiles", id]) => {
-                E::PatchBackgroundAssetUploadFile(UploadFileId::from(*id))
-            }
-            ("GET", ["v1", "reviewSubmissions", id]) => {
-                E::GetReviewSubmission(ReviewSubmissionId::from(*id))
-            }
-            ("PATCH", ["v1", "reviewSubmissions", id]) => {
-                E::PatchReviewSubmission(ReviewSubmissionId::from(*id))
-            }
-            ("GET", ["v1", "rollouts", id]) => E::GetRollout(RolloutId::from(*id)),
-            ("PATCH", ["v1", "rollouts", id]) => E::PatchRollout(RolloutId::from(*id)),
-            (
-                _,
-                [
-                    "v1",
-                    "backgroundAssets"
-                    | "backgroundAssetUploadFiles"
-                    | "reviewSubmissions"
-                    | "rollouts",
-                    _,
-                ],
-            ) => {
-                return Err(wrong("GET, PATCH"));
-            }
-            ("GET", ["v1", "backgroundAssetVersionInternalBetaReleases", id]) => {
-                E::GetInternalBetaRelease(VersionId::from(*id))
-            }
-            ("GET", ["v1", "backgroundAssetVersionExternalBetaReleases", id]) => {
-                E::GetExternalBetaRelease(VersionId::from(*id))
-            }
-            ("GET", ["v1", "backgroundAssetVersionAppStoreReleases", id]) => {
-                E::GetAppStoreRelease(VersionId::from(*id))
-            }
-            (
-                _,
-                [
-                    "v1",
-                    "backgroundAssetVersions"
-                    | "backgroundAssetVersionInternalBetaReleases"
-                    | "backgroundAssetVersionExternalBetaReleases"
-                    | "backgroundAssetVersionAppStoreReleases",
-                    _,
-                ],
-            ) => return Err(wrong("GET")),
-            _ => return Err(no_route()),
+        let r = RequestLine {
+            method: m,
+            path,
+            query: q,
         };
-        Ok(endpoint)
+        match segments.as_slice() {
+            ["v1", "apps", ..] => app_route(&r, &segments),
+            ["v1", _] => collection_route(&r, &segments),
+            ["v1", ..] => resource_route(&r, &segments),
+            _ => operations_route(&r, &segments),
+        }
     }
 
     /// The span name and metric label: the variant name, without the ids.
@@ -429,6 +285,212 @@ fn role_in_path(segment: &str) -> Result<Role, ApiError> {
                 ),
             )
         })
+}
+
+/// One request's method, path and query, for the route tables below.
+struct RequestLine<'a> {
+    method: &'a str,
+    path: &'a str,
+    query: Query,
+}
+
+impl RequestLine<'_> {
+    /// 404: nothing is at this path.
+    fn no_route(&self) -> ApiError {
+        ApiError::NoRoute(self.path.to_owned())
+    }
+
+    /// 405: something is at this path, answering only `allowed`.
+    fn wrong(&self, allowed: &'static str) -> ApiError {
+        ApiError::MethodNotAllowed {
+            method: self.method.to_owned(),
+            path: self.path.to_owned(),
+            allowed,
+        }
+    }
+}
+
+/// The probes and metrics.
+fn operations_route(r: &RequestLine<'_>, segments: &[&str]) -> Result<Endpoint, ApiError> {
+    use Endpoint as E;
+    let m = r.method;
+    let endpoint = match (m, segments) {
+        ("GET", ["healthz"]) => E::Health,
+        ("GET", ["readyz"]) => E::Ready,
+        ("GET", ["metrics"]) => E::Metrics,
+        (_, ["healthz" | "readyz" | "metrics"]) => return Err(r.wrong("GET")),
+        _ => return Err(r.no_route()),
+    };
+    Ok(endpoint)
+}
+
+/// `/v1/apps/…`: an app and what it holds.
+fn app_route(r: &RequestLine<'_>, segments: &[&str]) -> Result<Endpoint, ApiError> {
+    use Endpoint as E;
+    let (m, q) = (r.method, &r.query);
+    let endpoint = match (m, segments) {
+        ("GET", ["v1", "apps"]) => E::ListApps,
+        ("POST", ["v1", "apps"]) => E::CreateApp,
+        (_, ["v1", "apps"]) => return Err(r.wrong("GET, POST")),
+        ("GET", ["v1", "apps", id]) => E::GetApp(AppId::from(*id)),
+        (_, ["v1", "apps", _]) => return Err(r.wrong("GET")),
+        ("GET", ["v1", "apps", id, "backgroundAssets"]) => {
+            E::ListBackgroundAssets(AppId::from(*id), PackListQuery::from_query(q)?)
+        }
+        (_, ["v1", "apps", _, "backgroundAssets"]) => return Err(r.wrong("GET")),
+        ("GET", ["v1", "apps", id, "members"]) => E::ListAppMembers(AppId::from(*id)),
+        ("POST", ["v1", "apps", id, "members"]) => E::AddAppMember(AppId::from(*id)),
+        (_, ["v1", "apps", _, "members"]) => return Err(r.wrong("GET, POST")),
+        ("DELETE", ["v1", "apps", id, "members", user]) => {
+            E::RemoveAppMember(AppId::from(*id), UserId::from(*user))
+        }
+        (_, ["v1", "apps", _, "members", _]) => return Err(r.wrong("DELETE")),
+        ("DELETE", ["v1", "apps", id, "members", user, "roles", role]) => {
+            E::RemoveAppMemberRole(AppId::from(*id), UserId::from(*user), role_in_path(role)?)
+        }
+        (_, ["v1", "apps", _, "members", _, "roles", _]) => return Err(r.wrong("DELETE")),
+        ("GET", ["v1", "apps", id, "testerTokens"]) => E::ListTesterTokens(AppId::from(*id)),
+        (_, ["v1", "apps", _, "testerTokens"]) => return Err(r.wrong("GET")),
+        ("GET", ["v1", "apps", id, "builds"]) => E::ListBuilds(AppId::from(*id)),
+        ("GET", ["v1", "apps", id, "reviewSubmissions"]) => {
+            E::ListReviewSubmissions(AppId::from(*id))
+        }
+        ("GET", ["v1", "apps", id, "rollouts"]) => E::ListRollouts(AppId::from(*id)),
+        (_, ["v1", "apps", _, "builds" | "reviewSubmissions" | "rollouts"]) => {
+            return Err(r.wrong("GET"));
+        }
+        ("GET", ["v1", "apps", id, "webhooks"]) => E::ListWebhooks(AppId::from(*id)),
+        (_, ["v1", "apps", _, "webhooks"]) => return Err(r.wrong("GET")),
+        _ => return Err(r.no_route()),
+    };
+    Ok(endpoint)
+}
+
+/// `/v1/{resources}`: the collections other than apps.
+fn collection_route(r: &RequestLine<'_>, segments: &[&str]) -> Result<Endpoint, ApiError> {
+    use Endpoint as E;
+    let m = r.method;
+    let endpoint = match (m, segments) {
+        ("GET", ["v1", "testerTokenKeys"]) => E::ListTesterTokenKeys,
+        ("GET", ["v1", "me"]) => E::GetMe,
+        (_, ["v1", "me"]) => return Err(r.wrong("GET")),
+        (_, ["v1", "testerTokenKeys"]) => return Err(r.wrong("GET")),
+        ("POST", ["v1", "builds"]) => E::CreateBuild,
+        ("POST", ["v1", "users"]) => E::CreateUser,
+        ("POST", ["v1", "apiKeys"]) => E::CreateApiKey,
+        ("GET", ["v1", "apiKeys"]) => E::ListApiKeys,
+        (_, ["v1", "apiKeys"]) => return Err(r.wrong("GET, POST")),
+        ("POST", ["v1", "backgroundAssets"]) => E::CreateBackgroundAsset,
+        ("POST", ["v1", "backgroundAssetVersions"]) => E::CreateBackgroundAssetVersion,
+        ("POST", ["v1", "backgroundAssetUploadFiles"]) => E::CreateBackgroundAssetUploadFile,
+        ("POST", ["v1", "reviewSubmissions"]) => E::CreateReviewSubmission,
+        ("POST", ["v1", "rollouts"]) => E::CreateRollout,
+        ("POST", ["v1", "webhooks"]) => E::CreateWebhook,
+        ("POST", ["v1", "testerTokens"]) => E::CreateTesterToken,
+        ("POST", ["v1", "testerTokenSecrets"]) => E::RotateTesterTokenSecret,
+        (_, ["v1", "testerTokenSecrets"]) => return Err(r.wrong("POST")),
+        ("GET", ["v1", "edges"]) => E::ListEdges,
+        (_, ["v1", "edges" | "regions"]) if m != "GET" => return Err(r.wrong("GET")),
+        ("GET", ["v1", "regions"]) => E::ListRegions,
+        (_, ["v1", "testerTokens"]) => return Err(r.wrong("POST")),
+        (
+            _,
+            [
+                "v1",
+                "builds"
+                | "users"
+                | "backgroundAssets"
+                | "backgroundAssetVersions"
+                | "backgroundAssetUploadFiles"
+                | "reviewSubmissions"
+                | "rollouts"
+                | "webhooks",
+            ],
+        ) => return Err(r.wrong("POST")),
+        _ => return Err(r.no_route()),
+    };
+    Ok(endpoint)
+}
+
+/// `/v1/{resources}/{id}…`: a resource other than an app, by its id.
+fn resource_route(r: &RequestLine<'_>, segments: &[&str]) -> Result<Endpoint, ApiError> {
+    use Endpoint as E;
+    let (m, q) = (r.method, &r.query);
+    let endpoint = match (m, segments) {
+        ("GET", ["v1", "testerTokens", id]) => E::GetTesterToken(TesterTokenId::from(*id)),
+        ("DELETE", ["v1", "testerTokens", id]) => E::RevokeTesterToken(TesterTokenId::from(*id)),
+        (_, ["v1", "testerTokens", _]) => return Err(r.wrong("GET, DELETE")),
+        ("GET", ["v1", "edges", id]) => E::GetEdge(EdgeId::from(*id)),
+        (_, ["v1", "edges", _]) => return Err(r.wrong("GET")),
+        ("GET", ["v1", "webhooks", id]) => E::GetWebhook(WebhookId::from(*id)),
+        ("DELETE", ["v1", "webhooks", id]) => E::DeleteWebhook(WebhookId::from(*id)),
+        (_, ["v1", "webhooks", _]) => return Err(r.wrong("GET, DELETE")),
+        ("GET", ["v1", "webhooks", id, "deliveries"]) => {
+            E::ListWebhookDeliveries(WebhookId::from(*id))
+        }
+        (_, ["v1", "webhooks", _, "deliveries"]) => return Err(r.wrong("GET")),
+        ("DELETE", ["v1", "apiKeys", id]) => E::DeleteApiKey(ApiKeyId::from(*id)),
+        (_, ["v1", "apiKeys", _]) => return Err(r.wrong("DELETE")),
+        ("GET", ["v1", "backgroundAssets", id]) => E::GetBackgroundAsset(PackId::from(*id)),
+        ("PATCH", ["v1", "backgroundAssets", id]) => E::PatchBackgroundAsset(PackId::from(*id)),
+        ("GET", ["v1", "backgroundAssets", id, "versions"]) => {
+            E::ListBackgroundAssetVersions(PackId::from(*id), VersionListQuery::from_query(q)?)
+        }
+        (_, ["v1", "backgroundAssets", _, "versions"]) => return Err(r.wrong("GET")),
+        ("GET", ["v1", "backgroundAssetVersions", id]) => {
+            E::GetBackgroundAssetVersion(VersionId::from(*id))
+        }
+        ("GET", ["v1", "backgroundAssetUploadFiles", id]) => {
+            E::GetBackgroundAssetUploadFile(UploadFileId::from(*id))
+        }
+        ("PATCH", ["v1", "backgroundAssetUploadFiles", id]) => {
+            E::PatchBackgroundAssetUploadFile(UploadFileId::from(*id))
+        }
+        ("GET", ["v1", "reviewSubmissions", id]) => {
+            E::GetReviewSubmission(ReviewSubmissionId::from(*id))
+        }
+        ("PATCH", ["v1", "reviewSubmissions", id]) => {
+            E::PatchReviewSubmission(ReviewSubmissionId::from(*id))
+        }
+        ("GET", ["v1", "rollouts", id]) => E::GetRollout(RolloutId::from(*id)),
+        ("PATCH", ["v1", "rollouts", id]) => E::PatchRollout(RolloutId::from(*id)),
+        (
+            _,
+            [
+                "v1",
+                "backgroundAssets"
+                | "backgroundAssetUploadFiles"
+                | "reviewSubmissions"
+                | "rollouts",
+                _,
+            ],
+        ) => {
+            return Err(r.wrong("GET, PATCH"));
+        }
+        ("GET", ["v1", "backgroundAssetVersionInternalBetaReleases", id]) => {
+            E::GetInternalBetaRelease(VersionId::from(*id))
+        }
+        ("GET", ["v1", "backgroundAssetVersionExternalBetaReleases", id]) => {
+            E::GetExternalBetaRelease(VersionId::from(*id))
+        }
+        ("GET", ["v1", "backgroundAssetVersionAppStoreReleases", id]) => {
+            E::GetAppStoreRelease(VersionId::from(*id))
+        }
+        (
+            _,
+            [
+                "v1",
+                "backgroundAssetVersions"
+                | "backgroundAssetVersionInternalBetaReleases"
+                | "backgroundAssetVersionExternalBetaReleases"
+                | "backgroundAssetVersionAppStoreReleases",
+                _,
+            ],
+        ) => return Err(r.wrong("GET")),
+
+        _ => return Err(r.no_route()),
+    };
+    Ok(endpoint)
 }
 
 #[cfg(test)]

@@ -6,11 +6,11 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use packyard_core::catalog::{Actor, AppId, Command, GrantRole, RemoveRole, ResourceType, UserId};
-use packyard_core::role::{Action, Role};
+use packyard_core::role::Role;
 use serde::Deserialize;
 
 use super::context::Api;
-use super::document::{Rel, parse, respond, respond_list};
+use super::document::{Rel, parse, respond};
 use super::error::ApiError;
 use super::{not_found, render};
 use crate::store::CatalogStore;
@@ -35,16 +35,13 @@ pub(crate) async fn list<S: CatalogStore>(
     app: AppId,
 ) -> Result<Response, ApiError> {
     let actor = actor.clone();
-    let path = format!("/v1/apps/{app}/members");
-    let data = api
-        .read_or_refuse(move |c| {
-            super::app_access(c, &actor, &app, Action::View)?;
-            Ok(c.members_of(&app)
-                .map(|u| render::member(u, &app))
-                .collect())
-        })
-        .await?;
-    Ok(respond_list(data, &path, None))
+    api.list(format!("/v1/apps/{app}/members"), move |c| {
+        c.may_read(&actor, &app, ResourceType::Users)?;
+        Ok(c.members_of(&app)
+            .map(|u| render::member(u, &app))
+            .collect())
+    })
+    .await
 }
 
 /// `POST /v1/apps/{id}/members`: gives an existing user a role on the app.

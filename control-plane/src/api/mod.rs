@@ -83,8 +83,8 @@ pub async fn serve<S: CatalogStore>(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let limits = config.http.clone();
-    let handler = Arc::new(RouterHandler(router(store, feed, config, metrics)));
-    packyard_net::http::serve(listener, tls, handler, limits, shutdown).await;
+    let router = router(store, feed, config, metrics);
+    packyard_net::http::serve_router(listener, tls, router, limits, shutdown).await;
 }
 
 /// The admin API as a router, for callers that serve it themselves (tests, fuzzing).
@@ -102,28 +102,6 @@ pub fn router<S: CatalogStore>(
         touching: std::sync::Mutex::default(),
     });
     Router::new().fallback(handle::<S>).with_state(api)
-}
-
-/// A router as the hardened listener's handler.
-struct RouterHandler(Router);
-
-impl packyard_net::http::Handler for RouterHandler {
-    type Body = Body;
-
-    fn call(
-        &self,
-        request: axum::http::Request<packyard_net::http::TimedBody<hyper::body::Incoming>>,
-        _tls: bool,
-    ) -> impl Future<Output = Response> + Send {
-        use tower::ServiceExt as _;
-        let router = self.0.clone();
-        async move {
-            match router.oneshot(request.map(Body::new)).await {
-                Ok(response) => response,
-                Err(never) => match never {},
-            }
-        }
-    }
 }
 
 async fn handle<S: CatalogStore>(State(api): State<Arc<Api<S>>>, request: Request) -> Response {
@@ -235,20 +213,6 @@ async fn run<S: CatalogStore>(
         E::GetEdge(id) => edges::get(api, actor, id).await,
         E::ListRegions => edges::regions(api, actor).await,
     }
-}
-
-/// Refuses unless `app` exists (404) and `actor` may do `action` on it (403 naming the roles
-/// that may): what every list of an app's resources checks first.
-pub(crate) fn app_access(
-    c: &packyard_core::catalog::Catalog,
-    actor: &Actor,
-    app: &packyard_core::catalog::AppId,
-    action: packyard_core::role::Action,
-) -> Result<(), ApiError> {
-    c.app(app)
-        .ok_or_else(|| not_found(packyard_core::catalog::ResourceType::Apps, app))?;
-    c.permits(actor, app, action)?;
-    Ok(())
 }
 
 /// `/healthz` and `/readyz` as every Packyard service answers them: JSON naming the service,

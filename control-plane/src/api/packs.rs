@@ -4,8 +4,9 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use packyard_core::AssetPackIdentifier;
-use packyard_core::catalog::{Actor, AppId, Command, CreatePack, PackId, ResourceType};
-use packyard_core::role::Action;
+use packyard_core::catalog::{
+    Actor, AppId, Command, CreatePack, PackId, ResourceType, set_archived,
+};
 use serde::Deserialize;
 
 use super::context::{Api, new_id};
@@ -62,7 +63,7 @@ pub(crate) async fn get<S: CatalogStore>(
             let pack = c
                 .pack(&id)
                 .ok_or_else(|| not_found(ResourceType::BackgroundAssets, &id))?;
-            c.permits(&actor, &pack.app, Action::View)?;
+            c.may_read(&actor, &pack.app, ResourceType::BackgroundAssets)?;
             Ok(render::pack(c, pack))
         })
         .await?;
@@ -84,14 +85,8 @@ pub(crate) async fn patch<S: CatalogStore>(
 ) -> Result<Response, ApiError> {
     let input = parse::<PatchAttributes, super::document::Nothing>(body, "backgroundAssets")?;
     check_id(input.id.as_deref(), id.as_str())?;
-    if !input.attributes.archived {
-        return Err(ApiError::invalid(
-            "archived",
-            "archiving cannot be undone (rule R7); only archived: true is accepted",
-        ));
-    }
-    api.propose(actor, Command::ArchivePack { pack: id.clone() })
-        .await?;
+    let command = set_archived(id.clone(), input.attributes.archived)?;
+    api.propose(actor, command).await?;
     get(api, actor, id).await
 }
 
@@ -116,7 +111,7 @@ pub(crate) async fn list<S: CatalogStore>(
     let path = format!("/v1/apps/{app}/backgroundAssets");
     let (items, next) = api
         .read_or_refuse(move |c| {
-            super::app_access(c, &actor, &app, Action::View)?;
+            c.may_read(&actor, &app, ResourceType::BackgroundAssets)?;
             let mut packs: Vec<_> = c
                 .packs_of(&app)
                 .filter(|p| query.archived.is_none_or(|a| p.is_archived() == a))

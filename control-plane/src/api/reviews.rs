@@ -86,14 +86,11 @@ pub(crate) async fn list<S: CatalogStore>(
     app: packyard_core::catalog::AppId,
 ) -> Result<Response, ApiError> {
     let actor = actor.clone();
-    let self_path = format!("/v1/apps/{app}/reviewSubmissions");
-    let data = api
-        .read_or_refuse(move |c| {
-            super::app_access(c, &actor, &app, packyard_core::role::Action::View)?;
-            Ok(c.app_submissions(&app).map(render::submission).collect())
-        })
-        .await?;
-    Ok(super::document::respond_list(data, &self_path, None))
+    api.list(format!("/v1/apps/{app}/reviewSubmissions"), move |c| {
+        c.may_read(&actor, &app, ResourceType::ReviewSubmissions)?;
+        Ok(c.app_submissions(&app).map(render::submission).collect())
+    })
+    .await
 }
 
 /// The states a Reviewer may move a submission to.

@@ -21,7 +21,6 @@ use packyard_core::catalog::{
     Actor, Catalog, ChangeRollout, Command, Edge, EdgeStatus, ResourceType, Rollout, RolloutAction,
     RolloutId, StartRollout, VersionId, edge_status,
 };
-use packyard_core::role::Action;
 use packyard_core::rollout::{Regions, Stage};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -70,10 +69,7 @@ pub(crate) async fn create<S: CatalogStore>(
         .id("backgroundAssetVersion", "backgroundAssetVersions")?;
     let a = input.attributes;
     let stages = match a.stages {
-        None => vec![Stage {
-            regions: Regions::All,
-            percentage: 100,
-        }],
+        None => vec![Stage::everywhere()],
         Some(stages) => stages
             .into_iter()
             .map(|s| Stage {
@@ -144,19 +140,16 @@ pub(crate) async fn list<S: CatalogStore>(
     let feed = api.feed.clone();
     let lease = Duration::from_millis(u64::from(api.config.edge_lease_ms));
     let node_clock = api.config.clock;
-    let self_path = format!("/v1/apps/{app}/rollouts");
-    let data = api
-        .read_or_refuse(move |c| {
-            super::app_access(c, &actor, &app, Action::View)?;
-            let clock = FleetClock {
-                now: node_clock.now(),
-                lease,
-                last_index: feed.last_index(),
-            };
-            Ok(c.rollouts_of(&app).map(|r| render(c, r, clock)).collect())
-        })
-        .await?;
-    Ok(super::document::respond_list(data, &self_path, None))
+    api.list(format!("/v1/apps/{app}/rollouts"), move |c| {
+        c.may_read(&actor, &app, ResourceType::Rollouts)?;
+        let clock = FleetClock {
+            now: node_clock.now(),
+            lease,
+            last_index: feed.last_index(),
+        };
+        Ok(c.rollouts_of(&app).map(|r| render(c, r, clock)).collect())
+    })
+    .await
 }
 
 async fn read_rollout<S: CatalogStore>(
@@ -172,7 +165,7 @@ async fn read_rollout<S: CatalogStore>(
         let r = c
             .rollout(&id)
             .ok_or_else(|| not_found(ResourceType::Rollouts, &id))?;
-        c.permits(&actor, &r.app, Action::View)?;
+        c.may_read(&actor, &r.app, ResourceType::Rollouts)?;
         let clock = FleetClock {
             now: node_clock.now(),
             lease,

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::context::{Api, new_id};
-use super::document::{Rel, parse, respond, respond_list};
+use super::document::{Rel, parse, respond};
 use super::error::ApiError;
 use super::not_found;
 use crate::store::{CatalogStore, StoreError};
@@ -150,16 +150,13 @@ pub(crate) async fn list<S: CatalogStore>(
     app: AppId,
 ) -> Result<Response, ApiError> {
     let actor = actor.clone();
-    let self_path = format!("/v1/apps/{app}/testerTokens");
-    let data = api
-        .read_or_refuse(move |c| {
-            // Members may issue internal tokens; anyone else is refused outright.
-            super::app_access(c, &actor, &app, issue_action(BetaChannel::Internal))?;
-            Ok(c.tester_tokens_of(&app)
-                .filter(|t| c.permits(&actor, &app, issue_action(t.channel)).is_ok())
-                .map(render)
-                .collect())
-        })
-        .await?;
-    Ok(respond_list(data, &self_path, None))
+    api.list(format!("/v1/apps/{app}/testerTokens"), move |c| {
+        // Members may issue internal tokens; anyone else is refused outright.
+        c.may_read(&actor, &app, ResourceType::TesterTokens)?;
+        Ok(c.tester_tokens_of(&app)
+            .filter(|t| c.permits(&actor, &app, issue_action(t.channel)).is_ok())
+            .map(render)
+            .collect())
+    })
+    .await
 }

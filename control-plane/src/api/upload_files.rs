@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use packyard_core::catalog::{
     Actor, AssetType, Command, CommitUploadFile, ReserveUploadFile, ResourceType, Sha256Digest,
-    UploadFile, UploadFileId, UploadFileState, VersionId,
+    UploadFile, UploadFileId, VersionId,
 };
 use packyard_core::role::Action;
 use packyard_core::upload_credential::{Scope, UploadKey, expires_at};
@@ -157,7 +157,7 @@ pub(crate) async fn commit<S: CatalogStore>(
 /// gets the URLs to send its parts to and to read its upload status from, each signed
 /// afresh with the file's key until its reservation ends.
 fn render_file(config: &ApiConfig, f: &UploadFile, may_upload: bool) -> Value {
-    if !(may_upload && f.state == UploadFileState::AwaitingUpload) {
+    if !(may_upload && f.state.takes_parts()) {
         return render::upload_file(f, None, None);
     }
     let signed = Signer { config, file: f };
@@ -219,6 +219,7 @@ impl Signer<'_> {
 
 #[cfg(test)]
 mod tests {
+    use packyard_core::catalog::UploadFileState;
     use packyard_core::upload_credential::{Credential, UploadKey};
 
     use super::*;

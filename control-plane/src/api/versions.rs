@@ -6,7 +6,6 @@ use axum::response::Response;
 use packyard_core::catalog::{
     Actor, Catalog, Command, CreateVersion, PackId, ResourceType, Version, VersionId,
 };
-use packyard_core::role::Action;
 use serde::Deserialize;
 
 use super::context::{Api, new_id};
@@ -83,7 +82,7 @@ pub(crate) async fn list<S: CatalogStore>(
             let p = c
                 .pack(&pack)
                 .ok_or_else(|| not_found(ResourceType::BackgroundAssets, &pack))?;
-            c.permits(&actor, &p.app, Action::View)?;
+            c.may_read(&actor, &p.app, ResourceType::BackgroundAssetVersions)?;
             let versions: Vec<_> = c
                 .versions_of(&pack)
                 .filter(|v| query.states.is_empty() || query.states.contains(&v.state))

@@ -10,12 +10,11 @@ use packyard_core::catalog::{
     Actor, AppId, Catalog, Command, CreateWebhook, EventType, ResourceType, Webhook, WebhookId,
     WebhookSecret,
 };
-use packyard_core::role::Action;
 use packyard_core::webhook_target::WebhookUrl;
 use serde::Deserialize;
 
 use super::context::{Api, hex, new_id, random_bytes};
-use super::document::{Rel, parse, respond, respond_list};
+use super::document::{Rel, parse, respond};
 use super::error::ApiError;
 use super::{not_found, render};
 use crate::store::CatalogStore;
@@ -87,7 +86,7 @@ fn visible_webhook<'c>(
     let webhook = c
         .webhook(id)
         .ok_or_else(|| not_found(ResourceType::Webhooks, id))?;
-    c.permits(actor, &webhook.app, Action::ManageWebhooks)?;
+    c.may_read(actor, &webhook.app, ResourceType::Webhooks)?;
     Ok(webhook)
 }
 
@@ -122,16 +121,13 @@ pub(crate) async fn deliveries<S: CatalogStore>(
     id: WebhookId,
 ) -> Result<Response, ApiError> {
     let actor = actor.clone();
-    let self_path = format!("/v1/webhooks/{id}/deliveries");
-    let data = api
-        .read_or_refuse(move |c| {
-            visible_webhook(c, &actor, &id)?;
-            let mut log: Vec<_> = c.deliveries_of(&id).map(render::delivery).collect();
-            log.reverse();
-            Ok(log)
-        })
-        .await?;
-    Ok(respond_list(data, &self_path, None))
+    api.list(format!("/v1/webhooks/{id}/deliveries"), move |c| {
+        visible_webhook(c, &actor, &id)?;
+        let mut log: Vec<_> = c.deliveries_of(&id).map(render::delivery).collect();
+        log.reverse();
+        Ok(log)
+    })
+    .await
 }
 
 /// `GET /v1/apps/{id}/webhooks`, in id order.
@@ -141,14 +137,11 @@ pub(crate) async fn list<S: CatalogStore>(
     app: AppId,
 ) -> Result<Response, ApiError> {
     let actor = actor.clone();
-    let self_path = format!("/v1/apps/{app}/webhooks");
-    let data = api
-        .read_or_refuse(move |c| {
-            super::app_access(c, &actor, &app, Action::ManageWebhooks)?;
-            Ok(c.webhooks_of(&app)
-                .map(|w| render::webhook(w, None))
-                .collect())
-        })
-        .await?;
-    Ok(respond_list(data, &self_path, None))
+    api.list(format!("/v1/apps/{app}/webhooks"), move |c| {
+        c.may_read(&actor, &app, ResourceType::Webhooks)?;
+        Ok(c.webhooks_of(&app)
+            .map(|w| render::webhook(w, None))
+            .collect())
+    })
+    .await
 }

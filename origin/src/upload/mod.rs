@@ -62,30 +62,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let router = Router::new().fallback(handle).with_state(Arc::new(uploads));
-    let handler = Arc::new(RouterHandler(router));
-    packyard_net::http::serve(listener, tls, handler, limits, shutdown).await;
-}
-
-/// The router as the hardened listener's handler.
-struct RouterHandler(Router);
-
-impl packyard_net::http::Handler for RouterHandler {
-    type Body = axum::body::Body;
-
-    fn call(
-        &self,
-        request: axum::http::Request<packyard_net::http::TimedBody<hyper::body::Incoming>>,
-        _tls: bool,
-    ) -> impl Future<Output = Response> + Send {
-        use tower::ServiceExt as _;
-        let router = self.0.clone();
-        async move {
-            match router.oneshot(request.map(axum::body::Body::new)).await {
-                Ok(response) => response,
-                Err(never) => match never {},
-            }
-        }
-    }
+    packyard_net::http::serve_router(listener, tls, router, limits, shutdown).await;
 }
 
 impl std::fmt::Debug for Uploads {

@@ -67,7 +67,7 @@ pub(super) async fn put_part(
     let credential = credential::presented(query, file, Scope::Part(number))?;
     let info = uploads.files.describe(file).await?;
     credential.genuine(&info)?;
-    if info.state != UploadFileState::AwaitingUpload {
+    if !info.state.takes_parts() {
         return Err(committed(file, info.state));
     }
     credential.in_time()?;

@@ -48,7 +48,7 @@ impl UploadFiles {
     /// cannot answer.
     pub async fn describe(&self, file: &str) -> Result<UploadInfo, UploadError> {
         if let Some((at, info)) = self.lock().get(file)
-            && (info.state != UploadFileState::AwaitingUpload || at.elapsed() < self.ttl)
+            && (!info.state.takes_parts() || at.elapsed() < self.ttl)
         {
             return Ok(info.clone());
         }
@@ -66,14 +66,14 @@ impl UploadFiles {
     pub fn known_committed(&self, file: &str) -> bool {
         self.lock()
             .get(file)
-            .is_some_and(|(_, info)| info.state != UploadFileState::AwaitingUpload)
+            .is_some_and(|(_, info)| !info.state.takes_parts())
     }
 
     /// Records that `file` is committed, as the watch stream said.
     pub fn mark_committed(&self, file: &str) {
         let mut known = self.lock();
         if let Some((_, info)) = known.get_mut(file)
-            && info.state == UploadFileState::AwaitingUpload
+            && info.state.takes_parts()
         {
             info.state = UploadFileState::UploadComplete;
         }
@@ -89,7 +89,7 @@ impl UploadFiles {
         }
         let committed = known
             .get(file)
-            .is_some_and(|(_, old)| old.state != UploadFileState::AwaitingUpload);
+            .is_some_and(|(_, old)| !old.state.takes_parts());
         // A commit seen on the watch stream outranks an older answer that raced it.
         if !committed {
             known.insert(file.to_owned(), (Instant::now(), info));
