@@ -219,16 +219,44 @@ fn main() -> ExitCode {
         Command::Ingest(args) => ingest(&args),
         Command::Dedup(args) => dedup(&args),
         Command::Cache(args) => cache(&args),
-        Command::Propagation(args) => propagation(&args),
-        Command::Fleet(args) => fleet(&args),
         Command::Load(args) => load(&args),
-        Command::VsNginx(args) => vs_nginx(&args),
-        Command::ColdMiss(args) => cold_miss(&args),
-        Command::EdgeMemory(args) => edge_memory(&args),
-        Command::BetaTokens(args) => beta_tokens(&args),
-        Command::Delta(args) => delta(&args),
-        Command::VsEtcd(args) => vs_etcd(&args),
-        Command::ControlSoak(args) => control_soak(&args),
+        Command::Propagation(a) => run(a.json, propagation_config(&a), |c| async move {
+            run_propagation(&c).await
+        }),
+        Command::Fleet(a) => run(
+            a.json,
+            fleet_config(&a),
+            |c| async move { run_fleet(&c).await },
+        ),
+        Command::Delta(a) => run(a.json, a.config().map_err(Into::into), |c| async move {
+            run_delta(&c).await
+        }),
+        Command::VsNginx(a) => run(
+            a.json,
+            pinned(&a.pin, |cpus| a.config(cpus)),
+            |c| async move { run_vs_nginx(&c).await },
+        ),
+        Command::ColdMiss(a) => run(
+            a.json,
+            pinned(&a.pin, |cpus| a.config(cpus)),
+            |c| async move { run_cold_miss(&c).await },
+        ),
+        Command::EdgeMemory(a) => run(
+            a.json,
+            pinned(&a.pin, |cpus| a.config(cpus)),
+            |c| async move { run_edge_memory(&c).await },
+        ),
+        Command::BetaTokens(a) => run(
+            a.json,
+            pinned(&a.pin, |cpus| a.config(cpus)),
+            |c| async move { run_beta_tokens(&c).await },
+        ),
+        Command::VsEtcd(a) => run(
+            a.json,
+            pinned(&a.pin, |cpus| a.config(cpus)),
+            |c| async move { run_vs_etcd(&c).await },
+        ),
+        Command::ControlSoak(a) => control_soak(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -237,6 +265,31 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Every benchmark that starts servers, run one way: the configuration its flags make, run
+/// by `bench` until done or until Ctrl-C or SIGTERM stops it (and the servers it started),
+/// the report printed as a table or JSON.
+fn run<C, R, F>(
+    json: bool,
+    config: anyhow::Result<C>,
+    bench: impl FnOnce(C) -> F,
+) -> anyhow::Result<()>
+where
+    F: Future<Output = Result<R, packyard_bench::BenchError>>,
+    R: serde::Serialize + std::fmt::Display,
+{
+    let report = run_stoppable(bench(config?))?;
+    print_report(&report, json)
+}
+
+/// The configuration of a benchmark whose servers may be pinned to cores: pinned before the
+/// Tokio runtime starts, so that it sizes itself to the load generator's cores.
+fn pinned<C>(
+    pin: &packyard_bench::side::pinning::PinArgs,
+    config: impl FnOnce(Option<String>) -> Result<C, packyard_bench::BenchError>,
+) -> anyhow::Result<C> {
+    Ok(config(pin.apply()?)?)
 }
 
 fn ingest(args: &IngestArgs) -> anyhow::Result<()> {
@@ -346,8 +399,8 @@ fn run_stoppable<T>(
     })
 }
 
-fn fleet(args: &FleetArgs) -> anyhow::Result<()> {
-    let config = FleetConfig {
+fn fleet_config(args: &FleetArgs) -> anyhow::Result<FleetConfig> {
+    Ok(FleetConfig {
         packyard_bin: find_packyard(args.packyard.as_deref())?,
         devices: args.devices,
         concurrency: args.concurrency,
@@ -360,60 +413,20 @@ fn fleet(args: &FleetArgs) -> anyhow::Result<()> {
         )?,
         work_dir: args.work_dir.clone(),
         vs_zsync: !args.without_zsync,
-    };
-    let report = run_stoppable(run_fleet(&config))?;
-    print_report(&report, args.json)
+    })
 }
 
-fn propagation(args: &PropagationArgs) -> anyhow::Result<()> {
-    let config = PropagationConfig {
+fn propagation_config(args: &PropagationArgs) -> anyhow::Result<PropagationConfig> {
+    Ok(PropagationConfig {
         edges: args.edges.clone(),
         steps: args.steps,
         packyard: find_packyard(args.packyard.as_deref())?,
         work_dir: args.work_dir.clone(),
-    };
-    let report = run_stoppable(run_propagation(&config))?;
-    print_report(&report, args.json)
+    })
 }
 
 fn load(args: &LoadArgs) -> anyhow::Result<()> {
     let report = runtime()?.block_on(args.run())?;
-    print_report(&report, args.json)
-}
-
-fn vs_nginx(args: &VsNginxArgs) -> anyhow::Result<()> {
-    // Pin before the runtime starts, so that it sizes itself to the load generator's cores.
-    let server_cpus = args.pin.apply()?;
-    let config = args.config(server_cpus)?;
-    let report = run_stoppable(run_vs_nginx(&config))?;
-    print_report(&report, args.json)
-}
-
-fn cold_miss(args: &ColdMissArgs) -> anyhow::Result<()> {
-    let server_cpus = args.pin.apply()?;
-    let config = args.config(server_cpus)?;
-    let report = run_stoppable(run_cold_miss(&config))?;
-    print_report(&report, args.json)
-}
-
-fn edge_memory(args: &EdgeMemoryArgs) -> anyhow::Result<()> {
-    let server_cpus = args.pin.apply()?;
-    let config = args.config(server_cpus)?;
-    let report = run_stoppable(run_edge_memory(&config))?;
-    print_report(&report, args.json)
-}
-
-fn beta_tokens(args: &BetaTokensArgs) -> anyhow::Result<()> {
-    let server_cpus = args.pin.apply()?;
-    let config = args.config(server_cpus)?;
-    let report = run_stoppable(run_beta_tokens(&config))?;
-    print_report(&report, args.json)
-}
-
-fn vs_etcd(args: &VsEtcdArgs) -> anyhow::Result<()> {
-    let server_cpus = args.pin.apply()?;
-    let config = args.config(server_cpus)?;
-    let report = run_stoppable(run_vs_etcd(&config))?;
     print_report(&report, args.json)
 }
 
@@ -425,12 +438,6 @@ fn control_soak(args: &SoakArgs) -> anyhow::Result<()> {
         bail!("{} checks failed", report.violations.len());
     }
     Ok(())
-}
-
-fn delta(args: &DeltaArgs) -> anyhow::Result<()> {
-    let config = args.config()?;
-    let report = run_stoppable(run_delta(&config))?;
-    print_report(&report, args.json)
 }
 
 /// Prints `report` as JSON or as its table.

@@ -1,5 +1,11 @@
-//! [`call`]: one plain HTTP/1.1 request with a fresh connection, for setting servers up (admin
-//! API calls, uploads, `/metrics`), not for load.
+//! [`call`]: one plain HTTP/1.1 request with a fresh connection, for setting servers up and
+//! reading them, not for load.
+//!
+//! The admin API is driven through `packyard-admin-client` (`side::packyard`), as users drive
+//! it. This is for what that client does not do, or must not do here: etcd's API, `/metrics`
+//! pages, and the control soak's writes and reads, which must each see their own fate
+//! (refused at connect, 503 without a leader, cut off in flight) to know which writes were
+//! acknowledged, where the admin client would retry and follow the leader.
 
 use bytes::Bytes;
 use http::{Method, Request, header};

@@ -5,7 +5,7 @@ use packyard_admin_client::{NewApp, NewBuild};
 use serde_json::Value;
 
 use super::connection::Connection;
-use super::output::{Table, cell, record};
+use super::output::{Table, cell, list_cell, record};
 use super::{Session, path_id, run};
 
 /// `packyard apps …`
@@ -163,16 +163,10 @@ fn builds_table(doc: &Value) -> Table {
     let mut table = Table::new(&["ID", "NUMBER", "CHANNELS", "CREATED"]);
     for b in doc["data"].as_array().into_iter().flatten() {
         let a = &b["attributes"];
-        let channels: Vec<String> = a["channels"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(cell)
-            .collect();
         table.row(vec![
             cell(&b["id"]),
             cell(&a["buildNumber"]),
-            channels.join(", "),
+            list_cell(&a["channels"], "-"),
             cell(&a["createdDate"]),
         ]);
     }

@@ -73,6 +73,17 @@ pub(crate) fn cell(v: &Value) -> String {
     }
 }
 
+/// A JSON array as a table cell: its items joined with ", ", or `none` when it is empty or
+/// missing.
+pub(crate) fn list_cell(v: &Value, none: &str) -> String {
+    let items: Vec<String> = v.as_array().into_iter().flatten().map(cell).collect();
+    if items.is_empty() {
+        none.to_owned()
+    } else {
+        items.join(", ")
+    }
+}
+
 /// A table of one resource's attributes, one `field value` row each, with its id first.
 pub(crate) fn record(doc: &Value) -> Table {
     let mut table = Table::new(&["FIELD", "VALUE"]);

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use packyard_admin_client::{
-    AdminClient, AdminError, AssetType, NewUploadFile, Track, UploadFile, UploadFileState, Version,
+    AdminClient, AdminError, AssetType, NewUploadFile, Track, UploadFile, Version,
 };
 use serde_json::{Value, json};
 
@@ -175,7 +175,7 @@ async fn resume_upload(s: &Session, upload_file: &str, file: &Path) -> anyhow::R
         .client
         .upload_file(path_id("upload file", upload_file)?)
         .await?;
-    if reserved.state != UploadFileState::AwaitingUpload {
+    if !reserved.state.takes_parts() {
         eprintln!(
             "upload file {upload_file} is already {}; nothing to send",
             reserved.state

@@ -6,7 +6,7 @@ use packyard_admin_client::NewWebhook;
 use serde_json::Value;
 
 use super::connection::Connection;
-use super::output::{Table, cell, record};
+use super::output::{Table, cell, list_cell, record};
 use super::{path_id, run};
 
 /// `packyard webhooks …`
@@ -103,20 +103,10 @@ fn webhooks_table(doc: &Value) -> Table {
     let mut table = Table::new(&["ID", "URL", "EVENTS", "CREATED"]);
     for w in doc["data"].as_array().into_iter().flatten() {
         let a = &w["attributes"];
-        let events: Vec<String> = a["eventTypes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(cell)
-            .collect();
         table.row(vec![
             cell(&w["id"]),
             cell(&a["url"]),
-            if events.is_empty() {
-                "every event".to_owned()
-            } else {
-                events.join(", ")
-            },
+            list_cell(&a["eventTypes"], "every event"),
             cell(&a["createdDate"]),
         ]);
     }
