@@ -36,6 +36,10 @@ pub(crate) struct OriginArgs {
     origin_id: Option<String>,
     #[command(flatten)]
     cluster_tls: crate::cluster_tls::ClusterTlsArgs,
+    /// For crash tests of the process: hold each version's processing once this many of its
+    /// chunks are stored, until the origin stops.
+    #[arg(long, value_name = "CHUNKS", hide = true)]
+    hold_processing_after_chunks: Option<usize>,
 }
 
 impl OriginArgs {
@@ -93,6 +97,10 @@ pub(crate) fn origin_metrics() -> anyhow::Result<packyard_origin::metrics::Origi
 /// Runs the origin until Ctrl-C or SIGTERM.
 pub(crate) fn run(args: &OriginArgs) -> anyhow::Result<()> {
     let config = args.config()?;
+    let hooks = packyard_origin::process::ProcessHooks {
+        hold_after_chunks: args.hold_processing_after_chunks,
+        ..Default::default()
+    };
     crate::logging::init();
     let metrics = origin_metrics()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -104,7 +112,7 @@ pub(crate) fn run(args: &OriginArgs) -> anyhow::Result<()> {
             config.control_plane,
             config.data_dir.display()
         );
-        node::run(config, metrics, crate::signal::shutdown()).await?;
+        node::run(config, metrics, hooks, crate::signal::shutdown()).await?;
         Ok(())
     })
 }

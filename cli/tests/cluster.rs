@@ -25,7 +25,8 @@ mod cluster_tls;
 #[path = "support/procs.rs"]
 mod procs;
 
-use procs::{ControlNode, KEY, control_cluster, signal};
+use packyard_net::eventually::eventually;
+use procs::{ControlNode, KEY, control_cluster, signal, wait_for};
 
 /// Fast elections and frequent snapshots, so the test exercises log compaction too.
 const CONFIG: &str = "[raft]\nheartbeat_ms = 100\nelection_timeout_min_ms = 500\n\
@@ -150,40 +151,41 @@ impl Cluster {
 
     /// The index of the node that leads, waiting for an election if need be.
     async fn leader(&self) -> usize {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            for (i, n) in self.nodes.iter().enumerate() {
-                if n.proc.is_running()
-                    && self.metric(i, "packyard_control_raft_is_leader").await == Some(1.0)
-                {
-                    return i;
+        wait_for(
+            30,
+            "a leader",
+            || self.logs(),
+            || async {
+                for (i, n) in self.nodes.iter().enumerate() {
+                    if n.proc.is_running()
+                        && self.metric(i, "packyard_control_raft_is_leader").await == Some(1.0)
+                    {
+                        return Some(i);
+                    }
                 }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no leader within 30 s\n{}",
-                self.logs()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+                None
+            },
+        )
+        .await
     }
 
     /// Waits until every running node answers authenticated requests.
     async fn ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
         for i in 0..self.nodes.len() {
-            while !matches!(
-                self.call(i, Method::GET, "/v1/apps", None).await,
-                Ok((200, _))
-            ) {
-                assert!(
-                    Instant::now() < deadline,
-                    "node {} never became ready\n{}",
-                    i + 1,
-                    self.logs()
-                );
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            let what = format!("node {} is ready", i + 1);
+            wait_for(
+                60,
+                &what,
+                || self.logs(),
+                || async {
+                    match self.call(i, Method::GET, "/v1/apps", None).await {
+                        Ok((200, _)) => Ok(()),
+                        Ok((status, v)) => Err(format!("{status} {v}")),
+                        Err(e) => Err(e.to_string()),
+                    }
+                },
+            )
+            .await;
         }
     }
 
@@ -245,18 +247,17 @@ async fn complete_version(c: &Cluster, node: usize, pack: &str) -> String {
 /// API says: asked again until a leader answers, within 30 s.
 async fn versions(c: &Cluster, node: usize, pack: &str) -> BTreeMap<u64, String> {
     let path = format!("/v1/backgroundAssets/{pack}/versions?limit=200");
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let items = loop {
+    let what = format!("the versions of {pack} read through node {node}");
+    let items = eventually(what, Duration::from_secs(30), || async {
         match c.admin(node).get_all(&path).await {
-            Ok(items) => break items,
-            Err(AdminError::Refused { refusal, .. })
-                if refusal.status == 503 && std::time::Instant::now() < deadline =>
-            {
-                tokio::time::sleep(Duration::from_millis(50)).await;
+            Ok(items) => Ok(items),
+            Err(AdminError::Refused { refusal, .. }) if refusal.status == 503 => {
+                Err(format!("{} {}", refusal.status, refusal.body))
             }
             Err(e) => panic!("reading the versions of {pack} through node {node}: {e}"),
         }
-    };
+    })
+    .await;
     items
         .iter()
         .map(|d| {
@@ -432,20 +433,21 @@ async fn three_processes_survive_a_killed_leader_without_losing_an_acknowledged_
         c.freeze(o, true);
     }
     c.nodes[killed].proc.restart();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while c
-        .metric(killed, "packyard_control_raft_applied_index")
-        .await
-        .unwrap_or(0.0)
-        < applied_before_kill
-    {
-        assert!(
-            Instant::now() < deadline,
-            "alone, the restarted node did not apply its own log again (to {applied_before_kill})\n{}",
-            c.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let cluster = &c;
+    let applied = |to: f64| async move {
+        let at = cluster
+            .metric(killed, "packyard_control_raft_applied_index")
+            .await
+            .unwrap_or(0.0);
+        if at >= to {
+            Ok(())
+        } else {
+            Err(format!("applied to {at}"))
+        }
+    };
+    let what =
+        format!("alone, the restarted node applies its own log again (to {applied_before_kill})");
+    wait_for(60, &what, || c.logs(), || applied(applied_before_kill)).await;
     // Then, with its peers back, it catches up.
     for o in others {
         c.freeze(o, false);
@@ -455,20 +457,8 @@ async fn three_processes_survive_a_killed_leader_without_losing_an_acknowledged_
         .metric(leader, "packyard_control_raft_commit_index")
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while c
-        .metric(killed, "packyard_control_raft_applied_index")
-        .await
-        .unwrap_or(0.0)
-        < target
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the restarted node never caught up\n{}",
-            c.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let what = format!("the restarted node catches up (to {target})");
+    wait_for(60, &what, || c.logs(), || applied(target)).await;
     assert_eq!(
         versions(&c, killed, &stream_pack).await,
         stored,

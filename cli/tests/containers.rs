@@ -21,7 +21,8 @@ use serde_json::Value;
 #[path = "support/containers.rs"]
 mod compose;
 
-use compose::{CONTROLS, EDGES, ORIGIN, Project, poll_some, wait_until};
+use compose::{CONTROLS, EDGES, ORIGIN, Project, wait_until};
+use packyard_net::eventually::eventually;
 
 /// The one node of `nodes` (indexes into [`CONTROLS`]) whose metrics say it leads, when
 /// exactly one does.
@@ -45,9 +46,11 @@ async fn term(p: &Project, node: usize) -> f64 {
 #[ignore = "needs Docker and the packyard image: scripts/fault-tests.sh"]
 async fn the_leader_cut_off_from_the_other_two_takes_no_write_and_catches_up_when_healed() {
     let p = Project::up("leader-cut").await;
-    let old = poll_some(60, "exactly one control node leads", || {
-        leader_among(&p, &[0, 1, 2])
-    })
+    let old = eventually(
+        "exactly one control node leads",
+        Duration::from_secs(60),
+        || leader_among(&p, &[0, 1, 2]),
+    )
     .await;
     let old_term = term(&p, old).await;
     let (old_name, old_port) = CONTROLS[old];
@@ -59,10 +62,14 @@ async fn the_leader_cut_off_from_the_other_two_takes_no_write_and_catches_up_whe
 
     // The other two elect a leader of a later term.
     let took = Instant::now();
-    let new = poll_some(60, "the other two elect a new leader", || async {
-        let leader = leader_among(&p, &others).await?;
-        (term(&p, leader).await > old_term).then_some(leader)
-    })
+    let new = eventually(
+        "the other two elect a new leader",
+        Duration::from_secs(60),
+        || async {
+            let leader = leader_among(&p, &others).await?;
+            (term(&p, leader).await > old_term).then_some(leader)
+        },
+    )
     .await;
     eprintln!(
         "{} leads the majority after {:.1} s",
@@ -71,28 +78,31 @@ async fn the_leader_cut_off_from_the_other_two_takes_no_write_and_catches_up_whe
     );
 
     // The majority takes writes through both its admin APIs; each acknowledged id is kept.
-    let mut acked = BTreeSet::new();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let mut attempt = 0;
-    while acked.len() < 20 {
-        assert!(
-            Instant::now() < deadline,
-            "the majority acknowledged only {} of 20 writes within 90 s",
-            acked.len()
-        );
-        let port = CONTROLS[others[attempt % 2]].1;
-        let bundle = format!("com.example.majority.{attempt}");
-        match p.create_app(port, &bundle, Duration::from_secs(10)).await {
-            Ok(id) => {
-                acked.insert(id);
+    let acked = std::cell::RefCell::new(BTreeSet::new());
+    let attempt = std::cell::Cell::new(0);
+    eventually(
+        "the majority acknowledges 20 writes",
+        Duration::from_secs(90),
+        || async {
+            let n = attempt.replace(attempt.get() + 1);
+            let port = CONTROLS[others[n % 2]].1;
+            let bundle = format!("com.example.majority.{n}");
+            match p.create_app(port, &bundle, Duration::from_secs(10)).await {
+                Ok(id) => {
+                    acked.borrow_mut().insert(id);
+                }
+                Err(e) => eprintln!("write {bundle} through :{port} not acknowledged: {e}"),
             }
-            Err(e) => {
-                eprintln!("write {bundle} through :{port} not acknowledged: {e}");
-                tokio::time::sleep(Duration::from_millis(200)).await;
+            let done = acked.borrow().len();
+            if done >= 20 {
+                Ok(())
+            } else {
+                Err(format!("{done} of 20 acknowledged"))
             }
-        }
-        attempt += 1;
-    }
+        },
+    )
+    .await;
+    let acked = acked.into_inner();
 
     // The old leader, alone, acknowledges nothing: the write fails or times out.
     let minority = "com.example.minority";
@@ -324,18 +334,26 @@ async fn the_origin_killed_mid_upload_resumes_the_upload_and_stores_nothing_half
         .await;
 
     let mut upload = p.spawn_cli(&["versions", "upload", "--pack", &pack, &archive_path, "-q"]);
-    let file = poll_some(60, "the CLI names its upload file", || async {
-        let err = upload.stderr();
-        let rest = err.split_once("as upload file ")?.1;
-        Some(rest.split(';').next()?.trim().to_owned())
-    })
+    let file = eventually(
+        "the CLI names its upload file",
+        Duration::from_secs(60),
+        || async {
+            let err = upload.stderr();
+            let rest = err.split_once("as upload file ")?.1;
+            Some(rest.split(';').next()?.trim().to_owned())
+        },
+    )
     .await;
     // SIGKILL the origin as soon as it holds a first part.
-    let held = poll_some(120, "the origin holds a first part", || async {
-        let doc = upload_status(&p, &file).await?;
-        let parts = numbers(&doc, "parts");
-        (!parts.is_empty()).then_some(parts)
-    })
+    let held = eventually(
+        "the origin holds a first part",
+        Duration::from_secs(120),
+        || async {
+            let doc = upload_status(&p, &file).await?;
+            let parts = numbers(&doc, "parts");
+            (!parts.is_empty()).then_some(parts)
+        },
+    )
     .await;
     p.kill(ORIGIN.0);
     eprintln!("killed the origin holding parts {held:?} of upload file {file}");
@@ -360,9 +378,11 @@ async fn the_origin_killed_mid_upload_resumes_the_upload_and_stores_nothing_half
     assert!(!p.running(ORIGIN.0), "the killed origin stays down");
 
     p.start(ORIGIN.0);
-    let doc = poll_some(60, "the restarted origin reports the upload file", || {
-        upload_status(&p, &file)
-    })
+    let doc = eventually(
+        "the restarted origin reports the upload file",
+        Duration::from_secs(60),
+        || upload_status(&p, &file),
+    )
     .await;
     let stored = numbers(&doc, "parts");
     let missing = numbers(&doc, "missingParts");
@@ -585,9 +605,11 @@ async fn every_node_stops_on_sigterm_well_within_dockers_grace_period() {
     // clean shutdown. Each role is stopped once, the control plane's follower and then its
     // leader with the others up.
     let p = Project::up("sigterm").await;
-    let leader = poll_some(60, "exactly one control node leads", || {
-        leader_among(&p, &[0, 1, 2])
-    })
+    let leader = eventually(
+        "exactly one control node leads",
+        Duration::from_secs(60),
+        || leader_among(&p, &[0, 1, 2]),
+    )
     .await;
     let follower = (leader + 1) % 3;
     let mut stops = Vec::new();

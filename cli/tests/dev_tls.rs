@@ -3,8 +3,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::time::{Duration, Instant};
-
 #[path = "support/dev.rs"]
 mod dev;
 
@@ -16,15 +14,10 @@ async fn the_dev_edge_speaks_http2_over_tls_with_its_own_certificate() {
     let tls = dev.listener("edge-https");
     let edge = dev.edge.clone();
     let cert_path = data.join("tls").join("cert.pem");
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while !cert_path.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "no certificate made\n{}",
-            dev.log()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    dev::wait_for(90, "a certificate made", &dev, || async {
+        cert_path.exists()
+    })
+    .await;
     let cert = reqwest::Certificate::from_pem(&std::fs::read(&cert_path).unwrap()).unwrap();
     let port = tls.rsplit_once(':').unwrap().1;
     let trusted = reqwest::Client::builder()
@@ -33,19 +26,7 @@ async fn the_dev_edge_speaks_http2_over_tls_with_its_own_certificate() {
         .build()
         .unwrap();
     let url = format!("https://localhost:{port}/healthz");
-    let response = loop {
-        match trusted.get(&url).send().await {
-            Ok(r) => break r,
-            Err(e) => {
-                assert!(
-                    Instant::now() < deadline,
-                    "no HTTPS answer: {e}\n{}",
-                    dev.log()
-                );
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    };
+    let response = dev::wait_for(90, "an HTTPS answer", &dev, || trusted.get(&url).send()).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.version(),

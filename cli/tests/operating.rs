@@ -5,7 +5,9 @@
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use packyard_net::eventually::{eventually_blocking, within_blocking};
 
 fn packyard(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_packyard"))
@@ -44,21 +46,17 @@ fn dev(dir: &Path, log: &Path, extra: &[&str]) -> Child {
 
 /// The log once it holds `lines` lines (within 60 s), the node killed.
 fn log_lines(mut child: Child, log: &Path, lines: usize) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let text = loop {
+    let text = within_blocking(Duration::from_secs(60), || {
         let text = std::fs::read_to_string(log).unwrap_or_default();
         if text.lines().count() >= lines {
-            break text;
+            return Ok(text);
         }
         if let Ok(Some(status)) = child.try_wait() {
             panic!("packyard dev exited ({status}):\n{text}");
         }
-        assert!(
-            Instant::now() < deadline,
-            "{lines} log lines within 60 s:\n{text}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+        Err(text)
+    });
+    let text = text.unwrap_or_else(|e| panic!("{lines} log lines: {e}"));
     let _ = child.kill();
     let _ = child.wait();
     text
@@ -142,14 +140,11 @@ fn a_second_dev_node_on_the_same_folder_is_refused_and_says_why() {
     let log = tmp.path().join("first.log");
     let first = dev(&data, &log, &[]);
     // Once the first holds the folder (it logs its listeners after taking the lock).
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .contains("listening")
-    {
-        assert!(Instant::now() < deadline, "the first node within 60 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    eventually_blocking("the first node listens", Duration::from_secs(60), || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("listening")
+    });
     let second = Command::new(env!("CARGO_BIN_EXE_packyard"))
         .args(["dev", "--data", data.to_str().unwrap()])
         .args(["--admin-addr", "127.0.0.1:0", "--edge-addr", "127.0.0.1:0"])

@@ -2,22 +2,24 @@
 //! version's chunks and reported nothing. Started again on the same data, it processes the
 //! version to the end, and an edge serves the archive byte for byte from its chunks.
 //!
-//! The origin is frozen (SIGSTOP) as soon as its first chunk is on disk (the store is looked
-//! at every millisecond, while storing the version's ~400 chunks, each synced, takes the
-//! origin hundreds of milliseconds), so the test sees a part-way state however fast the
-//! machine is; then it is killed (SIGKILL: no shutdown code runs).
+//! The origin is started with its processing held after a few chunks (a hidden flag for
+//! tests of the process), so the version is caught part-way however fast the machine is,
+//! and the kill (SIGKILL: no shutdown code runs) lands in the middle of processing.
 
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[path = "support/cluster_tls.rs"]
 mod cluster_tls;
 #[path = "support/procs.rs"]
 mod procs;
 
-use procs::{ControlNode, KEY, control_cluster, free_addrs, noise, operator, signal, wait_for};
+use procs::{ControlNode, KEY, control_cluster, free_addrs, noise, operator, wait_for};
+
+/// The chunks the first origin stores before its processing is held.
+const HELD_AFTER: usize = 5;
 
 fn files_under(dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -65,7 +67,9 @@ async fn an_origin_killed_while_processing_finishes_the_version_after_its_restar
         admin,
         raft,
     } = controls.remove(0);
-    let (mut origin, chunks) = procs::origin(dir, &upload, &raft, &[]).await;
+    let held = HELD_AFTER.to_string();
+    let hold = ["--hold-processing-after-chunks", held.as_str()];
+    let (mut origin, chunks) = procs::origin(dir, &upload, &raft, &hold).await;
     let (edge, edge_addr) = procs::edge(dir, "edge", &raft, &chunks, &[]).await;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
@@ -124,33 +128,27 @@ async fn an_origin_killed_while_processing_finishes_the_version_after_its_restar
         ],
     );
 
-    // Freeze the origin at its first stored chunk, then kill it. The store is looked at on a
-    // blocking thread every millisecond, so no runtime thread waits and no chunk goes unseen
-    // for long.
-    let pid = origin.pid();
-    let watched = store.clone();
-    let first_chunk = tokio::task::spawn_blocking(move || {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while files_under(&watched) == 0 {
-            if Instant::now() > deadline {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        signal(pid, "-STOP");
-        true
-    });
-    assert!(
-        first_chunk.await.unwrap(),
-        "no chunk stored\n{}",
-        origin.log()
+    // Processing holds once the first chunks are stored: caught part-way, then killed.
+    let stored = wait_for(
+        120,
+        "the first chunks stored",
+        || origin.log(),
+        || async {
+            let n = files_under(&store);
+            (n >= HELD_AFTER).then_some(n)
+        },
+    )
+    .await;
+    assert_eq!(
+        stored, HELD_AFTER,
+        "processing held after {HELD_AFTER} chunks"
     );
-    let stored = files_under(&store);
     assert_eq!(
         state(&http, &admin, &version).await,
         "PROCESSING",
         "caught part-way"
     );
+    assert_eq!(files_under(&store), HELD_AFTER, "held where it was");
     origin.kill();
     assert_eq!(
         state(&http, &admin, &version).await,
@@ -158,7 +156,9 @@ async fn an_origin_killed_while_processing_finishes_the_version_after_its_restar
         "a killed origin reports nothing"
     );
 
-    // Again on the ports it had: the edge and the control plane know it by them.
+    // Again on the ports it had (the edge and the control plane know it by them), and
+    // without the hold.
+    origin.drop_flag("--hold-processing-after-chunks");
     origin.restart();
     let logs = || format!("{}{}{}", control.log(), origin.log(), edge.log());
     wait_for(
@@ -169,8 +169,8 @@ async fn an_origin_killed_while_processing_finishes_the_version_after_its_restar
     )
     .await;
     assert!(
-        files_under(&store) > stored,
-        "processing went on after the {stored} chunks stored before the kill"
+        files_under(&store) > HELD_AFTER,
+        "processing went on after the {HELD_AFTER} chunks stored before the kill"
     );
     let token = operator(
         &admin,

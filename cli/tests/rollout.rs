@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use packyard_admin_client::{
     AdminClient, NewApp, NewPack, ReviewTrack, Role, RolloutAction, action_document,
@@ -33,7 +33,7 @@ mod cluster_tls;
 #[path = "support/procs.rs"]
 mod procs;
 
-use procs::{ControlNode, KEY, Proc, control_cluster, free_addrs};
+use procs::{ControlNode, KEY, Proc, control_cluster, free_addrs, wait_for};
 
 /// How many device ids ask each edge at each step.
 const DEVICES: usize = 150;
@@ -69,27 +69,6 @@ fn build_archive(dir: &Path, variant: u64) -> Vec<u8> {
 
 fn rel(kind: &str, id: &str) -> Value {
     json!({"data": {"type": kind, "id": id}})
-}
-
-/// Polls `check` every 200 ms until it succeeds, failing with the logs after `secs`.
-async fn wait_for<T, F, Fut>(secs: u64, what: &str, logs: &dyn Fn() -> String, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, String>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let last = match check().await {
-            Ok(found) => return found,
-            Err(e) => e,
-        };
-        assert!(
-            Instant::now() < deadline,
-            "{what} within {secs} s; last: {last}\n{}",
-            logs()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 /// Runs `packyard ARGS` with the operator's key; returns whether it succeeded, and its
@@ -276,7 +255,7 @@ impl Devices<'_> {
                     check_edge(self.http, edge, self.app, self.pack, expect, self.etags).await?;
                 counts.insert(edge.name, new);
             }
-            Ok(counts)
+            Ok::<_, String>(counts)
         })
         .await
     }

@@ -9,7 +9,7 @@
 mod api_support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use api_support::{Server, error, id};
 use packyard_control_plane::rollout_advancer::advance_due_rollouts;
@@ -17,6 +17,7 @@ use packyard_control_plane::{CatalogStore, Clock};
 use packyard_core::catalog::{
     Actor, Command, EdgeHeartbeat, EdgeId, Envelope, PackId, RegisterEdge, Timestamp,
 };
+use packyard_net::eventually::eventually;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
@@ -429,11 +430,19 @@ async fn the_leader_advances_a_rollout_once_its_soak_time_is_over() {
             let _ = stopped.await;
         },
     ));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while w.rollout(&rollout).await["state"] != "COMPLETED" {
-        assert!(Instant::now() < deadline, "the rollout never advanced");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(
+        "the rollout completes",
+        Duration::from_secs(30),
+        async || {
+            let state = w.rollout(&rollout).await["state"].clone();
+            if state == "COMPLETED" {
+                Ok(())
+            } else {
+                Err(state)
+            }
+        },
+    )
+    .await;
     assert_eq!(w.store_state(&v2).await, "READY_FOR_DISTRIBUTION");
     drop(stop);
 }

@@ -7,7 +7,7 @@
 
 mod api_support;
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use api_support::{Server, error, id};
 use packyard_control_plane::api::ApiConfig;
@@ -17,6 +17,7 @@ use packyard_core::quota::QuotaLimits;
 use packyard_core::tester_token::{BetaChannel, TokenVerifier};
 use packyard_net::cluster::NodeRole;
 use packyard_net::cluster::test_support::{TestPki, listen};
+use packyard_net::eventually::eventually;
 use packyard_proto::catalog::v1::edge_registry_client::EdgeRegistryClient;
 use packyard_proto::catalog::v1::{self as pb};
 use serde_json::{Value, json};
@@ -185,21 +186,21 @@ async fn edges_register_heartbeat_and_show_up_or_down_by_region() {
     // Once both leases have run out (edge-b registered last, so its lease ends last), only
     // edge-a says it is alive. The exact lease boundaries are checked on paused time
     // (tests/paused_time/edges.rs); here the fleet is watched until it shows them.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    let doc = eventually("both leases run out", Duration::from_secs(20), async || {
         let (st, doc) = s.get("/v1/edges", &s.admin).await;
         assert_eq!(st, 200, "{doc}");
         if listed(&doc, "edge-b")["attributes"]["state"] == "DOWN" {
-            assert_eq!(
-                listed(&doc, "edge-a")["attributes"]["state"],
-                "DOWN",
-                "{doc}"
-            );
-            break;
+            Ok(doc)
+        } else {
+            Err(doc)
         }
-        assert!(Instant::now() < deadline, "the leases never ran out: {doc}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
+    assert_eq!(
+        listed(&doc, "edge-a")["attributes"]["state"],
+        "DOWN",
+        "{doc}"
+    );
     let reply = edges
         .heartbeat(heartbeat("edge-a", b.catalog_index, &[(&pack, 1)]))
         .await

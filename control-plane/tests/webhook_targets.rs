@@ -27,12 +27,13 @@ use packyard_core::catalog::{AppId, AttemptOutcome, DeliveryId, WebhookId};
 use packyard_core::webhook_target::spellings::{Spelling, internal_url, loopback_url};
 use packyard_net::cluster::test_support::TestPki;
 use packyard_net::cluster::{ClusterTlsFiles, NodeRole};
+use packyard_net::eventually::eventually;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use webhook_support::{Counter, eventually, team};
+use webhook_support::{Counter, PATIENCE, team};
 
 /// The bootstrap key the node is started with.
 const KEY: &str = "pyk_webhook-targets-test-key-0123456789abcdef";
@@ -52,21 +53,18 @@ impl Node {
     /// Raft tasks end one after the other), so a start that finds them still locked is
     /// tried again until they are free.
     async fn start(config: ControlConfig, allow_private_addresses: bool) -> Self {
-        let deadline = tokio::time::Instant::now() + webhook_support::PATIENCE;
-        loop {
+        eventually("the node starts", PATIENCE, async || {
             match Self::try_start(config.clone(), allow_private_addresses).await {
-                Ok(node) => return node,
+                Ok(node) => Ok(node),
+                // Its RocksDB files, still held by the node stopped before it.
                 Err(NodeError::Part {
                     part: "raft",
                     reason,
-                }) if reason.contains("lock hold by current process")
-                    && tokio::time::Instant::now() < deadline =>
-                {
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                }
+                }) if reason.contains("lock hold by current process") => Err(reason),
                 Err(e) => panic!("the node stopped: {e}"),
             }
-        }
+        })
+        .await
     }
 
     async fn try_start(
@@ -92,7 +90,7 @@ impl Node {
             },
         ));
         let admin = AdminClient::new(&format!("http://{}", config.admin_addr), KEY, None).unwrap();
-        let ready = eventually("the node takes its bootstrap key", async || {
+        let ready = eventually("the node takes its bootstrap key", PATIENCE, async || {
             let answer = admin.send(Method::GET, "/v1/apps", None).await.ok()?;
             (answer.status == 200).then_some(())
         });
@@ -210,7 +208,7 @@ async fn webhooks_never_reach_loopback_whatever_the_spelling() {
     node.admin.create_version(&pack).await.unwrap();
     for hook in &hooks {
         let path = format!("/v1/webhooks/{hook}/deliveries");
-        let attempt = eventually("the delivery is attempted", async || {
+        let attempt = eventually("the delivery is attempted", PATIENCE, async || {
             let log = node.admin.get(&path).await.unwrap();
             log["data"][0]["attributes"]["attempts"][0]
                 .as_object()

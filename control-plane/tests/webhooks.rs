@@ -21,10 +21,11 @@ use packyard_core::catalog::{
     WebhookSecret,
 };
 use packyard_core::quota::QuotaLimits;
+use packyard_net::eventually::eventually;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 use webhook_support::{
-    Counter, Receiver, deliver, deliver_configured, deliver_with, eventually, hmac_hex,
+    Counter, PATIENCE, Receiver, deliver, deliver_configured, deliver_with, hmac_hex,
     private_targets_allowed, quick_retries, quick_retries_within, team, webhook,
 };
 #[tokio::test]
@@ -63,7 +64,7 @@ async fn r5_an_approval_reaches_the_webhook_signed_after_retries_with_backoff() 
     }
 
     // The receiver gets the approval, after two refusals.
-    let approval = eventually("the approval is delivered", async || {
+    let approval = eventually("the approval is delivered", PATIENCE, async || {
         receiver.received().into_iter().find(|r| {
             r.status == 200 && r.json()["attributes"]["newState"] == "PROCESSING_FOR_TESTING"
         })
@@ -95,7 +96,7 @@ async fn r5_an_approval_reaches_the_webhook_signed_after_retries_with_backoff() 
 
     // The delivery log, through the API: each delivery failed twice, then was delivered.
     let path = format!("/v1/webhooks/{hook}/deliveries");
-    let log = eventually("every delivery is delivered", async || {
+    let log = eventually("every delivery is delivered", PATIENCE, async || {
         let (st, v) = s.get(&path, &admin).await;
         assert_eq!(st, 200, "{v}");
         let log = v["data"].as_array().unwrap().clone();
@@ -166,7 +167,7 @@ async fn a_slow_endpoint_does_not_hold_back_another() {
     let (_, v) = s.pack(&app, &dev, "level-2").await;
     s.complete_version(&id(&v), &dev, 1000).await;
 
-    let got = eventually("the fast endpoint gets the event", async || {
+    let got = eventually("the fast endpoint gets the event", PATIENCE, async || {
         fast.received().into_iter().next()
     })
     .await;
@@ -177,9 +178,11 @@ async fn a_slow_endpoint_does_not_hold_back_another() {
     );
     gate.notify_waiters();
     gate.notify_one();
-    eventually("the stalled endpoint answers once released", async || {
-        stalled.received().into_iter().next()
-    })
+    eventually(
+        "the stalled endpoint answers once released",
+        PATIENCE,
+        async || stalled.received().into_iter().next(),
+    )
     .await;
 }
 
@@ -219,17 +222,21 @@ async fn one_app_never_slows_another_apps_webhooks() {
     // The slow app's event first: its 48 deliveries take every slot they may, and hang.
     let (_, pack) = s.pack(&slow, &s.admin, "level-1").await;
     s.api.create_version(&id(&pack)).await.unwrap();
-    eventually("the slow app's endpoint holds requests", async || {
-        (hanging.started_and_answered().0 >= cap).then_some(())
-    })
+    eventually(
+        "the slow app's endpoint holds requests",
+        PATIENCE,
+        async || (hanging.started_and_answered().0 >= cap).then_some(()),
+    )
     .await;
 
     // Then the other app's: it is delivered while every request of the slow app hangs.
     let (_, pack) = s.pack(&other, &s.admin, "level-1").await;
     s.api.create_version(&id(&pack)).await.unwrap();
-    let got = eventually("the other app's delivery is received", async || {
-        answering.received().into_iter().next()
-    })
+    let got = eventually(
+        "the other app's delivery is received",
+        PATIENCE,
+        async || answering.received().into_iter().next(),
+    )
     .await;
     assert_eq!(got.json()["attributes"]["newState"], "AWAITING_UPLOAD");
     let (open, answered) = hanging.started_and_answered();
@@ -310,7 +317,7 @@ async fn a_node_sends_nothing_while_it_does_not_lead_and_what_is_owed_once_it_do
     // Ten delivery rounds after the deliveries exist, as a follower: nothing is sent,
     // everything stays owed.
     let after = asked.load(Ordering::SeqCst);
-    eventually("ten delivery rounds as a follower", async || {
+    eventually("ten delivery rounds as a follower", PATIENCE, async || {
         (asked.load(Ordering::SeqCst) >= after + 10).then_some(())
     })
     .await;
@@ -324,7 +331,7 @@ async fn a_node_sends_nothing_while_it_does_not_lead_and_what_is_owed_once_it_do
 
     // This node becomes the leader: it sends what the catalog says is owed.
     leader.store(true, Ordering::SeqCst);
-    eventually("the owed deliveries are sent", async || {
+    eventually("the owed deliveries are sent", PATIENCE, async || {
         let done = s.store.read(states.clone()).await.unwrap();
         (done == [DeliveryState::Delivered; 3]).then_some(())
     })
@@ -524,7 +531,7 @@ async fn a_refused_target_is_never_called_and_logged_as_refused_and_nothing_more
     let (_, v) = s.pack(&app, &dev, "level-2").await;
     s.api.create_version(&id(&v)).await.unwrap();
     for hook in [by_name, by_address] {
-        let attempt = eventually("a failed attempt is logged", async || {
+        let attempt = eventually("a failed attempt is logged", PATIENCE, async || {
             let (_, v) = s
                 .get(&format!("/v1/webhooks/{hook}/deliveries"), &admin)
                 .await;

@@ -9,9 +9,12 @@
 //! - [`node`]: one way to start a node: its configuration error, listeners, cluster
 //!   identity, public TLS, tasks and stop signal, and the error that stops a start.
 //! - [`listen`]: binding a listener (port 0 allowed) and saying where it listens.
+//! - `eventually` (feature `test-support`): how tests wait for a condition.
 
 mod backoff;
 pub mod cluster;
+#[cfg(feature = "test-support")]
+pub mod eventually;
 pub mod http;
 pub mod listen;
 pub mod node;

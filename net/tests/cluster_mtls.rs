@@ -11,6 +11,7 @@ use packyard_net::cluster::{
     DEFAULT_CERT_VALIDITY, Identity, IssuedCert, ListenerLimits, NodeRole, Validity, caller,
     incoming, require, test_support::raw_channel, write_atomically,
 };
+use packyard_net::eventually::eventually;
 use packyard_proto::chunks::v1 as pb;
 use packyard_proto::chunks::v1::chunk_store_client::ChunkStoreClient;
 use packyard_proto::chunks::v1::chunk_store_server::{ChunkStore, ChunkStoreServer};
@@ -307,14 +308,12 @@ async fn a_running_listener_presents_a_renewed_certificate_without_a_restart() {
     assert_ne!(presented().await, renewed_der);
     // An operator renews the certificate in place; the listener is not restarted.
     write(&renewed);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while presented().await != renewed_der {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the renewed certificate was never presented"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(
+        "the renewed certificate is presented",
+        Duration::from_secs(30),
+        || async { presented().await == renewed_der },
+    )
+    .await;
     // And calls over new connections go on working with it.
     have(edge.channel(&addr, NodeRole::Origin).unwrap())
         .await

@@ -31,10 +31,12 @@ pub struct Listeners {
     pub grpc: TcpListener,
 }
 
-/// Binds the configured addresses and runs the origin until `shutdown` resolves.
+/// Binds the configured addresses and runs the origin until `shutdown` resolves; `hooks`
+/// are for tests of the process (default: none).
 pub async fn run(
     config: OriginConfig,
     metrics: OriginMetrics,
+    hooks: ProcessHooks,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
     config.validate()?;
@@ -42,14 +44,7 @@ pub async fn run(
         upload: node::bind("upload", config.upload_addr).await?,
         grpc: node::bind("origin-grpc", config.grpc_addr).await?,
     };
-    serve(
-        config,
-        listeners,
-        metrics,
-        ProcessHooks::default(),
-        shutdown,
-    )
-    .await
+    serve(config, listeners, metrics, hooks, shutdown).await
 }
 
 /// What an origin keeps on its disk, opened.

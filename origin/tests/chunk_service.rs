@@ -1,13 +1,15 @@
 //! The chunk service over real gRPC on 127.0.0.1: `Have` and `Fetch` round trips, multi-frame
-//! chunks reassembled and verified, missing and corrupt chunks, refused ids, and a slow
-//! receiver holding back the reads.
+//! chunks reassembled and verified, missing and corrupt chunks, refused ids, a slow receiver
+//! holding back the reads and a receiver that leaves stopping them.
 
 // Test helpers outside `#[test]` functions: a failed setup step should fail the test at once.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use packyard_chunk_store::{
@@ -16,11 +18,14 @@ use packyard_chunk_store::{
 use packyard_core::chunk_list::Blake3Hash;
 use packyard_net::cluster::NodeRole;
 use packyard_net::cluster::test_support::{TestPki, listen};
+use packyard_net::eventually::eventually;
 use packyard_origin::{ChunkService, ChunkServiceConfig};
 use packyard_proto::chunks::v1::chunk_store_client::ChunkStoreClient;
-use packyard_proto::chunks::v1::{ChunkFrame, FetchRequest, HaveRequest};
+use packyard_proto::chunks::v1::chunk_store_server::{self, ChunkStoreServer};
+use packyard_proto::chunks::v1::{ChunkFrame, FetchRequest, HaveReply, HaveRequest};
+use tokio_stream::Stream;
 use tonic::transport::Channel;
-use tonic::{Code, Streaming};
+use tonic::{Code, Request, Response, Status, Streaming};
 
 type Client = ChunkStoreClient<Channel>;
 
@@ -244,19 +249,63 @@ async fn a_corrupt_chunk_on_disk_is_reported_missing_and_never_sent() {
     assert_eq!(have.present, vec![false]);
 }
 
-/// A store that counts the chunks read from it.
-#[derive(Default)]
-struct CountingStore {
+/// A store that counts the chunks read from it, and reads only as many as the test allows
+/// (all of them unless the test says otherwise): a read past the allowance waits.
+struct GatedStore {
     inner: MemoryChunkStore,
-    reads: AtomicUsize,
+    gate: Mutex<Gate>,
+    opened: Condvar,
 }
 
-impl ChunkStore for CountingStore {
+#[derive(Default)]
+struct Gate {
+    reads: usize,
+    allowed: usize,
+}
+
+impl Default for GatedStore {
+    fn default() -> Self {
+        Self {
+            inner: MemoryChunkStore::new(),
+            gate: Mutex::new(Gate {
+                reads: 0,
+                allowed: usize::MAX,
+            }),
+            opened: Condvar::new(),
+        }
+    }
+}
+
+impl GatedStore {
+    /// Lets `n` reads in all through.
+    fn allow(&self, n: usize) {
+        self.gate.lock().unwrap().allowed = n;
+        self.opened.notify_all();
+    }
+
+    /// The reads made so far.
+    fn reads(&self) -> usize {
+        self.gate.lock().unwrap().reads
+    }
+}
+
+impl ChunkStore for GatedStore {
     fn contains(&self, id: &Blake3Hash) -> Result<bool> {
         self.inner.contains(id)
     }
     fn get(&self, id: &Blake3Hash) -> Result<Option<Bytes>> {
-        self.reads.fetch_add(1, Ordering::SeqCst);
+        let mut gate = self.gate.lock().unwrap();
+        // Never for ever: a test that failed part-way must not hang the runtime's shutdown.
+        let give_up = Instant::now() + Duration::from_secs(60);
+        while gate.reads >= gate.allowed && Instant::now() < give_up {
+            gate = self
+                .opened
+                .wait_timeout(gate, Duration::from_millis(100))
+                .unwrap()
+                .0;
+        }
+        gate.reads += 1;
+        drop(gate);
         self.inner.get(id)
     }
     fn put(&self, id: &Blake3Hash, bytes: &[u8]) -> Result<Put> {
@@ -279,42 +328,37 @@ impl ChunkStore for CountingStore {
     }
 }
 
-/// The reads the server made for `stream`'s fetch, once the receiver has left and the fetch
-/// has ended: the fetch's task holds a clone of the store while it runs, so it has ended when
-/// only the test and the service hold it again. Nothing reads after that.
-async fn reads_once_the_fetch_ended(
-    store: &Arc<CountingStore>,
-    stream: Streaming<ChunkFrame>,
-) -> usize {
-    drop(stream);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+/// The reads the server made once the fetches it served have ended: a fetch's task holds a
+/// clone of the store while it runs, so they have ended when only the test and the service
+/// hold it again. Nothing reads after that.
+async fn reads_once_the_fetches_ended(store: &Arc<GatedStore>) -> usize {
     // The test's and the service's.
-    while Arc::strong_count(store) > 2 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the fetch still runs 30 s after its receiver left"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    store.reads.load(Ordering::SeqCst)
+    eventually(
+        "the fetch ends once its receiver left",
+        PATIENCE,
+        || async { Arc::strong_count(store) <= 2 },
+    )
+    .await;
+    store.reads()
 }
 
 /// Waits until the store was read `n` times.
-async fn reads_reach(store: &CountingStore, n: usize) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while store.reads.load(Ordering::SeqCst) < n {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "fewer than {n} reads in 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+async fn reads_reach(store: &GatedStore, n: usize) {
+    eventually(format!("{n} reads"), PATIENCE, || async {
+        let reads = store.reads();
+        if reads >= n {
+            Ok(())
+        } else {
+            Err(format!("{reads} reads"))
+        }
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_slow_receiver_holds_back_the_reads_from_the_store() {
-    let store = Arc::new(CountingStore::default());
-    let (id, data) = put(&*store, 6, 1 << 20);
+    let store = Arc::new(GatedStore::default());
+    let (id, data) = put(&store.inner, 6, 1 << 20);
     let config = ChunkServiceConfig {
         frame_buffer: 2,
         ..ChunkServiceConfig::default()
@@ -334,7 +378,8 @@ async fn a_slow_receiver_holds_back_the_reads_from_the_store() {
         received += 1;
     }
     assert_eq!(received, 64);
-    let reads = reads_once_the_fetch_ended(&store, stream).await - 64;
+    drop(stream);
+    let reads = reads_once_the_fetches_ended(&store).await - 64;
     // One chunk delivered, two frames in the channel, one chunk waiting to be queued, and
     // what the HTTP/2 windows and the codec buffers hold: a handful, never the whole request.
     assert!(
@@ -345,17 +390,109 @@ async fn a_slow_receiver_holds_back_the_reads_from_the_store() {
 
 #[tokio::test]
 async fn a_receiver_that_leaves_stops_the_reads() {
-    let store = Arc::new(CountingStore::default());
-    let (id, _) = put(&*store, 7, 1 << 20);
-    let mut client = serve(store.clone(), ChunkServiceConfig::default()).await;
+    let store = Arc::new(GatedStore::default());
+    let (id, data) = put(&store.inner, 7, 1 << 20);
+    // Room for every frame asked for, so only the receiver leaving can stop the reads; and
+    // one read allowed until it has left, so none are made ahead of it.
+    let config = ChunkServiceConfig {
+        frame_buffer: 64,
+        ..ChunkServiceConfig::default()
+    };
+    let (mut client, left) = serve_noticing(store.clone(), config).await;
+    store.allow(1);
 
     let mut stream = fetch(&mut client, &[id; 64]).await;
-    next_chunk(&mut stream).await;
-    // The fetch ends (nothing holds the store for it any more) having read what the frame
-    // buffer and the windows hold, not the 64 chunks asked for.
-    let reads = reads_once_the_fetch_ended(&store, stream).await;
+    assert_eq!(next_chunk(&mut stream).await, (id, Some(data)));
+    drop(stream);
+    eventually("the service sees its receiver leave", PATIENCE, || async {
+        left.load(Ordering::SeqCst)
+    })
+    .await;
+    // From now on the store would hand over all 64 chunks at once: the fetch stops by itself.
+    store.allow(usize::MAX);
+    let reads = reads_once_the_fetches_ended(&store).await;
+    // The chunk delivered, and at most the one whose read was under way when it left.
     assert!(
-        reads <= 12,
-        "{reads} chunks read for a receiver that left after one"
+        reads <= 2,
+        "{reads} of 64 chunks read for a receiver that left after one"
     );
+}
+
+/// A wait in these tests fails after this long.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// [`serve`], with a flag the service sets once it has let go of a `Fetch` stream (its frames
+/// and the channel behind them dropped): the receiver has left, as far as it knows.
+async fn serve_noticing<S: ChunkStore + 'static>(
+    store: Arc<S>,
+    config: ChunkServiceConfig,
+) -> (Client, Arc<AtomicBool>) {
+    let left = Arc::new(AtomicBool::new(false));
+    let service = Noticing {
+        inner: ChunkService::new(store, config).unwrap(),
+        left: left.clone(),
+    };
+    let pki = TestPki::new();
+    let (addr, incoming) = listen(pki.node(NodeRole::Origin, "1")).await;
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(ChunkStoreServer::new(service))
+            .serve_with_incoming(incoming),
+    );
+    let channel = pki
+        .node(NodeRole::Edge, "eu-1")
+        .channel(&addr, NodeRole::Origin)
+        .unwrap();
+    (ChunkStoreClient::new(channel), left)
+}
+
+/// The chunk service, each `Fetch` stream wrapped to say when it is dropped.
+struct Noticing<S> {
+    inner: ChunkService<S>,
+    left: Arc<AtomicBool>,
+}
+
+#[tonic::async_trait]
+impl<S: ChunkStore + 'static> chunk_store_server::ChunkStore for Noticing<S> {
+    async fn have(&self, request: Request<HaveRequest>) -> Result<Response<HaveReply>, Status> {
+        chunk_store_server::ChunkStore::have(&self.inner, request).await
+    }
+
+    type FetchStream = Pin<Box<dyn Stream<Item = Result<ChunkFrame, Status>> + Send>>;
+
+    async fn fetch(
+        &self,
+        request: Request<FetchRequest>,
+    ) -> Result<Response<Self::FetchStream>, Status> {
+        let frames = chunk_store_server::ChunkStore::fetch(&self.inner, request)
+            .await?
+            .into_inner();
+        let left = SetOnDrop(self.left.clone());
+        Ok(Response::new(Box::pin(Watched {
+            frames,
+            _left: left,
+        })))
+    }
+}
+
+/// A stream that sets its flag once dropped. Fields drop in order: the frames (and the
+/// channel's receiving end) first, then the flag.
+struct Watched<F> {
+    frames: F,
+    _left: SetOnDrop,
+}
+
+impl<F: Stream + Unpin> Stream for Watched<F> {
+    type Item = F::Item;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<F::Item>> {
+        Pin::new(&mut self.frames).poll_next(cx)
+    }
+}
+
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
 }

@@ -17,6 +17,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use packyard_net::eventually::{eventually, within};
 use serde_json::{Value, json};
 
 /// The control-plane services and the host ports their admin APIs are published on.
@@ -38,36 +39,16 @@ pub(crate) const EDGES: [(&str, u16); 3] = [
 /// killed before its clean-up left behind; iptables rules carry it as their comment.
 pub(crate) const PREFIX: &str = "pyfault";
 
-/// Polls `check` every 200 ms until it holds; panics naming `what` after `secs`. Returns how
-/// long it took.
-pub(crate) async fn wait_until<F, Fut>(secs: u64, what: &str, mut check: F) -> Duration
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
+/// Waits until `check` holds ([`eventually`]); panics naming `what` after `secs`. Returns
+/// how long it took.
+pub(crate) async fn wait_until(
+    secs: u64,
+    what: &str,
+    check: impl AsyncFnMut() -> bool,
+) -> Duration {
     let started = Instant::now();
-    let deadline = started + Duration::from_secs(secs);
-    while !check().await {
-        assert!(Instant::now() < deadline, "{what}: not within {secs} s");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually(what, Duration::from_secs(secs), check).await;
     started.elapsed()
-}
-
-/// Polls `f` every 200 ms until it gives a value; panics naming `what` after `secs`.
-pub(crate) async fn poll_some<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(value) = f().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "{what}: not within {secs} s");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 /// `len` random bytes, from the kernel.
@@ -758,25 +739,22 @@ impl Cli {
 
     /// Waits for it to exit, up to `secs` (then kills it and panics).
     pub(crate) async fn wait(&mut self, secs: u64) -> std::process::ExitStatus {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            if let Some(status) = self.try_wait() {
-                return status;
+        let exited = within(Duration::from_secs(secs), || {
+            std::future::ready(self.try_wait())
+        })
+        .await;
+        exited.unwrap_or_else(|_| {
+            if let Some(child) = self.child.as_mut() {
+                let _ = child.kill();
+                let _ = child.wait();
             }
-            if Instant::now() > deadline {
-                if let Some(child) = self.child.as_mut() {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                }
-                panic!(
-                    "{} did not finish within {secs} s:\n{}{}",
-                    self.line,
-                    self.stdout(),
-                    self.stderr()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            panic!(
+                "{} did not finish within {secs} s:\n{}{}",
+                self.line,
+                self.stdout(),
+                self.stderr()
+            )
+        })
     }
 }
 

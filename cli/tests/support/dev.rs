@@ -6,7 +6,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use packyard_net::eventually::{Probe, within, within_blocking};
 
 /// The bootstrap key tests give `packyard dev`.
 pub(crate) const KEY: &str = "pyk_dev-test-bootstrap-key-0123456789abcdef0123";
@@ -107,19 +109,13 @@ impl Dev {
     /// Where its `listener` listens (`edge-https` when started with `--edge-tls-addr`),
     /// once the listen file names it (within 60 s).
     pub(crate) fn listener(&self, listener: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
+        let found = within_blocking(Duration::from_secs(60), || {
             let text = std::fs::read_to_string(&self.listen).unwrap_or_default();
-            if let Some(addr) = packyard_net::listen::read_listen_file(&text).get(listener) {
-                return addr.to_string();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{listener} within 60 s\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+            packyard_net::listen::read_listen_file(&text)
+                .get(listener)
+                .map(ToString::to_string)
+        });
+        found.unwrap_or_else(|e| panic!("{listener}: {e}\n{}", self.log()))
     }
 
     /// What it logged so far.
@@ -165,20 +161,20 @@ const LISTENERS: [(&str, &str); 5] = [
 
 /// What the five listeners bound, once the listen file names them all (within 60 s).
 fn bound(listen: &Path, log: &Path) -> [String; 5] {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    let found = within_blocking(Duration::from_secs(60), || {
         let text = std::fs::read_to_string(listen).unwrap_or_default();
         let bound = packyard_net::listen::read_listen_file(&text);
-        if LISTENERS.iter().all(|(_, l)| bound.contains_key(*l)) {
-            return LISTENERS.map(|(_, l)| bound[l].to_string());
-        }
-        assert!(
-            Instant::now() < deadline,
-            "packyard dev binds its listeners within 60 s\n{}",
+        LISTENERS
+            .iter()
+            .all(|(_, l)| bound.contains_key(*l))
+            .then(|| LISTENERS.map(|(_, l)| bound[l].to_string()))
+    });
+    found.unwrap_or_else(|e| {
+        panic!(
+            "packyard dev binds its listeners: {e}\n{}",
             std::fs::read_to_string(log).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        )
+    })
 }
 
 fn spawn(args: &[String], out: &Path, log: &Path, listen: &Path) -> Child {
@@ -201,20 +197,17 @@ fn spawn(args: &[String], out: &Path, log: &Path, listen: &Path) -> Child {
         .expect("packyard dev starts")
 }
 
-/// Polls `check` every 100 ms until it holds, failing with the dev log after `secs`.
-pub(crate) async fn wait_for<F, Fut>(secs: u64, what: &str, dev: &Dev, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !check().await {
-        assert!(
-            Instant::now() < deadline,
-            "{what} within {secs} s\n{}",
-            dev.log()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+/// Waits until `probe` is done ([`eventually`](packyard_net::eventually::eventually)) and
+/// hands back what it found, failing with the dev log after `secs`.
+pub(crate) async fn wait_for<P: Probe>(
+    secs: u64,
+    what: &str,
+    dev: &Dev,
+    probe: impl AsyncFnMut() -> P,
+) -> P::Done {
+    match within(Duration::from_secs(secs), probe).await {
+        Ok(done) => done,
+        Err(expired) => panic!("{what}: {expired}\n{}", dev.log()),
     }
 }
 

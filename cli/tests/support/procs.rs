@@ -13,7 +13,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use packyard_net::eventually::{Probe, within};
 
 /// The bootstrap key the processes are given.
 pub(crate) const KEY: &str = "pyk_process-test-bootstrap-key-0123456789abcdef";
@@ -117,19 +119,14 @@ impl Proc {
     /// Where its `listener` (`admin`, `raft`, `upload`, `origin-grpc`, `edge-http`,
     /// `edge-https`) listens, `HOST:PORT`, once it has bound it (within 60 s).
     pub(crate) async fn addr(&self, listener: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(addr) = self.bound().get(listener) {
-                return addr.to_string();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} binds its {listener} listener within 60 s\n{}",
-                self.name,
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let what = format!("{} binds its {listener} listener", self.name);
+        wait_for(
+            60,
+            &what,
+            || self.log(),
+            || async { self.bound().get(listener).map(ToString::to_string) },
+        )
+        .await
     }
 
     /// The name it was started with.
@@ -152,6 +149,13 @@ impl Proc {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+    }
+
+    /// Leaves `flag` and its value out of the flags of its next [`restart`](Self::restart).
+    pub(crate) fn drop_flag(&mut self, flag: &str) {
+        if let Some(i) = self.args.iter().position(|a| a == flag) {
+            self.args.drain(i..(i + 2).min(self.args.len()));
         }
     }
 
@@ -280,20 +284,17 @@ pub(crate) fn signal(pid: u32, sig: &str) {
     assert!(done.success(), "kill {sig} {pid}");
 }
 
-/// Polls `check` every 100 ms until it holds, failing with `logs()` after `secs`.
-pub(crate) async fn wait_for<F, Fut>(secs: u64, what: &str, logs: impl Fn() -> String, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !check().await {
-        assert!(
-            Instant::now() < deadline,
-            "{what} within {secs} s\n{}",
-            logs()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+/// Waits until `probe` is done ([`eventually`](packyard_net::eventually::eventually)) and
+/// hands back what it found, failing with `logs()` after `secs`.
+pub(crate) async fn wait_for<P: Probe>(
+    secs: u64,
+    what: &str,
+    logs: impl Fn() -> String,
+    probe: impl AsyncFnMut() -> P,
+) -> P::Done {
+    match within(Duration::from_secs(secs), probe).await {
+        Ok(done) => done,
+        Err(expired) => panic!("{what}: {expired}\n{}", logs()),
     }
 }
 

@@ -120,18 +120,6 @@ async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> 
     status
 }
 
-/// Waits until `check` gives a value, polling; fails the test after [`PATIENCE`].
-pub(crate) async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// A catalog whose retries start at 50 ms, so retry tests take a fraction of a second.
 pub(crate) fn quick_retries() -> Catalog {
     quick_retries_within(QuotaLimits::default())

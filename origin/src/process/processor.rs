@@ -19,12 +19,16 @@ use crate::ingest::{ChunkingParams, IngestError, Ingested, ingest};
 use crate::staging::{PartLayout, Staging};
 use packyard_catalog_client::Stop;
 
-/// Hooks for tests that need processing to fail at a chosen point.
+/// Hooks for tests that need processing to fail or wait at a chosen point.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProcessHooks {
     /// Stop processing (as a crash would: no report, nothing cleaned up) once this many
     /// chunks of a version are stored.
     pub stop_after_chunks: Option<usize>,
+    /// Hold processing, part-way, once this many chunks of a version are stored: the
+    /// version waits there (no report) until the origin stops, so a test can kill the
+    /// process in the middle of processing however fast the machine is.
+    pub hold_after_chunks: Option<usize>,
 }
 
 /// Why a version was not settled by this attempt.
@@ -271,10 +275,16 @@ impl<S: ChunkStore + 'static> Processor<S> {
         let params = self.params;
         let stop = self.stop.clone();
         let limit = self.hooks.stop_after_chunks;
+        let hold = self.hooks.hold_after_chunks;
         let file = f.id.clone();
         let (result, prefix) = tokio::task::spawn_blocking(move || {
             let mut stored = 0usize;
             let mut sink = |id: Blake3Hash, bytes: &[u8]| -> Result<(), SinkError> {
+                if hold.is_some_and(|n| stored >= n) {
+                    while !stop.is_stopped() {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                }
                 if stop.is_stopped() || limit.is_some_and(|n| stored >= n) {
                     return Err(SinkError::Stopped);
                 }
