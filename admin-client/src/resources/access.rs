@@ -2,6 +2,7 @@
 //! and tester tokens for the beta channels.
 
 use packyard_core::role::Role;
+pub use packyard_core::tester_token::BetaChannel;
 use serde_json::{Value, json};
 
 use super::resource::{Resource, User};
@@ -72,25 +73,6 @@ pub struct ApiKey {
     pub secret: String,
     /// The document the API answered.
     pub document: Value,
-}
-
-/// Which beta channel a tester token opens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BetaChannel {
-    /// Internal testers.
-    Internal,
-    /// External testers.
-    External,
-}
-
-impl BetaChannel {
-    /// The API spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BetaChannel::Internal => "INTERNAL",
-            BetaChannel::External => "EXTERNAL",
-        }
-    }
 }
 
 /// `POST /v1/testerTokens`: a signed, expiring token for one app's beta channel.

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeSet;
 
-use axum::http::StatusCode;
 use axum::response::Response;
 use packyard_core::LanguageTag;
 use packyard_core::catalog::{
@@ -11,7 +10,7 @@ use packyard_core::catalog::{
 use serde::Deserialize;
 
 use super::context::{Api, new_id};
-use super::document::{Nothing, Rel, parse, respond, respond_list};
+use super::document::{Nothing, Rel, parse, respond_list};
 use super::error::ApiError;
 use super::render;
 use crate::store::CatalogStore;
@@ -55,16 +54,14 @@ pub(crate) async fn get<S: CatalogStore>(
     id: AppId,
 ) -> Result<Response, ApiError> {
     let actor = actor.clone();
-    let doc = api
-        .read_or_refuse(move |c| {
-            let app = c
-                .app(&id)
-                .ok_or_else(|| super::not_found(packyard_core::catalog::ResourceType::Apps, &id))?;
-            c.may_read(&actor, &id, ResourceType::Apps)?;
-            Ok(render::app(c, app))
-        })
-        .await?;
-    Ok(respond(StatusCode::OK, doc))
+    api.show(move |c| {
+        let app = c
+            .app(&id)
+            .ok_or_else(|| super::not_found(packyard_core::catalog::ResourceType::Apps, &id))?;
+        c.may_read(&actor, &id, ResourceType::Apps)?;
+        Ok(render::app(c, app))
+    })
+    .await
 }
 
 /// `GET /v1/apps`: the apps the caller may view, in id order.

@@ -84,6 +84,15 @@ impl<S: CatalogStore> Api<S> {
         })
     }
 
+    /// `GET` of one resource: the document `read` renders, or its refusal.
+    pub(crate) async fn show<F>(&self, read: F) -> Result<axum::response::Response, ApiError>
+    where
+        F: FnOnce(&Catalog) -> Result<serde_json::Value, ApiError> + Send + 'static,
+    {
+        let doc = self.read_or_refuse(read).await?;
+        Ok(super::document::respond(axum::http::StatusCode::OK, doc))
+    }
+
     /// `GET` of a whole collection (no paging) at `path`: the documents `read` finds, or its
     /// refusal.
     pub(crate) async fn list<F>(

@@ -1,7 +1,6 @@
 //! `backgroundAssets`: asset packs. Create, read, list per app with filters, sorting and
 //! paging, and archive (rule R7).
 
-use axum::http::StatusCode;
 use axum::response::Response;
 use packyard_core::AssetPackIdentifier;
 use packyard_core::catalog::{
@@ -10,7 +9,7 @@ use packyard_core::catalog::{
 use serde::Deserialize;
 
 use super::context::{Api, new_id};
-use super::document::{Rel, parse, respond, respond_list};
+use super::document::{Rel, parse, respond_list};
 use super::error::ApiError;
 use super::query::{PackListQuery, PackSort};
 use super::{not_found, render};
@@ -58,16 +57,14 @@ pub(crate) async fn get<S: CatalogStore>(
     id: PackId,
 ) -> Result<Response, ApiError> {
     let actor = actor.clone();
-    let doc = api
-        .read_or_refuse(move |c| {
-            let pack = c
-                .pack(&id)
-                .ok_or_else(|| not_found(ResourceType::BackgroundAssets, &id))?;
-            c.may_read(&actor, &pack.app, ResourceType::BackgroundAssets)?;
-            Ok(render::pack(c, pack))
-        })
-        .await?;
-    Ok(respond(StatusCode::OK, doc))
+    api.show(move |c| {
+        let pack = c
+            .pack(&id)
+            .ok_or_else(|| not_found(ResourceType::BackgroundAssets, &id))?;
+        c.may_read(&actor, &pack.app, ResourceType::BackgroundAssets)?;
+        Ok(render::pack(c, pack))
+    })
+    .await
 }
 
 #[derive(Deserialize)]

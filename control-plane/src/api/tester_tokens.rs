@@ -121,10 +121,8 @@ pub(crate) async fn get<S: CatalogStore>(
     id: TesterTokenId,
 ) -> Result<Response, ApiError> {
     let actor = actor.clone();
-    let doc = api
-        .read_or_refuse(move |c| Ok(render(visible(c, &actor, &id)?)))
-        .await?;
-    Ok(respond(StatusCode::OK, doc))
+    api.show(move |c| Ok(render(visible(c, &actor, &id)?)))
+        .await
 }
 
 /// `DELETE /v1/testerTokens/{id}`: every edge refuses it from then on (204; again is 204).

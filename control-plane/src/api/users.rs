@@ -10,7 +10,7 @@ use packyard_core::role::Role;
 use serde::Deserialize;
 
 use super::context::{Api, hex, new_id, random_bytes};
-use super::document::{Nothing, Rel, parse, respond, respond_list};
+use super::document::{Nothing, Rel, parse, respond_list};
 use super::error::ApiError;
 use super::render;
 use crate::store::CatalogStore;
@@ -113,18 +113,16 @@ pub(crate) async fn list_keys<S: CatalogStore>(
 /// `packyard whoami` shows.
 pub(crate) async fn me<S: CatalogStore>(api: &Api<S>, actor: &Actor) -> Result<Response, ApiError> {
     let actor = actor.clone();
-    let doc = api
-        .read_or_refuse(move |c| match &actor {
-            Actor::User(id) => c
-                .user(id)
-                .map(render::user)
-                .ok_or_else(|| super::not_found(packyard_core::catalog::ResourceType::Users, id)),
-            Actor::System => Err(ApiError::Internal(
-                "Packyard itself has no user to show".into(),
-            )),
-        })
-        .await?;
-    Ok(respond(StatusCode::OK, doc))
+    api.show(move |c| match &actor {
+        Actor::User(id) => c
+            .user(id)
+            .map(render::user)
+            .ok_or_else(|| super::not_found(packyard_core::catalog::ResourceType::Users, id)),
+        Actor::System => Err(ApiError::Internal(
+            "Packyard itself has no user to show".into(),
+        )),
+    })
+    .await
 }
 
 /// `DELETE /v1/apiKeys/{id}`: revokes the key for good.

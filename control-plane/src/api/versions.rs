@@ -1,7 +1,6 @@
 //! `backgroundAssetVersions` and their three release records: create a version (its number
 //! is assigned, rule R11), read it, list a pack's versions, read each track's state.
 
-use axum::http::StatusCode;
 use axum::response::Response;
 use packyard_core::catalog::{
     Actor, Catalog, Command, CreateVersion, PackId, ResourceType, Version, VersionId,
@@ -9,7 +8,7 @@ use packyard_core::catalog::{
 use serde::Deserialize;
 
 use super::context::{Api, new_id};
-use super::document::{Nothing, Rel, parse, respond, respond_list};
+use super::document::{Nothing, Rel, parse, respond_list};
 use super::error::ApiError;
 use super::query::VersionListQuery;
 use super::{not_found, render};
@@ -62,10 +61,8 @@ pub(crate) async fn get<S: CatalogStore>(
     id: VersionId,
 ) -> Result<Response, ApiError> {
     let actor = actor.clone();
-    let doc = api
-        .read_or_refuse(move |c| Ok(render::version(visible_version(c, &actor, &id)?)))
-        .await?;
-    Ok(respond(StatusCode::OK, doc))
+    api.show(move |c| Ok(render::version(visible_version(c, &actor, &id)?)))
+        .await
 }
 
 /// `GET /v1/backgroundAssets/{id}/versions`: oldest first, optionally by `filter[state]`.
@@ -113,26 +110,24 @@ pub(crate) async fn get_release<S: CatalogStore>(
     track: Track,
 ) -> Result<Response, ApiError> {
     let actor = actor.clone();
-    let doc = api
-        .read_or_refuse(move |c| {
-            let v = visible_version(c, &actor, &id)?;
-            let (resource, state) = match (track, &v.releases) {
-                (Track::Internal, r) => (
-                    ResourceType::BackgroundAssetVersionInternalBetaReleases,
-                    r.as_ref().map(|r| r.internal.as_str()),
-                ),
-                (Track::External, r) => (
-                    ResourceType::BackgroundAssetVersionExternalBetaReleases,
-                    r.as_ref().map(|r| r.external.as_str()),
-                ),
-                (Track::Store, r) => (
-                    ResourceType::BackgroundAssetVersionAppStoreReleases,
-                    r.as_ref().map(|r| r.store.as_str()),
-                ),
-            };
-            let state = state.ok_or_else(|| not_found(resource, &id))?;
-            Ok(render::release(resource.as_str(), v, state))
-        })
-        .await?;
-    Ok(respond(StatusCode::OK, doc))
+    api.show(move |c| {
+        let v = visible_version(c, &actor, &id)?;
+        let (resource, state) = match (track, &v.releases) {
+            (Track::Internal, r) => (
+                ResourceType::BackgroundAssetVersionInternalBetaReleases,
+                r.as_ref().map(|r| r.internal.as_str()),
+            ),
+            (Track::External, r) => (
+                ResourceType::BackgroundAssetVersionExternalBetaReleases,
+                r.as_ref().map(|r| r.external.as_str()),
+            ),
+            (Track::Store, r) => (
+                ResourceType::BackgroundAssetVersionAppStoreReleases,
+                r.as_ref().map(|r| r.store.as_str()),
+            ),
+        };
+        let state = state.ok_or_else(|| not_found(resource, &id))?;
+        Ok(render::release(resource.as_str(), v, state))
+    })
+    .await
 }
