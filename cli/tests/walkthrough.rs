@@ -443,6 +443,22 @@ async fn the_quick_start_runs_end_to_end_through_the_binary() {
     })
     .await;
 
+    // A submission no reviewer has picked up can be taken back, and the version submitted
+    // again.
+    let taken_back = cli
+        .admin(&["review", "submit", &v2, "--track", "APP_STORE", "-q"])
+        .must("review submit APP_STORE (the track as tables spell it), to withdraw");
+    assert_eq!(track(&cli, &v2, "store"), "WAITING_FOR_REVIEW");
+    cli.admin(&["review", "withdraw", &taken_back])
+        .must("review withdraw");
+    let shown = cli.json(&["review", "show", &taken_back]);
+    assert_eq!(shown["data"]["attributes"]["state"], "WITHDRAWN", "{shown}");
+    assert_eq!(track(&cli, &v2, "store"), "PREPARE_FOR_SUBMISSION");
+    let err = cli
+        .run(&reviewer_key, &["review", "approve", &taken_back])
+        .refused("approving a withdrawn submission");
+    assert!(err.contains("409") && err.contains("WITHDRAWN"), "{err}");
+
     // The store: review, approve, release; devices need no token.
     assert_eq!(device.served("store", None, "en-US").await, vec![]);
     let store = cli

@@ -1,7 +1,7 @@
 //! `packyard webhooks …` against a running `packyard dev`, delivering to a receiver on this
 //! machine (which a dev node allows by default, and says so): create, list, the delivery of
-//! an archive event signed with the secret shown once, the delivery log, delete. And
-//! `packs archive` asks before it does what cannot be undone.
+//! a test event and an archive event signed with the secret shown once, the delivery log,
+//! delete. And `packs archive` asks before it does what cannot be undone.
 
 #![allow(clippy::unwrap_used)]
 
@@ -122,6 +122,19 @@ async fn a_webhook_made_from_the_cli_reaches_a_local_receiver_on_a_dev_node() {
     assert!(!listed.contains(&secret), "{listed}");
     let webhook = ok(&dev, &["webhooks", "list", "--app", &app, "-q"]);
 
+    // A test event reaches it, though it asked for archives only, and is logged.
+    let ping = ok(&dev, &["webhooks", "test", &webhook, "-q"]);
+    assert!(ping.starts_with("evt-"), "the test event's id: {ping}");
+    wait_for(30, "the receiver gets the test event", &dev, || async {
+        !got.lock().unwrap().is_empty()
+    })
+    .await;
+    let (head, body) = got.lock().unwrap()[0].clone();
+    assert!(head.contains("x-packyard-signature:"), "{head}");
+    let event: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(event.to_string().contains("WEBHOOK_PING"), "{event}");
+    assert!(event.to_string().contains(&ping), "{event}");
+
     let pack = ok(&dev, &["packs", "create", "--app", &app, "level-1", "-q"]);
     // Irreversible: refused without --yes when nobody can be asked, saying so.
     let (archived, _, err) = packyard(&dev, &["packs", "archive", &pack]);
@@ -129,10 +142,10 @@ async fn a_webhook_made_from_the_cli_reaches_a_local_receiver_on_a_dev_node() {
     ok(&dev, &["packs", "archive", &pack, "--yes"]);
 
     wait_for(30, "the receiver gets the archive event", &dev, || async {
-        !got.lock().unwrap().is_empty()
+        got.lock().unwrap().len() >= 2
     })
     .await;
-    let (head, body) = got.lock().unwrap()[0].clone();
+    let (head, body) = got.lock().unwrap()[1].clone();
     assert!(head.starts_with("post /hook"), "{head}");
     assert!(head.contains("x-packyard-signature:"), "{head}");
     let event: serde_json::Value = serde_json::from_slice(&body).unwrap();

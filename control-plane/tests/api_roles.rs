@@ -555,6 +555,12 @@ fn cases(kind: EndpointKind, f: &Fixture) -> Vec<Case> {
             A(Action::View),
         )],
         K::ListRollouts => vec![get(format!("/v1/apps/{}/rollouts", f.app), A(Action::View))],
+        K::CreateWebhookPing => vec![post(
+            "/v1/webhookPings",
+            json!({"data": {"type": "webhookPings",
+            "relationships": {"webhook": rel("webhooks", &f.webhook)}}}),
+            A(Action::ManageWebhooks),
+        )],
         K::GetWebhook => vec![get(
             format!("/v1/webhooks/{}", f.webhook),
             A(Action::ManageWebhooks),

@@ -262,6 +262,7 @@ fn requests(kind: EndpointKind, f: &Fixture, role: &str, actor: Actor) -> Option
         | K::GetRollout
         | K::PatchRollout
         | K::CreateWebhook
+        | K::CreateWebhookPing
         | K::CreateTesterToken
         | K::RotateTesterTokenSecret
         | K::GetTesterToken

@@ -46,6 +46,14 @@ impl AdminClient {
         self.delete(&format!("/v1/webhooks/{id}")).await.map(drop)
     }
 
+    /// Sends the webhook, and only it, a test event (`WEBHOOK_PING`); the document names the
+    /// event, whose delivery shows in the webhook's log.
+    pub async fn ping_webhook(&self, id: &str) -> Result<Value, AdminError> {
+        let body = serde_json::json!({"data": {"type": "webhookPings", "relationships": {
+            "webhook": {"data": {"type": "webhooks", "id": id}}}}});
+        self.post("/v1/webhookPings", body).await
+    }
+
     /// A webhook's delivery log, newest first (each a resource object).
     pub async fn webhook_deliveries(&self, id: &str) -> Result<Vec<Value>, AdminError> {
         self.get_all(&format!("/v1/webhooks/{id}/deliveries")).await

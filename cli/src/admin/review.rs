@@ -24,8 +24,14 @@ enum ReviewCommand {
         /// The version's id.
         version: String,
         /// Which review.
-        #[arg(long, value_enum)]
+        #[arg(long, value_enum, ignore_case = true)]
         track: ReviewTrack,
+    },
+    /// Take back a submission no reviewer has picked up (whoever may submit): the version
+    /// may be submitted again, and no longer stops its pack being archived.
+    Withdraw {
+        /// The submission's id.
+        submission: String,
     },
     /// Take a waiting submission into review (Reviewer).
     Start {
@@ -58,11 +64,15 @@ enum ReviewCommand {
     },
 }
 
+/// Spelled as the API and every table spell it (`EXTERNAL_BETA`, `APP_STORE`), in any case;
+/// `external` and `store` are kept as the short forms.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum ReviewTrack {
     /// External beta testing.
+    #[value(name = "EXTERNAL_BETA", alias = "external")]
     External,
     /// The app store.
+    #[value(name = "APP_STORE", alias = "store")]
     Store,
 }
 
@@ -78,6 +88,9 @@ impl ReviewArgs {
                     s.client
                         .submit_review(path_id("version", version)?, track)
                         .await?
+                }
+                ReviewCommand::Withdraw { submission } => {
+                    decide(&s, submission, SubmissionState::Withdrawn, &[]).await?
                 }
                 ReviewCommand::Start { submission } => {
                     decide(&s, submission, SubmissionState::InReview, &[]).await?

@@ -50,6 +50,12 @@ enum WebhooksCommand {
         /// The webhook's id.
         id: String,
     },
+    /// Send a webhook, and only it, a test event (`WEBHOOK_PING`), delivered and logged like
+    /// any other: see it arrive, then `webhooks deliveries`.
+    Test {
+        /// The webhook's id.
+        id: String,
+    },
     /// Stop sending to a webhook; its delivery log goes with it.
     Delete {
         /// The webhook's id.
@@ -85,6 +91,21 @@ impl WebhooksArgs {
                 WebhooksCommand::Deliveries { id } => {
                     let log = s.client.webhook_deliveries(path_id("webhook", id)?).await?;
                     s.show_list(log, deliveries_table);
+                }
+                WebhooksCommand::Test { id } => {
+                    let id = path_id("webhook", id)?;
+                    let doc = s.client.ping_webhook(id).await?;
+                    if s.quiet {
+                        println!("{}", cell(&doc["data"]["id"]));
+                    } else if !s.json {
+                        println!(
+                            "test event {} queued for webhook {id}; `packyard webhooks \
+                             deliveries {id}` shows how it went",
+                            cell(&doc["data"]["id"])
+                        );
+                    } else {
+                        s.show(&doc, record);
+                    }
                 }
                 WebhooksCommand::Delete { id } => {
                     let id = path_id("webhook", id)?;

@@ -87,6 +87,8 @@ pub enum Endpoint {
     PatchRollout(RolloutId),
     /// `POST /v1/webhooks`.
     CreateWebhook,
+    /// `POST /v1/webhookPings`: a test event to one webhook.
+    CreateWebhookPing,
     /// `POST /v1/testerTokens`
     CreateTesterToken,
     /// `GET /v1/testerTokens/{id}`: a token issued (never the token itself).
@@ -185,6 +187,7 @@ impl Endpoint {
             E::GetRollout(_) => "GetRollout",
             E::PatchRollout(_) => "PatchRollout",
             E::CreateWebhook => "CreateWebhook",
+            E::CreateWebhookPing => "CreateWebhookPing",
             E::CreateTesterToken => "CreateTesterToken",
             E::RotateTesterTokenSecret => "RotateTesterTokenSecret",
             E::GetTesterToken(_) => "GetTesterToken",
@@ -227,6 +230,7 @@ impl Endpoint {
             | E::CreateRollout
             | E::PatchRollout(_)
             | E::CreateWebhook
+            | E::CreateWebhookPing
             | E::CreateTesterToken
             | E::RotateTesterTokenSecret
             | E::RevokeTesterToken(_)
@@ -386,6 +390,8 @@ fn collection_route(r: &RequestLine<'_>, segments: &[&str]) -> Result<Endpoint, 
         ("POST", ["v1", "reviewSubmissions"]) => E::CreateReviewSubmission,
         ("POST", ["v1", "rollouts"]) => E::CreateRollout,
         ("POST", ["v1", "webhooks"]) => E::CreateWebhook,
+        ("POST", ["v1", "webhookPings"]) => E::CreateWebhookPing,
+        (_, ["v1", "webhookPings"]) => return Err(r.wrong("POST")),
         ("POST", ["v1", "testerTokens"]) => E::CreateTesterToken,
         ("POST", ["v1", "testerTokenSecrets"]) => E::RotateTesterTokenSecret,
         (_, ["v1", "testerTokenSecrets"]) => return Err(r.wrong("POST")),

@@ -195,6 +195,7 @@ async fn run<S: CatalogStore>(
         E::GetRollout(id) => rollouts::get(api, actor, id).await,
         E::PatchRollout(id) => rollouts::change(api, actor, id, &body).await,
         E::CreateWebhook => webhooks::create(api, actor, &body).await,
+        E::CreateWebhookPing => webhooks::ping(api, actor, &body).await,
         E::CreateTesterToken => tester_tokens::create(api, actor, &body).await,
         E::RotateTesterTokenSecret => token_secrets::rotate(api, actor, &body).await,
         E::ListTesterTokenKeys => token_secrets::keys(api).await,

@@ -1,7 +1,6 @@
 //! `reviewSubmissions`: submit a version for review (rules R2, R4, R6) and let a Reviewer
 //! start and decide it (R5). An accepted store version is then rolled out (`rollouts.rs`).
 
-use axum::http::StatusCode;
 use axum::response::Response;
 use packyard_core::catalog::{
     Actor, Command, DecideReview, ResourceType, ReviewSubmissionId, ReviewTrack, SubmitForReview,
@@ -10,7 +9,7 @@ use packyard_core::catalog::{
 use serde::Deserialize;
 
 use super::context::{Api, new_id};
-use super::document::{Nothing, Rel, parse, respond};
+use super::document::{Nothing, Rel, parse};
 use super::error::ApiError;
 use super::packs::check_id;
 use super::versions::visible_version;
@@ -66,16 +65,14 @@ pub(crate) async fn get<S: CatalogStore>(
     id: ReviewSubmissionId,
 ) -> Result<Response, ApiError> {
     let actor = actor.clone();
-    let doc = api
-        .read_or_refuse(move |c| {
-            let s = c
-                .submission(&id)
-                .ok_or_else(|| not_found(ResourceType::ReviewSubmissions, &id))?;
-            visible_version(c, &actor, &s.version)?;
-            Ok(render::submission(s))
-        })
-        .await?;
-    Ok(respond(StatusCode::OK, doc))
+    api.show(move |c| {
+        let s = c
+            .submission(&id)
+            .ok_or_else(|| not_found(ResourceType::ReviewSubmissions, &id))?;
+        visible_version(c, &actor, &s.version)?;
+        Ok(render::submission(s))
+    })
+    .await
 }
 
 /// `GET /v1/apps/{id}/reviewSubmissions`: every submission of the app's versions, in id
@@ -102,6 +99,8 @@ enum Decision {
     Accepted,
     #[serde(rename = "REJECTED")]
     Rejected,
+    #[serde(rename = "WITHDRAWN")]
+    Withdrawn,
 }
 
 #[derive(Deserialize)]
@@ -113,7 +112,7 @@ struct DecideAttributes {
 }
 
 /// `PATCH /v1/reviewSubmissions/{id}` (Reviewer): `IN_REVIEW`, then `ACCEPTED` or `REJECTED`
-/// with `reasons`.
+/// with `reasons`; or (whoever may submit) `WITHDRAWN` while no reviewer has picked it up.
 ///
 /// Accepting an external beta submission also makes the version the one external testers get,
 /// in the same command (see `Catalog::apply`'s `DecideReview`).
@@ -128,6 +127,9 @@ pub(crate) async fn decide<S: CatalogStore>(
     let a = input.attributes;
     let command = match a.state {
         Decision::InReview => Command::StartReview {
+            submission: id.clone(),
+        },
+        Decision::Withdrawn => Command::WithdrawSubmission {
             submission: id.clone(),
         },
         Decision::Accepted | Decision::Rejected => Command::DecideReview(DecideReview {

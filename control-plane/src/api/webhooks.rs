@@ -1,6 +1,7 @@
 //! `webhooks` and their delivery logs: an app's Account Holder or Admins subscribe an http(s)
 //! endpoint to the app's events, read what was sent to it, and delete it. The signing secret
-//! is generated here and shown once, in the response that creates the webhook.
+//! is generated here and shown once, in the response that creates the webhook. A ping sends
+//! one webhook a test event.
 
 use std::collections::BTreeSet;
 
@@ -14,7 +15,7 @@ use packyard_core::webhook_target::WebhookUrl;
 use serde::Deserialize;
 
 use super::context::{Api, hex, new_id, random_bytes};
-use super::document::{Rel, parse, respond};
+use super::document::{Rel, parse};
 use super::error::ApiError;
 use super::{not_found, render};
 use crate::store::CatalogStore;
@@ -77,6 +78,43 @@ pub(crate) async fn create<S: CatalogStore>(
     super::document::respond_created(doc, "webhook")
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PingRelationships {
+    webhook: Rel,
+}
+
+/// `POST /v1/webhookPings`: a `WEBHOOK_PING` event to the webhook named in
+/// `relationships.webhook`, and to it only; 201 with the event's id, whose delivery shows in
+/// the webhook's log like any other.
+pub(crate) async fn ping<S: CatalogStore>(
+    api: &Api<S>,
+    actor: &Actor,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let input = parse::<super::document::Nothing, PingRelationships>(body, "webhookPings")?;
+    let webhook = WebhookId::new(input.relationships.webhook.id("webhook", "webhooks")?);
+    let events = api
+        .propose(
+            actor,
+            Command::PingWebhook {
+                webhook: webhook.clone(),
+            },
+        )
+        .await?;
+    let event = events.first().map(|e| e.id.as_str().to_owned());
+    let doc = event.map(|id| {
+        serde_json::json!({
+            "type": "webhookPings",
+            "id": id,
+            "relationships": {
+                "webhook": {"data": {"type": "webhooks", "id": webhook.as_str()}},
+            },
+        })
+    });
+    super::document::respond_created(doc, "webhook ping")
+}
+
 /// The webhook, if `actor` may manage its app's webhooks.
 fn visible_webhook<'c>(
     c: &'c Catalog,
@@ -97,10 +135,8 @@ pub(crate) async fn get<S: CatalogStore>(
     id: WebhookId,
 ) -> Result<Response, ApiError> {
     let actor = actor.clone();
-    let doc = api
-        .read_or_refuse(move |c| Ok(render::webhook(visible_webhook(c, &actor, &id)?, None)))
-        .await?;
-    Ok(respond(StatusCode::OK, doc))
+    api.show(move |c| Ok(render::webhook(visible_webhook(c, &actor, &id)?, None)))
+        .await
 }
 
 /// `DELETE /v1/webhooks/{id}`: nothing more is sent to it; its log goes with it.

@@ -108,6 +108,11 @@ pub enum Command {
     },
     /// A reviewer accepts or rejects a submission.
     DecideReview(DecideReview),
+    /// The app takes back a submission no reviewer has picked up.
+    WithdrawSubmission {
+        /// The submission.
+        submission: ReviewSubmissionId,
+    },
     /// Packyard made an approved version available to external testers.
     FinishExternalProcessing {
         /// The version.
@@ -129,6 +134,11 @@ pub enum Command {
     DeleteWebhook {
         /// The webhook.
         id: WebhookId,
+    },
+    /// Send a webhook, and only it, a test event.
+    PingWebhook {
+        /// The webhook.
+        webhook: WebhookId,
     },
     /// Packyard's deliverer tried to POST a delivery, with this outcome.
     RecordDeliveryAttempt(RecordDeliveryAttempt),

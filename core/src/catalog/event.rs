@@ -24,6 +24,8 @@ pub enum EventType {
     RolloutStateUpdated,
     /// An app's used bytes crossed the warning ratio of its quota (rule R9).
     QuotaWarning,
+    /// A test event someone who manages a webhook sent to it, and to it only.
+    WebhookPing,
 }
 
 impl EventType {
@@ -45,11 +47,12 @@ impl EventType {
             EventType::BackgroundAssetArchived => "BACKGROUND_ASSET_ARCHIVED",
             EventType::RolloutStateUpdated => "ROLLOUT_STATE_UPDATED",
             EventType::QuotaWarning => "QUOTA_WARNING",
+            EventType::WebhookPing => "WEBHOOK_PING",
         }
     }
 
     /// Every event type, in declaration order.
-    pub const ALL: [EventType; 7] = [
+    pub const ALL: [EventType; 8] = [
         EventType::BackgroundAssetVersionStateUpdated,
         EventType::BackgroundAssetVersionInternalBetaReleaseCreated,
         EventType::BackgroundAssetVersionExternalBetaReleaseStateUpdated,
@@ -57,6 +60,7 @@ impl EventType {
         EventType::BackgroundAssetArchived,
         EventType::RolloutStateUpdated,
         EventType::QuotaWarning,
+        EventType::WebhookPing,
     ];
 }
 

@@ -257,6 +257,7 @@ impl Catalog {
             C::ProcessingFailed(report) => self.processing_failed(ctx, report),
             C::SubmitForReview(new) => self.submit_for_review(ctx, new),
             C::StartReview { submission } => self.start_review(ctx, &submission),
+            C::WithdrawSubmission { submission } => self.withdraw_submission(ctx, &submission),
             C::DecideReview(decision) => self.decide_review(ctx, decision),
             C::FinishExternalProcessing { version } => {
                 self.finish_external_processing(ctx, &version)
@@ -265,6 +266,7 @@ impl Catalog {
             C::FinishDistribution { version } => self.finish_distribution(ctx, &version),
             C::CreateWebhook(new) => self.create_webhook(ctx, new),
             C::DeleteWebhook { id } => self.delete_webhook(ctx, &id),
+            C::PingWebhook { webhook } => self.ping_webhook(ctx, &webhook),
             C::RecordDeliveryAttempt(attempt) => self.record_delivery_attempt(ctx, attempt),
             C::SetTesterTokenSecret {
                 secret,

@@ -1,5 +1,5 @@
 //! [`ReviewSubmission`]: a version submitted for external beta or app-store review, and the
-//! commands that submit, start and decide it (rules R2, R4, R5, R6, and R13: whoever
+//! commands that submit, withdraw, start and decide it (rules R2, R4, R5, R6, and R13: whoever
 //! submitted a version takes no part in its review).
 
 use serde::{Deserialize, Serialize};
@@ -35,6 +35,9 @@ state_enum! {
         Accepted = "ACCEPTED",
         /// Rejected; `reasons` says why.
         Rejected = "REJECTED",
+        /// Withdrawn by the app before a reviewer picked it up; the version may be submitted
+        /// again, and no longer holds its pack's review (nor stops it being archived).
+        Withdrawn = "WITHDRAWN",
     }
 }
 
@@ -189,6 +192,38 @@ impl Catalog {
         Ok(self.move_track(ctx, &version, track, TrackStep::InReview))
     }
 
+    /// `WithdrawSubmission`: whoever may submit the app's versions takes a submission back
+    /// while it waits for a reviewer (once one has picked it up, it is theirs to decide). The
+    /// version's record on the track goes back to where a submission starts, so the version
+    /// can be submitted again and the pack can be archived.
+    pub(super) fn withdraw_submission(
+        &mut self,
+        ctx: &Ctx,
+        id: &ReviewSubmissionId,
+    ) -> Result<Vec<Event>, Refusal> {
+        let submission = self.find_submission(id)?;
+        self.authorize(&ctx.actor, &submission.app, Action::SubmitForReview)?;
+        if submission.state != SubmissionState::WaitingForReview {
+            return Err(Refusal::conflict(format!(
+                "review submission {id} is {}; only a WAITING_FOR_REVIEW submission can be \
+                 withdrawn (a reviewer decides one IN_REVIEW)",
+                submission.state
+            )));
+        }
+        let (version, track) = (submission.version.clone(), submission.track);
+        if let Some(s) = self.submissions.get_mut(id) {
+            s.state = SubmissionState::Withdrawn;
+            s.decided_by = Some(ctx.actor.clone());
+            s.decided_at = Some(ctx.at);
+        }
+        let detail = format!("withdrawn by {}", actor_name(self, &ctx.actor));
+        let mut events = self.move_track(ctx, &version, track, TrackStep::Withdrawn);
+        for event in &mut events {
+            event.detail = Some(detail.clone());
+        }
+        Ok(events)
+    }
+
     /// `DecideReview`: the reviewer accepts or rejects. Acceptance tells every Admin of the
     /// app (R5); rejection needs reasons, which are kept for the app's members to read.
     pub(super) fn decide_review(
@@ -286,6 +321,7 @@ impl Catalog {
                     TrackStep::InReview => ExternalBetaState::InReview,
                     TrackStep::Accepted => ExternalBetaState::ProcessingForTesting,
                     TrackStep::Rejected => ExternalBetaState::Rejected,
+                    TrackStep::Withdrawn => ExternalBetaState::ReadyForBetaSubmission,
                 };
                 self.set_external(ctx, version, to)
             }
@@ -295,6 +331,7 @@ impl Catalog {
                     TrackStep::InReview => AppStoreState::InReview,
                     TrackStep::Accepted => AppStoreState::Accepted,
                     TrackStep::Rejected => AppStoreState::Rejected,
+                    TrackStep::Withdrawn => AppStoreState::PrepareForSubmission,
                 };
                 self.set_store(ctx, version, to)
             }
@@ -344,6 +381,7 @@ enum TrackStep {
     InReview,
     Accepted,
     Rejected,
+    Withdrawn,
 }
 
 fn track_words(track: ReviewTrack) -> &'static str {

@@ -67,6 +67,9 @@ pub struct Webhook {
 impl Webhook {
     /// Whether this webhook receives `event`.
     pub fn wants(&self, event: &Event) -> bool {
+        if event.kind == EventType::WebhookPing {
+            return event.instance.id == self.id.as_str();
+        }
         event.app == self.app
             && (self.event_types.is_empty() || self.event_types.contains(&event.kind))
     }
@@ -130,6 +133,30 @@ impl Catalog {
         self.webhooks.remove(id);
         self.deliveries.retain(|_, d| &d.webhook != id);
         Ok(Vec::new())
+    }
+
+    /// `PingWebhook`: whoever manages the webhook sends it a test event (`WEBHOOK_PING`),
+    /// delivered, signed, retried and logged like any other, to this webhook only.
+    pub(super) fn ping_webhook(
+        &mut self,
+        ctx: &Ctx,
+        id: &WebhookId,
+    ) -> Result<Vec<Event>, Refusal> {
+        let webhook = self.find_webhook(id)?;
+        self.authorize(&ctx.actor, &webhook.app, Action::ManageWebhooks)?;
+        let mut event = ctx.event(
+            EventType::WebhookPing,
+            webhook.app.clone(),
+            ResourceType::Webhooks,
+            id.as_str(),
+            None,
+            None,
+        );
+        event.detail = Some(format!(
+            "a test event sent by {}",
+            super::release::actor_name(self, &ctx.actor)
+        ));
+        Ok(vec![event])
     }
 
     pub(super) fn find_webhook(&self, id: &WebhookId) -> Result<&Webhook, Refusal> {

@@ -341,6 +341,12 @@ pub(super) fn start(submission: &ReviewSubmissionId) -> Command {
     }
 }
 
+pub(super) fn withdraw(submission: &ReviewSubmissionId) -> Command {
+    Command::WithdrawSubmission {
+        submission: submission.clone(),
+    }
+}
+
 pub(super) fn decide(
     submission: &ReviewSubmissionId,
     accepted: bool,

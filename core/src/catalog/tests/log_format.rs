@@ -196,6 +196,12 @@ fn samples() -> Vec<(Command, &'static str)> {
             r#"{"StartReview":{"submission":"s1"}}"#,
         ),
         (
+            Command::WithdrawSubmission {
+                submission: ReviewSubmissionId::from("s1"),
+            },
+            r#"{"WithdrawSubmission":{"submission":"s1"}}"#,
+        ),
+        (
             Command::DecideReview(DecideReview {
                 submission: ReviewSubmissionId::from("s1"),
                 accepted: false,
@@ -236,6 +242,12 @@ fn samples() -> Vec<(Command, &'static str)> {
                 id: WebhookId::from("w1"),
             },
             r#"{"DeleteWebhook":{"id":"w1"}}"#,
+        ),
+        (
+            Command::PingWebhook {
+                webhook: WebhookId::from("w1"),
+            },
+            r#"{"PingWebhook":{"webhook":"w1"}}"#,
         ),
         (
             Command::RecordDeliveryAttempt(RecordDeliveryAttempt {
@@ -363,12 +375,14 @@ fn kind(command: &Command) -> &'static str {
         C::ProcessingFailed { .. } => "ProcessingFailed",
         C::SubmitForReview { .. } => "SubmitForReview",
         C::StartReview { .. } => "StartReview",
+        C::WithdrawSubmission { .. } => "WithdrawSubmission",
         C::DecideReview { .. } => "DecideReview",
         C::FinishExternalProcessing { .. } => "FinishExternalProcessing",
         C::Release { .. } => "Release",
         C::FinishDistribution { .. } => "FinishDistribution",
         C::CreateWebhook { .. } => "CreateWebhook",
         C::DeleteWebhook { .. } => "DeleteWebhook",
+        C::PingWebhook { .. } => "PingWebhook",
         C::RecordDeliveryAttempt { .. } => "RecordDeliveryAttempt",
         C::SetTesterTokenSecret { .. } => "SetTesterTokenSecret",
         C::IssueTesterToken { .. } => "IssueTesterToken",
@@ -385,7 +399,7 @@ fn kind(command: &Command) -> &'static str {
 #[test]
 fn every_kind_has_a_sample() {
     let kinds: BTreeSet<&str> = samples().iter().map(|(c, _)| kind(c)).collect();
-    assert_eq!(kinds.len(), 37, "a command kind has no sample: {kinds:?}");
+    assert_eq!(kinds.len(), 39, "a command kind has no sample: {kinds:?}");
 }
 
 #[test]

@@ -208,3 +208,65 @@ fn r7_archiving_cannot_be_undone_so_archived_false_is_refused_naming_the_field()
         "{refusal}"
     );
 }
+
+#[test]
+fn r7_a_withdrawn_submission_no_longer_stops_the_archive_and_can_be_submitted_again() {
+    let mut w = World::new();
+    w.build(&[BuildChannel::External]);
+    let pack = w.pack("level-2");
+    let v = w.complete(&pack, 100);
+    let s = w.submit(&v, ReviewTrack::ExternalBeta);
+    assert!(w.refused(user("manager"), archive(&pack)).rule() == Some(Rule::R7));
+    // A Developer may not submit, so may not withdraw either.
+    let refusal = w.refused(user("dev"), withdraw(&s));
+    assert_eq!(refusal.kind(), RefusalKind::Forbidden);
+    let events = w.ok(user("manager"), withdraw(&s));
+    assert_eq!(
+        w.catalog.submission(&s).unwrap().state,
+        SubmissionState::Withdrawn
+    );
+    assert_eq!(
+        w.records(&v).external,
+        ExternalBetaState::ReadyForBetaSubmission
+    );
+    assert!(
+        events.iter().any(|e| e
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.starts_with("withdrawn by"))),
+        "{events:?}"
+    );
+    // Withdrawn is final: not again, and no reviewer can pick it up.
+    let again = w.refused(user("manager"), withdraw(&s));
+    assert!(conflict(&again, None).contains("WITHDRAWN"), "{again}");
+    assert_eq!(
+        w.refused(user("reviewer"), start(&s)).kind(),
+        RefusalKind::Conflict
+    );
+    // The version can be submitted again; the pack can be archived once nothing waits.
+    let s2 = w.submit(&v, ReviewTrack::ExternalBeta);
+    w.ok(user("manager"), withdraw(&s2));
+    w.ok(user("manager"), archive(&pack));
+}
+
+#[test]
+fn a_submission_a_reviewer_picked_up_cannot_be_withdrawn() {
+    let mut w = World::new();
+    let pack = w.pack("level-2");
+    let v = w.complete(&pack, 100);
+    let s = w.submit(&v, ReviewTrack::AppStore);
+    w.ok(user("reviewer"), start(&s));
+    let refusal = w.refused(user("manager"), withdraw(&s));
+    assert!(conflict(&refusal, None).contains("IN_REVIEW"), "{refusal}");
+    assert_eq!(w.records(&v).store, AppStoreState::InReview);
+}
+
+#[test]
+fn a_withdrawn_store_submission_goes_back_to_prepare_for_submission() {
+    let mut w = World::new();
+    let pack = w.pack("level-2");
+    let v = w.complete(&pack, 100);
+    let s = w.submit(&v, ReviewTrack::AppStore);
+    w.ok(user("holder"), withdraw(&s));
+    assert_eq!(w.records(&v).store, AppStoreState::PrepareForSubmission);
+}

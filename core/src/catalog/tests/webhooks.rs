@@ -519,3 +519,40 @@ fn a_secret_never_shows_in_debug_output() {
     let shown = format!("{:?}", create("h", "https://a.example/", SECRET, &[]));
     assert!(!shown.contains(SECRET), "{shown}");
 }
+
+#[test]
+fn a_ping_goes_to_the_pinged_webhook_only_whatever_the_types_it_asked_for() {
+    let mut w = World::new();
+    let archives = hook(&mut w, "w-archives", &[EventType::BackgroundAssetArchived]);
+    let everything = hook(&mut w, "w-all", &[]);
+    let ping = Command::PingWebhook {
+        webhook: archives.clone(),
+    };
+    // Managing webhooks is the Account Holder's and Admins', of this app only.
+    for who in ["dev", "stranger"] {
+        assert_eq!(
+            w.refused(user(who), ping.clone()).kind(),
+            RefusalKind::Forbidden,
+            "{who}"
+        );
+    }
+    let events = w.ok(user("admin"), ping);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].kind, EventType::WebhookPing);
+    assert_eq!(events[0].instance.id, archives.as_str());
+    let pinged = log(&w, &archives);
+    assert_eq!(pinged.len(), 1, "{pinged:?}");
+    assert_eq!(pinged[0].event.kind, EventType::WebhookPing);
+    assert_eq!(pinged[0].state, DeliveryState::Pending);
+    assert!(
+        log(&w, &everything).is_empty(),
+        "a webhook of every type gets no one else's ping"
+    );
+    let missing = Command::PingWebhook {
+        webhook: WebhookId::from("w-none"),
+    };
+    assert_eq!(
+        w.refused(user("admin"), missing).kind(),
+        RefusalKind::NotFound
+    );
+}
