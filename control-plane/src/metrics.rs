@@ -21,6 +21,8 @@ const RAFT_APPLIED: &str = "packyard_control_raft_applied_index";
 const RAFT_LAG: &str = "packyard_control_raft_apply_lag_entries";
 const RAFT_IN_TOUCH: &str = "packyard_control_raft_in_touch_with_majority";
 const RAFT_LEADS: &str = "packyard_control_raft_leader_with_majority";
+const WEBHOOK_PENDING: &str = "packyard_control_webhook_deliveries_pending";
+const WEBHOOK_OLDEST: &str = "packyard_control_webhook_oldest_pending_age_seconds";
 
 /// Renders everything the recorder holds, in the Prometheus text format.
 pub type Render = Arc<dyn Fn() -> String + Send + Sync>;
@@ -31,6 +33,16 @@ pub struct ControlMetrics {
     recorder: Arc<dyn Recorder + Send + Sync>,
     render: Render,
     raft: RaftGauges,
+    webhooks: WebhookGauges,
+}
+
+/// How far behind webhook deliveries are, as gauges (from this node's replica of the catalog).
+#[derive(Clone)]
+pub struct WebhookGauges {
+    /// Deliveries not yet delivered or abandoned.
+    pub pending: Gauge,
+    /// How long ago the oldest pending delivery's event happened, in seconds; 0 when none is.
+    pub oldest_age: Gauge,
 }
 
 /// Where this node's Raft stands, as gauges.
@@ -106,8 +118,22 @@ impl ControlMetrics {
             None,
             "1 while this node leads and a majority confirms it.",
         );
+        describe(
+            WEBHOOK_PENDING,
+            Some(Unit::Count),
+            "Webhook deliveries not yet delivered or abandoned.",
+        );
+        describe(
+            WEBHOOK_OLDEST,
+            Some(Unit::Seconds),
+            "How long ago the oldest pending webhook delivery's event happened (0: none).",
+        );
         let gauge =
             |name: &'static str| recorder.register_gauge(&Key::from_static_name(name), &METADATA);
+        let webhooks = WebhookGauges {
+            pending: gauge(WEBHOOK_PENDING),
+            oldest_age: gauge(WEBHOOK_OLDEST),
+        };
         let raft = RaftGauges {
             term: gauge(RAFT_TERM),
             is_leader: gauge(RAFT_LEADER),
@@ -121,6 +147,7 @@ impl ControlMetrics {
             recorder,
             render,
             raft,
+            webhooks,
         }
     }
 
@@ -138,6 +165,16 @@ impl ControlMetrics {
             .recorder
             .register_histogram(&Key::from_parts(API_DURATION, labels.to_vec()), &METADATA);
         histogram.record(elapsed.as_secs_f64());
+    }
+
+    /// The webhook backlog gauges, for the task that reads them from the catalog.
+    pub fn webhooks(&self) -> &WebhookGauges {
+        &self.webhooks
+    }
+
+    /// The gauge of when this node's cluster certificate expires.
+    pub fn certificate_expiry(&self) -> Gauge {
+        packyard_net::cluster::expiry_gauge(self.recorder.as_ref())
     }
 
     /// The Raft gauges, for the task that follows this node's Raft state.

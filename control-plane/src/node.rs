@@ -125,6 +125,11 @@ pub async fn serve(
         tls.clone()
             .watch(config.cluster_tls.clone(), tasks.stopped()),
     );
+    tasks.spawn(
+        "certificate expiry gauge",
+        tls.clone()
+            .report_expiry(metrics.certificate_expiry(), tasks.stopped()),
+    );
     let standing = standing(&config, &raft);
     let services = cluster_services(&config, &raft, &store, &feed, peers, clock, &standing);
     let grpc = tokio::spawn(services.serve_with_incoming_shutdown(
@@ -152,6 +157,15 @@ pub async fn serve(
     );
     spawn_duties(&mut tasks, &config, &store, clock, transport);
     spawn_gauges(&mut tasks, &raft, standing, &metrics);
+    tasks.spawn(
+        "webhook backlog gauges",
+        follow_webhook_backlog(
+            store.clone(),
+            clock,
+            metrics.webhooks().clone(),
+            tasks.stopped(),
+        ),
+    );
     tasks.spawn(
         "bootstrap",
         bootstrap_when_led(
@@ -418,6 +432,37 @@ async fn bootstrap_when_led(
             }) => return on_key(KeyNotice::FromEnvironment),
             // Leadership moved, or the store is busy: try again on the next tick.
             Err(e) => tracing::debug!(error = %e, "bootstrap not done yet"),
+        }
+    }
+}
+
+/// How often the webhook backlog gauges are read from the catalog.
+const WEBHOOK_BACKLOG_TICK: Duration = Duration::from_secs(5);
+
+/// Keeps the webhook backlog gauges in step with this node's catalog: what an alert on
+/// deliveries falling behind (a receiver down, the deliverer stuck) reads.
+async fn follow_webhook_backlog(
+    store: RaftStore,
+    clock: Clock,
+    gauges: crate::metrics::WebhookGauges,
+    stopped: impl Future<Output = ()>,
+) {
+    tokio::pin!(stopped);
+    loop {
+        if let Ok((pending, oldest)) = store.read(|c| c.webhook_backlog()).await {
+            let age_ms = oldest.map_or(0, |at| clock.now().0.saturating_sub(at.0));
+            #[allow(
+                clippy::cast_precision_loss,
+                reason = "gauges are f64; counts and ages stay far below 2^53"
+            )]
+            {
+                gauges.pending.set(pending as f64);
+                gauges.oldest_age.set(age_ms as f64 / 1000.0);
+            }
+        }
+        tokio::select! {
+            () = &mut stopped => return,
+            () = tokio::time::sleep(WEBHOOK_BACKLOG_TICK) => {}
         }
     }
 }

@@ -26,6 +26,7 @@ const ORIGIN_FETCHES: &str = "packyard_edge_origin_fetches_total";
 const ORIGIN_BYTES: &str = "packyard_edge_origin_fetched_bytes_total";
 const ORIGIN_FAILURES: &str = "packyard_edge_origin_fetch_failures_total";
 const CORRUPT: &str = "packyard_edge_corrupt_chunks_total";
+const DISK_ERRORS: &str = "packyard_edge_cache_disk_errors_total";
 const SYNC_LAG: &str = "packyard_edge_sync_lag_entries";
 const APPLIED: &str = "packyard_edge_catalog_applied_index";
 
@@ -46,6 +47,8 @@ pub struct EdgeMetrics {
     misses: Counter,
     origin_failures: Counter,
     corrupt: Counter,
+    disk_errors: Counter,
+    cert_expiry: Gauge,
     sync_lag: Gauge,
     applied_index: Gauge,
 }
@@ -111,6 +114,12 @@ impl EdgeMetrics {
                 CORRUPT,
                 "Chunks found corrupt in the disk cache, dropped and fetched again.",
             ),
+            disk_errors: counter(
+                DISK_ERRORS,
+                "Disk tier reads and writes that failed (a full or failing disk); the chunk was \
+                 fetched or served from memory instead.",
+            ),
+            cert_expiry: packyard_net::cluster::expiry_gauge(recorder.as_ref()),
             sync_lag: gauge(
                 SYNC_LAG,
                 "Catalog entries between the last index heard of and the last applied.",
@@ -161,6 +170,11 @@ impl EdgeMetrics {
         }
     }
 
+    /// The gauge of when this node's cluster certificate expires.
+    pub fn certificate_expiry(&self) -> Gauge {
+        self.cert_expiry.clone()
+    }
+
     /// The `/metrics` page, with the cache's counters as of now.
     pub fn render(&self) -> String {
         let c = self.cache.snapshot();
@@ -168,6 +182,7 @@ impl EdgeMetrics {
         self.disk_hits.absolute(c.disk_hits);
         self.misses.absolute(c.misses);
         self.corrupt.absolute(c.corrupt_dropped);
+        self.disk_errors.absolute(c.disk_errors);
         (self.render)()
     }
 }

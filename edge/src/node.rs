@@ -136,6 +136,12 @@ pub async fn serve(
         },
     });
     tasks.spawn(
+        "certificate expiry gauge",
+        cluster
+            .clone()
+            .report_expiry(service.metrics.certificate_expiry(), tasks.stopped()),
+    );
+    tasks.spawn(
         "cluster TLS reload",
         cluster.watch(config.cluster_tls.clone(), tasks.stopped()),
     );

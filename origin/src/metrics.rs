@@ -75,6 +75,11 @@ impl OriginMetrics {
         Self { recorder, render }
     }
 
+    /// The gauge of when this node's cluster certificate expires.
+    pub fn certificate_expiry(&self) -> metrics::Gauge {
+        packyard_net::cluster::expiry_gauge(self.recorder.as_ref())
+    }
+
     /// A recorder that keeps nothing, for tests that do not read metrics.
     pub fn discard() -> Self {
         Self::new(Arc::new(metrics::NoopRecorder), Arc::new(String::new))

@@ -128,6 +128,11 @@ pub async fn serve(
             ),
     );
     tasks.spawn(
+        "certificate expiry gauge",
+        tls.clone()
+            .report_expiry(metrics.certificate_expiry(), tasks.stopped()),
+    );
+    tasks.spawn(
         "cluster TLS reload",
         tls.watch(config.cluster_tls.clone(), tasks.stopped()),
     );

@@ -185,6 +185,19 @@ impl Catalog {
             .filter(move |d| &d.webhook == webhook)
     }
 
+    /// The webhook deliveries still pending, and when the oldest of their events happened:
+    /// how far behind the deliverer is, for the backlog gauges.
+    pub fn webhook_backlog(&self) -> (usize, Option<Timestamp>) {
+        let pending = self
+            .deliveries
+            .values()
+            .filter(|d| d.state == DeliveryState::Pending);
+        pending.fold((0, None), |(count, oldest), d| {
+            let at = d.event.timestamp;
+            (count + 1, Some(oldest.map_or(at, |o: Timestamp| o.min(at))))
+        })
+    }
+
     /// The pending deliveries due at `now`, oldest first: what the leader's deliverer sends.
     pub fn due_deliveries(&self, now: Timestamp) -> Vec<&Delivery> {
         self.deliveries

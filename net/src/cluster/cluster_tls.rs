@@ -25,6 +25,23 @@ use super::peer_verifier::PeerVerifier;
 /// A certificate that expires sooner than this is warned about at every load.
 const EXPIRY_WARNING: Duration = Duration::from_secs(14 * 24 * 3600);
 
+/// The gauge [`ClusterTls::report_expiry`] keeps: when the node's cluster certificate
+/// expires, in Unix seconds. Every service exports it.
+pub const EXPIRY_GAUGE: &str = "packyard_cluster_tls_expiry_timestamp_seconds";
+
+static METADATA: metrics::Metadata<'static> =
+    metrics::Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
+
+/// [`EXPIRY_GAUGE`], described and registered on `recorder`.
+pub fn expiry_gauge(recorder: &dyn metrics::Recorder) -> metrics::Gauge {
+    recorder.describe_gauge(
+        EXPIRY_GAUGE.into(),
+        None,
+        "When this node's cluster certificate expires, in Unix seconds.".into(),
+    );
+    recorder.register_gauge(&metrics::Key::from_static_name(EXPIRY_GAUGE), &METADATA)
+}
+
 /// Why a node's TLS material cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterTlsError {
@@ -124,6 +141,24 @@ impl ClusterTls {
     /// When this node's certificate expires.
     pub fn not_after(&self) -> OffsetDateTime {
         self.now().not_after
+    }
+
+    /// Keeps `gauge` at when this node's certificate expires, in Unix seconds, read again
+    /// every minute so a reloaded certificate shows, until `stop` resolves: what an alert on
+    /// certificates about to expire reads (`packyard_cluster_tls_expiry_timestamp_seconds`).
+    pub async fn report_expiry(self, gauge: metrics::Gauge, stop: impl Future<Output = ()>) {
+        tokio::pin!(stop);
+        loop {
+            #[allow(
+                clippy::cast_precision_loss,
+                reason = "Unix seconds stay far below 2^53"
+            )]
+            gauge.set(self.not_after().unix_timestamp() as f64);
+            tokio::select! {
+                () = &mut stop => return,
+                () = tokio::time::sleep(Duration::from_secs(60)) => {}
+            }
+        }
     }
 
     /// The configuration for a connection this node accepts: its certificate, and a client

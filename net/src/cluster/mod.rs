@@ -31,7 +31,7 @@ pub mod test_support;
 
 pub use authorize::{Caller, RequireRole, caller, require};
 pub use channel::ChannelError;
-pub use cluster_tls::{Acceptance, ClusterTls, ClusterTlsError};
+pub use cluster_tls::{Acceptance, ClusterTls, ClusterTlsError, EXPIRY_GAUGE, expiry_gauge};
 pub use files::{ClusterTlsFiles, write_atomically, write_node_files};
 pub use identity::{Identity, IdentityError, MAX_ID_LEN, NodeRole};
 pub use incoming::{ClusterConn, ListenerLimits, PeerInfo, incoming};
