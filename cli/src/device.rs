@@ -37,8 +37,9 @@ pub(crate) struct SyncArgs {
     /// The tester token, for a beta channel.
     #[arg(long, env = "PACKYARD_TESTER_TOKEN")]
     token: Option<String>,
-    /// The device's platform.
-    #[arg(long, default_value = "iOS")]
+    /// The device's platform, as manifests spell it (`iOS`, `iPadOS`, `macOS`, `tvOS`,
+    /// `visionOS`) or as the admin API does (`IOS`, `MAC_OS` …), in any case.
+    #[arg(long, default_value = "iOS", value_parser = platform)]
     platform: String,
     /// The device's OS version.
     #[arg(long, default_value = "27.0")]
@@ -190,4 +191,44 @@ fn table(report: &SyncReport) -> String {
         bytes(t.resumed)
     ));
     out
+}
+
+/// `--platform`: either spelling of a platform, in any case, as the device protocol spells it.
+fn platform(given: &str) -> Result<String, String> {
+    packyard_core::Platform::ALL
+        .into_iter()
+        .find(|p| {
+            p.manifest_name().eq_ignore_ascii_case(given)
+                || p.api_name().eq_ignore_ascii_case(given)
+        })
+        .map(|p| p.manifest_name().to_owned())
+        .ok_or_else(|| {
+            let names: Vec<&str> = packyard_core::Platform::ALL
+                .iter()
+                .map(|p| p.manifest_name())
+                .collect();
+            format!(
+                "{given:?} is not a platform; use one of {}",
+                names.join(", ")
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::platform;
+
+    #[test]
+    fn a_platform_is_read_in_either_spelling_and_sent_as_manifests_spell_it() {
+        for given in ["iOS", "IOS", "ios"] {
+            assert_eq!(platform(given).as_deref(), Ok("iOS"), "{given}");
+        }
+        assert_eq!(platform("MAC_OS").as_deref(), Ok("macOS"));
+        assert_eq!(platform("visionos").as_deref(), Ok("visionOS"));
+        let refused = platform("android").unwrap_err();
+        assert!(
+            refused.contains("iOS, iPadOS, macOS, tvOS, visionOS"),
+            "{refused}"
+        );
+    }
 }

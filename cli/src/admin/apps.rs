@@ -5,7 +5,7 @@ use packyard_admin_client::{NewApp, NewBuild};
 use serde_json::Value;
 
 use super::connection::Connection;
-use super::output::{Table, cell, list_cell, record};
+use super::output::{Table, cell, list_cell, record, size_cell};
 use super::{Session, path_id, run};
 
 /// `packyard apps …`
@@ -68,7 +68,7 @@ impl AppsArgs {
 }
 
 fn apps_table(doc: &Value) -> Table {
-    let mut table = Table::new(&["ID", "NAME", "BUNDLE ID", "LANGUAGE", "USED BYTES"]);
+    let mut table = Table::new(&["ID", "NAME", "BUNDLE ID", "LANGUAGE", "USED"]);
     for app in doc["data"].as_array().into_iter().flatten() {
         let a = &app["attributes"];
         table.row(vec![
@@ -76,7 +76,7 @@ fn apps_table(doc: &Value) -> Table {
             cell(&a["name"]),
             cell(&a["bundleId"]),
             cell(&a["primaryLanguage"]),
-            cell(&a["usedBytes"]),
+            size_cell(&a["usedBytes"]),
         ]);
     }
     table

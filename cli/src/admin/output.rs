@@ -73,6 +73,29 @@ pub(crate) fn cell(v: &Value) -> String {
     }
 }
 
+/// A byte count as a table cell, in binary units people read (`1.5 MiB`, `812 B`); a value
+/// that is not a count is shown as [`cell`] shows it. `--json` keeps the exact count.
+pub(crate) fn size_cell(v: &Value) -> String {
+    let Some(bytes) = v.as_u64() else {
+        return cell(v);
+    };
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "one decimal of a size; exactness is in --json"
+    )]
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 /// A JSON array as a table cell: its items joined with ", ", or `none` when it is empty or
 /// missing.
 pub(crate) fn list_cell(v: &Value, none: &str) -> String {
@@ -117,6 +140,16 @@ mod tests {
         assert_eq!(cell(&json!([])), "-");
         assert_eq!(cell(&json!(3)), "3");
         assert_eq!(cell(&json!("x")), "x");
+    }
+
+    #[test]
+    fn sizes_read_in_binary_units_and_anything_else_as_a_cell() {
+        assert_eq!(size_cell(&json!(0)), "0 B");
+        assert_eq!(size_cell(&json!(1023)), "1023 B");
+        assert_eq!(size_cell(&json!(1024)), "1.0 KiB");
+        assert_eq!(size_cell(&json!(119_537_664)), "114.0 MiB");
+        assert_eq!(size_cell(&json!(5_u64 << 40)), "5.0 TiB");
+        assert_eq!(size_cell(&json!(null)), "-");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use packyard_admin_client::NewPack;
 use serde_json::Value;
 
 use super::connection::Connection;
-use super::output::{Table, cell, record};
+use super::output::{Table, cell, record, size_cell};
 use super::{path_id, run};
 
 /// `packyard packs …`
@@ -99,7 +99,7 @@ fn packs_table(doc: &Value) -> Table {
         "ID",
         "IDENTIFIER",
         "ARCHIVED",
-        "USED BYTES",
+        "USED",
         "INTERNAL",
         "EXTERNAL",
         "STORE",
@@ -110,7 +110,7 @@ fn packs_table(doc: &Value) -> Table {
             cell(&pack["id"]),
             cell(&a["assetPackIdentifier"]),
             cell(&a["archived"]),
-            cell(&a["usedBytes"]),
+            size_cell(&a["usedBytes"]),
             serving(pack, "internalBetaVersion"),
             serving(pack, "externalBetaVersion"),
             serving(pack, "appStoreVersion"),

@@ -12,7 +12,7 @@ use packyard_admin_client::{
 use serde_json::{Value, json};
 
 use super::connection::Connection;
-use super::output::{Table, cell, record};
+use super::output::{Table, cell, record, size_cell};
 use super::progress::Bar;
 use super::{Session, path_id, run};
 
@@ -299,7 +299,7 @@ fn versions_table(doc: &Value) -> Table {
             cell(&t["internal"]),
             cell(&t["external"]),
             cell(&t["store"]),
-            cell(&a["size"]),
+            size_cell(&a["size"]),
             cell(&a["locale"]),
         ]);
     }
