@@ -114,6 +114,22 @@ impl CatalogClient {
     }
 }
 
+/// How many failures in a row of an `Unavailable` kind are expected while a control plane
+/// starts or elects a leader, and logged at INFO; later ones, and any other failure, at WARN.
+const QUIET_UNAVAILABLE: u32 = 5;
+
+/// Says that a call to the control plane (`what`) failed and will be retried. A node started
+/// beside its control plane hears "no leader right now" a few times before the first
+/// election: those are INFO; the same after `QUIET_UNAVAILABLE` tries in a row (about ten
+/// seconds of backoff), or any other failure, are WARN, as something is wrong.
+pub fn report_retry(what: &str, status: &Status, failures_in_a_row: u32) {
+    if status.code() == Code::Unavailable && failures_in_a_row <= QUIET_UNAVAILABLE {
+        tracing::info!(error = %status.message(), "{what}; waiting for it and retrying");
+    } else {
+        tracing::warn!(error = %status, failures_in_a_row, "{what}; retrying");
+    }
+}
+
 /// Whether a failed call may succeed if tried again later (no leader, node down, network).
 pub fn is_transient(status: &Status) -> bool {
     matches!(

@@ -59,6 +59,7 @@ pub async fn follow<V: WatchView>(
     let lock = || view.lock().unwrap_or_else(PoisonError::into_inner);
     let restart = || packyard_net::backoff(timing.backoff_start, timing.backoff_max);
     let mut delays = restart();
+    let mut failures = 0;
     while !stop.is_stopped() {
         let from = lock().resume_from();
         let opened = tokio::select! {
@@ -74,6 +75,7 @@ pub async fn follow<V: WatchView>(
                 match next {
                     Ok(Ok(Some(event))) => {
                         delays = restart();
+                        failures = 0;
                         let out = lock().apply(&event);
                         applied(out);
                     }
@@ -97,7 +99,8 @@ pub async fn follow<V: WatchView>(
                 }
             },
             Err(status) => {
-                tracing::warn!(from, error = %status, "cannot watch the control plane; retrying");
+                failures += 1;
+                crate::report_retry("cannot watch the control plane", &status, failures);
             }
         }
         if !stop

@@ -14,6 +14,6 @@
 mod client;
 mod follower;
 
-pub use client::{CatalogClient, is_transient};
+pub use client::{CatalogClient, is_transient, report_retry};
 pub use follower::{FollowTiming, WatchView, follow};
 pub use packyard_net::node::Stop;

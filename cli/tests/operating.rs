@@ -190,3 +190,27 @@ fn each_command_family_reads_its_own_config_variable() {
     }
     assert!(help(&["apps", "--help"]).contains("env: PACKYARD_CONFIG"));
 }
+
+#[test]
+fn a_dev_node_starting_up_logs_no_warning_while_its_control_plane_elects_a_leader() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("dev.log");
+    let mut child = dev(&tmp.path().join("data"), &log, &["--log-format", "plain"]);
+    // Up: the edge registered, which is after the first election.
+    let text = eventually_blocking("the edge registers", Duration::from_secs(60), || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        text.contains("registered with the control plane")
+            .then_some(text)
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let warnings: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
+        .collect();
+    assert!(
+        warnings.is_empty(),
+        "a normal start warned:\n{}",
+        warnings.join("\n")
+    );
+}

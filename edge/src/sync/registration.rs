@@ -189,6 +189,7 @@ impl Registration {
     pub async fn run(self, stop: Stop) {
         let restart = || packyard_net::backoff(BACKOFF_START, BACKOFF_MAX);
         let mut delays = restart();
+        let mut failures = 0;
         while !stop.is_stopped() {
             let request = pb::RegisterEdgeRequest {
                 edge_id: self.info.edge_id.clone(),
@@ -203,6 +204,7 @@ impl Registration {
             match registered {
                 Ok(reply) => {
                     delays = restart();
+                    failures = 0;
                     self.registered(&reply);
                     let lease = lease(reply.lease_ms);
                     tracing::info!(edge = %self.info.edge_id, ?lease, "registered with the control plane");
@@ -219,7 +221,12 @@ impl Registration {
                     delays = packyard_net::backoff(BACKOFF_MAX, BACKOFF_MAX);
                 }
                 Err(status) => {
-                    tracing::warn!(error = %status, "cannot register with the control plane; retrying");
+                    failures += 1;
+                    packyard_catalog_client::report_retry(
+                        "cannot register with the control plane",
+                        &status,
+                        failures,
+                    );
                 }
             }
             if !stop.sleep(delays.next().unwrap_or(BACKOFF_MAX)).await {
