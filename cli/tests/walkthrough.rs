@@ -537,11 +537,18 @@ async fn the_quick_start_runs_end_to_end_through_the_binary() {
     let reviews = cli
         .admin(&["review", "list", "--app", &app])
         .must("review list");
+    // Version numbers, not ids: the first data row names version 1 or 2.
+    let first_row: Vec<&str> = reviews.lines().nth(1).unwrap().split_whitespace().collect();
+    assert!(
+        ["1", "2"].contains(&first_row[1]),
+        "a version number in the VERSION column:\n{reviews}"
+    );
     for (what, seen) in [
         ("EXTERNAL_BETA", reviews.contains("EXTERNAL_BETA")),
         ("APP_STORE", reviews.contains("APP_STORE")),
         ("ACCEPTED", reviews.contains("ACCEPTED")),
-        ("the submitter", reviews.contains("operator")),
+        ("the submitter by name", reviews.contains("Operator")),
+        ("the reviewer by name", reviews.contains("Rita")),
     ] {
         assert!(seen, "{what} in:\n{reviews}");
     }

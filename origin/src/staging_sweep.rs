@@ -45,7 +45,11 @@ pub async fn sweep_once(staging: &Staging, control: &ControlPlane) -> usize {
         match staging.remove(&file) {
             Ok(()) => {
                 removed += 1;
-                tracing::info!(%file, ?state, "removed the staged parts of an upload that will not be processed");
+                tracing::info!(
+                    %file,
+                    state = state.map_or("unknown to the control plane", |s| s.as_str()),
+                    "removed the staged parts of an upload that will not be processed"
+                );
             }
             Err(e) => tracing::warn!(%file, error = %e, "cannot remove staged parts"),
         }

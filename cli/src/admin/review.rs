@@ -177,15 +177,15 @@ fn submissions_table(doc: &serde_json::Value) -> super::output::Table {
         "DECIDED BY",
     ]);
     for sub in doc["data"].as_array().into_iter().flatten() {
-        let (a, r) = (&sub["attributes"], &sub["relationships"]);
+        let (a, m) = (&sub["attributes"], &sub["meta"]);
         table.row(vec![
             cell(&sub["id"]),
-            cell(&r["backgroundAssetVersion"]["data"]["id"]),
+            cell(&m["versionNumber"]),
             cell(&a["track"]),
             cell(&a["state"]),
-            cell(&r["submittedBy"]["data"]["id"]),
+            cell(&m["submittedByName"]),
             cell(&a["submittedDate"]),
-            cell(&r["decidedBy"]["data"]["id"]),
+            cell(&m["decidedByName"]),
         ]);
     }
     table

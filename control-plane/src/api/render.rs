@@ -234,7 +234,13 @@ pub(crate) fn upload_file(
 
 /// A review submission, with the reviewer's reasons once rejected (rule R5), who submitted
 /// it and who decided it, and when (rule R13).
-pub(crate) fn submission(s: &ReviewSubmission) -> Value {
+pub(crate) fn submission(c: &Catalog, s: &ReviewSubmission) -> Value {
+    let name = |a: &Actor| match a {
+        Actor::User(id) => c
+            .user(id)
+            .map_or_else(|| id.to_string(), |u| u.name.clone()),
+        Actor::System => "Packyard".to_owned(),
+    };
     json!({
         "type": "reviewSubmissions",
         "id": s.id.as_str(),
@@ -250,6 +256,12 @@ pub(crate) fn submission(s: &ReviewSubmission) -> Value {
             "backgroundAsset": to_one("backgroundAssets", s.pack.as_str()),
             "submittedBy": actor(&s.submitted_by),
             "decidedBy": s.decided_by.as_ref().map_or(json!({"data": null}), actor),
+        },
+        // What people read in a list without looking each id up.
+        "meta": {
+            "versionNumber": c.version(&s.version).map(|v| v.number),
+            "submittedByName": name(&s.submitted_by),
+            "decidedByName": s.decided_by.as_ref().map(name),
         },
     })
 }

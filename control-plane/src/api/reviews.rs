@@ -52,7 +52,7 @@ pub(crate) async fn submit<S: CatalogStore>(
     });
     api.propose(actor, command).await?;
     let doc = api
-        .read(move |c| c.submission(&id).map(render::submission))
+        .read(move |c| c.submission(&id).map(|s| render::submission(c, s)))
         .await?;
     super::document::respond_created(doc, "review submission")
 }
@@ -70,7 +70,7 @@ pub(crate) async fn get<S: CatalogStore>(
             .submission(&id)
             .ok_or_else(|| not_found(ResourceType::ReviewSubmissions, &id))?;
         visible_version(c, &actor, &s.version)?;
-        Ok(render::submission(s))
+        Ok(render::submission(c, s))
     })
     .await
 }
@@ -85,7 +85,9 @@ pub(crate) async fn list<S: CatalogStore>(
     let actor = actor.clone();
     api.list(format!("/v1/apps/{app}/reviewSubmissions"), move |c| {
         c.may_read(&actor, &app, ResourceType::ReviewSubmissions)?;
-        Ok(c.app_submissions(&app).map(render::submission).collect())
+        Ok(c.app_submissions(&app)
+            .map(|s| render::submission(c, s))
+            .collect())
     })
     .await
 }

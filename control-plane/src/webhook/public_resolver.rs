@@ -35,9 +35,10 @@ impl PublicResolver {
             }
         };
         if found.is_empty() || found.iter().any(|a| internal_address(a.ip()).is_some()) {
+            let addresses: Vec<String> = found.iter().map(ToString::to_string).collect();
             tracing::debug!(
                 host,
-                ?found,
+                addresses = %addresses.join(", "),
                 "a webhook host resolves into the cluster's network"
             );
             return Err(NoPublicAddress);

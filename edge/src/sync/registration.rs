@@ -207,7 +207,11 @@ impl Registration {
                     failures = 0;
                     self.registered(&reply);
                     let lease = lease(reply.lease_ms);
-                    tracing::info!(edge = %self.info.edge_id, ?lease, "registered with the control plane");
+                    tracing::info!(
+                        edge = %self.info.edge_id,
+                        lease_ms = u64::try_from(lease.as_millis()).unwrap_or(u64::MAX),
+                        "registered with the control plane"
+                    );
                     if !self.heartbeats(lease, &stop).await {
                         return;
                     }

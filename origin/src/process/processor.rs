@@ -88,9 +88,15 @@ impl<S: ChunkStore + 'static> Processor<S> {
             Outcome::Completed(content) => tracing::info!(
                 version = %v.version, chunks = content.chunk_list.chunks().len(), "version processed"
             ),
-            Outcome::Failed(Failure { errors, .. }) => tracing::info!(
-                version = %v.version, reason = ?errors, "version failed processing"
-            ),
+            Outcome::Failed(Failure { errors, .. }) => {
+                let reason: Vec<String> = errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.code, e.description))
+                    .collect();
+                tracing::info!(
+                    version = %v.version, reason = %reason.join("; "), "version failed processing"
+                );
+            }
         }
         self.report(v, &outcome).await?;
         for f in &v.files {
