@@ -59,7 +59,8 @@ pub(crate) fn emit(json: bool, doc: &Value, table: impl FnOnce(&Value) -> Table)
     }
 }
 
-/// A JSON value as a table cell: strings bare, null as `-`, the rest as JSON.
+/// A JSON value as a table cell: strings bare, null as `-`, lists joined, objects as
+/// `key=value` pairs, the rest as JSON.
 pub(crate) fn cell(v: &Value) -> String {
     match v {
         Value::Null => "-".to_owned(),
@@ -68,6 +69,16 @@ pub(crate) fn cell(v: &Value) -> String {
         Value::Array(items) => {
             let parts: Vec<String> = items.iter().map(cell).collect();
             parts.join(",")
+        }
+        // An object reads as `key=value` pairs, not as JSON (`--json` has the JSON).
+        Value::Object(fields) if fields.is_empty() => "-".to_owned(),
+        Value::Object(fields) => {
+            let parts: Vec<String> = fields
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| format!("{k}={}", cell(v)))
+                .collect();
+            parts.join(" ")
         }
         other => other.to_string(),
     }
@@ -140,6 +151,11 @@ mod tests {
         assert_eq!(cell(&json!([])), "-");
         assert_eq!(cell(&json!(3)), "3");
         assert_eq!(cell(&json!("x")), "x");
+        assert_eq!(
+            cell(&json!({"code": "CHECKSUM_MISMATCH", "file": null, "parts": [1, 2]})),
+            "code=CHECKSUM_MISMATCH parts=1,2"
+        );
+        assert_eq!(cell(&json!({})), "-");
     }
 
     #[test]
