@@ -128,8 +128,7 @@ impl Catalog {
         ctx: &Ctx,
         id: &WebhookId,
     ) -> Result<Vec<Event>, Refusal> {
-        let webhook = self.find_webhook(id)?;
-        self.authorize(&ctx.actor, &webhook.app, Action::ManageWebhooks)?;
+        self.managed_webhook(&ctx.actor, id)?;
         self.webhooks.remove(id);
         self.deliveries.retain(|_, d| &d.webhook != id);
         Ok(Vec::new())
@@ -142,8 +141,7 @@ impl Catalog {
         ctx: &Ctx,
         id: &WebhookId,
     ) -> Result<Vec<Event>, Refusal> {
-        let webhook = self.find_webhook(id)?;
-        self.authorize(&ctx.actor, &webhook.app, Action::ManageWebhooks)?;
+        let webhook = self.managed_webhook(&ctx.actor, id)?;
         let mut event = ctx.event(
             EventType::WebhookPing,
             webhook.app.clone(),
@@ -157,6 +155,13 @@ impl Catalog {
             super::release::actor_name(self, &ctx.actor)
         ));
         Ok(vec![event])
+    }
+
+    /// The webhook `id`, if `actor` may manage its app's webhooks.
+    fn managed_webhook(&self, actor: &Actor, id: &WebhookId) -> Result<&Webhook, Refusal> {
+        let webhook = self.find_webhook(id)?;
+        self.authorize(actor, &webhook.app, Action::ManageWebhooks)?;
+        Ok(webhook)
     }
 
     pub(super) fn find_webhook(&self, id: &WebhookId) -> Result<&Webhook, Refusal> {
