@@ -347,7 +347,7 @@ async fn a_device_installs_updates_by_delta_repairs_and_drops_obsolete_packs() {
 fn asked_ranges(log: &str) -> Vec<(u64, u64)> {
     log.lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|e| e["method"] == "GET" && e["endpoint"] == "version")
+        .filter(|e| e["method"] == "GET" && e["endpoint"] == "Version")
         .filter_map(|e| Some(e["range"].as_str()?.strip_prefix("bytes=")?.to_owned()))
         .flat_map(|specs| {
             specs

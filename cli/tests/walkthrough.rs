@@ -238,6 +238,10 @@ async fn the_quick_start_runs_end_to_end_through_the_binary() {
     let pack = cli
         .admin(&["packs", "create", "--app", &app, "level-2", "-q"])
         .must("packs create");
+    let shown = cli.admin(&["apps", "show", &app]).must("apps show");
+    assert!(shown.contains("com.example.game"), "{shown}");
+    let shown = cli.admin(&["packs", "show", &pack]).must("packs show");
+    assert!(shown.contains("level-2"), "{shown}");
     let device = Device {
         http: http.clone(),
         edge: format!("http://{}", dev.edge),
@@ -333,6 +337,20 @@ async fn the_quick_start_runs_end_to_end_through_the_binary() {
         .admin(&["tester-tokens", "list", "--app", &app, "-q"])
         .must("tester-tokens list");
     assert_eq!(ids.lines().count(), 2, "{ids}");
+    let table = cli
+        .admin(&["tester-tokens", "list", "--app", &app])
+        .must("tester-tokens list, as a table");
+    assert!(
+        table.contains("Operator"),
+        "who issued them, by name:\n{table}"
+    );
+    let keys = cli
+        .admin(&["tester-tokens", "keys"])
+        .must("tester-tokens keys");
+    assert!(
+        keys.contains("k4.public."),
+        "the public keys as PASERK:\n{keys}"
+    );
     // Revoking the first token (given whole) closes it on the edge, and only it.
     cli.admin(&["tester-tokens", "revoke", &internal])
         .must("tester-tokens revoke");
@@ -371,6 +389,11 @@ async fn the_quick_start_runs_end_to_end_through_the_binary() {
     let reviewer_key = cli
         .admin(&["keys", "create", "--user", &reviewer, "-q"])
         .must("keys create");
+    let keys = cli.admin(&["keys", "list"]).must("keys list");
+    assert!(
+        keys.contains("Rita") && !keys.contains(&reviewer_key),
+        "keys by their users' names, never a secret:\n{keys}"
+    );
     let submission = cli
         .admin(&["review", "submit", &v1, "--track", "external", "-q"])
         .must("review submit");
@@ -458,6 +481,32 @@ async fn the_quick_start_runs_end_to_end_through_the_binary() {
         .run(&reviewer_key, &["review", "approve", &taken_back])
         .refused("approving a withdrawn submission");
     assert!(err.contains("409") && err.contains("WITHDRAWN"), "{err}");
+    // A reviewer starts a review and rejects it with reasons the members read; a rejected
+    // version may be submitted again.
+    let rejected = cli
+        .admin(&["review", "submit", &v2, "--track", "app_store", "-q"])
+        .must("review submit, to reject");
+    cli.run(&reviewer_key, &["review", "start", &rejected])
+        .must("review start");
+    assert_eq!(track(&cli, &v2, "store"), "IN_REVIEW");
+    cli.run(
+        &reviewer_key,
+        &[
+            "review",
+            "reject",
+            &rejected,
+            "--reason",
+            "The icon is blurry.",
+        ],
+    )
+    .must("review reject");
+    let shown = cli.json(&["review", "show", &rejected]);
+    assert_eq!(shown["data"]["attributes"]["state"], "REJECTED", "{shown}");
+    assert_eq!(
+        shown["data"]["attributes"]["reasons"][0], "The icon is blurry.",
+        "{shown}"
+    );
+    assert_eq!(track(&cli, &v2, "store"), "REJECTED");
 
     // The store: review, approve, release; devices need no token.
     assert_eq!(device.served("store", None, "en-US").await, vec![]);
@@ -468,6 +517,17 @@ async fn the_quick_start_runs_end_to_end_through_the_binary() {
         .must("review approve store");
     cli.admin(&["release", &v2]).must("release");
     assert_eq!(track(&cli, &v2, "store"), "READY_FOR_DISTRIBUTION");
+    // The packs table names each channel's version by its number.
+    let packs = cli
+        .admin(&["packs", "list", "--app", &app])
+        .must("packs list");
+    let row: Vec<&str> = packs
+        .lines()
+        .find(|l| l.contains("level-2"))
+        .unwrap_or_else(|| panic!("level-2 in:\n{packs}"))
+        .split_whitespace()
+        .collect();
+    assert_eq!(row[row.len() - 3..], ["2", "2", "2"], "{packs}");
     wait_for(30, "the store serves version 2", &dev, || async {
         device.served("store", None, "en-US").await == vec![pair("level-2", 2)]
     })

@@ -361,7 +361,7 @@ fn tokens_table(doc: &Value) -> Table {
         table.row(vec![
             cell(&t["id"]),
             cell(&a["channel"]),
-            cell(&t["relationships"]["issuedBy"]["data"]["id"]),
+            cell(&t["meta"]["issuedByName"]),
             cell(&a["issuedDate"]),
             cell(&a["expirationDate"]),
             cell(&a["revokedDate"]),
@@ -384,7 +384,7 @@ fn key_table(doc: &Value) -> Table {
         let a = &k["attributes"];
         table.row(vec![
             cell(&k["id"]),
-            cell(&k["relationships"]["user"]["data"]["id"]),
+            cell(&k["meta"]["userName"]),
             cell(&a["createdDate"]),
             cell(&a["lastUsedDate"]),
             cell(&a["revokedDate"]),

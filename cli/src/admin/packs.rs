@@ -90,8 +90,9 @@ impl PacksArgs {
 }
 
 /// The version id a pack's channel relationship names, or `-`.
+/// The number of the version a channel serves (the pack's `meta`), `-` for none.
 fn serving(pack: &Value, relationship: &str) -> String {
-    cell(&pack["relationships"][relationship]["data"]["id"])
+    cell(&pack["meta"][format!("{relationship}Number")])
 }
 
 fn packs_table(doc: &Value) -> Table {

@@ -90,7 +90,7 @@ pub(crate) fn member(u: &User, app: &AppId) -> Value {
 }
 
 /// An API key; `key` is the secret, given only in the response that created it.
-pub(crate) fn api_key(k: &ApiKey, key: Option<&str>) -> Value {
+pub(crate) fn api_key(c: &Catalog, k: &ApiKey, key: Option<&str>) -> Value {
     let mut v = json!({
         "type": "apiKeys",
         "id": k.id.as_str(),
@@ -101,6 +101,7 @@ pub(crate) fn api_key(k: &ApiKey, key: Option<&str>) -> Value {
             "revokedDate": k.revoked_at.map(date),
         },
         "relationships": { "user": to_one("users", k.user.as_str()) },
+        "meta": { "userName": actor_name(c, &Actor::User(k.user.clone())) },
     });
     if let (Some(key), Some(attrs)) = (key, v["attributes"].as_object_mut()) {
         attrs.insert("key".into(), Value::String(key.to_owned()));
@@ -115,11 +116,13 @@ pub(crate) fn pack(c: &Catalog, p: &Pack) -> Value {
         c.serving(&p.app, channel)
             .into_iter()
             .find(|s| s.completed.pack == p.id)
-            .map(|s| s.version.as_str().to_owned())
+            .map(|s| (s.version.as_str().to_owned(), s.completed.number))
     };
     let internal = serving(Channel::Internal);
     let external = serving(Channel::External);
     let store = serving(Channel::Store);
+    let id = |s: &Option<(String, u32)>| s.as_ref().map(|(id, _)| id.clone());
+    let number = |s: &Option<(String, u32)>| s.as_ref().map(|(_, n)| *n);
     json!({
         "type": "backgroundAssets",
         "id": p.id.as_str(),
@@ -131,14 +134,20 @@ pub(crate) fn pack(c: &Catalog, p: &Pack) -> Value {
         },
         "relationships": {
             "app": to_one("apps", p.app.as_str()),
-            "internalBetaVersion": to_one_opt("backgroundAssetVersions", internal.as_deref()),
-            "externalBetaVersion": to_one_opt("backgroundAssetVersions", external.as_deref()),
-            "appStoreVersion": to_one_opt("backgroundAssetVersions", store.as_deref()),
+            "internalBetaVersion": to_one_opt("backgroundAssetVersions", id(&internal).as_deref()),
+            "externalBetaVersion": to_one_opt("backgroundAssetVersions", id(&external).as_deref()),
+            "appStoreVersion": to_one_opt("backgroundAssetVersions", id(&store).as_deref()),
             "versions": {
                 "links": { "related": format!("/v1/backgroundAssets/{}/versions", p.id) }
             },
         },
         "links": { "self": format!("/v1/backgroundAssets/{}", p.id) },
+        // The numbers of the versions the channels serve, for people reading a list.
+        "meta": {
+            "internalBetaVersionNumber": number(&internal),
+            "externalBetaVersionNumber": number(&external),
+            "appStoreVersionNumber": number(&store),
+        },
     })
 }
 
@@ -235,12 +244,7 @@ pub(crate) fn upload_file(
 /// A review submission, with the reviewer's reasons once rejected (rule R5), who submitted
 /// it and who decided it, and when (rule R13).
 pub(crate) fn submission(c: &Catalog, s: &ReviewSubmission) -> Value {
-    let name = |a: &Actor| match a {
-        Actor::User(id) => c
-            .user(id)
-            .map_or_else(|| id.to_string(), |u| u.name.clone()),
-        Actor::System => "Packyard".to_owned(),
-    };
+    let name = |a: &Actor| actor_name(c, a);
     json!({
         "type": "reviewSubmissions",
         "id": s.id.as_str(),
@@ -264,6 +268,17 @@ pub(crate) fn submission(c: &Catalog, s: &ReviewSubmission) -> Value {
             "decidedByName": s.decided_by.as_ref().map(name),
         },
     })
+}
+
+/// What people call `actor`: the user's name (their id if the catalog has no such user), or
+/// Packyard itself. For `meta` beside the relationship, so a table need not look ids up.
+pub(crate) fn actor_name(c: &Catalog, actor: &Actor) -> String {
+    match actor {
+        Actor::User(id) => c
+            .user(id)
+            .map_or_else(|| id.to_string(), |u| u.name.clone()),
+        Actor::System => "Packyard".to_owned(),
+    }
 }
 
 /// A relationship to the user an actor is, or to nobody for Packyard itself.

@@ -37,7 +37,7 @@ struct TokenRelationships {
 }
 
 /// A token issued, as the app's members see it: everything but the token.
-fn render(t: &TesterToken) -> Value {
+fn render(c: &Catalog, t: &TesterToken) -> Value {
     let issued_by = match &t.issued_by {
         Actor::User(user) => json!({"data": {"type": "users", "id": user.to_string()}}),
         Actor::System => json!({"data": null}),
@@ -55,6 +55,7 @@ fn render(t: &TesterToken) -> Value {
             "app": {"data": {"type": "apps", "id": t.app.to_string()}},
             "issuedBy": issued_by,
         },
+        "meta": { "issuedByName": super::render::actor_name(c, &t.issued_by) },
     })
 }
 
@@ -92,7 +93,7 @@ pub(crate) async fn create<S: CatalogStore>(
                     .ok_or(ApiError::Store(StoreError::Unavailable(
                         "the cluster has no tester token key yet; retry shortly".into(),
                     )))?;
-            Ok((render(record), signer.sign(&record.claims())))
+            Ok((render(c, record), signer.sign(&record.claims())))
         })
         .await?;
     let mut doc = doc;
@@ -121,7 +122,7 @@ pub(crate) async fn get<S: CatalogStore>(
     id: TesterTokenId,
 ) -> Result<Response, ApiError> {
     let actor = actor.clone();
-    api.show(move |c| Ok(render(visible(c, &actor, &id)?)))
+    api.show(move |c| Ok(render(c, visible(c, &actor, &id)?)))
         .await
 }
 
@@ -153,7 +154,7 @@ pub(crate) async fn list<S: CatalogStore>(
         c.may_read(&actor, &app, ResourceType::TesterTokens)?;
         Ok(c.tester_tokens_of(&app)
             .filter(|t| c.permits(&actor, &app, issue_action(t.channel)).is_ok())
-            .map(render)
+            .map(|t| render(c, t))
             .collect())
     })
     .await

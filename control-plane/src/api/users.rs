@@ -86,7 +86,7 @@ pub(crate) async fn create_key<S: CatalogStore>(
     });
     api.propose(actor, command).await?;
     let doc = api
-        .read(move |c| c.api_key(&id).map(|k| render::api_key(k, Some(&key))))
+        .read(move |c| c.api_key(&id).map(|k| render::api_key(c, k, Some(&key))))
         .await?;
     super::document::respond_created(doc, "API key")
 }
@@ -102,7 +102,7 @@ pub(crate) async fn list_keys<S: CatalogStore>(
         .read(move |c| {
             c.api_keys_visible_to(&actor)
                 .into_iter()
-                .map(|k| render::api_key(k, None))
+                .map(|k| render::api_key(c, k, None))
                 .collect::<Vec<_>>()
         })
         .await?;

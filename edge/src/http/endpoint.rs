@@ -140,14 +140,14 @@ impl Endpoint {
     /// The endpoint's name: the metric label and span name.
     pub fn name(&self) -> &'static str {
         match self {
-            Self::Manifest { .. } => "manifest",
-            Self::ChannelPack { .. } => "channel_pack",
-            Self::Version { .. } => "version",
-            Self::ChunkList { .. } => "chunk_list",
-            Self::Pieces { .. } => "pieces",
-            Self::Healthz => "healthz",
-            Self::Readyz => "readyz",
-            Self::Metrics => "metrics",
+            Self::Manifest { .. } => "Manifest",
+            Self::ChannelPack { .. } => "ChannelPack",
+            Self::Version { .. } => "Version",
+            Self::ChunkList { .. } => "ChunkList",
+            Self::Pieces { .. } => "Pieces",
+            Self::Healthz => "Healthz",
+            Self::Readyz => "Readyz",
+            Self::Metrics => "Metrics",
         }
     }
 }
@@ -219,13 +219,13 @@ mod tests {
         );
         assert_eq!(
             get("/apps/a1/packs/level-2/versions/3").unwrap().name(),
-            "version"
+            "Version"
         );
         assert_eq!(
             get("/apps/a1/packs/level-2/versions/3/chunks")
                 .unwrap()
                 .name(),
-            "chunk_list"
+            "ChunkList"
         );
         assert_eq!(
             get("/apps/a1/packs/level-2/versions/3/pieces").unwrap(),

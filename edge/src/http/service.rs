@@ -134,7 +134,7 @@ impl EdgeService {
         let started = Instant::now();
         let (parts, _body) = request.into_parts();
         let endpoint = Endpoint::parse(&parts.method, parts.uri.path());
-        let name = endpoint.as_ref().map_or("unknown", Endpoint::name);
+        let name = endpoint.as_ref().map_or("Unknown", Endpoint::name);
         let answer = match endpoint {
             Ok(endpoint) => self.dispatch(endpoint, &parts, tls).await,
             Err(e) => Err(e),
