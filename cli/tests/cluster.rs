@@ -474,3 +474,62 @@ async fn three_processes_survive_a_killed_leader_without_losing_an_acknowledged_
     )
     .await;
 }
+
+/// `packyard cluster … --json ARGS` against node `node`, as the operator; its JSON answer.
+fn cluster_cli(c: &Cluster, node: usize, args: &[&str]) -> Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_packyard"))
+        .args(["cluster", "--node", &c.nodes[node].raft, "--json"])
+        .args(args)
+        .env("PACKYARD_CLUSTER_TLS_DIR", &c.tls)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "packyard cluster {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stderr),
+        c.logs()
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+fn voter_ids(status: &Value) -> Vec<u64> {
+    let mut ids: Vec<u64> = status["voters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v["id"].as_u64())
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_removed_with_the_cli_leaves_the_voters_and_the_rest_go_on_writing() {
+    let c = Cluster::start().await;
+    assert_eq!(voter_ids(&cluster_cli(&c, 0, &["status"])), [1, 2, 3]);
+    cluster_cli(&c, 0, &["leave", "--id", "3"]);
+    let status = eventually(
+        "node 3 leaves the voters",
+        Duration::from_secs(60),
+        async || {
+            let status = cluster_cli(&c, 0, &["status"]);
+            (voter_ids(&status) == [1, 2]).then_some(status)
+        },
+    )
+    .await;
+    assert!(
+        status["learners"].as_array().is_none_or(Vec::is_empty),
+        "{status}"
+    );
+    // Two voters of two are a majority: writes go on.
+    let app = c
+        .admin(0)
+        .create_app(&packyard_admin_client::NewApp {
+            name: "After".into(),
+            bundle_id: "com.example.after".into(),
+            primary_language: "en-US".into(),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("a write after node 3 left: {e}\n{}", c.logs()));
+    assert!(!app.id.is_empty());
+}
