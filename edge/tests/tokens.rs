@@ -14,6 +14,11 @@ use support::{APP, Archive, LAZY, MemorySource, TestEdge, app_change, changes, c
 
 /// Version 1 in the store, version 2 (pre-release) in the internal channel.
 async fn edge() -> (TestEdge, Archive, Archive) {
+    edge_on(packyard_net::node::Clock::System).await
+}
+
+/// [`edge`], checking token expiry by `clock`.
+async fn edge_on(clock: packyard_net::node::Clock) -> (TestEdge, Archive, Archive) {
     let v1 = Archive::new(50_000, 1, 8 << 10);
     let v2 = Archive::new(60_000, 2, 8 << 10);
     let source = MemorySource::with(&[&v1, &v2]);
@@ -30,7 +35,11 @@ async fn edge() -> (TestEdge, Archive, Archive) {
             ],
         ),
     ];
-    (TestEdge::start(&events, source, None).await, v1, v2)
+    (
+        TestEdge::start_with_clock(&events, source, None, clock).await,
+        v1,
+        v2,
+    )
 }
 
 async fn status(url: &str, bearer: Option<&str>) -> StatusCode {
@@ -367,26 +376,10 @@ async fn a_token_opens_until_its_expiry_on_the_edges_clock_and_not_from_then_on(
     use packyard_net::node::{Clock, ManualTime};
     use std::time::Duration;
 
-    let v1 = Archive::new(50_000, 1, 8 << 10);
-    let v2 = Archive::new(60_000, 2, 8 << 10);
-    let events = [
-        support::empty_snapshot(),
-        changes(
-            2,
-            vec![
-                app_change(),
-                Change::VersionCompleted(v1.completed("p1", "level-1", 1, LAZY)),
-                Change::VersionCompleted(v2.completed("p1", "level-1", 2, LAZY)),
-                channel("p1", pb::Channel::Store, 1),
-                channel("p1", pb::Channel::Internal, 2),
-            ],
-        ),
-    ];
     // 2030-01-01T00:00:00Z, far from the machine's own clock.
     let issued = 1_893_456_000;
     let time = ManualTime::starting_at(Timestamp(issued * 1000));
-    let source = MemorySource::with(&[&v1, &v2]);
-    let edge = TestEdge::start_with_clock(&events, source, None, Clock::Manual(time)).await;
+    let (edge, _, _) = edge_on(Clock::Manual(time)).await;
     let token = support::signer().sign(&Claims {
         jti: "tt-clock".into(),
         app: APP.into(),
