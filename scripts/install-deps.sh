@@ -25,3 +25,8 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   echo "installing cargo-nextest (from crates.io)…" >&2
   cargo install --locked cargo-nextest
 fi
+
+# Garage, the distributed S3 store the object-store tests and the compose cluster keep chunks
+# in: built from crates.io once, then cached (scripts/install-garage.sh).
+scripts_dir="$(cd "$(dirname "$0")" && pwd)"
+"$scripts_dir/install-garage.sh" >/dev/null

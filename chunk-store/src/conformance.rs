@@ -204,6 +204,31 @@ pub fn concurrent_puts_of_one_chunk_agree<S: ChunkStore + ?Sized>(store: &S) {
     assert_eq!(store.stats().unwrap().chunks, 1);
 }
 
+/// A conformance check and its name.
+pub type Check<S> = (&'static str, fn(&S));
+
+/// Every check, by name, for a store that is slow to make fresh (one of a real object
+/// store, say): the caller runs each on a fresh prefix of one store.
+pub fn checks<S: ChunkStore + ?Sized>() -> Vec<Check<S>> {
+    macro_rules! named {
+        ($($check:ident),* $(,)?) => { vec![$((stringify!($check), $check::<S> as fn(&S))),*] };
+    }
+    named![
+        put_then_get_round_trips,
+        put_is_idempotent,
+        put_refuses_bytes_that_do_not_hash_to_the_id,
+        put_refuses_oversize_chunks,
+        put_refuses_empty_chunks,
+        a_missing_chunk_is_absent,
+        remove_removes_one_chunk,
+        remove_if_written_before_respects_the_cutoff,
+        ids_lists_every_chunk_once,
+        stats_count_chunks_and_bytes,
+        collect_garbage_keeps_live_and_recent_chunks,
+        concurrent_puts_of_one_chunk_agree,
+    ]
+}
+
 /// One `#[test]` per conformance check. `$fresh` is a closure returning `(guard, store)`:
 /// an empty store and whatever must live as long as it (a temporary directory, or `()`).
 #[macro_export]

@@ -39,6 +39,17 @@ pub enum ChunkStoreError {
         /// The id the caller named.
         id: Blake3Hash,
     },
+    /// The object store did not answer, or answered with an error (unreachable, timed out,
+    /// refused the credentials, a missing bucket). Worth another try once it is back.
+    #[error("{action} the {store}: {detail}")]
+    Unavailable {
+        /// Which store: `s3 bucket B at ENDPOINT`.
+        store: String,
+        /// What the store was asked ("reading from", "writing to" …).
+        action: &'static str,
+        /// What the client saw.
+        detail: String,
+    },
     /// The file system failed.
     #[error("{action} {}: {source}", path.display())]
     Io {

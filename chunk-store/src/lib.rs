@@ -7,6 +7,10 @@
 //! - [`ChunkStore`]: the contract (verified reads, checked atomic idempotent writes).
 //! - [`DiskChunkStore`]: one file per chunk under `root/chunks/ab/cd/`, the production store.
 //! - [`MemoryChunkStore`]: a hash map, for tests and small deployments.
+//! - [`ObjectChunkStore`] (module [`object`]): one object per chunk in an S3-compatible
+//!   bucket (Garage, MinIO, Ceph, a cloud's S3), so that no origin's disk holds anything
+//!   that matters; [`object::Bucket`] is the bucket itself, for what else a service keeps
+//!   there.
 //! - [`gc`]: which unreferenced chunks to remove ([`gc::is_garbage`], pure) and removing them
 //!   ([`gc::collect_garbage`]).
 //! - `conformance` (feature `conformance`): the checks every implementation must pass.
@@ -17,11 +21,15 @@
 pub mod conformance;
 mod disk;
 mod error;
+#[cfg(feature = "garage")]
+pub mod garage;
 pub mod gc;
 mod memory;
+pub mod object;
 mod store;
 
 pub use disk::DiskChunkStore;
 pub use error::ChunkStoreError;
 pub use memory::MemoryChunkStore;
+pub use object::{ObjectChunkStore, ObjectStoreConfig};
 pub use store::{ChunkIds, ChunkMeta, ChunkStats, ChunkStore, Put, Result, check_put};

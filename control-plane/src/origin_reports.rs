@@ -8,8 +8,10 @@
 //! origins (the one role this service admits) ever learn it.
 
 use packyard_core::catalog::{
-    Command, ProcessingFailed, ProcessingSucceeded, Refusal, UploadFileId, VersionId,
+    AcquireLease, Command, ProcessingFailed, ProcessingSucceeded, Refusal, RefusalKind,
+    ReleaseLease, UploadFileId, VersionId,
 };
+use packyard_net::cluster::caller;
 use packyard_proto::catalog::v1 as pb;
 use packyard_proto::catalog::v1::origin_coordinator_server::{
     OriginCoordinator, OriginCoordinatorServer,
@@ -66,6 +68,13 @@ fn refused(refusal: &Refusal) -> Status {
     Status::failed_precondition(refusal.to_string())
 }
 
+/// The lease holder a call speaks for: the origin its certificate names, never one it says.
+fn holder<T>(request: &Request<T>) -> Result<String, Status> {
+    let caller = caller(request)
+        .ok_or_else(|| Status::unauthenticated("leases are taken by origins only"))?;
+    Ok(format!("origin:{}", caller.id))
+}
+
 fn unavailable(e: StoreError) -> Status {
     Status::unavailable(e.to_string())
 }
@@ -115,6 +124,57 @@ impl<S: CatalogStore + Clone> OriginCoordinator for OriginReports<S> {
         match written.map_err(unavailable)? {
             Ok(_) => Ok(Response::new(pb::ProcessedAck {})),
             Err(refusal) => Err(refused(&refusal)),
+        }
+    }
+
+    async fn acquire_lease(
+        &self,
+        request: Request<pb::LeaseRequest>,
+    ) -> Result<Response<pb::LeaseReply>, Status> {
+        let holder = holder(&request)?;
+        let pb::LeaseRequest { name, ttl_ms } = request.into_inner();
+        let now = self.clock.now();
+        let command = Command::AcquireLease(AcquireLease {
+            name: name.clone(),
+            holder: holder.clone(),
+            ttl_ms,
+        });
+        let written = self.store.write_as_system_within(now, command).await;
+        match written.map_err(unavailable)? {
+            Ok(_) => Ok(Response::new(pb::LeaseReply {
+                holder,
+                until_ms: now.0.saturating_add(ttl_ms),
+            })),
+            Err(refusal) if refusal.kind() == RefusalKind::Conflict => {
+                Err(Status::already_exists(refusal.to_string()))
+            }
+            Err(refusal) if refusal.kind() == RefusalKind::Invalid => {
+                Err(Status::invalid_argument(refusal.to_string()))
+            }
+            Err(refusal) => Err(refused(&refusal)),
+        }
+    }
+
+    async fn release_lease(
+        &self,
+        request: Request<pb::LeaseRequest>,
+    ) -> Result<Response<pb::LeaseReply>, Status> {
+        let holder = holder(&request)?;
+        let name = request.into_inner().name;
+        let command = Command::ReleaseLease(ReleaseLease {
+            name,
+            holder: holder.clone(),
+        });
+        let written = self
+            .store
+            .write_as_system_within(self.clock.now(), command)
+            .await;
+        match written.map_err(unavailable)? {
+            Ok(_) => Ok(Response::new(pb::LeaseReply {
+                holder,
+                until_ms: 0,
+            })),
+            Err(refusal) => Err(Status::invalid_argument(refusal.to_string())),
         }
     }
 

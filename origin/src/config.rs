@@ -10,6 +10,8 @@ use std::time::Duration;
 use packyard_net::cluster::{Addresses, ClusterTlsFiles};
 use serde::{Deserialize, Serialize};
 
+use packyard_chunk_store::ObjectStoreConfig;
+
 use crate::chunk_service::ChunkServiceConfig;
 use crate::ingest::ChunkingParams;
 
@@ -57,6 +59,12 @@ pub struct OriginConfig {
     /// takes parts, in milliseconds, before asking again. Answers that it no longer does are
     /// kept, since a committed file never takes parts again. Default: 1,000.
     pub describe_cache_ms: u64,
+    /// Where chunks and upload parts are kept (the `[store]` table): `kind = "disk"` under
+    /// `data_dir`, or `kind = "s3"` in an S3-compatible bucket with the fields of
+    /// [`ObjectStoreConfig`] (endpoint, bucket, region, credentials). With a bucket the
+    /// origin's disk holds nothing that matters: any origin takes any part of any upload,
+    /// processes it, and serves any chunk. Default: disk.
+    pub store: StoreConfig,
     /// Garbage collection of chunks no kept version names (the `[gc]` table).
     pub gc: GcConfig,
     /// Limits of the chunk service edges fetch from (the `[chunk_service]` table).
@@ -65,6 +73,17 @@ pub struct OriginConfig {
     /// `[cluster_tls]` table): the cluster CA, this origin's certificate (role `origin`, id
     /// `origin_id`) and key. Required; default: none.
     pub cluster_tls: ClusterTlsFiles,
+}
+
+/// Where an origin keeps chunks and upload parts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum StoreConfig {
+    /// On the origin's own disk, under `data_dir` (`store/` and `staging/`).
+    #[default]
+    Disk,
+    /// In an S3-compatible bucket: chunks under `chunks/`, parts under `staging/`.
+    S3(Box<ObjectStoreConfig>),
 }
 
 /// When garbage collection runs and what it spares.
@@ -121,6 +140,7 @@ impl Default for OriginConfig {
             chunk_avg_bytes: ChunkingParams::default().avg(),
             processing_concurrency: 1,
             describe_cache_ms: 1000,
+            store: StoreConfig::default(),
             gc: GcConfig::default(),
             chunk_service: ChunkServiceConfig::default(),
             cluster_tls: ClusterTlsFiles::default(),
@@ -174,6 +194,20 @@ impl OriginConfig {
         if self.gc.staging_sweep_secs == 0 {
             return invalid("gc.staging_sweep_secs", "must be at least 1");
         }
+        if let StoreConfig::S3(store) = &self.store {
+            store.validate().map_err(|e| match e {
+                packyard_chunk_store::object::StoreConfigError::Invalid { field, reason } => {
+                    ConfigError::Invalid { field, reason }
+                }
+            })?;
+            if store.refresh_after_secs.saturating_mul(2) > self.gc.grace_secs {
+                return invalid(
+                    "store.refresh_after_secs",
+                    "must be at most half of gc.grace_secs, so a chunk offered again is \
+                     never older than the grace period",
+                );
+            }
+        }
         packyard_net::cluster::Identity::new(
             packyard_net::cluster::NodeRole::Origin,
             self.origin_id.clone(),
@@ -215,6 +249,30 @@ mod tests {
     }
 
     #[test]
+    fn a_store_table_picks_a_bucket_and_names_a_misspelled_field() {
+        let c = OriginConfig::from_toml(
+            "[store]\nkind = \"s3\"\nendpoint = \"http://garage-1:3900\"\nbucket = \"packs\"\n\
+             region = \"garage\"\ncredentials_file = \"/run/secrets/s3.toml\"\n",
+        )
+        .unwrap();
+        let StoreConfig::S3(store) = &c.store else {
+            panic!("expected an s3 store, got {:?}", c.store);
+        };
+        assert_eq!(
+            (store.bucket.as_str(), store.region.as_str()),
+            ("packs", "garage")
+        );
+        let err = OriginConfig::from_toml("[store]\nkind = \"s3\"\nbuckett = \"x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("buckett"), "{err}");
+        let err = OriginConfig::from_toml("[store]\nkind = \"nfs\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("nfs"), "{err}");
+    }
+
+    #[test]
     fn a_misspelled_field_is_refused() {
         let err = OriginConfig::from_toml("uplaod_addr = \"127.0.0.1:1\"").unwrap_err();
         assert!(err.to_string().contains("uplaod_addr"), "{err}");
@@ -228,13 +286,17 @@ mod tests {
     #[test]
     fn validate_names_the_field() {
         type Breaker = fn(&mut OriginConfig);
-        let cases: [(Breaker, &str); 6] = [
+        let cases: [(Breaker, &str); 7] = [
             (|c| c.origin_id = "a b".into(), "origin_id:"),
             (|c| c.cluster_tls.ca_file = None, "cluster_tls:"),
             (|c| c.grpc_addr = c.upload_addr, "grpc_addr:"),
             (|c| c.chunk_avg_bytes = 1000, "chunk_avg_bytes:"),
             (|c| c.processing_concurrency = 0, "processing_concurrency:"),
             (|c| c.gc.interval_secs = 0, "gc.interval_secs:"),
+            (
+                |c| c.store = StoreConfig::S3(Box::default()),
+                "store.bucket:",
+            ),
         ];
         for (break_it, field) in cases {
             let mut c = with_tls(OriginConfig::default());

@@ -110,6 +110,53 @@ impl ControlPlane {
             .await
     }
 
+    /// Takes or renews lease `name` for this origin for `ttl`. `Ok(Err(why))` when another
+    /// origin holds it: `why` names that origin and until when.
+    pub async fn acquire_lease(
+        &self,
+        name: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Result<(), String>, Status> {
+        let request = pb::LeaseRequest {
+            name: name.to_owned(),
+            ttl_ms: u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX),
+        };
+        let taken = self
+            .members
+            .call(|channel| {
+                let request = request.clone();
+                async move {
+                    let mut client = OriginCoordinatorClient::new(channel);
+                    client.acquire_lease(request).await?;
+                    Ok(())
+                }
+            })
+            .await;
+        match taken {
+            Ok(()) => Ok(Ok(())),
+            Err(s) if s.code() == Code::AlreadyExists => Ok(Err(s.message().to_owned())),
+            Err(s) => Err(s),
+        }
+    }
+
+    /// Lets this origin's lease `name` go.
+    pub async fn release_lease(&self, name: &str) -> Result<(), Status> {
+        let request = pb::LeaseRequest {
+            name: name.to_owned(),
+            ttl_ms: 0,
+        };
+        self.members
+            .call(|channel| {
+                let request = request.clone();
+                async move {
+                    let mut client = OriginCoordinatorClient::new(channel);
+                    client.release_lease(request).await?;
+                    Ok(())
+                }
+            })
+            .await
+    }
+
     /// The control plane's members, shared with the watch-stream follower.
     pub fn members(&self) -> &Members {
         &self.members

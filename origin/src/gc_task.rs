@@ -7,6 +7,7 @@ use packyard_chunk_store::ChunkStore;
 use packyard_chunk_store::gc::{GcReport, collect_garbage};
 
 use crate::config::GcConfig;
+use crate::control::ControlPlane;
 use crate::process::CatalogView;
 use packyard_catalog_client::Stop;
 
@@ -32,15 +33,43 @@ pub async fn collect_once<S: ChunkStore + 'static>(
         .ok()
 }
 
+/// The lease a collection over a shared store runs under, and how long it is taken for.
+const GC_LEASE: &str = "gc";
+const GC_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Collects every `config.interval()` until `stop`, the first time one interval after start.
+///
+/// With `shared` (the control plane, when other origins share the store), each collection
+/// runs under the lease `gc`, so one origin at a time walks the bucket; an origin that
+/// finds it held skips its turn.
 pub async fn run_gc<S: ChunkStore + 'static>(
     store: Arc<S>,
     view: Arc<Mutex<CatalogView>>,
     config: GcConfig,
+    shared: Option<ControlPlane>,
     stop: Stop,
 ) {
     while stop.sleep(config.interval()).await {
-        match collect_once(&store, &view, &config).await {
+        if let Some(control) = &shared {
+            match control.acquire_lease(GC_LEASE, GC_LEASE_TTL).await {
+                Ok(Ok(())) => {}
+                Ok(Err(held)) => {
+                    tracing::info!(held, "garbage collection skipped: another origin runs it");
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "garbage collection skipped: no lease");
+                    continue;
+                }
+            }
+        }
+        let collected = collect_once(&store, &view, &config).await;
+        if let Some(control) = &shared
+            && let Err(e) = control.release_lease(GC_LEASE).await
+        {
+            tracing::debug!(error = %e, "cannot let the gc lease go; it runs out by itself");
+        }
+        match collected {
             None => tracing::info!("garbage collection skipped: no snapshot of the catalog yet"),
             Some(Ok(report)) => tracing::info!(
                 removed = report.removed.len(),

@@ -6,13 +6,14 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use packyard_chunk_store::DiskChunkStore;
+use packyard_chunk_store::object::Bucket;
+use packyard_chunk_store::{ChunkStore, DiskChunkStore, ObjectChunkStore};
 use packyard_net::cluster::{ListenerLimits, NodeRole, incoming};
 use packyard_net::node::{self, Tasks};
 use tokio::net::TcpListener;
 
 use crate::chunk_service::ChunkService;
-use crate::config::{ConfigError, OriginConfig};
+use crate::config::{ConfigError, OriginConfig, StoreConfig};
 use crate::control::ControlPlane;
 use crate::gc_task::run_gc;
 use crate::metrics::OriginMetrics;
@@ -47,18 +48,45 @@ pub async fn run(
     serve(config, listeners, metrics, hooks, shutdown).await
 }
 
-/// What an origin keeps on its disk, opened.
-struct Disk {
-    store: Arc<DiskChunkStore>,
+/// The chunk store an origin runs on, whichever holds the bytes.
+pub type Store = Arc<dyn ChunkStore>;
+
+/// Where an origin keeps chunks and parts, opened.
+struct Storage {
+    store: Arc<Store>,
     staging: Arc<Staging>,
 }
 
-impl Disk {
+impl Storage {
+    /// Opens the disk store under `data_dir`, or the bucket: in that case the disk only
+    /// receives parts on their way to the bucket, and a bucket that cannot be reached now is
+    /// logged, not fatal (requests answer 503 naming it until it is back).
     fn open(config: &OriginConfig) -> Result<Self, NodeError> {
-        let store_dir = config.data_dir.join("store");
-        let store = DiskChunkStore::open(&store_dir).map_err(|e| NodeError::data(&store_dir, e))?;
         let staging_dir = config.data_dir.join("staging");
-        let staging = Staging::open(&staging_dir).map_err(|e| NodeError::data(&staging_dir, e))?;
+        let (store, staging): (Store, Staging) = match &config.store {
+            StoreConfig::Disk => {
+                let store_dir = config.data_dir.join("store");
+                let store =
+                    DiskChunkStore::open(&store_dir).map_err(|e| NodeError::data(&store_dir, e))?;
+                let staging =
+                    Staging::open(&staging_dir).map_err(|e| NodeError::data(&staging_dir, e))?;
+                (Arc::new(store), staging)
+            }
+            StoreConfig::S3(bucket) => {
+                let invalid = |e| ConfigError::invalid("store", e);
+                let store = ObjectChunkStore::open(bucket).map_err(invalid)?;
+                match store.bucket().check() {
+                    Ok(()) => tracing::info!(store = store.bucket().name(), "chunk store reached"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "chunk store unreachable; retrying on use")
+                    }
+                }
+                let parts = Bucket::scoped(bucket, "staging").map_err(invalid)?;
+                let staging = Staging::open_in_bucket(&staging_dir, parts)
+                    .map_err(|e| NodeError::data(&staging_dir, e))?;
+                (Arc::new(store), staging)
+            }
+        };
         Ok(Self {
             store: Arc::new(store),
             staging: Arc::new(staging),
@@ -83,7 +111,7 @@ pub async fn serve(
         config.upload_tls_key.as_deref(),
     )?;
     let params = config.chunking()?;
-    let Disk { store, staging } = Disk::open(&config)?;
+    let Storage { store, staging } = Storage::open(&config)?;
     let control = ControlPlane::connect(&tls, &config.control_plane)
         .map_err(|e| ConfigError::invalid("control_plane", e))?;
     let chunk_service = ChunkService::new(store.clone(), config.chunk_service.clone())
@@ -138,6 +166,7 @@ pub async fn serve(
     );
 
     // Processing: committed versions announced on the watch stream, chunked into the store.
+    let shared = matches!(config.store, StoreConfig::S3(_));
     let processor = Processor {
         staging: staging.clone(),
         store: store.clone(),
@@ -146,13 +175,20 @@ pub async fn serve(
         hooks,
         stop: tasks.stop(),
         metrics,
+        shared_store: shared,
     };
     spawn_processing(&mut tasks, &config, processor, files, &view);
 
     // Clean-up: unreferenced chunks, abandoned staging.
     tasks.spawn(
         "garbage collection",
-        run_gc(store, view, config.gc.clone(), tasks.stop()),
+        run_gc(
+            store,
+            view,
+            config.gc.clone(),
+            shared.then(|| control.clone()),
+            tasks.stop(),
+        ),
     );
     tasks.spawn(
         "staging sweep",
@@ -173,7 +209,7 @@ pub async fn serve(
 fn spawn_processing(
     tasks: &mut Tasks,
     config: &OriginConfig,
-    processor: Processor<DiskChunkStore>,
+    processor: Processor<Store>,
     files: Arc<UploadFiles>,
     view: &Arc<Mutex<CatalogView>>,
 ) {

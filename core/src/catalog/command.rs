@@ -175,6 +175,10 @@ pub enum Command {
         /// The limits.
         limits: QuotaLimits,
     },
+    /// A node takes or renews a lease (Packyard itself only).
+    AcquireLease(super::lease::AcquireLease),
+    /// A node lets its lease go (Packyard itself only).
+    ReleaseLease(super::lease::ReleaseLease),
 }
 
 /// What [`Command::CreateUser`] carries.

@@ -20,6 +20,7 @@ mod edge;
 mod envelope;
 mod event;
 mod ids;
+pub mod lease;
 mod membership;
 mod pack;
 mod reads;
@@ -61,6 +62,7 @@ pub use ids::{
     ApiKeyId, AppId, BuildId, DeliveryId, EdgeId, EventId, PackId, ReviewSubmissionId, RolloutId,
     TesterTokenId, UploadFileId, UserId, VersionId, WebhookId,
 };
+pub use lease::{AcquireLease, Lease, ReleaseLease};
 pub use pack::{Archival, Pack, set_archived};
 pub use reads::read_action;
 pub use refusal::{Refusal, RefusalKind, Rule};
@@ -134,6 +136,10 @@ pub struct Catalog {
     /// Per-region rollouts, active and finished. Defaults let older snapshots load.
     #[serde(default)]
     rollouts: BTreeMap<RolloutId, Rollout>,
+    /// Duties nodes hold for a time (which origin processes a version, which collects
+    /// garbage); see [`lease`]. Defaults let older snapshots load.
+    #[serde(default)]
+    leases: BTreeMap<String, lease::Lease>,
 }
 
 /// Who applies a command, and when; handed to every command handler.
@@ -197,6 +203,7 @@ impl Catalog {
             tester_tokens: BTreeMap::new(),
             edges: BTreeMap::new(),
             rollouts: BTreeMap::new(),
+            leases: BTreeMap::new(),
         }
     }
 
@@ -280,6 +287,8 @@ impl Catalog {
             C::ChangeRollout(change) => self.change_rollout(ctx, change),
             C::AutoAdvanceRollout(advance) => self.auto_advance_rollout(ctx, advance),
             C::SetLimits { limits } => self.set_limits(ctx, limits),
+            C::AcquireLease(take) => self.acquire_lease(ctx, take),
+            C::ReleaseLease(release) => self.release_lease(ctx, release),
         }
     }
 

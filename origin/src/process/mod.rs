@@ -125,6 +125,27 @@ impl<S: ChunkStore + 'static> Pipeline<S> {
             Err(ProcessError::Stopped) => {
                 tracing::info!(version = %v.version, "processing stopped; it resumes after a restart");
             }
+            Err(ProcessError::Elsewhere(held)) => {
+                tracing::info!(version = %v.version, held = %held, "another origin is processing it");
+                // Looked at again later: if that origin dies, its lease runs out and this
+                // one takes over; once a report settles the version, it is dropped.
+                if stop.sleep(RETRY_AFTER).await {
+                    let waiting = self
+                        .view
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .processing()
+                        .any(|p| p.version == v.version);
+                    if waiting {
+                        let _ = self.tx.send(v);
+                    } else {
+                        self.queued
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .remove(&v.version);
+                    }
+                }
+            }
             Err(ProcessError::Local(e)) => {
                 tracing::error!(version = %v.version, error = %e, "processing failed here; retrying later");
                 if stop.sleep(RETRY_AFTER).await {

@@ -5,7 +5,7 @@ use std::io::{self, Read};
 use std::sync::Arc;
 use std::time::Duration;
 
-use packyard_chunk_store::{ChunkStore, ChunkStoreError};
+use packyard_chunk_store::{ChunkStore, ChunkStoreError, Put};
 use packyard_core::Blake3Hash;
 use packyard_core::archive::MAX_PREFIX_LEN;
 use packyard_core::catalog::{AssetType, CommittedFile, Sha256Digest, VersionContent};
@@ -38,10 +38,17 @@ pub enum ProcessError {
     /// after the next start.
     #[error("processing was stopped")]
     Stopped,
-    /// The origin's own disk or the control plane failed; worth another try later.
+    /// The origin's own disk, the store or the control plane failed; worth another try
+    /// later.
     #[error("{0}")]
     Local(String),
+    /// Another origin holds the version's processing lease: it is processing it.
+    #[error("{0}")]
+    Elsewhere(String),
 }
+
+/// How long a processing lease lasts unless renewed; it is renewed every third of it.
+const LEASE_TTL: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 enum SinkError {
@@ -68,6 +75,10 @@ pub struct Processor<S> {
     pub stop: Stop,
     /// Where outcomes and processing times are counted.
     pub metrics: crate::metrics::OriginMetrics,
+    /// Whether other origins share the store (a bucket): their garbage collection may
+    /// remove a chunk found present before the version naming it is reported, so every
+    /// such chunk is looked for again before the report.
+    pub shared_store: bool,
 }
 
 const BACKOFF_START: Duration = Duration::from_millis(100);
@@ -76,7 +87,43 @@ const BACKOFF_MAX: Duration = Duration::from_secs(5);
 impl<S: ChunkStore + 'static> Processor<S> {
     /// Processes `v` and reports the outcome; once the control plane has it, deletes the
     /// version's staged parts. An error means nothing was reported.
+    ///
+    /// The version is processed under the lease `processing/{versionId}`, renewed while it
+    /// runs and let go after the report, so two origins never process one version; while
+    /// another origin holds it, the answer is [`ProcessError::Elsewhere`].
     pub async fn run(&self, v: &ProcessingVersion) -> Result<(), ProcessError> {
+        let lease = format!("processing/{}", v.version);
+        self.claim(&lease).await?;
+        let renewing = AbortOnDrop(tokio::spawn(renew(
+            self.control.clone(),
+            lease.clone(),
+            self.stop.clone(),
+        )));
+        let result = self.claimed(v).await;
+        drop(renewing);
+        if let Err(e) = self.control.release_lease(&lease).await {
+            tracing::debug!(lease, error = %e, "cannot let the lease go; it runs out by itself");
+        }
+        result
+    }
+
+    /// Takes the lease, waiting out a control plane that cannot answer.
+    async fn claim(&self, lease: &str) -> Result<(), ProcessError> {
+        let mut delays = packyard_net::backoff(BACKOFF_START, BACKOFF_MAX);
+        loop {
+            match self.control.acquire_lease(lease, LEASE_TTL).await {
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(held)) => return Err(ProcessError::Elsewhere(held)),
+                Err(s) if control::is_transient(&s) => {}
+                Err(s) => return Err(ProcessError::Local(format!("taking {lease}: {s}"))),
+            }
+            if !self.stop.sleep(delays.next().unwrap_or(BACKOFF_MAX)).await {
+                return Err(ProcessError::Stopped);
+            }
+        }
+    }
+
+    async fn claimed(&self, v: &ProcessingVersion) -> Result<(), ProcessError> {
         let started = std::time::Instant::now();
         let outcome = self.outcome(v).await?;
         let name = match &outcome {
@@ -283,8 +330,10 @@ impl<S: ChunkStore + 'static> Processor<S> {
         let limit = self.hooks.stop_after_chunks;
         let hold = self.hooks.hold_after_chunks;
         let file = f.id.clone();
-        let (result, prefix) = tokio::task::spawn_blocking(move || {
+        let shared = self.shared_store;
+        let (result, prefix, present) = tokio::task::spawn_blocking(move || {
             let mut stored = 0usize;
+            let mut present = Vec::new();
             let mut sink = |id: Blake3Hash, bytes: &[u8]| -> Result<(), SinkError> {
                 if hold.is_some_and(|n| stored >= n) {
                     while !stop.is_stopped() {
@@ -294,17 +343,27 @@ impl<S: ChunkStore + 'static> Processor<S> {
                 if stop.is_stopped() || limit.is_some_and(|n| stored >= n) {
                     return Err(SinkError::Stopped);
                 }
-                store.put(&id, bytes).map_err(SinkError::Store)?;
+                if store.put(&id, bytes).map_err(SinkError::Store)? == Put::AlreadyPresent && shared
+                {
+                    present.push(id);
+                }
                 stored += 1;
                 Ok(())
             };
             let result = ingest(&mut reader, &params, &mut sink);
-            (result, reader.prefix)
+            (result, reader.prefix, present)
         })
         .await
         .map_err(|e| ProcessError::Local(e.to_string()))?;
         match result {
-            Ok(ingested) => Ok((ingested, prefix)),
+            Ok(ingested) => {
+                let store = self.store.clone();
+                tokio::task::spawn_blocking(move || still_there(&*store, &present))
+                    .await
+                    .map_err(|e| ProcessError::Local(e.to_string()))?
+                    .map_err(|e| ProcessError::Local(format!("processing {file}: {e}")))?;
+                Ok((ingested, prefix))
+            }
             Err(IngestError::Sink {
                 source: SinkError::Stopped,
                 ..
@@ -315,6 +374,52 @@ impl<S: ChunkStore + 'static> Processor<S> {
                     .unwrap_or_else(|| e.to_string());
                 Err(ProcessError::Local(format!("ingesting {file}: {detail}")))
             }
+        }
+    }
+}
+
+/// Checks that every chunk found present is still in the shared store: another origin's
+/// garbage collection may have looked at it (unreferenced, old) just before it was offered
+/// again, and removed it after. A missing chunk fails this attempt; the next one stores it.
+fn still_there<S: ChunkStore + ?Sized>(store: &S, present: &[Blake3Hash]) -> Result<(), String> {
+    for id in present {
+        match store.contains(id) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(format!(
+                    "chunk {id} left the shared store while the version was processed \
+                     (garbage collection on another origin); processing again"
+                ));
+            }
+            Err(e) => return Err(format!("looking for chunk {id} again: {e}")),
+        }
+    }
+    Ok(())
+}
+
+/// Aborts the task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Renews `lease` every third of its lifetime until aborted or the origin stops.
+async fn renew(control: ControlPlane, lease: String, stop: Stop) {
+    while stop.sleep(LEASE_TTL / 3).await {
+        match control.acquire_lease(&lease, LEASE_TTL).await {
+            Ok(Ok(())) => {}
+            Ok(Err(held)) => {
+                tracing::warn!(
+                    lease,
+                    held,
+                    "the processing lease was lost; another origin may process the version too"
+                );
+                return;
+            }
+            Err(e) => tracing::warn!(lease, error = %e, "cannot renew the processing lease"),
         }
     }
 }

@@ -1,14 +1,18 @@
-//! Upload parts on disk between their `PUT` and the processing of their version.
+//! Upload parts between their `PUT` and the processing of their version: on the origin's
+//! disk, or in the bucket the chunks are in, where every origin sees them.
 //!
 //! ```text
-//! data/staging/{uploadFileId}/{partNumber}        a received part, exactly its length
-//! data/staging/{uploadFileId}/.tmp-{n}-{k}        a part being received
+//! data/staging/{uploadFileId}/{partNumber}        a received part, exactly its length (disk)
+//! staging/{uploadFileId}/{partNumber}             the same, as an object (bucket)
+//! data/staging/{uploadFileId}/.tmp-{n}-{k}        a part being received (both)
 //! ```
 //!
-//! A part is written to a temporary file, synced, renamed to its number and the directory
-//! synced, so a part is either wholly there under its number or absent, even after a crash;
-//! a part sent again replaces the previous copy in one rename. [`Staging::open`] deletes
-//! temporary files a crash left behind.
+//! A part is written to a temporary file, synced, then either renamed to its number and the
+//! directory synced (disk) or written as one object (bucket), so a part is either wholly
+//! there under its number or absent, even after a crash; a part sent again replaces the
+//! previous copy at once. [`Staging::open`] deletes temporary files a crash left behind. With
+//! a bucket, the origin's disk only ever holds parts still arriving: any origin takes any
+//! part of any upload, and any origin processes it.
 
 mod parts_reader;
 
@@ -16,10 +20,15 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use bytes::Bytes;
+use packyard_chunk_store::ChunkStoreError;
+use packyard_chunk_store::object::Bucket;
 pub use packyard_core::upload_parts::PartLayout;
 pub use parts_reader::PartsReader;
+use parts_reader::Source;
 
 const TMP_PREFIX: &str = ".tmp-";
 
@@ -28,6 +37,18 @@ const TMP_PREFIX: &str = ".tmp-";
 pub struct Staging {
     root: PathBuf,
     next_tmp: AtomicU64,
+    /// Where received parts go when the chunks are in a bucket; `None`: under `root`.
+    bucket: Option<Arc<Bucket>>,
+}
+
+/// An error of the bucket as an I/O error, which [`store_error`] finds again.
+fn bucket_error(e: ChunkStoreError) -> io::Error {
+    io::Error::other(e)
+}
+
+/// The store error inside an I/O error from [`Staging`], if the bucket failed.
+pub fn store_error(e: &io::Error) -> Option<&ChunkStoreError> {
+    e.get_ref()?.downcast_ref::<ChunkStoreError>()
 }
 
 /// Whether `id` can name an upload file: what the control plane hands out (hex), or any
@@ -61,7 +82,20 @@ impl Staging {
         Ok(Self {
             root,
             next_tmp: AtomicU64::new(0),
+            bucket: None,
         })
+    }
+
+    /// A staging area whose parts are objects of `bucket` (keys `{file}/{number}`); `root`
+    /// holds only parts being received.
+    pub fn open_in_bucket(root: impl Into<PathBuf>, bucket: Bucket) -> io::Result<Self> {
+        let mut staging = Self::open(root)?;
+        staging.bucket = Some(Arc::new(bucket));
+        Ok(staging)
+    }
+
+    fn key(file: &str, number: u64) -> String {
+        format!("{file}/{number}")
     }
 
     fn dir(&self, file: &str) -> PathBuf {
@@ -83,13 +117,31 @@ impl Staging {
 
     /// Makes the synced temporary file `tmp` part `number` of `file`, replacing any previous
     /// copy, and syncs the directory so the name survives a crash.
+    /// With a bucket, the part is written there as one object and the file removed.
     pub fn commit_part(&self, tmp: &Path, file: &str, number: u64) -> io::Result<()> {
+        if let Some(bucket) = &self.bucket {
+            let bytes = Bytes::from(fs::read(tmp)?);
+            bucket
+                .put(&Self::key(file, number), bytes)
+                .map_err(bucket_error)?;
+            return fs::remove_file(tmp);
+        }
         fs::rename(tmp, self.part_path(file, number))?;
         sync_dir(&self.dir(file))
     }
 
     /// The parts of `file` received so far: part number → length.
     pub fn parts(&self, file: &str) -> io::Result<BTreeMap<u64, u64>> {
+        if let Some(bucket) = &self.bucket {
+            let listed = bucket.list(file).map_err(bucket_error)?;
+            return Ok(listed
+                .into_iter()
+                .filter_map(|o| {
+                    let number = o.key.strip_prefix(file)?.strip_prefix('/')?.parse().ok()?;
+                    Some((number, o.len))
+                })
+                .collect());
+        }
         let dir = self.dir(file);
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
@@ -116,13 +168,28 @@ impl Staging {
     pub fn reader(&self, file: &str, layout: &PartLayout) -> PartsReader {
         PartsReader::new(
             (1..=layout.count())
-                .map(|n| self.part_path(file, n))
+                .map(|n| match &self.bucket {
+                    Some(bucket) => Source::Object(bucket.clone(), Self::key(file, n)),
+                    None => Source::File(self.part_path(file, n)),
+                })
                 .collect(),
         )
     }
 
     /// The upload files that have parts (or a directory) here, in name order.
     pub fn files(&self) -> io::Result<Vec<String>> {
+        if let Some(bucket) = &self.bucket {
+            let mut files: Vec<String> = bucket
+                .list("")
+                .map_err(bucket_error)?
+                .into_iter()
+                .filter_map(|o| o.key.split_once('/').map(|(file, _)| file.to_owned()))
+                .filter(|file| is_valid_file_id(file))
+                .collect();
+            files.sort();
+            files.dedup();
+            return Ok(files);
+        }
         let mut files = Vec::new();
         for entry in fs::read_dir(&self.root)? {
             let entry = entry?;
@@ -139,6 +206,11 @@ impl Staging {
 
     /// Deletes every part of `file`.
     pub fn remove(&self, file: &str) -> io::Result<()> {
+        if let Some(bucket) = &self.bucket {
+            for part in bucket.list(file).map_err(bucket_error)? {
+                bucket.delete(&part.key).map_err(bucket_error)?;
+            }
+        }
         match fs::remove_dir_all(self.dir(file)) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),

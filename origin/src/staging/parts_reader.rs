@@ -1,23 +1,69 @@
 //! [`PartsReader`]: an upload file's stored parts, read in order as one stream.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Cursor, Read};
 use std::path::PathBuf;
+use std::sync::Arc;
 
-/// Reads the files of `paths` one after the other, as if they were one file. Opens each only
-/// when the previous one is exhausted, so one descriptor is open at a time.
+use bytes::Bytes;
+use packyard_chunk_store::object::Bucket;
+
+/// Where one part is.
+#[derive(Debug)]
+pub enum Source {
+    /// A file on the origin's disk.
+    File(PathBuf),
+    /// An object of the staging bucket.
+    Object(Arc<Bucket>, String),
+}
+
+#[derive(Debug)]
+enum Open {
+    File(File),
+    Object(Cursor<Bytes>),
+}
+
+/// Reads the parts one after the other, as if they were one file. Opens (or fetches) each
+/// only when the previous one is exhausted, so one part is open at a time.
 #[derive(Debug)]
 pub struct PartsReader {
-    paths: std::vec::IntoIter<PathBuf>,
-    current: Option<File>,
+    paths: std::vec::IntoIter<Source>,
+    current: Option<Open>,
 }
 
 impl PartsReader {
-    /// A reader over `paths`, in the order given.
-    pub fn new(paths: Vec<PathBuf>) -> Self {
+    /// A reader over `parts`, in the order given.
+    pub fn new(parts: Vec<Source>) -> Self {
         Self {
-            paths: paths.into_iter(),
+            paths: parts.into_iter(),
             current: None,
+        }
+    }
+}
+
+impl Source {
+    fn open(self) -> io::Result<Open> {
+        match self {
+            Self::File(path) => File::open(&path)
+                .map(Open::File)
+                .map_err(|e| io::Error::new(e.kind(), format!("opening {}: {e}", path.display()))),
+            Self::Object(bucket, key) => match bucket.get(&key) {
+                Ok(Some(bytes)) => Ok(Open::Object(Cursor::new(bytes))),
+                Ok(None) => Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("part {key} is not in the {}", bucket.name()),
+                )),
+                Err(e) => Err(io::Error::other(e)),
+            },
+        }
+    }
+}
+
+impl Read for Open {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Self::File(f) => f.read(buf),
+            Self::Object(c) => c.read(buf),
         }
     }
 }
@@ -36,12 +82,7 @@ impl Read for PartsReader {
                 self.current = None;
             }
             match self.paths.next() {
-                Some(path) => {
-                    let file = File::open(&path).map_err(|e| {
-                        io::Error::new(e.kind(), format!("opening {}: {e}", path.display()))
-                    })?;
-                    self.current = Some(file);
-                }
+                Some(source) => self.current = Some(source.open()?),
                 None => return Ok(0),
             }
         }
@@ -61,7 +102,7 @@ mod tests {
             .map(|(i, bytes)| {
                 let p = dir.path().join(i.to_string());
                 std::fs::write(&p, bytes).unwrap();
-                p
+                Source::File(p)
             })
             .collect();
         let mut out = Vec::new();

@@ -52,12 +52,24 @@ pub enum UploadError {
     /// The control plane cannot answer right now; the client may retry.
     #[error("the control plane cannot describe the upload right now ({0}); retry shortly")]
     Unavailable(String),
+    /// The store parts are kept in (a bucket) cannot be reached; nothing was stored.
+    #[error("{0}; nothing was stored, send the part again once the store is back")]
+    StoreUnavailable(String),
     /// The origin's disk failed.
     #[error("storing the part failed: {0}")]
     Internal(String),
 }
 
 impl UploadError {
+    /// A failure of the staging area: the store named when it is the bucket that failed,
+    /// else the origin's disk.
+    pub fn staging(e: std::io::Error) -> Self {
+        match crate::staging::store_error(&e) {
+            Some(store) => Self::StoreUnavailable(store.to_string()),
+            None => Self::Internal(e.to_string()),
+        }
+    }
+
     /// The HTTP status this error is sent with.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -69,7 +81,7 @@ impl UploadError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::SlowBody(_) => StatusCode::REQUEST_TIMEOUT,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -86,6 +98,7 @@ impl UploadError {
             Self::TooLarge(_) => "ENTITY_ERROR.TOO_LARGE",
             Self::SlowBody(_) => "REQUEST_TIMEOUT",
             Self::Unavailable(_) => "UNAVAILABLE",
+            Self::StoreUnavailable(_) => "UNAVAILABLE.STORE",
             Self::Internal(_) => "INTERNAL_ERROR",
         }
     }

@@ -135,7 +135,7 @@ pub(super) async fn put_part(
     })
     .await
     .map_err(internal)?
-    .map_err(internal)?;
+    .map_err(UploadError::staging)?;
     // Renamed into place: nothing left to remove.
     tmp.0 = None;
     tracing::debug!(file, number, bytes = received, "part stored");

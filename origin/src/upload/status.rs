@@ -30,7 +30,7 @@ pub(super) async fn status(
     let stored = tokio::task::spawn_blocking(move || staging.parts(&owned))
         .await
         .map_err(|e| UploadError::Internal(e.to_string()))?
-        .map_err(|e| UploadError::Internal(e.to_string()))?;
+        .map_err(UploadError::staging)?;
     let layout = info.layout;
     let parts: Vec<_> = stored
         .iter()

@@ -26,6 +26,7 @@ use packyard_core::upload_credential::Scope;
 use packyard_net::cluster::NodeRole;
 use packyard_net::cluster::test_support::{TestPki, listen};
 use packyard_origin::OriginConfig;
+use packyard_origin::config::StoreConfig;
 use packyard_origin::node::{Listeners, serve as serve_origin};
 use packyard_origin::process::ProcessHooks;
 use serde_json::{Value, json};
@@ -233,13 +234,28 @@ impl Origin {
         control: &ControlPlane,
         hooks: ProcessHooks,
     ) -> Self {
+        Self::start_on(upload, data, control, hooks, "1", StoreConfig::Disk).await
+    }
+
+    /// Starts origin `id` over `data` following `control`, keeping chunks and parts in
+    /// `store`.
+    pub(crate) async fn start_on(
+        upload: TcpListener,
+        data: &Path,
+        control: &ControlPlane,
+        hooks: ProcessHooks,
+        id: &str,
+        store: StoreConfig,
+    ) -> Self {
         let grpc_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let grpc = grpc_listener.local_addr().unwrap();
         let url = format!("http://{}", upload.local_addr().unwrap());
         let cluster_tls = control
             .pki
-            .write_node(&data.join("tls"), NodeRole::Origin, "1");
+            .write_node(&data.join("tls"), NodeRole::Origin, id);
         let config = OriginConfig {
+            origin_id: id.to_owned(),
+            store,
             data_dir: data.to_path_buf(),
             upload_addr: upload.local_addr().unwrap(),
             grpc_addr: grpc,

@@ -346,6 +346,21 @@ fn samples() -> Vec<(Command, &'static str)> {
             },
             r#"{"SetLimits":{"limits":{"max_packs":100,"max_bytes":200000000000,"max_file_bytes":8000000000,"warn_ratio_percent":80,"max_apps_per_account_holder":25,"max_users":10000,"max_name_bytes":256,"max_text_bytes":8192,"max_webhooks_per_app":25,"max_tester_tokens_per_app":10000}}}"#,
         ),
+        (
+            Command::AcquireLease(AcquireLease {
+                name: "processing/v1".into(),
+                holder: "origin:1".into(),
+                ttl_ms: 30_000,
+            }),
+            r#"{"AcquireLease":{"name":"processing/v1","holder":"origin:1","ttl_ms":30000}}"#,
+        ),
+        (
+            Command::ReleaseLease(ReleaseLease {
+                name: "gc".into(),
+                holder: "origin:2".into(),
+            }),
+            r#"{"ReleaseLease":{"name":"gc","holder":"origin:2"}}"#,
+        ),
     ]
 }
 
@@ -393,13 +408,15 @@ fn kind(command: &Command) -> &'static str {
         C::ChangeRollout { .. } => "ChangeRollout",
         C::AutoAdvanceRollout { .. } => "AutoAdvanceRollout",
         C::SetLimits { .. } => "SetLimits",
+        C::AcquireLease { .. } => "AcquireLease",
+        C::ReleaseLease { .. } => "ReleaseLease",
     }
 }
 
 #[test]
 fn every_kind_has_a_sample() {
     let kinds: BTreeSet<&str> = samples().iter().map(|(c, _)| kind(c)).collect();
-    assert_eq!(kinds.len(), 39, "a command kind has no sample: {kinds:?}");
+    assert_eq!(kinds.len(), 41, "a command kind has no sample: {kinds:?}");
 }
 
 #[test]

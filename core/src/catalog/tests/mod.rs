@@ -4,6 +4,7 @@ mod fixture;
 
 mod atomicity;
 mod edges;
+mod leases;
 mod log_format;
 mod r11_version_numbers;
 mod r12_immutability;
