@@ -43,7 +43,8 @@ cleanup() {
   while read -r project; do
     [ -n "$project" ] || continue
     echo "removing the leftover project $project" >&2
-    PACKYARD_ADMIN_KEY=leftover-project-being-removed-0123456789 \
+    PACKYARD_ADMIN_KEY=leftover-project-being-removed-0123456789 PACKYARD_GARAGE_RPC_SECRET=x \
+    PACKYARD_STORE_ACCESS_KEY_ID=x PACKYARD_STORE_SECRET_ACCESS_KEY=x \
       "${compose[@]}" -p "$project" -f deploy/compose.yaml down -v --remove-orphans -t 1 \
       >/dev/null 2>&1 || true
   done <<<"$projects"

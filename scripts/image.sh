@@ -24,8 +24,13 @@ rm -rf "$stage"
 mkdir -p "$root/usr/local/bin" "$root/tmp" "$root/etc" "$stage/owned/data" "$stage/owned/tls" "$stage/owned/ca"
 cp "$bin" "$root/usr/local/bin/packyard"
 strip --strip-debug "$root/usr/local/bin/packyard" 2>/dev/null || true
-# Every library the binary links, at the path the loader looks for it, and the loader.
-ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u |
+# Garage, the distributed S3 store deploy/compose.yaml keeps chunks in, rides along: the same
+# image runs `garage server` for the store's nodes (built once by scripts/install-garage.sh).
+garage=$(scripts/install-garage.sh)
+cp "$garage" "$root/usr/local/bin/garage"
+strip --strip-debug "$root/usr/local/bin/garage" 2>/dev/null || true
+# Every library the binaries link, at the path the loader looks for it, and the loader.
+ldd "$bin" "$garage" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $1 !~ /:$/ { print $1 }' | sort -u |
   while read -r lib; do
     mkdir -p "$root$(dirname "$lib")"
     cp -L "$lib" "$root$lib"

@@ -21,7 +21,7 @@ use serde_json::Value;
 #[path = "support/containers.rs"]
 mod compose;
 
-use compose::{CONTROLS, EDGES, ORIGIN, Project, wait_until};
+use compose::{CONTROLS, EDGES, ORIGIN, ORIGIN_2, Project, STORE_NODES, wait_until};
 use packyard_net::eventually::eventually;
 
 /// The one node of `nodes` (indexes into [`CONTROLS`]) whose metrics say it leads, when
@@ -223,7 +223,10 @@ async fn an_edge_cut_off_from_control_plane_and_origin_serves_what_it_holds_and_
     })
     .await;
 
-    let cut = p.cut(eu1, &["control-1", "control-2", "control-3", ORIGIN.0]);
+    let cut = p.cut(
+        eu1,
+        &["control-1", "control-2", "control-3", ORIGIN.0, ORIGIN_2.0],
+    );
 
     let (status, body) = p
         .edge_get(eu1_port, &app, "level-1", &token, None)
@@ -565,6 +568,7 @@ async fn an_edge_restarted_while_the_control_plane_is_down_serves_its_cached_pac
         p.kill(name);
     }
     p.kill(ORIGIN.0);
+    p.kill(ORIGIN_2.0);
     let took = p.restart(us1);
     let ready = wait_until(
         15,
@@ -592,7 +596,7 @@ async fn an_edge_restarted_while_the_control_plane_is_down_serves_its_cached_pac
         body == level1[level1.len() - 4096..],
         "the range byte for byte"
     );
-    for (name, _) in CONTROLS.iter().chain([&ORIGIN]) {
+    for (name, _) in CONTROLS.iter().chain([&ORIGIN, &ORIGIN_2]) {
         assert!(!p.running(name), "{name} stayed down the whole time");
     }
 }
@@ -634,5 +638,58 @@ async fn every_node_stops_on_sigterm_well_within_dockers_grace_period() {
     assert!(
         slow.is_empty(),
         "nodes that did not exit on SIGTERM within 5 s (137: SIGKILLed after 20 s): {slow:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs Docker and the packyard image: scripts/fault-tests.sh"]
+async fn a_store_node_killed_loses_no_upload_and_an_origin_whose_disk_was_wiped_serves_everything()
+{
+    // The chunks live in the three-node Garage store, three copies each: one node SIGKILLed
+    // stops neither uploads nor cold edge fetches, and an origin's own disk holds nothing
+    // that matters.
+    let p = Project::up("storenode").await;
+    let (app, token) = p.app_with_token("storenode").await;
+    // edge-eu-1 reaches no origin until the end: it holds nothing of level-1 by then.
+    let (eu1, eu1_port) = EDGES[0];
+    let no_origin = p.cut(eu1, &[ORIGIN.0, ORIGIN_2.0]);
+    p.kill(STORE_NODES[0]);
+    let (archive, level1) = p
+        .build_pack("level-1", &[1_500_000, 900_000, 300_000])
+        .await;
+    p.upload_pack(&app, "level-1", &archive).await;
+    let us1_port = EDGES[2].1;
+    wait_until(90, "edge-us-1 serves level-1 with garage-1 down", || {
+        p.edge_serves(us1_port, &app, "level-1", &token, &level1)
+    })
+    .await;
+
+    // The node comes back; another goes. The first origin loses its disk and comes back
+    // empty; the edge that has not fetched yet can reach only it.
+    p.start(STORE_NODES[0]);
+    p.kill(STORE_NODES[1]);
+    p.wipe(ORIGIN.0);
+    let _only_the_wiped_origin = p.cut(eu1, &[ORIGIN_2.0]);
+    drop(no_origin);
+    wait_until(
+        120,
+        "edge-eu-1 serves level-1 through the wiped origin",
+        || p.edge_serves(eu1_port, &app, "level-1", &token, &level1),
+    )
+    .await;
+    let (status, body) = p
+        .edge_get(
+            eu1_port,
+            &app,
+            "level-1",
+            &token,
+            Some("bytes=1000000-1065535"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 206);
+    assert!(
+        body == level1[1_000_000..1_065_536],
+        "a range of level-1 byte for byte through the wiped origin"
     );
 }

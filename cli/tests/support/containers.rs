@@ -26,8 +26,25 @@ pub(crate) const CONTROLS: [(&str, u16); 3] = [
     ("control-2", 7110),
     ("control-3", 7120),
 ];
-/// The origin's service name and its upload endpoint's host port.
-pub(crate) const ORIGIN: (&str, u16) = ("origin", 7200);
+/// The first origin's service name and its upload endpoint's host port (the control plane's
+/// upload URLs lead there).
+pub(crate) const ORIGIN: (&str, u16) = ("origin-1", 7200);
+/// The second origin, over the same bucket.
+pub(crate) const ORIGIN_2: (&str, u16) = ("origin-2", 7210);
+/// The store's nodes (Garage).
+pub(crate) const STORE_NODES: [&str; 3] = ["garage-1", "garage-2", "garage-3"];
+/// The store's secrets for every test project: the nodes' RPC secret and the origins' key.
+const STORE_ENV: [(&str, &str); 3] = [
+    (
+        "PACKYARD_GARAGE_RPC_SECRET",
+        "6661756c7420746573747320736861726520746869732073656372657421aa01",
+    ),
+    ("PACKYARD_STORE_ACCESS_KEY_ID", "GK6661756c742d74657374732d"),
+    (
+        "PACKYARD_STORE_SECRET_ACCESS_KEY",
+        "6661756c742074657374206b65792c206e6f7420666f722070726f64756374ff",
+    ),
+];
 /// The edges' services and their host ports.
 pub(crate) const EDGES: [(&str, u16); 3] = [
     ("edge-eu-1", 7301),
@@ -162,6 +179,23 @@ impl Project {
             text(&up.stdout),
             text(&up.stderr)
         );
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/compose-store.sh");
+        let store = Command::new(script)
+            .args(&project.compose)
+            .arg("-p")
+            .arg(&project.name)
+            .arg("-f")
+            .arg(&project.file)
+            .env("PACKYARD_ADMIN_KEY", &project.key)
+            .envs(STORE_ENV)
+            .output()
+            .expect("running scripts/compose-store.sh");
+        assert!(
+            store.status.success(),
+            "the store did not come up:\n{}{}",
+            text(&store.stdout),
+            text(&store.stderr)
+        );
         for (service, port) in CONTROLS {
             project
                 .wait_ok(120, &format!("{service} answers /readyz"), port, "/readyz")
@@ -175,9 +209,11 @@ impl Project {
             })
             .await;
         }
-        project
-            .wait_ok(60, "the origin answers /healthz", ORIGIN.1, "/healthz")
-            .await;
+        for (service, port) in [ORIGIN, ORIGIN_2] {
+            project
+                .wait_ok(60, &format!("{service} answers /healthz"), port, "/healthz")
+                .await;
+        }
         for (service, port) in EDGES {
             project
                 .wait_ok(60, &format!("{service} answers /readyz"), port, "/readyz")
@@ -215,6 +251,7 @@ impl Project {
             .arg(&self.file)
             .args(args)
             .env("PACKYARD_ADMIN_KEY", &self.key)
+            .envs(STORE_ENV)
             .output()
             .expect("running compose")
     }
@@ -253,6 +290,24 @@ impl Project {
     /// start).
     pub(crate) fn kill(&self, service: &str) {
         docker(&["kill", "-s", "KILL", &self.container(service)]);
+    }
+
+    /// Removes `service`'s container and its data volume, then creates and starts it afresh:
+    /// a machine whose disk was lost and replaced.
+    pub(crate) fn wipe(&self, service: &str) {
+        docker(&["rm", "-f", &self.container(service)]);
+        self.containers
+            .lock()
+            .expect("not poisoned")
+            .remove(service);
+        docker(&["volume", "rm", &format!("{}_{service}", self.name)]);
+        let up = self.compose(&["up", "-d", "--no-deps", service]);
+        assert!(
+            up.status.success(),
+            "compose up {service} failed:\n{}{}",
+            text(&up.stdout),
+            text(&up.stderr)
+        );
     }
 
     /// `docker start`.
