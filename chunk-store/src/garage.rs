@@ -102,6 +102,17 @@ impl Node {
             .is_ok_and(|s| s.success())
     }
 
+    fn try_garage_output(&self, args: &[&str]) -> String {
+        Command::new(binary())
+            .arg("-c")
+            .arg(self.config())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+            .unwrap_or_default()
+    }
+
     fn spawn(&mut self) {
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -197,6 +208,19 @@ impl Garage {
             first.garage(&["layout", "assign", short, "-z", &zone, "-c", "1G"]);
         }
         first.garage(&["layout", "apply", "--version", "1"]);
+        // Every node must know every other before one may go: otherwise the survivors of a
+        // killed node may not have met and cannot make a quorum between them.
+        wait_for(
+            Duration::from_secs(60),
+            "every node to see every other",
+            || {
+                started.iter().all(|node| {
+                    let status = node.try_garage_output(&["status"]);
+                    let healthy = status.split("FAILED NODES").next().unwrap_or_default();
+                    ids.iter().all(|id| healthy.contains(&id[..16]))
+                })
+            },
+        );
         let key_id = format!("GK{}", "7061636b7961726474657374");
         let secret = "7061636b796172642074657374207365637265742c206e6f7420666f72207573";
         wait_for(Duration::from_secs(60), "the layout to be applied", || {
