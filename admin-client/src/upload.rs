@@ -109,7 +109,94 @@ pub fn status_url(doc: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// A chunk of a file sent as chunks: its BLAKE3 id and length.
+pub type ChunkEntry = (packyard_core::Blake3Hash, u32);
+
 impl AdminClient {
+    /// Sends the chunk list of a file to be sent as chunks (`upload`'s `uploadChunksUrl`);
+    /// returns the ids of the chunks the origin's store lacks, which the caller then sends
+    /// with [`send_chunk`](Self::send_chunk). Sending the list again (to resume) is safe.
+    pub async fn send_chunk_list(
+        &self,
+        upload: &UploadFile,
+        chunks: &[ChunkEntry],
+    ) -> Result<Vec<packyard_core::Blake3Hash>, AdminError> {
+        let url = upload.chunks_url.as_deref().ok_or_else(|| {
+            AdminError::Malformed(format!(
+                "upload file {} cannot be sent as chunks (no uploadChunksUrl)",
+                upload.id
+            ))
+        })?;
+        let list: Vec<Value> = chunks
+            .iter()
+            .map(|(id, len)| serde_json::json!({ "id": id.to_hex(), "length": len }))
+            .collect();
+        let response = self
+            .http()
+            .put(url)
+            .json(&serde_json::json!({ "chunks": list }))
+            .send()
+            .await
+            .map_err(|cause| AdminError::OriginUnreachable {
+                url: url.to_owned(),
+                cause,
+            })?;
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(AdminError::OriginRefused {
+                what: format!("sending the chunk list of upload file {}", upload.id),
+                refusal: self.refusal(status, &body),
+            });
+        }
+        let doc: Value = serde_json::from_str(&body).map_err(AdminError::OriginStatus)?;
+        let missing = doc["missing"].as_array().ok_or_else(|| {
+            AdminError::Malformed(format!("the origin's answer has no missing list: {doc}"))
+        })?;
+        missing
+            .iter()
+            .map(|id| {
+                id.as_str()
+                    .and_then(|hex| packyard_core::Blake3Hash::parse_hex(hex).ok())
+                    .ok_or_else(|| AdminError::Malformed(format!("{id} is not a chunk id")))
+            })
+            .collect()
+    }
+
+    /// Sends one chunk of a file sent as chunks.
+    pub async fn send_chunk(
+        &self,
+        upload: &UploadFile,
+        id: &packyard_core::Blake3Hash,
+        bytes: Vec<u8>,
+    ) -> Result<(), AdminError> {
+        let url = upload.chunks_url.as_deref().ok_or_else(|| {
+            AdminError::Malformed(format!("upload file {} has no uploadChunksUrl", upload.id))
+        })?;
+        let (path, query) = url.split_once('?').unwrap_or((url, ""));
+        let url = format!("{path}/{id}?{query}");
+        let response = self
+            .http()
+            .put(&url)
+            .header("content-type", "application/octet-stream")
+            .body(bytes)
+            .send()
+            .await
+            .map_err(|cause| AdminError::OriginUnreachable {
+                url: url.clone(),
+                cause,
+            })?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.text().await.unwrap_or_default();
+            return Err(AdminError::OriginRefused {
+                what: format!("chunk {id} of upload file {}", upload.id),
+                refusal: self.refusal(status, &body),
+            });
+        }
+        Ok(())
+    }
+
     /// The parts of `upload` the origin does not hold yet: all of them when it has never
     /// heard of the file, or when the document gave no status URL to ask.
     pub async fn missing_parts(&self, upload: &UploadFile) -> Result<Vec<u64>, AdminError> {

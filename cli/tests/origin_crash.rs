@@ -125,6 +125,8 @@ async fn an_origin_killed_while_processing_finishes_the_version_after_its_restar
             &pack,
             archive_path.to_str().unwrap(),
             "--no-wait",
+            // In parts, so that processing is what stores the chunks.
+            "--whole",
         ],
     );
 

@@ -708,6 +708,8 @@ async fn an_interrupted_upload_resumes_with_the_missing_parts_only() {
         &upload_id,
         file.to_str().unwrap(),
         "--json",
+        // It began in parts: it goes on in parts.
+        "--whole",
     ]);
     assert!(out.ok, "{}", out.stderr);
     assert!(
@@ -728,4 +730,86 @@ async fn an_interrupted_upload_resumes_with_the_missing_parts_only() {
         doc["data"]["meta"]["tracks"]["internal"],
         "READY_FOR_TESTING"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_version_that_changes_one_file_sends_little_more_than_that_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dev = Dev::start(tmp.path(), &[]);
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let cli = Cli {
+        dir: work.clone(),
+        server: format!("http://{}", dev.admin),
+    };
+    dev.wait_ready(&reqwest::Client::new()).await;
+    let app = cli
+        .admin(&[
+            "apps",
+            "create",
+            "--name",
+            "D",
+            "--bundle-id",
+            "com.example.delta",
+            "-q",
+        ])
+        .must("apps create");
+    let pack = cli
+        .admin(&["packs", "create", "--app", &app, "level-4", "-q"])
+        .must("packs create");
+    // Ten files of 1 MiB; the second version changes one of them.
+    let build = |version: u64| {
+        let src = work.join(format!("src-{version}"));
+        std::fs::create_dir_all(src.join("Textures")).unwrap();
+        for i in 0..10u64 {
+            let seed = if i == 4 { 100 + version } else { i };
+            std::fs::write(src.join(format!("Textures/t{i}.ktx")), noise(seed, 1 << 20)).unwrap();
+        }
+        std::fs::write(
+            src.join("Manifest.json"),
+            r#"{"assetPackID": "level-4", "downloadPolicy": {"onDemand": {}},
+                "fileSelectors": [{"directory": "Textures"}], "platforms": ["iOS"]}"#,
+        )
+        .unwrap();
+        let out = work.join(format!("level-4-{version}.tar"));
+        let manifest = src.join("Manifest.json");
+        cli.admin(&[
+            "pack",
+            "build",
+            manifest.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .must("pack build");
+        out
+    };
+    let sent = |out: &Out| -> (u64, u64) {
+        let line = out
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("sent "))
+            .unwrap_or_else(|| panic!("no `sent` line:\n{}", out.stderr));
+        let words: Vec<&str> = line.split_whitespace().collect();
+        (words[1].parse().unwrap(), words[3].parse().unwrap())
+    };
+    for (version, most) in [(1, 1.0), (2, 0.15)] {
+        let file = build(version);
+        let out = cli.admin(&[
+            "versions",
+            "upload",
+            "--pack",
+            &pack,
+            file.to_str().unwrap(),
+        ]);
+        assert!(out.ok, "{}", out.stderr);
+        let (bytes, of) = sent(&out);
+        eprintln!("version {version}: sent {bytes} of {of} bytes");
+        // One file in ten, and the chunks around its edges.
+        assert!(
+            bytes as f64 <= most * of as f64,
+            "version {version}: {}",
+            out.stderr
+        );
+        assert!(bytes >= 1 << 20, "the changed file is sent");
+    }
 }

@@ -184,9 +184,13 @@ impl<S: CatalogStore + Clone> OriginCoordinator for OriginReports<S> {
     ) -> Result<Response<pb::UploadDescription>, Status> {
         let id = UploadFileId::new(request.into_inner().upload_file_id);
         let wanted = id.clone();
-        let file = self
+        let (file, pack) = self
             .store
-            .read(move |c| c.upload_file(&wanted).cloned())
+            .read(move |c| {
+                let file = c.upload_file(&wanted).cloned()?;
+                let pack = c.version(&file.version).map(|v| v.pack.to_string());
+                Some((file, pack))
+            })
             .await
             .map_err(unavailable)?
             .ok_or_else(|| Status::not_found(format!("no upload file {id}")))?;
@@ -198,6 +202,7 @@ impl<S: CatalogStore + Clone> OriginCoordinator for OriginReports<S> {
             state: pb::UploadState::from(file.state).into(),
             // Empty for a file reserved before uploads were signed: the origin refuses its parts.
             upload_key: file.key.map_or_else(Vec::new, |k| k.0.to_vec()),
+            pack_id: pack.unwrap_or_default(),
         }))
     }
 }

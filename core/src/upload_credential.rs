@@ -64,6 +64,9 @@ pub enum Scope {
     Part(u64),
     /// `GET` or `HEAD` the file's upload status.
     Status,
+    /// Send the file as chunks: its chunk list (`PUT …/chunks`), then the chunks the store
+    /// lacks (`PUT …/chunks/{id}`).
+    Chunks,
 }
 
 impl fmt::Display for Scope {
@@ -71,6 +74,7 @@ impl fmt::Display for Scope {
         match self {
             Self::Part(n) => write!(f, "part {n}"),
             Self::Status => f.write_str("the upload status"),
+            Self::Chunks => f.write_str("the chunks"),
         }
     }
 }
@@ -132,6 +136,7 @@ impl UploadKey {
         let scope = match scope {
             Scope::Part(n) => format!("part {n}"),
             Scope::Status => "status".to_owned(),
+            Scope::Chunks => "chunks".to_owned(),
         };
         // HMAC takes keys of every length.
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0)

@@ -125,14 +125,24 @@ fuzz_target!(|data: &[u8]| {
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
             .await
             .expect("a body");
-        assert!(!status.is_server_error(), "{method} {path}: {status} {}", String::from_utf8_lossy(&bytes));
+        assert!(
+            !status.is_server_error(),
+            "{method} {path}: {status} {}",
+            String::from_utf8_lossy(&bytes)
+        );
         if status.is_client_error() {
             let doc: serde_json::Value = serde_json::from_slice(&bytes).expect("an error document");
             let error = &doc["errors"][0];
             assert_eq!(error["status"], status.as_str(), "{doc}");
-            assert!(error["detail"].as_str().is_some_and(|d| !d.is_empty()), "{doc}");
+            assert!(
+                error["detail"].as_str().is_some_and(|d| !d.is_empty()),
+                "{doc}"
+            );
             let after = w.store.read(Catalog::clone).await.expect("a read");
-            assert!(after == before, "a refused {method} {path} changed the catalog");
+            assert!(
+                after == before,
+                "a refused {method} {path} changed the catalog"
+            );
         }
     });
 });

@@ -19,7 +19,11 @@ fuzz_target!(|data: &[u8]| {
         let Ok(list) = ChunkList::from_compact(doc) else {
             return;
         };
-        assert_eq!(list.to_compact(), doc, "the compact form writes back as read");
+        assert_eq!(
+            list.to_compact(),
+            doc,
+            "the compact form writes back as read"
+        );
         list
     } else {
         let Ok(list) = serde_json::from_slice::<ChunkList>(doc) else {
@@ -27,7 +31,10 @@ fuzz_target!(|data: &[u8]| {
         };
         list
     };
-    assert_eq!(ChunkList::from_compact(&list.to_compact()), Ok(list.clone()));
+    assert_eq!(
+        ChunkList::from_compact(&list.to_compact()),
+        Ok(list.clone())
+    );
     let size = list.size();
     let mut sum = 0u64;
     for c in list.chunks() {

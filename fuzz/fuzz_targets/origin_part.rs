@@ -69,27 +69,37 @@ fuzz_target!(|data: &[u8]| {
 fn check_credential(query: Option<&str>) {
     if let Ok(Some(credential)) = Credential::from_query(query) {
         let again = Credential::from_query(Some(&credential.query()));
-        assert_eq!(again, Ok(Some(credential)), "{query:?} reads back differently");
+        assert_eq!(
+            again,
+            Ok(Some(credential)),
+            "{query:?} reads back differently"
+        );
     }
 }
 
 /// Checks one request line; returns the part number of a `PutPart`.
 fn check_endpoint(method: &Method, path: &str) -> Option<u64> {
     let parsed = Endpoint::parse(method, path);
-    let wanted = |e: &Endpoint| match e {
-        Endpoint::PutPart { .. } => Method::PUT,
-        _ => Method::GET,
+    let writes = |e: &Endpoint| {
+        matches!(
+            e,
+            Endpoint::PutPart { .. } | Endpoint::PutChunkList { .. } | Endpoint::PutChunk { .. }
+        )
     };
+    let wanted = |e: &Endpoint| if writes(e) { Method::PUT } else { Method::GET };
     match parsed {
         Ok(endpoint) => {
-            let ok = match endpoint {
-                Endpoint::PutPart { .. } => method == Method::PUT,
-                _ => method == Method::GET || method == Method::HEAD,
+            let ok = if writes(&endpoint) {
+                method == Method::PUT
+            } else {
+                method == Method::GET || method == Method::HEAD
             };
             assert!(ok, "{method} accepted for {endpoint:?}");
             let rendered = match &endpoint {
                 Endpoint::PutPart { file, number } => format!("/v1/uploads/{file}/parts/{number}"),
                 Endpoint::Status { file } => format!("/v1/uploads/{file}"),
+                Endpoint::PutChunkList { file } => format!("/v1/uploads/{file}/chunks"),
+                Endpoint::PutChunk { file, id } => format!("/v1/uploads/{file}/chunks/{id}"),
                 Endpoint::Health => "/healthz".to_owned(),
                 Endpoint::Ready => "/readyz".to_owned(),
                 Endpoint::Metrics => "/metrics".to_owned(),
@@ -100,7 +110,11 @@ fn check_endpoint(method: &Method, path: &str) -> Option<u64> {
                 Some(&endpoint),
                 "{rendered:?} parses differently"
             );
-            let (Endpoint::PutPart { file, .. } | Endpoint::Status { file }) = &endpoint else {
+            let (Endpoint::PutPart { file, .. }
+            | Endpoint::Status { file }
+            | Endpoint::PutChunkList { file }
+            | Endpoint::PutChunk { file, .. }) = &endpoint
+            else {
                 return None;
             };
             // A file id the handlers accept is one plain path component under staging.

@@ -25,7 +25,11 @@ fuzz_target!(|data: &[u8]| {
                     .all(|p| p.len > 0 && usize::from(p.len) <= PIECE_MAX)
             );
             let sum: u64 = pieces.iter().map(|p| u64::from(p.len)).sum();
-            assert_eq!(sum, u64::from(*chunk_len), "pieces do not add up to the chunk");
+            assert_eq!(
+                sum,
+                u64::from(*chunk_len),
+                "pieces do not add up to the chunk"
+            );
         }
         let again = pieces::encode(
             asked
@@ -43,7 +47,10 @@ fuzz_target!(|data: &[u8]| {
         let indices = selection.indices();
         assert!(!indices.is_empty() && indices.len() <= MAX_CHUNKS_PER_REQUEST);
         assert!(indices.windows(2).all(|w| w[0] < w[1]), "not ascending");
-        assert!(indices.iter().all(|&i| (i as usize) < count), "past the version");
+        assert!(
+            indices.iter().all(|&i| (i as usize) < count),
+            "past the version"
+        );
         let back = Selection::parse(&selection.to_query(), count).expect("its own query parses");
         assert_eq!(back, selection);
     }

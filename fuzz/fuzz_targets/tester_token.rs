@@ -32,8 +32,15 @@ fn presented(key: &TokenSigner, verifier: &TokenVerifier, other: &TokenVerifier,
     let Ok(claims) = verifier.verify_signature(token) else {
         return;
     };
-    assert_eq!(key.sign(&claims), token, "a token the key did not sign verifies");
-    assert!(other.verify_signature(token).is_err(), "another key accepts it");
+    assert_eq!(
+        key.sign(&claims),
+        token,
+        "a token the key did not sign verifies"
+    );
+    assert!(
+        other.verify_signature(token).is_err(),
+        "another key accepts it"
+    );
     for channel in [BetaChannel::Internal, BetaChannel::External] {
         if verifier.verify(token, APP, channel, NOW).is_ok() {
             assert!(claims.app == APP && claims.channel == channel && claims.exp > NOW);
@@ -74,7 +81,10 @@ fn signed(key: &TokenSigner, verifier: &TokenVerifier, other: &TokenVerifier, da
     }
     assert!(token.starts_with("v4.public.") && token.bytes().all(|b| ALPHABET.contains(&b)));
     assert_eq!(verifier.verify_signature(&token).as_ref(), Ok(&claims));
-    assert!(verifier.verify(&token, app, channel, exp).is_err(), "expired");
+    assert!(
+        verifier.verify(&token, app, channel, exp).is_err(),
+        "expired"
+    );
     assert!(other.verify_signature(&token).is_err());
     assert!(verifier.verify(&token, app, channel, iat).is_ok());
     let wrong_app = format!("{app}x");

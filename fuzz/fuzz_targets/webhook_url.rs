@@ -34,13 +34,24 @@ fuzz_target!(|data: &[u8]| {
     let connector_address = connector_host.parse::<IpAddr>().ok();
     match url.host() {
         TargetHost::Address(address) => {
-            assert_eq!(connector_address, Some(address), "the connector reads another address");
+            assert_eq!(
+                connector_address,
+                Some(address),
+                "the connector reads another address"
+            );
             if url.check_public().is_ok() {
-                assert_eq!(internal_address(address), None, "an internal address passed");
+                assert_eq!(
+                    internal_address(address),
+                    None,
+                    "an internal address passed"
+                );
             }
         }
         TargetHost::Name(name) => {
-            assert_eq!(connector_address, None, "the connector reads an address in {name}");
+            assert_eq!(
+                connector_address, None,
+                "the connector reads an address in {name}"
+            );
             assert_eq!(connector_host, name);
         }
     }

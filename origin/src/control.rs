@@ -19,6 +19,8 @@ use crate::staging::PartLayout;
 pub struct UploadInfo {
     /// The version the file belongs to.
     pub version: VersionId,
+    /// The pack of that version.
+    pub pack: String,
     /// How the file is cut into parts.
     pub layout: PartLayout,
     /// What the file holds.
@@ -171,6 +173,7 @@ fn upload_info(d: pb::UploadDescription) -> Result<UploadInfo, Status> {
     let key = convert::upload_key(&d.upload_key).map_err(|e| Status::internal(e.to_string()))?;
     Ok(UploadInfo {
         version: VersionId::new(d.version_id),
+        pack: d.pack_id,
         layout: PartLayout::new(d.file_size, d.part_bytes),
         asset_type,
         state,

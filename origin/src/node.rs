@@ -135,6 +135,15 @@ pub async fn serve(
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .is_synced()
         }),
+        store: store.clone(),
+        pack_chunks: {
+            let view = Arc::clone(&view);
+            Arc::new(move |pack: &str| {
+                view.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .pack_chunks(pack)
+            })
+        },
     };
     tasks.spawn(
         "upload endpoint",

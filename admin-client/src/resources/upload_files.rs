@@ -59,6 +59,9 @@ pub struct UploadFile {
     /// Where the origin tells which parts it holds, signed for this file (none once
     /// committed).
     pub status_url: Option<String>,
+    /// Where the file may be sent as chunks instead (its chunk list, then the chunks the
+    /// store lacks), signed for this file (none once committed).
+    pub chunks_url: Option<String>,
     /// The document the API answered.
     pub document: Value,
 }
@@ -77,6 +80,9 @@ impl UploadFile {
                 .unwrap_or(0),
             operations: operations(&document)?,
             status_url: status_url(&document),
+            chunks_url: document["data"]["attributes"]["uploadChunksUrl"]
+                .as_str()
+                .map(str::to_owned),
             version,
             id,
             document,

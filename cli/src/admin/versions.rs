@@ -7,8 +7,9 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use packyard_admin_client::{
-    AdminClient, AdminError, AssetType, NewUploadFile, Track, UploadFile, Version,
+    AdminClient, AdminError, AssetType, ChunkEntry, NewUploadFile, Track, UploadFile, Version,
 };
+use packyard_core::catalog::Sha256Digest;
 use serde_json::{Value, json};
 
 use super::connection::Connection;
@@ -27,9 +28,11 @@ pub(crate) struct VersionsArgs {
 
 #[derive(Debug, Subcommand)]
 enum VersionsCommand {
-    /// Upload a pack archive as a new version: create the version, send the parts, commit with
-    /// the SHA-256, and wait until the origin has processed it. After a break, run it again
-    /// with `--resume UPLOAD_FILE` to send only the parts the origin lacks.
+    /// Upload a pack archive as a new version: create the version, send it, commit with the
+    /// SHA-256, and wait until the origin has processed it. The archive is cut into chunks as
+    /// the origin cuts them and only the chunks the store lacks for this pack are sent (so a
+    /// version that changes a few files sends little); `--whole` sends every byte in parts.
+    /// After a break, run it again with `--resume UPLOAD_FILE` to send only what is missing.
     Upload {
         /// The pack's id (not needed with --resume).
         #[arg(long, required_unless_present = "resume", conflicts_with = "resume")]
@@ -45,6 +48,9 @@ enum VersionsCommand {
         /// Return once the archive is committed, without waiting for processing.
         #[arg(long)]
         no_wait: bool,
+        /// Send every byte of the archive in parts, not only the chunks the store lacks.
+        #[arg(long)]
+        whole: bool,
         /// How long to wait for processing, in seconds.
         #[arg(long, default_value_t = 600, value_name = "SECONDS")]
         wait_timeout: u64,
@@ -72,12 +78,13 @@ impl VersionsArgs {
                     manifest,
                     resume,
                     no_wait,
+                    whole,
                     wait_timeout,
                 } => {
                     let version = match (pack, resume) {
-                        (_, Some(resume)) => resume_upload(&s, resume, file).await?,
+                        (_, Some(resume)) => resume_upload(&s, resume, file, *whole).await?,
                         (Some(pack), None) => {
-                            start_upload(&s, pack, file, manifest.as_deref()).await?
+                            start_upload(&s, pack, file, manifest.as_deref(), *whole).await?
                         }
                         (None, None) => bail!("--pack is required (or --resume)"),
                     };
@@ -136,6 +143,7 @@ async fn start_upload(
     pack: &str,
     file: &Path,
     manifest: Option<&Path>,
+    whole: bool,
 ) -> anyhow::Result<String> {
     let size = file_size(file)?;
     let manifest_size = manifest.map(file_size).transpose()?;
@@ -162,14 +170,19 @@ async fn start_upload(
     );
     if let (Some(path), Some(len)) = (manifest, manifest_size) {
         let manifest_file = reserve(file_name(path), len, AssetType::Manifest).await?;
-        send_and_commit(s, &manifest_file, path, len).await?;
+        send_and_commit(s, &manifest_file, path, len, true).await?;
     }
-    send_and_commit(s, &asset, file, size).await?;
+    send_and_commit(s, &asset, file, size, whole).await?;
     Ok(version.id)
 }
 
 /// Continues an upload file's upload; returns its version's id.
-async fn resume_upload(s: &Session, upload_file: &str, file: &Path) -> anyhow::Result<String> {
+async fn resume_upload(
+    s: &Session,
+    upload_file: &str,
+    file: &Path,
+    whole: bool,
+) -> anyhow::Result<String> {
     let size = file_size(file)?;
     let reserved = s
         .client
@@ -190,7 +203,7 @@ async fn resume_upload(s: &Session, upload_file: &str, file: &Path) -> anyhow::R
             reserved.file_size
         );
     }
-    send_and_commit(s, &reserved, file, size).await?;
+    send_and_commit(s, &reserved, file, size, whole).await?;
     Ok(reserved.version)
 }
 
@@ -199,11 +212,18 @@ async fn send_and_commit(
     upload_file: &UploadFile,
     file: &Path,
     size: u64,
+    whole: bool,
 ) -> anyhow::Result<()> {
-    let sent = s
-        .client
-        .send_file(file, size, upload_file, &mut Bar::new(file))
-        .await;
+    let as_chunks = !whole
+        && upload_file.chunks_url.is_some()
+        && upload_file.document["data"]["attributes"]["assetType"] == "ASSET";
+    let sent = if as_chunks {
+        Ok(send_as_chunks(s, upload_file, file, size).await?)
+    } else {
+        s.client
+            .send_file(file, size, upload_file, &mut Bar::new(file))
+            .await
+    };
     let sha256 = match sent {
         Err(e @ AdminError::PartFailed { .. }) => {
             bail!("{e}; run the same command with --resume to send only the missing parts")
@@ -216,6 +236,68 @@ async fn send_and_commit(
         .with_context(|| format!("committing {} (SHA-256 {sha256})", file.display()))?;
     eprintln!("committed {} (SHA-256 {sha256})", file.display());
     Ok(())
+}
+
+/// Sends `file` as chunks: cuts it as the origin cuts archives, sends the chunk list, then
+/// the chunks the store lacks, each once. Returns the file's SHA-256, hex.
+async fn send_as_chunks(
+    s: &Session,
+    upload: &UploadFile,
+    file: &Path,
+    size: u64,
+) -> anyhow::Result<String> {
+    use std::io::Read as _;
+    let path = file.to_owned();
+    let cut = tokio::task::spawn_blocking(move || -> anyhow::Result<(Vec<ChunkEntry>, String)> {
+        let reader = std::io::BufReader::new(
+            std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?,
+        );
+        let mut sink = |_: packyard_core::Blake3Hash, _: &[u8]| Ok::<(), std::io::Error>(());
+        let ingested = packyard_origin::ingest::ingest(
+            reader,
+            &packyard_origin::ingest::ChunkingParams::default(),
+            &mut sink,
+        )
+        .with_context(|| format!("cutting {} into chunks", path.display()))?;
+        let list = ingested
+            .chunk_list
+            .chunks()
+            .iter()
+            .map(|c| (c.id, c.len))
+            .collect();
+        Ok((list, Sha256Digest(ingested.sha256).to_hex()))
+    });
+    let (list, sha256) = cut.await??;
+    let mut missing: std::collections::HashSet<_> = s
+        .client
+        .send_chunk_list(upload, &list)
+        .await?
+        .into_iter()
+        .collect();
+    let mut reader = std::io::BufReader::new(
+        std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?,
+    );
+    let (mut sent_bytes, mut sent_chunks) = (0u64, 0usize);
+    for (id, len) in &list {
+        let mut bytes = vec![0; *len as usize];
+        reader
+            .read_exact(&mut bytes)
+            .with_context(|| format!("reading {}", file.display()))?;
+        if missing.remove(id) {
+            s.client.send_chunk(upload, id, bytes).await.map_err(|e| {
+                anyhow::anyhow!(
+                    "{e}; run the same command with --resume to send only what is missing"
+                )
+            })?;
+            sent_bytes += u64::from(*len);
+            sent_chunks += 1;
+        }
+    }
+    eprintln!(
+        "sent {sent_bytes} of {size} bytes ({sent_chunks} of {} chunks); the store held the rest",
+        list.len()
+    );
+    Ok(sha256)
 }
 
 /// Waits until processing ends, saying so (a spinner on a terminal, a line otherwise, and

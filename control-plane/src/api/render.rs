@@ -212,11 +212,13 @@ pub(crate) fn release(kind: &str, v: &Version, state: &str) -> Value {
 }
 
 /// An upload file; while it awaits upload, `operations` are where its parts go and
-/// `status_url` where the origin tells which it holds (both signed for the caller).
+/// `status_url` where the origin tells which it holds, and `chunks_url` where it may be sent
+/// as chunks instead, only those the store lacks (all signed for the caller).
 pub(crate) fn upload_file(
     f: &UploadFile,
     operations: Option<Vec<Value>>,
     status_url: Option<String>,
+    chunks_url: Option<String>,
 ) -> Value {
     let checksums = f
         .sha256
@@ -233,6 +235,7 @@ pub(crate) fn upload_file(
             "sourceFileChecksums": checksums,
             "uploadOperations": operations,
             "uploadStatusUrl": status_url,
+            "uploadChunksUrl": chunks_url,
             "failureReason": f.failure,
         },
         "relationships": {

@@ -158,10 +158,15 @@ pub(crate) async fn commit<S: CatalogStore>(
 /// afresh with the file's key until its reservation ends.
 fn render_file(config: &ApiConfig, f: &UploadFile, may_upload: bool) -> Value {
     if !(may_upload && f.state.takes_parts()) {
-        return render::upload_file(f, None, None);
+        return render::upload_file(f, None, None, None);
     }
     let signed = Signer { config, file: f };
-    render::upload_file(f, Some(signed.operations()), Some(signed.status_url()))
+    render::upload_file(
+        f,
+        Some(signed.operations()),
+        Some(signed.status_url()),
+        Some(signed.chunks_url()),
+    )
 }
 
 /// Signs the upload URLs of one file.
@@ -214,6 +219,16 @@ impl Signer<'_> {
             self.config.origin_base_url, self.file.id
         );
         self.sign(url, Scope::Status)
+    }
+
+    /// Where the file may be sent as chunks instead of parts (its chunk list, then the
+    /// chunks the store lacks at `…/chunks/{id}` with the same query), signed for that.
+    fn chunks_url(&self) -> String {
+        let url = format!(
+            "{}/v1/uploads/{}/chunks",
+            self.config.origin_base_url, self.file.id
+        );
+        self.sign(url, Scope::Chunks)
     }
 }
 

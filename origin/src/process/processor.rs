@@ -17,6 +17,7 @@ use super::metadata::{codes, failed, version_metadata};
 use crate::control::{self, ControlPlane, Failure, Outcome, ProcessingVersion, UploadInfo};
 use crate::ingest::{ChunkingParams, IngestError, Ingested, ingest};
 use crate::staging::{PartLayout, Staging};
+use crate::upload::chunks::{ChunkListBody, Listed};
 use packyard_catalog_client::Stop;
 
 /// Hooks for tests that need processing to fail or wait at a chosen point.
@@ -208,8 +209,8 @@ impl<S: ChunkStore + 'static> Processor<S> {
                 "the version has no ASSET file; reserve and upload the archive".into(),
             )));
         };
-        let asset_layout = match self.complete_layout(asset).await? {
-            Ok(layout) => layout,
+        let source = match self.asset_source(asset).await? {
+            Ok(source) => source,
             Err(failure) => return Ok(Outcome::Failed(failure)),
         };
         let manifest_bytes = match manifest {
@@ -220,7 +221,7 @@ impl<S: ChunkStore + 'static> Processor<S> {
             },
         };
 
-        let (ingested, prefix) = self.ingest(asset, asset_layout).await?;
+        let (ingested, prefix) = self.ingest(asset, source).await?;
         if ingested.sha256 != asset.sha256.0 {
             return Ok(Outcome::Failed(mismatch(asset, &ingested.sha256)));
         }
@@ -235,6 +236,55 @@ impl<S: ChunkStore + 'static> Processor<S> {
             })),
             Err(failure) => Ok(Outcome::Failed(failure)),
         }
+    }
+
+    /// Where the archive's bytes are: its chunk list, if it was sent as chunks and every
+    /// chunk is in the store; else its parts, if every one is staged; else the failure that
+    /// says what is missing.
+    async fn asset_source(
+        &self,
+        f: &CommittedFile,
+    ) -> Result<Result<Source, Failure>, ProcessError> {
+        let (staging, id) = (self.staging.clone(), f.id.to_string());
+        let recipe = tokio::task::spawn_blocking(move || staging.recipe(&id))
+            .await
+            .map_err(|e| ProcessError::Local(e.to_string()))?
+            .map_err(|e| ProcessError::Local(format!("reading the chunk list of {}: {e}", f.id)))?;
+        let Some(recipe) = recipe else {
+            return Ok(self.complete_layout(f).await?.map(Source::Parts));
+        };
+        let list = ChunkListBody::parse(&recipe)
+            .map_err(|e| ProcessError::Local(format!("the chunk list of {}: {e}", f.id)))?;
+        let store = self.store.clone();
+        let ids: Vec<Blake3Hash> = list.chunks.iter().map(|c| c.id).collect();
+        let absent =
+            tokio::task::spawn_blocking(move || -> Result<Vec<Blake3Hash>, ChunkStoreError> {
+                let mut absent = Vec::new();
+                let mut seen = std::collections::HashSet::new();
+                for id in ids {
+                    if seen.insert(id) && !store.contains(&id)? {
+                        absent.push(id);
+                    }
+                }
+                Ok(absent)
+            })
+            .await
+            .map_err(|e| ProcessError::Local(e.to_string()))?
+            .map_err(|e| ProcessError::Local(format!("looking up the chunks of {}: {e}", f.id)))?;
+        if let Some(first) = absent.first() {
+            return Ok(Err(failed(
+                Some(&f.id),
+                codes::UPLOAD_INCOMPLETE,
+                format!(
+                    "upload file {} was committed as chunks, but {} of them {} never sent \
+                     (the first: {first}); send the chunks the store lacks before committing",
+                    f.id,
+                    absent.len(),
+                    if absent.len() == 1 { "was" } else { "were" },
+                ),
+            )));
+        }
+        Ok(Ok(Source::Chunks(list.chunks)))
     }
 
     /// The file's layout if every part is staged, else the failure that says which are not.
@@ -318,10 +368,18 @@ impl<S: ChunkStore + 'static> Processor<S> {
     async fn ingest(
         &self,
         f: &CommittedFile,
-        layout: PartLayout,
+        source: Source,
     ) -> Result<(Ingested, Vec<u8>), ProcessError> {
+        let inner: Box<dyn Read + Send> = match source {
+            Source::Parts(layout) => Box::new(self.staging.reader(f.id.as_str(), &layout)),
+            Source::Chunks(chunks) => Box::new(ChunksReader {
+                store: self.store.clone(),
+                chunks: chunks.into_iter(),
+                current: io::Cursor::new(bytes::Bytes::new()),
+            }),
+        };
         let mut reader = Prefix {
-            inner: self.staging.reader(f.id.as_str(), &layout),
+            inner,
             prefix: Vec::new(),
         };
         let store = self.store.clone();
@@ -436,6 +494,58 @@ fn mismatch(f: &CommittedFile, actual: &[u8; 32]) -> Failure {
             f.sha256.to_hex()
         ),
     )
+}
+
+/// Where an archive's bytes are read from.
+enum Source {
+    /// Its staged parts.
+    Parts(PartLayout),
+    /// The chunks its chunk list names, from the store.
+    Chunks(Vec<Listed>),
+}
+
+/// The chunks of a chunk list, read from the store in order as one stream; each is checked
+/// against its id (the store's verified read) and its listed length.
+struct ChunksReader<S> {
+    store: Arc<S>,
+    chunks: std::vec::IntoIter<Listed>,
+    current: io::Cursor<bytes::Bytes>,
+}
+
+impl<S: ChunkStore> Read for ChunksReader<S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let n = self.current.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            let Some(next) = self.chunks.next() else {
+                return Ok(0);
+            };
+            let bytes = self
+                .store
+                .get(&next.id)
+                .map_err(io::Error::other)?
+                .ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::NotFound,
+                        format!("chunk {} left the store", next.id),
+                    )
+                })?;
+            if bytes.len() != next.length as usize {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "chunk {} is {} bytes; the chunk list says {}",
+                        next.id,
+                        bytes.len(),
+                        next.length
+                    ),
+                ));
+            }
+            self.current = io::Cursor::new(bytes);
+        }
+    }
 }
 
 /// A reader that keeps a copy of the first [`MAX_PREFIX_LEN`] bytes it passes on.

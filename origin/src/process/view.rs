@@ -109,6 +109,15 @@ impl CatalogView {
         self.processing.values()
     }
 
+    /// Every chunk the kept versions of `pack` name.
+    pub fn pack_chunks(&self, pack: &str) -> HashSet<Blake3Hash> {
+        self.versions
+            .iter()
+            .filter(|((p, _), _)| p == pack)
+            .flat_map(|(_, chunks)| chunks.iter().copied())
+            .collect()
+    }
+
     /// Every chunk a kept version names: what garbage collection must spare.
     pub fn live_chunks(&self) -> HashSet<Blake3Hash> {
         self.versions.values().flatten().copied().collect()

@@ -31,6 +31,8 @@ pub use parts_reader::PartsReader;
 use parts_reader::Source;
 
 const TMP_PREFIX: &str = ".tmp-";
+/// Where a file sent as chunks keeps its chunk list, beside (instead of) its parts.
+const RECIPE: &str = "recipe";
 
 /// The staging area of one origin.
 #[derive(Debug)]
@@ -128,6 +130,34 @@ impl Staging {
         }
         fs::rename(tmp, self.part_path(file, number))?;
         sync_dir(&self.dir(file))
+    }
+
+    /// Keeps `recipe` (a file sent as chunks: its chunk list, JSON) for `file`, replacing
+    /// any earlier one, whole or not at all.
+    pub fn put_recipe(&self, file: &str, recipe: Vec<u8>) -> io::Result<()> {
+        if let Some(bucket) = &self.bucket {
+            return bucket
+                .put(&format!("{file}/{RECIPE}"), Bytes::from(recipe))
+                .map_err(bucket_error);
+        }
+        let tmp = self.temp_path(file, 0)?;
+        fs::write(&tmp, recipe)?;
+        fs::File::open(&tmp)?.sync_all()?;
+        fs::rename(&tmp, self.dir(file).join(RECIPE))?;
+        sync_dir(&self.dir(file))
+    }
+
+    /// The chunk list `file` was sent as, if it was.
+    pub fn recipe(&self, file: &str) -> io::Result<Option<Vec<u8>>> {
+        if let Some(bucket) = &self.bucket {
+            let got = bucket.get(&format!("{file}/{RECIPE}"));
+            return got.map(|b| b.map(|b| b.to_vec())).map_err(bucket_error);
+        }
+        match fs::read(self.dir(file).join(RECIPE)) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// The parts of `file` received so far: part number → length.

@@ -63,6 +63,7 @@ fn refused(e: CredentialError, file: &str, scope: Scope) -> UploadError {
     let asked = match scope {
         Scope::Part(n) => format!("writing part {n} of upload file {file}"),
         Scope::Status => format!("reading the upload status of upload file {file}"),
+        Scope::Chunks => format!("sending upload file {file} as chunks"),
     };
     let detail = format!("{asked} needs its upload credential: {e}");
     match e {

@@ -14,6 +14,19 @@ pub enum Endpoint {
         /// The part, from 1.
         number: u64,
     },
+    /// `PUT /v1/uploads/{uploadFileId}/chunks`: the file's chunk list, instead of its parts;
+    /// answers which chunks the store lacks.
+    PutChunkList {
+        /// The upload file.
+        file: String,
+    },
+    /// `PUT /v1/uploads/{uploadFileId}/chunks/{chunkId}`: one chunk the store lacked.
+    PutChunk {
+        /// The upload file.
+        file: String,
+        /// The chunk's id, as the path spells it (64 hex digits).
+        id: String,
+    },
     /// `GET /v1/uploads/{uploadFileId}`: which parts are stored and which are missing.
     Status {
         /// The upload file.
@@ -60,10 +73,25 @@ impl Endpoint {
                         "PUT",
                     )
                 }
+                ["v1", "uploads", file, "chunks"] => (
+                    Self::PutChunkList {
+                        file: (*file).to_owned(),
+                    },
+                    "PUT",
+                ),
+                ["v1", "uploads", file, "chunks", id] => (
+                    Self::PutChunk {
+                        file: (*file).to_owned(),
+                        id: (*id).to_owned(),
+                    },
+                    "PUT",
+                ),
                 _ => return Err(UploadError::NoRoute(path.to_owned())),
             };
         let ok = match endpoint {
-            Self::PutPart { .. } => method == Method::PUT,
+            Self::PutPart { .. } | Self::PutChunkList { .. } | Self::PutChunk { .. } => {
+                method == Method::PUT
+            }
             _ => method == Method::GET || method == Method::HEAD,
         };
         if !ok {
@@ -80,6 +108,8 @@ impl Endpoint {
         match self {
             Self::PutPart { .. } => "PutPart",
             Self::Status { .. } => "UploadStatus",
+            Self::PutChunkList { .. } => "PutChunkList",
+            Self::PutChunk { .. } => "PutChunk",
             Self::Health => "Health",
             Self::Ready => "Ready",
             Self::Metrics => "Metrics",

@@ -14,6 +14,7 @@
 //! 4. the handler streams the part to staging, or lists what is staged;
 //! 5. any failure becomes a JSON:API error in one place, [`UploadError`]'s `IntoResponse`.
 
+pub mod chunks;
 mod credential;
 mod endpoint;
 mod error;
@@ -37,6 +38,10 @@ pub use upload_files::UploadFiles;
 
 use crate::staging::Staging;
 
+/// The chunks the kept versions of a pack name, by pack id.
+pub type PackChunks =
+    Arc<dyn Fn(&str) -> std::collections::HashSet<packyard_core::Blake3Hash> + Send + Sync>;
+
 /// What the upload endpoint works with.
 #[derive(Clone)]
 pub struct Uploads {
@@ -48,6 +53,11 @@ pub struct Uploads {
     pub ready: Arc<dyn Fn() -> bool + Send + Sync>,
     /// Where requests are counted, and the `/metrics` page.
     pub metrics: crate::metrics::OriginMetrics,
+    /// Where chunks of files sent as chunks go.
+    pub store: Arc<crate::node::Store>,
+    /// The chunks the kept versions of a pack name: what a file of that pack sent as chunks
+    /// need not send again.
+    pub pack_chunks: PackChunks,
 }
 
 /// Serves the upload endpoint on `listener` (TLS when `tls` is given) until `shutdown`
@@ -112,6 +122,18 @@ async fn handle(State(uploads): State<Arc<Uploads>>, request: Request) -> Respon
                 put_part::put_part(&uploads, request, body).await
             }
             Endpoint::Status { file } => status::status(&uploads, &file, parts.uri.query()).await,
+            Endpoint::PutChunkList { file } => {
+                chunks::put_chunk_list(&uploads, &file, parts.uri.query(), body).await
+            }
+            Endpoint::PutChunk { file, id } => {
+                let request = chunks::ChunkRequest {
+                    file: &file,
+                    id: &id,
+                    query: parts.uri.query(),
+                    headers: &parts.headers,
+                };
+                chunks::put_chunk(&uploads, request, body).await
+            }
             Endpoint::Health => Ok(health(true)),
             Endpoint::Ready if (uploads.ready)() => Ok(health(true)),
             Endpoint::Ready => Ok(health(false)),

@@ -198,6 +198,7 @@ impl ControlPlane {
         let path = match scope {
             Scope::Part(n) => format!("{origin}/v1/uploads/{file}/parts/{n}"),
             Scope::Status => format!("{origin}/v1/uploads/{file}"),
+            Scope::Chunks => format!("{origin}/v1/uploads/{file}/chunks"),
         };
         format!("{path}?{}", key.sign(file, scope, expires).query())
     }
