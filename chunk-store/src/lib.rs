@@ -19,6 +19,7 @@
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod copy;
 mod disk;
 mod error;
 #[cfg(feature = "garage")]

@@ -148,3 +148,54 @@ fn with_one_of_three_garage_nodes_killed_chunks_are_still_written_and_read_throu
         Some(&before_bytes[..])
     );
 }
+
+#[test]
+fn a_disk_store_is_copied_into_the_bucket_verified_and_an_interrupted_copy_resumes() {
+    use packyard_chunk_store::DiskChunkStore;
+    use packyard_chunk_store::copy::copy_chunks;
+    use std::ops::ControlFlow;
+
+    let garage = Garage::start(1);
+    let dir = tempfile::tempdir().unwrap();
+    let disk = DiskChunkStore::open(dir.path()).unwrap();
+    let mut ids = Vec::new();
+    for seed in 0..30 {
+        let (id, bytes) = chunk(seed, 1_000 + usize::from(seed) * 100);
+        disk.put(&id, &bytes).unwrap();
+        ids.push(id);
+    }
+    // One chunk rots on the disk before the move.
+    let rotten = ids[29];
+    std::fs::write(disk.path_of(&rotten), b"rot").unwrap();
+    let bucket = ObjectChunkStore::open(&garage.config_with_prefix("moved")).unwrap();
+
+    // Stopped after ten chunks…
+    let first = copy_chunks(&disk, &bucket, true, |r| {
+        if r.copied >= 10 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .unwrap();
+    assert_eq!(first.copied, 10);
+    // …and run again: the ten are not sent twice, the rest are, the rotten one is named.
+    let second = copy_chunks(&disk, &bucket, true, |_| ControlFlow::Continue(())).unwrap();
+    assert_eq!((second.present, second.copied), (10, 19), "{second:?}");
+    assert_eq!(second.verified, 29);
+    // Met in one run or the other, whichever reached it: reported once, never copied.
+    let corrupt: Vec<_> = first
+        .corrupt
+        .iter()
+        .chain(&second.corrupt)
+        .copied()
+        .collect();
+    assert_eq!(corrupt, vec![rotten]);
+    for id in &ids[..29] {
+        assert_eq!(bucket.get(id).unwrap(), disk.get(id).unwrap(), "{id}");
+    }
+    assert!(
+        !bucket.contains(&rotten).unwrap(),
+        "nothing under a wrong id"
+    );
+}

@@ -35,6 +35,7 @@ mod logging;
 mod origin;
 mod pack;
 mod signal;
+mod store;
 mod units;
 
 /// Packyard: a self-hosted CDN and release control plane for app asset packs.
@@ -71,6 +72,8 @@ enum Command {
     Origin(origin::OriginArgs),
     /// Run an edge (device downloads over HTTP/HTTPS, chunk cache, sync from the cluster).
     Edge(edge::EdgeArgs),
+    /// An origin's chunk store: copy a disk store into a bucket.
+    Store(store::StoreArgs),
     /// Apps: list, create, show.
     Apps(admin::AppsArgs),
     /// App builds: register one for internal, external or store testing.
@@ -153,6 +156,7 @@ fn main() -> ExitCode {
         Command::Cluster(args) => cluster::run(&args),
         Command::Origin(args) => origin::run(&args),
         Command::Edge(args) => edge::run(&args),
+        Command::Store(args) => args.run(),
         Command::Apps(args) => args.run(),
         Command::Builds(args) => args.run(),
         Command::Packs(args) => args.run(),

@@ -336,7 +336,16 @@ async fn the_origin_killed_mid_upload_resumes_the_upload_and_stores_nothing_half
         .cli(60, &["packs", "create", "--app", &app, "level-big", "-q"])
         .await;
 
-    let mut upload = p.spawn_cli(&["versions", "upload", "--pack", &pack, &archive_path, "-q"]);
+    // In parts (`--whole`): what is killed mid-way is the origin receiving parts.
+    let mut upload = p.spawn_cli(&[
+        "versions",
+        "upload",
+        "--pack",
+        &pack,
+        &archive_path,
+        "-q",
+        "--whole",
+    ]);
     let file = eventually(
         "the CLI names its upload file",
         Duration::from_secs(60),
@@ -419,7 +428,15 @@ async fn the_origin_killed_mid_upload_resumes_the_upload_and_stores_nothing_half
         );
     }
 
-    let mut resume = p.spawn_cli(&["versions", "upload", "--resume", &file, &archive_path, "-q"]);
+    let mut resume = p.spawn_cli(&[
+        "versions",
+        "upload",
+        "--resume",
+        &file,
+        &archive_path,
+        "-q",
+        "--whole",
+    ]);
     let status = resume.wait(600).await;
     assert!(
         status.success(),

@@ -160,13 +160,14 @@ async fn start_upload(
     let asset = reserve(file_name(file), size, AssetType::Asset).await?;
     eprintln!(
         "version {} ({}): uploading {} bytes as upload file {}; if this stops, continue \
-         with: packyard versions upload --resume {} {}",
+         with: packyard versions upload --resume {} {}{}",
         version.number,
         version.id,
         size,
         asset.id,
         asset.id,
-        file.display()
+        file.display(),
+        if whole { " --whole" } else { "" }
     );
     if let (Some(path), Some(len)) = (manifest, manifest_size) {
         let manifest_file = reserve(file_name(path), len, AssetType::Manifest).await?;
