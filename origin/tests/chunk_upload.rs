@@ -13,7 +13,9 @@ use packyard_core::quota::QuotaLimits;
 use packyard_origin::ingest::{ChunkingParams, ingest};
 use packyard_origin::process::ProcessHooks;
 use serde_json::{Value, json};
-use support::{ControlPlane, Origin, Reserved, assert_rebuilds, build_pack, chunk_list};
+use support::{
+    ControlPlane, Origin, Reserved, assert_rebuilds, build_pack, chunk_list, files_in as walk,
+};
 
 const PREFETCH: &str = r#"{"prefetch":{"installationEventTypes":["firstInstallation"]}}"#;
 
@@ -209,22 +211,6 @@ async fn lies_about_chunks_are_refused_with_the_reason_and_nothing_is_stored_und
         "{text}"
     );
     origin.shut_down().await;
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for entry in entries {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use packyard_chunk_store::{ChunkStore, ObjectChunkStore, ObjectStoreConfig};
 use packyard_core::quota::QuotaLimits;
 use packyard_origin::config::StoreConfig;
 use packyard_origin::process::ProcessHooks;
-use support::{ControlPlane, Origin, PART_BYTES, build_pack, chunk_list, put};
+use support::{ControlPlane, Origin, PART_BYTES, build_pack, chunk_list, files_in as walk, put};
 
 const PREFETCH: &str = r#"{"prefetch":{"installationEventTypes":["firstInstallation"]}}"#;
 
@@ -25,22 +25,6 @@ fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     found
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for entry in entries {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -426,3 +426,20 @@ pub(crate) fn assert_rebuilds(data: &Path, list: &packyard_core::ChunkList, arch
     assert!(rebuilt == archive, "the chunks rebuild the archive exactly");
     assert_eq!(list.archive_hash(), packyard_core::Blake3Hash::of(archive));
 }
+
+/// Every file under `dir`, recursively; none when it does not exist.
+pub(crate) fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_in(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
