@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Fault tests against the whole deployment of deploy/compose.yaml (cli/tests/containers.rs):
+# Fault tests against the whole deployment of deploy/compose.yaml (cli/tests/containers.rs and
+# cli/tests/containers_store.rs):
 # a control-plane leader cut off from its peers, an edge cut off from control plane and
-# origin, the origin SIGKILLed mid-upload, a rolling restart of the control plane under
-# writes, an edge restarted with the control plane down, every node stopped with SIGTERM.
+# origin, an origin SIGKILLed mid-upload (the upload resumes through the other), a rolling
+# restart of the control plane under writes, an edge restarted with the control plane down,
+# every node stopped with SIGTERM, a store node killed and an origin's disk wiped, the whole
+# store down.
 # Builds the image, then runs the tests one at a time (one PASS or FAIL line each); exits
 # non-zero if any fails.
 #
@@ -66,5 +69,5 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/packyard/target}"
 . scripts/rocksdb-env.sh
 
 echo "== cargo nextest (fault tests, one at a time)" >&2
-cargo nextest run -p packyard-cli --locked -E 'binary(containers)' --run-ignored only \
+cargo nextest run -p packyard-cli --locked -E 'binary(containers) | binary(containers_store)' --run-ignored only \
   --no-fail-fast "$@"

@@ -47,6 +47,34 @@ impl AdminClient {
         self.wait_processed(&version.id, timeout).await
     }
 
+    /// Creates a version of `pack` and sends `file` as its archive in chunks (`list`, cut as
+    /// the origin cuts, with the file's SHA-256 `sha256` in hex): only those the store lacks,
+    /// `in_flight` at once; commits and waits until the version is COMPLETE. Returns it and
+    /// what was sent.
+    pub async fn upload_chunks_complete(
+        &self,
+        pack: &str,
+        file: &std::path::Path,
+        list: &[crate::upload::ChunkEntry],
+        sha256: &str,
+        in_flight: usize,
+        timeout: Duration,
+    ) -> Result<(Version, crate::upload::SentChunks), AdminError> {
+        let version = self.create_version(pack).await?;
+        let size = list.iter().map(|(_, len)| u64::from(*len)).sum();
+        let name = file
+            .file_name()
+            .map_or_else(|| "pack.tar".into(), |n| n.to_string_lossy());
+        let upload = self
+            .reserve_upload(&NewUploadFile::asset(&version.id, name.as_ref(), size))
+            .await?;
+        let sent = self
+            .send_missing_chunks(&upload, list, file, in_flight)
+            .await?;
+        self.commit_upload(&upload.id, sha256).await?;
+        Ok((self.wait_processed(&version.id, timeout).await?, sent))
+    }
+
     /// Takes a COMPLETE `version` through store review (the Reviewer's steps by `reviewer`)
     /// and releases it to every region at once.
     pub async fn release_to_store(

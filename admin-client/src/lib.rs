@@ -44,4 +44,4 @@ pub use resources::rollouts::{NewRollout, Rollout, Stage, action_document};
 pub use resources::upload_files::{NewUploadFile, UploadFile, commit_document};
 pub use resources::versions::{Track, Version, new_version_document};
 pub use resources::webhooks::NewWebhook;
-pub use upload::{ChunkEntry, NoProgress, Operation, Progress, SendPlan};
+pub use upload::{ChunkEntry, NoProgress, Operation, Progress, SendPlan, SentChunks};

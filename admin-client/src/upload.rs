@@ -109,6 +109,28 @@ pub fn status_url(doc: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// What [`AdminClient::send_missing_chunks`] sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SentChunks {
+    /// Bytes sent.
+    pub bytes: u64,
+    /// Chunks sent.
+    pub chunks: usize,
+}
+
+/// The outcome of one chunk's request.
+fn joined(
+    done: Option<Result<Result<(), AdminError>, tokio::task::JoinError>>,
+) -> Result<(), AdminError> {
+    match done {
+        None | Some(Ok(Ok(()))) => Ok(()),
+        Some(Ok(Err(e))) => Err(e),
+        Some(Err(e)) => Err(AdminError::Malformed(format!(
+            "a chunk's request stopped: {e}"
+        ))),
+    }
+}
+
 /// A chunk of a file sent as chunks: its BLAKE3 id and length.
 pub type ChunkEntry = (packyard_core::Blake3Hash, u32);
 
@@ -195,6 +217,49 @@ impl AdminClient {
             });
         }
         Ok(())
+    }
+
+    /// Sends `list` (the chunks of `file`, in order) and then the chunks the store lacks,
+    /// each once, `in_flight` requests at once; the first failure ends it. Safe to call
+    /// again after a break: the origin answers again what it still lacks.
+    pub async fn send_missing_chunks(
+        &self,
+        upload: &UploadFile,
+        list: &[ChunkEntry],
+        file: &Path,
+        in_flight: usize,
+    ) -> Result<SentChunks, AdminError> {
+        let mut missing: std::collections::HashSet<_> = self
+            .send_chunk_list(upload, list)
+            .await?
+            .into_iter()
+            .collect();
+        let io = |what: String| move |cause: std::io::Error| AdminError::Io { what, cause };
+        let mut reader = std::io::BufReader::new(
+            std::fs::File::open(file).map_err(io(format!("opening {}", file.display())))?,
+        );
+        let mut sent = SentChunks::default();
+        let mut sending = tokio::task::JoinSet::new();
+        for (id, len) in list {
+            let mut bytes = vec![0; *len as usize];
+            reader
+                .read_exact(&mut bytes)
+                .map_err(io(format!("reading {}", file.display())))?;
+            if !missing.remove(id) {
+                continue;
+            }
+            while sending.len() >= in_flight.max(1) {
+                joined(sending.join_next().await)?;
+            }
+            let (client, upload, id) = (self.clone(), upload.clone(), *id);
+            sending.spawn(async move { client.send_chunk(&upload, &id, bytes).await });
+            sent.bytes += u64::from(*len);
+            sent.chunks += 1;
+        }
+        while let Some(done) = sending.join_next().await {
+            joined(Some(done))?;
+        }
+        Ok(sent)
     }
 
     /// The parts of `upload` the origin does not hold yet: all of them when it has never

@@ -33,6 +33,7 @@ use crate::machine::Machine;
 use crate::noise::Noise;
 use crate::side::http_call::call;
 use crate::side::packyard::{EdgeSetup, Packyard, pack_path};
+use crate::store_bench::{StoreKind, origin_toml, start_garage};
 use crate::units::{ByteSize, Percent};
 
 /// What to run.
@@ -48,11 +49,15 @@ pub struct ColdMissConfig {
     pub server_cpus: Option<String>,
     /// Where packs and server data go.
     pub work_dir: PathBuf,
+    /// Where the origin keeps its chunks: one run per store, side by side.
+    pub stores: Vec<StoreKind>,
 }
 
 /// One scenario's outcome.
 #[derive(Debug, Clone, Serialize)]
 pub struct ColdMissRow {
+    /// Where the origin kept its chunks.
+    pub store: StoreKind,
     /// `same range` or `distinct ranges`.
     pub scenario: String,
     /// Requests answered correctly.
@@ -141,7 +146,8 @@ fn chunks_touched(list: &ChunkList, slices: &Slices, n: u64) -> u64 {
     ids.len() as u64
 }
 
-/// Sets up an edge with two cold packs and runs both scenarios.
+/// Sets up, for each store, an edge with two cold packs over an origin on that store, and
+/// runs both scenarios.
 pub async fn run_cold_miss(config: &ColdMissConfig) -> Result<ColdMissReport, BenchError> {
     if config.requests == 0 || config.range == 0 {
         return Err(BenchError::Setup(
@@ -152,18 +158,55 @@ pub async fn run_cold_miss(config: &ColdMissConfig) -> Result<ColdMissReport, Be
         .prefix("packyard-bench-cold-miss-")
         .tempdir_in(&config.work_dir)
         .map_err(io_err("create a directory in", &config.work_dir))?;
-    let dir = work.path();
+    let garage = if config.stores.contains(&StoreKind::Garage) {
+        eprintln!("starting a three-node Garage …");
+        Some(start_garage().await?)
+    } else {
+        None
+    };
+    let mut rows = Vec::new();
+    let mut packs = (0, 0);
+    for store in &config.stores {
+        let toml = garage
+            .as_ref()
+            .filter(|_| *store == StoreKind::Garage)
+            .map(|g| origin_toml(g, "cold-miss"));
+        let dir = work.path().join(format!("{store:?}"));
+        let (mut store_rows, bytes, chunks) = run_on(config, *store, toml.as_deref(), &dir).await?;
+        rows.append(&mut store_rows);
+        packs = (bytes, chunks);
+    }
+    Ok(ColdMissReport {
+        machine: Machine::current(),
+        requests: config.requests,
+        range: config.range,
+        pack_bytes: packs.0,
+        pack_chunks: packs.1,
+        rows,
+    })
+}
+
+/// Both scenarios against an origin whose configuration is `origin_toml` (none: on disk);
+/// returns the rows, the pack size and its chunks.
+async fn run_on(
+    config: &ColdMissConfig,
+    store: StoreKind,
+    origin_toml: Option<&str>,
+    dir: &std::path::Path,
+) -> Result<(Vec<ColdMissRow>, u64, usize), BenchError> {
+    std::fs::create_dir_all(dir).map_err(io_err("create", dir))?;
     // Enough 1 MiB files that the distinct ranges cover the pack once.
     let files = (config.requests as u64 * config.range)
         .div_ceil(1 << 20)
         .max(1);
-    let mut packyard = Packyard::start(
+    let mut packyard = Packyard::start_with(
         &config.packyard_bin,
         &dir.join("packyard"),
         &EdgeSetup {
             cpus: config.server_cpus.clone(),
             cache_memory_bytes: 1 << 30,
         },
+        origin_toml,
     )
     .await?;
     let app = packyard.create_app("com.example.cold").await?;
@@ -229,7 +272,10 @@ pub async fn run_cold_miss(config: &ColdMissConfig) -> Result<ColdMissReport, Be
             seed: 5,
             progress: true,
         };
-        eprintln!("{scenario}: {} requests at once …", config.requests);
+        eprintln!(
+            "{store}, {scenario}: {} requests at once …",
+            config.requests
+        );
         let report = run(&plan, Arc::new(slices)).await?;
         let after = packyard
             .edge_metric("packyard_edge_origin_fetches_total")
@@ -241,6 +287,7 @@ pub async fn run_cold_miss(config: &ColdMissConfig) -> Result<ColdMissReport, Be
         )]
         let fetches = (after - before).max(0.0) as u64;
         rows.push(ColdMissRow {
+            store,
             scenario: scenario.to_owned(),
             ok: report.requests,
             errors: report.errors,
@@ -255,14 +302,7 @@ pub async fn run_cold_miss(config: &ColdMissConfig) -> Result<ColdMissReport, Be
             },
         });
     }
-    Ok(ColdMissReport {
-        machine: Machine::current(),
-        requests: config.requests,
-        range: config.range,
-        pack_bytes: packs[0].1.size(),
-        pack_chunks: packs[0].1.chunks().len(),
-        rows,
-    })
+    Ok((rows, packs[0].1.size(), packs[0].1.chunks().len()))
 }
 
 impl fmt::Display for ColdMissReport {
@@ -280,20 +320,25 @@ impl fmt::Display for ColdMissReport {
         writeln!(f)?;
         writeln!(
             f,
-            "| scenario | ok | errors | first byte p50 ms | p99 ms | max ms | last byte p99 ms | chunks touched | origin fetches | fetches per chunk |"
+            "| origin's store | scenario | ok | errors | first byte p50 ms | p99 ms | max ms | last byte p50 ms | p99 ms | chunks touched | origin fetches | fetches per chunk |"
         )?;
-        writeln!(f, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+        writeln!(
+            f,
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        )?;
         let ms = |us: u64| us as f64 / 1000.0;
         for r in &self.rows {
             writeln!(
                 f,
-                "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {:.2} |",
+                "| {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {:.2} |",
+                r.store,
                 r.scenario,
                 r.ok,
                 r.errors,
                 ms(r.first_byte_us.p50),
                 ms(r.first_byte_us.p99),
                 ms(r.first_byte_us.max),
+                ms(r.latency_us.p50),
                 ms(r.latency_us.p99),
                 r.chunks_touched,
                 r.origin_fetches,
@@ -355,6 +400,9 @@ pub struct ColdMissArgs {
     /// Where packs and server data go (a temporary directory inside).
     #[arg(long, env = "TMPDIR", default_value = "/tmp")]
     pub work_dir: PathBuf,
+    /// Where the origin keeps its chunks; repeat the flag to run several side by side.
+    #[arg(long = "store", value_enum, default_values_t = [StoreKind::Disk])]
+    pub stores: Vec<StoreKind>,
     /// Core pinning.
     #[command(flatten)]
     pub pin: crate::side::pinning::PinArgs,
@@ -372,6 +420,7 @@ impl ColdMissArgs {
             range: self.range.0,
             server_cpus,
             work_dir: self.work_dir.clone(),
+            stores: self.stores.clone(),
         })
     }
 }

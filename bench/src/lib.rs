@@ -38,6 +38,7 @@ pub mod plot;
 pub mod propagation;
 pub mod side;
 pub mod spread;
+pub mod store_bench;
 pub mod units;
 pub mod vs_etcd;
 pub mod vs_nginx;

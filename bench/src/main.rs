@@ -20,6 +20,7 @@ use packyard_bench::load::args::LoadArgs;
 use packyard_bench::noise::write_noise_file;
 use packyard_bench::propagation::{PropagationConfig, run_propagation};
 use packyard_bench::side::packyard::find_packyard;
+use packyard_bench::store_bench::{StoreBenchArgs, run_store_bench};
 use packyard_bench::units::{ByteSize, Percent};
 use packyard_bench::vs_etcd::{VsEtcdArgs, run_vs_etcd};
 use packyard_bench::vs_nginx::{VsNginxArgs, run_vs_nginx};
@@ -63,6 +64,9 @@ enum Command {
     /// What a tester token costs a download: the same ranges from the store channel and,
     /// with a token, from a beta channel, in alternating rounds.
     BetaTokens(BetaTokensArgs),
+    /// The origin over a three-node Garage against a plain S3 client and an origin on disk:
+    /// ingest throughput, and a re-upload that sends only the chunks the store lacks.
+    ObjectStore(StoreBenchArgs),
 }
 
 /// Flags of `packyard-bench fleet`.
@@ -241,6 +245,9 @@ fn main() -> ExitCode {
             pinned(&a.pin, |cpus| a.config(cpus)),
             |c| async move { run_cold_miss(&c).await },
         ),
+        Command::ObjectStore(a) => run(a.json, a.config().map_err(Into::into), |c| async move {
+            run_store_bench(&c).await
+        }),
         Command::EdgeMemory(a) => run(
             a.json,
             pinned(&a.pin, |cpus| a.config(cpus)),

@@ -144,6 +144,12 @@ pub async fn serve(
                     .pack_chunks(pack)
             })
         },
+        lists: Arc::default(),
+        store_in_flight: if matches!(config.store, StoreConfig::S3(_)) {
+            16
+        } else {
+            1
+        },
     };
     tasks.spawn(
         "upload endpoint",

@@ -227,3 +227,53 @@ async fn a_chunk_list_learns_nothing_of_the_chunks_of_another_pack() {
     assert_eq!(sent, archive.len() as u64);
     origin.shut_down().await;
 }
+
+#[tokio::test]
+async fn a_list_sent_again_after_a_break_asks_only_for_the_chunks_not_yet_sent() {
+    let (control, origin, _data) = start().await;
+    let pack = control.pack("com.example.resume", "level-2").await;
+    let archive = build_pack(6, &[], PREFETCH);
+    let chunks = cut(&archive);
+    let bytes_of: std::collections::HashMap<_, _> = chunks
+        .iter()
+        .map(|(id, _, bytes)| (*id, bytes.clone()))
+        .collect();
+    let version = control.version(&pack).await;
+    let file = control
+        .reserve(&version, archive.len() as u64, "ASSET")
+        .await;
+    let missing = control
+        .client
+        .send_chunk_list(&file, &entries(&chunks))
+        .await
+        .unwrap();
+    let half = missing.len() / 2;
+    assert!(half > 0, "a pack of several chunks");
+    for id in &missing[..half] {
+        control
+            .client
+            .send_chunk(&file, id, bytes_of[id].clone())
+            .await
+            .unwrap();
+    }
+
+    // The client stops here; run again, it sends the same list and is asked for the rest.
+    let again = control
+        .client
+        .send_chunk_list(&file, &entries(&chunks))
+        .await
+        .unwrap();
+    assert_eq!(again, missing[half..].to_vec());
+    for id in &again {
+        control
+            .client
+            .send_chunk(&file, id, bytes_of[id].clone())
+            .await
+            .unwrap();
+    }
+    let (status, body) = control.commit(&file.id, &archive).await;
+    assert_eq!(status, 200, "{body}");
+    let settled = control.settled(&version).await;
+    assert_eq!(settled["state"], "COMPLETE", "{settled}");
+    origin.shut_down().await;
+}

@@ -88,6 +88,36 @@ impl UploadFile {
             document,
         })
     }
+
+    /// The same file, its URLs pointed at another origin of the cluster (`base`,
+    /// `http[s]://HOST[:PORT]`): every origin takes any upload's parts and chunks, and the
+    /// credentials the URLs carry do not name a host. For an origin the control plane's URL
+    /// does not reach (down, or behind another address).
+    pub fn through_origin(mut self, base: &str) -> Result<Self, AdminError> {
+        let base = reqwest::Url::parse(base)
+            .ok()
+            .filter(|u| u.has_host() && matches!(u.scheme(), "http" | "https"))
+            .ok_or_else(|| {
+                AdminError::Malformed(format!(
+                    "{base} is not an origin's address; write http[s]://HOST[:PORT]"
+                ))
+            })?;
+        let moved = |given: &str| -> Result<String, AdminError> {
+            let mut url = reqwest::Url::parse(given)
+                .map_err(|e| AdminError::Malformed(format!("the upload URL {given}: {e}")))?;
+            let refused = || AdminError::Malformed(format!("cannot send {given} to {base}"));
+            url.set_scheme(base.scheme()).map_err(|()| refused())?;
+            url.set_host(base.host_str()).map_err(|_| refused())?;
+            url.set_port(base.port()).map_err(|()| refused())?;
+            Ok(url.into())
+        };
+        for op in &mut self.operations {
+            op.url = moved(&op.url)?;
+        }
+        self.status_url = self.status_url.as_deref().map(moved).transpose()?;
+        self.chunks_url = self.chunks_url.as_deref().map(moved).transpose()?;
+        Ok(self)
+    }
 }
 
 /// The `PATCH` that commits an upload file with its SHA-256 (hex).
@@ -127,5 +157,57 @@ impl AdminClient {
             )
             .await?;
         UploadFile::from_document(doc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reserved() -> UploadFile {
+        let signed = "http://origin-1:7200/v1/uploads/f1";
+        UploadFile::from_document(json!({"data": {
+            "type": "backgroundAssetUploadFiles", "id": "f1",
+            "attributes": {
+                "state": "AWAITING_UPLOAD", "fileSize": 10,
+                "uploadOperations": [{"method": "PUT", "url": format!("{signed}/parts/1?c=abc"),
+                                      "offset": 0, "length": 10, "partNumber": 1}],
+                "uploadStatusUrl": format!("{signed}?c=def"),
+                "uploadChunksUrl": format!("{signed}/chunks?c=ghi")},
+            "relationships": {"backgroundAssetVersion": {"data": {
+                "type": "backgroundAssetVersions", "id": "v1"}}}}}))
+        .unwrap()
+    }
+
+    #[test]
+    fn through_another_origin_every_url_keeps_its_path_and_credential() {
+        let moved = reserved()
+            .through_origin("https://origin-2.example:7443")
+            .unwrap();
+        assert_eq!(
+            moved.operations[0].url,
+            "https://origin-2.example:7443/v1/uploads/f1/parts/1?c=abc"
+        );
+        assert_eq!(
+            moved.status_url.as_deref(),
+            Some("https://origin-2.example:7443/v1/uploads/f1?c=def")
+        );
+        assert_eq!(
+            moved.chunks_url.as_deref(),
+            Some("https://origin-2.example:7443/v1/uploads/f1/chunks?c=ghi")
+        );
+        let default_port = reserved().through_origin("http://10.0.0.2").unwrap();
+        assert_eq!(
+            default_port.status_url.as_deref(),
+            Some("http://10.0.0.2/v1/uploads/f1?c=def")
+        );
+    }
+
+    #[test]
+    fn an_origin_that_is_not_an_http_address_is_refused_naming_it() {
+        for bad in ["origin-2:7200", "ftp://origin-2", "not a url"] {
+            let err = reserved().through_origin(bad).unwrap_err().to_string();
+            assert!(err.contains(bad), "{err}");
+        }
     }
 }

@@ -56,6 +56,17 @@ impl Packyard {
     /// Starts the three processes from the `packyard` binary `bin`, data under `dir`, and
     /// waits until the admin API and the origin answer.
     pub async fn start(bin: &Path, dir: &Path, edge: &EdgeSetup) -> Result<Self, BenchError> {
+        Self::start_with(bin, dir, edge, None).await
+    }
+
+    /// [`Packyard::start`] with the origin configured by the TOML `origin_toml` (its
+    /// `[store]`, say) under the flags.
+    pub async fn start_with(
+        bin: &Path,
+        dir: &Path,
+        edge: &EdgeSetup,
+        origin_toml: Option<&str>,
+    ) -> Result<Self, BenchError> {
         std::fs::create_dir_all(dir).map_err(io_err("create", dir))?;
         let (admin, raft) = (free_addr()?, free_addr()?);
         let (upload, chunks) = (free_addr()?, free_addr()?);
@@ -89,6 +100,12 @@ impl Packyard {
             ChildProc::spawn("packyard-control", bin, &control_args, &envs, None, dir)?;
         let mut origin_args = os(&["origin", "--data"]);
         origin_args.push(s(&dir.join("origin")));
+        if let Some(toml) = origin_toml {
+            let file = dir.join("origin.toml");
+            std::fs::write(&file, toml).map_err(io_err("write", &file))?;
+            origin_args.push("--config".into());
+            origin_args.push(s(&file));
+        }
         origin_args.extend(os(&[
             "--upload-addr",
             &upload.to_string(),
@@ -189,9 +206,34 @@ impl Packyard {
         );
         let version = self
             .client
-            .upload_complete(pack, &name, &bytes, Duration::from_secs(120))
+            .upload_complete(pack, &name, &bytes, Duration::from_secs(1800))
             .await?;
         Ok((version.id, version.number))
+    }
+
+    /// Sends `archive` (cut as `cut`) as a new version of `pack`, in chunks, only those the
+    /// store lacks, `in_flight` at once, and waits until it is COMPLETE; returns the
+    /// version's id and number and what was sent.
+    pub async fn upload_chunks(
+        &self,
+        pack: &str,
+        archive: &Path,
+        cut: &packyard_origin::ingest::Cut,
+        in_flight: usize,
+    ) -> Result<(String, u64, packyard_admin_client::SentChunks), BenchError> {
+        let sha256 = packyard_core::catalog::Sha256Digest(cut.sha256).to_hex();
+        let (version, sent) = self
+            .client
+            .upload_chunks_complete(
+                pack,
+                archive,
+                &cut.chunks,
+                &sha256,
+                in_flight,
+                Duration::from_secs(1800),
+            )
+            .await?;
+        Ok((version.id, version.number, sent))
     }
 
     /// Submits `version` for store review, has it accepted by a Reviewer of `app`, and

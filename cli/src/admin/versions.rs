@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use packyard_admin_client::{
-    AdminClient, AdminError, AssetType, ChunkEntry, NewUploadFile, Track, UploadFile, Version,
+    AdminClient, AdminError, AssetType, NewUploadFile, Track, UploadFile, Version,
 };
 use packyard_core::catalog::Sha256Digest;
 use serde_json::{Value, json};
@@ -54,6 +54,11 @@ enum VersionsCommand {
         /// How long to wait for processing, in seconds.
         #[arg(long, default_value_t = 600, value_name = "SECONDS")]
         wait_timeout: u64,
+        /// Send to this origin (`http[s]://HOST[:PORT]`) rather than the one the control
+        /// plane names: any origin of the cluster takes any upload, so an upload whose
+        /// origin went down resumes through another.
+        #[arg(long, value_name = "URL")]
+        origin: Option<String>,
     },
     /// A pack's versions, with their state and their state on each release track.
     List {
@@ -80,11 +85,16 @@ impl VersionsArgs {
                     no_wait,
                     whole,
                     wait_timeout,
+                    origin,
                 } => {
+                    let how = How {
+                        whole: *whole,
+                        origin: origin.clone(),
+                    };
                     let version = match (pack, resume) {
-                        (_, Some(resume)) => resume_upload(&s, resume, file, *whole).await?,
+                        (_, Some(resume)) => resume_upload(&s, resume, file, &how).await?,
                         (Some(pack), None) => {
-                            start_upload(&s, pack, file, manifest.as_deref(), *whole).await?
+                            start_upload(&s, pack, file, manifest.as_deref(), &how).await?
                         }
                         (None, None) => bail!("--pack is required (or --resume)"),
                     };
@@ -136,6 +146,29 @@ fn file_name(file: &Path) -> String {
         .unwrap_or_else(|| "pack.tar".to_owned())
 }
 
+/// How an upload sends its bytes.
+struct How {
+    /// In parts, every byte (else as chunks, only those the store lacks).
+    whole: bool,
+    /// Through this origin rather than the control plane's.
+    origin: Option<String>,
+}
+
+impl How {
+    /// The flags that send the same way again, for the resume hint.
+    fn flags(&self) -> String {
+        let mut flags = String::new();
+        if self.whole {
+            flags.push_str(" --whole");
+        }
+        if let Some(origin) = &self.origin {
+            flags.push_str(" --origin ");
+            flags.push_str(origin);
+        }
+        flags
+    }
+}
+
 /// Creates a version and its upload file(s), sends them and commits them; returns the
 /// version's id.
 async fn start_upload(
@@ -143,7 +176,7 @@ async fn start_upload(
     pack: &str,
     file: &Path,
     manifest: Option<&Path>,
-    whole: bool,
+    how: &How,
 ) -> anyhow::Result<String> {
     let size = file_size(file)?;
     let manifest_size = manifest.map(file_size).transpose()?;
@@ -167,13 +200,17 @@ async fn start_upload(
         asset.id,
         asset.id,
         file.display(),
-        if whole { " --whole" } else { "" }
+        how.flags()
     );
     if let (Some(path), Some(len)) = (manifest, manifest_size) {
         let manifest_file = reserve(file_name(path), len, AssetType::Manifest).await?;
-        send_and_commit(s, &manifest_file, path, len, true).await?;
+        let manifest_how = How {
+            whole: true,
+            origin: how.origin.clone(),
+        };
+        send_and_commit(s, manifest_file, path, len, &manifest_how).await?;
     }
-    send_and_commit(s, &asset, file, size, whole).await?;
+    send_and_commit(s, asset, file, size, how).await?;
     Ok(version.id)
 }
 
@@ -182,7 +219,7 @@ async fn resume_upload(
     s: &Session,
     upload_file: &str,
     file: &Path,
-    whole: bool,
+    how: &How,
 ) -> anyhow::Result<String> {
     let size = file_size(file)?;
     let reserved = s
@@ -204,18 +241,23 @@ async fn resume_upload(
             reserved.file_size
         );
     }
-    send_and_commit(s, &reserved, file, size, whole).await?;
-    Ok(reserved.version)
+    let version = reserved.version.clone();
+    send_and_commit(s, reserved, file, size, how).await?;
+    Ok(version)
 }
 
 async fn send_and_commit(
     s: &Session,
-    upload_file: &UploadFile,
+    upload_file: UploadFile,
     file: &Path,
     size: u64,
-    whole: bool,
+    how: &How,
 ) -> anyhow::Result<()> {
-    let as_chunks = !whole
+    let upload_file = &match &how.origin {
+        Some(origin) => upload_file.through_origin(origin)?,
+        None => upload_file,
+    };
+    let as_chunks = !how.whole
         && upload_file.chunks_url.is_some()
         && upload_file.document["data"]["attributes"]["assetType"] == "ASSET";
     let sent = if as_chunks {
@@ -239,6 +281,9 @@ async fn send_and_commit(
     Ok(())
 }
 
+/// Chunks sent at once: each waits a round trip to the origin and its store.
+const CHUNKS_IN_FLIGHT: usize = 8;
+
 /// Sends `file` as chunks: cuts it as the origin cuts archives, sends the chunk list, then
 /// the chunks the store lacks, each once. Returns the file's SHA-256, hex.
 async fn send_as_chunks(
@@ -247,55 +292,22 @@ async fn send_as_chunks(
     file: &Path,
     size: u64,
 ) -> anyhow::Result<String> {
-    use std::io::Read as _;
     let path = file.to_owned();
-    let cut = tokio::task::spawn_blocking(move || -> anyhow::Result<(Vec<ChunkEntry>, String)> {
-        let reader = std::io::BufReader::new(
-            std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?,
-        );
-        let mut sink = |_: packyard_core::Blake3Hash, _: &[u8]| Ok::<(), std::io::Error>(());
-        let ingested = packyard_origin::ingest::ingest(
-            reader,
-            &packyard_origin::ingest::ChunkingParams::default(),
-            &mut sink,
-        )
-        .with_context(|| format!("cutting {} into chunks", path.display()))?;
-        let list = ingested
-            .chunk_list
-            .chunks()
-            .iter()
-            .map(|c| (c.id, c.len))
-            .collect();
-        Ok((list, Sha256Digest(ingested.sha256).to_hex()))
-    });
-    let (list, sha256) = cut.await??;
-    let mut missing: std::collections::HashSet<_> = s
-        .client
-        .send_chunk_list(upload, &list)
+    let cut = tokio::task::spawn_blocking(move || packyard_origin::ingest::cut_file(&path))
         .await?
-        .into_iter()
-        .collect();
-    let mut reader = std::io::BufReader::new(
-        std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?,
-    );
-    let (mut sent_bytes, mut sent_chunks) = (0u64, 0usize);
-    for (id, len) in &list {
-        let mut bytes = vec![0; *len as usize];
-        reader
-            .read_exact(&mut bytes)
-            .with_context(|| format!("reading {}", file.display()))?;
-        if missing.remove(id) {
-            s.client.send_chunk(upload, id, bytes).await.map_err(|e| {
-                anyhow::anyhow!(
-                    "{e}; run the same command with --resume to send only what is missing"
-                )
-            })?;
-            sent_bytes += u64::from(*len);
-            sent_chunks += 1;
-        }
-    }
+        .with_context(|| format!("cutting {} into chunks", file.display()))?;
+    let (list, sha256) = (cut.chunks, Sha256Digest(cut.sha256).to_hex());
+    let sent = s
+        .client
+        .send_missing_chunks(upload, &list, file, CHUNKS_IN_FLIGHT)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!("{e}; run the same command with --resume to send only what is missing")
+        })?;
     eprintln!(
-        "sent {sent_bytes} of {size} bytes ({sent_chunks} of {} chunks); the store held the rest",
+        "sent {} of {size} bytes ({} of {} chunks); the store held the rest",
+        sent.bytes,
+        sent.chunks,
         list.len()
     );
     Ok(sha256)

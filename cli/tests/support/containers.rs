@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 use packyard_net::eventually::{eventually, within};
 use serde_json::{Value, json};
 
+pub(crate) use super::iptables::Cut;
+
 /// The control-plane services and the host ports their admin APIs are published on.
 pub(crate) const CONTROLS: [(&str, u16); 3] = [
     ("control-1", 7100),
@@ -108,12 +110,12 @@ pub(crate) fn no_answer(e: &reqwest::Error) -> String {
     text
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Runs `program args…`, panicking with its output unless it succeeds; returns its stdout.
-fn run_ok(program: &str, args: &[&str]) -> String {
+pub(crate) fn run_ok(program: &str, args: &[&str]) -> String {
     let out = Command::new(program)
         .args(args)
         .output()
@@ -348,10 +350,7 @@ impl Project {
     /// connections included, until the returned [`Cut`] is healed or dropped.
     pub(crate) fn cut(&self, service: &str, others: &[&str]) -> Cut {
         let from = self.ip(service);
-        let mut cut = Cut {
-            rules: Vec::new(),
-            comment: self.name.clone(),
-        };
+        let mut cut = Cut::new(&self.name);
         for other in others {
             let to = self.ip(other);
             for (a, b) in [(&from, &to), (&to, &from)] {
@@ -701,67 +700,6 @@ impl Drop for Project {
                 self.name,
                 text(&down.stderr)
             );
-        }
-    }
-}
-
-/// iptables rules dropping traffic between containers; removed by [`Cut::heal`] or on drop.
-pub(crate) struct Cut {
-    rules: Vec<(String, String)>,
-    comment: String,
-}
-
-impl Cut {
-    fn spec<'a>(&'a self, from: &'a str, to: &'a str) -> [&'a str; 10] {
-        [
-            "DOCKER-USER",
-            "-s",
-            from,
-            "-d",
-            to,
-            "-m",
-            "comment",
-            "--comment",
-            &self.comment,
-            "-j",
-        ]
-    }
-
-    fn add(&mut self, from: &str, to: &str) {
-        let mut args = vec!["-I"];
-        args.extend(self.spec(from, to));
-        args.push("DROP");
-        run_ok("iptables", &args);
-        self.rules.push((from.to_owned(), to.to_owned()));
-    }
-
-    fn remove_all(&mut self) -> Vec<String> {
-        let mut failures = Vec::new();
-        for (from, to) in std::mem::take(&mut self.rules) {
-            let mut args = vec!["-D"];
-            args.extend(self.spec(&from, &to));
-            args.push("DROP");
-            match Command::new("iptables").args(&args).output() {
-                Ok(out) if out.status.success() => {}
-                Ok(out) => failures.push(format!("{from} -> {to}: {}", text(&out.stderr))),
-                Err(e) => failures.push(format!("{from} -> {to}: {e}")),
-            }
-        }
-        failures
-    }
-
-    /// Removes the rules: traffic flows again.
-    pub(crate) fn heal(mut self) {
-        let failures = self.remove_all();
-        assert!(failures.is_empty(), "removing iptables rules: {failures:?}");
-        eprintln!("healed");
-    }
-}
-
-impl Drop for Cut {
-    fn drop(&mut self) {
-        for failure in self.remove_all() {
-            eprintln!("removing an iptables rule failed: {failure}");
         }
     }
 }

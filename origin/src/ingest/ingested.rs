@@ -151,3 +151,35 @@ fn read_error(e: CdcError) -> io::Error {
 fn widen(v: u32) -> usize {
     usize::try_from(v).unwrap_or(usize::MAX)
 }
+
+/// A file cut as the origin cuts archives, without storing anything: its chunks (id and
+/// length, in order) and its SHA-256. What a client computes before sending a file as
+/// chunks (`uploadChunksUrl`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cut {
+    /// The chunks, in file order.
+    pub chunks: Vec<(Blake3Hash, u32)>,
+    /// The SHA-256 of the whole file.
+    pub sha256: [u8; 32],
+}
+
+/// Cuts the file at `path` with the default parameters (see [`Cut`]).
+pub fn cut_file(path: &std::path::Path) -> std::io::Result<Cut> {
+    let file = std::fs::File::open(path)?;
+    let mut sink = |_: Blake3Hash, _: &[u8]| Ok::<(), std::io::Error>(());
+    let ingested = ingest(
+        std::io::BufReader::new(file),
+        &ChunkingParams::default(),
+        &mut sink,
+    )
+    .map_err(std::io::Error::other)?;
+    Ok(Cut {
+        chunks: ingested
+            .chunk_list
+            .chunks()
+            .iter()
+            .map(|c| (c.id, c.len))
+            .collect(),
+        sha256: ingested.sha256,
+    })
+}

@@ -15,5 +15,5 @@ mod params;
 mod tests;
 
 pub use error::IngestError;
-pub use ingested::{Ingested, ingest};
+pub use ingested::{Cut, Ingested, cut_file, ingest};
 pub use params::{ChunkingParams, MAX_AVG_CHUNK_LEN, MIN_AVG_CHUNK_LEN, ParamsError};

@@ -16,6 +16,7 @@
 mod follower;
 pub mod metadata;
 mod processor;
+mod store_io;
 mod view;
 
 use std::collections::HashSet;

@@ -5,7 +5,7 @@ use std::io::{self, Read};
 use std::sync::Arc;
 use std::time::Duration;
 
-use packyard_chunk_store::{ChunkStore, ChunkStoreError, Put};
+use packyard_chunk_store::{ChunkStore, ChunkStoreError};
 use packyard_core::Blake3Hash;
 use packyard_core::archive::MAX_PREFIX_LEN;
 use packyard_core::catalog::{AssetType, CommittedFile, Sha256Digest, VersionContent};
@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use tonic::Code;
 
 use super::metadata::{codes, failed, version_metadata};
+use super::store_io::{ChunksReader, IN_FLIGHT, Writers, still_there};
 use crate::control::{self, ControlPlane, Failure, Outcome, ProcessingVersion, UploadInfo};
 use crate::ingest::{ChunkingParams, IngestError, Ingested, ingest};
 use crate::staging::{PartLayout, Staging};
@@ -370,13 +371,18 @@ impl<S: ChunkStore + 'static> Processor<S> {
         f: &CommittedFile,
         source: Source,
     ) -> Result<(Ingested, Vec<u8>), ProcessError> {
+        // A bucket answers each request after a round trip: keep several in flight.
+        let window = if self.shared_store { IN_FLIGHT } else { 1 };
+        // Chunks read back from the store (each verified) need not be put there again.
+        let held: std::collections::HashSet<Blake3Hash> = match &source {
+            Source::Chunks(chunks) => chunks.iter().map(|c| c.id).collect(),
+            Source::Parts(_) => std::collections::HashSet::new(),
+        };
         let inner: Box<dyn Read + Send> = match source {
             Source::Parts(layout) => Box::new(self.staging.reader(f.id.as_str(), &layout)),
-            Source::Chunks(chunks) => Box::new(ChunksReader {
-                store: self.store.clone(),
-                chunks: chunks.into_iter(),
-                current: io::Cursor::new(bytes::Bytes::new()),
-            }),
+            Source::Chunks(chunks) => {
+                Box::new(ChunksReader::new(self.store.clone(), chunks, window))
+            }
         };
         let mut reader = Prefix {
             inner,
@@ -391,7 +397,7 @@ impl<S: ChunkStore + 'static> Processor<S> {
         let shared = self.shared_store;
         let (result, prefix, present) = tokio::task::spawn_blocking(move || {
             let mut stored = 0usize;
-            let mut present = Vec::new();
+            let mut writers = Writers::new(store, window).holding(held);
             let mut sink = |id: Blake3Hash, bytes: &[u8]| -> Result<(), SinkError> {
                 if hold.is_some_and(|n| stored >= n) {
                     while !stop.is_stopped() {
@@ -401,22 +407,26 @@ impl<S: ChunkStore + 'static> Processor<S> {
                 if stop.is_stopped() || limit.is_some_and(|n| stored >= n) {
                     return Err(SinkError::Stopped);
                 }
-                if store.put(&id, bytes).map_err(SinkError::Store)? == Put::AlreadyPresent && shared
-                {
-                    present.push(id);
-                }
+                writers.put(id, bytes).map_err(SinkError::Store)?;
                 stored += 1;
                 Ok(())
             };
             let result = ingest(&mut reader, &params, &mut sink);
+            // Every put must be done before the version counts as stored.
+            let present = writers.finish();
             (result, reader.prefix, present)
         })
         .await
         .map_err(|e| ProcessError::Local(e.to_string()))?;
         match result {
             Ok(ingested) => {
+                let present = present.map_err(|e| {
+                    ProcessError::Local(format!("ingesting {file}: storing its chunks: {e}"))
+                })?;
+                // Only a shared store's garbage collection runs on another origin.
+                let present = if shared { present } else { Vec::new() };
                 let store = self.store.clone();
-                tokio::task::spawn_blocking(move || still_there(&*store, &present))
+                tokio::task::spawn_blocking(move || still_there(&*store, &present, window))
                     .await
                     .map_err(|e| ProcessError::Local(e.to_string()))?
                     .map_err(|e| ProcessError::Local(format!("processing {file}: {e}")))?;
@@ -434,25 +444,6 @@ impl<S: ChunkStore + 'static> Processor<S> {
             }
         }
     }
-}
-
-/// Checks that every chunk found present is still in the shared store: another origin's
-/// garbage collection may have looked at it (unreferenced, old) just before it was offered
-/// again, and removed it after. A missing chunk fails this attempt; the next one stores it.
-fn still_there<S: ChunkStore + ?Sized>(store: &S, present: &[Blake3Hash]) -> Result<(), String> {
-    for id in present {
-        match store.contains(id) {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(format!(
-                    "chunk {id} left the shared store while the version was processed \
-                     (garbage collection on another origin); processing again"
-                ));
-            }
-            Err(e) => return Err(format!("looking for chunk {id} again: {e}")),
-        }
-    }
-    Ok(())
 }
 
 /// Aborts the task when dropped.
@@ -502,50 +493,6 @@ enum Source {
     Parts(PartLayout),
     /// The chunks its chunk list names, from the store.
     Chunks(Vec<Listed>),
-}
-
-/// The chunks of a chunk list, read from the store in order as one stream; each is checked
-/// against its id (the store's verified read) and its listed length.
-struct ChunksReader<S> {
-    store: Arc<S>,
-    chunks: std::vec::IntoIter<Listed>,
-    current: io::Cursor<bytes::Bytes>,
-}
-
-impl<S: ChunkStore> Read for ChunksReader<S> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        loop {
-            let n = self.current.read(buf)?;
-            if n > 0 || buf.is_empty() {
-                return Ok(n);
-            }
-            let Some(next) = self.chunks.next() else {
-                return Ok(0);
-            };
-            let bytes = self
-                .store
-                .get(&next.id)
-                .map_err(io::Error::other)?
-                .ok_or_else(|| {
-                    io::Error::new(
-                        io::ErrorKind::NotFound,
-                        format!("chunk {} left the store", next.id),
-                    )
-                })?;
-            if bytes.len() != next.length as usize {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "chunk {} is {} bytes; the chunk list says {}",
-                        next.id,
-                        bytes.len(),
-                        next.length
-                    ),
-                ));
-            }
-            self.current = io::Cursor::new(bytes);
-        }
-    }
 }
 
 /// A reader that keeps a copy of the first [`MAX_PREFIX_LEN`] bytes it passes on.

@@ -9,7 +9,8 @@
 //! hash to its id. Which chunks the store "has" is answered only for chunks the kept versions
 //! of the same pack name, so a list cannot probe the store for another app's bytes.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use axum::Json;
 use axum::body::Body;
@@ -97,6 +98,62 @@ impl ChunkListBody {
     }
 }
 
+/// How many files' chunk lists an origin keeps in memory.
+const LISTS_KEPT: usize = 256;
+
+/// What an origin remembers of a file sent as chunks through it: the length its list gives
+/// each chunk, and the chunks it has taken. Without it every chunk would read the whole list
+/// back from the store (a bucket, for stateless origins). Lost with the process, or when
+/// another origin takes the file's requests: then the list is read from the store once, and
+/// chunks sent before are sent again.
+#[derive(Debug, Default)]
+pub struct ChunkLists {
+    files: Mutex<HashMap<String, Remembered>>,
+}
+
+#[derive(Debug, Clone)]
+struct Remembered {
+    lengths: Arc<HashMap<Blake3Hash, u32>>,
+    taken: Arc<Mutex<HashSet<Blake3Hash>>>,
+}
+
+impl ChunkLists {
+    fn files(&self) -> std::sync::MutexGuard<'_, HashMap<String, Remembered>> {
+        self.files
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Remembers `list` as `file`'s, keeping what was taken for it before.
+    fn keep(&self, file: &str, list: &ChunkListBody) -> Remembered {
+        let lengths = Arc::new(list.chunks.iter().map(|c| (c.id, c.length)).collect());
+        let mut files = self.files();
+        let taken = files.get(file).map(|r| r.taken.clone()).unwrap_or_default();
+        if files.len() >= LISTS_KEPT && !files.contains_key(file) {
+            files.clear();
+        }
+        let remembered = Remembered { lengths, taken };
+        files.insert(file.to_owned(), remembered.clone());
+        remembered
+    }
+
+    fn get(&self, file: &str) -> Option<Remembered> {
+        self.files().get(file).cloned()
+    }
+
+    /// Chunks of `file` taken by this origin.
+    fn taken(&self, file: &str) -> HashSet<Blake3Hash> {
+        self.get(file)
+            .map(|r| {
+                r.taken
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone()
+            })
+            .unwrap_or_default()
+    }
+}
+
 /// The checks every chunk request passes before its body is read: a credential for this
 /// file's chunks, a file that still takes bytes, an archive (a MANIFEST file is sent whole).
 async fn admitted(
@@ -168,7 +225,11 @@ pub(super) async fn put_chunk_list(
         .map_err(|e| UploadError::BadRequest(format!("the chunk list: {e}")))?;
     list.check(file, info.layout.file_size)?;
 
-    let known = (uploads.pack_chunks)(&info.pack);
+    let mut known = (uploads.pack_chunks)(&info.pack);
+    // Chunks this file's sender already sent (through this origin) need not come again.
+    known.extend(uploads.lists.taken(file));
+    uploads.lists.keep(file, &list);
+    let in_flight = uploads.store_in_flight;
     let mut seen = HashSet::new();
     let candidates: Vec<Listed> = list
         .chunks
@@ -184,7 +245,7 @@ pub(super) async fn put_chunk_list(
     let staging = uploads.staging.clone();
     let missing = tokio::task::spawn_blocking(move || {
         staging.put_recipe(&owned, kept)?;
-        lacking(&*store, &candidates, &known).map_err(std::io::Error::other)
+        lacking(&*store, &candidates, &known, in_flight).map_err(std::io::Error::other)
     })
     .await
     .map_err(|e| UploadError::Internal(e.to_string()))?
@@ -210,17 +271,21 @@ pub(super) async fn put_chunk_list(
     .into_response())
 }
 
-/// The chunks of `candidates` the caller must send: those no kept version of the pack names,
-/// and those it names that the store has lost.
+/// The chunks of `candidates` the caller must send: those neither a kept version of the
+/// pack nor the caller's earlier requests name, and those named that the store has lost
+/// (looked up `in_flight` at once).
 fn lacking(
     store: &dyn ChunkStore,
     candidates: &[Listed],
     known: &HashSet<Blake3Hash>,
+    in_flight: usize,
 ) -> Result<Vec<Listed>, ChunkStoreError> {
-    let mut missing = Vec::new();
-    for c in candidates {
-        if !known.contains(&c.id) || !store.contains(&c.id)? {
-            missing.push(*c);
+    let (named, mut missing): (Vec<Listed>, Vec<Listed>) =
+        candidates.iter().partition(|c| known.contains(&c.id));
+    let found = crate::windows::in_windows(&named, in_flight, |c| store.contains(&c.id));
+    for (c, found) in named.into_iter().zip(found) {
+        if !found? {
+            missing.push(c);
         }
     }
     Ok(missing)
@@ -253,27 +318,31 @@ pub(super) async fn put_chunk(
     } = request;
     admitted(uploads, file, query).await?;
     let id = Blake3Hash::parse_hex(id).map_err(|e| UploadError::BadRequest(e.to_string()))?;
-    let (staging, owned) = (uploads.staging.clone(), file.to_owned());
-    let recipe = tokio::task::spawn_blocking(move || staging.recipe(&owned))
-        .await
-        .map_err(|e| UploadError::Internal(e.to_string()))?
-        .map_err(UploadError::staging)?
-        .ok_or_else(|| {
-            UploadError::BadRequest(format!(
-                "upload file {file} has no chunk list; PUT it to …/chunks before its chunks"
-            ))
-        })?;
-    let list = ChunkListBody::parse(&recipe).map_err(UploadError::Internal)?;
-    let length = list
-        .chunks
-        .iter()
-        .find(|c| c.id == id)
-        .map(|c| c.length)
-        .ok_or_else(|| {
-            UploadError::BadRequest(format!(
-                "chunk {id} is not in the chunk list of upload file {file}"
-            ))
-        })?;
+    let mut remembered = uploads.lists.get(file);
+    if remembered
+        .as_ref()
+        .is_none_or(|r| !r.lengths.contains_key(&id))
+    {
+        // Not seen here yet, or replaced through another origin: the store has the list.
+        let (staging, owned) = (uploads.staging.clone(), file.to_owned());
+        let recipe = tokio::task::spawn_blocking(move || staging.recipe(&owned))
+            .await
+            .map_err(|e| UploadError::Internal(e.to_string()))?
+            .map_err(UploadError::staging)?
+            .ok_or_else(|| {
+                UploadError::BadRequest(format!(
+                    "upload file {file} has no chunk list; PUT it to …/chunks before its chunks"
+                ))
+            })?;
+        let list = ChunkListBody::parse(&recipe).map_err(UploadError::Internal)?;
+        remembered = Some(uploads.lists.keep(file, &list));
+    }
+    let remembered = remembered.ok_or_else(|| UploadError::Internal("no chunk list".into()))?;
+    let length = remembered.lengths.get(&id).copied().ok_or_else(|| {
+        UploadError::BadRequest(format!(
+            "chunk {id} is not in the chunk list of upload file {file}"
+        ))
+    })?;
     if let Some(declared) = headers
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -303,6 +372,11 @@ pub(super) async fn put_chunk(
         .await
         .map_err(|e| UploadError::Internal(e.to_string()))?
         .map_err(store_failure)?;
+    remembered
+        .taken
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(id);
     Ok((
         StatusCode::OK,
         Json(json!({ "uploadFileId": file, "chunk": id.to_hex(), "length": length })),

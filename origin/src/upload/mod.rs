@@ -58,6 +58,11 @@ pub struct Uploads {
     /// The chunks the kept versions of a pack name: what a file of that pack sent as chunks
     /// need not send again.
     pub pack_chunks: PackChunks,
+    /// The chunk lists of files sent as chunks through this origin.
+    pub lists: Arc<chunks::ChunkLists>,
+    /// Store lookups in flight at once when a chunk list is checked: 1 for the disk store,
+    /// more for a bucket.
+    pub store_in_flight: usize,
 }
 
 /// Serves the upload endpoint on `listener` (TLS when `tls` is given) until `shutdown`
