@@ -222,7 +222,10 @@ impl<S: ChunkStore + 'static> Processor<S> {
             },
         };
 
-        let (ingested, prefix) = self.ingest(asset, source).await?;
+        let (ingested, prefix) = match self.ingest(asset, source).await? {
+            Ok(ingested) => ingested,
+            Err(failure) => return Ok(Outcome::Failed(failure)),
+        };
         if ingested.sha256 != asset.sha256.0 {
             return Ok(Outcome::Failed(mismatch(asset, &ingested.sha256)));
         }
@@ -239,9 +242,9 @@ impl<S: ChunkStore + 'static> Processor<S> {
         }
     }
 
-    /// Where the archive's bytes are: its chunk list, if it was sent as chunks and every
-    /// chunk is in the store; else its parts, if every one is staged; else the failure that
-    /// says what is missing.
+    /// Where the archive's bytes are: its chunk list, if it was sent as chunks (a chunk
+    /// missing from the store shows while they are read); else its parts, if every one is
+    /// staged; else the failure that says what is missing.
     async fn asset_source(
         &self,
         f: &CommittedFile,
@@ -256,35 +259,6 @@ impl<S: ChunkStore + 'static> Processor<S> {
         };
         let list = ChunkListBody::parse(&recipe)
             .map_err(|e| ProcessError::Local(format!("the chunk list of {}: {e}", f.id)))?;
-        let store = self.store.clone();
-        let ids: Vec<Blake3Hash> = list.chunks.iter().map(|c| c.id).collect();
-        let absent =
-            tokio::task::spawn_blocking(move || -> Result<Vec<Blake3Hash>, ChunkStoreError> {
-                let mut absent = Vec::new();
-                let mut seen = std::collections::HashSet::new();
-                for id in ids {
-                    if seen.insert(id) && !store.contains(&id)? {
-                        absent.push(id);
-                    }
-                }
-                Ok(absent)
-            })
-            .await
-            .map_err(|e| ProcessError::Local(e.to_string()))?
-            .map_err(|e| ProcessError::Local(format!("looking up the chunks of {}: {e}", f.id)))?;
-        if let Some(first) = absent.first() {
-            return Ok(Err(failed(
-                Some(&f.id),
-                codes::UPLOAD_INCOMPLETE,
-                format!(
-                    "upload file {} was committed as chunks, but {} of them {} never sent \
-                     (the first: {first}); send the chunks the store lacks before committing",
-                    f.id,
-                    absent.len(),
-                    if absent.len() == 1 { "was" } else { "were" },
-                ),
-            )));
-        }
         Ok(Ok(Source::Chunks(list.chunks)))
     }
 
@@ -365,12 +339,13 @@ impl<S: ChunkStore + 'static> Processor<S> {
     }
 
     /// Chunks the archive into the store; returns what ingest learned and the archive's
-    /// first bytes (where an embedded manifest would be).
+    /// first bytes (where an embedded manifest would be), or the failure of an archive sent
+    /// as chunks that names one nobody sent.
     async fn ingest(
         &self,
         f: &CommittedFile,
         source: Source,
-    ) -> Result<(Ingested, Vec<u8>), ProcessError> {
+    ) -> Result<Result<(Ingested, Vec<u8>), Failure>, ProcessError> {
         // A bucket answers each request after a round trip: keep several in flight.
         let window = if self.shared_store { IN_FLIGHT } else { 1 };
         // Chunks read back from the store (each verified) need not be put there again.
@@ -378,10 +353,13 @@ impl<S: ChunkStore + 'static> Processor<S> {
             Source::Chunks(chunks) => chunks.iter().map(|c| c.id).collect(),
             Source::Parts(_) => std::collections::HashSet::new(),
         };
+        let mut absent = None;
         let inner: Box<dyn Read + Send> = match source {
             Source::Parts(layout) => Box::new(self.staging.reader(f.id.as_str(), &layout)),
             Source::Chunks(chunks) => {
-                Box::new(ChunksReader::new(self.store.clone(), chunks, window))
+                let reader = ChunksReader::new(self.store.clone(), chunks, window);
+                absent = Some(reader.absent());
+                Box::new(reader)
             }
         };
         let mut reader = Prefix {
@@ -426,11 +404,26 @@ impl<S: ChunkStore + 'static> Processor<S> {
                 // Only a shared store's garbage collection runs on another origin.
                 let present = if shared { present } else { Vec::new() };
                 let store = self.store.clone();
-                tokio::task::spawn_blocking(move || still_there(&*store, &present, window))
+                let lookups = if shared { 2 * IN_FLIGHT } else { 1 };
+                tokio::task::spawn_blocking(move || still_there(&*store, &present, lookups))
                     .await
                     .map_err(|e| ProcessError::Local(e.to_string()))?
                     .map_err(|e| ProcessError::Local(format!("processing {file}: {e}")))?;
-                Ok((ingested, prefix))
+                Ok(Ok((ingested, prefix)))
+            }
+            Err(_)
+                if let Some(id) = absent
+                    .as_ref()
+                    .and_then(|a| *a.lock().unwrap_or_else(std::sync::PoisonError::into_inner)) =>
+            {
+                Ok(Err(failed(
+                    Some(&file),
+                    codes::UPLOAD_INCOMPLETE,
+                    format!(
+                        "upload file {file} was committed as chunks, but chunk {id} was never \
+                         sent; send the chunks the store lacks before committing"
+                    ),
+                )))
             }
             Err(IngestError::Sink {
                 source: SinkError::Stopped,

@@ -178,6 +178,8 @@ impl<S: ChunkStore + ?Sized + 'static> Drop for Writers<S> {
 /// length.
 pub(super) struct ChunksReader<S: ?Sized> {
     store: Arc<S>,
+    /// The first listed chunk the store did not have, once one is met.
+    absent: Arc<Mutex<Option<Blake3Hash>>>,
     chunks: Vec<Listed>,
     next: usize,
     window: usize,
@@ -190,6 +192,7 @@ impl<S: ChunkStore + ?Sized> ChunksReader<S> {
     pub(super) fn new(store: Arc<S>, chunks: Vec<Listed>, window: usize) -> Self {
         Self {
             store,
+            absent: Arc::default(),
             chunks,
             next: 0,
             window: window.max(1),
@@ -198,27 +201,47 @@ impl<S: ChunkStore + ?Sized> ChunksReader<S> {
         }
     }
 
-    /// Fetches the next window of chunks into `ready`.
+    /// Where the reader tells the first listed chunk the store lacks (then reading fails):
+    /// a chunk nobody sent, which no retry will bring.
+    pub(super) fn absent(&self) -> Arc<Mutex<Option<Blake3Hash>>> {
+        self.absent.clone()
+    }
+
+    /// Fetches the next chunks into `ready`: eight per request in flight, so that a slow
+    /// answer costs one thread a wait, not every thread.
     fn fill(&mut self) -> io::Result<()> {
-        let end = (self.next + self.window).min(self.chunks.len());
+        let ahead = if self.window > 1 { 8 * self.window } else { 1 };
+        let end = (self.next + ahead).min(self.chunks.len());
         let batch = &self.chunks[self.next..end];
         let store = &*self.store;
         let fetched = in_windows(batch, self.window, |c| fetch(store, c));
-        for bytes in fetched {
-            self.ready.push_back(bytes?);
+        for (c, bytes) in batch.iter().zip(fetched) {
+            match bytes {
+                Ok(Some(bytes)) => self.ready.push_back(bytes),
+                Ok(None) => {
+                    let mut absent = self
+                        .absent
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    absent.get_or_insert(c.id);
+                    return Err(io::Error::new(
+                        io::ErrorKind::NotFound,
+                        format!("chunk {} is not in the store", c.id),
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
         }
         self.next = end;
         Ok(())
     }
 }
 
-fn fetch<S: ChunkStore + ?Sized>(store: &S, c: &Listed) -> io::Result<bytes::Bytes> {
-    let bytes = store.get(&c.id).map_err(io::Error::other)?.ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::NotFound,
-            format!("chunk {} left the store", c.id),
-        )
-    })?;
+/// Chunk `c`, checked against its listed length; `None` when the store lacks it.
+fn fetch<S: ChunkStore + ?Sized>(store: &S, c: &Listed) -> io::Result<Option<bytes::Bytes>> {
+    let Some(bytes) = store.get(&c.id).map_err(io::Error::other)? else {
+        return Ok(None);
+    };
     if bytes.len() != c.length as usize {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
@@ -230,7 +253,7 @@ fn fetch<S: ChunkStore + ?Sized>(store: &S, c: &Listed) -> io::Result<bytes::Byt
             ),
         ));
     }
-    Ok(bytes)
+    Ok(Some(bytes))
 }
 
 impl<S: ChunkStore + ?Sized> Read for ChunksReader<S> {
@@ -355,10 +378,11 @@ mod tests {
             id,
             length: u32::try_from(bytes.len()).unwrap(),
         }];
-        let err = ChunksReader::new(store.clone(), listed, 8)
-            .read_to_end(&mut Vec::new())
-            .unwrap_err();
+        let mut reader = ChunksReader::new(store.clone(), listed, 8);
+        let absent = reader.absent();
+        let err = reader.read_to_end(&mut Vec::new()).unwrap_err();
         assert!(err.to_string().contains(&id.to_hex()), "{err}");
+        assert_eq!(*absent.lock().unwrap(), Some(id));
         let err = still_there(&*store, &[id], 8).unwrap_err();
         assert!(err.contains("left the shared store"), "{err}");
     }
