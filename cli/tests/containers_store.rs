@@ -1,6 +1,6 @@
 //! Faults of the chunk store under the deployment of `deploy/compose.yaml`: its three Garage
-//! nodes (three copies of every object) killed one at a time or all at once, and an origin
-//! whose disk is wiped. Run like the other container tests (`scripts/fault-tests.sh`).
+//! nodes (three copies of every object) killed one at a time or all cut off from the origins
+//! at once, and an origin whose disk is wiped. Run like the other container tests (`scripts/fault-tests.sh`).
 
 // Test helpers outside `#[test]` functions: a failed step should fail the test at once.
 #![allow(clippy::unwrap_used)]
@@ -70,7 +70,7 @@ async fn a_store_node_killed_loses_no_upload_and_an_origin_whose_disk_was_wiped_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs Docker and the packyard image: scripts/fault-tests.sh"]
-async fn the_whole_store_down_refuses_uploads_naming_it_edges_serve_what_they_hold_and_all_completes_after()
+async fn the_whole_store_unreachable_refuses_uploads_naming_it_edges_serve_what_they_hold_and_all_completes_after()
  {
     let p = Project::up("storedown").await;
     let (app, token) = p.app_with_token("storedown").await;
@@ -83,11 +83,12 @@ async fn the_whole_store_down_refuses_uploads_naming_it_edges_serve_what_they_ho
         .await;
     }
 
-    // Every store node SIGKILLed: an upload is refused with the store's name, and nothing
-    // is stored.
-    for node in STORE_NODES {
-        p.kill(node);
-    }
+    // Every store node out of the origins' reach: an upload is refused with the store's
+    // name, and nothing is stored.
+    let cuts = [
+        p.cut(ORIGIN.0, &STORE_NODES),
+        p.cut(ORIGIN_2.0, &STORE_NODES),
+    ];
     let (archive, level2) = p.build_pack("level-2", &[1_500_000, 600_000]).await;
     let archive_path = archive.to_str().unwrap().to_owned();
     let pack = p
@@ -118,8 +119,8 @@ async fn the_whole_store_down_refuses_uploads_naming_it_edges_serve_what_they_ho
     }
 
     // The store returns: the same upload resumes and completes, and every edge serves it.
-    for node in STORE_NODES {
-        p.start(node);
+    for cut in cuts {
+        cut.heal();
     }
     let version = eventually(
         "the upload resumes once the store is back",

@@ -150,3 +150,57 @@ async fn a_part_sent_while_the_store_cannot_be_reached_is_refused_with_a_503_nam
     assert_eq!(files_under(data.path()), Vec::<std::path::PathBuf>::new());
     origin.shut_down().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processing_waits_while_the_store_is_unreachable_and_completes_when_it_returns() {
+    let mut garage = tokio::task::spawn_blocking(|| Garage::start(1))
+        .await
+        .unwrap();
+    let (listener, url) = Origin::bind().await;
+    let control = ControlPlane::start(&url, QuotaLimits::default()).await;
+    let data = tempfile::tempdir().unwrap();
+    let mut bucket = garage.config_with_prefix("waits");
+    (bucket.connect_timeout_secs, bucket.request_timeout_secs) = (1, 2);
+    let origin = Origin::start_on(
+        listener,
+        data.path(),
+        &control,
+        ProcessHooks::default(),
+        "1",
+        StoreConfig::S3(Box::new(bucket)),
+    )
+    .await;
+    let archive = build_pack(8, &[], PREFETCH);
+    let pack = control.pack("com.example.waits", "level-2").await;
+    let version = control.version(&pack).await;
+    let file = control
+        .reserve(&version, archive.len() as u64, "ASSET")
+        .await;
+    for op in &file.operations {
+        let (status, body) = put(&op.url, op.slice(&archive).to_vec()).await;
+        assert_eq!(status, 200, "part {}: {body}", op.part);
+    }
+
+    // The store goes before the commit: processing cannot read the parts, and the version
+    // neither completes nor fails while it is gone.
+    garage.nodes[0].kill();
+    let (status, body) = control.commit(&file.id, &archive).await;
+    assert_eq!(status, 200, "{body}");
+    let watched = std::time::Instant::now();
+    while watched.elapsed() < std::time::Duration::from_secs(6) {
+        let v = control.client.version(&version).await.unwrap();
+        assert_eq!(
+            v.state.as_str(),
+            "PROCESSING",
+            "with the store unreachable: {}",
+            v.attributes()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
+    // The store returns: processing resumes by itself and completes.
+    garage.nodes[0].restart();
+    let settled = control.settled(&version).await;
+    assert_eq!(settled["state"], "COMPLETE", "{settled}");
+    origin.shut_down().await;
+}
