@@ -12,7 +12,9 @@
 //!   - *origin on Garage, whole archive*: the hosted API's way (parts), another archive of the
 //!     same size and shape;
 //!   - *origin on disk, chunks*: the same archive as the first two, on an origin that keeps its
-//!     chunks in its data folder.
+//!     chunks in its data folder;
+//!   - *plain S3 client, 8 MiB objects*: the same archive as objects of the upload part size,
+//!     to show what the store itself gives up to small objects.
 //! - **Re-upload**: version 1 of a pack of `reupload_size`, then version 2 with `changed` of
 //!   its files new: bytes sent and time, beside version 2 sent whole.
 
@@ -157,6 +159,9 @@ pub struct StoreBenchReport {
     pub ratio_to_plain: Vec<f64>,
     /// `origin on Garage, chunks ÷ origin on disk, chunks`, per round.
     pub ratio_to_disk: Vec<f64>,
+    /// `plain client, chunk objects ÷ plain client, 8 MiB objects`, per round: what the store
+    /// gives up to small objects.
+    pub small_objects: Vec<f64>,
     /// The re-upload, when run.
     pub reupload: Option<Reupload>,
 }
@@ -165,7 +170,11 @@ const PLAIN: &str = "plain S3 client (object_store), chunk objects";
 const GARAGE_CHUNKS: &str = "origin on Garage, chunks";
 const GARAGE_WHOLE: &str = "origin on Garage, whole archive (other bytes)";
 const DISK_CHUNKS: &str = "origin on disk, chunks";
-const CONTENDERS: [&str; 4] = [PLAIN, GARAGE_CHUNKS, GARAGE_WHOLE, DISK_CHUNKS];
+const PLAIN_PARTS: &str = "plain S3 client (object_store), 8 MiB objects";
+const CONTENDERS: [&str; 5] = [PLAIN, GARAGE_CHUNKS, GARAGE_WHOLE, DISK_CHUNKS, PLAIN_PARTS];
+
+/// The object size of the plain client's second way: the upload part size.
+const PART_OBJECT: usize = 8 << 20;
 
 /// A pack of about `size` bytes in files of 64 KiB to 4 MiB (log-uniform; mean about
 /// 1 MiB), seeded by `seed`.
@@ -203,35 +212,55 @@ fn plain_client(garage: &Garage) -> Result<Arc<dyn object_store::ObjectStore>, B
     Ok(Arc::new(s3))
 }
 
-/// PUTs the chunks of `archive` as objects `plain/{round}/{id}`, `in_flight` at once.
+/// PUTs `archive` as objects `{prefix}/{i}`, one per `(offset, length)` of `pieces`,
+/// `in_flight` at once.
 async fn plain_put(
     s3: &Arc<dyn object_store::ObjectStore>,
     archive: &Path,
-    cut: &Cut,
-    round: usize,
+    pieces: &[(usize, usize)],
+    prefix: &str,
     in_flight: usize,
 ) -> Result<Duration, BenchError> {
     let bytes = Bytes::from(std::fs::read(archive).map_err(io_err("read", archive))?);
     let started = Instant::now();
     let mut puts = tokio::task::JoinSet::new();
-    let mut offset = 0usize;
-    for (id, len) in &cut.chunks {
-        let len = *len as usize;
-        let chunk = bytes.slice(offset..offset + len);
-        offset += len;
+    for (i, &(offset, len)) in pieces.iter().enumerate() {
+        let piece = bytes.slice(offset..offset + len);
         while puts.len() >= in_flight {
             joined(puts.join_next().await)?;
         }
         let (s3, path) = (
             s3.clone(),
-            object_store::path::Path::from(format!("plain/{round}/{id}")),
+            object_store::path::Path::from(format!("{prefix}/{i}")),
         );
-        puts.spawn(async move { s3.put(&path, chunk.into()).await.map(|_| ()) });
+        puts.spawn(async move { s3.put(&path, piece.into()).await.map(|_| ()) });
     }
     while let Some(done) = puts.join_next().await {
         joined(Some(done))?;
     }
     Ok(started.elapsed())
+}
+
+/// The `(offset, length)` of each chunk of `cut`.
+fn chunk_pieces(cut: &Cut) -> Vec<(usize, usize)> {
+    let mut offset = 0;
+    cut.chunks
+        .iter()
+        .map(|(_, len)| {
+            let piece = (offset, *len as usize);
+            offset += *len as usize;
+            piece
+        })
+        .collect()
+}
+
+/// A file of `size` bytes in pieces of [`PART_OBJECT`].
+fn part_pieces(size: u64) -> Vec<(usize, usize)> {
+    let size = usize::try_from(size).unwrap_or(usize::MAX);
+    (0..size)
+        .step_by(PART_OBJECT)
+        .map(|offset| (offset, PART_OBJECT.min(size - offset)))
+        .collect()
 }
 
 fn joined(
@@ -313,10 +342,15 @@ pub async fn run_store_bench(config: &StoreBenchConfig) -> Result<StoreBenchRepo
             let name = CONTENDERS[which];
             eprintln!("round {}: {name} …", round + 1);
             let mb = match name {
-                PLAIN => mb_per_s(
-                    size,
-                    plain_put(&s3, &archive, &cut, round, config.in_flight).await?,
-                ),
+                PLAIN | PLAIN_PARTS => {
+                    let (pieces, prefix) = if name == PLAIN {
+                        (chunk_pieces(&cut), format!("plain/{round}"))
+                    } else {
+                        (part_pieces(size), format!("plain-parts/{round}"))
+                    };
+                    let took = plain_put(&s3, &archive, &pieces, &prefix, config.in_flight);
+                    mb_per_s(size, took.await?)
+                }
                 GARAGE_CHUNKS | DISK_CHUNKS => {
                     let (side, app) = if name == GARAGE_CHUNKS {
                         (&on_garage, &app_g)
@@ -354,6 +388,7 @@ pub async fn run_store_bench(config: &StoreBenchConfig) -> Result<StoreBenchRepo
     };
     let ratio_to_plain = per_round(1, 0);
     let ratio_to_disk = per_round(1, 3);
+    let small_objects = per_round(0, 4);
     let reupload = if config.reupload_size == 0 {
         None
     } else {
@@ -367,6 +402,7 @@ pub async fn run_store_bench(config: &StoreBenchConfig) -> Result<StoreBenchRepo
         ingest: rows,
         ratio_to_plain,
         ratio_to_disk,
+        small_objects,
         reupload,
     })
 }
@@ -454,6 +490,10 @@ impl fmt::Display for StoreBenchReport {
         for (name, ratios) in [
             ("origin on Garage ÷ plain S3 client", &self.ratio_to_plain),
             ("origin on Garage ÷ origin on disk", &self.ratio_to_disk),
+            (
+                "plain client: chunk objects ÷ 8 MiB objects",
+                &self.small_objects,
+            ),
         ] {
             let s = spread(ratios);
             writeln!(
@@ -535,5 +575,30 @@ impl StoreBenchArgs {
             changed: self.changed,
             work_dir: self.work_dir.clone(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_ways_of_cutting_tile_the_file_once() {
+        let size = 2 * PART_OBJECT + 5;
+        let parts = part_pieces(size as u64);
+        assert_eq!(
+            parts,
+            [
+                (0, PART_OBJECT),
+                (PART_OBJECT, PART_OBJECT),
+                (2 * PART_OBJECT, 5)
+            ]
+        );
+        let id = packyard_core::Blake3Hash::of(b"x");
+        let cut = Cut {
+            chunks: vec![(id, 3), (id, 7), (id, 1)],
+            sha256: [0; 32],
+        };
+        assert_eq!(chunk_pieces(&cut), [(0, 3), (3, 7), (10, 1)]);
     }
 }
