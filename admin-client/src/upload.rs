@@ -109,6 +109,10 @@ pub fn status_url(doc: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// About how many bytes of chunks [`AdminClient::send_missing_chunks`] sends per request:
+/// the origin stores each bundle as one object of a bucket.
+pub const BUNDLE_BYTES: usize = 8 << 20;
+
 /// What [`AdminClient::send_missing_chunks`] sent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SentChunks {
@@ -129,6 +133,15 @@ fn joined(
             "a chunk's request stopped: {e}"
         ))),
     }
+}
+
+/// The path and the (signed) query of `upload`'s `uploadChunksUrl`, under which its chunks
+/// go.
+fn chunks_url(upload: &UploadFile) -> Result<(&str, &str), AdminError> {
+    let url = upload.chunks_url.as_deref().ok_or_else(|| {
+        AdminError::Malformed(format!("upload file {} has no uploadChunksUrl", upload.id))
+    })?;
+    Ok(url.split_once('?').unwrap_or((url, "")))
 }
 
 /// A chunk of a file sent as chunks: its BLAKE3 id and length.
@@ -192,36 +205,61 @@ impl AdminClient {
         id: &packyard_core::Blake3Hash,
         bytes: Vec<u8>,
     ) -> Result<(), AdminError> {
-        let url = upload.chunks_url.as_deref().ok_or_else(|| {
-            AdminError::Malformed(format!("upload file {} has no uploadChunksUrl", upload.id))
-        })?;
-        let (path, query) = url.split_once('?').unwrap_or((url, ""));
-        let url = format!("{path}/{id}?{query}");
+        let (path, query) = chunks_url(upload)?;
+        let what = format!("chunk {id} of upload file {}", upload.id);
+        self.put_bytes(&format!("{path}/{id}?{query}"), bytes, what)
+            .await
+    }
+
+    /// PUTs `body` to an origin's `url`; `what` names it in a refusal.
+    async fn put_bytes(&self, url: &str, body: Vec<u8>, what: String) -> Result<(), AdminError> {
         let response = self
             .http()
-            .put(&url)
+            .put(url)
             .header("content-type", "application/octet-stream")
-            .body(bytes)
+            .body(body)
             .send()
             .await
             .map_err(|cause| AdminError::OriginUnreachable {
-                url: url.clone(),
+                url: url.to_owned(),
                 cause,
             })?;
         let status = response.status();
         if !status.is_success() {
             let body = response.text().await.unwrap_or_default();
             return Err(AdminError::OriginRefused {
-                what: format!("chunk {id} of upload file {}", upload.id),
+                what,
                 refusal: self.refusal(status, &body),
             });
         }
         Ok(())
     }
 
+    /// Sends several chunks of a file sent as chunks in one request (`…/chunks/bundle`),
+    /// which the origin stores together.
+    pub async fn send_chunk_bundle(
+        &self,
+        upload: &UploadFile,
+        chunks: Vec<(packyard_core::Blake3Hash, Vec<u8>)>,
+    ) -> Result<(), AdminError> {
+        let (path, query) = chunks_url(upload)?;
+        let url = format!("{path}/bundle?{query}");
+        let size: usize = chunks.iter().map(|(_, b)| 36 + b.len()).sum();
+        let mut body = Vec::with_capacity(size);
+        for (id, bytes) in &chunks {
+            body.extend_from_slice(id.as_bytes());
+            let len = u32::try_from(bytes.len()).expect("a chunk is at most 16 MiB");
+            body.extend_from_slice(&len.to_be_bytes());
+            body.extend_from_slice(bytes);
+        }
+        let what = format!("{} chunks of upload file {}", chunks.len(), upload.id);
+        self.put_bytes(&url, body, what).await
+    }
+
     /// Sends `list` (the chunks of `file`, in order) and then the chunks the store lacks,
-    /// each once, `in_flight` requests at once; the first failure ends it. Safe to call
-    /// again after a break: the origin answers again what it still lacks.
+    /// each once, in bundles of about [`BUNDLE_BYTES`], `in_flight` requests at once; the
+    /// first failure ends it. Safe to call again after a break: the origin answers again
+    /// what it still lacks.
     pub async fn send_missing_chunks(
         &self,
         upload: &UploadFile,
@@ -240,21 +278,30 @@ impl AdminClient {
         );
         let mut sent = SentChunks::default();
         let mut sending = tokio::task::JoinSet::new();
-        for (id, len) in list {
+        let mut bundle = Vec::new();
+        let mut bundle_bytes = 0;
+        let last = list.len().saturating_sub(1);
+        for (i, (id, len)) in list.iter().enumerate() {
             let mut bytes = vec![0; *len as usize];
             reader
                 .read_exact(&mut bytes)
                 .map_err(io(format!("reading {}", file.display())))?;
-            if !missing.remove(id) {
+            if missing.remove(id) {
+                bundle_bytes += bytes.len();
+                bundle.push((*id, bytes));
+                sent.bytes += u64::from(*len);
+                sent.chunks += 1;
+            }
+            if bundle.is_empty() || (bundle_bytes < BUNDLE_BYTES && i < last) {
                 continue;
             }
             while sending.len() >= in_flight.max(1) {
                 joined(sending.join_next().await)?;
             }
-            let (client, upload, id) = (self.clone(), upload.clone(), *id);
-            sending.spawn(async move { client.send_chunk(&upload, &id, bytes).await });
-            sent.bytes += u64::from(*len);
-            sent.chunks += 1;
+            let (client, upload) = (self.clone(), upload.clone());
+            let chunks = std::mem::take(&mut bundle);
+            bundle_bytes = 0;
+            sending.spawn(async move { client.send_chunk_bundle(&upload, chunks).await });
         }
         while let Some(done) = sending.join_next().await {
             joined(Some(done))?;

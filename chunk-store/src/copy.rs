@@ -41,6 +41,10 @@ where
     T: ChunkStore + ?Sized,
 {
     let mut report = CopyReport::default();
+    // Chunks read and not yet written: written together, as one of the destination's
+    // groups when it groups them.
+    let mut pending: Vec<(Blake3Hash, bytes::Bytes)> = Vec::new();
+    let mut pending_bytes = 0;
     for id in from.ids()? {
         let id = id?;
         let Some(source) = from.meta(&id)? else {
@@ -55,15 +59,13 @@ where
         } else {
             match from.get(&id) {
                 Ok(Some(bytes)) => {
-                    to.put(&id, &bytes)?;
-                    report.copied += 1;
-                    report.copied_bytes += bytes.len() as u64;
-                    if verify {
-                        if !read_back(to, &id)? {
-                            return Err(ChunkStoreError::Corrupt { id });
-                        }
-                        report.verified += 1;
+                    pending_bytes += bytes.len();
+                    pending.push((id, bytes));
+                    if pending_bytes < to.batch_bytes() {
+                        continue;
                     }
+                    write(to, &mut pending, verify, &mut report)?;
+                    pending_bytes = 0;
                 }
                 Ok(None) => {}
                 Err(ChunkStoreError::Corrupt { id }) => report.corrupt.push(id),
@@ -71,10 +73,36 @@ where
             }
         }
         if progress(&report).is_break() {
-            break;
+            return Ok(report);
         }
     }
+    if !pending.is_empty() {
+        write(to, &mut pending, verify, &mut report)?;
+        let _ = progress(&report);
+    }
     Ok(report)
+}
+
+/// Writes the `pending` chunks to `to` at once, and with `verify` reads each back.
+fn write<T: ChunkStore + ?Sized>(
+    to: &T,
+    pending: &mut Vec<(Blake3Hash, bytes::Bytes)>,
+    verify: bool,
+    report: &mut CopyReport,
+) -> Result<()> {
+    let chunks: Vec<(Blake3Hash, &[u8])> = pending.iter().map(|(id, b)| (*id, &b[..])).collect();
+    to.put_many(&chunks)?;
+    for (id, bytes) in pending.drain(..) {
+        report.copied += 1;
+        report.copied_bytes += bytes.len() as u64;
+        if verify {
+            if !read_back(to, &id)? {
+                return Err(ChunkStoreError::Corrupt { id });
+            }
+            report.verified += 1;
+        }
+    }
+    Ok(())
 }
 
 /// Whether `to` holds `id` whole; a damaged copy is removed (the store's verified read) and

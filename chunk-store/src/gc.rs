@@ -39,13 +39,16 @@ pub struct GcReport {
     pub bytes_removed: u64,
     /// Chunks kept only because they were written within the grace period.
     pub kept_recent: u64,
+    /// Garbage kept because it shares an object with chunks that live (a bucket's
+    /// segments), until enough of that object is garbage; or written again meanwhile.
+    pub kept_grouped: u64,
 }
 
 /// Removes every chunk of `store` that is not in `live` and was last written more than
 /// `grace` before `now`.
 ///
 /// A chunk written again while the collection runs is kept: the removal itself re-checks the
-/// write time ([`ChunkStore::remove_if_written_before`]).
+/// write time ([`ChunkStore::remove_garbage`]).
 pub fn collect_garbage<S: ChunkStore + ?Sized>(
     store: &S,
     live: &HashSet<Blake3Hash>,
@@ -56,6 +59,7 @@ pub fn collect_garbage<S: ChunkStore + ?Sized>(
     let Some(cutoff) = cutoff(now, grace) else {
         return Ok(report);
     };
+    let mut garbage = Vec::new();
     for id in store.ids()? {
         let id = id?;
         if live.contains(&id) {
@@ -64,12 +68,17 @@ pub fn collect_garbage<S: ChunkStore + ?Sized>(
         let Some(meta) = store.meta(&id)? else {
             continue;
         };
-        if !is_garbage(&id, meta.written, live, cutoff) {
+        if is_garbage(&id, meta.written, live, cutoff) {
+            garbage.push(id);
+        } else {
             report.kept_recent += 1;
-        } else if store.remove_if_written_before(&id, cutoff)? {
-            report.removed.push(id);
-            report.bytes_removed += meta.len;
         }
+    }
+    let removed = store.remove_garbage(&garbage, cutoff)?;
+    report.kept_grouped = (garbage.len() - removed.len()) as u64;
+    for (id, len) in removed {
+        report.removed.push(id);
+        report.bytes_removed += len;
     }
     Ok(report)
 }

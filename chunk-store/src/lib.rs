@@ -7,10 +7,10 @@
 //! - [`ChunkStore`]: the contract (verified reads, checked atomic idempotent writes).
 //! - [`DiskChunkStore`]: one file per chunk under `root/chunks/ab/cd/`, the production store.
 //! - [`MemoryChunkStore`]: a hash map, for tests and small deployments.
-//! - [`ObjectChunkStore`] (module [`object`]): one object per chunk in an S3-compatible
-//!   bucket (Garage, MinIO, Ceph, a cloud's S3), so that no origin's disk holds anything
-//!   that matters; [`object::Bucket`] is the bucket itself, for what else a service keeps
-//!   there.
+//! - [`ObjectChunkStore`] (module [`object`]): chunks grouped into segment objects of an
+//!   S3-compatible bucket (Garage, MinIO, Ceph, a cloud's S3), so that no origin's disk holds
+//!   anything that matters; [`object::Bucket`] is the bucket itself, for what else a service
+//!   keeps there.
 //! - [`gc`]: which unreferenced chunks to remove ([`gc::is_garbage`], pure) and removing them
 //!   ([`gc::collect_garbage`]).
 //! - `conformance` (feature `conformance`): the checks every implementation must pass.

@@ -85,6 +85,64 @@ pub trait ChunkStore: Send + Sync {
 
     /// The store's totals. May walk the whole store: for reports, not for every request.
     fn stats(&self) -> Result<ChunkStats>;
+
+    /// How many bytes of chunks one [`put_many`](Self::put_many) should carry to be worth
+    /// one write; 0 when the store writes each chunk on its own anyway.
+    fn batch_bytes(&self) -> usize {
+        0
+    }
+
+    /// Stores several chunks, each checked as [`put`](Self::put) checks it; what was done
+    /// with each, in order. If any is refused, none is stored. A store that groups chunks
+    /// writes those it lacks together.
+    fn put_many(&self, chunks: &[(Blake3Hash, &[u8])]) -> Result<Vec<Put>> {
+        for (id, bytes) in chunks {
+            check_put(id, bytes)?;
+        }
+        chunks
+            .iter()
+            .map(|(id, bytes)| self.put(id, bytes))
+            .collect()
+    }
+
+    /// The bytes of each of `ids`, in order, each verified as [`get`](Self::get) verifies
+    /// it. A store that groups chunks reads neighbours in one request.
+    fn get_many(&self, ids: &[Blake3Hash]) -> Result<Vec<Option<Bytes>>> {
+        ids.iter().map(|id| self.get(id)).collect()
+    }
+
+    /// Whether the store holds each of `ids`, in order.
+    fn contains_many(&self, ids: &[Blake3Hash]) -> Result<Vec<bool>> {
+        ids.iter().map(|id| self.contains(id)).collect()
+    }
+
+    /// Whether the store holds each of `ids`, asking the store itself rather than what this
+    /// process remembers of it: for a check that must see removals made by another process
+    /// sharing the store (its garbage collection).
+    fn recheck(&self, ids: &[Blake3Hash]) -> Result<Vec<bool>> {
+        self.contains_many(ids)
+    }
+
+    /// Garbage collection's removal: removes those of `ids` last written before `cutoff`,
+    /// and returns them with their lengths. A store that groups chunks may keep a chunk whose
+    /// group is still mostly live (it is then not returned), until more of the group is
+    /// garbage.
+    fn remove_garbage(
+        &self,
+        ids: &[Blake3Hash],
+        cutoff: SystemTime,
+    ) -> Result<Vec<(Blake3Hash, u64)>> {
+        let mut removed = Vec::new();
+        for id in ids {
+            let Some(meta) = self.meta(id)? else {
+                continue;
+            };
+            if self.remove_if_written_before(id, cutoff)? {
+                removed.push((*id, meta.len));
+            }
+        }
+        Ok(removed)
+    }
 }
 
 /// Checks bytes offered to [`ChunkStore::put`]: not empty, not too large, hashing to `id`.
@@ -130,5 +188,27 @@ impl<S: ChunkStore + ?Sized> ChunkStore for Arc<S> {
     }
     fn stats(&self) -> Result<ChunkStats> {
         (**self).stats()
+    }
+    fn batch_bytes(&self) -> usize {
+        (**self).batch_bytes()
+    }
+    fn put_many(&self, chunks: &[(Blake3Hash, &[u8])]) -> Result<Vec<Put>> {
+        (**self).put_many(chunks)
+    }
+    fn get_many(&self, ids: &[Blake3Hash]) -> Result<Vec<Option<Bytes>>> {
+        (**self).get_many(ids)
+    }
+    fn contains_many(&self, ids: &[Blake3Hash]) -> Result<Vec<bool>> {
+        (**self).contains_many(ids)
+    }
+    fn recheck(&self, ids: &[Blake3Hash]) -> Result<Vec<bool>> {
+        (**self).recheck(ids)
+    }
+    fn remove_garbage(
+        &self,
+        ids: &[Blake3Hash],
+        cutoff: SystemTime,
+    ) -> Result<Vec<(Blake3Hash, u64)>> {
+        (**self).remove_garbage(ids, cutoff)
     }
 }

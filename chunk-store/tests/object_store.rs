@@ -20,27 +20,36 @@ fn the_conformance_suite_passes_against_a_three_node_garage() {
 }
 
 #[test]
-fn a_chunk_whose_object_was_overwritten_is_reported_corrupt_counted_and_removed() {
+fn a_chunk_damaged_in_its_segment_is_reported_corrupt_counted_and_removed_and_its_neighbour_kept() {
     let garage = Garage::start(1);
     let config = garage.config_with_prefix("corrupt");
     let store = ObjectChunkStore::open(&config).unwrap();
     let (id, bytes) = chunk(1, 4096);
-    store.put(&id, &bytes).unwrap();
-    let bucket = Bucket::open(&config).unwrap();
-    bucket
-        .put(
-            &format!("chunks/{id}"),
-            Bytes::from_static(b"not the chunk"),
-        )
+    let (other, other_bytes) = chunk(2, 3000);
+    store
+        .put_many(&[(id, &bytes[..]), (other, &other_bytes[..])])
         .unwrap();
+    // Both in one segment, and a byte of the first flipped in the bucket.
+    let bucket = Bucket::open(&config).unwrap();
+    let segments = bucket.list("segments").unwrap();
+    assert_eq!(segments.len(), 1, "{segments:?}");
+    let mut rotten = bucket.get(&segments[0].key).unwrap().unwrap().to_vec();
+    rotten[100] ^= 0xff;
+    bucket.put(&segments[0].key, Bytes::from(rotten)).unwrap();
 
     assert!(matches!(store.get(&id), Err(ChunkStoreError::Corrupt { id: c }) if c == id));
     assert_eq!(store.stats().unwrap().corrupt_found, 1);
-    assert!(
-        !store.contains(&id).unwrap(),
-        "the corrupt object is deleted"
-    );
+    assert!(!store.contains(&id).unwrap(), "the corrupt chunk is gone");
     assert!(store.get(&id).unwrap().is_none());
+    assert_eq!(
+        store.get(&other).unwrap().as_deref(),
+        Some(&other_bytes[..]),
+        "the chunk it shared a segment with is kept, written anew"
+    );
+    // Another process finds the same.
+    let fresh = ObjectChunkStore::open(&config).unwrap();
+    assert!(!fresh.contains(&id).unwrap());
+    assert!(fresh.contains(&other).unwrap());
 }
 
 #[test]
@@ -160,16 +169,21 @@ fn a_disk_store_is_copied_into_the_bucket_verified_and_an_interrupted_copy_resum
     let disk = DiskChunkStore::open(dir.path()).unwrap();
     let mut ids = Vec::new();
     for seed in 0..30 {
-        let (id, bytes) = chunk(seed, 1_000 + usize::from(seed) * 100);
+        let (id, bytes) = chunk(seed, 100_000 + usize::from(seed) * 10_000);
         disk.put(&id, &bytes).unwrap();
         ids.push(id);
     }
     // One chunk rots on the disk before the move.
     let rotten = ids[29];
     std::fs::write(disk.path_of(&rotten), b"rot").unwrap();
-    let bucket = ObjectChunkStore::open(&garage.config_with_prefix("moved")).unwrap();
+    // Segments of 1 MiB: the copy writes about five chunks at a time.
+    let config = ObjectStoreConfig {
+        segment_bytes: 1 << 20,
+        ..garage.config_with_prefix("moved")
+    };
+    let bucket = ObjectChunkStore::open(&config).unwrap();
 
-    // Stopped after ten chunks…
+    // Stopped after ten chunks (and the rest of the segment they were written in)…
     let first = copy_chunks(&disk, &bucket, true, |r| {
         if r.copied >= 10 {
             ControlFlow::Break(())
@@ -178,10 +192,14 @@ fn a_disk_store_is_copied_into_the_bucket_verified_and_an_interrupted_copy_resum
         }
     })
     .unwrap();
-    assert_eq!(first.copied, 10);
-    // …and run again: the ten are not sent twice, the rest are, the rotten one is named.
+    assert!((10..20).contains(&first.copied), "{first:?}");
+    // …and run again: those are not sent twice, the rest are, the rotten one is named.
     let second = copy_chunks(&disk, &bucket, true, |_| ControlFlow::Continue(())).unwrap();
-    assert_eq!((second.present, second.copied), (10, 19), "{second:?}");
+    assert_eq!(
+        (second.present, second.copied),
+        (first.copied, 29 - first.copied),
+        "{second:?}"
+    );
     assert_eq!(second.verified, 29);
     // Met in one run or the other, whichever reached it: reported once, never copied.
     let corrupt: Vec<_> = first
@@ -198,4 +216,117 @@ fn a_disk_store_is_copied_into_the_bucket_verified_and_an_interrupted_copy_resum
         !bucket.contains(&rotten).unwrap(),
         "nothing under a wrong id"
     );
+}
+
+#[test]
+fn chunks_written_together_are_one_segment_object_and_another_process_finds_them() {
+    let garage = Garage::start(1);
+    let config = garage.config_with_prefix("grouped");
+    let a = ObjectChunkStore::open(&config).unwrap();
+    let b = ObjectChunkStore::open(&config).unwrap();
+    // B reads the (empty) index first, so A's chunks are news to it.
+    assert_eq!(b.stats().unwrap().chunks, 0);
+    let chunks: Vec<_> = (0..40).map(|seed| chunk(seed, 20_000)).collect();
+    let refs: Vec<_> = chunks.iter().map(|(id, b)| (*id, &b[..])).collect();
+    let puts = a.put_many(&refs).unwrap();
+    assert!(puts.iter().all(|p| *p == packyard_chunk_store::Put::Stored));
+    let bucket = Bucket::open(&config).unwrap();
+    assert_eq!(
+        bucket.list("segments").unwrap().len(),
+        1,
+        "forty chunks put together are one object"
+    );
+    let ids: Vec<_> = chunks.iter().map(|(id, _)| *id).collect();
+    assert!(b.contains_many(&ids).unwrap().iter().all(|f| *f));
+    for (id, bytes) in &chunks {
+        assert_eq!(b.get(id).unwrap().as_deref(), Some(&bytes[..]));
+    }
+    // Put again soon after: already present, nothing written.
+    assert!(
+        a.put_many(&refs)
+            .unwrap()
+            .iter()
+            .all(|p| *p == packyard_chunk_store::Put::AlreadyPresent)
+    );
+    assert_eq!(bucket.list("segments").unwrap().len(), 1);
+}
+
+#[test]
+fn a_chunk_removed_by_another_process_is_found_gone_by_recheck_and_by_reads() {
+    let garage = Garage::start(1);
+    let config = garage.config_with_prefix("rechecked");
+    let a = ObjectChunkStore::open(&config).unwrap();
+    let b = ObjectChunkStore::open(&config).unwrap();
+    let (id, bytes) = chunk(7, 10_000);
+    let (kept, kept_bytes) = chunk(8, 10_000);
+    a.put_many(&[(id, &bytes[..]), (kept, &kept_bytes[..])])
+        .unwrap();
+    assert!(b.contains(&id).unwrap(), "b now remembers where it is");
+    let c = ObjectChunkStore::open(&config).unwrap();
+    assert!(c.contains(&kept).unwrap(), "and so does c");
+    // Removing one chunk rewrites the segment it shares with `kept`.
+    assert!(a.remove(&id).unwrap());
+    // b's memory still says present; the bucket does not.
+    assert_eq!(b.recheck(&[id, kept]).unwrap(), vec![false, true]);
+    assert!(!b.contains(&id).unwrap());
+    assert!(a.remove(&id).is_ok_and(|removed| !removed));
+    // A read through a memory of the old segment finds the chunk moved, not lost.
+    assert_eq!(c.get(&kept).unwrap().as_deref(), Some(&kept_bytes[..]));
+    assert_eq!(c.get(&id).unwrap(), None);
+}
+
+#[test]
+fn garbage_collection_deletes_dead_segments_rewrites_mostly_dead_ones_and_leaves_mostly_live_ones()
+{
+    use packyard_chunk_store::gc::collect_garbage;
+    use std::collections::HashSet;
+    use std::time::{Duration, SystemTime};
+
+    let garage = Garage::start(1);
+    let config = garage.config_with_prefix("gc");
+    let store = ObjectChunkStore::open(&config).unwrap();
+    let group = |seeds: std::ops::Range<u8>| -> Vec<(packyard_core::Blake3Hash, Vec<u8>)> {
+        seeds.map(|s| chunk(s, 10_000)).collect()
+    };
+    let put = |chunks: &[(packyard_core::Blake3Hash, Vec<u8>)]| {
+        let refs: Vec<_> = chunks.iter().map(|(id, b)| (*id, &b[..])).collect();
+        store.put_many(&refs).unwrap();
+    };
+    let all_dead = group(0..4);
+    let half_dead = group(10..14);
+    let mostly_live = group(20..30);
+    put(&all_dead);
+    put(&half_dead);
+    put(&mostly_live);
+    let ids = |c: &[(packyard_core::Blake3Hash, Vec<u8>)]| -> Vec<_> {
+        c.iter().map(|(id, _)| *id).collect()
+    };
+    let mut live: HashSet<_> = ids(&half_dead[..2]).into_iter().collect();
+    live.extend(ids(&mostly_live[1..]));
+
+    let later = SystemTime::now() + Duration::from_secs(7200);
+    let report = collect_garbage(&store, &live, Duration::from_secs(3600), later).unwrap();
+    let removed: HashSet<_> = report.removed.iter().copied().collect();
+    let mut expected: HashSet<_> = ids(&all_dead).into_iter().collect();
+    expected.extend(ids(&half_dead[2..]));
+    assert_eq!(removed, expected, "{report:?}");
+    assert_eq!(report.bytes_removed, 6 * 10_000);
+    assert_eq!(
+        report.kept_grouped, 1,
+        "one dead chunk in ten stays with its segment"
+    );
+
+    let bucket = Bucket::open(&config).unwrap();
+    assert_eq!(
+        bucket.list("segments").unwrap().len(),
+        2,
+        "the dead segment is gone, the half-dead one rewritten, the mostly live one left"
+    );
+    let fresh = ObjectChunkStore::open(&config).unwrap();
+    for (id, bytes) in half_dead[..2].iter().chain(&mostly_live) {
+        assert_eq!(fresh.get(id).unwrap().as_deref(), Some(&bytes[..]), "{id}");
+    }
+    for id in &expected {
+        assert!(!fresh.contains(id).unwrap(), "{id}");
+    }
 }

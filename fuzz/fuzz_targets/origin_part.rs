@@ -83,7 +83,10 @@ fn check_endpoint(method: &Method, path: &str) -> Option<u64> {
     let writes = |e: &Endpoint| {
         matches!(
             e,
-            Endpoint::PutPart { .. } | Endpoint::PutChunkList { .. } | Endpoint::PutChunk { .. }
+            Endpoint::PutPart { .. }
+                | Endpoint::PutChunkList { .. }
+                | Endpoint::PutChunk { .. }
+                | Endpoint::PutChunkBundle { .. }
         )
     };
     let wanted = |e: &Endpoint| if writes(e) { Method::PUT } else { Method::GET };
@@ -100,6 +103,7 @@ fn check_endpoint(method: &Method, path: &str) -> Option<u64> {
                 Endpoint::Status { file } => format!("/v1/uploads/{file}"),
                 Endpoint::PutChunkList { file } => format!("/v1/uploads/{file}/chunks"),
                 Endpoint::PutChunk { file, id } => format!("/v1/uploads/{file}/chunks/{id}"),
+                Endpoint::PutChunkBundle { file } => format!("/v1/uploads/{file}/chunks/bundle"),
                 Endpoint::Health => "/healthz".to_owned(),
                 Endpoint::Ready => "/readyz".to_owned(),
                 Endpoint::Metrics => "/metrics".to_owned(),
@@ -113,7 +117,8 @@ fn check_endpoint(method: &Method, path: &str) -> Option<u64> {
             let (Endpoint::PutPart { file, .. }
             | Endpoint::Status { file }
             | Endpoint::PutChunkList { file }
-            | Endpoint::PutChunk { file, .. }) = &endpoint
+            | Endpoint::PutChunk { file, .. }
+            | Endpoint::PutChunkBundle { file }) = &endpoint
             else {
                 return None;
             };

@@ -156,37 +156,67 @@ fn chunk_frames(id: Blake3Hash, bytes: Bytes) -> impl Iterator<Item = pb::ChunkF
 
 type Frames = mpsc::Sender<Result<pb::ChunkFrame, Status>>;
 
-/// Reads each chunk in turn and queues its frames, until done or the receiver leaves.
+/// How many chunks of a fetch a store that groups chunks reads at once: neighbours come in
+/// one request ([`ChunkStore::get_many`]). Other stores read one at a time, so a slow
+/// receiver holds back the reads after at most `frame_buffer` frames.
+const READ_TOGETHER: usize = 32;
+
+/// Reads the chunks (in groups, from a store that groups them) and queues their frames in
+/// order, until done or the receiver leaves.
 async fn send_chunks<S: ChunkStore + 'static>(store: Arc<S>, ids: Vec<Blake3Hash>, tx: Frames) {
-    for id in ids {
+    let together = if store.batch_bytes() > 0 {
+        READ_TOGETHER
+    } else {
+        1
+    };
+    for group in ids.chunks(together) {
         if tx.is_closed() {
             return;
         }
-        let store = store.clone();
-        let read = tokio::task::spawn_blocking(move || store.get(&id)).await;
-        let frames: Box<dyn Iterator<Item = pb::ChunkFrame> + Send> = match read {
-            Ok(Ok(Some(bytes))) => Box::new(chunk_frames(id, bytes)),
-            Ok(Ok(None)) => Box::new(std::iter::once(missing_frame(&id))),
-            Ok(Err(ChunkStoreError::Corrupt { .. })) => {
-                tracing::warn!(chunk = %id, "corrupt chunk removed from the store; sent as missing");
-                Box::new(std::iter::once(missing_frame(&id)))
+        let (store, group) = (store.clone(), group.to_vec());
+        let read = tokio::task::spawn_blocking(move || {
+            // A corrupt chunk fails the whole read: read that group one by one, so that it
+            // alone is sent as missing.
+            if let [id] = group[..] {
+                return vec![(id, store.get(&id))];
             }
-            Ok(Err(e)) => {
-                tracing::error!(chunk = %id, error = %e, "reading a chunk failed; ending the fetch");
-                let _ = tx.send(Err(status(&e))).await;
-                return;
+            match store.get_many(&group) {
+                Err(ChunkStoreError::Corrupt { .. }) => {
+                    group.iter().map(|id| (*id, store.get(id))).collect()
+                }
+                Err(e) => vec![(group[0], Err(e))],
+                Ok(found) => group.into_iter().zip(found.into_iter().map(Ok)).collect(),
             }
+        })
+        .await;
+        let read: Vec<(Blake3Hash, Result<Option<Bytes>, ChunkStoreError>)> = match read {
+            Ok(read) => read,
             Err(join) => {
-                tracing::error!(chunk = %id, error = %join, "the chunk read task failed");
+                tracing::error!(error = %join, "the chunk read task failed");
                 let _ = tx
                     .send(Err(Status::internal("reading a chunk failed")))
                     .await;
                 return;
             }
         };
-        for frame in frames {
-            if tx.send(Ok(frame)).await.is_err() {
-                return;
+        for (id, read) in read {
+            let frames: Box<dyn Iterator<Item = pb::ChunkFrame> + Send> = match read {
+                Ok(Some(bytes)) => Box::new(chunk_frames(id, bytes)),
+                Ok(None) => Box::new(std::iter::once(missing_frame(&id))),
+                Err(ChunkStoreError::Corrupt { .. }) => {
+                    tracing::warn!(chunk = %id, "corrupt chunk removed from the store; sent as missing");
+                    Box::new(std::iter::once(missing_frame(&id)))
+                }
+                Err(e) => {
+                    tracing::error!(chunk = %id, error = %e, "reading a chunk failed; ending the fetch");
+                    let _ = tx.send(Err(status(&e))).await;
+                    return;
+                }
+            };
+            for frame in frames {
+                if tx.send(Ok(frame)).await.is_err() {
+                    return;
+                }
             }
         }
     }
@@ -200,14 +230,10 @@ impl<S: ChunkStore + 'static> chunk_store_server::ChunkStore for ChunkService<S>
     ) -> Result<Response<pb::HaveReply>, Status> {
         let ids = parse_ids(&request.into_inner().ids, MAX_HAVE_IDS)?;
         let store = self.store.clone();
-        let present = tokio::task::spawn_blocking(move || {
-            ids.iter()
-                .map(|id| store.contains(id))
-                .collect::<Result<Vec<bool>, _>>()
-        })
-        .await
-        .map_err(|_| Status::internal("the chunk lookup task failed"))?
-        .map_err(|e| status(&e))?;
+        let present = tokio::task::spawn_blocking(move || store.contains_many(&ids))
+            .await
+            .map_err(|_| Status::internal("the chunk lookup task failed"))?
+            .map_err(|e| status(&e))?;
         Ok(Response::new(pb::HaveReply { present }))
     }
 

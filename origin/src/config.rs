@@ -82,7 +82,8 @@ pub enum StoreConfig {
     /// On the origin's own disk, under `data_dir` (`store/` and `staging/`).
     #[default]
     Disk,
-    /// In an S3-compatible bucket: chunks under `chunks/`, parts under `staging/`.
+    /// In an S3-compatible bucket: chunks grouped into segments under `segments/`, parts
+    /// under `staging/`.
     S3(Box<ObjectStoreConfig>),
 }
 

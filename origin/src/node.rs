@@ -145,11 +145,6 @@ pub async fn serve(
             })
         },
         lists: Arc::default(),
-        store_in_flight: if matches!(config.store, StoreConfig::S3(_)) {
-            16
-        } else {
-            1
-        },
     };
     tasks.spawn(
         "upload endpoint",

@@ -277,3 +277,92 @@ async fn a_list_sent_again_after_a_break_asks_only_for_the_chunks_not_yet_sent()
     assert_eq!(settled["state"], "COMPLETE", "{settled}");
     origin.shut_down().await;
 }
+
+/// A bundle body: each chunk framed by its id and its length (4 bytes, big-endian).
+fn bundle(chunks: &[(Blake3Hash, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (id, bytes) in chunks {
+        body.extend_from_slice(id.as_bytes());
+        body.extend_from_slice(&u32::try_from(bytes.len()).unwrap().to_be_bytes());
+        body.extend_from_slice(bytes);
+    }
+    body
+}
+
+#[tokio::test]
+async fn a_bundle_of_chunks_is_stored_whole_or_not_at_all_and_its_lies_are_refused_with_the_reason()
+{
+    let (control, origin, data) = start().await;
+    let pack = control.pack("com.example.bundle", "level-2").await;
+    let archive = build_pack(8, &[], PREFETCH);
+    let chunks = cut(&archive);
+    let version = control.version(&pack).await;
+    let file = control
+        .reserve(&version, archive.len() as u64, "ASSET")
+        .await;
+    control
+        .client
+        .send_chunk_list(&file, &entries(&chunks))
+        .await
+        .unwrap();
+    let url = {
+        let (path, query) = file.chunks_url.as_deref().unwrap().split_once('?').unwrap();
+        format!("{path}/bundle?{query}")
+    };
+    let (a, b) = (&chunks[0], &chunks[1]);
+    let honest = bundle(&[(a.0, &a.2), (b.0, &b.2)]);
+
+    // Cut short inside a frame, and inside a chunk's bytes.
+    let (status, body) = put_bytes(&url, honest[..20].to_vec()).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(detail(&body).contains("bundle ends"), "{body}");
+    let (status, body) = put_bytes(&url, honest[..honest.len() - 1].to_vec()).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(detail(&body).contains(&format!("chunk {}", b.0)), "{body}");
+    // The second chunk's bytes are not its own: the first is not stored either.
+    let mut wrong = b.2.clone();
+    wrong[0] ^= 1;
+    let (status, body) = put_bytes(&url, bundle(&[(a.0, &a.2), (b.0, &wrong)])).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(detail(&body).contains("hash to"), "{body}");
+    // A chunk the list does not name; a length the list does not give; nothing at all.
+    let stranger = b"not in the list";
+    let (status, body) = put_bytes(
+        &url,
+        bundle(&[(a.0, &a.2), (Blake3Hash::of(stranger), stranger)]),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(detail(&body).contains("not in the chunk list"), "{body}");
+    let (status, body) = put_bytes(&url, bundle(&[(a.0, &a.2[1..])])).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(detail(&body).contains("in the chunk list"), "{body}");
+    let (status, body) = put_bytes(&url, Vec::new()).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(detail(&body).contains("empty"), "{body}");
+    let stored = walk(&data.path().join("store").join("chunks"));
+    assert!(stored.is_empty(), "nothing stored half-way: {stored:?}");
+
+    // The client sends what is missing in bundles; the version completes.
+    let (status, body) = put_bytes(&url, honest).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["chunks"], 2, "{body}");
+    let path = data.path().join("archive.zip");
+    std::fs::write(&path, &archive).unwrap();
+    let sent = control
+        .client
+        .send_missing_chunks(&file, &entries(&chunks), &path, 4)
+        .await
+        .unwrap();
+    assert_eq!(
+        sent.bytes,
+        archive.len() as u64 - u64::from(a.1) - u64::from(b.1),
+        "the two sent before are not sent again"
+    );
+    let (status, body) = control.commit(&file.id, &archive).await;
+    assert_eq!(status, 200, "{body}");
+    let settled = control.settled(&version).await;
+    assert_eq!(settled["state"], "COMPLETE", "{settled}");
+    assert_rebuilds(data.path(), &chunk_list(&control, &version).await, &archive);
+    origin.shut_down().await;
+}

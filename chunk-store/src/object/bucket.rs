@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path;
-use object_store::{ClientOptions, ObjectStore, PutPayload, RetryConfig};
+use object_store::{ClientOptions, GetOptions, GetRange, ObjectStore, PutPayload, RetryConfig};
 
 use super::config::ObjectStoreConfig;
 use crate::ChunkStoreError;
@@ -129,7 +129,7 @@ impl Bucket {
 
     /// Lists one key, proving the endpoint, the credentials and the bucket are right.
     pub fn check(&self) -> Result<(), ChunkStoreError> {
-        self.list_keys("", Some(1)).map(drop)
+        self.list_keys("", None, Some(1)).map(drop)
     }
 
     fn path(&self, key: &str) -> Path {
@@ -210,6 +210,40 @@ impl Bucket {
         got.map_err(|e| self.error("reading from", e))
     }
 
+    /// The bytes `range` of `key`; `None` if there is no such object.
+    pub fn get_range(
+        &self,
+        key: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<Option<Bytes>, ChunkStoreError> {
+        self.get_with(key, GetRange::Bounded(range))
+    }
+
+    /// The last `len` bytes of `key` (all of it, if shorter); `None` if there is no such
+    /// object.
+    pub fn get_last(&self, key: &str, len: u64) -> Result<Option<Bytes>, ChunkStoreError> {
+        self.get_with(key, GetRange::Suffix(len))
+    }
+
+    fn get_with(&self, key: &str, range: GetRange) -> Result<Option<Bytes>, ChunkStoreError> {
+        let path = self.path(key);
+        let got = self.call(|store| {
+            let (path, range) = (path.clone(), range.clone());
+            async move {
+                let options = GetOptions {
+                    range: Some(range),
+                    ..GetOptions::default()
+                };
+                match store.get_opts(&path, options).await {
+                    Ok(result) => result.bytes().await.map(Some),
+                    Err(object_store::Error::NotFound { .. }) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+        });
+        got.map_err(|e| self.error("reading from", e))
+    }
+
     /// The size and write time of `key`; `None` if there is no such object.
     pub fn head(&self, key: &str) -> Result<Option<ObjectInfo>, ChunkStoreError> {
         let path = self.path(key);
@@ -244,12 +278,18 @@ impl Bucket {
     /// Every object whose key starts with `dir/` (or every object, for `""`), with keys
     /// relative to the bucket's prefix.
     pub fn list(&self, dir: &str) -> Result<Vec<ObjectInfo>, ChunkStoreError> {
-        self.list_keys(dir, None)
+        self.list_keys(dir, None, None)
+    }
+
+    /// Every object under `dir/` whose name there sorts after `after`.
+    pub fn list_after(&self, dir: &str, after: &str) -> Result<Vec<ObjectInfo>, ChunkStoreError> {
+        self.list_keys(dir, Some(after), None)
     }
 
     fn list_keys(
         &self,
         dir: &str,
+        after: Option<&str>,
         limit: Option<usize>,
     ) -> Result<Vec<ObjectInfo>, ChunkStoreError> {
         use futures_util::StreamExt as _;
@@ -259,11 +299,15 @@ impl Bucket {
         } else {
             self.prefix.len() + 1
         };
+        let offset = after.map(|after| Path::from(join(&root, after)));
         let listed = self.call(|store| {
-            let root = root.clone();
+            let (root, offset) = (root.clone(), offset.clone());
             async move {
                 let path = (!root.is_empty()).then(|| Path::from(root));
-                let mut stream = store.list(path.as_ref());
+                let mut stream = match &offset {
+                    Some(offset) => store.list_with_offset(path.as_ref(), offset),
+                    None => store.list(path.as_ref()),
+                };
                 let mut found = Vec::new();
                 while let Some(meta) = stream.next().await {
                     let meta = meta?;

@@ -46,6 +46,10 @@ pub struct ObjectStoreConfig {
     /// garbage collection reads) is refreshed; younger chunks are not rewritten. Must be
     /// well under the garbage collection grace period. Default: 600.
     pub refresh_after_secs: u64,
+    /// Chunks written together (an archive's, as processing cuts it) are grouped into
+    /// segment objects of about this many bytes, so the store takes a few large writes rather
+    /// than one small write per chunk. 1 MiB to 256 MiB. Default: 8 MiB.
+    pub segment_bytes: u64,
 }
 
 impl Default for ObjectStoreConfig {
@@ -63,6 +67,7 @@ impl Default for ObjectStoreConfig {
             request_timeout_secs: 30,
             max_retries: 3,
             refresh_after_secs: 600,
+            segment_bytes: 8 << 20,
         }
     }
 }
@@ -137,6 +142,12 @@ impl ObjectStoreConfig {
             return Err(invalid(
                 "store.request_timeout_secs",
                 "timeouts must be at least 1 second",
+            ));
+        }
+        if !(1 << 20..=256 << 20).contains(&self.segment_bytes) {
+            return Err(invalid(
+                "store.segment_bytes",
+                format!("{} is not between 1 MiB and 256 MiB", self.segment_bytes),
             ));
         }
         self.credentials().map(drop)

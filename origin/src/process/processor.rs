@@ -404,8 +404,7 @@ impl<S: ChunkStore + 'static> Processor<S> {
                 // Only a shared store's garbage collection runs on another origin.
                 let present = if shared { present } else { Vec::new() };
                 let store = self.store.clone();
-                let lookups = if shared { 2 * IN_FLIGHT } else { 1 };
-                tokio::task::spawn_blocking(move || still_there(&*store, &present, lookups))
+                tokio::task::spawn_blocking(move || still_there(&*store, &present))
                     .await
                     .map_err(|e| ProcessError::Local(e.to_string()))?
                     .map_err(|e| ProcessError::Local(format!("processing {file}: {e}")))?;

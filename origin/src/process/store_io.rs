@@ -2,11 +2,12 @@
 //! flight at once, because each one costs a round trip (and the store's own replication)
 //! rather than a disk seek. On the embedded disk store everything stays on one thread.
 //!
-//! - [`Writers`]: the chunks ingest cuts, put by a few threads while ingest goes on cutting
-//!   (and not put at all when they were just read from the store).
+//! - [`Writers`]: the chunks ingest cuts, put by a few threads while ingest goes on cutting,
+//!   in groups when the store groups them (and not put at all when they were just read from
+//!   the store).
 //! - [`ChunksReader`]: an archive sent as chunks, read back in order, a window of chunks
 //!   fetched at once.
-//! - [`still_there`]: the chunks found present, looked for again, several at once.
+//! - [`still_there`]: the chunks found present, looked for again in the store itself.
 
 use std::collections::{HashSet, VecDeque};
 use std::io::{self, Read};
@@ -39,12 +40,19 @@ fn stopped(detail: &str) -> ChunkStoreError {
     }
 }
 
-/// Puts chunks into the store from `IN_FLIGHT` threads, or inline when `threads` is 1.
+/// A group of chunks put together (one segment of a bucket).
+type Batch = Vec<(Blake3Hash, Vec<u8>)>;
+
+/// Puts chunks into the store from `IN_FLIGHT` threads, or inline when `threads` is 1. A
+/// store that groups chunks ([`ChunkStore::batch_bytes`]) gets them in groups that size.
 pub(super) struct Writers<S: ChunkStore + ?Sized + 'static> {
     store: Arc<S>,
     /// Chunks known to be in the store already (just read from it): not put again.
     held: HashSet<Blake3Hash>,
-    queue: Option<SyncSender<(Blake3Hash, Vec<u8>)>>,
+    /// The group being gathered, and its bytes.
+    batch: Batch,
+    batch_len: usize,
+    queue: Option<SyncSender<Batch>>,
     threads: Vec<JoinHandle<()>>,
     outcome: Arc<Mutex<Outcome>>,
 }
@@ -55,55 +63,73 @@ fn lock(outcome: &Mutex<Outcome>) -> std::sync::MutexGuard<'_, Outcome> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Puts `batch` (one chunk on its own when the store does not group them) and records what
+/// was present, or the failure.
+fn put_batch<S: ChunkStore + ?Sized>(store: &S, batch: &Batch, outcome: &Mutex<Outcome>) {
+    let put = match &batch[..] {
+        [(id, bytes)] if store.batch_bytes() == 0 => store.put(id, bytes).map(|p| vec![p]),
+        _ => {
+            let refs: Vec<(Blake3Hash, &[u8])> =
+                batch.iter().map(|(id, b)| (*id, &b[..])).collect();
+            store.put_many(&refs)
+        }
+    };
+    let mut outcome = lock(outcome);
+    match put {
+        Ok(puts) => {
+            for ((id, _), put) in batch.iter().zip(puts) {
+                if put == Put::AlreadyPresent {
+                    outcome.present.push(*id);
+                }
+            }
+        }
+        Err(e) => {
+            outcome.failed = true;
+            outcome.error.get_or_insert(e);
+        }
+    }
+}
+
 impl<S: ChunkStore + ?Sized + 'static> Writers<S> {
     /// Writers over `store`; `threads` of them (1: every put on the caller's thread).
     pub(super) fn new(store: Arc<S>, threads: usize) -> Self {
         let outcome = Arc::new(Mutex::new(Outcome::default()));
+        let mut writers = Self {
+            store,
+            held: HashSet::new(),
+            batch: Vec::new(),
+            batch_len: 0,
+            queue: None,
+            threads: Vec::new(),
+            outcome,
+        };
         if threads <= 1 {
-            return Self {
-                store,
-                held: HashSet::new(),
-                queue: None,
-                threads: Vec::new(),
-                outcome,
-            };
+            return writers;
         }
-        let (queue, jobs) = sync_channel::<(Blake3Hash, Vec<u8>)>(threads * 2);
+        // Each group waiting is up to a segment of memory: as many waiting as writing.
+        let (queue, jobs) = sync_channel::<Batch>(threads);
         let jobs = Arc::new(Mutex::new(jobs));
-        let threads = (0..threads)
+        writers.threads = (0..threads)
             .map(|_| {
-                let (store, jobs, outcome) = (store.clone(), jobs.clone(), outcome.clone());
+                let (store, jobs, outcome) =
+                    (writers.store.clone(), jobs.clone(), writers.outcome.clone());
                 std::thread::spawn(move || {
                     loop {
                         let job = jobs
                             .lock()
                             .unwrap_or_else(std::sync::PoisonError::into_inner)
                             .recv();
-                        let Ok((id, bytes)) = job else { return };
+                        let Ok(batch) = job else { return };
                         if lock(&outcome).failed {
                             continue;
                         }
-                        let put = store.put(&id, &bytes);
-                        let mut outcome = lock(&outcome);
-                        match put {
-                            Ok(Put::AlreadyPresent) => outcome.present.push(id),
-                            Ok(Put::Stored) => {}
-                            Err(e) => {
-                                outcome.failed = true;
-                                outcome.error.get_or_insert(e);
-                            }
-                        }
+                        put_batch(&*store, &batch, &outcome);
                     }
                 })
             })
             .collect();
-        Self {
-            store,
-            held: HashSet::new(),
-            queue: Some(queue),
-            threads,
-            outcome,
-        }
+        writers.queue = Some(queue);
+        writers
     }
 
     /// The same writers, told that `held` are in the store already (an archive sent as
@@ -113,22 +139,36 @@ impl<S: ChunkStore + ?Sized + 'static> Writers<S> {
         self
     }
 
-    /// Puts `bytes` as `id`, now or on a writer thread; an error is the first a writer met.
+    /// Puts `bytes` as `id`, now or on a writer thread (once its group is full); an error is
+    /// the first a writer met.
     pub(super) fn put(&mut self, id: Blake3Hash, bytes: &[u8]) -> Result<(), ChunkStoreError> {
         if self.held.contains(&id) {
             lock(&self.outcome).present.push(id);
             return Ok(());
         }
-        let Some(queue) = &self.queue else {
-            if self.store.put(&id, bytes)? == Put::AlreadyPresent {
-                lock(&self.outcome).present.push(id);
-            }
+        self.batch.push((id, bytes.to_vec()));
+        self.batch_len += bytes.len();
+        if self.batch_len < self.store.batch_bytes() {
             return Ok(());
+        }
+        self.send()
+    }
+
+    /// Hands the gathered group to a writer (or writes it here).
+    fn send(&mut self) -> Result<(), ChunkStoreError> {
+        let batch = std::mem::take(&mut self.batch);
+        self.batch_len = 0;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let Some(queue) = &self.queue else {
+            put_batch(&*self.store, &batch, &self.outcome);
+            return self.failure().map_or(Ok(()), Err);
         };
         if let Some(e) = self.failure() {
             return Err(e);
         }
-        if queue.send((id, bytes.to_vec())).is_err() {
+        if queue.send(batch).is_err() {
             return Err(self
                 .failure()
                 .unwrap_or_else(|| stopped("the writer threads stopped")));
@@ -153,6 +193,7 @@ impl<S: ChunkStore + ?Sized + 'static> Writers<S> {
     /// Waits for every put; returns the chunks that were already present, or the first
     /// error.
     pub(super) fn finish(mut self) -> Result<Vec<Blake3Hash>, ChunkStoreError> {
+        self.send()?;
         self.queue = None;
         for thread in self.threads.drain(..) {
             let _ = thread.join();
@@ -210,11 +251,36 @@ impl<S: ChunkStore + ?Sized> ChunksReader<S> {
     /// Fetches the next chunks into `ready`: eight per request in flight, so that a slow
     /// answer costs one thread a wait, not every thread.
     fn fill(&mut self) -> io::Result<()> {
-        let ahead = if self.window > 1 { 8 * self.window } else { 1 };
-        let end = (self.next + ahead).min(self.chunks.len());
-        let batch = &self.chunks[self.next..end];
         let store = &*self.store;
-        let fetched = in_windows(batch, self.window, |c| fetch(store, c));
+        let grouped = store.batch_bytes();
+        let end = if grouped > 0 {
+            // A store that groups chunks reads neighbours together: ask for a few groups'
+            // worth at once.
+            let mut bytes = 0;
+            let mut end = self.next;
+            while end < self.chunks.len() && bytes < 4 * grouped {
+                bytes += self.chunks[end].length as usize;
+                end += 1;
+            }
+            end
+        } else {
+            let ahead = if self.window > 1 { 8 * self.window } else { 1 };
+            (self.next + ahead).min(self.chunks.len())
+        };
+        let batch = &self.chunks[self.next..end];
+        let fetched = if grouped > 0 {
+            let ids: Vec<Blake3Hash> = batch.iter().map(|c| c.id).collect();
+            match store.get_many(&ids) {
+                Ok(found) => batch
+                    .iter()
+                    .zip(found)
+                    .map(|(c, bytes)| checked(c, bytes))
+                    .collect(),
+                Err(e) => vec![Err(io::Error::other(e))],
+            }
+        } else {
+            in_windows(batch, self.window, |c| fetch(store, c))
+        };
         for (c, bytes) in batch.iter().zip(fetched) {
             match bytes {
                 Ok(Some(bytes)) => self.ready.push_back(bytes),
@@ -239,7 +305,12 @@ impl<S: ChunkStore + ?Sized> ChunksReader<S> {
 
 /// Chunk `c`, checked against its listed length; `None` when the store lacks it.
 fn fetch<S: ChunkStore + ?Sized>(store: &S, c: &Listed) -> io::Result<Option<bytes::Bytes>> {
-    let Some(bytes) = store.get(&c.id).map_err(io::Error::other)? else {
+    checked(c, store.get(&c.id).map_err(io::Error::other)?)
+}
+
+/// `bytes` read for `c`, checked against its listed length.
+fn checked(c: &Listed, bytes: Option<bytes::Bytes>) -> io::Result<Option<bytes::Bytes>> {
+    let Some(bytes) = bytes else {
         return Ok(None);
     };
     if bytes.len() != c.length as usize {
@@ -276,27 +347,22 @@ impl<S: ChunkStore + ?Sized> Read for ChunksReader<S> {
     }
 }
 
-/// Checks that every chunk found present is still in the shared store, `window` lookups at
-/// once: another origin's garbage collection may have looked at it (unreferenced, old) just
-/// before it was offered again, and removed it after. A missing chunk fails this attempt;
-/// the next one stores it.
+/// Checks that every chunk found present is still in the shared store, asking the store
+/// itself ([`ChunkStore::recheck`]): another origin's garbage collection may have looked at
+/// it (unreferenced, old) just before it was offered again, and removed it after. A missing
+/// chunk fails this attempt; the next one stores it.
 pub(super) fn still_there<S: ChunkStore + ?Sized>(
     store: &S,
     present: &[Blake3Hash],
-    window: usize,
 ) -> Result<(), String> {
-    let found = in_windows(present, window, |id| store.contains(id));
-    for (id, found) in present.iter().zip(found) {
-        match found {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(format!(
-                    "chunk {id} left the shared store while the version was processed \
-                     (garbage collection on another origin); processing again"
-                ));
-            }
-            Err(e) => return Err(format!("looking for chunk {id} again: {e}")),
-        }
+    let found = store
+        .recheck(present)
+        .map_err(|e| format!("looking for the chunks found present again: {e}"))?;
+    if let Some((id, _)) = present.iter().zip(found).find(|(_, found)| !found) {
+        return Err(format!(
+            "chunk {id} left the shared store while the version was processed \
+             (garbage collection on another origin); processing again"
+        ));
     }
     Ok(())
 }
@@ -323,6 +389,79 @@ mod tests {
         }
         assert_eq!(writers.finish().unwrap(), vec![old]);
         for n in 0..40 {
+            assert!(store.contains(&chunk(n).0).unwrap());
+        }
+    }
+
+    /// A memory store that says it groups chunks, and records the groups it is given.
+    #[derive(Default)]
+    struct Grouping {
+        inner: MemoryChunkStore,
+        groups: Mutex<Vec<usize>>,
+    }
+
+    impl ChunkStore for Grouping {
+        fn contains(&self, id: &Blake3Hash) -> packyard_chunk_store::Result<bool> {
+            self.inner.contains(id)
+        }
+        fn get(&self, id: &Blake3Hash) -> packyard_chunk_store::Result<Option<bytes::Bytes>> {
+            self.inner.get(id)
+        }
+        fn put(&self, id: &Blake3Hash, bytes: &[u8]) -> packyard_chunk_store::Result<Put> {
+            self.put_many(&[(*id, bytes)]).map(|p| p[0])
+        }
+        fn put_many(
+            &self,
+            chunks: &[(Blake3Hash, &[u8])],
+        ) -> packyard_chunk_store::Result<Vec<Put>> {
+            self.groups.lock().unwrap().push(chunks.len());
+            chunks.iter().map(|(id, b)| self.inner.put(id, b)).collect()
+        }
+        fn remove(&self, id: &Blake3Hash) -> packyard_chunk_store::Result<bool> {
+            self.inner.remove(id)
+        }
+        fn remove_if_written_before(
+            &self,
+            id: &Blake3Hash,
+            cutoff: std::time::SystemTime,
+        ) -> packyard_chunk_store::Result<bool> {
+            self.inner.remove_if_written_before(id, cutoff)
+        }
+        fn meta(
+            &self,
+            id: &Blake3Hash,
+        ) -> packyard_chunk_store::Result<Option<packyard_chunk_store::ChunkMeta>> {
+            self.inner.meta(id)
+        }
+        fn ids(&self) -> packyard_chunk_store::Result<packyard_chunk_store::ChunkIds<'_>> {
+            self.inner.ids()
+        }
+        fn stats(&self) -> packyard_chunk_store::Result<packyard_chunk_store::ChunkStats> {
+            self.inner.stats()
+        }
+        fn batch_bytes(&self) -> usize {
+            10_000
+        }
+    }
+
+    #[test]
+    fn writers_hand_a_grouping_store_groups_of_its_size_and_the_rest_at_the_end() {
+        let store = Arc::new(Grouping::default());
+        let mut writers = Writers::new(store.clone(), 4);
+        // 45 chunks of 1,000 to 1,044 bytes: the tenth of each group reaches 10,000 bytes.
+        for n in 0..45 {
+            let (id, bytes) = chunk(n);
+            writers.put(id, &bytes).unwrap();
+        }
+        assert!(writers.finish().unwrap().is_empty());
+        let mut groups = store.groups.lock().unwrap().clone();
+        groups.sort_unstable();
+        assert_eq!(
+            groups,
+            vec![5, 10, 10, 10, 10],
+            "whole groups, then what was left"
+        );
+        for n in 0..45 {
             assert!(store.contains(&chunk(n).0).unwrap());
         }
     }
@@ -383,7 +522,7 @@ mod tests {
         let err = reader.read_to_end(&mut Vec::new()).unwrap_err();
         assert!(err.to_string().contains(&id.to_hex()), "{err}");
         assert_eq!(*absent.lock().unwrap(), Some(id));
-        let err = still_there(&*store, &[id], 8).unwrap_err();
+        let err = still_there(&*store, &[id]).unwrap_err();
         assert!(err.contains("left the shared store"), "{err}");
     }
 }

@@ -1,6 +1,7 @@
 //! A file sent as chunks instead of parts: `PUT …/chunks` with its chunk list (the origin
 //! keeps it and answers which chunks the store lacks), then `PUT …/chunks/{id}` for each of
-//! those. Processing reassembles the file from the store in the list's order and checks it as
+//! those, or `PUT …/chunks/bundle` for several at once (stored together: one object of a
+//! bucket rather than one per chunk). Processing reassembles the file from the store in the list's order and checks it as
 //! it checks parts: the SHA-256 the file is committed with, every chunk against its id.
 //!
 //! What a list may say is bounded by what was reserved: its lengths add up to the file's
@@ -229,7 +230,6 @@ pub(super) async fn put_chunk_list(
     // Chunks this file's sender already sent (through this origin) need not come again.
     known.extend(uploads.lists.taken(file));
     uploads.lists.keep(file, &list);
-    let in_flight = uploads.store_in_flight;
     let mut seen = HashSet::new();
     let candidates: Vec<Listed> = list
         .chunks
@@ -245,7 +245,7 @@ pub(super) async fn put_chunk_list(
     let staging = uploads.staging.clone();
     let missing = tokio::task::spawn_blocking(move || {
         staging.put_recipe(&owned, kept)?;
-        lacking(&*store, &candidates, &known, in_flight).map_err(std::io::Error::other)
+        lacking(&*store, &candidates, &known).map_err(std::io::Error::other)
     })
     .await
     .map_err(|e| UploadError::Internal(e.to_string()))?
@@ -272,23 +272,151 @@ pub(super) async fn put_chunk_list(
 }
 
 /// The chunks of `candidates` the caller must send: those neither a kept version of the
-/// pack nor the caller's earlier requests name, and those named that the store has lost
-/// (looked up `in_flight` at once).
+/// pack nor the caller's earlier requests name, and those named that the store has lost.
 fn lacking(
     store: &dyn ChunkStore,
     candidates: &[Listed],
     known: &HashSet<Blake3Hash>,
-    in_flight: usize,
 ) -> Result<Vec<Listed>, ChunkStoreError> {
     let (named, mut missing): (Vec<Listed>, Vec<Listed>) =
         candidates.iter().partition(|c| known.contains(&c.id));
-    let found = crate::windows::in_windows(&named, in_flight, |c| store.contains(&c.id));
+    let ids: Vec<Blake3Hash> = named.iter().map(|c| c.id).collect();
+    let found = store.contains_many(&ids)?;
     for (c, found) in named.into_iter().zip(found) {
-        if !found? {
+        if !found {
             missing.push(c);
         }
     }
     Ok(missing)
+}
+
+/// The remembered list of `file`, read again from the store when this origin does not know
+/// it or it does not name every one of `ids` (replaced through another origin).
+async fn list_naming(
+    uploads: &Uploads,
+    file: &str,
+    ids: &[Blake3Hash],
+) -> Result<Remembered, UploadError> {
+    if let Some(remembered) = uploads.lists.get(file)
+        && ids.iter().all(|id| remembered.lengths.contains_key(id))
+    {
+        return Ok(remembered);
+    }
+    let (staging, owned) = (uploads.staging.clone(), file.to_owned());
+    let recipe = tokio::task::spawn_blocking(move || staging.recipe(&owned))
+        .await
+        .map_err(|e| UploadError::Internal(e.to_string()))?
+        .map_err(UploadError::staging)?
+        .ok_or_else(|| {
+            UploadError::BadRequest(format!(
+                "upload file {file} has no chunk list; PUT it to …/chunks before its chunks"
+            ))
+        })?;
+    let list = ChunkListBody::parse(&recipe).map_err(UploadError::Internal)?;
+    Ok(uploads.lists.keep(file, &list))
+}
+
+/// Stores chunks `ids` of `file` with `put` (on a blocking thread) unless the file was
+/// committed meanwhile, and remembers them as sent through this origin.
+async fn store_chunks(
+    uploads: &Uploads,
+    file: &str,
+    remembered: &Remembered,
+    ids: Vec<Blake3Hash>,
+    put: impl FnOnce(&crate::node::Store) -> Result<(), ChunkStoreError> + Send + 'static,
+) -> Result<(), UploadError> {
+    if uploads.files.known_committed(file) {
+        return Err(UploadError::Committed {
+            file: file.to_owned(),
+            state: "UPLOAD_COMPLETE",
+        });
+    }
+    let store = uploads.store.clone();
+    tokio::task::spawn_blocking(move || put(&store))
+        .await
+        .map_err(|e| UploadError::Internal(e.to_string()))?
+        .map_err(store_failure)?;
+    remembered
+        .taken
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .extend(ids);
+    Ok(())
+}
+
+/// The largest body of `PUT …/chunks/bundle`.
+pub const MAX_BUNDLE_BYTES: usize = 64 << 20;
+/// The frame before each chunk of a bundle: its id and its length (u32, big-endian).
+const FRAME_HEAD: usize = 32 + 4;
+
+/// Splits a bundle body into its chunks: each one an id, a length and that many bytes.
+fn split_bundle(body: &[u8]) -> Result<Vec<(Blake3Hash, &[u8])>, String> {
+    let mut chunks = Vec::new();
+    let mut rest = body;
+    while !rest.is_empty() {
+        let at = body.len() - rest.len();
+        if rest.len() < FRAME_HEAD {
+            return Err(format!(
+                "the bundle ends {} bytes into a chunk's frame at byte {at}; each chunk is a \
+                 32-byte id, a 4-byte big-endian length and its bytes",
+                rest.len()
+            ));
+        }
+        let id = Blake3Hash::from_bytes(rest[..32].try_into().expect("32 bytes"));
+        let len = u32::from_be_bytes(rest[32..FRAME_HEAD].try_into().expect("4 bytes")) as usize;
+        let Some(bytes) = rest.get(FRAME_HEAD..FRAME_HEAD + len) else {
+            return Err(format!(
+                "chunk {id} at byte {at} says {len} bytes; the bundle has {} left",
+                rest.len() - FRAME_HEAD
+            ));
+        };
+        chunks.push((id, bytes));
+        rest = &rest[FRAME_HEAD + len..];
+    }
+    Ok(chunks)
+}
+
+/// `PUT /v1/uploads/{file}/chunks/bundle`: several chunks the file's list names in one
+/// request, each framed as its id, its length (4 bytes, big-endian) and its bytes. They are
+/// stored together (one object of a bucket) or, if any is refused, none is.
+pub(super) async fn put_bundle(
+    uploads: &Uploads,
+    file: &str,
+    query: Option<&str>,
+    body: Body,
+) -> Result<Response, UploadError> {
+    admitted(uploads, file, query).await?;
+    let body = read_body(body, MAX_BUNDLE_BYTES, "the chunk bundle").await?;
+    let chunks = split_bundle(&body).map_err(UploadError::BadRequest)?;
+    if chunks.is_empty() {
+        return Err(UploadError::BadRequest("the chunk bundle is empty".into()));
+    }
+    let ids: Vec<Blake3Hash> = chunks.iter().map(|(id, _)| *id).collect();
+    let remembered = list_naming(uploads, file, &ids).await?;
+    for (id, bytes) in &chunks {
+        let Some(&length) = remembered.lengths.get(id) else {
+            return Err(UploadError::BadRequest(format!(
+                "chunk {id} is not in the chunk list of upload file {file}"
+            )));
+        };
+        if bytes.len() != length as usize {
+            return Err(UploadError::BadRequest(format!(
+                "chunk {id} is {length} bytes in the chunk list; the bundle sends {}",
+                bytes.len()
+            )));
+        }
+    }
+    let (count, total) = (chunks.len(), body.len() - chunks.len() * FRAME_HEAD);
+    store_chunks(uploads, file, &remembered, ids, move |store| {
+        let chunks = split_bundle(&body).expect("split once already");
+        store.put_many(&chunks).map(drop)
+    })
+    .await?;
+    Ok((
+        StatusCode::OK,
+        Json(json!({ "uploadFileId": file, "chunks": count, "bytes": total })),
+    )
+        .into_response())
 }
 
 /// What a chunk request names, besides its body.
@@ -318,26 +446,7 @@ pub(super) async fn put_chunk(
     } = request;
     admitted(uploads, file, query).await?;
     let id = Blake3Hash::parse_hex(id).map_err(|e| UploadError::BadRequest(e.to_string()))?;
-    let mut remembered = uploads.lists.get(file);
-    if remembered
-        .as_ref()
-        .is_none_or(|r| !r.lengths.contains_key(&id))
-    {
-        // Not seen here yet, or replaced through another origin: the store has the list.
-        let (staging, owned) = (uploads.staging.clone(), file.to_owned());
-        let recipe = tokio::task::spawn_blocking(move || staging.recipe(&owned))
-            .await
-            .map_err(|e| UploadError::Internal(e.to_string()))?
-            .map_err(UploadError::staging)?
-            .ok_or_else(|| {
-                UploadError::BadRequest(format!(
-                    "upload file {file} has no chunk list; PUT it to …/chunks before its chunks"
-                ))
-            })?;
-        let list = ChunkListBody::parse(&recipe).map_err(UploadError::Internal)?;
-        remembered = Some(uploads.lists.keep(file, &list));
-    }
-    let remembered = remembered.ok_or_else(|| UploadError::Internal("no chunk list".into()))?;
+    let remembered = list_naming(uploads, file, &[id]).await?;
     let length = remembered.lengths.get(&id).copied().ok_or_else(|| {
         UploadError::BadRequest(format!(
             "chunk {id} is not in the chunk list of upload file {file}"
@@ -361,22 +470,10 @@ pub(super) async fn put_chunk(
             bytes.len()
         )));
     }
-    if uploads.files.known_committed(file) {
-        return Err(UploadError::Committed {
-            file: file.to_owned(),
-            state: "UPLOAD_COMPLETE",
-        });
-    }
-    let store = uploads.store.clone();
-    tokio::task::spawn_blocking(move || store.put(&id, &bytes))
-        .await
-        .map_err(|e| UploadError::Internal(e.to_string()))?
-        .map_err(store_failure)?;
-    remembered
-        .taken
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .insert(id);
+    store_chunks(uploads, file, &remembered, vec![id], move |store| {
+        store.put(&id, &bytes).map(drop)
+    })
+    .await?;
     Ok((
         StatusCode::OK,
         Json(json!({ "uploadFileId": file, "chunk": id.to_hex(), "length": length })),

@@ -27,6 +27,12 @@ pub enum Endpoint {
         /// The chunk's id, as the path spells it (64 hex digits).
         id: String,
     },
+    /// `PUT /v1/uploads/{uploadFileId}/chunks/bundle`: several chunks the store lacked, each
+    /// framed with its id and length, stored together.
+    PutChunkBundle {
+        /// The upload file.
+        file: String,
+    },
     /// `GET /v1/uploads/{uploadFileId}`: which parts are stored and which are missing.
     Status {
         /// The upload file.
@@ -79,6 +85,12 @@ impl Endpoint {
                     },
                     "PUT",
                 ),
+                ["v1", "uploads", file, "chunks", "bundle"] => (
+                    Self::PutChunkBundle {
+                        file: (*file).to_owned(),
+                    },
+                    "PUT",
+                ),
                 ["v1", "uploads", file, "chunks", id] => (
                     Self::PutChunk {
                         file: (*file).to_owned(),
@@ -89,9 +101,10 @@ impl Endpoint {
                 _ => return Err(UploadError::NoRoute(path.to_owned())),
             };
         let ok = match endpoint {
-            Self::PutPart { .. } | Self::PutChunkList { .. } | Self::PutChunk { .. } => {
-                method == Method::PUT
-            }
+            Self::PutPart { .. }
+            | Self::PutChunkList { .. }
+            | Self::PutChunk { .. }
+            | Self::PutChunkBundle { .. } => method == Method::PUT,
             _ => method == Method::GET || method == Method::HEAD,
         };
         if !ok {
@@ -110,6 +123,7 @@ impl Endpoint {
             Self::Status { .. } => "UploadStatus",
             Self::PutChunkList { .. } => "PutChunkList",
             Self::PutChunk { .. } => "PutChunk",
+            Self::PutChunkBundle { .. } => "PutChunkBundle",
             Self::Health => "Health",
             Self::Ready => "Ready",
             Self::Metrics => "Metrics",

@@ -60,9 +60,6 @@ pub struct Uploads {
     pub pack_chunks: PackChunks,
     /// The chunk lists of files sent as chunks through this origin.
     pub lists: Arc<chunks::ChunkLists>,
-    /// Store lookups in flight at once when a chunk list is checked: 1 for the disk store,
-    /// more for a bucket.
-    pub store_in_flight: usize,
 }
 
 /// Serves the upload endpoint on `listener` (TLS when `tls` is given) until `shutdown`
@@ -129,6 +126,9 @@ async fn handle(State(uploads): State<Arc<Uploads>>, request: Request) -> Respon
             Endpoint::Status { file } => status::status(&uploads, &file, parts.uri.query()).await,
             Endpoint::PutChunkList { file } => {
                 chunks::put_chunk_list(&uploads, &file, parts.uri.query(), body).await
+            }
+            Endpoint::PutChunkBundle { file } => {
+                chunks::put_bundle(&uploads, &file, parts.uri.query(), body).await
             }
             Endpoint::PutChunk { file, id } => {
                 let request = chunks::ChunkRequest {
