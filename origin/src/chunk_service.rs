@@ -157,9 +157,33 @@ fn chunk_frames(id: Blake3Hash, bytes: Bytes) -> impl Iterator<Item = pb::ChunkF
 type Frames = mpsc::Sender<Result<pb::ChunkFrame, Status>>;
 
 /// How many chunks of a fetch a store that groups chunks reads at once: neighbours come in
-/// one request ([`ChunkStore::get_many`]). Other stores read one at a time, so a slow
+/// one request ([`ChunkStore::get_many`]), and the next group is read while this one is
+/// sent. Other stores read one chunk at a time, only once the last is queued, so a slow
 /// receiver holds back the reads after at most `frame_buffer` frames.
-const READ_TOGETHER: usize = 32;
+const READ_TOGETHER: usize = 16;
+
+type Read = Vec<(Blake3Hash, Result<Option<Bytes>, ChunkStoreError>)>;
+
+/// Reads `group` on a blocking thread: each chunk's bytes, absence or error.
+fn read_group<S: ChunkStore + 'static>(
+    store: Arc<S>,
+    group: Vec<Blake3Hash>,
+) -> tokio::task::JoinHandle<Read> {
+    tokio::task::spawn_blocking(move || {
+        if let [id] = group[..] {
+            return vec![(id, store.get(&id))];
+        }
+        // A corrupt chunk fails the whole read: read that group one by one, so that it
+        // alone is sent as missing.
+        match store.get_many(&group) {
+            Err(ChunkStoreError::Corrupt { .. }) => {
+                group.iter().map(|id| (*id, store.get(id))).collect()
+            }
+            Err(e) => vec![(group[0], Err(e))],
+            Ok(found) => group.into_iter().zip(found.into_iter().map(Ok)).collect(),
+        }
+    })
+}
 
 /// Reads the chunks (in groups, from a store that groups them) and queues their frames in
 /// order, until done or the receiver leaves.
@@ -169,27 +193,13 @@ async fn send_chunks<S: ChunkStore + 'static>(store: Arc<S>, ids: Vec<Blake3Hash
     } else {
         1
     };
-    for group in ids.chunks(together) {
+    let mut groups = ids.chunks(together).map(<[Blake3Hash]>::to_vec);
+    let mut reading = groups.next().map(|g| read_group(store.clone(), g));
+    while let Some(handle) = reading.take() {
         if tx.is_closed() {
             return;
         }
-        let (store, group) = (store.clone(), group.to_vec());
-        let read = tokio::task::spawn_blocking(move || {
-            // A corrupt chunk fails the whole read: read that group one by one, so that it
-            // alone is sent as missing.
-            if let [id] = group[..] {
-                return vec![(id, store.get(&id))];
-            }
-            match store.get_many(&group) {
-                Err(ChunkStoreError::Corrupt { .. }) => {
-                    group.iter().map(|id| (*id, store.get(id))).collect()
-                }
-                Err(e) => vec![(group[0], Err(e))],
-                Ok(found) => group.into_iter().zip(found.into_iter().map(Ok)).collect(),
-            }
-        })
-        .await;
-        let read: Vec<(Blake3Hash, Result<Option<Bytes>, ChunkStoreError>)> = match read {
+        let read = match handle.await {
             Ok(read) => read,
             Err(join) => {
                 tracing::error!(error = %join, "the chunk read task failed");
@@ -199,6 +209,9 @@ async fn send_chunks<S: ChunkStore + 'static>(store: Arc<S>, ids: Vec<Blake3Hash
                 return;
             }
         };
+        if together > 1 {
+            reading = groups.next().map(|g| read_group(store.clone(), g));
+        }
         for (id, read) in read {
             let frames: Box<dyn Iterator<Item = pb::ChunkFrame> + Send> = match read {
                 Ok(Some(bytes)) => Box::new(chunk_frames(id, bytes)),
@@ -218,6 +231,9 @@ async fn send_chunks<S: ChunkStore + 'static>(store: Arc<S>, ids: Vec<Blake3Hash
                     return;
                 }
             }
+        }
+        if together == 1 {
+            reading = groups.next().map(|g| read_group(store.clone(), g));
         }
     }
 }

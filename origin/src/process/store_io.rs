@@ -11,7 +11,7 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::io::{self, Read};
-use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -221,16 +221,67 @@ pub(super) struct ChunksReader<S: ?Sized> {
     store: Arc<S>,
     /// The first listed chunk the store did not have, once one is met.
     absent: Arc<Mutex<Option<Blake3Hash>>>,
-    chunks: Vec<Listed>,
+    chunks: Arc<[Listed]>,
     next: usize,
     window: usize,
     ready: VecDeque<bytes::Bytes>,
     current: io::Cursor<bytes::Bytes>,
+    /// From a store that groups chunks: the next stretches, read on a thread of their own
+    /// (each with the index it ends at), so that reading one overlaps checking the last.
+    ahead: Option<Receiver<(usize, Fetched)>>,
 }
 
-impl<S: ChunkStore + ?Sized> ChunksReader<S> {
-    /// A reader of `chunks` from `store`, `window` requests in flight.
+/// Chunks read, each checked: its bytes, `None` if the store lacks it, or the failure.
+type Fetched = Vec<io::Result<Option<bytes::Bytes>>>;
+
+/// Where the stretch of `chunks` read at once from `next` ends: about `bytes` of them.
+fn stretch_end(chunks: &[Listed], next: usize, bytes: usize) -> usize {
+    let mut taken = 0;
+    let mut end = next;
+    while end < chunks.len() && taken < bytes {
+        taken += chunks[end].length as usize;
+        end += 1;
+    }
+    end
+}
+
+/// `stretch` read with one call (neighbours in one request each), each checked.
+fn fetch_stretch<S: ChunkStore + ?Sized>(store: &S, stretch: &[Listed]) -> Fetched {
+    let ids: Vec<Blake3Hash> = stretch.iter().map(|c| c.id).collect();
+    match store.get_many(&ids) {
+        Ok(found) => stretch
+            .iter()
+            .zip(found)
+            .map(|(c, bytes)| checked(c, bytes))
+            .collect(),
+        Err(e) => vec![Err(io::Error::other(e))],
+    }
+}
+
+impl<S: ChunkStore + ?Sized + 'static> ChunksReader<S> {
+    /// A reader of `chunks` from `store`, `window` requests in flight. From a store that
+    /// groups chunks, two groups' worth are read at once, one stretch ahead of the reader.
     pub(super) fn new(store: Arc<S>, chunks: Vec<Listed>, window: usize) -> Self {
+        let chunks: Arc<[Listed]> = chunks.into();
+        let grouped = store.batch_bytes();
+        let ahead = (grouped > 0).then(|| {
+            let (tx, rx) = sync_channel(1);
+            let (store, chunks) = (store.clone(), chunks.clone());
+            std::thread::spawn(move || {
+                let mut next = 0;
+                while next < chunks.len() {
+                    let end = stretch_end(&chunks, next, 2 * grouped);
+                    let fetched = fetch_stretch(&*store, &chunks[next..end]);
+                    let failed = fetched.iter().any(|r| !matches!(r, Ok(Some(_))));
+                    // Stops when the reader is dropped, or at the first failure.
+                    if tx.send((end, fetched)).is_err() || failed {
+                        return;
+                    }
+                    next = end;
+                }
+            });
+            rx
+        });
         Self {
             store,
             absent: Arc::default(),
@@ -239,48 +290,34 @@ impl<S: ChunkStore + ?Sized> ChunksReader<S> {
             window: window.max(1),
             ready: VecDeque::new(),
             current: io::Cursor::new(bytes::Bytes::new()),
+            ahead,
         }
     }
+}
 
+impl<S: ChunkStore + ?Sized> ChunksReader<S> {
     /// Where the reader tells the first listed chunk the store lacks (then reading fails):
     /// a chunk nobody sent, which no retry will bring.
     pub(super) fn absent(&self) -> Arc<Mutex<Option<Blake3Hash>>> {
         self.absent.clone()
     }
 
-    /// Fetches the next chunks into `ready`: eight per request in flight, so that a slow
-    /// answer costs one thread a wait, not every thread.
+    /// Fetches the next chunks into `ready`: from the read-ahead thread, or eight per
+    /// request in flight, so that a slow answer costs one thread a wait, not every thread.
     fn fill(&mut self) -> io::Result<()> {
-        let store = &*self.store;
-        let grouped = store.batch_bytes();
-        let end = if grouped > 0 {
-            // A store that groups chunks reads neighbours together: ask for a few groups'
-            // worth at once.
-            let mut bytes = 0;
-            let mut end = self.next;
-            while end < self.chunks.len() && bytes < 4 * grouped {
-                bytes += self.chunks[end].length as usize;
-                end += 1;
+        let (end, fetched) = match &self.ahead {
+            Some(ahead) => ahead
+                .recv()
+                .map_err(|_| io::Error::other("the thread reading chunks ahead stopped"))?,
+            None => {
+                let ahead = if self.window > 1 { 8 * self.window } else { 1 };
+                let end = (self.next + ahead).min(self.chunks.len());
+                let store = &*self.store;
+                let batch = &self.chunks[self.next..end];
+                (end, in_windows(batch, self.window, |c| fetch(store, c)))
             }
-            end
-        } else {
-            let ahead = if self.window > 1 { 8 * self.window } else { 1 };
-            (self.next + ahead).min(self.chunks.len())
         };
         let batch = &self.chunks[self.next..end];
-        let fetched = if grouped > 0 {
-            let ids: Vec<Blake3Hash> = batch.iter().map(|c| c.id).collect();
-            match store.get_many(&ids) {
-                Ok(found) => batch
-                    .iter()
-                    .zip(found)
-                    .map(|(c, bytes)| checked(c, bytes))
-                    .collect(),
-                Err(e) => vec![Err(io::Error::other(e))],
-            }
-        } else {
-            in_windows(batch, self.window, |c| fetch(store, c))
-        };
         for (c, bytes) in batch.iter().zip(fetched) {
             match bytes {
                 Ok(Some(bytes)) => self.ready.push_back(bytes),
@@ -464,6 +501,43 @@ mod tests {
         for n in 0..45 {
             assert!(store.contains(&chunk(n).0).unwrap());
         }
+    }
+
+    #[test]
+    fn a_grouping_store_is_read_ahead_in_stretches_in_list_order_and_a_gap_is_named() {
+        let store = Arc::new(Grouping::default());
+        let mut listed = Vec::new();
+        let mut expected = Vec::new();
+        // 60 chunks of about 1 KB: three stretches of 20 KB.
+        for n in (0..60u16).map(|n| u8::try_from(n * 7 % 61).unwrap()) {
+            let (id, bytes) = chunk(n);
+            store.put(&id, &bytes).unwrap();
+            listed.push(Listed {
+                id,
+                length: u32::try_from(bytes.len()).unwrap(),
+            });
+            expected.extend_from_slice(&bytes);
+        }
+        let mut out = Vec::new();
+        ChunksReader::new(store.clone(), listed.clone(), 8)
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, expected);
+
+        // A chunk in the last stretch nobody sent: the reader names it.
+        let (gap, gap_bytes) = chunk(200);
+        listed.insert(
+            50,
+            Listed {
+                id: gap,
+                length: u32::try_from(gap_bytes.len()).unwrap(),
+            },
+        );
+        let mut reader = ChunksReader::new(store, listed, 8);
+        let absent = reader.absent();
+        let err = reader.read_to_end(&mut Vec::new()).unwrap_err();
+        assert!(err.to_string().contains(&gap.to_hex()), "{err}");
+        assert_eq!(*absent.lock().unwrap(), Some(gap));
     }
 
     #[test]
