@@ -330,3 +330,44 @@ fn garbage_collection_deletes_dead_segments_rewrites_mostly_dead_ones_and_leaves
         assert!(!fresh.contains(id).unwrap(), "{id}");
     }
 }
+
+#[test]
+fn chunk_objects_from_before_segments_are_regrouped_verified_and_a_stopped_run_goes_on() {
+    use std::ops::ControlFlow;
+
+    let garage = Garage::start(1);
+    let config = ObjectStoreConfig {
+        segment_bytes: 1 << 20,
+        ..garage.config_with_prefix("regroup")
+    };
+    let bucket = Bucket::open(&config).unwrap();
+    // Thirty chunks as the store kept them before segments, one object each; one rotted.
+    let chunks: Vec<_> = (0..30).map(|seed| chunk(seed, 200_000)).collect();
+    for (id, bytes) in &chunks {
+        bucket
+            .put(&format!("chunks/{id}"), Bytes::from(bytes.clone()))
+            .unwrap();
+    }
+    let rotten = chunks[29].0;
+    bucket
+        .put(&format!("chunks/{rotten}"), Bytes::from_static(b"rot"))
+        .unwrap();
+    let store = ObjectChunkStore::open(&config).unwrap();
+    assert!(!store.contains(&chunks[0].0).unwrap(), "not read before");
+
+    // Stopped after the first segment…
+    let first = store.regroup(|_| ControlFlow::Break(())).unwrap();
+    assert!((5..29).contains(&first.moved), "{first:?}");
+    // …and run again: the rest moves, the rotten one is named and left.
+    let second = store.regroup(|_| ControlFlow::Continue(())).unwrap();
+    assert_eq!(first.moved + second.moved, 29, "{second:?}");
+    assert_eq!(second.corrupt, vec![rotten]);
+    let left: Vec<_> = bucket.list("chunks").unwrap();
+    assert_eq!(left.len(), 1, "only the rotten object stays: {left:?}");
+
+    let fresh = ObjectChunkStore::open(&config).unwrap();
+    for (id, bytes) in &chunks[..29] {
+        assert_eq!(fresh.get(id).unwrap().as_deref(), Some(&bytes[..]), "{id}");
+    }
+    assert!(!fresh.contains(&rotten).unwrap());
+}

@@ -254,6 +254,70 @@ impl ObjectChunkStore {
     }
 }
 
+/// Where chunks were kept one object each before segments: `chunks/{BLAKE3 hex}`.
+const CHUNK_OBJECTS: &str = "chunks";
+
+/// What [`ObjectChunkStore::regroup`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegroupReport {
+    /// Chunk objects moved into segments (and deleted).
+    pub moved: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Chunk objects whose bytes no longer hash to their id: left where they are, not moved.
+    pub corrupt: Vec<Blake3Hash>,
+}
+
+impl ObjectChunkStore {
+    /// Moves the chunks a bucket kept one object each (`chunks/{id}`, before segments) into
+    /// segments: each read and verified against its id, written in groups of
+    /// `segment_bytes`, and its object deleted only once the segment holding it is written,
+    /// so a run stopped anywhere loses nothing and the next goes on. `progress` sees the
+    /// report after each group.
+    pub fn regroup(
+        &self,
+        mut progress: impl FnMut(&RegroupReport) -> std::ops::ControlFlow<()>,
+    ) -> Result<RegroupReport> {
+        let mut report = RegroupReport::default();
+        let mut group: Vec<(Blake3Hash, Bytes, String)> = Vec::new();
+        let mut group_bytes = 0;
+        let objects = self.bucket.list(CHUNK_OBJECTS)?;
+        let last = objects.len().saturating_sub(1);
+        for (i, info) in objects.into_iter().enumerate() {
+            let id = info
+                .key
+                .strip_prefix("chunks/")
+                .and_then(|hex| Blake3Hash::parse_hex(hex).ok());
+            if let Some(id) = id
+                && let Some(bytes) = self.bucket.get(&info.key)?
+            {
+                if Blake3Hash::of(&bytes) == id {
+                    group_bytes += bytes.len();
+                    group.push((id, bytes, info.key));
+                } else {
+                    report.corrupt.push(id);
+                }
+            }
+            if group.is_empty() || (group_bytes < self.segment_bytes && i < last) {
+                continue;
+            }
+            let chunks: Vec<(Blake3Hash, &[u8])> =
+                group.iter().map(|(id, b, _)| (*id, &b[..])).collect();
+            self.put_many(&chunks)?;
+            for (_, bytes, key) in group.drain(..) {
+                self.bucket.delete(&key)?;
+                report.moved += 1;
+                report.bytes += bytes.len() as u64;
+            }
+            group_bytes = 0;
+            if progress(&report).is_break() {
+                break;
+            }
+        }
+        Ok(report)
+    }
+}
+
 /// Runs `f` on every item, `IN_FLIGHT` at once, each thread taking the next item when done;
 /// the results in the items' order.
 fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {

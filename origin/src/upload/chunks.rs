@@ -344,8 +344,10 @@ async fn store_chunks(
     Ok(())
 }
 
-/// The largest body of `PUT …/chunks/bundle`.
-pub const MAX_BUNDLE_BYTES: usize = 64 << 20;
+/// The largest body of `PUT …/chunks/bundle`, which the origin holds in memory while it
+/// checks it: a client's 8 MiB bundle plus the chunk (at most 16 MiB) that took it over,
+/// with room for the frames.
+pub const MAX_BUNDLE_BYTES: usize = 32 << 20;
 /// The frame before each chunk of a bundle: its id and its length (u32, big-endian).
 const FRAME_HEAD: usize = 32 + 4;
 
