@@ -14,6 +14,7 @@
 //! - [`gc`]: which unreferenced chunks to remove ([`gc::is_garbage`], pure) and removing them
 //!   ([`gc::collect_garbage`]).
 //! - `conformance` (feature `conformance`): the checks every implementation must pass.
+//! - [`windows::in_windows`]: one blocking call over many items, a few at once.
 //!
 //! The store blocks on the file system; async services call it through `spawn_blocking`.
 
@@ -28,6 +29,7 @@ pub mod gc;
 mod memory;
 pub mod object;
 mod store;
+pub mod windows;
 
 pub use disk::DiskChunkStore;
 pub use error::ChunkStoreError;

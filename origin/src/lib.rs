@@ -41,7 +41,6 @@ pub mod process;
 pub mod staging;
 pub mod staging_sweep;
 pub mod upload;
-mod windows;
 
 pub use chunk_service::{ChunkService, ChunkServiceConfig};
 pub use config::{GcConfig, OriginConfig};

@@ -29,7 +29,7 @@ mod index;
 mod segment;
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -43,6 +43,7 @@ use self::index::{Fate, Index, Loc};
 use self::segment::{Entry, Tail};
 use crate::ChunkStoreError;
 use crate::store::{ChunkIds, ChunkMeta, ChunkStats, ChunkStore, Put, Result, check_put};
+use crate::windows::in_windows;
 
 const SEGMENTS: &str = "segments";
 /// How far before its last listing a process lists for new segments: a segment is named
@@ -145,7 +146,7 @@ impl ObjectChunkStore {
             let index = self.read();
             listed.iter().filter(|(n, _)| !index.knows(n)).collect()
         };
-        let loaded = in_parallel(&new, |(name, len)| self.load(name, *len));
+        let loaded = in_windows(&new, IN_FLIGHT, |(name, len)| self.load(name, *len));
         let mut index = self.write();
         for ((name, _), loaded) in new.into_iter().zip(loaded) {
             let written = segment::written(name).expect("only segment names are listed");
@@ -318,34 +319,6 @@ impl ObjectChunkStore {
     }
 }
 
-/// Runs `f` on every item, `IN_FLIGHT` at once, each thread taking the next item when done;
-/// the results in the items' order.
-fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    if items.len() <= 1 {
-        return items.iter().map(f).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
-    std::thread::scope(|s| {
-        for _ in 0..IN_FLIGHT.min(items.len()) {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = items.get(i) else { return };
-                    let r = f(item);
-                    lock(&results)[i] = Some(r);
-                }
-            });
-        }
-    });
-    results
-        .into_inner()
-        .unwrap_or_else(PoisonError::into_inner)
-        .into_iter()
-        .map(|r| r.expect("every item was taken"))
-        .collect()
-}
-
 impl ChunkStore for ObjectChunkStore {
     fn contains(&self, id: &Blake3Hash) -> Result<bool> {
         Ok(self.locate(id, Instant::now())?.is_some())
@@ -404,7 +377,7 @@ impl ChunkStore for ObjectChunkStore {
                 }
             }
         }
-        let read = in_parallel(&runs, |(run, _)| {
+        let read = in_windows(&runs, IN_FLIGHT, |(run, _)| {
             let range = run.offset..run.offset + u64::from(run.len);
             self.bucket.get_range(&Self::key(&run.segment), range)
         });
@@ -512,7 +485,9 @@ impl ChunkStore for ObjectChunkStore {
                 .collect::<HashSet<_>>()
                 .into_iter()
                 .collect();
-            let heads = in_parallel(&segments, |name| self.bucket.head(&Self::key(name)));
+            let heads = in_windows(&segments, IN_FLIGHT, |name| {
+                self.bucket.head(&Self::key(name))
+            });
             let mut gone = Vec::new();
             for (name, head) in segments.iter().zip(heads) {
                 if head?.is_none() {

@@ -19,7 +19,7 @@ use packyard_chunk_store::{ChunkStore, ChunkStoreError, Put};
 use packyard_core::Blake3Hash;
 
 use crate::upload::chunks::Listed;
-use crate::windows::in_windows;
+use packyard_chunk_store::windows::in_windows;
 
 /// Requests in flight at once against a shared store (puts, reads, lookups).
 pub(super) const IN_FLIGHT: usize = 8;

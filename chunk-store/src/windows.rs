@@ -1,14 +1,14 @@
 //! [`in_windows`]: the same blocking call over many items, a few at once. A bucket answers
 //! each request after a network round trip, so lookups and reads of many chunks go faster
 //! with several in flight; a disk store asks for a window of 1 and stays on the caller's
-//! thread.
+//! thread. Used by the bucket store itself and by origins over any store.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Runs `f` over `items` on `window` scoped threads, each taking the next item as soon as it
 /// is done with one (inline for a window of 1), and returns the results in order. A slow
 /// answer holds up only its own thread, not a whole batch.
-pub(crate) fn in_windows<T: Sync, R: Send>(
+pub fn in_windows<T: Sync, R: Send>(
     items: &[T],
     window: usize,
     f: impl Fn(&T) -> R + Sync,
